@@ -1,0 +1,3 @@
+#ifndef ILA_CONF_H
+#define ILA_CONF_H
+#endif

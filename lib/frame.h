@@ -1,0 +1,3 @@
+#ifndef ILA_FRAME_H
+#define ILA_FRAME_H
+#endif

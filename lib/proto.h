@@ -1,0 +1,3 @@
+#ifndef ILA_PROTO_H
+#define ILA_PROTO_H
+#endif
