@@ -1,4 +1,243 @@
-int main(void)
+/*
+ * ilactl: the command-line client of ilad and ila-mapper.
+ *
+ * It speaks FRR's vty framing on the daemon's control socket: the command
+ * text and a NUL go in; the output comes back followed by the four bytes
+ * 00 00 00 RET, where RET is the command's status (0 success).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#define ILAD_SOCK ILA_RUNDIR "/ilad.sock"
+#define MAPPER_SOCK ILA_RUNDIR "/ila-mapper.sock"
+#define CMD_MAX 4096
+
+enum ctl_status {
+	CTL_SUCCESS = 0,
+	CTL_WARNING = 1,
+	CTL_ERR_NO_MATCH = 2,
+	CTL_ERR_AMBIGUOUS = 3,
+	CTL_ERR_INCOMPLETE = 4,
+};
+
+static void usage(FILE *out)
 {
+	fprintf(out,
+		"usage: ilactl [-Mj] [-s SOCKET] [-t SECONDS] COMMAND [ARG...]\n"
+		"Command-line client of ilad (default) and ila-mapper (-M).\n\n"
+		"  -M, --mapper        talk to ila-mapper (socket %s)\n"
+		"  -s, --socket PATH   control socket (default %s)\n"
+		"  -j, --json          JSON output\n"
+		"  -t, --timeout SEC   give up after SEC seconds without an answer (default 5)\n"
+		"  -h, --help          show this help and exit\n"
+		"  -V, --version       show the version and exit\n\n"
+		"Commands are the daemon's; see ilactl(8). Examples:\n"
+		"  ilactl show mappings\n"
+		"  ilactl -M -j show nodes\n",
+		MAPPER_SOCK, ILAD_SOCK);
+}
+
+static int build_command(char *buf, size_t cap, int argc, char **argv, bool json)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < argc; i++) {
+		int n = snprintf(buf + len, cap - len, "%s%s", i ? " " : "", argv[i]);
+
+		if (n < 0 || (size_t)n >= cap - len)
+			return -E2BIG;
+		len += (size_t)n;
+	}
+	if (json) {
+		int n = snprintf(buf + len, cap - len, " json");
+
+		if (n < 0 || (size_t)n >= cap - len)
+			return -E2BIG;
+		len += (size_t)n;
+	}
+	return (int)len;
+}
+
+static int connect_unix(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd;
+
+	if (strlen(path) >= sizeof(sun.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
 	return 0;
+}
+
+/*
+ * Copies the answer to out, holding back the last 4 bytes until the end
+ * marker is seen. Returns the status byte, or -errno / -ETIMEDOUT / -EPROTO.
+ */
+static int read_answer(int fd, int timeout_ms, FILE *out)
+{
+	char buf[8192];
+	char tail[4];
+	size_t ntail = 0;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int pr = poll(&pfd, 1, timeout_ms);
+
+		if (pr < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pr == 0)
+			return -ETIMEDOUT;
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return -EPROTO; /* closed before the end marker */
+		for (ssize_t i = 0; i < r; i++) {
+			if (ntail == sizeof(tail)) {
+				fputc(tail[0], out);
+				memmove(tail, tail + 1, sizeof(tail) - 1);
+				ntail--;
+			}
+			tail[ntail++] = buf[i];
+			if (ntail == sizeof(tail) && !tail[0] && !tail[1] && !tail[2])
+				return (unsigned char)tail[3];
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "mapper", no_argument, NULL, 'M' },
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sock = NULL;
+	bool mapper = false, json = false;
+	long timeout_s = 5;
+	char cmd[CMD_MAX];
+	int c, fd, len, rc;
+
+	while ((c = getopt_long(argc, argv, "+Ms:jt:hV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'M':
+			mapper = true;
+			break;
+		case 's':
+			sock = optarg;
+			break;
+		case 'j':
+			json = true;
+			break;
+		case 't': {
+			char *end;
+
+			errno = 0;
+			timeout_s = strtol(optarg, &end, 10);
+			if (errno || *end || timeout_s < 1 || timeout_s > 3600) {
+				fprintf(stderr, "ilactl: bad timeout '%s' (1-3600 seconds)\n", optarg);
+				return 2;
+			}
+			break;
+		}
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("ilactl %s\n", PACKAGE_VERSION);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (!sock)
+		sock = mapper ? MAPPER_SOCK : ILAD_SOCK;
+	len = build_command(cmd, sizeof(cmd), argc - optind, argv + optind, json);
+	if (len < 0) {
+		fprintf(stderr, "ilactl: command longer than %d bytes\n", CMD_MAX - 1);
+		return 2;
+	}
+	fd = connect_unix(sock);
+	if (fd < 0) {
+		fprintf(stderr, "ilactl: cannot connect to %s: %s (is %s running?)\n", sock,
+			strerror(-fd), mapper ? "ila-mapper" : "ilad");
+		return 1;
+	}
+	rc = write_all(fd, cmd, (size_t)len + 1); /* with the NUL */
+	if (rc == 0)
+		rc = read_answer(fd, (int)timeout_s * 1000, stdout);
+	close(fd);
+	fflush(stdout);
+	if (rc < 0) {
+		fprintf(stderr, "ilactl: %s: %s\n", sock,
+			rc == -ETIMEDOUT ? "no answer in time" :
+			rc == -EPROTO ? "connection closed before the end of the answer" :
+			strerror(-rc));
+		return 1;
+	}
+	switch (rc) {
+	case CTL_SUCCESS:
+		return 0;
+	case CTL_ERR_NO_MATCH:
+		fprintf(stderr, "ilactl: unknown command: %s\n", cmd);
+		return 1;
+	case CTL_ERR_AMBIGUOUS:
+		fprintf(stderr, "ilactl: ambiguous command: %s\n", cmd);
+		return 1;
+	case CTL_ERR_INCOMPLETE:
+		fprintf(stderr, "ilactl: incomplete command: %s\n", cmd);
+		return 1;
+	default:
+		return 1;
+	}
 }

@@ -1,0 +1,101 @@
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "daemon.h"
+#include "log.h"
+
+static void usage(const struct ila_daemon_info *info, FILE *out)
+{
+	fprintf(out,
+		"usage: %s [-dDnv] [-f FILE] [--flush-on-exit]\n"
+		"%s\n\n"
+		"  -f, --config FILE   configuration file (default %s)\n"
+		"  -n, --check         check the configuration and exit\n"
+		"  -v, --verbose       with -n, print the configuration as understood\n"
+		"  -d, --foreground    stay in the foreground and log to stderr\n"
+		"  -D, --debug         log at level debug\n"
+		"      --flush-on-exit remove what the daemon installed when it stops\n"
+		"  -h, --help          show this help and exit\n"
+		"  -V, --version       show the version and exit\n",
+		info->name, info->summary, info->default_conf);
+}
+
+void ila_daemon_parse_args(const struct ila_daemon_info *info, int argc, char **argv,
+			   struct ila_daemon_opts *opts)
+{
+	enum { OPT_FLUSH = 256 };
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'f' },
+		{ "check", no_argument, NULL, 'n' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "foreground", no_argument, NULL, 'd' },
+		{ "debug", no_argument, NULL, 'D' },
+		{ "flush-on-exit", no_argument, NULL, OPT_FLUSH },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	*opts = (struct ila_daemon_opts){ .conf_path = info->default_conf };
+	while ((c = getopt_long(argc, argv, "f:nvdDhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			opts->conf_path = optarg;
+			break;
+		case 'n':
+			opts->check_only = true;
+			break;
+		case 'v':
+			opts->verbose = true;
+			break;
+		case 'd':
+			opts->foreground = true;
+			break;
+		case 'D':
+			opts->debug = true;
+			break;
+		case OPT_FLUSH:
+			opts->flush_on_exit = true;
+			break;
+		case 'h':
+			usage(info, stdout);
+			exit(0);
+		case 'V':
+			printf("%s %s\n", info->name, PACKAGE_VERSION);
+			exit(0);
+		default:
+			usage(info, stderr);
+			exit(2);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "%s: unexpected argument '%s'\n", info->name, argv[optind]);
+		usage(info, stderr);
+		exit(2);
+	}
+}
+
+void ila_daemon_load_conf(const struct ila_daemon_info *info, const struct ila_daemon_opts *opts,
+			  struct ila_conf *conf)
+{
+	char err[512];
+
+	ila_conf_init(conf, info->kind);
+	if (ila_conf_parse_file(conf, opts->conf_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s\n", info->name, err);
+		ila_conf_free(conf);
+		exit(1);
+	}
+	if (!opts->check_only)
+		return;
+	if (opts->verbose)
+		ila_conf_print(conf, stdout);
+	else
+		fprintf(stderr, "%s: configuration OK\n", info->name);
+	ila_conf_free(conf);
+	exit(0);
+}
