@@ -1,0 +1,230 @@
+#include "config.h"
+
+#include <errno.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "tls.h"
+
+static void ssl_error_text(const char *what, char *err, size_t errlen)
+{
+	unsigned long e = ERR_get_error();
+	char reason[256] = "unknown error";
+
+	if (e)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	ERR_clear_error();
+	snprintf(err, errlen, "%s: %s", what, reason);
+}
+
+int ila_tls_ctx_init(struct ila_tls_ctx *t, bool server, const char *cert, const char *key,
+		     const char *ca, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
+
+	t->ctx = NULL;
+	t->server = server;
+	if (!ctx) {
+		ssl_error_text("SSL_CTX_new", err, errlen);
+		return -ENOMEM;
+	}
+	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
+		ssl_error_text(cert, err, errlen);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) != 1) {
+		ssl_error_text(key, err, errlen);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		snprintf(err, errlen, "%s does not match %s", key, cert);
+		ERR_clear_error();
+		goto fail;
+	}
+	if (SSL_CTX_load_verify_locations(ctx, ca, NULL) != 1) {
+		ssl_error_text(ca, err, errlen);
+		goto fail;
+	}
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	t->ctx = ctx;
+	return 0;
+fail:
+	SSL_CTX_free(ctx);
+	return -EINVAL;
+}
+
+void ila_tls_ctx_free(struct ila_tls_ctx *t)
+{
+	SSL_CTX_free(t->ctx);
+	t->ctx = NULL;
+}
+
+int ila_conn_init(struct ila_conn *c, int fd, struct ila_tls_ctx *tls)
+{
+	*c = (struct ila_conn){ .fd = fd, .established = tls == NULL };
+	if (!tls)
+		return 0;
+	c->ssl = SSL_new(tls->ctx);
+	if (!c->ssl)
+		return -ENOMEM;
+	if (SSL_set_fd(c->ssl, fd) != 1) {
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+		return -EINVAL;
+	}
+	if (tls->server)
+		SSL_set_accept_state(c->ssl);
+	else
+		SSL_set_connect_state(c->ssl);
+	return 0;
+}
+
+void ila_conn_close(struct ila_conn *c)
+{
+	if (c->ssl) {
+		/* best effort close_notify, unless the peer already said goodbye */
+		if (c->established && !(SSL_get_shutdown(c->ssl) & SSL_RECEIVED_SHUTDOWN))
+			SSL_shutdown(c->ssl);
+		SSL_free(c->ssl);
+		c->ssl = NULL;
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	ERR_clear_error();
+}
+
+/* Maps an SSL_get_error result to the conventions above. */
+static int conn_ssl_result(struct ila_conn *c, int ret)
+{
+	int e = SSL_get_error(c->ssl, ret);
+
+	c->want_write = false;
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		return -EAGAIN;
+	case SSL_ERROR_WANT_WRITE:
+		c->want_write = true;
+		return -EAGAIN;
+	case SSL_ERROR_ZERO_RETURN:
+		return 0;
+	case SSL_ERROR_SYSCALL:
+		ERR_clear_error();
+		return errno ? -errno : -EPIPE;
+	default:
+		ERR_clear_error();
+		return -EPROTO;
+	}
+}
+
+int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen)
+{
+	int ret, rc;
+
+	if (c->established)
+		return 0;
+	ret = SSL_do_handshake(c->ssl);
+	if (ret == 1) {
+		c->established = true;
+		c->want_write = false;
+		return 0;
+	}
+	rc = SSL_get_error(c->ssl, ret);
+	if (rc == SSL_ERROR_WANT_READ || rc == SSL_ERROR_WANT_WRITE) {
+		c->want_write = rc == SSL_ERROR_WANT_WRITE;
+		return -EAGAIN;
+	}
+	long vr = SSL_get_verify_result(c->ssl);
+	if (vr != X509_V_OK) {
+		snprintf(err, errlen, "TLS handshake: peer certificate: %s",
+			 X509_verify_cert_error_string(vr));
+		ERR_clear_error();
+		return -EACCES;
+	}
+	ssl_error_text("TLS handshake", err, errlen);
+	return -EPROTO;
+}
+
+ssize_t ila_conn_read(struct ila_conn *c, void *buf, size_t n)
+{
+	if (!c->ssl) {
+		ssize_t r = read(c->fd, buf, n);
+
+		if (r < 0)
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return r;
+	}
+	size_t got = 0;
+	int ret = SSL_read_ex(c->ssl, buf, n, &got);
+
+	if (ret == 1) {
+		c->want_write = false;
+		return (ssize_t)got;
+	}
+	return conn_ssl_result(c, ret);
+}
+
+ssize_t ila_conn_write(struct ila_conn *c, const void *buf, size_t n)
+{
+	if (!c->ssl) {
+		ssize_t w = send(c->fd, buf, n, MSG_NOSIGNAL);
+
+		if (w < 0)
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		return w;
+	}
+	size_t done = 0;
+	int ret = SSL_write_ex(c->ssl, buf, n, &done);
+
+	if (ret == 1) {
+		c->want_write = false;
+		return (ssize_t)done;
+	}
+	int rc = conn_ssl_result(c, ret);
+	return rc == 0 ? -EPIPE : rc;
+}
+
+int ila_conn_peer_identity(const struct ila_conn *c, char *out, size_t len)
+{
+	X509 *cert;
+	int rc = -ENOENT;
+
+	if (!c->ssl)
+		return -ENOENT;
+	cert = SSL_get1_peer_certificate(c->ssl);
+	if (!cert)
+		return -ENOENT;
+	GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+	for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
+		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+
+		if (gn->type != GEN_DNS)
+			continue;
+		const unsigned char *d = ASN1_STRING_get0_data(gn->d.dNSName);
+		int l = ASN1_STRING_length(gn->d.dNSName);
+		if (l > 0 && (size_t)l < len && !memchr(d, 0, (size_t)l)) {
+			memcpy(out, d, (size_t)l);
+			out[l] = '\0';
+			rc = 0;
+			break;
+		}
+	}
+	GENERAL_NAMES_free(sans);
+	if (rc < 0) {
+		X509_NAME *subj = X509_get_subject_name(cert);
+		int l = X509_NAME_get_text_by_NID(subj, NID_commonName, out, (int)len);
+
+		if (l > 0 && (size_t)l < len && strlen(out) == (size_t)l)
+			rc = 0;
+	}
+	X509_free(cert);
+	return rc;
+}
