@@ -1,0 +1,242 @@
+#include "config.h"
+
+#include <errno.h>
+#include <ev.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "control.h"
+#include "log.h"
+
+struct ctl_client {
+	struct ila_ctl_server *srv;
+	ev_io io;
+	int fd;
+	char in[ILA_CTL_MAX_CMD + 1];
+	size_t inlen;
+	struct ila_buf out;
+	struct ctl_client *next;
+};
+
+struct ila_ctl_server {
+	struct ev_loop *loop;
+	ev_io io;
+	int fd;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	const struct ila_cli_cmd *cmds;
+	size_t ncmds;
+	void *ctx;
+	struct ctl_client *clients;
+	unsigned nclients;
+	struct ila_ctl_stats stats;
+};
+
+static void client_free(struct ctl_client *c)
+{
+	struct ila_ctl_server *s = c->srv;
+
+	for (struct ctl_client **p = &s->clients; *p; p = &(*p)->next) {
+		if (*p == c) {
+			*p = c->next;
+			break;
+		}
+	}
+	s->nclients--;
+	ev_io_stop(s->loop, &c->io);
+	close(c->fd);
+	ila_buf_free(&c->out);
+	free(c);
+}
+
+/* Writes what it can; returns -1 when the client is gone. */
+static int client_flush(struct ctl_client *c)
+{
+	while (c->out.len > 0) {
+		ssize_t w = send(c->fd, c->out.data, c->out.len, MSG_NOSIGNAL);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -1;
+		}
+		ila_buf_consume(&c->out, (size_t)w);
+	}
+	int events = EV_READ | (c->out.len ? EV_WRITE : 0);
+	if (c->out.len > ILA_CTL_MAX_PENDING)
+		events = EV_WRITE; /* stop reading commands until the output drains */
+	ev_io_stop(c->srv->loop, &c->io);
+	ev_io_set(&c->io, c->fd, events);
+	ev_io_start(c->srv->loop, &c->io);
+	return 0;
+}
+
+static void client_run(struct ctl_client *c, char *cmd)
+{
+	struct ila_ctl_server *s = c->srv;
+	int status;
+	uint8_t trailer[4] = { 0, 0, 0, 0 };
+
+	s->stats.commands++;
+	status = ila_cli_execute(s->cmds, s->ncmds, s->ctx, cmd, &c->out);
+	if (status >= ILA_CLI_ERR_NO_MATCH)
+		s->stats.errors++;
+	trailer[3] = (uint8_t)status;
+	ila_buf_append(&c->out, trailer, sizeof(trailer));
+}
+
+static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_client *c = w->data;
+
+	(void)loop;
+	if (revents & EV_READ) {
+		ssize_t r = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+			client_free(c);
+			return;
+		}
+		if (r > 0)
+			c->inlen += (size_t)r;
+		/* run every complete command */
+		for (;;) {
+			char *nul = memchr(c->in, '\0', c->inlen);
+
+			if (!nul)
+				break;
+			client_run(c, c->in);
+			size_t used = (size_t)(nul - c->in) + 1;
+			memmove(c->in, nul + 1, c->inlen - used);
+			c->inlen -= used;
+		}
+		if (c->inlen == sizeof(c->in)) {
+			c->srv->stats.oversized++;
+			log_warn("control: command longer than %d bytes, client dropped",
+				 ILA_CTL_MAX_CMD);
+			client_free(c);
+			return;
+		}
+	}
+	if (c->out.error) {
+		log_warn("control: out of memory for command output, client dropped");
+		client_free(c);
+		return;
+	}
+	if (client_flush(c) < 0)
+		client_free(c);
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ila_ctl_server *s = w->data;
+	int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct ctl_client *c;
+
+	(void)revents;
+	if (fd < 0)
+		return;
+	if (s->nclients >= ILA_CTL_MAX_CLIENTS || !(c = calloc(1, sizeof(*c)))) {
+		s->stats.refused++;
+		close(fd);
+		return;
+	}
+	c->srv = s;
+	c->fd = fd;
+	ila_buf_init(&c->out);
+	ev_io_init(&c->io, client_cb, fd, EV_READ);
+	c->io.data = c;
+	ev_io_start(loop, &c->io);
+	c->next = s->clients;
+	s->clients = c;
+	s->nclients++;
+}
+
+/* A socket file nobody answers on is left over from a dead daemon. */
+static bool socket_is_live(const struct sockaddr_un *sun)
+{
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool live;
+
+	if (fd < 0)
+		return false;
+	live = connect(fd, (const struct sockaddr *)sun, sizeof(*sun)) == 0;
+	close(fd);
+	return live;
+}
+
+int ila_ctl_server_open(struct ila_ctl_server **out, struct ev_loop *loop, const char *path,
+			const struct ila_cli_cmd *cmds, size_t ncmds, void *ctx, char *err,
+			size_t errlen)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	struct ila_ctl_server *s;
+	int rc;
+
+	if (strlen(path) >= sizeof(sun.sun_path)) {
+		snprintf(err, errlen, "control socket path %s is too long", path);
+		return -ENAMETOOLONG;
+	}
+	memcpy(sun.sun_path, path, strlen(path) + 1);
+	if (socket_is_live(&sun)) {
+		snprintf(err, errlen, "control socket %s is in use: is another daemon running?",
+			 path);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (s->fd < 0)
+		goto fail;
+	mode_t old = umask(0117);
+	rc = bind(s->fd, (struct sockaddr *)&sun, sizeof(sun));
+	umask(old);
+	if (rc < 0 || listen(s->fd, 16) < 0)
+		goto fail;
+	snprintf(s->path, sizeof(s->path), "%s", path);
+	s->loop = loop;
+	s->cmds = cmds;
+	s->ncmds = ncmds;
+	s->ctx = ctx;
+	ev_io_init(&s->io, accept_cb, s->fd, EV_READ);
+	s->io.data = s;
+	ev_io_start(loop, &s->io);
+	*out = s;
+	return 0;
+fail:
+	rc = -errno;
+	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
+	if (s->fd >= 0)
+		close(s->fd);
+	free(s);
+	return rc;
+}
+
+void ila_ctl_server_close(struct ila_ctl_server *s)
+{
+	if (!s)
+		return;
+	while (s->clients)
+		client_free(s->clients);
+	ev_io_stop(s->loop, &s->io);
+	close(s->fd);
+	unlink(s->path);
+	free(s);
+}
+
+const struct ila_ctl_stats *ila_ctl_server_stats(const struct ila_ctl_server *s)
+{
+	return &s->stats;
+}

@@ -1,0 +1,41 @@
+/*
+ * The daemons' control socket: a unix stream socket speaking FRR's vty
+ * framing. A client writes a command and a NUL; the daemon answers with the
+ * output and the four bytes 00 00 00 STATUS. A connection may carry many
+ * commands. Commands are matched by lib/cli.c.
+ */
+#ifndef ILA_CONTROL_H
+#define ILA_CONTROL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cli.h"
+
+struct ev_loop;
+struct ila_ctl_server;
+
+#define ILA_CTL_MAX_CMD 4096	   /* bytes of one command, NUL excluded */
+#define ILA_CTL_MAX_CLIENTS 64
+#define ILA_CTL_MAX_PENDING (16u << 20) /* unsent output per client */
+
+struct ila_ctl_stats {
+	uint64_t commands;
+	uint64_t errors;     /* unknown, ambiguous or incomplete commands */
+	uint64_t oversized;  /* commands over ILA_CTL_MAX_CMD: client dropped */
+	uint64_t refused;    /* connections over ILA_CTL_MAX_CLIENTS */
+};
+
+/*
+ * Creates the socket at path (mode 0660; a stale socket file left by a dead
+ * daemon is replaced, a live one is an error) and serves cmds with ctx.
+ * Returns 0 or -errno with err set.
+ */
+int ila_ctl_server_open(struct ila_ctl_server **out, struct ev_loop *loop, const char *path,
+			const struct ila_cli_cmd *cmds, size_t ncmds, void *ctx, char *err,
+			size_t errlen);
+/* Closes every client and removes the socket file. */
+void ila_ctl_server_close(struct ila_ctl_server *s);
+const struct ila_ctl_stats *ila_ctl_server_stats(const struct ila_ctl_server *s);
+
+#endif

@@ -1,0 +1,211 @@
+/* The control socket server: vty framing over a real unix socket and libev. */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <ev.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+
+static int h_echo(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	int *calls = ctx;
+
+	(*calls)++;
+	ila_buf_printf(out, "echo %s%s\n", a->argc ? a->argv[0] : "-", a->json ? " json" : "");
+	return ILA_CLI_SUCCESS;
+}
+
+static int h_big(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	(void)ctx;
+	(void)a;
+	for (int i = 0; i < 100000; i++)
+		ila_buf_printf(out, "line %06d\n", i);
+	return ILA_CLI_SUCCESS;
+}
+
+static const struct ila_cli_cmd cmds[] = {
+	{ "echo [WORD]", "echo", h_echo },
+	{ "big", "a large answer", h_big },
+};
+
+struct fixture {
+	struct ev_loop *loop;
+	struct ila_ctl_server *srv;
+	char dir[64];
+	char path[128];
+	int calls;
+};
+
+static int setup(void **state)
+{
+	struct fixture *f = calloc(1, sizeof(*f));
+	char err[256];
+
+	snprintf(f->dir, sizeof(f->dir), "/tmp/ila-ctl-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	snprintf(f->path, sizeof(f->path), "%s/ctl.sock", f->dir);
+	f->loop = ev_loop_new(EVFLAG_AUTO);
+	if (ila_ctl_server_open(&f->srv, f->loop, f->path, cmds, 2, &f->calls, err,
+				sizeof(err)) < 0)
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *f = *state;
+
+	ila_ctl_server_close(f->srv);
+	ev_loop_destroy(f->loop);
+	rmdir(f->dir);
+	free(f);
+	return 0;
+}
+
+static int client(const char *path)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sun.sun_path, sizeof(sun.sun_path), "%s", path);
+	assert_int_equal(connect(fd, (struct sockaddr *)&sun, sizeof(sun)), 0);
+	return fd;
+}
+
+/* Runs the loop until the client has an answer ending in 00 00 00 X. */
+static size_t answer(struct fixture *f, int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < 100000; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		ev_run(f->loop, EVRUN_NOWAIT);
+		if (poll(&p, 1, 1) == 1) {
+			ssize_t r = read(fd, buf + len, cap - len);
+
+			if (r <= 0)
+				return len;
+			len += (size_t)r;
+			if (len >= 4 && !buf[len - 4] && !buf[len - 3] && !buf[len - 2])
+				return len;
+		}
+	}
+	return len;
+}
+
+static void test_command_and_status(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->path);
+	char buf[256];
+	size_t n;
+
+	assert_int_equal(write(fd, "echo hi\0", 8), 8);
+	n = answer(f, fd, buf, sizeof(buf));
+	assert_int_equal(n, 8 + 4);
+	assert_memory_equal(buf, "echo hi\n\0\0\0\0", 12);
+	assert_int_equal(write(fd, "nonsense\0", 9), 9);
+	n = answer(f, fd, buf, sizeof(buf));
+	assert_int_equal((unsigned char)buf[n - 1], ILA_CLI_ERR_NO_MATCH);
+	assert_int_equal(f->calls, 1);
+	assert_int_equal(ila_ctl_server_stats(f->srv)->commands, 2);
+	assert_int_equal(ila_ctl_server_stats(f->srv)->errors, 1);
+	close(fd);
+}
+
+static void test_two_commands_in_one_write(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->path);
+	char buf[256];
+	size_t n = 0;
+
+	assert_int_equal(write(fd, "echo a\0echo b json\0", 19), 19);
+	n = answer(f, fd, buf, sizeof(buf));
+	if (n < 12 + 17)
+		n += answer(f, fd, buf + n, sizeof(buf) - n);
+	assert_int_equal(n, 7 + 4 + 12 + 4);
+	assert_memory_equal(buf, "echo a\n\0\0\0\0echo b json\n\0\0\0\0", n);
+	close(fd);
+}
+
+static void test_large_answer_drains(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->path);
+	size_t cap = 2 << 20, n;
+	char *buf = malloc(cap);
+
+	assert_int_equal(write(fd, "big\0", 4), 4);
+	n = answer(f, fd, buf, cap);
+	assert_int_equal(n, 100000 * 12 + 4);
+	assert_memory_equal(buf + n - 16, "line 099999\n\0\0\0\0", 16);
+	free(buf);
+	close(fd);
+}
+
+static void test_oversized_command_drops_client(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->path);
+	char *big = malloc(ILA_CTL_MAX_CMD + 100);
+	char buf[16];
+
+	memset(big, 'x', ILA_CTL_MAX_CMD + 100);
+	assert_int_equal(write(fd, big, ILA_CTL_MAX_CMD + 100), ILA_CTL_MAX_CMD + 100);
+	assert_int_equal(answer(f, fd, buf, sizeof(buf)), 0); /* closed, no answer */
+	assert_int_equal(ila_ctl_server_stats(f->srv)->oversized, 1);
+	free(big);
+	close(fd);
+	/* the server still serves others */
+	fd = client(f->path);
+	assert_int_equal(write(fd, "echo ok\0", 8), 8);
+	assert_int_equal(answer(f, fd, buf, sizeof(buf)), 12);
+	close(fd);
+}
+
+static void test_live_socket_not_stolen(void **state)
+{
+	struct fixture *f = *state;
+	struct ila_ctl_server *second;
+	char err[256];
+	struct stat st;
+
+	assert_int_equal(ila_ctl_server_open(&second, f->loop, f->path, cmds, 2, NULL, err,
+					     sizeof(err)),
+			 -EADDRINUSE);
+	assert_non_null(strstr(err, "in use"));
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_command_and_status, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_two_commands_in_one_write, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_large_answer_drains, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_oversized_command_drops_client, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_live_socket_not_stolen, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
