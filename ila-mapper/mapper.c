@@ -1,25 +1,194 @@
 /* ila-mapper: the mapping directory. */
 #include "config.h"
 
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "daemon.h"
+#include "clock.h"
+#include "log.h"
+#include "mapper.h"
 
 static const struct ila_daemon_info mapper_info = {
-	.name = "ila-mapper",
+	.name = MAPPER_NAME,
 	.summary = "ILA mapping directory: durable, authenticated, pushes changes to nodes",
 	.default_conf = ILA_SYSCONFDIR "/ila-mapper.conf",
 	.kind = ILA_CONF_MAPPER,
 };
 
+uint64_t mapper_now_ms(void)
+{
+	return ila_clock_mono_ms();
+}
+
+static void log_warnings(const struct ila_conf *c)
+{
+	for (unsigned i = 0; i < c->n_warnings; i++)
+		log_warn("%s", c->warnings[i]);
+}
+
+/* The parts of a config that a running mapper cannot change. */
+static bool needs_restart(const struct ila_conf *a, const struct ila_conf *b)
+{
+	return a->n_listen != b->n_listen ||
+	       memcmp(a->listen, b->listen, sizeof(a->listen[0]) * a->n_listen) != 0 ||
+	       strcmp(a->store, b->store) != 0 || strcmp(a->control, b->control) != 0 ||
+	       a->tls != b->tls || a->plaintext != b->plaintext ||
+	       strcmp(a->tls_certificate, b->tls_certificate) != 0 ||
+	       strcmp(a->tls_key, b->tls_key) != 0 || strcmp(a->tls_ca, b->tls_ca) != 0;
+}
+
+static void reload(struct mapper *m)
+{
+	struct ila_conf *nc = malloc(sizeof(*nc)), *old = m->conf;
+	char err[512];
+
+	if (!nc) {
+		log_err("reload: out of memory");
+		return;
+	}
+	ila_conf_init(nc, ILA_CONF_MAPPER);
+	if (ila_conf_parse_file(nc, m->opts.conf_path, err, sizeof(err)) < 0) {
+		log_err("reload refused, configuration unchanged: %s", err);
+		free(nc);
+		return;
+	}
+	if (needs_restart(old, nc))
+		log_warn("reload: listen, store, control and tls changes take effect at restart");
+	/* keep what cannot change live, take everything else */
+	nc->n_listen = old->n_listen;
+	memcpy(nc->listen, old->listen, sizeof(nc->listen));
+	memcpy(nc->store, old->store, sizeof(nc->store));
+	memcpy(nc->control, old->control, sizeof(nc->control));
+	directory_commit(m); /* pending operations refer to the old node table */
+	m->conf = nc;
+	sessions_reconfigure(m, old);
+	log_warnings(nc);
+	ila_log_set_level(m->opts.debug ? ILA_LOG_DEBUG : nc->log_level);
+	log_notice("configuration reloaded from %s", m->opts.conf_path);
+	ila_conf_free(old);
+	free(old);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct mapper *m = w->data;
+
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		reload(m);
+		return;
+	}
+	log_notice("signal %d: stopping", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void watch_signal(struct mapper *m, ev_signal *w, int sig)
+{
+	ev_signal_init(w, signal_cb, sig);
+	w->data = m;
+	ev_signal_start(m->loop, w);
+}
+
+static int write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+/* Creates the folder of a socket or pid file when it is missing. */
+static void make_parent(const char *path)
+{
+	char dir[ILA_CONF_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_warn("cannot create %s: %s", dir, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
-	struct ila_daemon_opts opts;
-	struct ila_conf conf;
+	struct mapper m = { 0 };
+	char err[512];
+	int rc;
 
-	ila_daemon_parse_args(&mapper_info, argc, argv, &opts);
-	ila_daemon_load_conf(&mapper_info, &opts, &conf);
-	fprintf(stderr, "ila-mapper: this build checks configurations only (-n); the directory runtime is not built yet\n");
-	ila_conf_free(&conf);
-	return 1;
+	ila_daemon_parse_args(&mapper_info, argc, argv, &m.opts);
+	m.conf = malloc(sizeof(*m.conf));
+	if (!m.conf) {
+		fprintf(stderr, "%s: out of memory\n", MAPPER_NAME);
+		return 1;
+	}
+	ila_daemon_load_conf(&mapper_info, &m.opts, m.conf);
+	if (!m.conf->plaintext && !m.conf->tls) {
+		fprintf(stderr,
+			"%s: %s: no tls line: nodes authenticate with certificates "
+			"(tls certificate FILE key FILE ca FILE); plaintext is for loopback tests\n",
+			MAPPER_NAME, m.opts.conf_path);
+		return 1;
+	}
+	if (!m.opts.foreground && daemon(0, 0) < 0) {
+		fprintf(stderr, "%s: daemon: %s\n", MAPPER_NAME, strerror(errno));
+		return 1;
+	}
+	ila_log_init(MAPPER_NAME, m.opts.foreground ? ILA_LOG_TO_STDERR : ILA_LOG_TO_SYSLOG,
+		     m.opts.debug ? ILA_LOG_DEBUG : m.conf->log_level);
+	log_warnings(m.conf);
+	signal(SIGPIPE, SIG_IGN);
+	m.started = mapper_now_ms();
+	m.loop = ev_default_loop(EVFLAG_AUTO);
+	if (!m.loop)
+		ila_fatal("cannot create the event loop");
+
+	m.use_tls = !m.conf->plaintext;
+	if (m.use_tls && ila_tls_ctx_init(&m.tls, true, m.conf->tls_certificate, m.conf->tls_key,
+					  m.conf->tls_ca, err, sizeof(err)) < 0)
+		ila_fatal("tls: %s", err);
+	if (!m.use_tls)
+		log_warn("plaintext sessions: nodes are not authenticated (loopback tests only)");
+	make_parent(m.conf->store);
+	if ((rc = store_open(&m.store, m.conf->store, m.conf->store_map_size_mb, err, sizeof(err))) < 0)
+		ila_fatal("%s", err);
+	log_info("store %s: journal at position %llu", m.conf->store,
+		 (unsigned long long)m.store.committed_jseq);
+	make_parent(m.conf->control);
+	if (show_open(&m, err, sizeof(err)) < 0)
+		ila_fatal("%s", err);
+	if (sessions_listen(&m, err, sizeof(err)) < 0)
+		ila_fatal("%s", err);
+	directory_init(&m);
+	make_parent(m.conf->pidfile);
+	if ((rc = write_pidfile(m.conf->pidfile)) < 0)
+		log_warn("pid file %s: %s", m.conf->pidfile, strerror(-rc));
+	watch_signal(&m, &m.sigterm_w, SIGTERM);
+	watch_signal(&m, &m.sigint_w, SIGINT);
+	watch_signal(&m, &m.sighup_w, SIGHUP);
+	log_notice("%s %s started", MAPPER_NAME, PACKAGE_VERSION);
+
+	ev_run(m.loop, 0);
+
+	directory_stop(&m);
+	sessions_stop(&m);
+	show_close(&m);
+	store_close(&m.store);
+	if (m.use_tls)
+		ila_tls_ctx_free(&m.tls);
+	unlink(m.conf->pidfile);
+	log_notice("stopped");
+	ila_conf_free(m.conf);
+	free(m.conf);
+	ev_loop_destroy(m.loop);
+	return 0;
 }

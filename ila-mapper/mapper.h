@@ -1,0 +1,195 @@
+/*
+ * ila-mapper: one struct holds the daemon; the files split its work:
+ *   mapper.c     startup, signals, reload, shutdown
+ *   session.c    listeners, TLS, framing, OPEN, keepalive and dead timers
+ *   directory.c  registrations: ordering, damping, failover, expiry, group commit
+ *   push.c       subscriptions: snapshot, journal replay, directed pushes
+ *   show.c       the control socket's commands
+ */
+#ifndef ILA_MAPPER_H
+#define ILA_MAPPER_H
+
+#include <ev.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "control.h"
+#include "daemon.h"
+#include "frame.h"
+#include "proto.h"
+#include "store.h"
+#include "tls.h"
+
+#define MAPPER_NAME "ila-mapper"
+#define MAPPER_JOURNAL_KEEP 262144 /* journal positions kept per vn for resumes */
+#define MAPPER_EXPIRE_BATCH 1024   /* expiries handled per tick */
+#define MAPPER_MAX_SESSIONS 4096
+
+/* A counter for every kind of refusal and error (show stats). */
+struct mapper_stats {
+	uint64_t sessions_accepted;
+	uint64_t sessions_closed;
+	uint64_t sessions_refused;	/* over MAPPER_MAX_SESSIONS */
+	uint64_t tls_failures;
+	uint64_t auth_failures;		/* identity not a configured node */
+	uint64_t open_errors;		/* no OPEN first, bad OPEN */
+	uint64_t dead_timer_expired;
+	uint64_t frames_in;
+	uint64_t frames_out;
+	uint64_t malformed;		/* every frame that did not decode */
+	uint64_t malformed_by_code[ILA_PERR_RECORD_MALFORMED - ILA_PERR_SHORT_HEADER + 1];
+	uint64_t unexpected;		/* messages a node must not send */
+	uint64_t registrations;		/* records accepted (new, move or refresh) */
+	uint64_t moves;
+	uint64_t refreshes;
+	uint64_t standby_registrations;
+	uint64_t stale_seq;
+	uint64_t frozen_refused;
+	uint64_t not_authorised;
+	uint64_t vn_unknown;
+	uint64_t addr_outside_vn;
+	uint64_t no_mapping;
+	uint64_t deregistrations;
+	uint64_t queries;
+	uint64_t subscriptions;
+	uint64_t snapshots;
+	uint64_t resyncs;		/* resume too old: snapshot instead */
+	uint64_t push_frames;
+	uint64_t push_records;
+	uint64_t directed_pushes;
+	uint64_t subscriber_stalls;	/* a subscriber's queue was full: fed later */
+	uint64_t overloaded;		/* sessions closed for not reading at all */
+	uint64_t expired;
+	uint64_t failovers;
+	uint64_t freezes;
+	uint64_t unfreezes;
+	uint64_t commits;
+	uint64_t commit_records;
+	uint64_t commit_failures;
+	uint64_t deletes;
+};
+
+struct session;
+
+/* A REGISTER or DEREGISTER waiting for the next group commit. */
+struct pending_op {
+	struct pending_op *next;
+	struct session *s;	/* NULL once the session is gone: no ACK */
+	int node;		/* config index of the sender */
+	struct ila_msg msg;	/* owns its records */
+	uint16_t *status;	/* one per record */
+	uint32_t accepted;
+};
+
+struct listener {
+	int fd;
+	ev_io io;
+	struct mapper *m;
+};
+
+struct mapper {
+	struct ev_loop *loop;
+	struct ila_daemon_opts opts;
+	struct ila_conf *conf;
+	struct store store;
+	struct ila_tls_ctx tls;
+	bool use_tls;
+	struct listener listeners[ILA_CONF_MAX_LISTEN];
+	unsigned nlisten;
+	struct ila_ctl_server *ctl;
+	struct session *sessions;
+	struct session *graveyard; /* closed during a callback, freed between events */
+	unsigned nsessions;
+	struct pending_op *pending, **pending_tail;
+	unsigned pending_records;
+	ev_prepare commit_w;
+	ev_timer expiry_w;
+	ev_timer trim_w;
+	ev_signal sigterm_w, sigint_w, sighup_w;
+	struct mapper_stats stats;
+	uint64_t started;
+};
+
+/* session.c */
+int sessions_listen(struct mapper *m, char *err, size_t errlen);
+/* After a reload: sessions of nodes no longer configured close, the others
+ * follow their node to its new index; subscriptions to removed vns end. */
+void sessions_reconfigure(struct mapper *m, const struct ila_conf *old);
+void sessions_stop(struct mapper *m);
+/* Queues a message to the session; closes it when its queue is over the
+ * hard limit. Returns 0 or -ENOBUFS (session closed). */
+int session_send(struct session *s, const struct ila_msg *msg);
+void session_send_error(struct session *s, uint32_t xid, int code, const char *fmt, ...)
+	ILA_PRINTF(4, 5);
+void session_close(struct session *s, const char *why, bool failover);
+/* Restarts writing after frames were queued from outside the read path. */
+void session_kick(struct session *s);
+/* Frees sessions closed during callbacks; called between loop iterations. */
+void sessions_reap(struct mapper *m);
+const char *session_node_name(const struct session *s);
+int session_node(const struct session *s);
+bool session_open(const struct session *s);
+size_t session_queued(const struct session *s);
+/* For show output. */
+struct session_info {
+	const char *node;
+	const char *peer;
+	const char *identity;
+	uint64_t up_ms;
+	uint64_t frames_in, frames_out;
+	size_t queued;
+	unsigned nsubs;
+};
+void session_info(const struct session *s, struct session_info *out);
+struct session *session_next(const struct mapper *m, const struct session *s);
+
+/* directory.c */
+void directory_init(struct mapper *m);
+void directory_stop(struct mapper *m);
+/* Takes ownership of msg's records. */
+void directory_enqueue(struct mapper *m, struct session *s, struct ila_msg *msg);
+void directory_commit(struct mapper *m);
+void directory_query(struct mapper *m, struct session *s, const struct ila_msg *msg);
+/* A node's last session died without a goodbye: promote its standbys. */
+void directory_node_failed(struct mapper *m, int node);
+void directory_session_gone(struct mapper *m, struct session *s);
+/* Control: 0, -ENOENT, or -errno. */
+int directory_unfreeze(struct mapper *m, const struct ila_record *key);
+int directory_delete(struct mapper *m, const struct ila_record *key);
+/* Finds the vn of a bare address (first vn whose prefix holds it). */
+int directory_vn_of(const struct mapper *m, const struct ila_record *r, uint32_t *vn);
+
+/* push.c */
+struct subscription {
+	uint32_t vn;
+	uint64_t pos;		/* journal position sent */
+	bool snapshot;		/* sending the snapshot */
+	bool began;		/* the SNAPSHOT_BEGIN frame went out */
+	bool have_cursor;
+	struct store_key cursor;/* last key of the snapshot sent */
+	uint64_t snap_pos;	/* journal position the snapshot started at */
+	bool stalled;
+};
+int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *msg);
+int push_unsubscribe(struct mapper *m, struct session *s, uint32_t vn);
+/* Fills the session's queue from snapshots and the journal. */
+void push_pump(struct mapper *m, struct session *s);
+/* After a commit: pumps every session subscribed to a changed vn. */
+void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns);
+/* A move's previous owner hears of it even when it does not subscribe. */
+void push_directed(struct mapper *m, const char *node, const struct mapping *mp);
+struct subscription *session_subs(struct session *s, unsigned *n);
+/* A zeroed slot, or NULL when the session holds one per configured vn. */
+struct subscription *session_sub_add(struct session *s);
+void session_sub_del(struct session *s, struct subscription *sub);
+
+/* show.c */
+int show_open(struct mapper *m, char *err, size_t errlen);
+void show_close(struct mapper *m);
+
+/* mapper.c */
+uint64_t mapper_now_ms(void);
+const struct ila_conf_vn *mapper_vn(const struct mapper *m, uint32_t id);
+
+#endif

@@ -1,0 +1,275 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "mapper.h"
+
+/* Records of one PUSH frame being built. */
+struct push_batch {
+	struct ila_record *rec;
+	unsigned n, max;
+	uint64_t last_jseq;
+	struct store_key last_key;
+};
+
+static int snap_collect(void *arg, const struct store_key *k, const struct mapping *mp)
+{
+	struct push_batch *b = arg;
+
+	b->rec[b->n++] = mp->rec;
+	b->last_key = *k;
+	return b->n == b->max ? 1 : 0;
+}
+
+static int journal_collect(void *arg, uint64_t jseq, const struct store_key *k,
+			   const struct mapping *mp)
+{
+	struct push_batch *b = arg;
+	struct ila_record *r = &b->rec[b->n++];
+
+	if (mp) {
+		*r = mp->rec;
+	} else {
+		memset(r, 0, sizeof(*r));
+		store_key_to_record(k, r);
+		r->state = ILA_STATE_REMOVED;
+	}
+	b->last_jseq = jseq;
+	return 0;
+}
+
+static void sub_start_snapshot(struct mapper *m, struct subscription *sub)
+{
+	sub->snapshot = true;
+	sub->began = false;
+	sub->have_cursor = false;
+	sub->snap_pos = m->store.committed_jseq;
+	m->stats.snapshots++;
+}
+
+/* Builds and queues one PUSH frame. Returns 1 if a frame went out, 0 when
+ * the subscription has nothing to send, -1 on a session error. */
+static int pump_one(struct mapper *m, struct session *s, struct subscription *sub,
+		    struct ila_record *recs, unsigned max)
+{
+	struct push_batch b = { .rec = recs, .max = max };
+	struct ila_msg push = { .type = ILA_MSG_PUSH };
+	MDB_txn *txn;
+	int rc;
+
+	if (store_begin(&m->store, false, &txn) < 0)
+		return 0;
+	push.push.vn = sub->vn;
+	if (sub->snapshot) {
+		rc = store_scan(&m->store, txn, sub->vn, sub->have_cursor ? &sub->cursor : NULL,
+				snap_collect, &b);
+		mdb_txn_abort(txn);
+		if (rc < 0)
+			return 0;
+		if (!sub->began)
+			push.push.flags |= ILA_PUSH_F_SNAPSHOT_BEGIN;
+		if (b.n < max)
+			push.push.flags |= ILA_PUSH_F_SNAPSHOT_END;
+		push.push.high_seq = sub->snap_pos;
+	} else {
+		rc = store_journal(&m->store, txn, sub->vn, sub->pos, max, journal_collect, &b);
+		mdb_txn_abort(txn);
+		if (rc == -ERANGE) {
+			/* the journal no longer reaches back to this subscriber */
+			m->stats.resyncs++;
+			sub_start_snapshot(m, sub);
+			return 1;
+		}
+		if (rc <= 0)
+			return 0;
+		push.push.high_seq = b.last_jseq;
+	}
+	push.rec = recs;
+	push.nrec = b.n;
+	if (session_send(s, &push) < 0)
+		return -1;
+	m->stats.push_frames++;
+	m->stats.push_records += b.n;
+	if (sub->snapshot) {
+		sub->began = true;
+		if (b.n) {
+			sub->cursor = b.last_key;
+			sub->have_cursor = true;
+		}
+		if (push.push.flags & ILA_PUSH_F_SNAPSHOT_END) {
+			sub->snapshot = false;
+			sub->pos = sub->snap_pos;
+		}
+	} else {
+		sub->pos = b.last_jseq;
+	}
+	return 1;
+}
+
+void push_pump(struct mapper *m, struct session *s)
+{
+	size_t limit = (size_t)m->conf->push_queue_limit_kb * 1024;
+	unsigned max = m->conf->push_batch;
+	unsigned nsubs;
+	struct subscription *subs;
+	struct ila_record *recs;
+	bool progress = true;
+
+	if (!session_open(s))
+		return;
+	subs = session_subs(s, &nsubs);
+	if (nsubs == 0)
+		return;
+	if (max == 0 || max > ILA_PROTO_MAX_RECORDS)
+		max = ILA_PROTO_MAX_RECORDS;
+	recs = calloc(max, sizeof(*recs));
+	if (!recs)
+		return;
+	/* round robin over the subscriptions, one frame each per round */
+	while (progress) {
+		progress = false;
+		for (unsigned i = 0; i < nsubs; i++) {
+			struct subscription *sub = &subs[i];
+
+			if (session_queued(s) >= limit) {
+				if (!sub->stalled) {
+					sub->stalled = true;
+					m->stats.subscriber_stalls++;
+				}
+				goto out;
+			}
+			sub->stalled = false;
+			int rc = pump_one(m, s, sub, recs, max);
+			if (rc < 0)
+				goto out;
+			if (rc > 0)
+				progress = true;
+		}
+	}
+out:
+	free(recs);
+}
+
+static struct subscription *sub_find(struct session *s, uint32_t vn)
+{
+	unsigned n;
+	struct subscription *subs = session_subs(s, &n);
+
+	for (unsigned i = 0; i < n; i++)
+		if (subs[i].vn == vn)
+			return &subs[i];
+	return NULL;
+}
+
+int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *msg)
+{
+	const struct ila_conf_vn *vn = mapper_vn(m, msg->sub.vn);
+	int node = session_node(s);
+	struct subscription *sub;
+	MDB_txn *txn;
+
+	if (!vn) {
+		m->stats.vn_unknown++;
+		session_send_error(s, msg->xid, ILA_PERR_VN_UNKNOWN, "vn %u is not configured",
+				   msg->sub.vn);
+		return -ENOENT;
+	}
+	if (!ila_conf_nodeset_has(vn->subscribe, (unsigned)node) &&
+	    !ila_conf_nodeset_has(vn->serve, (unsigned)node)) {
+		m->stats.not_authorised++;
+		session_send_error(s, msg->xid, ILA_PERR_NOT_AUTHORISED,
+				   "node %s may not subscribe to vn %s", session_node_name(s),
+				   vn->name);
+		return -EACCES;
+	}
+	sub = sub_find(s, msg->sub.vn);
+	if (!sub && !(sub = session_sub_add(s))) {
+		session_send_error(s, msg->xid, ILA_PERR_OVERLOADED, "too many subscriptions");
+		return -ENOSPC;
+	}
+	memset(sub, 0, sizeof(*sub));
+	sub->vn = msg->sub.vn;
+	m->stats.subscriptions++;
+	if (msg->sub.resume_seq) {
+		bool ok = msg->sub.resume_seq <= m->store.committed_jseq &&
+			  store_begin(&m->store, false, &txn) == 0;
+
+		if (ok) {
+			/* probe the journal: -ERANGE when it was trimmed past the position */
+			struct ila_record one;
+			struct push_batch b = { .rec = &one, .max = 1 };
+
+			ok = store_journal(&m->store, txn, sub->vn, msg->sub.resume_seq, 0,
+					   journal_collect, &b) >= 0;
+			mdb_txn_abort(txn);
+		}
+		if (ok) {
+			sub->pos = msg->sub.resume_seq;
+		} else {
+			m->stats.resyncs++;
+			sub_start_snapshot(m, sub);
+		}
+	} else if (msg->sub.flags & ILA_SUB_F_NO_SNAPSHOT) {
+		sub->pos = m->store.committed_jseq;
+	} else {
+		sub_start_snapshot(m, sub);
+	}
+	log_debug("node %s subscribed to vn %s from position %llu%s", session_node_name(s),
+		  vn->name, (unsigned long long)sub->pos, sub->snapshot ? " (snapshot)" : "");
+	push_pump(m, s);
+	session_kick(s);
+	return 0;
+}
+
+int push_unsubscribe(struct mapper *m, struct session *s, uint32_t vn)
+{
+	struct subscription *sub = sub_find(s, vn);
+
+	(void)m;
+	if (!sub)
+		return -ENOENT;
+	session_sub_del(s, sub);
+	return 0;
+}
+
+void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns)
+{
+	if (nvns == 0)
+		return;
+	for (struct session *s = session_next(m, NULL), *next; s; s = next) {
+		bool hit = false;
+
+		next = session_next(m, s);
+		for (unsigned i = 0; i < nvns && !hit; i++)
+			hit = sub_find(s, vns[i]) != NULL;
+		if (!hit)
+			continue;
+		push_pump(m, s);
+		session_kick(s);
+	}
+}
+
+void push_directed(struct mapper *m, const char *node, const struct mapping *mp)
+{
+	struct ila_msg push = { .type = ILA_MSG_PUSH };
+
+	push.push.vn = mp->rec.vn;
+	push.push.flags = ILA_PUSH_F_DIRECTED;
+	push.push.high_seq = mp->jseq;
+	push.rec = (struct ila_record *)&mp->rec;
+	push.nrec = 1;
+	for (struct session *s = session_next(m, NULL), *next; s; s = next) {
+		next = session_next(m, s);
+		if (!session_open(s) || strcmp(session_node_name(s), node) != 0)
+			continue;
+		if (sub_find(s, mp->rec.vn))
+			continue; /* it hears of the move as a subscriber */
+		if (session_send(s, &push) == 0) {
+			m->stats.directed_pushes++;
+			session_kick(s);
+		}
+	}
+}

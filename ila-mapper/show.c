@@ -1,0 +1,455 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+#include "mapper.h"
+
+static void rec_addr(const struct ila_record *r, char *buf, size_t len)
+{
+	if (r->family == AF_INET)
+		inet_ntop(AF_INET, &r->addr4, buf, (socklen_t)len);
+	else
+		inet_ntop(AF_INET6, &r->addr6, buf, (socklen_t)len);
+}
+
+static const char *vn_name(const struct mapper *m, uint32_t id)
+{
+	const struct ila_conf_vn *vn = mapper_vn(m, id);
+
+	return vn ? vn->name : "?";
+}
+
+static int print_json(struct ila_buf *out, json_object *j)
+{
+	ila_buf_printf(out, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+								      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(j);
+	return ILA_CLI_SUCCESS;
+}
+
+/* Parses "ADDR" into a record key with its vn; writes an error otherwise. */
+static int parse_addr(struct mapper *m, const char *s, struct ila_record *r, struct ila_buf *out)
+{
+	memset(r, 0, sizeof(*r));
+	if (inet_pton(AF_INET6, s, &r->addr6) == 1)
+		r->family = AF_INET6;
+	else if (inet_pton(AF_INET, s, &r->addr4) == 1)
+		r->family = AF_INET;
+	else
+		return -EINVAL;
+	if (directory_vn_of(m, r, &r->vn) < 0) {
+		ila_buf_printf(out, "%% %s is in no configured vn\n", s);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+struct map_show {
+	struct mapper *m;
+	struct ila_buf *out;
+	json_object *arr;
+	uint64_t now;
+	unsigned n;
+};
+
+static int map_row(void *arg, const struct store_key *k, const struct mapping *mp)
+{
+	struct map_show *ms = arg;
+	const struct ila_record *r = &mp->rec;
+	char addr[INET6_ADDRSTRLEN], loc[ILA_LOCATOR_STRLEN], sb[ILA_LOCATOR_STRLEN] = "-";
+	long long expires = (long long)mp->expires - (long long)ms->now;
+
+	(void)k;
+	rec_addr(r, addr, sizeof(addr));
+	ila_locator_format(&r->loc, loc, sizeof(loc));
+	if (r->has_standby)
+		ila_locator_format(&r->standby, sb, sizeof(sb));
+	ms->n++;
+	if (ms->arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "vn", json_object_new_string(vn_name(ms->m, r->vn)));
+		json_object_object_add(o, "vn_id", json_object_new_int64(r->vn));
+		json_object_object_add(o, "address", json_object_new_string(addr));
+		json_object_object_add(o, "locator", json_object_new_string(loc));
+		json_object_object_add(o, "seq", json_object_new_uint64(r->seq));
+		json_object_object_add(o, "state",
+				       json_object_new_string(ila_record_state_name(r->state)));
+		json_object_object_add(o, "node", json_object_new_string(r->node));
+		if (r->has_standby) {
+			json_object_object_add(o, "standby", json_object_new_string(sb));
+			json_object_object_add(o, "standby_node",
+					       json_object_new_string(mp->standby_node));
+		}
+		if (r->has_prev) {
+			char prev[ILA_LOCATOR_STRLEN];
+
+			ila_locator_format(&r->prev, prev, sizeof(prev));
+			json_object_object_add(o, "previous_locator", json_object_new_string(prev));
+		}
+		json_object_object_add(o, "lifetime", json_object_new_int64(r->lifetime));
+		json_object_object_add(o, "expires_in", json_object_new_int64(expires));
+		json_object_object_add(o, "flags", json_object_new_int64(r->flags));
+		json_object_object_add(o, "moves_in_window", json_object_new_int64(mp->moves));
+		if (mp->frozen_until)
+			json_object_object_add(
+				o, "frozen_until",
+				mp->frozen_until == STORE_FROZEN_PERMANENT
+					? json_object_new_string("permanent")
+					: json_object_new_uint64(mp->frozen_until));
+		json_object_object_add(o, "journal_position", json_object_new_uint64(mp->jseq));
+		json_object_array_add(ms->arr, o);
+	} else {
+		ila_buf_printf(ms->out, "%-10s %-39s %-19s %8llu %-7s %-12s %-19s %6lld\n",
+			       vn_name(ms->m, r->vn), addr, loc, (unsigned long long)r->seq,
+			       ila_record_state_name(r->state), r->node, sb, expires);
+	}
+	return 0;
+}
+
+static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct mapper *m = ctx;
+	struct map_show ms = { .m = m, .out = out, .now = ila_clock_wall_s() };
+	uint32_t vn = 0;
+	MDB_txn *txn;
+	int rc;
+
+	if (a->json)
+		ms.arr = json_object_new_array();
+	else
+		ila_buf_printf(out, "%-10s %-39s %-19s %8s %-7s %-12s %-19s %6s\n", "VN", "ADDRESS",
+			       "LOCATOR", "SEQ", "STATE", "NODE", "STANDBY", "EXPIRES");
+	if (store_begin(&m->store, false, &txn) < 0) {
+		json_object_put(ms.arr);
+		ila_buf_printf(out, "%% store unavailable\n");
+		return ILA_CLI_WARNING;
+	}
+	if (a->argc == 1) {
+		int vi = ila_conf_vn_find(m->conf, a->argv[0]);
+		char *end;
+		unsigned long id = strtoul(a->argv[0], &end, 10);
+		struct ila_record key;
+
+		if (vi >= 0) {
+			vn = m->conf->vns[vi].id;
+		} else if (*end == '\0' && mapper_vn(m, (uint32_t)id)) {
+			vn = (uint32_t)id;
+		} else if ((rc = parse_addr(m, a->argv[0], &key, out)) == 0) {
+			struct store_key k;
+			struct mapping mp;
+
+			store_key_of(&key, &k);
+			if (store_get(&m->store, txn, &k, &mp) == 0)
+				map_row(&ms, &k, &mp);
+			goto done;
+		} else {
+			mdb_txn_abort(txn);
+			json_object_put(ms.arr);
+			if (rc == -EINVAL)
+				ila_buf_printf(out, "%% %s is neither a vn nor an address\n",
+					       a->argv[0]);
+			return ILA_CLI_WARNING;
+		}
+	}
+	store_scan(&m->store, txn, vn, NULL, map_row, &ms);
+done:
+	mdb_txn_abort(txn);
+	if (ms.arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "mappings", ms.arr);
+		return print_json(out, o);
+	}
+	return ILA_CLI_SUCCESS;
+}
+
+static struct session *node_session(struct mapper *m, int node)
+{
+	for (struct session *s = session_next(m, NULL); s; s = session_next(m, s))
+		if (session_node(s) == node && session_open(s))
+			return s;
+	return NULL;
+}
+
+static int cmd_show_nodes(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct mapper *m = ctx;
+	json_object *arr = a->json ? json_object_new_array() : NULL;
+
+	if (!arr)
+		ila_buf_printf(out, "%-16s %-24s %-5s %-40s %10s %5s %9s\n", "NODE", "IDENTITY",
+			       "STATE", "PEER", "UPTIME(s)", "SUBS", "QUEUED");
+	for (unsigned i = 0; i < m->conf->n_nodes; i++) {
+		struct session *s = node_session(m, (int)i);
+		struct session_info si = { 0 };
+
+		if (s)
+			session_info(s, &si);
+		if (arr) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "node", json_object_new_string(m->conf->nodes[i].name));
+			json_object_object_add(o, "identity",
+					       json_object_new_string(m->conf->nodes[i].identity));
+			json_object_object_add(o, "state", json_object_new_string(s ? "up" : "down"));
+			if (s) {
+				json_object_object_add(o, "peer", json_object_new_string(si.peer));
+				json_object_object_add(o, "uptime_ms", json_object_new_uint64(si.up_ms));
+				json_object_object_add(o, "subscriptions", json_object_new_int64(si.nsubs));
+				json_object_object_add(o, "queued_bytes", json_object_new_uint64(si.queued));
+				json_object_object_add(o, "frames_in", json_object_new_uint64(si.frames_in));
+				json_object_object_add(o, "frames_out", json_object_new_uint64(si.frames_out));
+			}
+			json_object_array_add(arr, o);
+		} else {
+			ila_buf_printf(out, "%-16s %-24s %-5s %-40s %10llu %5u %9zu\n",
+				       m->conf->nodes[i].name, m->conf->nodes[i].identity,
+				       s ? "up" : "down", s ? si.peer : "-",
+				       (unsigned long long)(si.up_ms / 1000), si.nsubs, si.queued);
+		}
+	}
+	if (arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "nodes", arr);
+		return print_json(out, o);
+	}
+	return ILA_CLI_SUCCESS;
+}
+
+static int cmd_show_subscriptions(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct mapper *m = ctx;
+	json_object *arr = a->json ? json_object_new_array() : NULL;
+
+	if (!arr)
+		ila_buf_printf(out, "%-16s %-10s %-8s %12s %10s %9s\n", "NODE", "VN", "STATE",
+			       "POSITION", "LAG", "QUEUED");
+	for (struct session *s = session_next(m, NULL); s; s = session_next(m, s)) {
+		unsigned n;
+		struct subscription *subs = session_subs(s, &n);
+
+		for (unsigned i = 0; i < n; i++) {
+			const struct subscription *sub = &subs[i];
+			const char *st = sub->snapshot ? "snapshot" : sub->stalled ? "stalled" : "live";
+			uint64_t pos = sub->snapshot ? sub->snap_pos : sub->pos;
+			uint64_t lag = m->store.committed_jseq - pos;
+
+			if (arr) {
+				json_object *o = json_object_new_object();
+
+				json_object_object_add(o, "node", json_object_new_string(session_node_name(s)));
+				json_object_object_add(o, "vn", json_object_new_string(vn_name(m, sub->vn)));
+				json_object_object_add(o, "state", json_object_new_string(st));
+				json_object_object_add(o, "position", json_object_new_uint64(pos));
+				json_object_object_add(o, "lag", json_object_new_uint64(lag));
+				json_object_object_add(o, "queued_bytes",
+						       json_object_new_uint64(session_queued(s)));
+				json_object_array_add(arr, o);
+			} else {
+				ila_buf_printf(out, "%-16s %-10s %-8s %12llu %10llu %9zu\n",
+					       session_node_name(s), vn_name(m, sub->vn), st,
+					       (unsigned long long)pos, (unsigned long long)lag,
+					       session_queued(s));
+			}
+		}
+	}
+	if (arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "subscriptions", arr);
+		return print_json(out, o);
+	}
+	return ILA_CLI_SUCCESS;
+}
+
+static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct mapper *m = ctx;
+	const struct mapper_stats *st = &m->stats;
+	const struct ila_ctl_stats *cs = ila_ctl_server_stats(m->ctl);
+	struct store_stats ss;
+	const struct {
+		const char *name;
+		uint64_t v;
+	} rows[] = {
+		{ "sessions_accepted", st->sessions_accepted },
+		{ "sessions_closed", st->sessions_closed },
+		{ "sessions_refused", st->sessions_refused },
+		{ "sessions_up", m->nsessions },
+		{ "tls_failures", st->tls_failures },
+		{ "auth_failures", st->auth_failures },
+		{ "open_errors", st->open_errors },
+		{ "dead_timer_expired", st->dead_timer_expired },
+		{ "frames_in", st->frames_in },
+		{ "frames_out", st->frames_out },
+		{ "malformed", st->malformed },
+		{ "unexpected", st->unexpected },
+		{ "registrations", st->registrations },
+		{ "moves", st->moves },
+		{ "refreshes", st->refreshes },
+		{ "standby_registrations", st->standby_registrations },
+		{ "stale_seq", st->stale_seq },
+		{ "frozen_refused", st->frozen_refused },
+		{ "not_authorised", st->not_authorised },
+		{ "vn_unknown", st->vn_unknown },
+		{ "addr_outside_vn", st->addr_outside_vn },
+		{ "no_mapping", st->no_mapping },
+		{ "deregistrations", st->deregistrations },
+		{ "queries", st->queries },
+		{ "subscriptions", st->subscriptions },
+		{ "snapshots", st->snapshots },
+		{ "resyncs", st->resyncs },
+		{ "push_frames", st->push_frames },
+		{ "push_records", st->push_records },
+		{ "directed_pushes", st->directed_pushes },
+		{ "subscriber_stalls", st->subscriber_stalls },
+		{ "overloaded", st->overloaded },
+		{ "expired", st->expired },
+		{ "failovers", st->failovers },
+		{ "freezes", st->freezes },
+		{ "unfreezes", st->unfreezes },
+		{ "deletes", st->deletes },
+		{ "commits", st->commits },
+		{ "commit_records", st->commit_records },
+		{ "commit_failures", st->commit_failures },
+		{ "control_commands", cs->commands },
+		{ "control_errors", cs->errors },
+		{ "control_oversized", cs->oversized },
+	};
+	json_object *o = a->json ? json_object_new_object() : NULL;
+	json_object *mal = a->json ? json_object_new_object() : NULL;
+
+	store_stats(&m->store, &ss);
+	for (size_t i = 0; i < ILA_ARRAY_SIZE(rows); i++) {
+		if (o)
+			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
+		else
+			ila_buf_printf(out, "%-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+	}
+	for (int c = ILA_PERR_SHORT_HEADER; c <= ILA_PERR_RECORD_MALFORMED; c++) {
+		uint64_t v = st->malformed_by_code[c - ILA_PERR_SHORT_HEADER];
+
+		if (mal)
+			json_object_object_add(mal, ila_proto_err_name(c), json_object_new_uint64(v));
+		else if (v)
+			ila_buf_printf(out, "  malformed %-13s %llu\n", ila_proto_err_name(c),
+				       (unsigned long long)v);
+	}
+	if (!o) {
+		ila_buf_printf(out, "%-24s %llu\n%-24s %llu\n%-24s %llu\n%-24s %llu\n",
+			       "store_mappings", (unsigned long long)ss.mappings, "store_journal",
+			       (unsigned long long)ss.journal, "store_used_bytes",
+			       (unsigned long long)ss.used, "journal_position",
+			       (unsigned long long)m->store.committed_jseq);
+		return ILA_CLI_SUCCESS;
+	}
+	json_object_object_add(o, "malformed_by_kind", mal);
+	json_object_object_add(o, "store_mappings", json_object_new_uint64(ss.mappings));
+	json_object_object_add(o, "store_journal", json_object_new_uint64(ss.journal));
+	json_object_object_add(o, "store_used_bytes", json_object_new_uint64(ss.used));
+	json_object_object_add(o, "store_map_bytes", json_object_new_uint64(ss.map_size));
+	json_object_object_add(o, "journal_position",
+			       json_object_new_uint64(m->store.committed_jseq));
+	json_object_object_add(o, "uptime_ms",
+			       json_object_new_uint64(mapper_now_ms() - m->started));
+	return print_json(out, o);
+}
+
+static int cmd_show_running(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct mapper *m = ctx;
+	char *text = ila_conf_print_str(m->conf);
+
+	if (!text) {
+		ila_buf_printf(out, "%% out of memory\n");
+		return ILA_CLI_WARNING;
+	}
+	if (a->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "running_config", json_object_new_string(text));
+		free(text);
+		return print_json(out, o);
+	}
+	ila_buf_printf(out, "%s", text);
+	free(text);
+	return ILA_CLI_SUCCESS;
+}
+
+static int change_cmd(struct mapper *m, const char *arg, bool del, struct ila_buf *out)
+{
+	struct ila_record key;
+	int rc = parse_addr(m, arg, &key, out);
+
+	if (rc == -EINVAL) {
+		ila_buf_printf(out, "%% %s is not an address\n", arg);
+		return ILA_CLI_WARNING;
+	}
+	if (rc < 0)
+		return ILA_CLI_WARNING;
+	rc = del ? directory_delete(m, &key) : directory_unfreeze(m, &key);
+	if (rc == -ENOENT) {
+		ila_buf_printf(out, "%% no mapping for %s\n", arg);
+		return ILA_CLI_WARNING;
+	}
+	if (rc < 0) {
+		ila_buf_printf(out, "%% %s: %s\n", arg, strerror(-rc));
+		return ILA_CLI_WARNING;
+	}
+	log_notice("%s %s by the operator", del ? "deleted" : "unfroze", arg);
+	return ILA_CLI_SUCCESS;
+}
+
+static int cmd_unfreeze(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	return change_cmd(ctx, a->argv[0], false, out);
+}
+
+static int cmd_delete(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	return change_cmd(ctx, a->argv[0], true, out);
+}
+
+#define NCOMMANDS 8
+static const struct ila_cli_cmd commands[NCOMMANDS];
+
+static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	(void)ctx;
+	(void)a;
+	ila_cli_help(commands, NCOMMANDS, out);
+	return ILA_CLI_SUCCESS;
+}
+
+static const struct ila_cli_cmd commands[NCOMMANDS] = {
+	{ "show mappings [VN-OR-ADDR]", "the mapping table, of one vn or one address",
+	  cmd_show_mappings },
+	{ "show nodes", "configured nodes and their sessions", cmd_show_nodes },
+	{ "show subscriptions", "subscriptions, their journal position and lag",
+	  cmd_show_subscriptions },
+	{ "show stats", "counters of every kind of event, refusal and error", cmd_show_stats },
+	{ "show running-config", "the configuration in force", cmd_show_running },
+	{ "unfreeze ADDR", "lift move damping from a mapping", cmd_unfreeze },
+	{ "delete ADDR", "remove a mapping (pushed as removed)", cmd_delete },
+	{ "help", "this list", cmd_help },
+};
+
+int show_open(struct mapper *m, char *err, size_t errlen)
+{
+	return ila_ctl_server_open(&m->ctl, m->loop, m->conf->control, commands, NCOMMANDS, m,
+				   err, errlen);
+}
+
+void show_close(struct mapper *m)
+{
+	ila_ctl_server_close(m->ctl);
+	m->ctl = NULL;
+}

@@ -1,0 +1,460 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "store.h"
+#include "util.h"
+
+#define VAL_VERSION 1
+#define VAL_LEN 240
+
+static int mdb_errno(int rc)
+{
+	switch (rc) {
+	case 0:
+		return 0;
+	case MDB_NOTFOUND:
+		return -ENOENT;
+	case MDB_MAP_FULL:
+		return -ENOSPC;
+	default:
+		return rc > 0 && rc < 4096 ? -rc : -EIO;
+	}
+}
+
+int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *err, size_t errlen)
+{
+	MDB_txn *txn;
+	MDB_val k = { 4, "jseq" }, v;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+		snprintf(err, errlen, "store %s: %s", path, strerror(errno));
+		return -errno;
+	}
+	if ((rc = mdb_env_create(&s->env)) ||
+	    (rc = mdb_env_set_mapsize(s->env, (size_t)map_size_mb << 20)) ||
+	    (rc = mdb_env_set_maxdbs(s->env, 4)) ||
+	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600))) {
+		snprintf(err, errlen, "store %s: %s", path, mdb_strerror(rc));
+		if (s->env)
+			mdb_env_close(s->env);
+		s->env = NULL;
+		return mdb_errno(rc);
+	}
+	if ((rc = mdb_txn_begin(s->env, NULL, 0, &txn))) {
+		snprintf(err, errlen, "store %s: %s", path, mdb_strerror(rc));
+		goto fail;
+	}
+	if ((rc = mdb_dbi_open(txn, "map", MDB_CREATE, &s->map)) ||
+	    (rc = mdb_dbi_open(txn, "journal", MDB_CREATE, &s->journal)) ||
+	    (rc = mdb_dbi_open(txn, "expiry", MDB_CREATE, &s->expiry)) ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta))) {
+		snprintf(err, errlen, "store %s: %s", path, mdb_strerror(rc));
+		mdb_txn_abort(txn);
+		goto fail;
+	}
+	rc = mdb_get(txn, s->meta, &k, &v);
+	if (rc == 0 && v.mv_size == 8)
+		s->jseq = ila_get_be64(v.mv_data);
+	s->committed_jseq = s->jseq;
+	if ((rc = mdb_txn_commit(txn))) {
+		snprintf(err, errlen, "store %s: %s", path, mdb_strerror(rc));
+		goto fail;
+	}
+	return 0;
+fail:
+	mdb_env_close(s->env);
+	s->env = NULL;
+	return mdb_errno(rc);
+}
+
+void store_close(struct store *s)
+{
+	if (s->env)
+		mdb_env_close(s->env);
+	s->env = NULL;
+}
+
+int store_begin(struct store *s, bool write, MDB_txn **txn)
+{
+	return mdb_errno(mdb_txn_begin(s->env, NULL, write ? 0 : MDB_RDONLY, txn));
+}
+
+int store_commit(struct store *s, MDB_txn *txn)
+{
+	MDB_val k = { 4, "jseq" }, v;
+	uint8_t b[8];
+	int rc;
+
+	ila_put_be64(b, s->jseq);
+	v.mv_size = 8;
+	v.mv_data = b;
+	rc = mdb_put(txn, s->meta, &k, &v, 0);
+	if (rc) {
+		store_abort(s, txn);
+		return mdb_errno(rc);
+	}
+	rc = mdb_txn_commit(txn);
+	if (rc)
+		s->jseq = s->committed_jseq; /* the positions were not kept */
+	else
+		s->committed_jseq = s->jseq;
+	return mdb_errno(rc);
+}
+
+void store_abort(struct store *s, MDB_txn *txn)
+{
+	/* positions handed out in the aborted transaction are taken back */
+	s->jseq = s->committed_jseq;
+	mdb_txn_abort(txn);
+}
+
+void store_key_of(const struct ila_record *r, struct store_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	ila_put_be32(k->b, r->vn);
+	if (r->family == AF_INET) {
+		k->b[4] = 4;
+		memcpy(k->b + 5, &r->addr4, 4);
+	} else {
+		k->b[4] = 6;
+		memcpy(k->b + 5, &r->addr6, 16);
+	}
+}
+
+void store_key_to_record(const struct store_key *k, struct ila_record *r)
+{
+	r->vn = ila_get_be32(k->b);
+	if (k->b[4] == 4) {
+		r->family = AF_INET;
+		memcpy(&r->addr4, k->b + 5, 4);
+	} else {
+		r->family = AF_INET6;
+		memcpy(&r->addr6, k->b + 5, 16);
+	}
+}
+
+static void put_name(uint8_t *p, const char *name)
+{
+	size_t l = strnlen(name, ILA_PROTO_NAME_MAX);
+
+	memset(p, 0, ILA_PROTO_NAME_MAX + 1);
+	memcpy(p, name, l);
+}
+
+static void get_name(char *name, const uint8_t *p)
+{
+	memcpy(name, p, ILA_PROTO_NAME_MAX);
+	name[ILA_PROTO_NAME_MAX] = '\0';
+}
+
+/* Layout: version, state, has_standby, has_prev, flags, lifetime, moves,
+ * loc, standby, prev, seq, expires, jseq, updated, window_start,
+ * frozen_until, owner[64], standby_node[64]. */
+static void encode_value(const struct mapping *m, uint8_t *v)
+{
+	uint8_t *p = v;
+
+	memset(v, 0, VAL_LEN);
+	*p++ = VAL_VERSION;
+	*p++ = m->rec.state;
+	*p++ = m->rec.has_standby;
+	*p++ = m->rec.has_prev;
+	ila_put_be32(p, m->rec.flags), p += 4;
+	ila_put_be32(p, m->rec.lifetime), p += 4;
+	ila_put_be32(p, m->moves), p += 4;
+	memcpy(p, m->rec.loc.b, 8), p += 8;
+	memcpy(p, m->rec.standby.b, 8), p += 8;
+	memcpy(p, m->rec.prev.b, 8), p += 8;
+	ila_put_be64(p, m->rec.seq), p += 8;
+	ila_put_be64(p, m->expires), p += 8;
+	ila_put_be64(p, m->jseq), p += 8;
+	ila_put_be64(p, m->updated), p += 8;
+	ila_put_be64(p, m->window_start), p += 8;
+	ila_put_be64(p, m->frozen_until), p += 8;
+	put_name(p, m->rec.node), p += ILA_PROTO_NAME_MAX + 1;
+	put_name(p, m->standby_node);
+}
+
+static int decode_value(const MDB_val *val, struct mapping *m)
+{
+	const uint8_t *p = val->mv_data;
+
+	if (val->mv_size != VAL_LEN || p[0] != VAL_VERSION)
+		return -EIO;
+	p++;
+	m->rec.state = *p++;
+	m->rec.has_standby = *p++;
+	m->rec.has_prev = *p++;
+	m->rec.flags = ila_get_be32(p), p += 4;
+	m->rec.lifetime = ila_get_be32(p), p += 4;
+	m->moves = ila_get_be32(p), p += 4;
+	memcpy(m->rec.loc.b, p, 8), p += 8;
+	memcpy(m->rec.standby.b, p, 8), p += 8;
+	memcpy(m->rec.prev.b, p, 8), p += 8;
+	m->rec.seq = ila_get_be64(p), p += 8;
+	m->expires = ila_get_be64(p), p += 8;
+	m->jseq = ila_get_be64(p), p += 8;
+	m->updated = ila_get_be64(p), p += 8;
+	m->window_start = ila_get_be64(p), p += 8;
+	m->frozen_until = ila_get_be64(p), p += 8;
+	get_name(m->rec.node, p), p += ILA_PROTO_NAME_MAX + 1;
+	get_name(m->standby_node, p);
+	return 0;
+}
+
+static int get_raw(struct store *s, MDB_txn *txn, const struct store_key *k, struct mapping *m)
+{
+	MDB_val key = { STORE_KEY_LEN, (void *)k->b }, val;
+	int rc = mdb_get(txn, s->map, &key, &val);
+
+	if (rc)
+		return mdb_errno(rc);
+	memset(m, 0, sizeof(*m));
+	store_key_to_record(k, &m->rec);
+	return decode_value(&val, m);
+}
+
+int store_get(struct store *s, MDB_txn *txn, const struct store_key *k, struct mapping *m)
+{
+	return get_raw(s, txn, k, m);
+}
+
+static void expiry_key(uint8_t *b, uint64_t expires, const struct store_key *k)
+{
+	ila_put_be64(b, expires);
+	memcpy(b + 8, k->b, STORE_KEY_LEN);
+}
+
+static int journal_append(struct store *s, MDB_txn *txn, const struct store_key *k,
+			  uint64_t *jseq)
+{
+	uint8_t jk[12];
+	MDB_val key = { sizeof(jk), jk }, val = { STORE_KEY_LEN, (void *)k->b };
+
+	*jseq = ++s->jseq;
+	memcpy(jk, k->b, 4); /* vn */
+	ila_put_be64(jk + 4, *jseq);
+	return mdb_errno(mdb_put(txn, s->journal, &key, &val, 0));
+}
+
+int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,
+	      bool journal)
+{
+	struct store_key k;
+	uint8_t v[VAL_LEN], ek[8 + STORE_KEY_LEN];
+	MDB_val key = { STORE_KEY_LEN, k.b }, val = { VAL_LEN, v };
+	MDB_val ekey = { sizeof(ek), ek }, empty = { 0, NULL };
+	int rc;
+
+	store_key_of(&m->rec, &k);
+	if (journal && (rc = journal_append(s, txn, &k, &m->jseq)))
+		return rc;
+	if (old && old->expires != m->expires) {
+		expiry_key(ek, old->expires, &k);
+		rc = mdb_del(txn, s->expiry, &ekey, NULL);
+		if (rc && rc != MDB_NOTFOUND)
+			return mdb_errno(rc);
+	}
+	if (!old || old->expires != m->expires) {
+		expiry_key(ek, m->expires, &k);
+		if ((rc = mdb_put(txn, s->expiry, &ekey, &empty, 0)))
+			return mdb_errno(rc);
+	}
+	encode_value(m, v);
+	return mdb_errno(mdb_put(txn, s->map, &key, &val, 0));
+}
+
+int store_del(struct store *s, MDB_txn *txn, const struct mapping *old)
+{
+	struct store_key k;
+	uint8_t ek[8 + STORE_KEY_LEN];
+	MDB_val key = { STORE_KEY_LEN, k.b }, ekey = { sizeof(ek), ek };
+	uint64_t jseq;
+	int rc;
+
+	store_key_of(&old->rec, &k);
+	expiry_key(ek, old->expires, &k);
+	rc = mdb_del(txn, s->expiry, &ekey, NULL);
+	if (rc && rc != MDB_NOTFOUND)
+		return mdb_errno(rc);
+	if ((rc = mdb_del(txn, s->map, &key, NULL)))
+		return mdb_errno(rc);
+	return journal_append(s, txn, &k, &jseq);
+}
+
+int store_scan(struct store *s, MDB_txn *txn, uint32_t vn, const struct store_key *after,
+	       store_map_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	uint8_t start[STORE_KEY_LEN];
+	MDB_val key = { 0, NULL }, val;
+	int rc, op = MDB_FIRST;
+
+	if ((rc = mdb_cursor_open(txn, s->map, &cur)))
+		return mdb_errno(rc);
+	if (after) {
+		memcpy(start, after->b, STORE_KEY_LEN);
+		key.mv_size = STORE_KEY_LEN;
+		key.mv_data = start;
+		op = MDB_SET_RANGE;
+	} else if (vn) {
+		ila_put_be32(start, vn);
+		key.mv_size = 4;
+		key.mv_data = start;
+		op = MDB_SET_RANGE;
+	}
+	for (rc = mdb_cursor_get(cur, &key, &val, op); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		struct mapping m = { 0 };
+		struct store_key k;
+
+		if (key.mv_size != STORE_KEY_LEN)
+			continue;
+		memcpy(k.b, key.mv_data, STORE_KEY_LEN);
+		if (after && memcmp(k.b, after->b, STORE_KEY_LEN) == 0)
+			continue;
+		if (vn && ila_get_be32(k.b) != vn)
+			break;
+		store_key_to_record(&k, &m.rec);
+		if (decode_value(&val, &m) < 0)
+			continue; /* unreadable entry: skipped, never fatal */
+		int r = fn(arg, &k, &m);
+		if (r) {
+			mdb_cursor_close(cur);
+			return r;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : mdb_errno(rc);
+}
+
+static uint64_t trimmed_upto(struct store *s, MDB_txn *txn, uint32_t vn)
+{
+	uint8_t tk[8] = { 't', 'r', 'i', 'm' };
+	MDB_val key = { sizeof(tk), tk }, val;
+
+	ila_put_be32(tk + 4, vn);
+	if (mdb_get(txn, s->meta, &key, &val) == 0 && val.mv_size == 8)
+		return ila_get_be64(val.mv_data);
+	return 0;
+}
+
+int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, unsigned max,
+		  store_journal_fn fn, void *arg)
+{
+	MDB_cursor *cur;
+	uint8_t jk[12];
+	MDB_val key = { sizeof(jk), jk }, val;
+	int rc, n = 0;
+
+	if (after < trimmed_upto(s, txn, vn))
+		return -ERANGE;
+	ila_put_be32(jk, vn);
+	ila_put_be64(jk + 4, after + 1);
+	if ((rc = mdb_cursor_open(txn, s->journal, &cur)))
+		return mdb_errno(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0 && (unsigned)n < max;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		struct store_key k;
+		struct mapping m;
+		const uint8_t *kp = key.mv_data;
+
+		if (key.mv_size != 12 || ila_get_be32(kp) != vn)
+			break;
+		if (val.mv_size != STORE_KEY_LEN)
+			continue;
+		memcpy(k.b, val.mv_data, STORE_KEY_LEN);
+		int got = get_raw(s, txn, &k, &m);
+		fn(arg, ila_get_be64(kp + 4), &k, got == 0 ? &m : NULL);
+		n++;
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return mdb_errno(rc);
+	return n;
+}
+
+int store_journal_trim(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t keep_after)
+{
+	MDB_cursor *cur;
+	uint8_t jk[12], tk[8] = { 't', 'r', 'i', 'm' }, tv[8];
+	MDB_val key = { sizeof(jk), jk }, val;
+	MDB_val tkey = { sizeof(tk), tk }, tval = { sizeof(tv), tv };
+	int rc;
+
+	ila_put_be32(jk, vn);
+	ila_put_be64(jk + 4, 0);
+	if ((rc = mdb_cursor_open(txn, s->journal, &cur)))
+		return mdb_errno(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		const uint8_t *kp = key.mv_data;
+
+		if (key.mv_size != 12 || ila_get_be32(kp) != vn || ila_get_be64(kp + 4) > keep_after)
+			break;
+		if ((rc = mdb_cursor_del(cur, 0)))
+			break;
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return mdb_errno(rc);
+	ila_put_be32(tk + 4, vn);
+	ila_put_be64(tv, keep_after);
+	return mdb_errno(mdb_put(txn, s->meta, &tkey, &tval, 0));
+}
+
+int store_expired(struct store *s, MDB_txn *txn, uint64_t now, struct store_key *keys,
+		  unsigned max)
+{
+	MDB_cursor *cur;
+	MDB_val key, val;
+	int rc;
+	unsigned n = 0;
+
+	if ((rc = mdb_cursor_open(txn, s->expiry, &cur)))
+		return mdb_errno(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0 && n < max;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		const uint8_t *kp = key.mv_data;
+
+		if (key.mv_size != 8 + STORE_KEY_LEN || ila_get_be64(kp) > now)
+			break;
+		memcpy(keys[n++].b, kp + 8, STORE_KEY_LEN);
+	}
+	mdb_cursor_close(cur);
+	if (rc && rc != MDB_NOTFOUND)
+		return mdb_errno(rc);
+	return (int)n;
+}
+
+int store_stats(struct store *s, struct store_stats *st)
+{
+	MDB_txn *txn;
+	MDB_stat ms;
+	MDB_envinfo ei;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
+		return mdb_errno(rc);
+	if (mdb_stat(txn, s->map, &ms) == 0)
+		st->mappings = ms.ms_entries;
+	if (mdb_stat(txn, s->journal, &ms) == 0)
+		st->journal = ms.ms_entries;
+	mdb_txn_abort(txn);
+	if (mdb_env_info(s->env, &ei) == 0) {
+		MDB_stat es;
+
+		st->map_size = ei.me_mapsize;
+		if (mdb_env_stat(s->env, &es) == 0)
+			st->used = (uint64_t)(ei.me_last_pgno + 1) * es.ms_psize;
+	}
+	return 0;
+}

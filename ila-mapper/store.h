@@ -1,0 +1,104 @@
+/*
+ * The mapper's durable store, in LMDB. Four databases:
+ *   map      key (vn, family, address) -> the mapping
+ *   journal  key (vn, jseq)            -> the map key changed at that position
+ *   expiry   key (expires, map key)    -> nothing; the soft-state timer's index
+ *   meta     "jseq" -> last journal position; "trim" + vn -> oldest position kept
+ * Every change to a mapping appends to the journal, so subscribers resume
+ * from a position and a slow subscriber is fed from the journal instead of
+ * from an in-memory queue.
+ */
+#ifndef ILA_MAPPER_STORE_H
+#define ILA_MAPPER_STORE_H
+
+#include <lmdb.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+#define STORE_KEY_LEN 21 /* vn u32, family u8, address 16 */
+#define STORE_FROZEN_PERMANENT UINT64_MAX
+
+struct store_key {
+	uint8_t b[STORE_KEY_LEN];
+};
+
+/* A mapping as stored. rec holds what goes on the wire. */
+struct mapping {
+	struct ila_record rec;	/* addr, vn, loc, standby, prev, seq, state, flags, lifetime, node */
+	char standby_node[ILA_PROTO_NAME_MAX + 1];
+	uint64_t expires;	/* wall seconds */
+	uint64_t jseq;		/* journal position of the last change */
+	uint64_t updated;	/* wall seconds of the last change */
+	uint32_t moves;		/* moves in the current damping window */
+	uint64_t window_start;	/* wall seconds */
+	uint64_t frozen_until;	/* 0, wall seconds, or STORE_FROZEN_PERMANENT */
+};
+
+struct store {
+	MDB_env *env;
+	MDB_dbi map, journal, expiry, meta;
+	uint64_t jseq;		 /* last journal position handed out */
+	uint64_t committed_jseq; /* last journal position committed */
+};
+
+int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *err, size_t errlen);
+void store_close(struct store *s);
+
+/* Transactions: one writer at a time (the event loop), readers as needed.
+ * A write transaction ends with store_commit() or store_abort(); a read
+ * transaction with mdb_txn_abort(). */
+int store_begin(struct store *s, bool write, MDB_txn **txn);
+int store_commit(struct store *s, MDB_txn *txn);
+void store_abort(struct store *s, MDB_txn *txn);
+
+void store_key_of(const struct ila_record *r, struct store_key *k);
+/* Fills the address part of a record (family, addr, vn) from a key. */
+void store_key_to_record(const struct store_key *k, struct ila_record *r);
+
+/* 0, -ENOENT, or -EIO. */
+int store_get(struct store *s, MDB_txn *txn, const struct store_key *k, struct mapping *m);
+/*
+ * Writes m (old: its previous version, or NULL) and, when journal is set,
+ * appends a journal entry and sets m->jseq. 0 or -EIO/-ENOSPC.
+ */
+int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,
+	      bool journal);
+/* Removes the mapping and journals the removal. */
+int store_del(struct store *s, MDB_txn *txn, const struct mapping *old);
+
+/* Calls fn for each mapping of vn (vn 0: all) in key order, starting after
+ * the key `after` when given; stops when fn returns non-zero and returns
+ * that value. */
+typedef int (*store_map_fn)(void *arg, const struct store_key *k, const struct mapping *m);
+int store_scan(struct store *s, MDB_txn *txn, uint32_t vn, const struct store_key *after,
+	       store_map_fn fn, void *arg);
+
+/*
+ * Journal entries of vn after position `after`, at most max: fn gets the
+ * position, the key, and the mapping (NULL when it was removed). Returns the
+ * number visited or -EIO. -ERANGE when `after` is older than what the
+ * journal still holds (the subscriber needs a snapshot).
+ */
+typedef int (*store_journal_fn)(void *arg, uint64_t jseq, const struct store_key *k,
+				const struct mapping *m);
+int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, unsigned max,
+		  store_journal_fn fn, void *arg);
+/* Drops journal entries of vn older than keep_after. */
+int store_journal_trim(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t keep_after);
+
+/* Keys whose expiry is <= now, at most max, in expiry order. Returns count. */
+int store_expired(struct store *s, MDB_txn *txn, uint64_t now, struct store_key *keys,
+		  unsigned max);
+
+/* Statistics for show commands. */
+struct store_stats {
+	uint64_t mappings;
+	uint64_t journal;
+	uint64_t map_size;
+	uint64_t used;
+};
+int store_stats(struct store *s, struct store_stats *st);
+
+#endif
