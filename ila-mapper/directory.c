@@ -347,6 +347,8 @@ void directory_enqueue(struct mapper *m, struct session *s, struct ila_msg *msg)
 	m->pending_records += (unsigned)op->msg.nrec;
 	if (m->pending_records >= m->conf->commit_batch)
 		directory_commit(m);
+	else if (m->conf->commit_delay_ms && !ev_is_active(&m->commit_delay_w))
+		ev_timer_start(m->loop, &m->commit_delay_w);
 }
 
 void directory_session_gone(struct mapper *m, struct session *s)
@@ -379,6 +381,7 @@ void directory_commit(struct mapper *m)
 	MDB_txn *txn;
 	int rc;
 
+	ev_timer_stop(m->loop, &m->commit_delay_w);
 	if (!ops)
 		return;
 	m->pending = NULL;
@@ -666,9 +669,18 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	/* group commit: everything read in this loop iteration, in one transaction */
-	directory_commit(m);
+	/* group commit: everything read in this loop iteration, in one
+	 * transaction; with a commit delay, the timer decides instead */
+	if (!m->conf->commit_delay_ms)
+		directory_commit(m);
 	sessions_reap(m);
+}
+
+static void commit_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	directory_commit(w->data);
 }
 
 void directory_init(struct mapper *m)
@@ -678,6 +690,8 @@ void directory_init(struct mapper *m)
 	ev_prepare_init(&m->commit_w, prepare_cb);
 	m->commit_w.data = m;
 	ev_prepare_start(m->loop, &m->commit_w);
+	ev_timer_init(&m->commit_delay_w, commit_delay_cb, m->conf->commit_delay_ms / 1000.0, 0.);
+	m->commit_delay_w.data = m;
 	ev_timer_init(&m->expiry_w, expiry_cb, 1.0, 1.0);
 	m->expiry_w.data = m;
 	ev_timer_start(m->loop, &m->expiry_w);
@@ -689,7 +703,10 @@ void directory_init(struct mapper *m)
 void directory_stop(struct mapper *m)
 {
 	directory_commit(m);
+	push_flush(m);
 	ev_prepare_stop(m->loop, &m->commit_w);
+	ev_timer_stop(m->loop, &m->commit_delay_w);
+	ev_timer_stop(m->loop, &m->push_delay_w);
 	ev_timer_stop(m->loop, &m->expiry_w);
 	ev_timer_stop(m->loop, &m->trim_w);
 }

@@ -66,6 +66,9 @@ static void reload(struct mapper *m)
 	memcpy(nc->control, old->control, sizeof(nc->control));
 	directory_commit(m); /* pending operations refer to the old node table */
 	m->conf = nc;
+	ev_timer_set(&m->commit_delay_w, nc->commit_delay_ms / 1000.0, 0.);
+	push_flush(m);
+	ev_timer_set(&m->push_delay_w, nc->push_delay_ms / 1000.0, 0.);
 	sessions_reconfigure(m, old);
 	log_warnings(nc);
 	ila_log_set_level(m->opts.debug ? ILA_LOG_DEBUG : nc->log_level);
@@ -168,6 +171,7 @@ int main(int argc, char **argv)
 		ila_fatal("%s", err);
 	if (sessions_listen(&m, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
+	push_init(&m);
 	directory_init(&m);
 	make_parent(m.conf->pidfile);
 	if ((rc = write_pidfile(m.conf->pidfile)) < 0)

@@ -104,6 +104,10 @@ struct mapper {
 	struct pending_op *pending, **pending_tail;
 	unsigned pending_records;
 	ev_prepare commit_w;
+	ev_timer commit_delay_w;	/* commit delay: the first change waits for others */
+	ev_timer push_delay_w;		/* push delay: changes wait to fill a batch */
+	uint32_t push_vns[ILA_CONF_MAX_VNS]; /* vns changed since the last push */
+	unsigned push_nvns;
 	ev_timer expiry_w;
 	ev_timer trim_w;
 	ev_signal sigterm_w, sigint_w, sighup_w;
@@ -175,8 +179,12 @@ int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *ms
 int push_unsubscribe(struct mapper *m, struct session *s, uint32_t vn);
 /* Fills the session's queue from snapshots and the journal. */
 void push_pump(struct mapper *m, struct session *s);
-/* After a commit: pumps every session subscribed to a changed vn. */
+void push_init(struct mapper *m);
+/* After a commit: every session subscribed to a changed vn is pumped, at
+ * once or after the push delay. */
 void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns);
+/* Pumps what push_changed() left waiting for the delay. */
+void push_flush(struct mapper *m);
 /* A move's previous owner hears of it even when it does not subscribe. */
 void push_directed(struct mapper *m, const char *node, const struct mapping *mp);
 struct subscription *session_subs(struct session *s, unsigned *n);

@@ -235,8 +235,12 @@ int push_unsubscribe(struct mapper *m, struct session *s, uint32_t vn)
 	return 0;
 }
 
-void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns)
+void push_flush(struct mapper *m)
 {
+	unsigned nvns = m->push_nvns;
+
+	ev_timer_stop(m->loop, &m->push_delay_w);
+	m->push_nvns = 0;
 	if (nvns == 0)
 		return;
 	for (struct session *s = session_next(m, NULL), *next; s; s = next) {
@@ -244,12 +248,44 @@ void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns)
 
 		next = session_next(m, s);
 		for (unsigned i = 0; i < nvns && !hit; i++)
-			hit = sub_find(s, vns[i]) != NULL;
+			hit = sub_find(s, m->push_vns[i]) != NULL;
 		if (!hit)
 			continue;
 		push_pump(m, s);
 		session_kick(s);
 	}
+}
+
+static void push_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	(void)loop;
+	(void)revents;
+	push_flush(w->data);
+}
+
+void push_init(struct mapper *m)
+{
+	ev_timer_init(&m->push_delay_w, push_delay_cb, m->conf->push_delay_ms / 1000.0, 0.);
+	m->push_delay_w.data = m;
+}
+
+void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns)
+{
+	for (unsigned i = 0; i < nvns; i++) {
+		unsigned j;
+
+		for (j = 0; j < m->push_nvns && m->push_vns[j] != vns[i]; j++)
+			;
+		if (j == m->push_nvns && m->push_nvns < ILA_ARRAY_SIZE(m->push_vns))
+			m->push_vns[m->push_nvns++] = vns[i];
+	}
+	if (m->push_nvns == 0)
+		return;
+	/* changes wait up to the push delay so that they leave in fewer frames */
+	if (!m->conf->push_delay_ms)
+		push_flush(m);
+	else if (!ev_is_active(&m->push_delay_w))
+		ev_timer_start(m->loop, &m->push_delay_w);
 }
 
 void push_directed(struct mapper *m, const char *node, const struct mapping *mp)
