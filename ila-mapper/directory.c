@@ -449,18 +449,13 @@ void directory_query(struct mapper *m, struct session *s, const struct ila_msg *
 		struct store_key k;
 		struct mapping mp;
 
+		/* addresses without a mapping are left out of the REPLY */
 		q.vn = msg->sub.vn;
 		store_key_of(&q, &k);
-		if (store_get(&m->store, txn, &k, &mp) == 0) {
-			reply.rec[i] = mp.rec;
-		} else {
-			/* no mapping: answered as removed, so the node can cache the miss */
-			reply.rec[i] = q;
-			reply.rec[i].state = ILA_STATE_REMOVED;
-		}
+		if (store_get(&m->store, txn, &k, &mp) == 0)
+			reply.rec[reply.nrec++] = mp.rec;
 	}
 	mdb_txn_abort(txn);
-	reply.nrec = msg->nrec;
 	if (session_send(s, &reply) == 0)
 		session_kick(s);
 	free(reply.rec);
