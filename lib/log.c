@@ -187,6 +187,7 @@ static bool log_ratelimit_pass(enum ila_log_level level, const char *msg)
 	return true;
 }
 
+ILA_PRINTF(2, 0)
 static void log_vlog(enum ila_log_level level, const char *fmt, va_list ap)
 {
 	char msg[LOG_MSG_MAX];
