@@ -177,8 +177,9 @@ struct subscription {
 };
 int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *msg);
 int push_unsubscribe(struct mapper *m, struct session *s, uint32_t vn);
-/* Fills the session's queue from snapshots and the journal. */
-void push_pump(struct mapper *m, struct session *s);
+/* Fills the session's queue from snapshots and the journal, up to the push
+ * queue limit. Returns the number of frames queued. */
+int push_pump(struct mapper *m, struct session *s);
 void push_init(struct mapper *m);
 /* After a commit: every session subscribed to a changed vn is pumped, at
  * once or after the push delay. */

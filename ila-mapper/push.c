@@ -109,7 +109,7 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 	return 1;
 }
 
-void push_pump(struct mapper *m, struct session *s)
+int push_pump(struct mapper *m, struct session *s)
 {
 	size_t limit = (size_t)m->conf->push_queue_limit_kb * 1024;
 	unsigned max = m->conf->push_batch;
@@ -117,17 +117,18 @@ void push_pump(struct mapper *m, struct session *s)
 	struct subscription *subs;
 	struct ila_record *recs;
 	bool progress = true;
+	int frames = 0;
 
 	if (!session_open(s))
-		return;
+		return 0;
 	subs = session_subs(s, &nsubs);
 	if (nsubs == 0)
-		return;
+		return 0;
 	if (max == 0 || max > ILA_PROTO_MAX_RECORDS)
 		max = ILA_PROTO_MAX_RECORDS;
 	recs = calloc(max, sizeof(*recs));
 	if (!recs)
-		return;
+		return 0;
 	/* round robin over the subscriptions, one frame each per round */
 	while (progress) {
 		progress = false;
@@ -145,12 +146,15 @@ void push_pump(struct mapper *m, struct session *s)
 			int rc = pump_one(m, s, sub, recs, max);
 			if (rc < 0)
 				goto out;
-			if (rc > 0)
+			if (rc > 0) {
 				progress = true;
+				frames++;
+			}
 		}
 	}
 out:
 	free(recs);
+	return frames;
 }
 
 static struct subscription *sub_find(struct session *s, uint32_t vn)

@@ -39,6 +39,7 @@ struct session {
 	uint64_t frames_in, frames_out;
 	struct subscription subs[ILA_CONF_MAX_VNS];
 	unsigned nsubs;
+	bool more; /* subscriptions had more to send when the last turn ended */
 };
 
 static void session_io_cb(struct ev_loop *loop, ev_io *w, int revents);
@@ -132,7 +133,7 @@ static void session_watch(struct session *s)
 
 	if (s->state == S_CLOSED)
 		return;
-	if (ila_frame_writer_pending(&s->wr) || s->conn.want_write)
+	if (ila_frame_writer_pending(&s->wr) || s->conn.want_write || s->more)
 		events |= EV_WRITE;
 	/* a peer that does not read its answers is not read from either */
 	if (s->state == S_ESTABLISHED && ila_frame_writer_pending(&s->wr) > queue_limit(s->m) / 2)
@@ -441,6 +442,8 @@ static void session_read(struct session *s)
 		if (r == -EAGAIN)
 			return;
 		if (r == 0) {
+			if (ila_frame_reader_pending(&s->rd))
+				count_malformed(s->m, -ILA_PERR_TRUNCATED);
 			/* a node that means to leave says CEASE first; a bare EOF is a death */
 			session_close(s, ila_frame_reader_pending(&s->rd) ? "connection closed mid-frame"
 									   : "connection closed",
@@ -488,9 +491,18 @@ static void session_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (revents & EV_READ || s->conn.want_write)
 		session_read(s);
-	if (s->state == S_CLOSED)
-		return;
-	push_pump(s->m, s);
+	/* feed subscriptions while the socket takes what they produce: a queue
+	 * that drains completely would otherwise wait for the next event */
+	s->more = false;
+	for (int round = 0; round < 64; round++) {
+		session_flush(s);
+		if (s->state == S_CLOSED || ila_frame_writer_pending(&s->wr))
+			return; /* the socket is full: EV_WRITE brings us back */
+		if (push_pump(s->m, s) == 0)
+			return;
+	}
+	/* enough for one turn; the write watch brings us back for the rest */
+	s->more = true;
 	if (s->state != S_CLOSED)
 		session_flush(s);
 }
