@@ -20,11 +20,6 @@ static const struct ila_daemon_info mapper_info = {
 	.kind = ILA_CONF_MAPPER,
 };
 
-uint64_t mapper_now_ms(void)
-{
-	return ila_clock_mono_ms();
-}
-
 static void log_warnings(const struct ila_conf *c)
 {
 	for (unsigned i = 0; i < c->n_warnings; i++)

@@ -121,6 +121,8 @@ int sessions_listen(struct mapper *m, char *err, size_t errlen);
  * follow their node to its new index; subscriptions to removed vns end. */
 void sessions_reconfigure(struct mapper *m, const struct ila_conf *old);
 void sessions_stop(struct mapper *m);
+/* Serves a connected, non-blocking socket (accepted, or a test's socketpair). */
+int session_adopt(struct mapper *m, int fd, const char *peer);
 /* Queues a message to the session; closes it when its queue is over the
  * hard limit. Returns 0 or -ENOBUFS (session closed). */
 int session_send(struct session *s, const struct ila_msg *msg);

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "mapper.h"
 
@@ -507,41 +508,20 @@ static void session_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		session_flush(s);
 }
 
-static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+int session_adopt(struct mapper *m, int fd, const char *peer)
 {
-	struct listener *l = w->data;
-	struct mapper *m = l->m;
-	struct sockaddr_storage ss;
-	socklen_t sl = sizeof(ss);
-	char host[INET6_ADDRSTRLEN];
 	struct session *s;
-	int fd, one = 1;
 
-	(void)revents;
-	fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
-		return;
 	if (m->nsessions >= MAPPER_MAX_SESSIONS || !(s = calloc(1, sizeof(*s)))) {
 		m->stats.sessions_refused++;
 		close(fd);
-		return;
+		return -ENOBUFS;
 	}
-	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
-		snprintf(s->peer, sizeof(s->peer), "[%s]:%u", host, ntohs(a->sin6_port));
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
-		snprintf(s->peer, sizeof(s->peer), "%s:%u", host, ntohs(a->sin_port));
-	}
+	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	if (ila_conn_init(&s->conn, fd, m->use_tls ? &m->tls : NULL) < 0) {
 		close(fd);
 		free(s);
-		return;
+		return -ENOMEM;
 	}
 	s->m = m;
 	s->node = -1;
@@ -551,18 +531,52 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	ila_frame_writer_init(&s->wr, queue_limit(m));
 	ev_io_init(&s->io, session_io_cb, fd, EV_READ);
 	s->io.data = s;
-	ev_io_start(loop, &s->io);
+	ev_io_start(m->loop, &s->io);
 	/* the dead timer also bounds the handshake and the wait for OPEN */
 	ev_init(&s->dead_w, dead_cb);
 	s->dead_w.repeat = m->conf->dead_interval_ms / 1000.0;
 	s->dead_w.data = s;
-	ev_timer_again(loop, &s->dead_w);
+	ev_timer_again(m->loop, &s->dead_w);
 	ev_init(&s->keepalive_w, keepalive_cb);
 	s->keepalive_w.data = s;
 	s->next = m->sessions;
 	m->sessions = s;
 	m->nsessions++;
 	m->stats.sessions_accepted++;
+	return 0;
+}
+
+static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct listener *l = w->data;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char host[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN + 8];
+	int fd, one = 1;
+
+	(void)loop;
+	(void)revents;
+	fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
+
+		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
+		snprintf(peer, sizeof(peer), "[%s]:%u", host, ntohs(a->sin6_port));
+	} else {
+		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
+
+		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
+		snprintf(peer, sizeof(peer), "%s:%u", host, ntohs(a->sin_port));
+	}
+	session_adopt(l->m, fd, peer);
+}
+
+uint64_t mapper_now_ms(void)
+{
+	return ila_clock_mono_ms();
 }
 
 static int listen_one(struct mapper *m, const struct ila_conf_endpoint *ep, char *err,
