@@ -152,7 +152,6 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		nm.rec.standby = r->loc;
 		nm.rec.has_standby = true;
 		snprintf(nm.standby_node, sizeof(nm.standby_node), "%s", name);
-		nm.updated = now;
 		if (store_put(&m->store, txn, &nm, &old, true) < 0)
 			return ILA_PERR_INTERNAL;
 		m->stats.standby_registrations++;
@@ -168,9 +167,8 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		nm.rec.flags = r->flags;
 		nm.rec.has_standby = nm.rec.has_prev = false;
 		nm.rec.lifetime = lifetime;
-		snprintf(nm.rec.node, sizeof(nm.rec.node), "%s", name);
+		memcpy(nm.rec.node, name, strnlen(name, ILA_PROTO_NAME_MAX) + 1);
 		nm.expires = now + lifetime;
-		nm.updated = now;
 		nm.window_start = now;
 		if (store_put(&m->store, txn, &nm, NULL, true) < 0)
 			return ILA_PERR_INTERNAL;
@@ -198,7 +196,6 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		nm.rec.flags = r->flags;
 		if (old.rec.state == ILA_STATE_DOWN)
 			nm.rec.state = frozen_now(&old, now) ? ILA_STATE_FROZEN : ILA_STATE_UP;
-		nm.updated = visible ? now : old.updated;
 		if (store_put(&m->store, txn, &nm, &old, visible) < 0)
 			return ILA_PERR_INTERNAL;
 		m->stats.refreshes++;
@@ -229,7 +226,6 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		nm.rec.state = ILA_STATE_FROZEN;
 		nm.expires = old.expires;
 		nm.rec.lifetime = old.rec.lifetime;
-		nm.updated = now;
 		if (store_put(&m->store, txn, &nm, &old, true) < 0)
 			return ILA_PERR_INTERNAL;
 		m->stats.freezes++;
@@ -254,7 +250,6 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		nm.standby_node[0] = '\0';
 		memset(&nm.rec.standby, 0, sizeof(nm.rec.standby));
 	}
-	nm.updated = now;
 	if (store_put(&m->store, txn, &nm, &old, true) < 0)
 		return ILA_PERR_INTERNAL;
 	m->stats.moves++;
@@ -315,7 +310,6 @@ static int apply_deregister(struct mapper *m, MDB_txn *txn, int node, const stru
 		nm.rec.state = ILA_STATE_DOWN;
 		if (r->seq > nm.rec.seq)
 			nm.rec.seq = r->seq;
-		nm.updated = now;
 		return store_put(&m->store, txn, &nm, &old, true) < 0 ? ILA_PERR_INTERNAL : 0;
 	}
 	return store_del(&m->store, txn, &old) < 0 ? ILA_PERR_INTERNAL : 0;
@@ -491,7 +485,6 @@ void directory_node_failed(struct mapper *m, int node)
 {
 	struct failover_scan f = { .node = m->conf->nodes[node].name };
 	struct change_set cs = { 0 };
-	uint64_t now = ila_clock_wall_s();
 	MDB_txn *txn;
 	unsigned promoted = 0;
 
@@ -524,7 +517,6 @@ void directory_node_failed(struct mapper *m, int node)
 		nm.rec.seq = old.rec.seq + 1;
 		nm.rec.flags |= ILA_REC_F_PROMOTED;
 		nm.rec.state = ILA_STATE_UP;
-		nm.updated = now;
 		if (store_put(&m->store, txn, &nm, &old, true) == 0) {
 			promoted++;
 			changed_vn(&cs, nm.rec.vn);
@@ -575,7 +567,6 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			nm = old;
 			nm.rec.state = ILA_STATE_DOWN;
 			nm.expires = now + (old.rec.lifetime ? old.rec.lifetime : 1);
-			nm.updated = now;
 			store_put(&m->store, txn, &nm, &old, true);
 		}
 	}
@@ -601,9 +592,7 @@ static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		return;
 	if (store_begin(&m->store, true, &txn) < 0)
 		return;
-	for (unsigned i = 0; i < m->conf->n_vns; i++)
-		store_journal_trim(&m->store, txn, m->conf->vns[i].id,
-				   m->store.jseq - MAPPER_JOURNAL_KEEP);
+	store_journal_trim(&m->store, txn, m->store.jseq - MAPPER_JOURNAL_KEEP);
 	if (store_commit(&m->store, txn) < 0)
 		m->stats.commit_failures++;
 }

@@ -22,7 +22,7 @@
 #include "tls.h"
 
 #define MAPPER_NAME "ila-mapper"
-#define MAPPER_JOURNAL_KEEP 262144 /* journal positions kept per vn for resumes */
+#define MAPPER_JOURNAL_KEEP 262144 /* journal positions kept for resumes */
 #define MAPPER_EXPIRE_BATCH 1024   /* expiries handled per tick */
 #define MAPPER_MAX_SESSIONS 4096
 

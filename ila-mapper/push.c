@@ -50,8 +50,9 @@ static void sub_start_snapshot(struct mapper *m, struct subscription *sub)
 	m->stats.snapshots++;
 }
 
-/* Builds and queues one PUSH frame. Returns 1 if a frame went out, 0 when
- * the subscription has nothing to send, -1 on a session error. */
+/* Builds and queues one PUSH frame. Returns 1 if a frame went out, 2 when
+ * the subscription moved on without a frame, 0 when it has nothing to send,
+ * -1 on a session error. */
 static int pump_one(struct mapper *m, struct session *s, struct subscription *sub,
 		    struct ila_record *recs, unsigned max)
 {
@@ -75,17 +76,28 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 			push.push.flags |= ILA_PUSH_F_SNAPSHOT_END;
 		push.push.high_seq = sub->snap_pos;
 	} else {
-		rc = store_journal(&m->store, txn, sub->vn, sub->pos, max, journal_collect, &b);
+		uint64_t reached;
+
+		rc = store_journal(&m->store, txn, sub->vn, sub->pos, max, &reached,
+				   journal_collect, &b);
 		mdb_txn_abort(txn);
 		if (rc == -ERANGE) {
 			/* the journal no longer reaches back to this subscriber */
 			m->stats.resyncs++;
 			sub_start_snapshot(m, sub);
-			return 1;
+			return 2;
 		}
-		if (rc <= 0)
+		if (rc < 0)
 			return 0;
-		push.push.high_seq = b.last_jseq;
+		if (rc == 0) {
+			/* only other vns' changes: move past them, nothing to send */
+			bool moved = reached > sub->pos;
+
+			sub->pos = reached;
+			return moved ? 2 : 0;
+		}
+		b.last_jseq = reached;
+		push.push.high_seq = reached;
 	}
 	push.rec = recs;
 	push.nrec = b.n;
@@ -146,10 +158,10 @@ int push_pump(struct mapper *m, struct session *s)
 			int rc = pump_one(m, s, sub, recs, max);
 			if (rc < 0)
 				goto out;
-			if (rc > 0) {
+			if (rc > 0)
 				progress = true;
+			if (rc == 1)
 				frames++;
-			}
 		}
 	}
 out:
@@ -205,8 +217,9 @@ int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *ms
 			/* probe the journal: -ERANGE when it was trimmed past the position */
 			struct ila_record one;
 			struct push_batch b = { .rec = &one, .max = 1 };
+			uint64_t reached;
 
-			ok = store_journal(&m->store, txn, sub->vn, msg->sub.resume_seq, 0,
+			ok = store_journal(&m->store, txn, sub->vn, msg->sub.resume_seq, 0, &reached,
 					   journal_collect, &b) >= 0;
 			mdb_txn_abort(txn);
 		}

@@ -9,8 +9,7 @@
 #include "store.h"
 #include "util.h"
 
-#define VAL_VERSION 1
-#define VAL_LEN 240
+#define VAL_VERSION 2
 
 static int mdb_errno(int rc)
 {
@@ -140,72 +139,106 @@ void store_key_to_record(const struct store_key *k, struct ila_record *r)
 	}
 }
 
-static void put_name(uint8_t *p, const char *name)
+/*
+ * A mapping is stored compactly, because the store is most of the mapper's
+ * memory: 48 fixed bytes, the standby and previous locators only when
+ * present, and the owner (and standby) node names with a length byte.
+ *   version 1, state 1, bits 1 (standby, prev), moves 1, flags 4, lifetime 4,
+ *   loc 8, seq 8, jseq 8, expires 4, window_start 4, frozen_until 4,
+ *   [standby 8], [prev 8], owner len 1 + name, [standby node len 1 + name]
+ */
+#define VAL_FIXED 48
+#define VAL_MAX (VAL_FIXED + 16 + 2 * (1 + ILA_PROTO_NAME_MAX))
+#define BIT_STANDBY 0x01
+#define BIT_PREV 0x02
+#define U32_FOREVER UINT32_MAX
+
+static uint32_t time32(uint64_t t)
+{
+	return t >= U32_FOREVER ? U32_FOREVER : (uint32_t)t;
+}
+
+static uint8_t *put_name(uint8_t *p, const char *name)
 {
 	size_t l = strnlen(name, ILA_PROTO_NAME_MAX);
 
-	memset(p, 0, ILA_PROTO_NAME_MAX + 1);
+	*p++ = (uint8_t)l;
 	memcpy(p, name, l);
+	return p + l;
 }
 
-static void get_name(char *name, const uint8_t *p)
+static const uint8_t *get_name(char *name, const uint8_t *p, const uint8_t *end)
 {
-	memcpy(name, p, ILA_PROTO_NAME_MAX);
-	name[ILA_PROTO_NAME_MAX] = '\0';
+	size_t l;
+
+	if (p >= end || (l = *p++) > ILA_PROTO_NAME_MAX || (size_t)(end - p) < l)
+		return NULL;
+	memcpy(name, p, l);
+	name[l] = '\0';
+	return p + l;
 }
 
-/* Layout: version, state, has_standby, has_prev, flags, lifetime, moves,
- * loc, standby, prev, seq, expires, jseq, updated, window_start,
- * frozen_until, owner[64], standby_node[64]. */
-static void encode_value(const struct mapping *m, uint8_t *v)
+static size_t encode_value(const struct mapping *m, uint8_t *v)
 {
 	uint8_t *p = v;
 
-	memset(v, 0, VAL_LEN);
 	*p++ = VAL_VERSION;
 	*p++ = m->rec.state;
-	*p++ = m->rec.has_standby;
-	*p++ = m->rec.has_prev;
+	*p++ = (m->rec.has_standby ? BIT_STANDBY : 0) | (m->rec.has_prev ? BIT_PREV : 0);
+	*p++ = m->moves > 255 ? 255 : (uint8_t)m->moves;
 	ila_put_be32(p, m->rec.flags), p += 4;
 	ila_put_be32(p, m->rec.lifetime), p += 4;
-	ila_put_be32(p, m->moves), p += 4;
 	memcpy(p, m->rec.loc.b, 8), p += 8;
-	memcpy(p, m->rec.standby.b, 8), p += 8;
-	memcpy(p, m->rec.prev.b, 8), p += 8;
 	ila_put_be64(p, m->rec.seq), p += 8;
-	ila_put_be64(p, m->expires), p += 8;
 	ila_put_be64(p, m->jseq), p += 8;
-	ila_put_be64(p, m->updated), p += 8;
-	ila_put_be64(p, m->window_start), p += 8;
-	ila_put_be64(p, m->frozen_until), p += 8;
-	put_name(p, m->rec.node), p += ILA_PROTO_NAME_MAX + 1;
-	put_name(p, m->standby_node);
+	ila_put_be32(p, time32(m->expires)), p += 4;
+	ila_put_be32(p, time32(m->window_start)), p += 4;
+	ila_put_be32(p, m->frozen_until == STORE_FROZEN_PERMANENT ? U32_FOREVER
+								   : time32(m->frozen_until)),
+		p += 4;
+	if (m->rec.has_standby)
+		memcpy(p, m->rec.standby.b, 8), p += 8;
+	if (m->rec.has_prev)
+		memcpy(p, m->rec.prev.b, 8), p += 8;
+	p = put_name(p, m->rec.node);
+	if (m->rec.has_standby)
+		p = put_name(p, m->standby_node);
+	return (size_t)(p - v);
 }
 
 static int decode_value(const MDB_val *val, struct mapping *m)
 {
-	const uint8_t *p = val->mv_data;
+	const uint8_t *p = val->mv_data, *end = p + val->mv_size;
+	uint8_t bits;
+	uint32_t frozen;
 
-	if (val->mv_size != VAL_LEN || p[0] != VAL_VERSION)
+	if (val->mv_size < VAL_FIXED + 1 || p[0] != VAL_VERSION)
 		return -EIO;
 	p++;
 	m->rec.state = *p++;
-	m->rec.has_standby = *p++;
-	m->rec.has_prev = *p++;
+	bits = *p++;
+	m->moves = *p++;
 	m->rec.flags = ila_get_be32(p), p += 4;
 	m->rec.lifetime = ila_get_be32(p), p += 4;
-	m->moves = ila_get_be32(p), p += 4;
 	memcpy(m->rec.loc.b, p, 8), p += 8;
-	memcpy(m->rec.standby.b, p, 8), p += 8;
-	memcpy(m->rec.prev.b, p, 8), p += 8;
 	m->rec.seq = ila_get_be64(p), p += 8;
-	m->expires = ila_get_be64(p), p += 8;
 	m->jseq = ila_get_be64(p), p += 8;
-	m->updated = ila_get_be64(p), p += 8;
-	m->window_start = ila_get_be64(p), p += 8;
-	m->frozen_until = ila_get_be64(p), p += 8;
-	get_name(m->rec.node, p), p += ILA_PROTO_NAME_MAX + 1;
-	get_name(m->standby_node, p);
+	m->expires = ila_get_be32(p), p += 4;
+	m->window_start = ila_get_be32(p), p += 4;
+	frozen = ila_get_be32(p), p += 4;
+	m->frozen_until = frozen == U32_FOREVER ? STORE_FROZEN_PERMANENT : frozen;
+	m->rec.has_standby = bits & BIT_STANDBY;
+	m->rec.has_prev = bits & BIT_PREV;
+	if ((size_t)(end - p) < (m->rec.has_standby ? 8u : 0u) + (m->rec.has_prev ? 8u : 0u))
+		return -EIO;
+	if (m->rec.has_standby)
+		memcpy(m->rec.standby.b, p, 8), p += 8;
+	if (m->rec.has_prev)
+		memcpy(m->rec.prev.b, p, 8), p += 8;
+	if (!(p = get_name(m->rec.node, p, end)))
+		return -EIO;
+	if (m->rec.has_standby && !(p = get_name(m->standby_node, p, end)))
+		return -EIO;
 	return 0;
 }
 
@@ -226,30 +259,32 @@ int store_get(struct store *s, MDB_txn *txn, const struct store_key *k, struct m
 	return get_raw(s, txn, k, m);
 }
 
+#define EXPIRY_KEY_LEN (4 + STORE_KEY_LEN)
+
 static void expiry_key(uint8_t *b, uint64_t expires, const struct store_key *k)
 {
-	ila_put_be64(b, expires);
-	memcpy(b + 8, k->b, STORE_KEY_LEN);
+	ila_put_be32(b, time32(expires));
+	memcpy(b + 4, k->b, STORE_KEY_LEN);
 }
 
+/* The journal is keyed by position alone, so every entry is an append. */
 static int journal_append(struct store *s, MDB_txn *txn, const struct store_key *k,
 			  uint64_t *jseq)
 {
-	uint8_t jk[12];
+	uint8_t jk[8];
 	MDB_val key = { sizeof(jk), jk }, val = { STORE_KEY_LEN, (void *)k->b };
 
 	*jseq = ++s->jseq;
-	memcpy(jk, k->b, 4); /* vn */
-	ila_put_be64(jk + 4, *jseq);
-	return mdb_errno(mdb_put(txn, s->journal, &key, &val, 0));
+	ila_put_be64(jk, *jseq);
+	return mdb_errno(mdb_put(txn, s->journal, &key, &val, MDB_APPEND));
 }
 
 int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,
 	      bool journal)
 {
 	struct store_key k;
-	uint8_t v[VAL_LEN], ek[8 + STORE_KEY_LEN];
-	MDB_val key = { STORE_KEY_LEN, k.b }, val = { VAL_LEN, v };
+	uint8_t v[VAL_MAX], ek[EXPIRY_KEY_LEN];
+	MDB_val key = { STORE_KEY_LEN, k.b }, val = { 0, v };
 	MDB_val ekey = { sizeof(ek), ek }, empty = { 0, NULL };
 	int rc;
 
@@ -264,17 +299,22 @@ int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct map
 	}
 	if (!old || old->expires != m->expires) {
 		expiry_key(ek, m->expires, &k);
-		if ((rc = mdb_put(txn, s->expiry, &ekey, &empty, 0)))
+		/* registrations mostly expire after everything already there: try
+		 * the cheap append first, and a normal insert when it is not last */
+		rc = mdb_put(txn, s->expiry, &ekey, &empty, MDB_APPEND);
+		if (rc == MDB_KEYEXIST)
+			rc = mdb_put(txn, s->expiry, &ekey, &empty, 0);
+		if (rc)
 			return mdb_errno(rc);
 	}
-	encode_value(m, v);
+	val.mv_size = encode_value(m, v);
 	return mdb_errno(mdb_put(txn, s->map, &key, &val, 0));
 }
 
 int store_del(struct store *s, MDB_txn *txn, const struct mapping *old)
 {
 	struct store_key k;
-	uint8_t ek[8 + STORE_KEY_LEN];
+	uint8_t ek[EXPIRY_KEY_LEN];
 	MDB_val key = { STORE_KEY_LEN, k.b }, ekey = { sizeof(ek), ek };
 	uint64_t jseq;
 	int rc;
@@ -335,44 +375,47 @@ int store_scan(struct store *s, MDB_txn *txn, uint32_t vn, const struct store_ke
 	return rc == MDB_NOTFOUND ? 0 : mdb_errno(rc);
 }
 
-static uint64_t trimmed_upto(struct store *s, MDB_txn *txn, uint32_t vn)
+static uint64_t trimmed_upto(struct store *s, MDB_txn *txn)
 {
-	uint8_t tk[8] = { 't', 'r', 'i', 'm' };
-	MDB_val key = { sizeof(tk), tk }, val;
+	MDB_val key = { 4, "trim" }, val;
 
-	ila_put_be32(tk + 4, vn);
 	if (mdb_get(txn, s->meta, &key, &val) == 0 && val.mv_size == 8)
 		return ila_get_be64(val.mv_data);
 	return 0;
 }
 
 int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, unsigned max,
-		  store_journal_fn fn, void *arg)
+		  uint64_t *reached, store_journal_fn fn, void *arg)
 {
 	MDB_cursor *cur;
-	uint8_t jk[12];
+	uint8_t jk[8];
 	MDB_val key = { sizeof(jk), jk }, val;
+	unsigned scanned = 0;
 	int rc, n = 0;
 
-	if (after < trimmed_upto(s, txn, vn))
+	*reached = after;
+	if (after < trimmed_upto(s, txn))
 		return -ERANGE;
-	ila_put_be32(jk, vn);
-	ila_put_be64(jk + 4, after + 1);
+	ila_put_be64(jk, after + 1);
 	if ((rc = mdb_cursor_open(txn, s->journal, &cur)))
 		return mdb_errno(rc);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0 && (unsigned)n < max;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE);
+	     rc == 0 && (unsigned)n < max && scanned < STORE_JOURNAL_SCAN;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		struct store_key k;
 		struct mapping m;
-		const uint8_t *kp = key.mv_data;
+		uint64_t jseq;
 
-		if (key.mv_size != 12 || ila_get_be32(kp) != vn)
-			break;
-		if (val.mv_size != STORE_KEY_LEN)
+		if (key.mv_size != 8 || val.mv_size != STORE_KEY_LEN)
 			continue;
+		jseq = ila_get_be64(key.mv_data);
+		scanned++;
+		*reached = jseq;
 		memcpy(k.b, val.mv_data, STORE_KEY_LEN);
+		if (ila_get_be32(k.b) != vn)
+			continue; /* another vn's change: passed over */
 		int got = get_raw(s, txn, &k, &m);
-		fn(arg, ila_get_be64(kp + 4), &k, got == 0 ? &m : NULL);
+		fn(arg, jseq, &k, got == 0 ? &m : NULL);
 		n++;
 	}
 	mdb_cursor_close(cur);
@@ -381,23 +424,21 @@ int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, un
 	return n;
 }
 
-int store_journal_trim(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t keep_after)
+int store_journal_trim(struct store *s, MDB_txn *txn, uint64_t keep_after)
 {
 	MDB_cursor *cur;
-	uint8_t jk[12], tk[8] = { 't', 'r', 'i', 'm' }, tv[8];
-	MDB_val key = { sizeof(jk), jk }, val;
-	MDB_val tkey = { sizeof(tk), tk }, tval = { sizeof(tv), tv };
+	MDB_val key, val;
+	MDB_val tkey = { 4, "trim" }, tval;
+	uint8_t tv[8];
 	int rc;
 
-	ila_put_be32(jk, vn);
-	ila_put_be64(jk + 4, 0);
+	if (keep_after <= trimmed_upto(s, txn))
+		return 0;
 	if ((rc = mdb_cursor_open(txn, s->journal, &cur)))
 		return mdb_errno(rc);
-	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET_RANGE); rc == 0;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
-		const uint8_t *kp = key.mv_data;
-
-		if (key.mv_size != 12 || ila_get_be32(kp) != vn || ila_get_be64(kp + 4) > keep_after)
+		if (key.mv_size == 8 && ila_get_be64(key.mv_data) > keep_after)
 			break;
 		if ((rc = mdb_cursor_del(cur, 0)))
 			break;
@@ -405,8 +446,9 @@ int store_journal_trim(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t keep
 	mdb_cursor_close(cur);
 	if (rc && rc != MDB_NOTFOUND)
 		return mdb_errno(rc);
-	ila_put_be32(tk + 4, vn);
 	ila_put_be64(tv, keep_after);
+	tval.mv_size = sizeof(tv);
+	tval.mv_data = tv;
 	return mdb_errno(mdb_put(txn, s->meta, &tkey, &tval, 0));
 }
 
@@ -424,9 +466,9 @@ int store_expired(struct store *s, MDB_txn *txn, uint64_t now, struct store_key 
 	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
 		const uint8_t *kp = key.mv_data;
 
-		if (key.mv_size != 8 + STORE_KEY_LEN || ila_get_be64(kp) > now)
+		if (key.mv_size != EXPIRY_KEY_LEN || ila_get_be32(kp) > time32(now))
 			break;
-		memcpy(keys[n++].b, kp + 8, STORE_KEY_LEN);
+		memcpy(keys[n++].b, kp + 4, STORE_KEY_LEN);
 	}
 	mdb_cursor_close(cur);
 	if (rc && rc != MDB_NOTFOUND)

@@ -1,9 +1,9 @@
 /*
  * The mapper's durable store, in LMDB. Four databases:
  *   map      key (vn, family, address) -> the mapping
- *   journal  key (vn, jseq)            -> the map key changed at that position
+ *   journal  key jseq                  -> the map key changed at that position
  *   expiry   key (expires, map key)    -> nothing; the soft-state timer's index
- *   meta     "jseq" -> last journal position; "trim" + vn -> oldest position kept
+ *   meta     "jseq" -> last journal position; "trim" -> journal kept after it
  * Every change to a mapping appends to the journal, so subscribers resume
  * from a position and a slow subscriber is fed from the journal instead of
  * from an in-memory queue.
@@ -28,10 +28,9 @@ struct store_key {
 struct mapping {
 	struct ila_record rec;	/* addr, vn, loc, standby, prev, seq, state, flags, lifetime, node */
 	char standby_node[ILA_PROTO_NAME_MAX + 1];
-	uint64_t expires;	/* wall seconds */
+	uint64_t expires;	/* wall seconds (stored in 32 bits: until 2106) */
 	uint64_t jseq;		/* journal position of the last change */
-	uint64_t updated;	/* wall seconds of the last change */
-	uint32_t moves;		/* moves in the current damping window */
+	uint32_t moves;		/* moves in the current damping window (stored up to 255) */
 	uint64_t window_start;	/* wall seconds */
 	uint64_t frozen_until;	/* 0, wall seconds, or STORE_FROZEN_PERMANENT */
 };
@@ -76,17 +75,21 @@ int store_scan(struct store *s, MDB_txn *txn, uint32_t vn, const struct store_ke
 	       store_map_fn fn, void *arg);
 
 /*
- * Journal entries of vn after position `after`, at most max: fn gets the
- * position, the key, and the mapping (NULL when it was removed). Returns the
- * number visited or -EIO. -ERANGE when `after` is older than what the
- * journal still holds (the subscriber needs a snapshot).
+ * Journal entries of vn after position `after`, at most max, passing over
+ * other vns' entries (at most STORE_JOURNAL_SCAN entries are looked at per
+ * call): fn gets the position, the key, and the mapping (NULL when it was
+ * removed). *reached is the last position looked at, so a caller can move
+ * past other vns' changes even when none of its own came. Returns the
+ * number of entries of vn, -EIO, or -ERANGE when `after` is older than what
+ * the journal still holds (the subscriber needs a snapshot).
  */
+#define STORE_JOURNAL_SCAN 16384
 typedef int (*store_journal_fn)(void *arg, uint64_t jseq, const struct store_key *k,
 				const struct mapping *m);
 int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, unsigned max,
-		  store_journal_fn fn, void *arg);
-/* Drops journal entries of vn older than keep_after. */
-int store_journal_trim(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t keep_after);
+		  uint64_t *reached, store_journal_fn fn, void *arg);
+/* Drops journal entries at or before keep_after. */
+int store_journal_trim(struct store *s, MDB_txn *txn, uint64_t keep_after);
 
 /* Keys whose expiry is <= now, at most max, in expiry order. Returns count. */
 int store_expired(struct store *s, MDB_txn *txn, uint64_t now, struct store_key *keys,

@@ -1,25 +1,298 @@
 /* ilad: the node daemon. */
 #include "config.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "daemon.h"
+#include "clock.h"
+#include "log.h"
+#include "ilad.h"
 
 static const struct ila_daemon_info ilad_info = {
-	.name = "ilad",
+	.name = ILAD_NAME,
 	.summary = "ILA node daemon: kernel ILA routes, local workloads, mapping cache",
 	.default_conf = ILA_SYSCONFDIR "/ilad.conf",
 	.kind = ILA_CONF_NODE,
 };
 
+uint64_t ilad_now_ms(void)
+{
+	return ila_clock_mono_ms();
+}
+
+const struct ila_conf_vn *ilad_vn(const struct ilad *d, uint32_t id)
+{
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		if (d->conf->vns[i].id == id)
+			return &d->conf->vns[i];
+	return NULL;
+}
+
+static bool v4_in(const struct ila_conf_prefix *p, const struct in_addr *a)
+{
+	uint32_t mask = p->len ? htonl(~0u << (32 - p->len)) : 0;
+
+	return p->family == AF_INET && (a->s_addr & mask) == (p->addr.v4.s_addr & mask);
+}
+
+const struct ila_conf_vn *ilad_vn_of(const struct ilad *d, int family, const union kaddr *a)
+{
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		const struct ila_conf_vn *vn = &d->conf->vns[i];
+
+		if (family == AF_INET6 ? ila_sir_prefix_contains(&vn->sir_prefix, &a->v6)
+				       : v4_in(&vn->ipv4_prefix, &a->v4))
+			return vn;
+	}
+	return NULL;
+}
+
+/* The kernel translates by locator alone, so each vn has its own locator:
+ * the vn's position in the file picks it (the last one when fewer). */
+const struct ila_locator *ilad_locator_for(const struct ilad *d, uint32_t vn)
+{
+	const struct ila_conf *c = d->conf;
+
+	if (c->n_locators == 0)
+		return NULL;
+	for (unsigned i = 0; i < c->n_vns; i++)
+		if (c->vns[i].id == vn)
+			return &c->locators[i < c->n_locators ? i : c->n_locators - 1];
+	return NULL;
+}
+
+bool ilad_is_my_locator(const struct ilad *d, const struct ila_locator *l)
+{
+	for (unsigned i = 0; i < d->conf->n_locators; i++)
+		if (ila_locator_equal(&d->conf->locators[i], l))
+			return true;
+	return false;
+}
+
+void ilad_key_of_record(const struct ila_record *r, struct ilad_key *k)
+{
+	memset(k, 0, sizeof(*k));
+	k->vn = r->vn;
+	k->family = (uint8_t)r->family;
+	if (r->family == AF_INET)
+		k->addr.v4 = r->addr4;
+	else
+		k->addr.v6 = r->addr6;
+}
+
+void ilad_key_to_record(const struct ilad_key *k, struct ila_record *r)
+{
+	r->vn = k->vn;
+	r->family = k->family;
+	if (k->family == AF_INET)
+		r->addr4 = k->addr.v4;
+	else
+		r->addr6 = k->addr.v6;
+}
+
+const char *ilad_key_addr(const struct ilad_key *k, char *buf, size_t len)
+{
+	return inet_ntop(k->family, &k->addr, buf, (socklen_t)len);
+}
+
+static void log_warnings(const struct ila_conf *c)
+{
+	for (unsigned i = 0; i < c->n_warnings; i++)
+		log_warn("%s", c->warnings[i]);
+}
+
+/* What this version cannot run, said before anything starts. */
+static int check_conf(const struct ila_conf *c, char *err, size_t errlen)
+{
+	if (c->cache == ILA_CONF_CACHE_ON_DEMAND) {
+		snprintf(err, errlen, "cache on-demand is not supported by this version: use cache full");
+		return -ENOTSUP;
+	}
+	if (c->mode == ILA_CONF_MODE_ILA) {
+		for (unsigned i = 0; i < c->n_vns; i++) {
+			for (unsigned j = 0; j < i; j++) {
+				unsigned li = i < c->n_locators ? i : c->n_locators - 1;
+				unsigned lj = j < c->n_locators ? j : c->n_locators - 1;
+
+				if (li == lj) {
+					snprintf(err, errlen,
+						 "vns %s and %s would share locator %u: the kernel "
+						 "translates by locator, give each vn its own",
+						 c->vns[j].name, c->vns[i].name, li + 1);
+					return -EINVAL;
+				}
+			}
+		}
+	}
+	return 0;
+}
+
+static void reload(struct ilad *d)
+{
+	struct ila_conf *nc = malloc(sizeof(*nc));
+	char err[512];
+
+	if (!nc)
+		return;
+	ila_conf_init(nc, ILA_CONF_NODE);
+	if (ila_conf_parse_file(nc, d->opts.conf_path, err, sizeof(err)) < 0) {
+		log_err("reload refused, configuration unchanged: %s", err);
+		free(nc);
+		return;
+	}
+	/* the identity, data path and vns of a node change with a restart only */
+	if (strcmp(nc->node_name, d->conf->node_name) || nc->mode != d->conf->mode ||
+	    nc->n_locators != d->conf->n_locators ||
+	    memcmp(nc->locators, d->conf->locators, sizeof(nc->locators)) ||
+	    nc->n_vns != d->conf->n_vns || nc->route_protocol != d->conf->route_protocol ||
+	    nc->csum_mode != d->conf->csum_mode) {
+		log_warn("reload: node-name, mode, locators, vns, route-protocol and csum-mode "
+			 "change at restart; taking the other settings");
+		nc->mode = d->conf->mode;
+		memcpy(nc->node_name, d->conf->node_name, sizeof(nc->node_name));
+		nc->n_locators = d->conf->n_locators;
+		memcpy(nc->locators, d->conf->locators, sizeof(nc->locators));
+		nc->n_vns = d->conf->n_vns;
+		memcpy(nc->vns, d->conf->vns, sizeof(nc->vns));
+		nc->route_protocol = d->conf->route_protocol;
+		nc->csum_mode = d->conf->csum_mode;
+	}
+	memcpy(nc->control, d->conf->control, sizeof(nc->control));
+	ila_conf_free(d->conf);
+	free(d->conf);
+	d->conf = nc;
+	log_warnings(nc);
+	ila_log_set_level(d->opts.debug ? ILA_LOG_DEBUG : nc->log_level);
+	log_notice("configuration reloaded from %s", d->opts.conf_path);
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct ilad *d = w->data;
+
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		reload(d);
+		return;
+	}
+	log_notice("signal %d: stopping", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+static void watch_signal(struct ilad *d, ev_signal *w, int sig)
+{
+	ev_signal_init(w, signal_cb, sig);
+	w->data = d;
+	ev_signal_start(d->loop, w);
+}
+
+static void make_parent(const char *path)
+{
+	char dir[ILA_CONF_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_warn("cannot create %s: %s", dir, strerror(errno));
+}
+
 int main(int argc, char **argv)
 {
-	struct ila_daemon_opts opts;
-	struct ila_conf conf;
+	struct ilad d = { 0 };
+	char err[512];
+	FILE *pf;
+	int rc;
 
-	ila_daemon_parse_args(&ilad_info, argc, argv, &opts);
-	ila_daemon_load_conf(&ilad_info, &opts, &conf);
-	fprintf(stderr, "ilad: this build checks configurations only (-n); the node runtime is not built yet\n");
-	ila_conf_free(&conf);
-	return 1;
+	ila_daemon_parse_args(&ilad_info, argc, argv, &d.opts);
+	d.conf = malloc(sizeof(*d.conf));
+	if (!d.conf) {
+		fprintf(stderr, "%s: out of memory\n", ILAD_NAME);
+		return 1;
+	}
+	ila_daemon_load_conf(&ilad_info, &d.opts, d.conf);
+	if (check_conf(d.conf, err, sizeof(err)) < 0) {
+		fprintf(stderr, "%s: %s: %s\n", ILAD_NAME, d.opts.conf_path, err);
+		return 1;
+	}
+	if (!d.opts.foreground && daemon(0, 0) < 0) {
+		fprintf(stderr, "%s: daemon: %s\n", ILAD_NAME, strerror(errno));
+		return 1;
+	}
+	ila_log_init(ILAD_NAME, d.opts.foreground ? ILA_LOG_TO_STDERR : ILA_LOG_TO_SYSLOG,
+		     d.opts.debug ? ILA_LOG_DEBUG : d.conf->log_level);
+	log_warnings(d.conf);
+	signal(SIGPIPE, SIG_IGN);
+	d.started_ms = ilad_now_ms();
+	d.loop = ev_default_loop(EVFLAG_AUTO);
+	if (!d.loop)
+		ila_fatal("cannot create the event loop");
+	d.use_tls = !d.conf->plaintext;
+	if (d.use_tls && ila_tls_ctx_init(&d.tls, false, d.conf->tls_certificate, d.conf->tls_key,
+					  d.conf->tls_ca, err, sizeof(err)) < 0)
+		ila_fatal("tls: %s", err);
+	if ((rc = cache_init(&d, err, sizeof(err))) < 0)
+		ila_fatal("%s", err);
+	if (d.conf->mode != ILA_CONF_MODE_CONTROL_PLANE) {
+		if (kernel_open(&d.kernel, d.conf->route_protocol, err, sizeof(err)) < 0)
+			ila_fatal("netlink: %s", err);
+		if (d.conf->mode == ILA_CONF_MODE_ILA) {
+			if (kernel_probe_ila(d.kernel, err, sizeof(err)) < 0)
+				ila_fatal("%s (or set 'mode control-plane' to run without a data path)",
+					  err);
+			d.ila = true;
+		}
+		if ((rc = cache_load_kernel(&d)) < 0)
+			ila_fatal("reading the kernel's routes: %s", strerror(-rc));
+		if (cache_install_xlat(&d, err, sizeof(err)) < 0)
+			ila_fatal("%s", err);
+	}
+	if (local_init(&d, err, sizeof(err)) < 0)
+		ila_fatal("neighbour events: %s", err);
+	make_parent(d.conf->control);
+	if (show_open(&d, err, sizeof(err)) < 0)
+		ila_fatal("%s", err);
+	make_parent(d.conf->pidfile);
+	if ((pf = fopen(d.conf->pidfile, "w"))) {
+		fprintf(pf, "%ld\n", (long)getpid());
+		fclose(pf);
+	} else {
+		log_warn("pid file %s: %s", d.conf->pidfile, strerror(errno));
+	}
+	watch_signal(&d, &d.sigterm_w, SIGTERM);
+	watch_signal(&d, &d.sigint_w, SIGINT);
+	watch_signal(&d, &d.sighup_w, SIGHUP);
+	mc_init(&d);
+	log_notice("%s %s started: node %s, mode %s", ILAD_NAME, PACKAGE_VERSION,
+		   d.conf->node_name, ila_conf_mode_name(d.conf->mode));
+
+	ev_run(d.loop, 0);
+
+	mc_stop(&d, true);
+	if (d.opts.flush_on_exit) {
+		log_notice("--flush-on-exit: removing routes and translation entries");
+		cache_flush_all(&d);
+	}
+	local_free(&d);
+	show_close(&d);
+	cache_free(&d);
+	if (d.kernel)
+		kernel_close(d.kernel);
+	if (d.use_tls)
+		ila_tls_ctx_free(&d.tls);
+	unlink(d.conf->pidfile);
+	log_notice("stopped");
+	ila_conf_free(d.conf);
+	free(d.conf);
+	ev_loop_destroy(d.loop);
+	return 0;
 }

@@ -51,7 +51,7 @@ struct opts {
 	enum cmd cmd;
 	char host[256], port[16];
 	const char *tlsdir, *name, *ca, *node, *acked, *file, *trigger, *etype;
-	bool plaintext, nocert, resume, do_fsync, json, open_first, shutdown;
+	bool plaintext, nocert, resume, do_fsync, json, quiet, open_first, shutdown;
 	uint32_t vn, lifetime, rflags, caps, timeout_ms, keepalive_ms, dead_ms, hold_ms;
 	uint32_t linger_ms, xid;
 	struct ila_sir_prefix prefix;
@@ -134,7 +134,8 @@ static void usage(FILE *out)
 		"              [--hold MS]   (keep the session up MS ms after the last ACK)\n"
 		"  deregister  like register, with --state down|removed instead of --locator\n"
 		"  query       --vn ID (--file FILE | --addr A... | --prefix P --start N --count N)\n"
-		"              [--json]   prints ADDR LOCATOR SEQ STATE OWNER, '-' when missing\n"
+		"              [--json | --quiet]   prints ADDR LOCATOR SEQ STATE OWNER, '-' when\n"
+		"              missing; --quiet counts only\n"
 		"  subscribe   --vn ID --sessions N [--stall K] --expect ADDR LOCATOR\n"
 		"              [--trigger FILE] [--stall-rcvbuf BYTES]   prints READY, then latencies\n"
 		"  open        [--hold MS]   OPEN only: prints OPENED or REFUSED\n"
@@ -207,7 +208,7 @@ enum {
 	OPT_CONNECT = 256, OPT_TLS, OPT_NAME, OPT_CA, OPT_NOCERT, OPT_PLAIN, OPT_NODE, OPT_VN,
 	OPT_PREFIX, OPT_START, OPT_COUNT, OPT_BATCH, OPT_WINDOW, OPT_LOC, OPT_STANDBY, OPT_SEQ,
 	OPT_LIFETIME, OPT_FLAGS, OPT_STATE, OPT_ACKED, OPT_RESUME, OPT_FSYNC, OPT_TRIGGER,
-	OPT_ADDR, OPT_FILE, OPT_JSON, OPT_SESSIONS, OPT_STALL, OPT_RCVBUF, OPT_EXPECT,
+	OPT_ADDR, OPT_FILE, OPT_JSON, OPT_QUIET, OPT_SESSIONS, OPT_STALL, OPT_RCVBUF, OPT_EXPECT,
 	OPT_TIMEOUT, OPT_KA, OPT_DEAD, OPT_CAPS, OPT_HOLD, OPT_HEX, OPT_OPEN, OPT_SHUT,
 	OPT_LINGER, OPT_TYPE, OPT_XID, OPT_HELP,
 };
@@ -222,7 +223,8 @@ static const struct option long_opts[] = {
 	{"lifetime", 1, NULL, OPT_LIFETIME}, {"flags", 1, NULL, OPT_FLAGS},
 	{"state", 1, NULL, OPT_STATE}, {"acked", 1, NULL, OPT_ACKED}, {"resume", 0, NULL, OPT_RESUME},
 	{"fsync", 0, NULL, OPT_FSYNC}, {"trigger", 1, NULL, OPT_TRIGGER}, {"addr", 1, NULL, OPT_ADDR},
-	{"file", 1, NULL, OPT_FILE}, {"json", 0, NULL, OPT_JSON}, {"sessions", 1, NULL, OPT_SESSIONS},
+	{"file", 1, NULL, OPT_FILE}, {"json", 0, NULL, OPT_JSON}, {"quiet", 0, NULL, OPT_QUIET},
+	{"sessions", 1, NULL, OPT_SESSIONS},
 	{"stall", 1, NULL, OPT_STALL}, {"stall-rcvbuf", 1, NULL, OPT_RCVBUF},
 	{"expect", 1, NULL, OPT_EXPECT}, {"timeout", 1, NULL, OPT_TIMEOUT},
 	{"keepalive", 1, NULL, OPT_KA}, {"dead", 1, NULL, OPT_DEAD}, {"caps", 1, NULL, OPT_CAPS},
@@ -290,6 +292,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 			break;
 		case OPT_FILE: o->file = optarg; break;
 		case OPT_JSON: o->json = true; break;
+		case OPT_QUIET: o->quiet = true; break;
 		case OPT_SESSIONS: o->sessions = (unsigned int)num(optarg, "--sessions", 1000); break;
 		case OPT_STALL: o->stall = (unsigned int)num(optarg, "--stall", 1000); break;
 		case OPT_RCVBUF: o->stall_rcvbuf = (int)num(optarg, "--stall-rcvbuf", 1 << 24); break;
@@ -787,20 +790,26 @@ static void on_reply(struct probe *p, struct sess *s, const struct ila_msg *m)
 		return;
 	}
 	memset(p->answered, 0, b->n * sizeof(*p->answered));
-	for (size_t i = 0; i < m->nrec; i++) {
-		for (size_t k = 0; k < b->n; k++) {
+	for (size_t i = 0, hint = 0; i < m->nrec; i++) {
+		/* replies keep the query's order: look where the last one matched first */
+		for (size_t j = 0; j < b->n; j++) {
+			size_t k = (hint + j) % b->n;
+
 			if (!p->answered[k] && !memcmp(&p->work[b->first + k], &m->rec[i].addr6,
 						       sizeof(struct in6_addr))) {
 				p->answered[k] = true;
+				hint = k + 1;
 				break;
 			}
 		}
-		print_rec(p, &m->rec[i].addr6, &m->rec[i]);
+		if (!p->o.quiet)
+			print_rec(p, &m->rec[i].addr6, &m->rec[i]);
 		p->found++;
 	}
 	for (size_t k = 0; k < b->n; k++) {
 		if (!p->answered[k]) {
-			print_rec(p, &p->work[b->first + k], NULL);
+			if (!p->o.quiet)
+				print_rec(p, &p->work[b->first + k], NULL);
 			p->missing++;
 		}
 	}

@@ -1,0 +1,382 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "ilad.h"
+
+static unsigned long key_hash(const void *k)
+{
+	const uint8_t *p = k;
+	uint64_t h = 1469598103934665603ull; /* FNV-1a over the key bytes */
+
+	for (size_t i = 0; i < sizeof(struct ilad_key); i++) {
+		h ^= p[i];
+		h *= 1099511628211ull;
+	}
+	return (unsigned long)h;
+}
+
+static int key_equal(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct ilad_key)) == 0;
+}
+
+static void entry_free(struct lh_entry *e)
+{
+	free(lh_entry_v(e));
+}
+
+int cache_init(struct ilad *d, char *err, size_t errlen)
+{
+	d->cache = lh_table_new(1024, entry_free, key_hash, key_equal);
+	d->locals = lh_table_new(64, entry_free, key_hash, key_equal);
+	if (!d->cache || !d->locals) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+void cache_free(struct ilad *d)
+{
+	if (d->cache)
+		lh_table_free(d->cache);
+	if (d->locals)
+		lh_table_free(d->locals);
+	d->cache = d->locals = NULL;
+}
+
+struct centry *cache_get(struct ilad *d, const struct ilad_key *k, bool create)
+{
+	void *v = NULL;
+	struct centry *e;
+
+	if (lh_table_lookup_ex(d->cache, k, &v))
+		return v;
+	if (!create || !(e = calloc(1, sizeof(*e))))
+		return NULL;
+	e->key = *k;
+	if (lh_table_insert(d->cache, &e->key, e) < 0) {
+		free(e);
+		return NULL;
+	}
+	return e;
+}
+
+static void mark_dirty(struct ilad *d, struct centry *e)
+{
+	if (e->dirty)
+		return;
+	e->dirty = true;
+	e->next_dirty = d->dirty;
+	d->dirty = e;
+}
+
+void cache_touch(struct ilad *d, const struct ilad_key *k)
+{
+	struct centry *e = cache_get(d, k, true);
+
+	if (e)
+		mark_dirty(d, e);
+}
+
+void cache_apply(struct ilad *d, const struct ila_record *r)
+{
+	struct ilad_key k;
+	struct centry *e;
+	bool was_mine;
+
+	ilad_key_of_record(r, &k);
+	e = cache_get(d, &k, true);
+	if (!e)
+		return;
+	e->seen = true;
+	if (e->known && r->state != ILA_STATE_REMOVED && r->seq < e->rec.seq)
+		return; /* an older view than ours: the journal replays in order, but be safe */
+	was_mine = e->known && e->rec.state != ILA_STATE_REMOVED && strcmp(e->rec.node,
+		   d->conf->node_name) == 0;
+	if (r->state == ILA_STATE_REMOVED) {
+		e->known = false;
+		memset(&e->rec, 0, sizeof(e->rec));
+	} else {
+		e->known = true;
+		e->rec = *r;
+	}
+	e->changed_ms = ilad_now_ms();
+	mark_dirty(d, e);
+	if (was_mine && (!e->known || strcmp(e->rec.node, d->conf->node_name) != 0))
+		local_moved_away(d, &k, e->known ? &e->rec : NULL);
+}
+
+void cache_snapshot_begin(struct ilad *d, uint32_t vn)
+{
+	struct lh_entry *le;
+
+	lh_foreach(d->cache, le) {
+		struct centry *e = lh_entry_v(le);
+
+		if (e->key.vn == vn)
+			e->seen = false;
+	}
+}
+
+void cache_snapshot_end(struct ilad *d, uint32_t vn)
+{
+	struct lh_entry *le;
+
+	/* what the snapshot did not mention is gone; and routes read from the
+	 * kernel at start are checked against the now complete picture */
+	lh_foreach(d->cache, le) {
+		struct centry *e = lh_entry_v(le);
+
+		if (e->key.vn != vn)
+			continue;
+		if (!e->seen && e->known) {
+			e->known = false;
+			memset(&e->rec, 0, sizeof(e->rec));
+		}
+		mark_dirty(d, e);
+	}
+}
+
+static bool desired_route(struct ilad *d, const struct centry *e, struct kroute *r)
+{
+	struct local *l = local_get(d, &e->key);
+
+	memset(r, 0, sizeof(*r));
+	r->family = e->key.family;
+	r->dst = e->key.addr;
+	r->dst_len = e->key.family == AF_INET6 ? 128 : 32;
+	r->hook_type = KROUTE_HOOK_UNSET;
+	if (l && l->state == LOCAL_ATTACHED && l->ifindex > 0) {
+		r->kind = KROUTE_DEV;
+		r->oif = l->ifindex;
+		return true;
+	}
+	if (!e->known)
+		return false;
+	if (e->rec.state == ILA_STATE_DOWN) {
+		/* cold move: senders learn at once that it is unreachable */
+		r->kind = KROUTE_UNREACHABLE;
+		return true;
+	}
+	if (ilad_is_my_locator(d, &e->rec.loc))
+		return false; /* ours on the mapper's books, but not attached here */
+	if (!d->ila || e->key.family != AF_INET6)
+		return false;
+	r->kind = KROUTE_ILA;
+	r->locator = e->rec.loc;
+	r->csum_mode = (uint8_t)d->conf->csum_mode;
+	r->ident_type = (uint8_t)d->conf->ident_type;
+	return true;
+}
+
+struct flush_op {
+	struct centry *e;
+	struct kroute r;
+	bool del;
+	bool failed;
+};
+
+struct flush_ctx {
+	struct ilad *d;
+	struct flush_op *ops;
+};
+
+static void flush_report(void *arg, size_t index, const struct kroute *r, bool del, int err,
+			 const char *msg)
+{
+	struct flush_ctx *fc = arg;
+	char buf[KROUTE_STRLEN];
+
+	fc->ops[index].failed = true;
+	fc->d->stats.route_failures++;
+	log_warn("kernel refused %s %s: %s%s%s", del ? "delete" : "replace",
+		 kroute_format(r, buf, sizeof(buf)), strerror(-err), msg && *msg ? ": " : "",
+		 msg ? msg : "");
+}
+
+void cache_flush(struct ilad *d)
+{
+	struct flush_ctx fc = { .d = d };
+	size_t n = 0, cap = 0;
+	struct centry *e, *next;
+
+	if (!d->dirty)
+		return;
+	if (d->kernel)
+		kernel_batch_begin(d->kernel);
+	for (e = d->dirty; e; e = e->next_dirty) {
+		struct kroute want;
+		bool have = desired_route(d, e, &want);
+		struct flush_op op = { .e = e };
+
+		if (have && e->installed && kroute_same(&want, &e->inst))
+			continue; /* already right: not touched */
+		if (!have && !e->installed)
+			continue;
+		op.r = have ? want : e->inst;
+		op.del = !have;
+		if (!d->kernel)
+			goto record;
+		if ((op.del ? kernel_route_delete(d->kernel, &op.r)
+			    : kernel_route_replace(d->kernel, &op.r)) < 0)
+			continue;
+record:
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct flush_op *no = realloc(fc.ops, ncap * sizeof(*no));
+
+			if (!no)
+				break;
+			fc.ops = no;
+			cap = ncap;
+		}
+		fc.ops[n++] = op;
+	}
+	if (d->kernel && n) {
+		int rc = kernel_batch_commit(d->kernel, flush_report, &fc);
+
+		d->stats.netlink_batches++;
+		if (rc < 0) {
+			/* the socket failed: an unknown part was applied; forget what we
+			 * believe and read the kernel again */
+			log_err("netlink batch failed: %s: reloading kernel state", strerror(-rc));
+			for (size_t i = 0; i < n; i++)
+				fc.ops[i].failed = true;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct flush_op *op = &fc.ops[i];
+
+		if (op->failed)
+			continue;
+		if (op->del) {
+			op->e->installed = false;
+			d->stats.routes_deleted++;
+		} else {
+			op->e->installed = true;
+			op->e->inst = op->r;
+			d->stats.routes_replaced++;
+		}
+	}
+	free(fc.ops);
+	/* entries with nothing left to remember are dropped */
+	for (e = d->dirty, d->dirty = NULL; e; e = next) {
+		next = e->next_dirty;
+		e->dirty = false;
+		e->next_dirty = NULL;
+		if (!e->known && !e->installed && !local_get(d, &e->key))
+			lh_table_delete(d->cache, &e->key);
+	}
+}
+
+static int load_route(void *arg, const struct kroute *r)
+{
+	struct ilad *d = arg;
+	const struct ila_conf_vn *vn = ilad_vn_of(d, r->family, &r->dst);
+	struct ilad_key k = { 0 };
+	struct centry *e;
+	char buf[KROUTE_STRLEN];
+
+	if (!vn || (r->family == AF_INET6 && r->dst_len != 128) ||
+	    (r->family == AF_INET && r->dst_len != 32)) {
+		/* ours by protocol number, but outside every vn: left over */
+		log_info("removing stale route %s", kroute_format(r, buf, sizeof(buf)));
+		kernel_route_delete(d->kernel, r);
+		return 0;
+	}
+	k.vn = vn->id;
+	k.family = r->family;
+	k.addr = r->dst;
+	e = cache_get(d, &k, true);
+	if (!e)
+		return -ENOMEM;
+	e->installed = true;
+	e->inst = *r;
+	/* a local delivery route means a workload runs here: adopt it */
+	if (r->kind == KROUTE_DEV)
+		local_adopt(d, &k, r->oif);
+	return 0;
+}
+
+int cache_load_kernel(struct ilad *d)
+{
+	int n4, n6;
+
+	if (!d->kernel)
+		return 0;
+	kernel_batch_begin(d->kernel); /* stale routes are deleted in one batch */
+	n6 = kernel_route_dump(d->kernel, AF_INET6, KERNEL_TABLE_MAIN, load_route, d);
+	n4 = kernel_route_dump(d->kernel, AF_INET, KERNEL_TABLE_MAIN, load_route, d);
+	if (kernel_batch_count(d->kernel))
+		kernel_batch_commit(d->kernel, NULL, NULL);
+	if (n6 < 0)
+		return n6;
+	if (n4 < 0)
+		return n4;
+	log_info("kernel: %d routes of protocol %u found; kept until the mapper confirms them",
+		 n4 + n6, d->conf->route_protocol);
+	return n4 + n6;
+}
+
+int cache_install_xlat(struct ilad *d, char *err, size_t errlen)
+{
+	if (!d->kernel || !d->ila)
+		return 0;
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		const struct ila_conf_vn *vn = &d->conf->vns[i];
+		const struct ila_locator *loc = ilad_locator_for(d, vn->id);
+		struct kxlat x = { 0 };
+		char l[ILA_LOCATOR_STRLEN];
+		int rc;
+
+		if (!loc)
+			continue;
+		x.loc_match = *loc;
+		x.loc = vn->sir_prefix.loc;
+		x.csum_mode = (uint8_t)d->conf->csum_mode;
+		x.ident_type = (uint8_t)d->conf->ident_type;
+		rc = kernel_xlat_add(d->kernel, &x);
+		if (rc < 0) {
+			snprintf(err, errlen, "ILA translation for locator %s (vn %s): %s",
+				 ila_locator_format(loc, l, sizeof(l)), vn->name, strerror(-rc));
+			return rc;
+		}
+		if (rc == KERNEL_XLAT_ADDED || rc == KERNEL_XLAT_REPLACED)
+			d->stats.xlat_added++;
+	}
+	return 0;
+}
+
+void cache_flush_all(struct ilad *d)
+{
+	struct lh_entry *le;
+
+	if (!d->kernel)
+		return;
+	kernel_batch_begin(d->kernel);
+	lh_foreach(d->cache, le) {
+		struct centry *e = lh_entry_v(le);
+
+		if (e->installed)
+			kernel_route_delete(d->kernel, &e->inst);
+	}
+	kernel_batch_commit(d->kernel, NULL, NULL);
+	if (!d->ila)
+		return;
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		const struct ila_locator *loc = ilad_locator_for(d, d->conf->vns[i].id);
+		struct kxlat x = { 0 };
+
+		if (!loc)
+			continue;
+		x.loc_match = *loc;
+		kernel_xlat_del(d->kernel, &x);
+	}
+}

@@ -1,0 +1,223 @@
+/*
+ * ilad: one struct holds the daemon; the files split its work:
+ *   ilad.c     startup, signals, reload, shutdown
+ *   mclient.c  the session to the mapper: failover between mappers, OPEN,
+ *              keepalive, registrations and their ACKs, subscriptions, pushes
+ *   cache.c    the mapping cache and the kernel routes derived from it
+ *   local.c    local workloads: attach, detach, prepare, expect, neighbours
+ *   show.c     the control socket's commands
+ */
+#ifndef ILA_ILAD_H
+#define ILA_ILAD_H
+
+#include <ev.h>
+#include <json-c/linkhash.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "conf.h"
+#include "control.h"
+#include "daemon.h"
+#include "frame.h"
+#include "proto.h"
+#include "tls.h"
+#include "../routing/kernel.h"
+
+#define ILAD_NAME "ilad"
+
+/* The key of a mapping: vn and address (IPv4 in the first 4 bytes). */
+struct ilad_key {
+	uint32_t vn;
+	uint8_t family;
+	uint8_t pad[3];
+	union kaddr addr;
+};
+
+/* A mapping as this node knows it, and the kernel route derived from it. */
+struct centry {
+	struct ilad_key key;
+	bool known;		 /* the mapper told us about it */
+	bool seen;		 /* in the snapshot being received */
+	bool dirty;		 /* on the flush list */
+	bool installed;		 /* inst is in the kernel */
+	struct ila_record rec;	 /* the mapper's view */
+	struct kroute inst;	 /* what we installed */
+	uint64_t changed_ms;	 /* when the mapper's view last changed */
+	struct centry *next_dirty;
+};
+
+enum local_state {
+	LOCAL_ATTACHED,	/* runs here: local delivery, registered */
+	LOCAL_PREPARED,	/* warm: registered as standby, not running here yet */
+	LOCAL_EXPECTED,	/* may attach by itself (neighbour event) */
+	LOCAL_DETACHED,	/* going away: deregistration in flight */
+};
+
+struct local {
+	struct ilad_key key;
+	enum local_state state;
+	int ifindex;
+	char ifname[16];
+	bool registered;	/* the mapper acknowledged the last registration */
+	bool down;		/* detach down: deregister as down (cold move) */
+	uint16_t last_status;	/* the mapper's status of the last registration */
+	uint64_t seq;
+	uint64_t since_ms;
+	uint64_t acked_ms;
+	uint64_t failed_since_ms; /* neighbour FAILED, for attach-grace */
+};
+
+/* A REGISTER or DEREGISTER waiting for its ACK. */
+struct txn {
+	struct txn *next;
+	uint32_t xid;
+	uint8_t type;
+	size_t n;
+	struct ilad_key *keys;
+	uint64_t sent_ms;
+};
+
+enum mc_state {
+	MC_IDLE,	/* waiting to try the next mapper */
+	MC_CONNECTING,
+	MC_HANDSHAKE,
+	MC_OPENSENT,
+	MC_UP,
+};
+
+struct vn_sync {
+	uint32_t vn;
+	uint64_t pos;		/* journal position reached (resume point) */
+	bool in_snapshot;
+	bool synced;		/* a snapshot or resume completed this session */
+	int mapper;		/* which mapper pos belongs to (-1: none) */
+};
+
+struct ilad_stats {
+	uint64_t mapper_connects;
+	uint64_t mapper_failures;
+	uint64_t mapper_failovers;
+	uint64_t pushes;
+	uint64_t push_records;
+	uint64_t snapshots;
+	uint64_t registrations_sent;
+	uint64_t registrations_acked;
+	uint64_t registrations_refused;
+	uint64_t deregistrations_sent;
+	uint64_t errors_received;
+	uint64_t malformed;
+	uint64_t routes_replaced;
+	uint64_t routes_deleted;
+	uint64_t route_failures;
+	uint64_t netlink_batches;
+	uint64_t xlat_added;
+	uint64_t neigh_events;
+	uint64_t auto_attached;
+	uint64_t spoof_refused;	/* neighbour for an address attached elsewhere, not expected */
+	uint64_t auto_detached;
+	uint64_t forwarded_moves; /* local workloads that moved away: routes re-pointed */
+};
+
+struct ilad {
+	struct ev_loop *loop;
+	struct ila_daemon_opts opts;
+	struct ila_conf *conf;
+	struct kernel *kernel;	/* NULL in control-plane mode */
+	bool ila;		/* kernel ILA routes and translation */
+	struct ila_ctl_server *ctl;
+
+	/* mapper session */
+	struct ila_tls_ctx tls;
+	bool use_tls;
+	enum mc_state mc;
+	int mapper;		/* index into conf->mappers */
+	int fd;
+	struct ila_conn conn;
+	ev_io mc_io;
+	ev_timer mc_timer;	/* connect/handshake/OPEN timeout, then dead timer */
+	ev_timer ka_timer;
+	ev_timer retry_timer;
+	ev_timer refresh_timer;
+	struct ila_frame_reader rd;
+	struct ila_frame_writer wr;
+	uint32_t next_xid;
+	struct txn *txns;
+	uint64_t mc_since_ms;
+	uint64_t last_up_ms;
+	char mc_error[160];
+	unsigned failures_in_row;
+	struct vn_sync sync[ILA_CONF_MAX_VNS];
+
+	/* state */
+	struct lh_table *cache;	/* struct ilad_key -> struct centry */
+	struct lh_table *locals;	/* struct ilad_key -> struct local */
+	struct centry *dirty;
+	bool reconciled;	/* routes from before the start were checked */
+	int neigh_fd;
+	ev_io neigh_io;
+	ev_timer neigh_timer;
+
+	ev_signal sigterm_w, sigint_w, sighup_w;
+	struct ilad_stats stats;
+	uint64_t started_ms;
+};
+
+/* ilad.c */
+uint64_t ilad_now_ms(void);
+const struct ila_conf_vn *ilad_vn(const struct ilad *d, uint32_t id);
+/* The vn holding addr (SIR prefix or IPv4 prefix), or NULL. */
+const struct ila_conf_vn *ilad_vn_of(const struct ilad *d, int family, const union kaddr *a);
+/* The locator this node uses for a vn, or NULL when it has none. */
+const struct ila_locator *ilad_locator_for(const struct ilad *d, uint32_t vn);
+bool ilad_is_my_locator(const struct ilad *d, const struct ila_locator *l);
+void ilad_key_of_record(const struct ila_record *r, struct ilad_key *k);
+void ilad_key_to_record(const struct ilad_key *k, struct ila_record *r);
+const char *ilad_key_addr(const struct ilad_key *k, char *buf, size_t len);
+
+/* cache.c */
+int cache_init(struct ilad *d, char *err, size_t errlen);
+void cache_free(struct ilad *d);
+struct centry *cache_get(struct ilad *d, const struct ilad_key *k, bool create);
+/* Applies a PUSH or REPLY record. */
+void cache_apply(struct ilad *d, const struct ila_record *r);
+void cache_snapshot_begin(struct ilad *d, uint32_t vn);
+void cache_snapshot_end(struct ilad *d, uint32_t vn);
+/* Queues the entry for the next flush. */
+void cache_touch(struct ilad *d, const struct ilad_key *k);
+/* Writes every queued change to the kernel in one netlink batch. */
+void cache_flush(struct ilad *d);
+/* Reads the routes of our protocol (before the first snapshot). */
+int cache_load_kernel(struct ilad *d);
+/* Removes every route and translation entry ilad installed. */
+void cache_flush_all(struct ilad *d);
+int cache_install_xlat(struct ilad *d, char *err, size_t errlen);
+
+/* local.c */
+int local_init(struct ilad *d, char *err, size_t errlen);
+void local_free(struct ilad *d);
+struct local *local_get(struct ilad *d, const struct ilad_key *k);
+/* A local delivery route found in the kernel at start: the workload runs here. */
+void local_adopt(struct ilad *d, const struct ilad_key *k, int ifindex);
+/* Control commands; 0 or -errno with a message in err. */
+int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
+int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t errlen);
+int local_prepare(struct ilad *d, const char *addr, char *err, size_t errlen);
+int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen);
+/* The mapper acknowledged (status 0) or refused a registration of k. */
+void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, uint16_t status);
+/* A push moved k away from this node. */
+void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
+
+/* mclient.c */
+void mc_init(struct ilad *d);
+void mc_stop(struct ilad *d, bool goodbye);
+bool mc_up(const struct ilad *d);
+/* Sends (or queues until the session is up) the registration of locals. */
+int mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type);
+const char *mc_state_name(enum mc_state s);
+
+/* show.c */
+int show_open(struct ilad *d, char *err, size_t errlen);
+void show_close(struct ilad *d);
+
+#endif

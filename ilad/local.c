@@ -1,0 +1,430 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/neighbour.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "ilad.h"
+
+struct local *local_get(struct ilad *d, const struct ilad_key *k)
+{
+	void *v = NULL;
+
+	return lh_table_lookup_ex(d->locals, k, &v) ? v : NULL;
+}
+
+static struct local *local_new(struct ilad *d, const struct ilad_key *k)
+{
+	struct local *l = local_get(d, k);
+
+	if (l)
+		return l;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->key = *k;
+	l->since_ms = ilad_now_ms();
+	if (lh_table_insert(d->locals, &l->key, l) < 0) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+static void local_remove(struct ilad *d, struct local *l)
+{
+	struct ilad_key k = l->key;
+
+	lh_table_delete(d->locals, &k); /* frees l */
+	cache_touch(d, &k);
+}
+
+/* Parses an address of a vn this node serves. */
+static int parse_key(struct ilad *d, const char *s, struct ilad_key *k, char *err, size_t errlen)
+{
+	const struct ila_conf_vn *vn;
+
+	memset(k, 0, sizeof(*k));
+	if (inet_pton(AF_INET6, s, &k->addr.v6) == 1) {
+		k->family = AF_INET6;
+	} else if (inet_pton(AF_INET, s, &k->addr.v4) == 1) {
+		k->family = AF_INET;
+	} else {
+		snprintf(err, errlen, "'%s' is not an IPv6 or IPv4 address", s);
+		return -EINVAL;
+	}
+	vn = ilad_vn_of(d, k->family, &k->addr);
+	if (!vn) {
+		snprintf(err, errlen, "%s is in no vn this node serves", s);
+		return -ENOENT;
+	}
+	k->vn = vn->id;
+	return 0;
+}
+
+/* The sequence number a move to this node takes: above every one seen. */
+static uint64_t next_seq(struct ilad *d, const struct local *l)
+{
+	struct centry *e = cache_get(d, &l->key, false);
+	uint64_t seq = l->seq;
+
+	if (e && e->known) {
+		if (strcmp(e->rec.node, d->conf->node_name) == 0 && e->rec.seq >= seq)
+			return e->rec.seq; /* already ours: a refresh */
+		if (e->rec.seq >= seq)
+			seq = e->rec.seq;
+	}
+	return seq + 1;
+}
+
+static int default_ifindex(struct ilad *d, uint32_t vn_id, char *name, size_t len)
+{
+	const struct ila_conf_vn *vn = ilad_vn(d, vn_id);
+
+	for (unsigned i = 0; vn && i < vn->n_interfaces; i++) {
+		int ifindex = (int)if_nametoindex(vn->interfaces[i]);
+
+		if (ifindex > 0) {
+			snprintf(name, len, "%s", vn->interfaces[i]);
+			return ifindex;
+		}
+	}
+	return 0;
+}
+
+static int do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, const char *ifname)
+{
+	struct local *l = local_new(d, k);
+	char a[INET6_ADDRSTRLEN];
+
+	if (!l)
+		return -ENOMEM;
+	if (l->state != LOCAL_ATTACHED || l->ifindex != ifindex)
+		l->since_ms = ilad_now_ms();
+	l->seq = next_seq(d, l);
+	l->state = LOCAL_ATTACHED;
+	l->ifindex = ifindex;
+	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+	l->registered = false;
+	l->failed_since_ms = 0;
+	/* make before break: local delivery first, then tell the mapper */
+	cache_touch(d, k);
+	cache_flush(d);
+	mc_register(d, &l, 1, ILA_MSG_REGISTER);
+	log_info("attach %s%s%s, seq %llu", ilad_key_addr(k, a, sizeof(a)), *ifname ? " dev " : "",
+		 ifname, (unsigned long long)l->seq);
+	return 0;
+}
+
+int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen)
+{
+	struct ilad_key k;
+	char ifname[IF_NAMESIZE] = "";
+	int ifindex = 0, rc;
+
+	if ((rc = parse_key(d, addr, &k, err, errlen)) < 0)
+		return rc;
+	if (dev) {
+		ifindex = (int)if_nametoindex(dev);
+		if (ifindex <= 0) {
+			snprintf(err, errlen, "no interface %s", dev);
+			return -ENODEV;
+		}
+		snprintf(ifname, sizeof(ifname), "%s", dev);
+	} else {
+		ifindex = default_ifindex(d, k.vn, ifname, sizeof(ifname));
+	}
+	if (ifindex <= 0 && d->kernel) {
+		snprintf(err, errlen, "%s: no interface: give dev IFNAME or configure "
+			 "'vn %s interface IFNAME'", addr, ilad_vn(d, k.vn)->name);
+		return -ENODEV;
+	}
+	return do_attach(d, &k, ifindex, ifname);
+}
+
+int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t errlen)
+{
+	struct ilad_key k;
+	struct local *l;
+	int rc;
+
+	if ((rc = parse_key(d, addr, &k, err, errlen)) < 0)
+		return rc;
+	l = local_get(d, &k);
+	if (!l || (l->state != LOCAL_ATTACHED && l->state != LOCAL_PREPARED)) {
+		if (l && l->state == LOCAL_EXPECTED) {
+			local_remove(d, l);
+			cache_flush(d);
+			return 0;
+		}
+		snprintf(err, errlen, "%s is not attached here", addr);
+		return -ENOENT;
+	}
+	l->down = down;
+	l->state = LOCAL_DETACHED;
+	l->registered = false;
+	cache_touch(d, &k);
+	cache_flush(d);
+	mc_register(d, &l, 1, ILA_MSG_DEREGISTER);
+	log_info("detach %s%s", addr, down ? " down" : "");
+	return 0;
+}
+
+int local_prepare(struct ilad *d, const char *addr, char *err, size_t errlen)
+{
+	struct ilad_key k;
+	struct local *l;
+	int rc;
+
+	if ((rc = parse_key(d, addr, &k, err, errlen)) < 0)
+		return rc;
+	l = local_new(d, &k);
+	if (!l)
+		return -ENOMEM;
+	if (l->state == LOCAL_ATTACHED) {
+		snprintf(err, errlen, "%s already runs here", addr);
+		return -EEXIST;
+	}
+	l->state = LOCAL_PREPARED;
+	l->registered = false;
+	mc_register(d, &l, 1, ILA_MSG_REGISTER);
+	log_info("prepare %s: registering as standby", addr);
+	return 0;
+}
+
+int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen)
+{
+	struct ilad_key k;
+	struct local *l;
+	int rc;
+
+	if ((rc = parse_key(d, addr, &k, err, errlen)) < 0)
+		return rc;
+	l = local_new(d, &k);
+	if (!l)
+		return -ENOMEM;
+	if (l->state == LOCAL_ATTACHED) {
+		snprintf(err, errlen, "%s already runs here", addr);
+		return -EEXIST;
+	}
+	if (l->state != LOCAL_PREPARED)
+		l->state = LOCAL_EXPECTED;
+	return 0;
+}
+
+void local_adopt(struct ilad *d, const struct ilad_key *k, int ifindex)
+{
+	struct local *l = local_new(d, k);
+	char a[INET6_ADDRSTRLEN];
+
+	if (!l)
+		return;
+	l->state = LOCAL_ATTACHED;
+	l->ifindex = ifindex;
+	if (!if_indextoname((unsigned)ifindex, l->ifname))
+		l->ifname[0] = '\0';
+	log_info("found %s attached on %s from before the restart", ilad_key_addr(k, a, sizeof(a)),
+		 l->ifname);
+}
+
+void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, uint16_t status)
+{
+	struct local *l = local_get(d, k);
+	char a[INET6_ADDRSTRLEN];
+
+	if (!l)
+		return;
+	l->last_status = status;
+	if (type == ILA_MSG_DEREGISTER) {
+		if (l->state == LOCAL_DETACHED) {
+			local_remove(d, l);
+			cache_flush(d);
+		}
+		return;
+	}
+	if (status == 0) {
+		d->stats.registrations_acked++;
+		l->registered = true;
+		l->acked_ms = ilad_now_ms();
+		return;
+	}
+	d->stats.registrations_refused++;
+	log_warn("mapper refused %s: %s", ilad_key_addr(k, a, sizeof(a)),
+		 ila_proto_strerror(status));
+	if (status == ILA_PERR_STALE_SEQ) {
+		/* someone moved it after us: the next refresh asks above them */
+		struct centry *e = cache_get(d, k, false);
+
+		if (e && e->known && e->rec.seq >= l->seq)
+			l->seq = e->rec.seq + 1;
+	}
+}
+
+void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila_record *r)
+{
+	struct local *l = local_get(d, k);
+	char a[INET6_ADDRSTRLEN], loc[ILA_LOCATOR_STRLEN];
+
+	if (!l || l->state != LOCAL_ATTACHED)
+		return;
+	/* it runs elsewhere now: the local route gives way to the ILA route, so
+	 * packets still arriving here are re-translated to the new locator */
+	d->stats.forwarded_moves++;
+	log_info("%s moved to node %s (%s): forwarding what still arrives here",
+		 ilad_key_addr(k, a, sizeof(a)), r ? r->node : "-",
+		 r ? ila_locator_format(&r->loc, loc, sizeof(loc)) : "-");
+	local_remove(d, l);
+}
+
+/* ---- neighbour events ---- */
+
+static const struct ila_conf_vn *vn_of_ifindex(struct ilad *d, int ifindex)
+{
+	char name[IF_NAMESIZE];
+
+	if (!if_indextoname((unsigned)ifindex, name))
+		return NULL;
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		for (unsigned j = 0; j < d->conf->vns[i].n_interfaces; j++)
+			if (strcmp(d->conf->vns[i].interfaces[j], name) == 0)
+				return &d->conf->vns[i];
+	return NULL;
+}
+
+static bool allowed(const struct ila_conf_vn *vn, const struct kneigh *n)
+{
+	for (unsigned i = 0; i < vn->n_allow; i++) {
+		const struct ila_conf_prefix *p = &vn->allow[i];
+		const uint8_t *a = n->addr.b, *b = (const uint8_t *)&p->addr;
+		unsigned bits = p->len, full = bits / 8;
+
+		if (p->family != n->family)
+			continue;
+		if (memcmp(a, b, full) != 0)
+			continue;
+		if (bits % 8 && ((a[full] ^ b[full]) & (0xff << (8 - bits % 8)) & 0xff))
+			continue;
+		return true;
+	}
+	return false;
+}
+
+static void neigh_event(void *arg, const struct kneigh *n)
+{
+	struct ilad *d = arg;
+	const struct ila_conf_vn *vn = vn_of_ifindex(d, n->ifindex);
+	struct ilad_key k = { 0 };
+	struct local *l;
+	struct centry *e;
+	char a[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE] = "";
+
+	d->stats.neigh_events++;
+	if (!vn)
+		return;
+	k.vn = vn->id;
+	k.family = n->family;
+	k.addr = n->addr;
+	if (n->family == AF_INET6 && !ila_sir_prefix_contains(&vn->sir_prefix, &n->addr.v6))
+		return;
+	l = local_get(d, &k);
+	if (n->deleted || (n->state & NUD_FAILED)) {
+		if (l && l->state == LOCAL_ATTACHED && l->ifindex == n->ifindex &&
+		    !l->failed_since_ms)
+			l->failed_since_ms = ilad_now_ms();
+		return;
+	}
+	if (!(n->state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)))
+		return;
+	if (l && l->state == LOCAL_ATTACHED) {
+		l->failed_since_ms = 0;
+		return;
+	}
+	bool expected = l && (l->state == LOCAL_EXPECTED || l->state == LOCAL_PREPARED);
+	if (!expected && !allowed(vn, n))
+		return;
+	e = cache_get(d, &k, false);
+	if (!expected && e && e->known && e->rec.state != ILA_STATE_DOWN &&
+	    strcmp(e->rec.node, d->conf->node_name) != 0) {
+		/* it runs on another node and no move was announced: a spoof, or a
+		 * duplicate address; either way it does not move the workload */
+		d->stats.spoof_refused++;
+		log_warn("neighbour %s on %s: attached at node %s and not expected here: refused",
+			 ilad_key_addr(&k, a, sizeof(a)), vn->name, e->rec.node);
+		return;
+	}
+	if_indextoname((unsigned)n->ifindex, ifname);
+	d->stats.auto_attached++;
+	do_attach(d, &k, n->ifindex, ifname);
+}
+
+static void neigh_io_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ilad *d = w->data;
+	int rc;
+
+	(void)loop;
+	(void)revents;
+	rc = kernel_neigh_read(d->neigh_fd, neigh_event, d);
+	if (rc == -ENOBUFS) {
+		/* events were lost: read the whole table again */
+		kernel_neigh_request_dump(d->neigh_fd, AF_INET6);
+	}
+}
+
+static void neigh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ilad *d = w->data;
+	uint64_t now = ilad_now_ms(), grace = (uint64_t)d->conf->attach_grace_s * 1000;
+	struct lh_entry *le, *tmp;
+
+	(void)loop;
+	(void)revents;
+	lh_foreach_safe(d->locals, le, tmp) {
+		struct local *l = lh_entry_v(le);
+		char a[INET6_ADDRSTRLEN];
+
+		if (l->state != LOCAL_ATTACHED || !l->failed_since_ms ||
+		    now - l->failed_since_ms < grace)
+			continue;
+		d->stats.auto_detached++;
+		log_info("%s: neighbour failed for %u s: detaching",
+			 ilad_key_addr(&l->key, a, sizeof(a)), d->conf->attach_grace_s);
+		l->state = LOCAL_DETACHED;
+		l->down = false;
+		cache_touch(d, &l->key);
+		mc_register(d, &l, 1, ILA_MSG_DEREGISTER);
+	}
+	cache_flush(d);
+}
+
+int local_init(struct ilad *d, char *err, size_t errlen)
+{
+	d->neigh_fd = -1;
+	if (!d->kernel)
+		return 0;
+	d->neigh_fd = kernel_neigh_open(err, errlen);
+	if (d->neigh_fd < 0)
+		return d->neigh_fd;
+	ev_io_init(&d->neigh_io, neigh_io_cb, d->neigh_fd, EV_READ);
+	d->neigh_io.data = d;
+	ev_io_start(d->loop, &d->neigh_io);
+	ev_timer_init(&d->neigh_timer, neigh_timer_cb, 1.0, 1.0);
+	d->neigh_timer.data = d;
+	ev_timer_start(d->loop, &d->neigh_timer);
+	return 0;
+}
+
+void local_free(struct ilad *d)
+{
+	if (d->neigh_fd >= 0) {
+		ev_io_stop(d->loop, &d->neigh_io);
+		ev_timer_stop(d->loop, &d->neigh_timer);
+		close(d->neigh_fd);
+		d->neigh_fd = -1;
+	}
+}

@@ -1,0 +1,452 @@
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "ilad.h"
+
+static int print_json(struct ila_buf *out, json_object *j)
+{
+	ila_buf_printf(out, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+								      JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(j);
+	return ILA_CLI_SUCCESS;
+}
+
+static const char *vn_name(const struct ilad *d, uint32_t id)
+{
+	const struct ila_conf_vn *vn = ilad_vn(d, id);
+
+	return vn ? vn->name : "?";
+}
+
+static const char *local_state_name(enum local_state s)
+{
+	switch (s) {
+	case LOCAL_ATTACHED:
+		return "attached";
+	case LOCAL_PREPARED:
+		return "prepared";
+	case LOCAL_EXPECTED:
+		return "expected";
+	case LOCAL_DETACHED:
+		return "detaching";
+	}
+	return "?";
+}
+
+static const char *route_kind_name(const struct centry *e)
+{
+	if (!e || !e->installed)
+		return "-";
+	switch (e->inst.kind) {
+	case KROUTE_ILA:
+		return "ila";
+	case KROUTE_UNREACHABLE:
+		return "unreachable";
+	case KROUTE_DEV:
+		return "local";
+	case KROUTE_BLACKHOLE:
+		return "blackhole";
+	default:
+		return "other";
+	}
+}
+
+static int cmd_show_local(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	json_object *arr = a->json ? json_object_new_array() : NULL;
+	struct lh_entry *le;
+	uint64_t now = ilad_now_ms();
+
+	if (!arr)
+		ila_buf_printf(out, "%-39s %-10s %-10s %-12s %6s %-10s %-14s %8s\n", "ADDRESS", "VN",
+			       "STATE", "DEV", "SEQ", "REGISTERED", "STATUS", "SINCE(s)");
+	lh_foreach(d->locals, le) {
+		const struct local *l = lh_entry_v(le);
+		char addr[INET6_ADDRSTRLEN];
+		const char *status = l->last_status ? ila_proto_err_name(l->last_status) : "ok";
+
+		ilad_key_addr(&l->key, addr, sizeof(addr));
+		if (arr) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "address", json_object_new_string(addr));
+			json_object_object_add(o, "vn", json_object_new_string(vn_name(d, l->key.vn)));
+			json_object_object_add(o, "state", json_object_new_string(local_state_name(l->state)));
+			json_object_object_add(o, "dev", json_object_new_string(l->ifname));
+			json_object_object_add(o, "ifindex", json_object_new_int(l->ifindex));
+			json_object_object_add(o, "seq", json_object_new_uint64(l->seq));
+			json_object_object_add(o, "registered", json_object_new_boolean(l->registered));
+			json_object_object_add(o, "status", json_object_new_string(status));
+			json_object_object_add(o, "since_ms", json_object_new_uint64(now - l->since_ms));
+			json_object_array_add(arr, o);
+		} else {
+			ila_buf_printf(out, "%-39s %-10s %-10s %-12s %6llu %-10s %-14s %8llu\n", addr,
+				       vn_name(d, l->key.vn), local_state_name(l->state),
+				       *l->ifname ? l->ifname : "-", (unsigned long long)l->seq,
+				       l->registered ? "yes" : "no", status,
+				       (unsigned long long)((now - l->since_ms) / 1000));
+		}
+	}
+	if (arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "local", arr);
+		return print_json(out, o);
+	}
+	return ILA_CLI_SUCCESS;
+}
+
+static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	json_object *arr = a->json ? json_object_new_array() : NULL;
+	struct lh_entry *le;
+	uint32_t only_vn = 0;
+	struct ilad_key only = { 0 };
+	bool one = false;
+
+	if (a->argc == 1) {
+		int vi = ila_conf_vn_find(d->conf, a->argv[0]);
+
+		if (vi >= 0) {
+			only_vn = d->conf->vns[vi].id;
+		} else if (inet_pton(AF_INET6, a->argv[0], &only.addr.v6) == 1) {
+			only.family = AF_INET6;
+			one = true;
+		} else if (inet_pton(AF_INET, a->argv[0], &only.addr.v4) == 1) {
+			only.family = AF_INET;
+			one = true;
+		} else {
+			json_object_put(arr);
+			ila_buf_printf(out, "%% %s is neither a vn nor an address\n", a->argv[0]);
+			return ILA_CLI_WARNING;
+		}
+	}
+	if (!arr)
+		ila_buf_printf(out, "%-10s %-39s %-19s %8s %-7s %-12s %-11s\n", "VN", "ADDRESS",
+			       "LOCATOR", "SEQ", "STATE", "NODE", "ROUTE");
+	lh_foreach(d->cache, le) {
+		const struct centry *e = lh_entry_v(le);
+		char addr[INET6_ADDRSTRLEN], loc[ILA_LOCATOR_STRLEN] = "-";
+
+		if (only_vn && e->key.vn != only_vn)
+			continue;
+		if (one && (e->key.family != only.family ||
+			    memcmp(&e->key.addr, &only.addr, sizeof(only.addr))))
+			continue;
+		if (!e->known && !e->installed)
+			continue;
+		ilad_key_addr(&e->key, addr, sizeof(addr));
+		if (e->known)
+			ila_locator_format(&e->rec.loc, loc, sizeof(loc));
+		if (arr) {
+			json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "vn", json_object_new_string(vn_name(d, e->key.vn)));
+			json_object_object_add(o, "address", json_object_new_string(addr));
+			json_object_object_add(o, "known", json_object_new_boolean(e->known));
+			if (e->known) {
+				json_object_object_add(o, "locator", json_object_new_string(loc));
+				json_object_object_add(o, "seq", json_object_new_uint64(e->rec.seq));
+				json_object_object_add(o, "state",
+						       json_object_new_string(ila_record_state_name(e->rec.state)));
+				json_object_object_add(o, "node", json_object_new_string(e->rec.node));
+			}
+			json_object_object_add(o, "route", json_object_new_string(route_kind_name(e)));
+			json_object_array_add(arr, o);
+		} else {
+			ila_buf_printf(out, "%-10s %-39s %-19s %8llu %-7s %-12s %-11s\n",
+				       vn_name(d, e->key.vn), addr, loc,
+				       (unsigned long long)(e->known ? e->rec.seq : 0),
+				       e->known ? ila_record_state_name(e->rec.state) : "-",
+				       e->known ? e->rec.node : "-", route_kind_name(e));
+		}
+	}
+	if (arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "mappings", arr);
+		return print_json(out, o);
+	}
+	return ILA_CLI_SUCCESS;
+}
+
+struct kshow {
+	struct ila_buf *out;
+	json_object *arr;
+};
+
+static int kshow_route(void *arg, const struct kroute *r)
+{
+	struct kshow *ks = arg;
+	char buf[KROUTE_STRLEN];
+
+	kroute_format(r, buf, sizeof(buf));
+	if (ks->arr)
+		json_object_array_add(ks->arr, json_object_new_string(buf));
+	else
+		ila_buf_printf(ks->out, "  %s\n", buf);
+	return 0;
+}
+
+static int kshow_xlat(void *arg, const struct kxlat *x)
+{
+	struct kshow *ks = arg;
+	char m[ILA_LOCATOR_STRLEN], l[ILA_LOCATOR_STRLEN], buf[160];
+
+	snprintf(buf, sizeof(buf), "loc_match %s loc %s ifindex %d csum-mode %s",
+		 ila_locator_format(&x->loc_match, m, sizeof(m)),
+		 ila_locator_format(&x->loc, l, sizeof(l)), x->ifindex,
+		 ila_csum_mode_name(x->csum_mode));
+	if (ks->arr)
+		json_object_array_add(ks->arr, json_object_new_string(buf));
+	else
+		ila_buf_printf(ks->out, "  %s\n", buf);
+	return 0;
+}
+
+static int cmd_show_kernel(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	struct kshow ks = { .out = out };
+	json_object *o = NULL, *routes = NULL, *xlat = NULL;
+
+	if (!d->kernel) {
+		ila_buf_printf(out, "%% mode %s: no kernel state\n", ila_conf_mode_name(d->conf->mode));
+		return ILA_CLI_WARNING;
+	}
+	if (a->json) {
+		o = json_object_new_object();
+		routes = json_object_new_array();
+		xlat = json_object_new_array();
+	}
+	ks.arr = routes;
+	if (!a->json)
+		ila_buf_printf(out, "routes of protocol %u:\n", d->conf->route_protocol);
+	kernel_route_dump(d->kernel, AF_INET6, 0, kshow_route, &ks);
+	kernel_route_dump(d->kernel, AF_INET, 0, kshow_route, &ks);
+	if (d->ila) {
+		ks.arr = xlat;
+		if (!a->json)
+			ila_buf_printf(out, "ILA translation table:\n");
+		kernel_xlat_dump(d->kernel, kshow_xlat, &ks);
+	}
+	if (o) {
+		json_object_object_add(o, "route_protocol", json_object_new_int(d->conf->route_protocol));
+		json_object_object_add(o, "routes", routes);
+		json_object_object_add(o, "translation", xlat);
+		return print_json(out, o);
+	}
+	return ILA_CLI_SUCCESS;
+}
+
+static int cmd_show_mapper(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	const struct ila_conf_endpoint *ep = &d->conf->mappers[d->mapper];
+	char host[INET6_ADDRSTRLEN];
+	uint64_t now = ilad_now_ms();
+	bool stale = d->mc != MC_UP && d->last_up_ms;
+
+	inet_ntop(ep->family, &ep->addr, host, sizeof(host));
+	if (a->json) {
+		json_object *o = json_object_new_object(), *vns = json_object_new_array();
+
+		json_object_object_add(o, "mapper", json_object_new_string(host));
+		json_object_object_add(o, "port", json_object_new_int(ep->port));
+		json_object_object_add(o, "state", json_object_new_string(mc_state_name(d->mc)));
+		json_object_object_add(o, "since_ms", json_object_new_uint64(now - d->mc_since_ms));
+		json_object_object_add(o, "tls", json_object_new_boolean(d->use_tls));
+		json_object_object_add(o, "cache_stale", json_object_new_boolean(stale));
+		json_object_object_add(o, "last_error", json_object_new_string(d->mc_error));
+		for (unsigned i = 0; i < d->conf->n_vns; i++) {
+			json_object *v = json_object_new_object();
+
+			json_object_object_add(v, "vn", json_object_new_string(d->conf->vns[i].name));
+			json_object_object_add(v, "synced", json_object_new_boolean(d->sync[i].synced));
+			json_object_object_add(v, "position", json_object_new_uint64(d->sync[i].pos));
+			json_object_array_add(vns, v);
+		}
+		json_object_object_add(o, "vns", vns);
+		return print_json(out, o);
+	}
+	ila_buf_printf(out, "mapper %s%s%s port %u (%s), %s for %llu s\n",
+		       ep->family == AF_INET6 ? "[" : "", host, ep->family == AF_INET6 ? "]" : "",
+		       ep->port, d->use_tls ? "TLS" : "plaintext", mc_state_name(d->mc),
+		       (unsigned long long)((now - d->mc_since_ms) / 1000));
+	if (stale)
+		ila_buf_printf(out, "no mapper reachable: serving the cache as it was %llu s ago\n",
+			       (unsigned long long)((now - d->last_up_ms) / 1000));
+	if (*d->mc_error)
+		ila_buf_printf(out, "last error: %s\n", d->mc_error);
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		ila_buf_printf(out, "vn %-10s %s, journal position %llu\n", d->conf->vns[i].name,
+			       d->sync[i].synced ? "in sync" : "not in sync",
+			       (unsigned long long)d->sync[i].pos);
+	return ILA_CLI_SUCCESS;
+}
+
+static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	const struct ilad_stats *s = &d->stats;
+	const struct ila_ctl_stats *cs = ila_ctl_server_stats(d->ctl);
+	const struct {
+		const char *name;
+		uint64_t v;
+	} rows[] = {
+		{ "mapper_connects", s->mapper_connects },
+		{ "mapper_failures", s->mapper_failures },
+		{ "mapper_failovers", s->mapper_failovers },
+		{ "pushes", s->pushes },
+		{ "push_records", s->push_records },
+		{ "snapshots", s->snapshots },
+		{ "registrations_sent", s->registrations_sent },
+		{ "registrations_acked", s->registrations_acked },
+		{ "registrations_refused", s->registrations_refused },
+		{ "deregistrations_sent", s->deregistrations_sent },
+		{ "errors_received", s->errors_received },
+		{ "malformed", s->malformed },
+		{ "routes_replaced", s->routes_replaced },
+		{ "routes_deleted", s->routes_deleted },
+		{ "route_failures", s->route_failures },
+		{ "netlink_batches", s->netlink_batches },
+		{ "xlat_added", s->xlat_added },
+		{ "neigh_events", s->neigh_events },
+		{ "auto_attached", s->auto_attached },
+		{ "auto_detached", s->auto_detached },
+		{ "spoof_refused", s->spoof_refused },
+		{ "forwarded_moves", s->forwarded_moves },
+		{ "cache_entries", (uint64_t)lh_table_length(d->cache) },
+		{ "local_workloads", (uint64_t)lh_table_length(d->locals) },
+		{ "control_commands", cs->commands },
+		{ "control_errors", cs->errors },
+	};
+	json_object *o = a->json ? json_object_new_object() : NULL;
+
+	for (size_t i = 0; i < ILA_ARRAY_SIZE(rows); i++) {
+		if (o)
+			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
+		else
+			ila_buf_printf(out, "%-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+	}
+	return o ? print_json(out, o) : ILA_CLI_SUCCESS;
+}
+
+static int cmd_show_running(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	char *text = ila_conf_print_str(d->conf);
+
+	if (!text) {
+		ila_buf_printf(out, "%% out of memory\n");
+		return ILA_CLI_WARNING;
+	}
+	if (a->json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "running_config", json_object_new_string(text));
+		free(text);
+		return print_json(out, o);
+	}
+	ila_buf_printf(out, "%s", text);
+	free(text);
+	return ILA_CLI_SUCCESS;
+}
+
+static int result(int rc, const char *err, struct ila_buf *out)
+{
+	if (rc < 0) {
+		ila_buf_printf(out, "%% %s\n", err);
+		return ILA_CLI_WARNING;
+	}
+	return ILA_CLI_SUCCESS;
+}
+
+static int cmd_attach(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	char err[256] = "";
+
+	return result(local_attach(ctx, a->argv[0], a->argc > 1 ? a->argv[1] : NULL, err,
+				   sizeof(err)), err, out);
+}
+
+static int cmd_detach(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	char err[256] = "";
+
+	return result(local_detach(ctx, a->argv[0], false, err, sizeof(err)), err, out);
+}
+
+static int cmd_detach_down(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	char err[256] = "";
+
+	return result(local_detach(ctx, a->argv[0], true, err, sizeof(err)), err, out);
+}
+
+static int cmd_prepare(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	char err[256] = "";
+
+	return result(local_prepare(ctx, a->argv[0], err, sizeof(err)), err, out);
+}
+
+static int cmd_expect(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	char err[256] = "";
+
+	return result(local_expect(ctx, a->argv[0], err, sizeof(err)), err, out);
+}
+
+#define NCOMMANDS 14
+static const struct ila_cli_cmd commands[NCOMMANDS];
+
+static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	(void)ctx;
+	(void)a;
+	ila_cli_help(commands, NCOMMANDS, out);
+	return ILA_CLI_SUCCESS;
+}
+
+static const struct ila_cli_cmd commands[NCOMMANDS] = {
+	{ "show local", "workloads attached, prepared or expected here", cmd_show_local },
+	{ "show mappings [VN-OR-ADDR]", "the mapping cache and the route of each entry",
+	  cmd_show_mappings },
+	{ "show kernel", "routes of ilad's protocol and the ILA translation table, read live",
+	  cmd_show_kernel },
+	{ "show mapper", "the mapper session, per-vn sync, cache staleness", cmd_show_mapper },
+	{ "show stats", "counters", cmd_show_stats },
+	{ "show running-config", "the configuration in force", cmd_show_running },
+	{ "attach ADDR", "a workload runs here (planned move): local delivery, then register",
+	  cmd_attach },
+	{ "attach ADDR dev IFNAME", "the same, on that interface", cmd_attach },
+	{ "detach ADDR", "the workload left: deregister it", cmd_detach },
+	{ "detach ADDR down", "cold move: keep the mapping, down, until it attaches elsewhere",
+	  cmd_detach_down },
+	{ "prepare ADDR", "warm move: register this node as standby", cmd_prepare },
+	{ "expect ADDR", "let the workload attach by itself when its neighbour entry appears",
+	  cmd_expect },
+	{ "help", "this list", cmd_help },
+	{ "show help", "this list", cmd_help },
+};
+
+int show_open(struct ilad *d, char *err, size_t errlen)
+{
+	return ila_ctl_server_open(&d->ctl, d->loop, d->conf->control, commands, NCOMMANDS, d, err,
+				   errlen);
+}
+
+void show_close(struct ilad *d)
+{
+	ila_ctl_server_close(d->ctl);
+	d->ctl = NULL;
+}

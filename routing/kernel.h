@@ -1,0 +1,231 @@
+/*
+ * ilad's netlink layer, on libmnl: routes on rtnetlink (ILA lightweight
+ * tunnels, unreachable, device and blackhole routes), the ILA translation
+ * table on the generic netlink family "ila", and neighbour events.
+ *
+ * Every route written here carries the protocol number ilad owns
+ * (rtm_protocol, config `route-protocol`), so a dump of that protocol is
+ * exactly ilad's state and no other program's route is ever touched.
+ * Functions return 0 (or a count) on success and a negative errno on
+ * failure; nothing prints, nothing exits, there is no global state.
+ *
+ * Layouts follow include/uapi/linux/{rtnetlink,lwtunnel,ila}.h.
+ */
+#ifndef ILA_ROUTING_KERNEL_H
+#define ILA_ROUTING_KERNEL_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "addr.h"
+
+#define KERNEL_ROUTE_PROTOCOL_DEFAULT 73
+#define KERNEL_TABLE_MAIN 254     /* RT_TABLE_MAIN */
+#define KERNEL_PROBE_TABLE 0xfff0 /* scratch table of kernel_probe_ila() */
+#define KERNEL_ERRMSG_LEN 160
+#define KERNEL_ROUTE_MSG_MAX 256 /* buffer size for kernel_route_build() */
+
+struct kernel;
+
+enum kroute_kind {
+	KROUTE_ILA = 1,     /* SIR -> ILA lightweight tunnel, IPv6 only */
+	KROUTE_UNREACHABLE, /* senders get ICMP(v6) destination unreachable */
+	KROUTE_DEV,         /* local delivery to oif, optional gateway */
+	KROUTE_BLACKHOLE,   /* silently dropped */
+	KROUTE_OTHER,       /* seen in a dump only: a type ilad never writes */
+};
+
+/* ILA_ATTR_HOOK_TYPE values; UNSET leaves the attribute out (kernel: output). */
+#define KROUTE_HOOK_OUTPUT 0
+#define KROUTE_HOOK_INPUT 1
+#define KROUTE_HOOK_UNSET 0xff
+
+union kaddr {
+	struct in6_addr v6;
+	struct in_addr v4; /* AF_INET: the first 4 bytes, the rest zero */
+	uint8_t b[16];
+};
+
+/*
+ * One route, as written and as read back by a dump. Zero-initialise it, then
+ * fill what the kind needs. Fields a kind does not use must stay zero.
+ */
+struct kroute {
+	uint8_t family;   /* AF_INET6 or AF_INET */
+	uint8_t dst_len;  /* prefix length */
+	uint8_t kind;     /* enum kroute_kind */
+	uint8_t protocol; /* filled by dumps; writes always use the kernel's proto */
+	uint32_t table;   /* 0 means main (254) */
+	union kaddr dst;
+	union kaddr gateway; /* DEV and ILA: next hop, all zero for none */
+	int oif;             /* DEV: required; ILA: optional; others: unused */
+	/* KROUTE_ILA only */
+	struct ila_locator locator;
+	uint8_t csum_mode;  /* enum ila_csum_mode */
+	uint8_t ident_type; /* enum ila_ident_type; the kernel takes luid only */
+	uint8_t hook_type;  /* KROUTE_HOOK_* */
+};
+
+/* One ILA translation entry (ILA -> SIR on receive), keyed by
+ * (loc_match, ifindex). */
+struct kxlat {
+	struct ila_locator loc_match; /* the locator packets arrive with */
+	struct ila_locator loc;       /* what replaces it: the SIR prefix */
+	int ifindex;                  /* 0: any interface */
+	uint8_t csum_mode;            /* enum ila_csum_mode */
+	uint8_t ident_type;           /* enum ila_ident_type */
+};
+
+/* A neighbour table event (or a line of a neighbour dump). */
+struct kneigh {
+	bool deleted; /* RTM_DELNEIGH */
+	uint8_t family;
+	int ifindex;
+	union kaddr addr;
+	uint16_t state; /* NUD_* of linux/neighbour.h */
+	uint8_t flags;  /* NTF_* */
+	uint8_t lladdr_len;
+	uint8_t lladdr[16];
+};
+
+/* ---- sockets ---- */
+
+/*
+ * Opens the rtnetlink and generic netlink sockets (large buffers, extended
+ * ACKs, capped ACKs, strict dump filtering) and resolves the "ila" family if
+ * the kernel has it. proto is the rtm_protocol of every route written and
+ * the one dumps select (choosing one no other daemon uses is the caller's
+ * business). On error *k is NULL and err says what failed. The sockets are
+ * blocking: the kernel answers route and ILA requests while they are sent.
+ */
+int kernel_open(struct kernel **k, uint8_t proto, char *err, size_t errlen);
+void kernel_close(struct kernel *k);
+uint8_t kernel_proto(const struct kernel *k);
+/* The kernel's extended-ACK text of the last failed single request, or "". */
+const char *kernel_last_error(const struct kernel *k);
+
+/*
+ * 0 when the kernel has ILA: the generic netlink family "ila" resolves and
+ * an `encap ila` route can be added (and is removed again) in the scratch
+ * table KERNEL_PROBE_TABLE. Otherwise -EOPNOTSUPP and a message naming
+ * CONFIG_IPV6_ILA and `modprobe ila`, or another -errno (-EPERM ...).
+ */
+int kernel_probe_ila(struct kernel *k, char *err, size_t errlen);
+
+/* ---- routes ---- */
+
+/*
+ * Parses one route message (RTM_NEWROUTE of a dump or of a route event) of
+ * len bytes into r. Returns 1 for an IPv4/IPv6 route of protocol proto (and
+ * of table, unless 0), 0 for any other message, route or protocol, or one
+ * too short to hold what its header says.
+ */
+int kroute_parse(const void *msg, size_t len, uint8_t proto, uint32_t table, struct kroute *r);
+/* 0 if r can be written: family, prefix length, host bits, kind fields. */
+int kroute_check(const struct kroute *r);
+/* Whether the kernel's route have already is what want asks for: same
+ * destination, table (0 = main), kind and kind fields, unset hook = output. */
+bool kroute_same(const struct kroute *want, const struct kroute *have);
+/* "2001:db8::1/128 encap ila 2001:0:0:a csum-mode neutral-map ident-type
+ * luid oif 3 table 254" (iproute2's words); returns buf. */
+char *kroute_format(const struct kroute *r, char *buf, size_t len);
+#define KROUTE_STRLEN 200
+
+/*
+ * Encodes one route message into buf without sending it: RTM_NEWROUTE with
+ * NLM_F_REQUEST|NLM_F_CREATE|NLM_F_REPLACE, or RTM_DELROUTE matching only
+ * the destination, table and protocol; extra_flags (e.g. NLM_F_ACK) are
+ * or'ed in. Returns the message length, -EINVAL for a bad route, -EMSGSIZE
+ * when size is below KERNEL_ROUTE_MSG_MAX.
+ */
+int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
+		       uint8_t proto, uint32_t seq, uint16_t extra_flags);
+
+/*
+ * Batches. begin() empties the batch; replace()/delete() queue one route
+ * (copied; -EINVAL for a route kroute_check() refuses, which is not queued;
+ * a delete needs only family, dst, dst_len and table, and matches any kind);
+ * commit() sends them in as few sendmsg() calls as fit the socket buffer and
+ * waits until the kernel has processed every one. A replace creates or
+ * overwrites (never EEXIST); a delete of a route that is not there counts as
+ * success. Each failure is reported with its position in the batch (0-based
+ * count of queued routes), the route, -errno and the kernel's extended-ACK
+ * text ("" if none). commit() returns the number of failures, or -errno if
+ * the socket failed (then an unknown part of the batch was applied: dump
+ * and reconcile). The batch is empty afterwards in both cases.
+ */
+typedef void (*kernel_report_fn)(void *arg, size_t index, const struct kroute *r, bool del,
+				 int err, const char *msg);
+void kernel_batch_begin(struct kernel *k);
+int kernel_route_replace(struct kernel *k, const struct kroute *r);
+int kernel_route_delete(struct kernel *k, const struct kroute *r);
+size_t kernel_batch_count(const struct kernel *k);
+int kernel_batch_commit(struct kernel *k, kernel_report_fn report, void *arg);
+
+/*
+ * Dumps the routes of family (AF_INET6, AF_INET) carrying the kernel's
+ * protocol number, in table (0: every table). cb sees each route once, after
+ * the whole dump was read consistently (an interrupted dump is retried); a
+ * negative return from cb stops the walk and is returned. Returns the number
+ * of routes seen or -errno.
+ */
+typedef int (*kernel_route_fn)(void *arg, const struct kroute *r);
+int kernel_route_dump(struct kernel *k, int family, uint32_t table, kernel_route_fn cb,
+		      void *arg);
+
+/* ---- ILA translation table (generic netlink "ila", version 1) ---- */
+
+enum kernel_xlat_result {
+	KERNEL_XLAT_ADDED = 0,    /* it was not there */
+	KERNEL_XLAT_PRESENT = 1,  /* already there, identical: untouched */
+	KERNEL_XLAT_REPLACED = 2, /* there with other values: deleted, re-added */
+};
+
+/*
+ * Idempotent add: an existing entry (EEXIST) is read back with GET; if it
+ * differs it is deleted and added again. Returns enum kernel_xlat_result or
+ * -errno (-EOPNOTSUPP without ILA).
+ */
+int kernel_xlat_add(struct kernel *k, const struct kxlat *x);
+/* Deletes the entry keyed (loc_match, ifindex); 0 also when there was none. */
+int kernel_xlat_del(struct kernel *k, const struct kxlat *x);
+/* Reads the entry keyed (loc_match, ifindex) into out; -ENOENT if none. */
+int kernel_xlat_get(struct kernel *k, const struct ila_locator *loc_match, int ifindex,
+		    struct kxlat *out);
+/*
+ * Every entry, delivered after a complete dump: a dump the kernel ends with
+ * EAGAIN (its table was resized meanwhile) is retried from the start a few
+ * times. Returns the number of entries or -errno (-EAGAIN if it never
+ * settled); a negative return from cb stops the walk and is returned.
+ */
+typedef int (*kernel_xlat_fn)(void *arg, const struct kxlat *x);
+int kernel_xlat_dump(struct kernel *k, kernel_xlat_fn cb, void *arg);
+/* Encodes an ILA_CMD_* request for family id into buf (for tests and
+ * tracing), size at least KERNEL_ROUTE_MSG_MAX. Returns the length or
+ * -EMSGSIZE. */
+int kernel_xlat_build(void *buf, size_t size, uint16_t family, uint8_t cmd, const struct kxlat *x,
+		      uint32_t seq, uint16_t extra_flags);
+
+/* ---- neighbour events ---- */
+
+/*
+ * A non-blocking rtnetlink socket subscribed to RTNLGRP_NEIGH, for the
+ * caller's event loop. Returns the fd (close it with close()) or -errno.
+ */
+int kernel_neigh_open(char *err, size_t errlen);
+/* Asks for a dump of the neighbour table of family; its entries then come
+ * through kernel_neigh_read() like events. Use it at start and after
+ * -ENOBUFS. */
+int kernel_neigh_request_dump(int fd, int family);
+/*
+ * Reads every pending message without blocking and calls cb for each
+ * RTM_NEWNEIGH / RTM_DELNEIGH of AF_INET or AF_INET6. Returns the number
+ * of events, 0 if none was pending, -ENOBUFS when the kernel dropped events
+ * (request a dump), or another -errno.
+ */
+typedef void (*kernel_neigh_fn)(void *arg, const struct kneigh *n);
+int kernel_neigh_read(int fd, kernel_neigh_fn cb, void *arg);
+
+#endif
