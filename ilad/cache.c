@@ -109,8 +109,13 @@ void cache_apply(struct ilad *d, const struct ila_record *r)
 	}
 	e->changed_ms = ilad_now_ms();
 	mark_dirty(d, e);
-	if (was_mine && (!e->known || strcmp(e->rec.node, d->conf->node_name) != 0))
+	bool is_mine = e->known && e->rec.state != ILA_STATE_DOWN &&
+		       strcmp(e->rec.node, d->conf->node_name) == 0;
+
+	if (was_mine && !is_mine)
 		local_moved_away(d, &k, e->known ? &e->rec : NULL);
+	else if (is_mine)
+		local_promoted(d, &k, &e->rec);
 }
 
 void cache_snapshot_begin(struct ilad *d, uint32_t vn)

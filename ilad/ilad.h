@@ -47,6 +47,7 @@ struct centry {
 };
 
 enum local_state {
+	LOCAL_NEW,	/* just created, nothing decided yet */
 	LOCAL_ATTACHED,	/* runs here: local delivery, registered */
 	LOCAL_PREPARED,	/* warm: registered as standby, not running here yet */
 	LOCAL_EXPECTED,	/* may attach by itself (neighbour event) */
@@ -201,10 +202,12 @@ void local_adopt(struct ilad *d, const struct ilad_key *k, int ifindex);
 /* Control commands; 0 or -errno with a message in err. */
 int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
 int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t errlen);
-int local_prepare(struct ilad *d, const char *addr, char *err, size_t errlen);
+int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
 int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen);
 /* The mapper acknowledged (status 0) or refused a registration of k. */
 void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, uint16_t status);
+/* A push made this node the owner of k (the standby was promoted). */
+void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
 /* A push moved k away from this node. */
 void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
 

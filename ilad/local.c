@@ -28,6 +28,7 @@ static struct local *local_new(struct ilad *d, const struct ilad_key *k)
 	if (!l)
 		return NULL;
 	l->key = *k;
+	l->state = LOCAL_NEW;
 	l->since_ms = ilad_now_ms();
 	if (lh_table_insert(d->locals, &l->key, l) < 0) {
 		free(l);
@@ -175,14 +176,25 @@ int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t 
 	return 0;
 }
 
-int local_prepare(struct ilad *d, const char *addr, char *err, size_t errlen)
+int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen)
 {
 	struct ilad_key k;
 	struct local *l;
-	int rc;
+	char ifname[IF_NAMESIZE] = "";
+	int ifindex, rc;
 
 	if ((rc = parse_key(d, addr, &k, err, errlen)) < 0)
 		return rc;
+	if (dev) {
+		ifindex = (int)if_nametoindex(dev);
+		if (ifindex <= 0) {
+			snprintf(err, errlen, "no interface %s", dev);
+			return -ENODEV;
+		}
+		snprintf(ifname, sizeof(ifname), "%s", dev);
+	} else {
+		ifindex = default_ifindex(d, k.vn, ifname, sizeof(ifname));
+	}
 	l = local_new(d, &k);
 	if (!l)
 		return -ENOMEM;
@@ -190,6 +202,9 @@ int local_prepare(struct ilad *d, const char *addr, char *err, size_t errlen)
 		snprintf(err, errlen, "%s already runs here", addr);
 		return -EEXIST;
 	}
+	/* where it will be delivered if the mapper promotes this node */
+	l->ifindex = ifindex;
+	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
 	l->state = LOCAL_PREPARED;
 	l->registered = false;
 	mc_register(d, &l, 1, ILA_MSG_REGISTER);
@@ -263,6 +278,27 @@ void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, ui
 		if (e && e->known && e->rec.seq >= l->seq)
 			l->seq = e->rec.seq + 1;
 	}
+}
+
+void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_record *r)
+{
+	struct local *l = local_get(d, k);
+	char a[INET6_ADDRSTRLEN];
+
+	if (!l || (l->state != LOCAL_PREPARED && l->state != LOCAL_EXPECTED))
+		return;
+	/* the mapper made this node the owner (failover to the standby): deliver
+	 * locally from now on */
+	l->state = LOCAL_ATTACHED;
+	l->seq = r->seq;
+	l->registered = true;
+	l->since_ms = l->acked_ms = ilad_now_ms();
+	if (l->ifindex <= 0)
+		l->ifindex = default_ifindex(d, k->vn, l->ifname, sizeof(l->ifname));
+	cache_touch(d, k);
+	log_notice("%s: this node took over (seq %llu)%s", ilad_key_addr(k, a, sizeof(a)),
+		   (unsigned long long)r->seq,
+		   l->ifindex > 0 ? "" : ": no interface to deliver it on");
 }
 
 void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila_record *r)

@@ -27,6 +27,8 @@ static const char *vn_name(const struct ilad *d, uint32_t id)
 static const char *local_state_name(enum local_state s)
 {
 	switch (s) {
+	case LOCAL_NEW:
+		return "new";
 	case LOCAL_ATTACHED:
 		return "attached";
 	case LOCAL_PREPARED:
@@ -396,7 +398,8 @@ static int cmd_prepare(void *ctx, const struct ila_cli_args *a, struct ila_buf *
 {
 	char err[256] = "";
 
-	return result(local_prepare(ctx, a->argv[0], err, sizeof(err)), err, out);
+	return result(local_prepare(ctx, a->argv[0], a->argc > 1 ? a->argv[1] : NULL, err,
+				    sizeof(err)), err, out);
 }
 
 static int cmd_expect(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -406,7 +409,7 @@ static int cmd_expect(void *ctx, const struct ila_cli_args *a, struct ila_buf *o
 	return result(local_expect(ctx, a->argv[0], err, sizeof(err)), err, out);
 }
 
-#define NCOMMANDS 14
+#define NCOMMANDS 15
 static const struct ila_cli_cmd commands[NCOMMANDS];
 
 static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -433,6 +436,8 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	{ "detach ADDR down", "cold move: keep the mapping, down, until it attaches elsewhere",
 	  cmd_detach_down },
 	{ "prepare ADDR", "warm move: register this node as standby", cmd_prepare },
+	{ "prepare ADDR dev IFNAME", "the same, delivering on that interface if promoted",
+	  cmd_prepare },
 	{ "expect ADDR", "let the workload attach by itself when its neighbour entry appears",
 	  cmd_expect },
 	{ "help", "this list", cmd_help },
