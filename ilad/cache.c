@@ -228,11 +228,10 @@ void cache_flush(struct ilad *d)
 		op.r = have ? want : e->inst;
 		op.del = !have;
 		if (!d->kernel)
-			goto record;
+			continue; /* control-plane mode: nothing is programmed */
 		if ((op.del ? kernel_route_delete(d->kernel, &op.r)
 			    : kernel_route_replace(d->kernel, &op.r)) < 0)
 			continue;
-record:
 		if (n == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
 			struct flush_op *no = realloc(fc.ops, ncap * sizeof(*no));
