@@ -156,6 +156,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 			return ILA_PERR_INTERNAL;
 		m->stats.standby_registrations++;
 		changed_vn(cs, r->vn);
+		mapper_event(m, "standby", r, name, NULL);
 		return 0;
 	}
 
@@ -174,6 +175,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 			return ILA_PERR_INTERNAL;
 		m->stats.registrations++;
 		changed_vn(cs, r->vn);
+		mapper_event(m, "register", &nm.rec, name, NULL);
 		return 0;
 	}
 
@@ -231,6 +233,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		m->stats.freezes++;
 		m->stats.frozen_refused++;
 		changed_vn(cs, r->vn);
+		mapper_event(m, "freeze", &nm.rec, old.rec.node, "too many moves");
 		log_warn("mapping %s frozen at node %s: more than %u moves in %u s (move to node %s refused)",
 			 rec_addr(r, a, sizeof(a)), old.rec.node, c->damping_moves,
 			 c->damping_interval_s, name);
@@ -259,6 +262,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		changed_move(cs, old.rec.node, &nm);
 	log_info("move %s: node %s -> node %s, seq %llu", rec_addr(r, a, sizeof(a)), old.rec.node,
 		 name, (unsigned long long)nm.rec.seq);
+	mapper_event(m, "move", &nm.rec, name, old.rec.node);
 	return 0;
 }
 
@@ -304,6 +308,7 @@ static int apply_deregister(struct mapper *m, MDB_txn *txn, int node, const stru
 	}
 	m->stats.deregistrations++;
 	changed_vn(cs, r->vn);
+	mapper_event(m, r->state == ILA_STATE_DOWN ? "down" : "deregister", r, name, NULL);
 	if (r->state == ILA_STATE_DOWN) {
 		/* cold move: subscribers answer senders unreachable until it comes back */
 		nm = old;
@@ -394,6 +399,9 @@ void directory_commit(struct mapper *m)
 				op->status[i] = (uint16_t)st;
 				if (st == 0)
 					op->accepted++;
+				else
+					mapper_event(m, "refused", r, m->conf->nodes[op->node].name,
+						     ila_proto_err_name(st));
 			}
 		}
 		rc = store_commit(&m->store, txn);
@@ -520,6 +528,7 @@ void directory_node_failed(struct mapper *m, int node)
 		if (store_put(&m->store, txn, &nm, &old, true) == 0) {
 			promoted++;
 			changed_vn(&cs, nm.rec.vn);
+			mapper_event(m, "failover", &nm.rec, nm.rec.node, old.rec.node);
 		}
 	}
 	free(f.keys);
@@ -558,6 +567,8 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 				continue;
 			changed_vn(&cs, old.rec.vn);
 			m->stats.expired++;
+			mapper_event(m, "expire", &old.rec, old.rec.node,
+				     old.rec.state == ILA_STATE_DOWN ? "removed" : "down");
 			if (old.rec.state == ILA_STATE_DOWN) {
 				store_del(&m->store, txn, &old);
 				continue;

@@ -197,6 +197,9 @@ void session_sub_del(struct session *s, struct subscription *sub);
 
 /* show.c */
 int show_open(struct mapper *m, char *err, size_t errlen);
+/* A line for `ilactl -M monitor` (nothing is built when nobody listens). */
+void mapper_event(struct mapper *m, const char *event, const struct ila_record *r,
+		  const char *node, const char *detail);
 void show_close(struct mapper *m);
 
 /* mapper.c */

@@ -105,6 +105,13 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 		return -1;
 	m->stats.push_frames++;
 	m->stats.push_records += b.n;
+	if (ila_ctl_monitoring(m->ctl)) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail), "vn %u, %u records, position %llu%s", sub->vn, b.n,
+			 (unsigned long long)push.push.high_seq, sub->snapshot ? ", snapshot" : "");
+		mapper_event(m, "push", NULL, session_node_name(s), detail);
+	}
 	if (sub->snapshot) {
 		sub->began = true;
 		if (b.n) {
@@ -322,6 +329,7 @@ void push_directed(struct mapper *m, const char *node, const struct mapping *mp)
 			continue; /* it hears of the move as a subscriber */
 		if (session_send(s, &push) == 0) {
 			m->stats.directed_pushes++;
+			mapper_event(m, "push", &mp->rec, node, "directed to the previous owner");
 			session_kick(s);
 		}
 	}

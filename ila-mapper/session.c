@@ -153,8 +153,10 @@ void session_close(struct session *s, const char *why, bool failover)
 
 	if (s->state == S_CLOSED)
 		return;
-	if (node >= 0)
+	if (node >= 0) {
 		log_info("session %s (%s) closed: %s", session_node_name(s), s->peer, why);
+		mapper_event(m, "node-down", NULL, session_node_name(s), why);
+	}
 	else
 		log_debug("session %s closed: %s", s->peer, why);
 	s->state = S_CLOSED;
@@ -322,6 +324,7 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 	session_send(s, &reply);
 	ev_timer_set(&s->keepalive_w, c->keepalive_ms / 1000.0, c->keepalive_ms / 1000.0);
 	ev_timer_start(m->loop, &s->keepalive_w);
+	mapper_event(m, "node-up", NULL, c->nodes[node].name, s->peer);
 	log_info("node %s up from %s%s%s", c->nodes[node].name, s->peer,
 		 m->use_tls ? ", certificate " : "", m->use_tls ? s->identity : "");
 }

@@ -33,17 +33,20 @@ enum ctl_status {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: ilactl [-Mj] [-s SOCKET] [-t SECONDS] COMMAND [ARG...]\n"
+		"usage: ilactl [-Mj] [-s SOCKET] [-t SECONDS] [-c COUNT] COMMAND [ARG...]\n"
 		"Command-line client of ilad (default) and ila-mapper (-M).\n\n"
 		"  -M, --mapper        talk to ila-mapper (socket %s)\n"
 		"  -s, --socket PATH   control socket (default %s)\n"
 		"  -j, --json          JSON output\n"
-		"  -t, --timeout SEC   give up after SEC seconds without an answer (default 5)\n"
+		"  -t, --timeout SEC   give up after SEC seconds without an answer (default 5;\n"
+		"                      with monitor: stop after SEC seconds without an event)\n"
+		"  -c, --count N       with monitor: stop after N events\n"
 		"  -h, --help          show this help and exit\n"
 		"  -V, --version       show the version and exit\n\n"
 		"Commands are the daemon's; see ilactl(8). Examples:\n"
 		"  ilactl show mappings\n"
-		"  ilactl -M -j show nodes\n",
+		"  ilactl -M -j show nodes\n"
+		"  ilactl monitor\n",
 		MAPPER_SOCK, ILAD_SOCK);
 }
 
@@ -146,6 +149,46 @@ static int read_answer(int fd, int timeout_ms, FILE *out)
 	}
 }
 
+/*
+ * "monitor": the daemon streams one line per event and never ends the
+ * answer. Prints lines until the daemon closes, count lines were printed
+ * (count > 0), or nothing came for timeout_ms (timeout_ms > 0).
+ */
+static int read_stream(int fd, int timeout_ms, long count)
+{
+	char buf[8192];
+	long lines = 0;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = fd, .events = POLLIN };
+		int pr = poll(&pfd, 1, timeout_ms > 0 ? timeout_ms : -1);
+
+		if (pr < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (pr == 0)
+			return 0;
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (r == 0)
+			return 0;
+		for (ssize_t i = 0; i < r; i++) {
+			fputc(buf[i], stdout);
+			if (buf[i] == '\n') {
+				fflush(stdout);
+				if (count > 0 && ++lines >= count)
+					return 0;
+			}
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -153,17 +196,19 @@ int main(int argc, char **argv)
 		{ "socket", required_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "count", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sock = NULL;
 	bool mapper = false, json = false;
-	long timeout_s = 5;
+	long timeout_s = 5, count = 0;
+	bool timeout_given = false;
 	char cmd[CMD_MAX];
 	int c, fd, len, rc;
 
-	while ((c = getopt_long(argc, argv, "+Ms:jt:hV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+Ms:jt:c:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'M':
 			mapper = true;
@@ -181,6 +226,18 @@ int main(int argc, char **argv)
 			timeout_s = strtol(optarg, &end, 10);
 			if (errno || *end || timeout_s < 1 || timeout_s > 3600) {
 				fprintf(stderr, "ilactl: bad timeout '%s' (1-3600 seconds)\n", optarg);
+				return 2;
+			}
+			timeout_given = true;
+			break;
+		}
+		case 'c': {
+			char *end;
+
+			errno = 0;
+			count = strtol(optarg, &end, 10);
+			if (errno || *end || count < 1) {
+				fprintf(stderr, "ilactl: bad count '%s'\n", optarg);
 				return 2;
 			}
 			break;
@@ -214,6 +271,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	rc = write_all(fd, cmd, (size_t)len + 1); /* with the NUL */
+	if (rc == 0 && strcmp(argv[optind], "monitor") == 0) {
+		rc = read_stream(fd, timeout_given ? (int)timeout_s * 1000 : 0, count);
+		close(fd);
+		if (rc < 0) {
+			fprintf(stderr, "ilactl: %s: %s\n", sock, strerror(-rc));
+			return 1;
+		}
+		return 0;
+	}
 	if (rc == 0)
 		rc = read_answer(fd, (int)timeout_s * 1000, stdout);
 	close(fd);

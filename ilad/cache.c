@@ -268,6 +268,12 @@ void cache_flush(struct ilad *d)
 			op->e->inst = op->r;
 			d->stats.routes_replaced++;
 		}
+		if (ilad_monitoring(d)) {
+			char buf[KROUTE_STRLEN];
+
+			ilad_event(d, op->del ? "route-del" : "route-set", &op->e->key,
+				   kroute_format(&op->r, buf, sizeof(buf)));
+		}
 	}
 	free(fc.ops);
 	/* entries with nothing left to remember are dropped */

@@ -221,6 +221,9 @@ const char *mc_state_name(enum mc_state s);
 
 /* show.c */
 int show_open(struct ilad *d, char *err, size_t errlen);
+/* A line for `ilactl monitor` (nothing is built when nobody listens). */
+void ilad_event(struct ilad *d, const char *event, const struct ilad_key *k, const char *detail);
+bool ilad_monitoring(const struct ilad *d);
 void show_close(struct ilad *d);
 
 #endif

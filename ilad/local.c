@@ -119,6 +119,7 @@ static int do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, cons
 	mc_register(d, &l, 1, ILA_MSG_REGISTER);
 	log_info("attach %s%s%s, seq %llu", ilad_key_addr(k, a, sizeof(a)), *ifname ? " dev " : "",
 		 ifname, (unsigned long long)l->seq);
+	ilad_event(d, "attach", k, *ifname ? ifname : NULL);
 	return 0;
 }
 
@@ -173,6 +174,7 @@ int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t 
 	cache_flush(d);
 	mc_register(d, &l, 1, ILA_MSG_DEREGISTER);
 	log_info("detach %s%s", addr, down ? " down" : "");
+	ilad_event(d, "detach", &k, down ? "down" : NULL);
 	return 0;
 }
 
@@ -209,6 +211,7 @@ int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, 
 	l->registered = false;
 	mc_register(d, &l, 1, ILA_MSG_REGISTER);
 	log_info("prepare %s: registering as standby", addr);
+	ilad_event(d, "prepare", &k, NULL);
 	return 0;
 }
 
@@ -271,6 +274,7 @@ void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, ui
 	d->stats.registrations_refused++;
 	log_warn("mapper refused %s: %s", ilad_key_addr(k, a, sizeof(a)),
 		 ila_proto_strerror(status));
+	ilad_event(d, "refused", k, ila_proto_err_name(status));
 	if (status == ILA_PERR_STALE_SEQ) {
 		/* someone moved it after us: the next refresh asks above them */
 		struct centry *e = cache_get(d, k, false);
@@ -299,6 +303,7 @@ void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_r
 	log_notice("%s: this node took over (seq %llu)%s", ilad_key_addr(k, a, sizeof(a)),
 		   (unsigned long long)r->seq,
 		   l->ifindex > 0 ? "" : ": no interface to deliver it on");
+	ilad_event(d, "promoted", k, NULL);
 }
 
 void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila_record *r)
@@ -314,6 +319,7 @@ void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila
 	log_info("%s moved to node %s (%s): forwarding what still arrives here",
 		 ilad_key_addr(k, a, sizeof(a)), r ? r->node : "-",
 		 r ? ila_locator_format(&r->loc, loc, sizeof(loc)) : "-");
+	ilad_event(d, "moved-away", k, r ? r->node : NULL);
 	local_remove(d, l);
 }
 
@@ -389,6 +395,7 @@ static void neigh_event(void *arg, const struct kneigh *n)
 		/* it runs on another node and no move was announced: a spoof, or a
 		 * duplicate address; either way it does not move the workload */
 		d->stats.spoof_refused++;
+		ilad_event(d, "spoof-refused", &k, e->rec.node);
 		log_warn("neighbour %s on %s: attached at node %s and not expected here: refused",
 			 ilad_key_addr(&k, a, sizeof(a)), vn->name, e->rec.node);
 		return;

@@ -111,6 +111,7 @@ static void mc_fail(struct ilad *d, const char *fmt, ...)
 		was_up ? ": keeping the cache, trying the next mapper" : "");
 	mc_close(d);
 	if (was_up) {
+		ilad_event(d, "mapper-down", NULL, d->mc_error);
 		d->stats.mapper_failovers++;
 		d->failures_in_row = 0;
 	}
@@ -288,6 +289,15 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 		return; /* a vn we no longer serve */
 	d->stats.pushes++;
 	d->stats.push_records += m->nrec;
+	if (ilad_monitoring(d)) {
+		char detail[96];
+
+		snprintf(detail, sizeof(detail), "vn %u, %zu records, position %llu%s%s", m->push.vn,
+			 m->nrec, (unsigned long long)m->push.high_seq,
+			 m->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN ? ", snapshot" : "",
+			 m->push.flags & ILA_PUSH_F_DIRECTED ? ", directed" : "");
+		ilad_event(d, "push", NULL, detail);
+	}
 	if (m->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN) {
 		d->stats.snapshots++;
 		s->in_snapshot = true;
@@ -341,6 +351,7 @@ static void handle_msg(struct ilad *d, const struct ila_msg *m)
 			d->mc_error[0] = '\0';
 			d->stats.mapper_connects++;
 			log_notice("mapper %s up", mapper_name(d, who, sizeof(who)));
+			ilad_event(d, "mapper-up", NULL, who);
 			ev_timer_stop(d->loop, &d->mc_timer);
 			ev_timer_set(&d->mc_timer, dead, dead);
 			ev_timer_again(d->loop, &d->mc_timer);

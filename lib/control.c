@@ -3,12 +3,14 @@
 #include <errno.h>
 #include <ev.h>
 #include <fcntl.h>
+#include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -22,6 +24,7 @@ struct ctl_client {
 	char in[ILA_CTL_MAX_CMD + 1];
 	size_t inlen;
 	struct ila_buf out;
+	enum { MON_OFF, MON_TEXT, MON_JSON } monitor; /* a live event stream */
 	struct ctl_client *next;
 };
 
@@ -35,6 +38,7 @@ struct ila_ctl_server {
 	void *ctx;
 	struct ctl_client *clients;
 	unsigned nclients;
+	unsigned nmonitors;
 	struct ila_ctl_stats stats;
 };
 
@@ -49,6 +53,8 @@ static void client_free(struct ctl_client *c)
 		}
 	}
 	s->nclients--;
+	if (c->monitor)
+		s->nmonitors--;
 	ev_io_stop(s->loop, &c->io);
 	close(c->fd);
 	ila_buf_free(&c->out);
@@ -86,6 +92,14 @@ static void client_run(struct ctl_client *c, char *cmd)
 	uint8_t trailer[4] = { 0, 0, 0, 0 };
 
 	s->stats.commands++;
+	/* "monitor [json]" turns the connection into an event stream: no status
+	 * trailer, events until the client goes away */
+	if (strncmp(cmd, "monitor", 7) == 0 && (cmd[7] == '\0' || strcmp(cmd + 7, " json") == 0)) {
+		if (!c->monitor)
+			s->nmonitors++;
+		c->monitor = cmd[7] ? MON_JSON : MON_TEXT;
+		return;
+	}
 	status = ila_cli_execute(s->cmds, s->ncmds, s->ctx, cmd, &c->out);
 	if (status >= ILA_CLI_ERR_NO_MATCH)
 		s->stats.errors++;
@@ -239,4 +253,60 @@ void ila_ctl_server_close(struct ila_ctl_server *s)
 const struct ila_ctl_stats *ila_ctl_server_stats(const struct ila_ctl_server *s)
 {
 	return &s->stats;
+}
+
+bool ila_ctl_monitoring(const struct ila_ctl_server *s)
+{
+	return s && s->nmonitors > 0;
+}
+
+void ila_ctl_event(struct ila_ctl_server *s, const char *event, json_object *fields)
+{
+	struct timespec ts;
+	struct tm tm;
+	char stamp[80];
+	const char *json = NULL;
+	struct ila_buf text;
+
+	if (!ila_ctl_monitoring(s)) {
+		json_object_put(fields);
+		return;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(stamp, sizeof(stamp), "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ", tm.tm_year + 1900,
+		 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000);
+	ila_buf_init(&text);
+	ila_buf_printf(&text, "%s %-10s", stamp, event);
+	json_object_object_foreach(fields, key, val) {
+		const char *v = json_object_get_string(val);
+
+		ila_buf_printf(&text, " %s=%s", key, v ? v : "-");
+	}
+	ila_buf_printf(&text, "\n");
+	json_object *line = json_object_new_object();
+	json_object_object_add(line, "time", json_object_new_string(stamp));
+	json_object_object_add(line, "event", json_object_new_string(event));
+	json_object_object_foreach(fields, k2, v2)
+		json_object_object_add(line, k2, json_object_get(v2));
+	json = json_object_to_json_string_ext(line, JSON_C_TO_STRING_PLAIN |
+						  JSON_C_TO_STRING_NOSLASHESCAPE);
+	for (struct ctl_client *c = s->clients, *next; c; c = next) {
+		next = c->next;
+		if (!c->monitor)
+			continue;
+		if (c->out.len > ILA_CTL_MAX_PENDING) {
+			s->stats.monitor_dropped++;
+			continue; /* the client does not keep up: it misses events, counted */
+		}
+		if (c->monitor == MON_JSON)
+			ila_buf_printf(&c->out, "%s\n", json);
+		else
+			ila_buf_append(&c->out, text.data, text.len);
+		if (client_flush(c) < 0)
+			client_free(c);
+	}
+	json_object_put(line);
+	json_object_put(fields);
+	ila_buf_free(&text);
 }

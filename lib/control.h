@@ -7,6 +7,7 @@
 #ifndef ILA_CONTROL_H
 #define ILA_CONTROL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,7 @@ struct ila_ctl_stats {
 	uint64_t errors;     /* unknown, ambiguous or incomplete commands */
 	uint64_t oversized;  /* commands over ILA_CTL_MAX_CMD: client dropped */
 	uint64_t refused;    /* connections over ILA_CTL_MAX_CLIENTS */
+	uint64_t monitor_dropped; /* events a slow monitor client missed */
 };
 
 /*
@@ -37,5 +39,16 @@ int ila_ctl_server_open(struct ila_ctl_server **out, struct ev_loop *loop, const
 /* Closes every client and removes the socket file. */
 void ila_ctl_server_close(struct ila_ctl_server *s);
 const struct ila_ctl_stats *ila_ctl_server_stats(const struct ila_ctl_server *s);
+
+/*
+ * Live events ("monitor" / "monitor json" on the control socket, which
+ * then streams one line per event). ila_ctl_monitoring() tells whether
+ * anyone listens, so callers build events only then; ila_ctl_event() takes
+ * ownership of fields (an object of strings and numbers) and sends it to
+ * every monitor as "TIME EVENT key=value ..." or a JSON line.
+ */
+struct json_object;
+bool ila_ctl_monitoring(const struct ila_ctl_server *s);
+void ila_ctl_event(struct ila_ctl_server *s, const char *event, struct json_object *fields);
 
 #endif
