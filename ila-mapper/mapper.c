@@ -174,9 +174,11 @@ int main(int argc, char **argv)
 	watch_signal(&m, &m.sigterm_w, SIGTERM);
 	watch_signal(&m, &m.sigint_w, SIGINT);
 	watch_signal(&m, &m.sighup_w, SIGHUP);
+	ila_daemon_notify("READY=1");
 	log_notice("%s %s started", MAPPER_NAME, PACKAGE_VERSION);
 
 	ev_run(m.loop, 0);
+	ila_daemon_notify("STOPPING=1");
 
 	directory_stop(&m);
 	sessions_stop(&m);

@@ -272,10 +272,12 @@ int main(int argc, char **argv)
 	watch_signal(&d, &d.sigint_w, SIGINT);
 	watch_signal(&d, &d.sighup_w, SIGHUP);
 	mc_init(&d);
+	ila_daemon_notify("READY=1");
 	log_notice("%s %s started: node %s, mode %s", ILAD_NAME, PACKAGE_VERSION,
 		   d.conf->node_name, ila_conf_mode_name(d.conf->mode));
 
 	ev_run(d.loop, 0);
+	ila_daemon_notify("STOPPING=1");
 
 	mc_stop(&d, true);
 	if (d.opts.flush_on_exit) {

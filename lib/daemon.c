@@ -1,6 +1,12 @@
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -98,4 +104,29 @@ void ila_daemon_load_conf(const struct ila_daemon_info *info, const struct ila_d
 		fprintf(stderr, "%s: configuration OK\n", info->name);
 	ila_conf_free(conf);
 	exit(0);
+}
+
+int ila_daemon_notify(const char *state)
+{
+	const char *path = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	size_t len;
+	int fd, rc = 0;
+
+	if (!path || !*path)
+		return 0;
+	len = strlen(path);
+	if ((path[0] != '/' && path[0] != '@') || len >= sizeof(sun.sun_path))
+		return -EINVAL;
+	memcpy(sun.sun_path, path, len);
+	if (sun.sun_path[0] == '@')
+		sun.sun_path[0] = '\0'; /* abstract namespace */
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun,
+		   (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len)) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
 }

@@ -37,4 +37,10 @@ void ila_daemon_parse_args(const struct ila_daemon_info *info, int argc, char **
 void ila_daemon_load_conf(const struct ila_daemon_info *info, const struct ila_daemon_opts *opts,
 			  struct ila_conf *conf);
 
+/*
+ * Tells systemd (Type=notify) that the daemon is ready, when started by it
+ * ($NOTIFY_SOCKET set). Returns 0, or -errno; a no-op elsewhere.
+ */
+int ila_daemon_notify(const char *state);
+
 #endif
