@@ -65,7 +65,7 @@ count_suite() { # name logdir
 # Runs an integration suite; a suite that ends with "N passed, M failed"
 # contributes its counts, otherwise its exit status counts as one test.
 run_suite() { # name path
-	log="$build/$1.log"
+	log="$build/$(printf '%s' "$1" | tr '/' '-').log"
 	"$2" >"$log" 2>&1
 	rc=$?
 	cat "$log" | tail -n 40
