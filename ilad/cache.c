@@ -219,6 +219,8 @@ void cache_flush(struct ilad *d)
 	for (e = d->dirty; e; e = e->next_dirty) {
 		struct kroute want;
 		bool have = desired_route(d, e, &want);
+
+		zebra_sync(d, &e->key);
 		struct flush_op op = { .e = e };
 
 		if (have && e->installed && kroute_same(&want, &e->inst))

@@ -258,6 +258,8 @@ int main(int argc, char **argv)
 	}
 	if (local_init(&d, err, sizeof(err)) < 0)
 		ila_fatal("neighbour events: %s", err);
+	if (zebra_init(&d, err, sizeof(err)) < 0)
+		ila_fatal("zebra: %s", err);
 	make_parent(d.conf->control);
 	if (show_open(&d, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
@@ -284,6 +286,7 @@ int main(int argc, char **argv)
 		log_notice("--flush-on-exit: removing routes and translation entries");
 		cache_flush_all(&d);
 	}
+	zebra_stop(&d, d.opts.flush_on_exit);
 	local_free(&d);
 	show_close(&d);
 	cache_free(&d);

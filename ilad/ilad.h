@@ -23,6 +23,8 @@
 #include "tls.h"
 #include "../routing/kernel.h"
 
+struct zapi;
+
 #define ILAD_NAME "ilad"
 
 /* The key of a mapping: vn and address (IPv4 in the first 4 bytes). */
@@ -124,6 +126,7 @@ struct ilad {
 	struct ila_daemon_opts opts;
 	struct ila_conf *conf;
 	struct kernel *kernel;	/* NULL in control-plane mode */
+	struct zapi *zapi;	/* NULL unless `zebra on` */
 	bool ila;		/* kernel ILA routes and translation */
 	struct ila_ctl_server *ctl;
 
@@ -218,6 +221,12 @@ bool mc_up(const struct ilad *d);
 /* Sends (or queues until the session is up) the registration of locals. */
 int mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type);
 const char *mc_state_name(enum mc_state s);
+
+/* zebra.c */
+int zebra_init(struct ilad *d, char *err, size_t errlen);
+/* The host route of k follows the local workload state. */
+void zebra_sync(struct ilad *d, const struct ilad_key *k);
+void zebra_stop(struct ilad *d, bool withdraw);
 
 /* show.c */
 int show_open(struct ilad *d, char *err, size_t errlen);

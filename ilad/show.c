@@ -3,11 +3,13 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <json-c/json.h>
+#include <net/if.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "log.h"
 #include "ilad.h"
+#include "../routing/zapi.h"
 
 static int print_json(struct ila_buf *out, json_object *j)
 {
@@ -409,7 +411,77 @@ static int cmd_expect(void *ctx, const struct ila_cli_args *a, struct ila_buf *o
 	return result(local_expect(ctx, a->argv[0], err, sizeof(err)), err, out);
 }
 
-#define NCOMMANDS 15
+struct rshow {
+	struct ila_buf *out;
+	json_object *arr;
+};
+
+static void rshow_route(void *arg, const struct zroute *r, enum zroute_state st)
+{
+	struct rshow *rs = arg;
+	char p[INET6_ADDRSTRLEN], pfx[INET6_ADDRSTRLEN + 4], nh[64] = "blackhole";
+
+	inet_ntop(r->family, &r->prefix, p, sizeof(p));
+	snprintf(pfx, sizeof(pfx), "%s/%u", p, r->plen);
+	if (r->nh != ZNH_BLACKHOLE) {
+		char ifname[IF_NAMESIZE] = "?";
+
+		if_indextoname((unsigned)r->ifindex, ifname);
+		snprintf(nh, sizeof(nh), "dev %s", ifname);
+	}
+	if (rs->arr) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "prefix", json_object_new_string(pfx));
+		json_object_object_add(o, "nexthop", json_object_new_string(nh));
+		json_object_object_add(o, "state", json_object_new_string(zroute_state_name(st)));
+		json_object_array_add(rs->arr, o);
+	} else {
+		ila_buf_printf(rs->out, "%-44s %-16s %s\n", pfx, nh, zroute_state_name(st));
+	}
+}
+
+static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	struct rshow rs = { .out = out };
+	const struct zapi_stats *st;
+
+	if (!d->zapi) {
+		ila_buf_printf(out, "%% zebra is off (ilad.conf: zebra on)\n");
+		return ILA_CLI_WARNING;
+	}
+	st = zapi_stats(d->zapi);
+	if (a->json) {
+		json_object *o = json_object_new_object();
+
+		rs.arr = json_object_new_array();
+		zapi_routes(d->zapi, rshow_route, &rs);
+		json_object_object_add(o, "zebra", json_object_new_string(st->up ? "up" : "down"));
+		json_object_object_add(o, "socket", json_object_new_string(d->conf->zebra_socket));
+		json_object_object_add(o, "api", json_object_new_string(zapi_profile_name(st->version)));
+		json_object_object_add(o, "last_error", json_object_new_string(zapi_last_error(d->zapi)));
+		json_object_object_add(o, "connects", json_object_new_uint64(st->connects));
+		json_object_object_add(o, "installed", json_object_new_uint64(st->installed));
+		json_object_object_add(o, "failed", json_object_new_uint64(st->failed));
+		json_object_object_add(o, "malformed", json_object_new_uint64(st->malformed));
+		json_object_object_add(o, "unknown", json_object_new_uint64(st->unknown));
+		json_object_object_add(o, "errors", json_object_new_uint64(st->errors));
+		json_object_object_add(o, "stale_removed", json_object_new_uint64(st->stale));
+		json_object_object_add(o, "routes", rs.arr);
+		return print_json(out, o);
+	}
+	ila_buf_printf(out, "zebra %s (%s), FRR %s API; connects %llu, malformed %llu, "
+		       "unknown %llu, errors %llu\n", st->up ? "up" : "down", d->conf->zebra_socket,
+		       zapi_profile_name(st->version), (unsigned long long)st->connects,
+		       (unsigned long long)st->malformed, (unsigned long long)st->unknown,
+		       (unsigned long long)st->errors);
+	ila_buf_printf(out, "%-44s %-16s %s\n", "PREFIX", "NEXTHOP", "STATE");
+	zapi_routes(d->zapi, rshow_route, &rs);
+	return ILA_CLI_SUCCESS;
+}
+
+#define NCOMMANDS 16
 static const struct ila_cli_cmd commands[NCOMMANDS];
 
 static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -427,6 +499,7 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	{ "show kernel", "routes of ilad's protocol and the ILA translation table, read live",
 	  cmd_show_kernel },
 	{ "show mapper", "the mapper session, per-vn sync, cache staleness", cmd_show_mapper },
+	{ "show routing", "routes announced through zebra and their state", cmd_show_routing },
 	{ "show stats", "counters", cmd_show_stats },
 	{ "show running-config", "the configuration in force", cmd_show_running },
 	{ "attach ADDR", "a workload runs here (planned move): local delivery, then register",

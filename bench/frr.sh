@@ -1,0 +1,55 @@
+#!/bin/sh
+# frr_host_route_to_remote_fib: two FRR routers in network namespaces with
+# eBGP between them (tests/frr/run builds them). The time from the zebra API
+# client's route add next to R1's zebra until the /128 is in R2's kernel FIB,
+# beside the same kind of /128 configured as a static route through vtysh on
+# R1 (staticd, `redistribute static`), interleaved in the same run; medians
+# of SAMPLES each (default 10). Records both in bench/results.json (lower is
+# better) and prints them.
+#
+#   bench/frr.sh            (root, the frr package; ILA_BUILD = the build dir)
+set -eu
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/.." && pwd)
+export ILA_BUILD=${ILA_BUILD:-$top/build/main}
+RESULTS=${RESULTS:-$here/results.json}
+
+die() { echo "bench frr: $*" >&2; exit 1; }
+
+[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+[ -x /usr/lib/frr/zebra ] || die "FRR not installed: run scripts/deps.sh"
+if [ ! -x "$ILA_BUILD/tests/frr/zapi-tool" ]; then
+	make -C "$ILA_BUILD" tests/frr/zapi-tool >/dev/null || die "cannot build zapi-tool"
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+if ! "$top/tests/frr/run" --bench "$tmp/frr.json" routes >"$tmp/log" 2>&1; then
+	cat "$tmp/log" >&2
+	die "tests/frr/run failed"
+fi
+grep '^# bench:' "$tmp/log" || true
+
+python3 - "$RESULTS" "$tmp/frr.json" <<'EOF'
+import json, os, sys
+path, new = sys.argv[1], json.load(open(sys.argv[2]))
+data = []
+if os.path.exists(path) and os.path.getsize(path) > 0:
+    with open(path) as f:
+        data = json.load(f)
+    if not isinstance(data, list):
+        sys.exit("%s: not a JSON array" % path)
+# One entry per name: the latest measurement replaces the previous one.
+names = {e["name"] for e in new}
+data = [e for e in data if not (isinstance(e, dict) and e.get("name") in names)] + new
+tmp = path + ".tmp"
+with open(tmp, "w") as f:
+    json.dump(data, f, indent=2)
+    f.write("\n")
+os.replace(tmp, path)
+for e in new:
+    print("%s: client %.1f ms, vtysh static %.1f ms, ratio %.3f"
+          % (e["name"], e["ila"], e["baseline"], e["ratio"]))
+EOF

@@ -1,0 +1,112 @@
+/*
+ * What ilad announces through FRR's zebra: its locator prefixes (so the
+ * fabric routes locators), in the router role the SIR and IPv4 prefixes it
+ * serves (blackhole aggregates: the anycast gateways of the vns), and host
+ * routes of local workloads: /32 for IPv4 ones always (ILA cannot translate
+ * IPv4), /128 for IPv6 ones in host-route mode. A new owner announces before
+ * the old one withdraws (make before break), because each node follows its
+ * own local state.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "ilad.h"
+#include "../routing/zapi.h"
+
+static void zebra_event(void *arg, int event)
+{
+	struct ilad *d = arg;
+
+	if (event == ZAPI_EV_UP) {
+		log_notice("zebra: connected (FRR %s API), %zu routes announced",
+			   zapi_profile_name(zapi_stats(d->zapi)->version), zapi_route_count(d->zapi));
+		ilad_event(d, "zebra-up", NULL, zapi_profile_name(zapi_stats(d->zapi)->version));
+	} else {
+		log_warn("zebra: connection lost (%s): retrying", zapi_last_error(d->zapi));
+		ilad_event(d, "zebra-down", NULL, zapi_last_error(d->zapi));
+	}
+}
+
+static void set_blackhole(struct ilad *d, int family, const void *prefix, uint8_t plen)
+{
+	struct zroute r = { .family = family, .plen = plen, .nh = ZNH_BLACKHOLE };
+
+	memcpy(&r.prefix, prefix, family == AF_INET6 ? 16 : 4);
+	if (zapi_route_set(d->zapi, &r) < 0)
+		log_warn("zebra: cannot announce a /%u aggregate", plen);
+}
+
+int zebra_init(struct ilad *d, char *err, size_t errlen)
+{
+	const struct ila_conf *c = d->conf;
+	struct zapi_conf zc = {
+		.socket = c->zebra_socket[0] ? c->zebra_socket : NULL,
+		.version = c->zebra_version,
+		.route_type_name = c->zebra_route_type,
+		.route_type_num = c->zebra_route_type_num,
+	};
+	int rc;
+
+	if (!c->zebra || c->mode == ILA_CONF_MODE_CONTROL_PLANE)
+		return 0;
+	rc = zapi_open(&d->zapi, d->loop, &zc, zebra_event, d, err, errlen);
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < c->n_locators; i++) {
+		struct in6_addr p = { 0 };
+
+		memcpy(&p, c->locators[i].b, 8);
+		set_blackhole(d, AF_INET6, &p, 64);
+	}
+	if (c->role == ILA_CONF_ROLE_ROUTER) {
+		for (unsigned i = 0; i < c->n_vns; i++) {
+			struct in6_addr p = { 0 };
+
+			memcpy(&p, c->vns[i].sir_prefix.loc.b, 8);
+			set_blackhole(d, AF_INET6, &p, 64);
+			if (c->vns[i].ipv4_prefix.family == AF_INET)
+				set_blackhole(d, AF_INET, &c->vns[i].ipv4_prefix.addr.v4,
+					      c->vns[i].ipv4_prefix.len);
+		}
+	}
+	/* workloads found attached at start are announced at once */
+	struct lh_entry *le;
+
+	lh_foreach(d->locals, le)
+		zebra_sync(d, &((struct local *)lh_entry_v(le))->key);
+	return 0;
+}
+
+void zebra_sync(struct ilad *d, const struct ilad_key *k)
+{
+	struct local *l;
+	uint8_t plen = k->family == AF_INET6 ? 128 : 32;
+
+	if (!d->zapi)
+		return;
+	/* IPv6 workloads get host routes only where the fabric routes hosts */
+	if (k->family == AF_INET6 && d->conf->mode != ILA_CONF_MODE_HOST_ROUTE)
+		return;
+	l = local_get(d, k);
+	if (l && l->state == LOCAL_ATTACHED && l->ifindex > 0) {
+		struct zroute r = { .family = k->family, .plen = plen, .nh = ZNH_IFINDEX,
+				    .ifindex = l->ifindex };
+
+		memcpy(&r.prefix, &k->addr, k->family == AF_INET6 ? 16 : 4);
+		zapi_route_set(d->zapi, &r);
+	} else {
+		zapi_route_unset(d->zapi, k->family, &k->addr, plen);
+	}
+}
+
+void zebra_stop(struct ilad *d, bool withdraw)
+{
+	if (!d->zapi)
+		return;
+	zapi_close(d->zapi, withdraw);
+	d->zapi = NULL;
+}

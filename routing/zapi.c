@@ -1,0 +1,1241 @@
+/*
+ * ilad's zebra API client. See zapi.h for the contract.
+ *
+ * Finding the profile, on every connection (zebra may have been upgraded):
+ *  - version 8 or 9 configured: HELLO in the 8.x layout (receive_notify set)
+ *    and a probe, a command no release handles (ZAPI_PROBE_CMD). Zebra
+ *    answers the HELLO with CAPABILITIES (19), then the probe with ERROR
+ *    "invalid message type", whose command number is 118 up to 9.0 and 117
+ *    in 9.1.
+ *  - version 10 configured: the same with the 10.x HELLO; CAPABILITIES is 20
+ *    and ERROR 118 (10.0-10.1) or 120 (10.2+); then ROUTE_NOTIFY_REQUEST,
+ *    whose number also moved.
+ *  - auto: the 8.x HELLO alone. An 8.x/9.x zebra answers CAPABILITIES (then
+ *    the probe goes out as above); a 10.x zebra has no handler for command
+ *    18 and answers ERROR, whose number already names the 10.x profile.
+ * An ERROR before CAPABILITIES with a configured version means that zebra
+ * speaks another release: the connection is dropped and retried later.
+ *
+ * Zebra forgets every route of our type and instance when the connection
+ * closes (unless graceful restart is asked for, which we do not), so after
+ * each new HELLO the whole desired set is sent again. It may still hold
+ * routes of our type it read back from the kernel after a crash of its
+ * own: those are found by asking for the redistribution of our own type
+ * once (the dump ends with the ERROR of another probe) and deleted unless
+ * wanted.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <ev.h>
+#include <json-c/linkhash.h>
+
+#include "clock.h"
+#include "conf.h"
+#include "util.h"
+#include "zapi.h"
+
+#define ZAPI_PROBE_CMD 0xffff      /* beyond every release's handler table */
+#define ZAPI_PROBE_TIMEOUT_S 5.0   /* connect to UP */
+#define ZAPI_BACKOFF_MIN_MS 100
+#define ZAPI_BACKOFF_MAX_MS 5000
+#define ZAPI_OUT_LIMIT (64u * 1024 * 1024) /* zebra not reading at all */
+#define ZAPI_OUT_KEEP (1024u * 1024)
+#define ZAPI_ROUTE_MSG_MAX 80      /* largest ROUTE_ADD built here */
+#define ZAPI_TABLE_SIZE 256
+
+/* ZAPI constants shared by every profile (lib/zclient.h, lib/nexthop.h). */
+#define ZAPI_FLAG_ALLOW_RECURSION 0x01
+#define ZAPI_MSG_NEXTHOP 0x01
+#define ZAPI_MSG_DISTANCE 0x02
+#define ZAPI_MSG_METRIC 0x04
+#define ZAPI_SAFI_UNICAST 1
+#define ZAPI_AFI_IP 1
+#define ZAPI_AFI_IP6 2
+#define ZAPI_NH_IFINDEX 1
+#define ZAPI_NH_IPV4 2
+#define ZAPI_NH_IPV4_IFINDEX 3
+#define ZAPI_NH_IPV6 4
+#define ZAPI_NH_IPV6_IFINDEX 5
+#define ZAPI_NH_BLACKHOLE 6
+#define ZAPI_BLACKHOLE_NULL 1
+
+/* Route types up to 9.1 (lib/route_types.txt); 10.0 adds one to each. */
+#define ZAPI_RT_CONNECT 2
+#define ZAPI_RT_STATIC 3
+#define ZAPI_RT_TABLE 15
+#define ZAPI_RT_BABEL 22
+#define ZAPI_RT_OPENFABRIC 26
+#define ZAPI_RT_MAX 31 /* first number no release has */
+
+static const struct zapi_cmds profile_8_2 = {
+	.route_add = 8, .route_delete = 9, .notify_owner = 10, .hello = 18,
+	.capabilities = 19, .vrf_add = 33, .vrf_delete = 34, .error = 118,
+	.notify_request = 124, .redist_add = 11, .redist_delete = 12,
+	.redist_route_add = 30, .redist_route_del = 31, .type_shift = 0, .hello_notify = true,
+};
+static const struct zapi_cmds profile_9_1 = {
+	.route_add = 8, .route_delete = 9, .notify_owner = 10, .hello = 18,
+	.capabilities = 19, .vrf_add = 33, .vrf_delete = 34, .error = 117,
+	.notify_request = 123, .redist_add = 11, .redist_delete = 12,
+	.redist_route_add = 30, .redist_route_del = 31, .type_shift = 0, .hello_notify = true,
+};
+static const struct zapi_cmds profile_10_0 = {
+	.route_add = 9, .route_delete = 10, .notify_owner = 11, .hello = 19,
+	.capabilities = 20, .vrf_add = 34, .vrf_delete = 35, .error = 118,
+	.notify_request = 124, .redist_add = 12, .redist_delete = 13,
+	.redist_route_add = 31, .redist_route_del = 32, .type_shift = 1, .hello_notify = false,
+};
+static const struct zapi_cmds profile_10_2 = {
+	.route_add = 9, .route_delete = 10, .notify_owner = 11, .hello = 19,
+	.capabilities = 20, .vrf_add = 33, .vrf_delete = 34, .error = 120,
+	.notify_request = 126, .redist_add = 12, .redist_delete = 13,
+	.redist_route_add = 31, .redist_route_del = 32, .type_shift = 1, .hello_notify = false,
+};
+
+enum zstate {
+	ZS_IDLE,  /* no connection; the timer brings the next attempt */
+	ZS_PROBE, /* connected, HELLO sent, the profile not known yet */
+	ZS_UP,
+};
+
+/* The hash key: a canonical prefix (host bits clear). */
+struct zkey {
+	uint8_t family;
+	uint8_t plen;
+	uint8_t addr[16];
+};
+
+struct zentry {
+	struct zkey key;
+	struct zroute r;
+	enum zroute_state st;
+};
+
+struct zapi {
+	struct ev_loop *loop;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int conf_version;
+	int rtype_name;
+	uint8_t rtype_num;
+	uint16_t instance;
+	zapi_event_fn cb;
+	void *arg;
+	struct lh_table *routes;
+
+	int fd;
+	enum zstate state;
+	unsigned gen;     /* bumped by every drop: handlers stop at a change */
+	int fam;          /* 8 or 10 while probing */
+	bool caps_seen;
+	bool probe_sent;
+	bool reconciling; /* UP, zebra's routes of our type being read */
+	int profile;      /* enum zapi_profile once UP */
+	uint8_t type;     /* zebra's route type number for the profile */
+	unsigned backoff_ms;
+	ev_io rio, wio;
+	ev_timer tm;      /* reconnect delay, or the probe's deadline */
+
+	uint8_t *out;     /* queued output: [out_head, out_len) not written yet */
+	size_t out_head, out_len, out_cap;
+	size_t in_len;
+	uint8_t in[2 * ZAPI_MAX_PACKET]; /* at most one partial frame stays */
+
+	struct zapi_stats st;
+	char last_err[160];
+};
+
+/* ---- codec ---- */
+
+const struct zapi_cmds *zapi_profile_cmds(int version)
+{
+	switch (version) {
+	case ZAPI_PROFILE_8_2:
+		return &profile_8_2;
+	case ZAPI_PROFILE_9_1:
+		return &profile_9_1;
+	case ZAPI_PROFILE_10_0:
+		return &profile_10_0;
+	case ZAPI_PROFILE_10_2:
+		return &profile_10_2;
+	}
+	return NULL;
+}
+
+const char *zapi_profile_name(int version)
+{
+	switch (version) {
+	case ZAPI_PROFILE_8_2:
+		return "8.2-9.0";
+	case ZAPI_PROFILE_9_1:
+		return "9.1";
+	case ZAPI_PROFILE_10_0:
+		return "10.0-10.1";
+	case ZAPI_PROFILE_10_2:
+		return "10.2+";
+	}
+	return "unknown";
+}
+
+const char *zroute_state_name(enum zroute_state st)
+{
+	switch (st) {
+	case ZR_PENDING:
+		return "pending";
+	case ZR_INSTALLED:
+		return "installed";
+	case ZR_FAILED:
+		return "failed";
+	case ZR_REMOVED:
+		return "removed";
+	case ZR_BETTER_ADMIN_WON:
+		return "better-admin-won";
+	}
+	return "unknown";
+}
+
+int zapi_route_type(int version, int route_type_name, uint8_t route_type_num)
+{
+	const struct zapi_cmds *p = zapi_profile_cmds(version);
+	int t;
+
+	if (!p)
+		return -EINVAL;
+	switch (route_type_name) {
+	case ILA_CONF_ZRT_BABEL:
+		return ZAPI_RT_BABEL + p->type_shift;
+	case ILA_CONF_ZRT_OPENFABRIC:
+		return ZAPI_RT_OPENFABRIC + p->type_shift;
+	case ILA_CONF_ZRT_TABLE:
+		return ZAPI_RT_TABLE + p->type_shift;
+	case ILA_CONF_ZRT_NUMBER:
+		t = route_type_num;
+		/* Zebra takes dynamic types only, and STATIC would be swept
+		 * with staticd's routes: refuse STATIC and below. */
+		if (t <= ZAPI_RT_STATIC + p->type_shift || t >= ZAPI_RT_MAX + p->type_shift)
+			return -EINVAL;
+		return t;
+	}
+	return -EINVAL;
+}
+
+int zapi_parse_header(const uint8_t *buf, size_t n, struct zapi_hdr *h)
+{
+	if (n < ZAPI_HEADER_SIZE)
+		return -EAGAIN;
+	h->length = ila_get_be16(buf);
+	h->marker = buf[2];
+	h->version = buf[3];
+	h->vrf_id = ila_get_be32(buf + 4);
+	h->command = ila_get_be16(buf + 8);
+	if (h->marker != ZAPI_MARKER || h->version != ZAPI_VERSION ||
+	    h->length < ZAPI_HEADER_SIZE || h->length > ZAPI_MAX_PACKET)
+		return -EBADMSG;
+	return 0;
+}
+
+static void put_header(uint8_t *buf, uint16_t len, uint16_t command)
+{
+	ila_put_be16(buf, len);
+	buf[2] = ZAPI_MARKER;
+	buf[3] = ZAPI_VERSION;
+	ila_put_be32(buf + 4, 0); /* the default VRF */
+	ila_put_be16(buf + 8, command);
+}
+
+ssize_t zapi_encode_empty(uint8_t *buf, size_t cap, uint16_t command)
+{
+	if (cap < ZAPI_HEADER_SIZE)
+		return -ENOSPC;
+	put_header(buf, ZAPI_HEADER_SIZE, command);
+	return ZAPI_HEADER_SIZE;
+}
+
+ssize_t zapi_encode_hello(uint8_t *buf, size_t cap, int version, uint8_t type,
+			  uint16_t instance)
+{
+	const struct zapi_cmds *p = zapi_profile_cmds(version);
+	size_t n = ZAPI_HEADER_SIZE;
+
+	if (!p)
+		return -EINVAL;
+	if (cap < ZAPI_HEADER_SIZE + 9)
+		return -ENOSPC;
+	buf[n++] = type;
+	ila_put_be16(buf + n, instance);
+	n += 2;
+	ila_put_be32(buf + n, 0); /* session_id */
+	n += 4;
+	if (p->hello_notify)
+		buf[n++] = 1; /* receive_notify: ROUTE_NOTIFY_OWNER wanted */
+	buf[n++] = 0;         /* synchronous: no, we want CAPABILITIES */
+	put_header(buf, (uint16_t)n, p->hello);
+	return (ssize_t)n;
+}
+
+ssize_t zapi_encode_notify_request(uint8_t *buf, size_t cap, int version)
+{
+	const struct zapi_cmds *p = zapi_profile_cmds(version);
+
+	if (!p)
+		return -EINVAL;
+	if (cap < ZAPI_HEADER_SIZE + 1)
+		return -ENOSPC;
+	buf[ZAPI_HEADER_SIZE] = 1;
+	put_header(buf, ZAPI_HEADER_SIZE + 1, p->notify_request);
+	return ZAPI_HEADER_SIZE + 1;
+}
+
+ssize_t zapi_encode_redistribute(uint8_t *buf, size_t cap, int version, bool add, uint8_t afi,
+				 uint8_t type, uint16_t instance)
+{
+	const struct zapi_cmds *p = zapi_profile_cmds(version);
+
+	if (!p)
+		return -EINVAL;
+	if (cap < ZAPI_HEADER_SIZE + 4)
+		return -ENOSPC;
+	buf[ZAPI_HEADER_SIZE] = afi;
+	buf[ZAPI_HEADER_SIZE + 1] = type;
+	ila_put_be16(buf + ZAPI_HEADER_SIZE + 2, instance);
+	put_header(buf, ZAPI_HEADER_SIZE + 4, add ? p->redist_add : p->redist_delete);
+	return ZAPI_HEADER_SIZE + 4;
+}
+
+static size_t addr_len(int family)
+{
+	return family == AF_INET6 ? 16 : family == AF_INET ? 4 : 0;
+}
+
+static bool nh_has_ifindex(enum zroute_nh nh)
+{
+	return nh == ZNH_IFINDEX || nh == ZNH_IPV6_IFINDEX || nh == ZNH_IPV4_IFINDEX;
+}
+
+static uint8_t nh_wire_type(enum zroute_nh nh)
+{
+	switch (nh) {
+	case ZNH_BLACKHOLE:
+		return ZAPI_NH_BLACKHOLE;
+	case ZNH_IFINDEX:
+		return ZAPI_NH_IFINDEX;
+	case ZNH_IPV6:
+		return ZAPI_NH_IPV6;
+	case ZNH_IPV6_IFINDEX:
+		return ZAPI_NH_IPV6_IFINDEX;
+	case ZNH_IPV4:
+		return ZAPI_NH_IPV4;
+	case ZNH_IPV4_IFINDEX:
+		return ZAPI_NH_IPV4_IFINDEX;
+	}
+	return 0;
+}
+
+ssize_t zapi_encode_route(uint8_t *buf, size_t cap, int version, bool add, uint8_t type,
+			  uint16_t instance, const struct zroute *r)
+{
+	const struct zapi_cmds *p = zapi_profile_cmds(version);
+	size_t alen = addr_len(r->family);
+	size_t plen_bytes = (r->plen + 7u) / 8;
+	uint32_t flags = 0, message = 0;
+	uint8_t nht = nh_wire_type(r->nh);
+	size_t n = ZAPI_HEADER_SIZE;
+
+	if (!p || !alen || r->plen > alen * 8 || (add && !nht))
+		return -EINVAL;
+	if (cap < ZAPI_ROUTE_MSG_MAX)
+		return -ENOSPC;
+	if (add) {
+		message = ZAPI_MSG_NEXTHOP | ZAPI_MSG_METRIC;
+		if (r->distance)
+			message |= ZAPI_MSG_DISTANCE;
+		/* A bare gateway may sit behind another route. */
+		if (r->nh == ZNH_IPV6 || r->nh == ZNH_IPV4)
+			flags |= ZAPI_FLAG_ALLOW_RECURSION;
+	}
+	buf[n++] = type;
+	ila_put_be16(buf + n, instance);
+	n += 2;
+	ila_put_be32(buf + n, flags);
+	n += 4;
+	ila_put_be32(buf + n, message);
+	n += 4;
+	buf[n++] = ZAPI_SAFI_UNICAST;
+	buf[n++] = (uint8_t)r->family;
+	buf[n++] = r->plen;
+	memcpy(buf + n, &r->prefix, plen_bytes);
+	n += plen_bytes;
+	if (add) {
+		ila_put_be16(buf + n, 1); /* nexthop_num */
+		n += 2;
+		ila_put_be32(buf + n, 0); /* the nexthop's vrf_id */
+		n += 4;
+		buf[n++] = nht;
+		buf[n++] = 0; /* nexthop flags */
+		switch (r->nh) {
+		case ZNH_BLACKHOLE:
+			buf[n++] = ZAPI_BLACKHOLE_NULL;
+			break;
+		case ZNH_IFINDEX:
+			ila_put_be32(buf + n, (uint32_t)r->ifindex);
+			n += 4;
+			break;
+		case ZNH_IPV6:
+		case ZNH_IPV6_IFINDEX:
+			memcpy(buf + n, &r->gate.v6, 16);
+			n += 16;
+			ila_put_be32(buf + n, (uint32_t)r->ifindex);
+			n += 4;
+			break;
+		case ZNH_IPV4:
+		case ZNH_IPV4_IFINDEX:
+			memcpy(buf + n, &r->gate.v4, 4);
+			n += 4;
+			ila_put_be32(buf + n, (uint32_t)r->ifindex);
+			n += 4;
+			break;
+		}
+		if (r->distance)
+			buf[n++] = r->distance;
+		ila_put_be32(buf + n, r->metric);
+		n += 4;
+	}
+	put_header(buf, (uint16_t)n, add ? p->route_add : p->route_delete);
+	return (ssize_t)n;
+}
+
+int zapi_parse_notify(const uint8_t *body, size_t n, struct zapi_notify *out)
+{
+	size_t alen, base, at = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (n < 6)
+		return -EBADMSG;
+	memcpy(&out->note, body, 4); /* zebra writes its enum in host order */
+	out->family = body[4];
+	out->plen = body[5];
+	alen = addr_len(out->family);
+	if (!alen || out->plen > alen * 8)
+		return -EBADMSG;
+	/* note, family, plen, prefix, table_id u32, afi, safi; 10.3+ puts a
+	 * source prefix (plen u8 and address) before table_id. */
+	base = 6 + alen + 6;
+	if (n == base + 1 + alen)
+		out->has_src = true;
+	else if (n != base)
+		return -EBADMSG;
+	at = 6;
+	memcpy(&out->prefix, body + at, alen);
+	at += alen;
+	if (out->has_src) {
+		out->src_plen = body[at++];
+		if (out->src_plen > alen * 8)
+			return -EBADMSG;
+		memcpy(&out->src, body + at, alen);
+		at += alen;
+	}
+	out->table_id = ila_get_be32(body + at);
+	at += 4;
+	out->afi = body[at++];
+	out->safi = body[at];
+	return 0;
+}
+
+int zapi_parse_route_head(const uint8_t *body, size_t n, struct zapi_route_head *out)
+{
+	size_t alen;
+
+	memset(out, 0, sizeof(*out));
+	if (n < 14)
+		return -EBADMSG;
+	out->type = body[0];
+	out->instance = ila_get_be16(body + 1);
+	out->flags = ila_get_be32(body + 3);
+	out->message = ila_get_be32(body + 7);
+	out->safi = body[11];
+	out->family = body[12];
+	out->plen = body[13];
+	alen = addr_len(out->family);
+	if (!alen || out->plen > alen * 8 || n < 14 + (out->plen + 7u) / 8)
+		return -EBADMSG;
+	memcpy(&out->prefix, body + 14, (out->plen + 7u) / 8);
+	return 0;
+}
+
+int zapi_parse_error(const uint8_t *body, size_t n, uint32_t *code)
+{
+	if (n != 4)
+		return -EBADMSG;
+	memcpy(code, body, 4);
+	return 0;
+}
+
+/* ---- the desired set ---- */
+
+static unsigned long key_hash(const void *k)
+{
+	const uint8_t *p = k;
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
+
+	for (size_t i = 0; i < sizeof(struct zkey); i++) {
+		h ^= p[i];
+		h *= 1099511628211ull;
+	}
+	return (unsigned long)h;
+}
+
+static int key_equal(const void *a, const void *b)
+{
+	return memcmp(a, b, sizeof(struct zkey)) == 0;
+}
+
+static void entry_free(struct lh_entry *e)
+{
+	free(lh_entry_v(e));
+}
+
+/* Fills k from a prefix, clearing host bits. -EINVAL for a bad one. */
+static int make_key(struct zkey *k, int family, const void *prefix, uint8_t plen)
+{
+	size_t alen = addr_len(family);
+
+	memset(k, 0, sizeof(*k));
+	if (!alen || plen > alen * 8)
+		return -EINVAL;
+	k->family = (uint8_t)family;
+	k->plen = plen;
+	memcpy(k->addr, prefix, alen);
+	for (size_t i = 0; i < alen; i++) {
+		if (i * 8 >= plen)
+			k->addr[i] = 0;
+		else if (i * 8 + 8 > plen)
+			k->addr[i] &= (uint8_t)(0xff << (8 - (plen - i * 8)));
+	}
+	return 0;
+}
+
+static bool zroute_equal(const struct zroute *a, const struct zroute *b)
+{
+	return a->family == b->family && a->plen == b->plen && a->nh == b->nh &&
+	       memcmp(&a->prefix, &b->prefix, sizeof(a->prefix)) == 0 &&
+	       memcmp(&a->gate, &b->gate, sizeof(a->gate)) == 0 &&
+	       a->ifindex == b->ifindex && a->distance == b->distance && a->metric == b->metric;
+}
+
+/* ---- connection ---- */
+
+static void set_err(struct zapi *z, const char *fmt, ...) ILA_PRINTF(2, 3);
+static void set_err(struct zapi *z, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(z->last_err, sizeof(z->last_err), fmt, ap);
+	va_end(ap);
+}
+
+static void schedule(struct zapi *z, double after_s)
+{
+	ev_timer_stop(z->loop, &z->tm);
+	ev_timer_set(&z->tm, after_s, 0.);
+	ev_timer_start(z->loop, &z->tm);
+}
+
+/* Drops the connection (if any) and schedules the next attempt. */
+static void zdrop(struct zapi *z)
+{
+	bool was_up = z->state == ZS_UP;
+	struct lh_entry *le;
+	double delay;
+
+	if (z->fd >= 0) {
+		ev_io_stop(z->loop, &z->rio);
+		ev_io_stop(z->loop, &z->wio);
+		close(z->fd);
+		z->fd = -1;
+		z->st.disconnects++;
+	}
+	z->gen++;
+	z->state = ZS_IDLE;
+	z->reconciling = false;
+	z->st.up = false;
+	z->out_head = z->out_len = 0;
+	if (z->out_cap > ZAPI_OUT_KEEP) { /* a big replay's buffer is not kept */
+		free(z->out);
+		z->out = NULL;
+		z->out_cap = 0;
+	}
+	z->in_len = 0;
+	lh_foreach(z->routes, le) {
+		struct zentry *e = lh_entry_v(le);
+
+		e->st = ZR_PENDING; /* zebra dropped our routes with the session */
+	}
+	/* Backoff with +-25% jitter, so that many nodes do not reconnect to
+	 * a restarted zebra in step. */
+	delay = z->backoff_ms * (0.75 + ila_random_below(501) / 1000.0) / 1000.0;
+	z->backoff_ms = z->backoff_ms * 2 > ZAPI_BACKOFF_MAX_MS ? ZAPI_BACKOFF_MAX_MS
+								  : z->backoff_ms * 2;
+	schedule(z, delay);
+	if (was_up && z->cb)
+		z->cb(z->arg, ZAPI_EV_DOWN);
+}
+
+static int out_reserve(struct zapi *z, size_t n)
+{
+	uint8_t *p;
+	size_t cap;
+
+	if (z->out_head && z->out_head == z->out_len)
+		z->out_head = z->out_len = 0;
+	if (z->out_len + n <= z->out_cap)
+		return 0;
+	if (z->out_head > z->out_len / 2) { /* compact rather than grow */
+		memmove(z->out, z->out + z->out_head, z->out_len - z->out_head);
+		z->out_len -= z->out_head;
+		z->out_head = 0;
+		if (z->out_len + n <= z->out_cap)
+			return 0;
+	}
+	if (z->out_len + n > ZAPI_OUT_LIMIT)
+		return -ENOBUFS;
+	cap = z->out_cap ? z->out_cap : 4096;
+	while (cap < z->out_len + n)
+		cap *= 2;
+	p = realloc(z->out, cap);
+	if (!p)
+		return -ENOMEM;
+	z->out = p;
+	z->out_cap = cap;
+	return 0;
+}
+
+/* Queues one encoded message (len < 0: an encoder's error). */
+static int queue(struct zapi *z, const uint8_t *msg, ssize_t len)
+{
+	int rc;
+
+	if (len < 0)
+		return (int)len;
+	if (z->fd < 0)
+		return 0;
+	rc = out_reserve(z, (size_t)len);
+	if (rc < 0) {
+		z->st.errors++;
+		set_err(z, "output queue: %s", strerror(-rc));
+		zdrop(z);
+		return rc;
+	}
+	memcpy(z->out + z->out_len, msg, (size_t)len);
+	z->out_len += (size_t)len;
+	z->st.sent++;
+	if (!ev_is_active(&z->wio))
+		ev_io_start(z->loop, &z->wio);
+	return 0;
+}
+
+static int queue_route(struct zapi *z, bool add, const struct zroute *r)
+{
+	uint8_t m[ZAPI_ROUTE_MSG_MAX];
+
+	return queue(z, m, zapi_encode_route(m, sizeof(m), z->profile, add, z->type,
+					     z->instance, r));
+}
+
+static int queue_hello(struct zapi *z, int version)
+{
+	uint8_t m[32];
+	int t = zapi_route_type(version, z->rtype_name, z->rtype_num);
+
+	if (t < 0) {
+		z->st.errors++;
+		set_err(z, "route type %u is not a dynamic type in FRR %s", z->rtype_num,
+			zapi_profile_name(version));
+		zdrop(z);
+		return t;
+	}
+	z->type = (uint8_t)t;
+	return queue(z, m, zapi_encode_hello(m, sizeof(m), version, z->type, z->instance));
+}
+
+static int queue_probe(struct zapi *z)
+{
+	uint8_t m[ZAPI_HEADER_SIZE];
+
+	z->probe_sent = true;
+	return queue(z, m, zapi_encode_empty(m, sizeof(m), ZAPI_PROBE_CMD));
+}
+
+static int queue_redist(struct zapi *z, bool add, uint8_t afi)
+{
+	uint8_t m[16];
+
+	return queue(z, m, zapi_encode_redistribute(m, sizeof(m), z->profile, add, afi, z->type,
+						    z->instance));
+}
+
+static void go_up(struct zapi *z, int profile)
+{
+	unsigned gen = z->gen;
+	struct lh_entry *le;
+	uint8_t m[16];
+
+	z->profile = profile;
+	z->st.version = profile;
+	if (!zapi_profile_cmds(profile)->hello_notify &&
+	    queue(z, m, zapi_encode_notify_request(m, sizeof(m), profile)) < 0)
+		return;
+	/*
+	 * Zebra may hold routes of our type that we no longer want: a zebra
+	 * killed outright leaves its routes in the kernel, and the next one
+	 * reads them back as routes of their type at its start (and keeps
+	 * them). Asking for the redistribution of our own type dumps them;
+	 * the probe's ERROR after the dump says it is complete.
+	 */
+	if (queue_redist(z, true, ZAPI_AFI_IP) < 0 || queue_redist(z, true, ZAPI_AFI_IP6) < 0 ||
+	    queue_probe(z) < 0)
+		return;
+	z->reconciling = true;
+	ev_timer_stop(z->loop, &z->tm);
+	z->state = ZS_UP;
+	z->st.up = true;
+	z->backoff_ms = ZAPI_BACKOFF_MIN_MS;
+	lh_foreach(z->routes, le) {
+		struct zentry *e = lh_entry_v(le);
+
+		e->st = ZR_PENDING;
+		if (queue_route(z, true, &e->r) < 0 || z->gen != gen)
+			return;
+	}
+	if (z->cb)
+		z->cb(z->arg, ZAPI_EV_UP);
+}
+
+static void start_session(struct zapi *z, int fd)
+{
+	z->fd = fd;
+	z->gen++;
+	z->st.connects++;
+	z->state = ZS_PROBE;
+	z->profile = ZAPI_PROFILE_NONE;
+	z->fam = z->conf_version == 10 ? 10 : 8;
+	z->caps_seen = false;
+	z->probe_sent = false;
+	z->reconciling = false;
+	z->in_len = 0;
+	z->out_head = z->out_len = 0;
+	ev_io_set(&z->rio, fd, EV_READ);
+	ev_io_set(&z->wio, fd, EV_WRITE);
+	ev_io_start(z->loop, &z->rio);
+	schedule(z, ZAPI_PROBE_TIMEOUT_S);
+	if (queue_hello(z, z->fam == 10 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_8_2) < 0)
+		return;
+	/* With a configured version the probe follows at once; auto waits
+	 * for the answer to the HELLO first (see the top of this file). */
+	if (z->conf_version)
+		queue_probe(z);
+}
+
+static void try_connect(struct zapi *z)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd;
+
+	memcpy(sa.sun_path, z->path, sizeof(sa.sun_path));
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		set_err(z, "socket: %s", strerror(errno));
+		zdrop(z);
+		return;
+	}
+	/* A unix stream connect completes at once or fails (EAGAIN: the
+	 * listener's backlog is full); either way nothing waits. */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		set_err(z, "connect %s: %s", z->path, strerror(errno));
+		close(fd);
+		zdrop(z);
+		return;
+	}
+	start_session(z, fd);
+}
+
+/* Is this a 4-byte "invalid message type" ERROR under one of these numbers? */
+static bool is_probe_error(uint16_t cmd, const uint8_t *body, size_t n, uint16_t a,
+			   uint16_t b)
+{
+	uint32_t code;
+
+	return (cmd == a || cmd == b) && zapi_parse_error(body, n, &code) == 0 &&
+	       code == ZAPI_ERR_INVALID_MSG_TYPE;
+}
+
+static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t n)
+{
+	const struct zapi_cmds *f = zapi_profile_cmds(z->fam == 10 ? ZAPI_PROFILE_10_0
+								    : ZAPI_PROFILE_8_2);
+
+	if (cmd == f->capabilities) {
+		z->caps_seen = true;
+		if (!z->probe_sent)
+			queue_probe(z);
+		return;
+	}
+	if (!z->caps_seen) {
+		/* ERROR before CAPABILITIES: the HELLO was refused. */
+		if (!is_probe_error(cmd, body, n, profile_10_0.error, profile_10_2.error) &&
+		    !is_probe_error(cmd, body, n, profile_9_1.error, profile_8_2.error))
+			return;
+		if (z->conf_version == 0 && z->fam == 8 && cmd != profile_9_1.error) {
+			int p = cmd == profile_10_0.error ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2;
+
+			z->fam = 10;
+			if (queue_hello(z, p) == 0)
+				go_up(z, p);
+			return;
+		}
+		z->st.errors++;
+		set_err(z, "zebra refused the HELLO of FRR %d.x (ERROR as command %u)",
+			z->fam, (unsigned)cmd);
+		zdrop(z);
+		return;
+	}
+	if (z->fam == 8 && is_probe_error(cmd, body, n, profile_8_2.error, profile_9_1.error))
+		go_up(z, cmd == profile_8_2.error ? ZAPI_PROFILE_8_2 : ZAPI_PROFILE_9_1);
+	else if (z->fam == 10 &&
+		 is_probe_error(cmd, body, n, profile_10_0.error, profile_10_2.error))
+		go_up(z, cmd == profile_10_0.error ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2);
+	/* anything else before the answer (VRF_ADD, ...) is of no use here */
+}
+
+static void handle_notify(struct zapi *z, const uint8_t *body, size_t n)
+{
+	struct zapi_notify nt;
+	struct zentry *e = NULL;
+	struct zkey k;
+	void *v;
+
+	if (zapi_parse_notify(body, n, &nt) < 0) {
+		z->st.malformed++;
+		return;
+	}
+	z->st.notifications++;
+	if (nt.note == ZAPI_NOTE_INSTALLED)
+		z->st.installed++;
+	else if (nt.note == ZAPI_NOTE_FAIL_INSTALL || nt.note == ZAPI_NOTE_REMOVE_FAIL)
+		z->st.failed++;
+	if (make_key(&k, nt.family, &nt.prefix, nt.plen) == 0 &&
+	    lh_table_lookup_ex(z->routes, &k, &v))
+		e = v;
+	if (!e)
+		return; /* a route since withdrawn: REMOVED after our DELETE */
+	switch (nt.note) {
+	case ZAPI_NOTE_FAIL_INSTALL:
+		e->st = ZR_FAILED;
+		break;
+	case ZAPI_NOTE_BETTER_ADMIN_WON:
+		e->st = ZR_BETTER_ADMIN_WON;
+		break;
+	case ZAPI_NOTE_INSTALLED:
+		e->st = ZR_INSTALLED;
+		break;
+	case ZAPI_NOTE_REMOVED:
+		e->st = ZR_REMOVED;
+		break;
+	default:
+		break;
+	}
+}
+
+/* A route of the dump (see go_up): deleted unless it is one we want. */
+static void handle_dumped(struct zapi *z, const uint8_t *body, size_t n)
+{
+	struct zapi_route_head rh;
+	struct zroute r;
+	struct zkey k;
+	void *v;
+
+	if (zapi_parse_route_head(body, n, &rh) < 0) {
+		z->st.malformed++;
+		return;
+	}
+	if (rh.type != z->type || rh.instance != z->instance ||
+	    make_key(&k, rh.family, &rh.prefix, rh.plen) < 0 ||
+	    lh_table_lookup_ex(z->routes, &k, &v))
+		return;
+	memset(&r, 0, sizeof(r));
+	r.family = rh.family;
+	memcpy(&r.prefix, k.addr, addr_len(rh.family));
+	r.plen = rh.plen;
+	z->st.stale++;
+	queue_route(z, false, &r);
+}
+
+static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t n)
+{
+	const struct zapi_cmds *p = zapi_profile_cmds(z->profile);
+	uint32_t code;
+
+	if (cmd == p->notify_owner) {
+		handle_notify(z, body, n);
+	} else if (cmd == p->redist_route_add) {
+		if (z->reconciling)
+			handle_dumped(z, body, n); /* after it: our own routes echoed */
+	} else if (cmd == p->error) {
+		if (zapi_parse_error(body, n, &code) < 0) {
+			z->st.malformed++;
+		} else if (z->reconciling && code == ZAPI_ERR_INVALID_MSG_TYPE) {
+			z->reconciling = false; /* the dump is complete */
+			if (queue_redist(z, false, ZAPI_AFI_IP) == 0)
+				queue_redist(z, false, ZAPI_AFI_IP6);
+		} else {
+			z->st.errors++;
+			set_err(z, "zebra sent ERROR %u", (unsigned)code);
+		}
+	} else if (cmd != p->capabilities && cmd != p->vrf_add && cmd != p->vrf_delete &&
+		   cmd != p->redist_route_del) {
+		z->st.unknown++;
+	}
+}
+
+/* Handles every complete frame in z->in. Negative once the stream broke. */
+static int consume(struct zapi *z)
+{
+	unsigned gen = z->gen;
+	size_t at = 0;
+	struct zapi_hdr h;
+	int rc = 0;
+
+	while (z->gen == gen) {
+		rc = zapi_parse_header(z->in + at, z->in_len - at, &h);
+		if (rc == -EAGAIN) {
+			rc = 0;
+			break;
+		}
+		if (rc < 0) {
+			z->st.malformed++;
+			set_err(z, "bad header from zebra (marker %u, version %u, length %u)",
+				h.marker, h.version, h.length);
+			zdrop(z);
+			return -EBADMSG;
+		}
+		if (z->in_len - at < h.length)
+			break;
+		if (z->state == ZS_PROBE)
+			handle_probe(z, h.command, z->in + at + ZAPI_HEADER_SIZE,
+				     h.length - ZAPI_HEADER_SIZE);
+		else if (z->state == ZS_UP)
+			handle_up(z, h.command, z->in + at + ZAPI_HEADER_SIZE,
+				  h.length - ZAPI_HEADER_SIZE);
+		at += h.length;
+	}
+	if (z->gen != gen)
+		return -ECONNRESET;
+	memmove(z->in, z->in + at, z->in_len - at);
+	z->in_len -= at;
+	return rc;
+}
+
+int zapi_input(struct zapi *z, const void *data, size_t len)
+{
+	const uint8_t *p = data;
+
+	while (len) {
+		size_t n;
+		int rc;
+
+		if (z->fd < 0)
+			return -ENOTCONN;
+		n = sizeof(z->in) - z->in_len; /* >= one whole frame, see consume */
+		if (n > len)
+			n = len;
+		memcpy(z->in + z->in_len, p, n);
+		z->in_len += n;
+		p += n;
+		len -= n;
+		rc = consume(z);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct zapi *z = w->data;
+	ssize_t n = read(z->fd, z->in + z->in_len, sizeof(z->in) - z->in_len);
+	int e = errno;
+
+	if (n < 0 && (e == EAGAIN || e == EINTR))
+		return;
+	if (n > 0) {
+		z->in_len += (size_t)n;
+		consume(z);
+		return;
+	}
+	/* End of file, or a reset (zebra died with our output unread): the
+	 * same to us, but a socket error of another kind is counted. */
+	if (n < 0 && e != ECONNRESET)
+		z->st.errors++;
+	if (z->in_len) {
+		z->st.malformed++;
+		set_err(z, "zebra closed the connection within a message");
+	} else {
+		set_err(z, "zebra closed the connection%s%s", n < 0 ? ": " : "",
+			n < 0 ? strerror(e) : "");
+	}
+	zdrop(z);
+}
+
+static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct zapi *z = w->data;
+	ssize_t n = send(z->fd, z->out + z->out_head, z->out_len - z->out_head,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n < 0) {
+		z->st.errors++;
+		set_err(z, "write: %s", strerror(errno));
+		zdrop(z);
+		return;
+	}
+	z->out_head += (size_t)n;
+	if (z->out_head == z->out_len) {
+		z->out_head = z->out_len = 0;
+		ev_io_stop(loop, &z->wio);
+	}
+}
+
+static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct zapi *z = w->data;
+
+	if (z->state == ZS_IDLE) {
+		try_connect(z);
+	} else if (z->state == ZS_PROBE) {
+		z->st.errors++;
+		set_err(z, "no answer to HELLO within %.0f s", ZAPI_PROBE_TIMEOUT_S);
+		zdrop(z);
+	}
+}
+
+/* ---- API ---- */
+
+int zapi_open(struct zapi **zp, struct ev_loop *loop, const struct zapi_conf *c,
+	      zapi_event_fn cb, void *arg, char *err, size_t errlen)
+{
+	const char *path = c->socket ? c->socket : ZAPI_SOCKET_DEFAULT;
+	struct zapi *z;
+
+	*zp = NULL;
+	if (c->version != 0 && c->version != 8 && c->version != 9 && c->version != 10) {
+		snprintf(err, errlen, "zebra version %d: not 8, 9 or 10", c->version);
+		return -EINVAL;
+	}
+	if (zapi_route_type(ZAPI_PROFILE_8_2, c->route_type_name, c->route_type_num) < 0 &&
+	    zapi_route_type(ZAPI_PROFILE_10_0, c->route_type_name, c->route_type_num) < 0) {
+		snprintf(err, errlen, "zebra route type %u: not a dynamic route type",
+			 c->route_type_num);
+		return -EINVAL;
+	}
+	if (!*path || strlen(path) >= sizeof(z->path)) {
+		snprintf(err, errlen, "zebra socket path: empty or too long");
+		return -EINVAL;
+	}
+	z = calloc(1, sizeof(*z));
+	if (!z) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	z->routes = lh_table_new(ZAPI_TABLE_SIZE, entry_free, key_hash, key_equal);
+	if (!z->routes) {
+		free(z);
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	z->loop = loop;
+	strcpy(z->path, path);
+	z->conf_version = c->version;
+	z->rtype_name = c->route_type_name;
+	z->rtype_num = c->route_type_num;
+	z->instance = c->instance;
+	z->cb = cb;
+	z->arg = arg;
+	z->fd = -1;
+	z->backoff_ms = ZAPI_BACKOFF_MIN_MS;
+	ev_io_init(&z->rio, read_cb, -1, EV_READ);
+	ev_io_init(&z->wio, write_cb, -1, EV_WRITE);
+	ev_timer_init(&z->tm, timer_cb, 0., 0.);
+	z->rio.data = z->wio.data = z->tm.data = z;
+	ev_timer_start(loop, &z->tm); /* the first attempt, from the loop */
+	*zp = z;
+	return 0;
+}
+
+int zapi_adopt_fd(struct zapi *z, int fd)
+{
+	int fl = fd < 0 ? -1 : fcntl(fd, F_GETFL);
+
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		return -EBADF;
+	if (z->fd >= 0) {
+		set_err(z, "replaced by another socket");
+		zdrop(z);
+	}
+	ev_timer_stop(z->loop, &z->tm);
+	start_session(z, fd);
+	return z->fd == fd ? 0 : -EIO;
+}
+
+/* Writes what is queued, waiting for the socket at most ms in all. */
+static void flush_blocking(struct zapi *z, int ms)
+{
+	uint64_t end = ila_clock_mono_ms() + (uint64_t)ms;
+
+	while (z->fd >= 0 && z->out_head < z->out_len) {
+		struct pollfd pfd = { .fd = z->fd, .events = POLLOUT };
+		uint64_t now = ila_clock_mono_ms();
+		ssize_t n;
+
+		if (now >= end || poll(&pfd, 1, (int)(end - now)) <= 0)
+			break;
+		n = send(z->fd, z->out + z->out_head, z->out_len - z->out_head,
+			 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		if (n > 0)
+			z->out_head += (size_t)n;
+	}
+}
+
+void zapi_close(struct zapi *z, bool withdraw_all)
+{
+	struct lh_entry *le;
+
+	if (!z)
+		return;
+	if (withdraw_all && z->state == ZS_UP) {
+		unsigned gen = z->gen;
+
+		lh_foreach(z->routes, le) {
+			struct zentry *e = lh_entry_v(le);
+
+			if (queue_route(z, false, &e->r) < 0 || z->gen != gen)
+				break;
+		}
+		flush_blocking(z, ZAPI_CLOSE_WAIT_MS);
+	}
+	ev_io_stop(z->loop, &z->rio);
+	ev_io_stop(z->loop, &z->wio);
+	ev_timer_stop(z->loop, &z->tm);
+	if (z->fd >= 0)
+		close(z->fd);
+	lh_table_free(z->routes);
+	free(z->out);
+	free(z);
+}
+
+int zapi_route_set(struct zapi *z, const struct zroute *r)
+{
+	struct zroute c;
+	struct zentry *e;
+	struct zkey k;
+	void *v;
+	int rc;
+
+	if (r->nh < ZNH_BLACKHOLE || r->nh > ZNH_IPV4_IFINDEX ||
+	    (nh_has_ifindex(r->nh) && r->ifindex <= 0))
+		return -EINVAL;
+	rc = make_key(&k, r->family, &r->prefix, r->plen);
+	if (rc < 0)
+		return rc;
+	/* The canonical form: what the next hop type does not use is zero,
+	 * so that equal routes compare equal. */
+	memset(&c, 0, sizeof(c));
+	c.family = r->family;
+	memcpy(&c.prefix, k.addr, addr_len(r->family));
+	c.plen = r->plen;
+	c.nh = r->nh;
+	if (r->nh == ZNH_IPV6 || r->nh == ZNH_IPV6_IFINDEX)
+		c.gate.v6 = r->gate.v6;
+	else if (r->nh == ZNH_IPV4 || r->nh == ZNH_IPV4_IFINDEX)
+		c.gate.v4 = r->gate.v4;
+	c.ifindex = nh_has_ifindex(r->nh) ? r->ifindex : 0;
+	c.distance = r->distance;
+	c.metric = r->metric;
+
+	if (lh_table_lookup_ex(z->routes, &k, &v)) {
+		e = v;
+		if (zroute_equal(&e->r, &c))
+			return 0;
+	} else {
+		e = calloc(1, sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->key = k;
+		if (lh_table_insert(z->routes, &e->key, e) < 0) {
+			free(e);
+			return -ENOMEM;
+		}
+	}
+	e->r = c;
+	e->st = ZR_PENDING;
+	if (z->state == ZS_UP)
+		queue_route(z, true, &e->r);
+	return 0;
+}
+
+int zapi_route_unset(struct zapi *z, int family, const void *prefix, uint8_t plen)
+{
+	struct zentry *e;
+	struct zkey k;
+	void *v;
+	int rc = make_key(&k, family, prefix, plen);
+
+	if (rc < 0)
+		return rc;
+	if (!lh_table_lookup_ex(z->routes, &k, &v))
+		return -ENOENT;
+	e = v;
+	if (z->state == ZS_UP)
+		queue_route(z, false, &e->r);
+	lh_table_delete(z->routes, &k);
+	return 0;
+}
+
+void zapi_routes(struct zapi *z, zapi_route_fn fn, void *arg)
+{
+	struct lh_entry *le;
+
+	lh_foreach(z->routes, le) {
+		struct zentry *e = lh_entry_v(le);
+
+		fn(arg, &e->r, e->st);
+	}
+}
+
+size_t zapi_route_count(const struct zapi *z)
+{
+	return (size_t)lh_table_length(z->routes);
+}
+
+const struct zapi_stats *zapi_stats(const struct zapi *z)
+{
+	return &z->st;
+}
+
+const char *zapi_last_error(const struct zapi *z)
+{
+	return z->last_err;
+}
