@@ -7,7 +7,7 @@
 # (lower is better) and records them in bench/results.json.
 #
 #   bench/kernel-vm.sh              (root the first time: kernel cache)
-#   BENCH_ILA_ROUTES=5000 bench/kernel-vm.sh
+#   BENCH_ILA_ROUTES=5000 BENCH_RUNS=1 bench/kernel-vm.sh
 #
 # Under software emulation the absolute times are those of an emulated CPU;
 # the ratio compares two programs in the same guest.
@@ -18,9 +18,7 @@ top=$(cd "$here/.." && pwd)
 ILA_BUILD=$(realpath -m "${ILA_BUILD:-$top/build/main}")
 RESULTS=${RESULTS:-$here/results.json}
 export ILA_BUILD ILA_VM_TIMEOUT="${ILA_VM_TIMEOUT:-900}"
-if [ -n "${BENCH_ILA_ROUTES:-}" ]; then
-	export ILA_BENCH_ILA_ROUTES="$BENCH_ILA_ROUTES"
-fi
+export ILA_BENCH_ILA_ROUTES="${BENCH_ILA_ROUTES:-20000}" ILA_BENCH_RUNS="${BENCH_RUNS:-3}"
 
 die() { echo "kernel-vm: $*" >&2; exit 1; }
 
@@ -33,9 +31,9 @@ command -v python3 >/dev/null || die "python3 not found (writes results.json)"
 
 out=$(mktemp -d /tmp/ila-bench-vm.XXXXXX)
 trap 'rm -rf "$out"' EXIT INT TERM
-# Only ILA_* variables reach the guest: the route count travels as one.
+# Only ILA_* variables reach the guest: the knobs travel as such.
 ILA_VM_OUT=$out "$top/tests/vm/run-in-vm" /bin/sh -c \
-	'BENCH_ILA_ROUTES=${ILA_BENCH_ILA_ROUTES:-20000} exec python3 "$1"' sh \
+	'BENCH_ILA_ROUTES=$ILA_BENCH_ILA_ROUTES BENCH_RUNS=$ILA_BENCH_RUNS exec python3 "$1"' sh \
 	"$here/kernel_vm.py" || die "the guest half failed (see above)"
 [ -s "$out/kernel-vm.json" ] || die "the guest wrote no figures"
 

@@ -12,8 +12,8 @@ not count: ilad is timed from SIGCONT, when the first push waits to be read,
 until its routes_replaced counter (control socket polled every 10 ms) says
 the last route is in the kernel; iproute2 then counts the routes. The
 baseline is `ip -6 -batch` doing the same replaces (same routes, device and
-protocol) in a fresh namespace of the same guest, run before and after
-ilad; its figure is the mean of the two.
+protocol) in a fresh namespace of the same guest. BENCH_RUNS (3) runs of
+each, interleaved; the medians are kept.
 
 Prints the figures and writes them as bench/results.json entries to
 $ILA_VM_OUT/kernel-vm.json for the host half to merge.
@@ -28,10 +28,11 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, 'tests', 'vm'))
-import ilad_net as N                                     # noqa: E402
-from vmlib import ip, netns_add, netns_del, run          # noqa: E402
+import ilad_net as N
+from vmlib import ip, netns_add, netns_del, run
 
 COUNT = int(os.environ.get('BENCH_ILA_ROUTES', '20000'))
+RUNS = max(1, int(os.environ.get('BENCH_RUNS', '3')))
 NS = 'ilb-n'
 DEV = 'n-r'             # ilad's node name is n; its fabric link is n-r
 PREFIX = '2001:db8:100::/64'
@@ -181,6 +182,11 @@ def ilad_run():
         netns_del(NS)
 
 
+def median(v):
+    v = sorted(v)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
 def main():
     for tool in (N.ILAD, N.MAPPER, N.PROBE):
         if not tool or not os.access(tool, os.X_OK):
@@ -188,19 +194,28 @@ def main():
                      % tool)
     work = os.path.join('/tmp', 'kernel-vm-ip')
     os.makedirs(work, exist_ok=True)
-    ip1 = ip_batch_run(work)
-    (ila_add, probe_add), (ila_move, probe_move), st = ilad_run()
-    ip2 = ip_batch_run(work)
-    base_add, base_move = (ip1[0] + ip2[0]) / 2, (ip1[1] + ip2[1]) / 2
-    print('kernel-vm: %d ILA routes in the guest: ilad %.3f s (registrations took %.3f s), '
-          'ip -batch %.3f s and %.3f s: ratio %.3f' % (
-              COUNT, ila_add, probe_add, ip1[0], ip2[0], ila_add / base_add))
-    print('kernel-vm: moving them to a new locator: ilad %.3f s (registrations %.3f s), '
-          'ip -batch %.3f s and %.3f s: ratio %.3f' % (
-              ila_move, probe_move, ip1[1], ip2[1], ila_move / base_move))
-    print('kernel-vm: ilad: %d pushes, %d netlink batches, %d routes replaced, %d failures' % (
-        st.get('pushes', 0), st.get('netlink_batches', 0), st.get('routes_replaced', 0),
-        st.get('route_failures', 0)))
+    ips, ilads = [], []
+    # interleaved, so that a slow spell of the emulator hits both
+    for i in range(RUNS):
+        ips.append(ip_batch_run(work))
+        ilads.append(ilad_run())
+        print('kernel-vm: run %d: ip -batch %.3f s + %.3f s, ilad %.3f s + %.3f s' % (
+            i + 1, ips[-1][0], ips[-1][1], ilads[-1][0][0], ilads[-1][1][0]), flush=True)
+    ila_add = median([r[0][0] for r in ilads])
+    ila_move = median([r[1][0] for r in ilads])
+    probe_add = median([r[0][1] for r in ilads])
+    probe_move = median([r[1][1] for r in ilads])
+    base_add = median([r[0] for r in ips])
+    base_move = median([r[1] for r in ips])
+    st = ilads[-1][2]
+    print('kernel-vm: %d ILA routes in the guest: ilad %.3f s, ip -batch %.3f s: ratio %.3f '
+          '(medians of %d runs; the registrations took %.3f s)' % (
+              COUNT, ila_add, base_add, ila_add / base_add, RUNS, probe_add))
+    print('kernel-vm: moving them to a new locator: ilad %.3f s, ip -batch %.3f s: ratio %.3f '
+          '(registrations %.3f s)' % (ila_move, base_move, ila_move / base_move, probe_move))
+    print('kernel-vm: ilad (last run): %d pushes, %d netlink batches, %d routes replaced, '
+          '%d failures' % (st.get('pushes', 0), st.get('netlink_batches', 0),
+                           st.get('routes_replaced', 0), st.get('route_failures', 0)))
     k = '%dk' % (COUNT // 1000) if COUNT % 1000 == 0 else str(COUNT)
     entries = [
         {'name': 'kernel_%s_ila_routes_vm' % k, 'unit': 's', 'ila': round(ila_add, 4),

@@ -149,6 +149,36 @@ void cache_snapshot_end(struct ilad *d, uint32_t vn)
 	}
 }
 
+/*
+ * The next hop of a locator, resolved once per flush: every ILA route to a
+ * locator leaves by the same device and gateway, and a fabric change is
+ * picked up by the next flush that touches the route.
+ */
+static int locator_nexthop(struct ilad *d, const struct ila_locator *loc, int *oif,
+			   union kaddr *gateway)
+{
+	union kaddr dst = { 0 };
+
+	for (unsigned i = 0; i < d->n_nh; i++) {
+		if (ila_locator_equal(&d->nh[i].loc, loc)) {
+			*oif = d->nh[i].oif;
+			*gateway = d->nh[i].gateway;
+			return d->nh[i].err;
+		}
+	}
+	memcpy(dst.b, loc->b, 8);
+	int err = kernel_route_lookup(d->kernel, AF_INET6, &dst, oif, gateway);
+	if (d->n_nh < ILA_ARRAY_SIZE(d->nh)) {
+		struct nh_memo *m = &d->nh[d->n_nh++];
+
+		m->loc = *loc;
+		m->oif = *oif;
+		m->gateway = *gateway;
+		m->err = err;
+	}
+	return err;
+}
+
 static bool desired_route(struct ilad *d, const struct centry *e, struct kroute *r)
 {
 	struct local *l = local_get(d, &e->key);
@@ -178,6 +208,13 @@ static bool desired_route(struct ilad *d, const struct centry *e, struct kroute 
 	r->locator = e->rec.loc;
 	r->csum_mode = (uint8_t)d->conf->csum_mode;
 	r->ident_type = (uint8_t)d->conf->ident_type;
+	if (locator_nexthop(d, &e->rec.loc, &r->oif, &r->gateway) < 0) {
+		/* no route to that locator (yet): senders are told so */
+		memset(&r->gateway, 0, sizeof(r->gateway));
+		r->oif = 0;
+		r->kind = KROUTE_UNREACHABLE;
+		d->stats.locator_unreachable++;
+	}
 	return true;
 }
 
@@ -214,6 +251,7 @@ void cache_flush(struct ilad *d)
 
 	if (!d->dirty)
 		return;
+	d->n_nh = 0; /* next hops of locators are resolved afresh for each flush */
 	if (d->kernel)
 		kernel_batch_begin(d->kernel);
 	for (e = d->dirty; e; e = e->next_dirty) {

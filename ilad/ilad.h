@@ -119,6 +119,7 @@ struct ilad_stats {
 	uint64_t spoof_refused;	/* neighbour for an address attached elsewhere, not expected */
 	uint64_t auto_detached;
 	uint64_t forwarded_moves; /* local workloads that moved away: routes re-pointed */
+	uint64_t locator_unreachable; /* ILA routes to a locator the kernel cannot reach */
 };
 
 struct ilad {
@@ -156,6 +157,13 @@ struct ilad {
 	struct lh_table *cache;	/* struct ilad_key -> struct centry */
 	struct lh_table *locals;	/* struct ilad_key -> struct local */
 	struct centry *dirty;
+	struct nh_memo {	/* next hops of locators, for the flush under way */
+		struct ila_locator loc;
+		int oif;
+		union kaddr gateway;
+		int err;
+	} nh[64];
+	unsigned n_nh;
 	bool reconciled;	/* routes from before the start were checked */
 	int neigh_fd;
 	ev_io neigh_io;

@@ -328,6 +328,7 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		{ "auto_detached", s->auto_detached },
 		{ "spoof_refused", s->spoof_refused },
 		{ "forwarded_moves", s->forwarded_moves },
+		{ "locator_unreachable", s->locator_unreachable },
 		{ "cache_entries", (uint64_t)lh_table_length(d->cache) },
 		{ "local_workloads", (uint64_t)lh_table_length(d->locals) },
 		{ "control_commands", cs->commands },

@@ -1157,6 +1157,58 @@ int kernel_xlat_dump(struct kernel *k, kernel_xlat_fn cb, void *arg)
 
 /* ---- probe ---- */
 
+struct lookup {
+	int oif;
+	union kaddr gateway;
+	bool found;
+};
+
+static int lookup_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct lookup *lk = arg;
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	struct rattrs ra = { { 0 } };
+
+	if (nlh->nlmsg_type != RTM_NEWROUTE || mnl_nlmsg_get_payload_len(nlh) < sizeof(*rtm))
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(*rtm), rattr_cb, &ra) < 0)
+		return 0;
+	if (rtm->rtm_type != RTN_UNICAST || !ra.tb[RTA_OIF])
+		return 0; /* unreachable, blackhole, local: no next hop to follow */
+	lk->oif = (int)mnl_attr_get_u32(ra.tb[RTA_OIF]);
+	copy_addr(&lk->gateway, ra.tb[RTA_GATEWAY], addr_len(rtm->rtm_family));
+	lk->found = true;
+	return 0;
+}
+
+int kernel_route_lookup(struct kernel *k, int family, const union kaddr *dst, int *oif,
+			union kaddr *gateway)
+{
+	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+	struct lookup lk = { 0 };
+	int err;
+
+	if (family != AF_INET6 && family != AF_INET)
+		return -EINVAL;
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++k->seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = family == AF_INET6 ? 128 : 32;
+	mnl_attr_put(nlh, RTA_DST, addr_len((uint8_t)family), dst->b);
+	err = nl_talk(k, k->rt, nlh, lookup_cb, &lk);
+	if (err)
+		return err;
+	if (!lk.found)
+		return -ENETUNREACH;
+	*oif = lk.oif;
+	*gateway = lk.gateway;
+	return 0;
+}
+
 static int route_single(struct kernel *k, const struct kroute *r, bool del)
 {
 	uint8_t buf[KERNEL_MSG_MAX];

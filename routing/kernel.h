@@ -175,6 +175,16 @@ typedef int (*kernel_route_fn)(void *arg, const struct kroute *r);
 int kernel_route_dump(struct kernel *k, int family, uint32_t table, kernel_route_fn cb,
 		      void *arg);
 
+/*
+ * The next hop the kernel uses for dst (RTM_GETROUTE): its device and, when
+ * it has one, its gateway (all zero otherwise). ILA routes take the next
+ * hop of their locator: the kernel wants a device for an IPv6 route, and
+ * lo would pin the translated packet's lookup to lo. -ENETUNREACH when dst
+ * has no unicast route.
+ */
+int kernel_route_lookup(struct kernel *k, int family, const union kaddr *dst, int *oif,
+			union kaddr *gateway);
+
 /* ---- ILA translation table (generic netlink "ila", version 1) ---- */
 
 enum kernel_xlat_result {

@@ -1,0 +1,796 @@
+#!/usr/bin/env python3
+"""The ilad suites (tests/vm/suites/ilad-*.sh): ilad on a kernel with ILA.
+
+usage: ilad_node.py SUITE PHASE...
+Phases, run in the order given on one network (see ilad_net.py):
+  routes     after the pushes, `ip -6 route show proto ila` on A, B and C
+             lists exactly the expected routes, and each node's ILA
+             translation table (read over generic netlink) its one entry
+  checksums  UDP both ways and a real TCP connection X -> W through the
+             translations under the default checksum mode; a capture on R
+             (ILA addresses on the wire) and one on A's link to W (after the
+             translation back to the SIR address) show valid transport
+             checksums, computed here independently
+  spoof      an unsolicited NA on C's workload link for a new allowed address
+             attaches it at C (the path is live); one for W's address, which
+             runs at A and is not expected at C, moves nothing and raises
+             spoof_refused
+  restart    ilad on C restarted (SIGTERM, start) under a stream X -> W: no
+             packet lost and no route of ilad's protocol touched (ip monitor)
+  hot        W moves A -> B (ilactl attach at B) under a 10,000 packets/s
+             stream of 50,000 numbered packets and a busy TCP connection:
+             no loss, no duplicate, no reset; convergence time at C and the
+             packets A forwarded are printed; packets sent to W's old ILA
+             address afterwards are re-translated by A to B
+  inflight   W moves back B -> A under the stream while the mapper's
+             messages to C are delayed (a correspondent with a stale cache):
+             C keeps sending to B's locator after B switched, B forwards every
+             such packet (counted), none is lost
+  cold       detach W down where it runs: senders get ICMPv6 unreachable for
+             every packet of the gap; after attach at the other node delivery
+             resumes
+  failover   the other node prepared as standby; W's node dies (link cut,
+             ilad SIGKILLed): after the mapper's dead timer the traffic
+             reaches W through the standby
+Each phase starts from where the previous one left W (A at first).
+Every wait is bounded; every process and namespace is removed at the end.
+"""
+import os
+import re
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vmlib import (PACKET_OUTGOING, Failed, NetNS, Results, ila_table, ip, norm6, run,
+                   tx_csum_off)
+import ilad_net as N
+from ilad_net import LOC, NS, PREFIX_LOC, W_SIR, X_SIR, FloodRecv, Net, RouteWatch, until
+
+ETH_P_ALL = 0x0003
+IPV6_RECVPKTINFO, IPV6_PKTINFO = 49, 50
+IPV6_MULTICAST_IF, IPV6_MULTICAST_HOPS = 17, 18
+HOT_RATE = int(os.environ.get('ILA_VM_HOT_RATE', '10000'))
+HOT_COUNT = int(os.environ.get('ILA_VM_HOT_COUNT', '50000'))
+STREAM_PORT = 6000
+PUSH_DELAY_MS = 100 # the mapper's messages to C, slowed in the inflight phase
+LUID = 1            # the kernel's number of ident-type luid
+
+
+class Suite:
+    def __init__(self, name):
+        self.res = Results()
+        self.net = Net(name)
+        self.where = 'a'        # the node W runs at
+        self.w_ila = None       # W's ILA address at A, as seen on the wire
+        self.seq = 0            # flood run ids
+
+    def check(self, name, ok, detail=''):
+        """A result line; the figures are in the name, the detail (what was
+        seen) is printed for failures only."""
+        return self.res.check(name, ok, '' if ok else detail)
+
+    def require(self, name, ok, detail=''):
+        """A check the rest of the suite depends on."""
+        return self.res.require(name, ok, '' if ok else detail)
+
+    def info(self, text):
+        Results.info(text)
+
+    def run_id(self):
+        self.seq += 1
+        return self.seq
+
+    # ------------------------------------------------------------ setup
+
+    def setup(self):
+        net = self.net
+        tools = {'ilad': N.ILAD, 'ilactl': N.ILACTL, 'ila-mapper': N.MAPPER}
+        missing = [k for k, v in tools.items() if not v or not os.access(v, os.X_OK)]
+        self.require('binaries ilad, ilactl, ila-mapper in %s' % N.BUILD, not missing,
+                     'missing: %s (set ILA_BUILD to a built tree)' % ' '.join(missing))
+        net.flood = N.flood_tool(net.dir)
+        t0 = time.monotonic()
+        net.build()
+        net.certs(['mapper', 'a', 'b', 'c'])
+        net.start_mapper(['a', 'b', 'c'])
+        # C lets workloads attach by themselves on its workload link (the
+        # spoof phase needs it); A and B attach only when told
+        net.start_ilad('c', extra='vn blue allow %s\n' % N.PREFIX, wait=False)
+        net.start_ilad('a', wait=False)
+        net.start_ilad('b', wait=False)
+        for n in ('a', 'b', 'c'):
+            net.wait_synced(n)
+        self.check('ilad a, b, c: TLS sessions to the mapper at [%s]:%d up, vn blue in sync' %
+                   (N.MAPPER_ADDR, N.MAPPER_PORT),
+                   all(net.mapper_state(n).get('tls') for n in ('a', 'b', 'c')),
+                   str([net.mapper_state(n) for n in ('a', 'b', 'c')]))
+        rc1, out1 = net.ilactl('c', 'attach', X_SIR, 'dev', 'c-x')
+        rc2, out2 = net.ilactl('a', 'attach', W_SIR, 'dev', 'a-w')
+        self.require('ilactl attach X at C and W at A', rc1 == 0 and rc2 == 0,
+                     (out1 + out2).strip())
+        ok = until(lambda: self.routes_now() == self.expected_routes('a'), 20, 0.2)
+        refused = ['%s: %s' % (n, l) for n in ('a', 'b', 'c')
+                   for l in open(net.path(n + '.log')).read().splitlines()
+                   if 'refused' in l][:3]
+        self.require('routes of X and W pushed to every node', ok,
+                     'got %s; %s' % (self.routes_now(), ' | '.join(refused)))
+        self.info('setup: 7 namespaces, mapper and 3 ilad up, W at A, X at C in %.1f s' %
+                  (time.monotonic() - t0))
+
+    def routes_now(self):
+        return {n: N.routes(NS[n]) for n in ('a', 'b', 'c')}
+
+    def expected_routes(self, w_at):
+        """What `ip -6 route show proto ila` must list on each node when W
+        runs at w_at and X at C: local delivery where a workload runs, an
+        encap ila route to its locator elsewhere."""
+        want = {}
+        for n in ('a', 'b', 'c'):
+            r = []
+            for sir, at, link in ((W_SIR, w_at, '%s-w' % n), (X_SIR, 'c', 'c-x')):
+                if n == at:
+                    r.append('%s dev %s' % (sir, link))
+                else:
+                    r.append('%s ila %s neutral-map luid' % (sir, LOC[at]))
+            want[n] = sorted(r)
+        return want
+
+    # ------------------------------------------------------------ routes
+
+    def phase_routes(self):
+        got = self.routes_now()
+        want = self.expected_routes('a')
+        _, raw = ip('-6', 'route', 'show', 'proto', 'ila', ns=NS['b'], check=False)
+        by_name = 'proto ila' if raw.strip() else 'proto %d' % N.PROTO
+        for n in ('a', 'b', 'c'):
+            self.check('routes: `ip -6 route show %s` on %s lists exactly %s' %
+                       (by_name, n.upper(), '; '.join(want[n])), got[n] == want[n],
+                       'got %s' % got[n])
+        for n in ('a', 'b', 'c'):
+            table = ila_table(NS[n])
+            want_x = [{'locator_match': LOC[n], 'locator': PREFIX_LOC,
+                       'csum_mode': 'neutral-map', 'ident_type': LUID}]
+            got_x = [{k: e.get(k) for k in ('locator_match', 'locator', 'csum_mode',
+                                           'ident_type')} for e in table]
+            self.check('routes: translation table of %s is loc_match %s -> loc %s '
+                       'neutral-map luid, nothing else' % (n.upper(), LOC[n], PREFIX_LOC),
+                       got_x == want_x, 'got %s' % table)
+        # ilad's own account agrees with the kernel's (informative)
+        k = self.net.ctls['b'].json('show kernel')
+        self.info('ilactl show kernel on B: %s' % k)
+
+    # ------------------------------------------------------------ checksums
+
+    def phase_checksums(self):
+        net = self.net
+        for d, ns in (('x-c', 'x'), ('w-a', 'w'), ('w-b', 'w')):
+            tx_csum_off(d, NS[ns])
+        with NetNS(NS['r']):
+            cap_r = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+        with NetNS(NS['a']):
+            cap_a = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+        cap_a.bind(('a-w', ETH_P_ALL))
+        for s in (cap_r, cap_a):
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        with NetNS(NS['w']):
+            wu = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            wt = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        with NetNS(NS['x']):
+            xu = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            xt = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        try:
+            wu.setsockopt(socket.IPPROTO_IPV6, IPV6_RECVPKTINFO, 1)
+            wu.bind(('::', 5001))
+            wt.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            wt.bind(('::', 5002))
+            wt.listen(1)
+            wt.settimeout(5)
+            xu.bind((X_SIR, 0))
+            # UDP both ways: X sends, W answers to where it came from
+            sizes = [1, 2, 7, 64, 333, 1000, 1200, 17, 256, 999]
+            seen_dst, echoed, errs = [], 0, []
+            wu.settimeout(1)
+            xu.settimeout(1)
+            for i, n in enumerate(sizes):
+                if len(errs) >= 2:
+                    break           # the path is broken: the checks below say so
+                payload = bytes((i * 7 + j) & 0xff for j in range(n))
+                xu.sendto(payload, (W_SIR, 5001))
+                try:
+                    data, anc, _, peer = wu.recvmsg(2048, socket.CMSG_SPACE(20))
+                    for lvl, typ, val in anc:
+                        if lvl == socket.IPPROTO_IPV6 and typ == IPV6_PKTINFO:
+                            seen_dst.append(socket.inet_ntop(socket.AF_INET6, val[:16]))
+                    wu.sendto(data, peer[:2])
+                    back, _ = xu.recvfrom(2048)
+                    echoed += back == payload
+                except OSError as e:
+                    errs.append(str(e))
+            self.check('checksums: %d UDP datagrams X -> W arrive addressed to W\'s SIR '
+                       'address and come back intact' % len(sizes),
+                       echoed == len(sizes) and all(norm6(d) == W_SIR for d in seen_dst),
+                       'echoed %d, W saw %s %s' % (echoed, sorted(set(seen_dst)), errs[:2]))
+            # a real TCP connection
+            tcp_ok, detail = False, ''
+            try:
+                xt.bind((X_SIR, 0))
+                xt.settimeout(5)
+                xt.connect((W_SIR, 5002))
+                srv, peer = wt.accept()
+                srv.settimeout(5)
+                msgs = [b'x', bytes(range(256)) * 4, os.urandom(20000)]
+                got = []
+                for m in msgs:
+                    xt.sendall(m)
+                    buf = b''
+                    while len(buf) < len(m):
+                        buf += srv.recv(65536)
+                    srv.sendall(buf[::-1])
+                    back = b''
+                    while len(back) < len(m):
+                        back += xt.recv(65536)
+                    got.append(back == m[::-1])
+                local = srv.getsockname()[0]
+                xt.shutdown(socket.SHUT_WR)
+                srv.recv(10)
+                srv.close()
+                tcp_ok = all(got) and norm6(local) == W_SIR and norm6(peer[0]) == X_SIR
+                detail = 'accepted at %s from %s, %d of %d exchanges intact' % (
+                    local, peer[0], sum(got), len(msgs))
+            except OSError as e:
+                detail = 'TCP: %s' % e
+            self.check('checksums: TCP connection X -> [%s]:5002 through the translations '
+                       'carries 3 messages (up to 20,000 bytes) both ways' % W_SIR,
+                       tcp_ok, detail)
+            time.sleep(0.3)
+            pr = drain(cap_r, skip_outgoing=True)
+            pa = [p for p, out in drain(cap_a, keep_dir=True) if out]
+        finally:
+            for s in (cap_r, cap_a, wu, wt, xu, xt):
+                s.close()
+        self.check_capture('on R (ILA addresses on the wire)', pr, wire=True)
+        self.check_capture('on A\'s link to W (after the translation back)', pa, wire=False)
+
+    def check_capture(self, where, pkts, wire):
+        """Every TCP and UDP segment between X and W: destination as the
+        translation must leave it, checksum valid for the addresses in the
+        header and for the SIR addresses the receiving socket sees."""
+        stats = {'udp': 0, 'tcp': 0}
+        bad = []
+        for pkt in pkts:
+            h = parse_l4(pkt)
+            if not h:
+                continue
+            src, dst, proto, seg = h
+            if src == X_SIR:
+                sir, loc = W_SIR, LOC['a']
+            elif src == W_SIR:
+                sir, loc = X_SIR, LOC['c']
+            else:
+                continue
+            if proto not in (6, 17) or (proto == 17 and struct.unpack('!H', seg[2:4])[0] ==
+                                        STREAM_PORT):
+                continue
+            if not wire and src != X_SIR:
+                continue
+            if wire and src == X_SIR and ila_prefix(dst) == loc:
+                self.w_ila = dst    # where in-flight packets for W at A go
+            name = 'tcp' if proto == 6 else 'udp'
+            stats[name] += 1
+            want_dst = ila_prefix(dst) == loc if wire else dst == sir
+            ok_hdr = l4_valid(src, dst, proto, seg)
+            ok_sir = l4_valid(src, sir, proto, seg)
+            if not (want_dst and ok_hdr and ok_sir):
+                bad.append('%s %s->%s: dst %s, checksum %s for the header, %s for the SIR '
+                           'addresses' % (name, src, dst, 'ok' if want_dst else 'WRONG',
+                                          'ok' if ok_hdr else 'BAD', 'ok' if ok_sir else 'BAD'))
+        what = ('both ways, destination in the locator of the node it runs at'
+                if wire else 'X -> W, destination W\'s SIR address')
+        self.check('checksums: capture %s: %d TCP and %d UDP segments %s, checksums valid '
+                   '(computed independently)' % (where, stats['tcp'], stats['udp'], what),
+                   not bad and stats['tcp'] > 0 and stats['udp'] > 0, '; '.join(bad[:3]))
+
+    # ------------------------------------------------------------ spoof
+
+    def phase_spoof(self):
+        net = self.net
+        run(['ip', 'netns', 'exec', NS['c'], 'sh', '-c',
+             'echo 1 >/proc/sys/net/ipv6/conf/c-x/accept_untracked_na'])
+        # the path is live: a new address announced on C's link attaches there
+        fresh = '2001:db8:100::77'
+        s0 = net.stats('c')
+        send_na(NS['x'], net.ifindex['x-c'], fresh, net.mac['x-c'])
+        attached = until(lambda: (net.local('c', fresh) or {}).get('state') == 'attached', 5)
+        pushed = until(lambda: '%s ila %s neutral-map luid' % (fresh, LOC['c'])
+                       in N.routes(NS['a']), 5)
+        s1 = net.stats('c')
+        self.check('spoof: an unsolicited NA for new %s on C\'s link attaches it at C '
+                   '(auto_attached +%d) and A routes it to C' % (
+                       fresh, s1.get('auto_attached', 0) - s0.get('auto_attached', 0)),
+                   attached and pushed, 'C local %s; A routes %s' % (
+                       net.local('c', fresh), N.routes(NS['a'])))
+        net.ilactl('c', 'detach', fresh)
+        ip('-6', 'neigh', 'del', fresh, 'dev', 'c-x', ns=NS['c'], check=False)
+        until(lambda: not any(r.startswith(fresh) for r in N.routes(NS['a'])), 5)
+        # the spoof: W's address announced at C, where it is not expected
+        before = net.mapping(W_SIR)
+        s0 = net.stats('c')
+        send_na(NS['x'], net.ifindex['x-c'], W_SIR, net.mac['x-c'])
+        until(lambda: net.stats('c').get('spoof_refused', 0) > s0.get('spoof_refused', 0), 5)
+        _, neigh = ip('-6', 'neigh', 'show', W_SIR, 'dev', 'c-x', ns=NS['c'])
+        time.sleep(1.0)     # time for a wrong move to show
+        s1 = net.stats('c')
+        after = net.mapping(W_SIR)
+        routes_c = N.routes(NS['c'])
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', STREAM_PORT, 20, rid, timeout_s=10, idle_ms=2000)
+        N.flood_send(net, 'x', W_SIR, STREAM_PORT, 100, 20, rid, src=X_SIR)
+        r = rx.result(15)
+        via_a = FloodRecv.per_if(r).get(net.ifindex['w-a'], (0,))[0]
+        d = s1.get('spoof_refused', 0) - s0.get('spoof_refused', 0)
+        self.check('spoof: an NA for W\'s address on C\'s link (neighbour entry: %s) is refused: '
+                   'spoof_refused +%d, W stays at A (mapper %s seq %s), C still routes it to A, '
+                   '%d of 20 packets reach W through A' % (
+                       ' '.join(neigh.split()[2:5]) or 'none', d, after and after.get('node'),
+                       after and after.get('seq'), via_a),
+                   d >= 1 and before and after and after.get('node') == 'a' and
+                   after.get('seq') == before.get('seq') and
+                   '%s ila %s neutral-map luid' % (W_SIR, LOC['a']) in routes_c and
+                   net.local('c', W_SIR) is None and via_a == 20,
+                   'mapper before %s after %s; C routes %s; C local %s' % (
+                       before, after, routes_c, net.local('c', W_SIR)))
+        ip('-6', 'neigh', 'del', W_SIR, 'dev', 'c-x', ns=NS['c'], check=False)
+
+    # ------------------------------------------------------------ restart
+
+    def phase_restart(self):
+        net = self.net
+        rate, count = HOT_RATE, HOT_RATE * 4
+        mon_out = net.path('restart-monitor.txt')
+        monf = open(mon_out, 'w')
+        mon = subprocess.Popen(['ip', '-n', NS['c'], '-ts', '-6', 'monitor', 'route'],
+                               stdout=monf, stderr=subprocess.STDOUT)
+        monf.close()
+        net.procs['monitor'] = mon
+        table0 = ila_table(NS['c'])
+        routes0 = N.routes(NS['c'])
+        x0 = net.mapping(X_SIR)
+        time.sleep(0.3)
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=60, idle_ms=3000)
+        t_stream = time.monotonic()
+        tx = N.flood_send(net, 'x', W_SIR, STREAM_PORT, rate, count, rid, src=X_SIR,
+                          background=True)
+        time.sleep(0.8)
+        t0 = time.monotonic()
+        rc = net.stop('c', signal.SIGTERM)
+        t1 = time.monotonic()
+        net.start_ilad('c', conf_text=open(net.path('c.conf')).read(), wait=False)
+        net.wait_synced('c')
+        t2 = time.monotonic()
+        sent = N.flood_send_result(tx, 60)
+        r = rx.result(30)
+        time.sleep(0.5)     # late reconciliation would show here
+        mon.send_signal(signal.SIGTERM)
+        mon.wait(5)
+        lines = [l for l in open(mon_out).read().splitlines() if l.strip()]
+        proto = [l for l in lines if ' proto ila ' in l or ' proto %d ' % N.PROTO in l]
+        # ilad's start-up probe of ILA support uses a scratch table; the
+        # routes that carry traffic are in the main table
+        ours = [l for l in proto if ' table ' not in l]
+        if len(proto) > len(ours):
+            self.info('restart: ip monitor also saw %d events of ilad\'s start-up probe in a '
+                      'scratch table: %s' % (len(proto) - len(ours),
+                                             ' | '.join(l for l in proto if l not in ours)))
+        st = net.stats('c')
+        self.info('restart: ilad on C stopped in %.0f ms (exit %s), up and in sync %.0f ms '
+                  'later; stream %s; restarted ilad: routes_replaced %s routes_deleted %s' % (
+                      (t1 - t0) * 1000, rc, (t2 - t1) * 1000, sent['line'],
+                      st.get('routes_replaced'), st.get('routes_deleted')))
+        # the whole restart must fall inside the stream
+        margin = t_stream + sent['elapsed_ms'] / 1000 - t2
+        self.check('restart: ilad on C restarted under %d packets/s X -> W (stopped %.1f s into '
+                   'the stream, in sync again %.1f s before its end): %d of %d arrive, %d lost, '
+                   '%d duplicated' % (rate, t0 - t_stream, margin, r['unique'], count,
+                                      r['lost'], r['dup']),
+                   r['lost'] == 0 and r['dup'] == 0 and sent['sent'] == count and margin > 0,
+                   r['line'])
+        self.check('restart: ip monitor on C saw no main-table route of protocol ila deleted, '
+                   'added or replaced (%d route events in all)' % len(lines), not ours,
+                   ' | '.join(ours[:4]))
+        x1 = net.mapping(X_SIR)
+        self.check('restart: routes and translation entry of C as before, X not moved '
+                   '(seq %s)' % (x1 or {}).get('seq'),
+                   N.routes(NS['c']) == routes0 and ila_table(NS['c']) == table0 and
+                   x1 and x0 and x1.get('seq') == x0.get('seq') and x1.get('node') == 'c',
+                   'routes %s -> %s; mapping %s -> %s' % (routes0, N.routes(NS['c']), x0, x1))
+
+    # ------------------------------------------------------------ hot move
+
+    def phase_hot(self):
+        """The move the acceptance asks for: natural timing, a TCP connection
+        busy across it, convergence and forwarding printed."""
+        self.move_under_stream('hot', HOT_RATE, HOT_COUNT, tcp_port=5003)
+
+    def phase_inflight(self):
+        """A move back, with the mapper's messages to C (the correspondent's
+        node) delayed: C keeps sending to the old locator after the old node
+        switched, as a correspondent with a stale cache does, and the old
+        node must forward every one of those packets."""
+        self.move_under_stream('inflight', HOT_RATE, HOT_RATE * 2, push_delay_ms=PUSH_DELAY_MS)
+
+    def move_under_stream(self, tag, rate, count, tcp_port=None, push_delay_ms=0):
+        net = self.net
+        old = self.where
+        new = 'b' if old == 'a' else 'a'
+        O, NW = old.upper(), new.upper()
+        seq0 = (net.mapping(W_SIR) or {}).get('seq')
+        fm0 = net.stats(old).get('forwarded_moves', 0)
+        # the old node's re-translated packets: the stream leaving it for the new locator
+        run(['tc', '-n', NS[old], 'qdisc', 'replace', 'dev', '%s-r' % old, 'clsact'])
+        run(['tc', '-n', NS[old], 'filter', 'replace', 'dev', '%s-r' % old, 'egress', 'pref',
+             '10', 'protocol', 'ipv6', 'flower', 'ip_proto', 'udp', 'dst_ip', N.LOC_NET[new],
+             'dst_port', str(STREAM_PORT), 'action', 'pass'])
+        f0 = tc_packets(NS[old], '%s-r' % old) or 0
+        if push_delay_ms:
+            # only the mapper's session to C is slowed (TCP from port 7787 on
+            # R's link to C); the data path is not
+            run(['tc', '-n', NS['r'], 'qdisc', 'replace', 'dev', 'r-c', 'root', 'handle', '1:',
+                 'prio'])
+            run(['tc', '-n', NS['r'], 'qdisc', 'replace', 'dev', 'r-c', 'parent', '1:3',
+                 'handle', '30:', 'netem', 'delay', '%dms' % push_delay_ms])
+            run(['tc', '-n', NS['r'], 'filter', 'replace', 'dev', 'r-c', 'parent', '1:', 'pref',
+                 '10', 'protocol', 'ipv6', 'flower', 'ip_proto', 'tcp', 'src_port',
+                 str(N.MAPPER_PORT), 'flowid', '1:3'])
+        watch_c = RouteWatch(NS['c'], W_SIR)
+        watch_o = RouteWatch(NS[old], W_SIR)
+        watch_c.start()
+        watch_o.start()
+        tcp = None
+        if tcp_port:
+            tcp = N.TcpPing(tcp_port)
+            tcp.start()
+        log = net.path('%s-recv.txt' % tag)
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=90, idle_ms=3000, log=log)
+        tx = N.flood_send(net, 'x', W_SIR, STREAM_PORT, rate, count, rid, src=X_SIR,
+                          background=True, timeout_s=60)
+        # the move, a third into the stream
+        time.sleep(min(2.0, count / rate / 3))
+        t_attach = time.monotonic()
+        rc, out = net.ilactl(new, 'attach', W_SIR, 'dev', '%s-w' % new)
+        t_done = time.monotonic()
+        net.w_via(new)
+        sent = N.flood_send_result(tx, 90)
+        r = rx.result(60)
+        time.sleep(0.3)
+        if tcp:
+            tcp.stop()
+        watch_c.stop()
+        watch_o.stop()
+        if push_delay_ms:
+            run(['tc', '-n', NS['r'], 'qdisc', 'del', 'dev', 'r-c', 'root'], check=False)
+        self.where = new
+        t_c = watch_c.first(t_attach, 'new', 'ila ' + LOC[new])
+        t_o = watch_o.first(t_attach, 'new', 'ila ' + LOC[new])
+        per_if = FloodRecv.per_if(r)
+        fwd = (tc_packets(NS[old], '%s-r' % old) or 0) - f0
+        via_old_after = 0
+        try:
+            with open(log) as f:
+                for line in f:
+                    _, ifx, t_us = line.split()
+                    if int(ifx) == net.ifindex['w-%s' % old] and int(t_us) / 1e6 >= t_attach:
+                        via_old_after += 1
+        except (OSError, ValueError):
+            via_old_after = -1
+        self.check('%s: ilactl attach W dev %s-w at %s (%.0f ms)' % (
+            tag, new, NW, (t_done - t_attach) * 1000), rc == 0, out.strip())
+        self.check('%s: %d packets at %d/s X -> W across the move %s -> %s%s: %d arrived, %d '
+                   'lost, %d duplicated (%d reordered; %d through %s, %d through %s)' % (
+                       tag, count, rate, O, NW, ', mapper messages to C delayed %d ms' %
+                       push_delay_ms if push_delay_ms else '', r['unique'], r['lost'], r['dup'],
+                       r['reordered'], per_if.get(net.ifindex['w-%s' % old], (0,))[0], O,
+                       per_if.get(net.ifindex['w-%s' % new], (0,))[0], NW),
+                   r['lost'] == 0 and r['dup'] == 0 and sent['sent'] == count and
+                   sent.get('errors', 0) == 0, '%s | %s' % (sent['line'], r['line']))
+        self.info('%s: sender %s' % (tag, sent['line']))
+        if tcp:
+            self.check('%s: TCP connection X -> W open across the move: %d round trips, longest '
+                       'wait %.0f ms, no reset' % (tag, tcp.rounds, tcp.max_wait * 1000),
+                       tcp.error is None and tcp.rounds > 0, tcp.error or '')
+        self.check('%s: convergence: C\'s route to W replaced by encap ila %s %s after ilactl '
+                   'attach at %s%s (%s\'s route %s)' % (
+                       tag, LOC[new],
+                       '%.0f ms' % ((t_c - t_attach) * 1000) if t_c else 'never', NW,
+                       ', of which %d ms the delay put on C\'s session' % push_delay_ms
+                       if push_delay_ms else '', O,
+                       '%.0f ms' % ((t_o - t_attach) * 1000) if t_o else 'never'),
+                   t_c is not None and t_o is not None,
+                   'C events %s; %s events %s' % (watch_c.events[-4:], O, watch_o.events[-4:]))
+        fm = net.stats(old).get('forwarded_moves', 0) - fm0
+        # with C's pushes late, the old node switches first and C's packets in
+        # between must all be forwarded; without, C may switch first
+        self.check('%s: %s forwarded %d packets of the stream to %s\'s locator (tc counter on '
+                   'its link to R); %d more reached W through %s after the attach; '
+                   'forwarded_moves +%d' % (tag, O, fwd, NW, via_old_after, O, fm),
+                   fm == 1 and (fwd > 0 or not push_delay_ms))
+        if tag == 'hot' and self.w_ila:
+            # packets still addressed to W at A's locator, as in-flight ones are
+            f0 = tc_packets(NS[old], '%s-r' % old) or 0
+            n = 100
+            rid = self.run_id()
+            rx = FloodRecv(net, 'w', STREAM_PORT, n, rid, timeout_s=10, idle_ms=1500)
+            N.flood_send(net, 'x', self.w_ila, STREAM_PORT, 200, n, rid, src=X_SIR)
+            r = rx.result(15)
+            via_new = FloodRecv.per_if(r).get(net.ifindex['w-%s' % new], (0,))[0]
+            f1 = tc_packets(NS[old], '%s-r' % old) or 0
+            self.check('%s: %d packets sent to W\'s old ILA address %s after the move: %s '
+                       're-translates %d of them to %s\'s locator, %d reach W through %s' % (
+                           tag, n, self.w_ila, O, f1 - f0, NW, via_new, NW),
+                       f1 - f0 == n and via_new == n, r['line'])
+        m = net.mapping(W_SIR) or {}
+        want = self.expected_routes(new)
+        got = self.routes_now()
+        self.check('%s: afterwards W at node %s (seq %s -> %s); %s keeps forwarding: its route '
+                   'is encap ila %s; every node\'s routes as expected' % (
+                       tag, new, seq0, m.get('seq'), O, LOC[new]),
+                   m.get('node') == new and m.get('locator') == LOC[new] and got == want,
+                   'mapper %s; routes %s' % (m, got))
+
+    # ------------------------------------------------------------ cold move
+
+    def phase_cold(self):
+        net = self.net
+        src, dst = self.where, 'a' if self.where == 'b' else 'b'
+        # every packet of the gap gets its answer: no ICMP rate limit at C
+        run(['ip', 'netns', 'exec', NS['c'], 'sh', '-c',
+             'echo 0 >/proc/sys/net/ipv6/icmp/ratelimit'])
+        rc, out = net.ilactl(src, 'detach', W_SIR, 'down')
+        down = until(lambda: 'unreachable %s' % W_SIR in N.routes(NS['c']), 10)
+        m = net.mapping(W_SIR) or {}
+        self.check('cold: ilactl detach W down at %s: the mapping is down (%s) and C routes W '
+                   'unreachable' % (src.upper(), m.get('state')),
+                   rc == 0 and down and m.get('state') == 'down',
+                   '%s; C routes %s' % (out.strip(), N.routes(NS['c'])))
+        gap = 20
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', STREAM_PORT, gap, rid, timeout_s=10, idle_ms=1500)
+        s = N.flood_send(net, 'x', W_SIR, STREAM_PORT, 50, gap, rid, src=X_SIR)
+        rx.p.send_signal(signal.SIGTERM)
+        r = rx.result(10)
+        self.check('cold: %d packets sent during the gap: %d ICMPv6 errors came back to the '
+                   'sender (last: type %s code %s from %s; send errors %d), %d reached W' % (
+                       gap, s['icmp'], s['icmp_type'], s['icmp_code'], s['icmp_from'],
+                       s['errors'], r['unique']),
+                   s['icmp'] == gap and s['icmp_type'] == 1 and r['unique'] == 0, s['line'])
+        t0 = time.monotonic()
+        rc, out = net.ilactl(dst, 'attach', W_SIR, 'dev', '%s-w' % dst)
+        net.w_via(dst)
+        back = until(lambda: '%s ila %s neutral-map luid' % (W_SIR, LOC[dst])
+                     in N.routes(NS['c']), 10, 0.02)
+        t1 = time.monotonic()
+        self.where = dst
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', STREAM_PORT, gap, rid, timeout_s=10, idle_ms=1500)
+        s = N.flood_send(net, 'x', W_SIR, STREAM_PORT, 50, gap, rid, src=X_SIR)
+        r = rx.result(15)
+        via = FloodRecv.per_if(r).get(net.ifindex['w-%s' % dst], (0,))[0]
+        self.check('cold: attach at %s: C routes W to %s %.0f ms later, %d of %d packets reach '
+                   'W through %s, no ICMP' % (dst.upper(), LOC[dst], (t1 - t0) * 1000, via, gap,
+                                              dst.upper()),
+                   rc == 0 and back and via == gap and s['icmp'] == 0,
+                   '%s %s | %s' % (out.strip(), s['line'], r['line']))
+
+    # ------------------------------------------------------------ failover
+
+    def phase_failover(self):
+        net = self.net
+        owner = self.where
+        standby = 'b' if owner == 'a' else 'a'
+        rc, out = net.ilactl(standby, 'prepare', W_SIR, 'dev', '%s-w' % standby)
+        if rc != 0 and 'dev' in out:
+            rc, out = net.ilactl(standby, 'prepare', W_SIR)
+        ok = until(lambda: (net.mapping(W_SIR) or {}).get('standby') == LOC[standby], 10)
+        self.check('failover: ilactl prepare W at %s: the mapper holds %s as standby' % (
+            standby.upper(), LOC[standby]), rc == 0 and ok, '%s; %s' % (
+                out.strip(), net.mapping(W_SIR)))
+        fo0 = flatten_mapper(net).get('failovers', 0)
+        rate, secs = 500, 10
+        count = rate * secs
+        log = net.path('failover-recv.txt')
+        rid = self.run_id()
+        watch_c = RouteWatch(NS['c'], W_SIR)
+        watch_c.start()
+        rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=secs + 20, log=log)
+        tx = N.flood_send(net, 'x', W_SIR, STREAM_PORT, rate, count, rid, src=X_SIR,
+                          background=True)
+        time.sleep(1.0)
+        # node A dies: its link goes (the session to the mapper with it, and
+        # nothing it sends leaves any more), then its ilad is killed
+        t_kill = time.monotonic()
+        ip('link', 'set', '%s-r' % owner, 'down', ns=NS[owner])
+        net.stop(owner, signal.SIGKILL)
+        net.w_via(standby)
+        got_b = until(lambda: first_via(log, net.ifindex['w-%s' % standby], t_kill), 15, 0.1)
+        sent = N.flood_send_result(tx, 30)
+        time.sleep(0.5)
+        rx.p.send_signal(signal.SIGTERM)
+        r = rx.result(10)
+        watch_c.stop()
+        t_route = watch_c.first(t_kill, 'new', 'ila ' + LOC[standby])
+        fo1 = flatten_mapper(net).get('failovers', 0)
+        m = net.mapping(W_SIR) or {}
+        loc_sb = net.local(standby, W_SIR)
+        routes_sb = N.routes(NS[standby])
+        self.info('failover: standby %s after promotion: local %s; routes %s; mapper %s' % (
+            standby.upper(), loc_sb, routes_sb, m))
+        self.check('failover: the mapper promoted %s after the dead timer (dead interval %d ms, '
+                   'keepalive %d ms): failovers +%d, C\'s route to W replaced %s after the cut' % (
+                       standby.upper(), N.DEAD_MS, N.KEEPALIVE_MS, fo1 - fo0,
+                       '%.0f ms' % ((t_route - t_kill) * 1000) if t_route else 'never'),
+                   m.get('node') == standby and fo1 == fo0 + 1 and t_route is not None,
+                   'mapper %s; C events %s' % (m, watch_c.events[-3:]))
+        tail_lost = count_lost_after(log, got_b[1], sent['sent']) if got_b else None
+        self.check('failover: traffic reaches W through %s %s after the cut, at %s' % (
+            standby.upper(), '%.0f ms' % ((got_b[0] - t_kill) * 1000) if got_b else 'never',
+            'no loss after the first packet (%d lost in the gap)' % r['lost']
+            if got_b and tail_lost == 0 else 'losses after it' if got_b else '-'),
+            # not before the mapper could declare the node dead: its dead
+            # interval minus the keepalive it may have heard just before the cut
+            bool(got_b) and tail_lost == 0 and
+            (got_b[0] - t_kill) * 1000 >= N.DEAD_MS - N.KEEPALIVE_MS - 250,
+            'local at %s: %s; routes at %s: %s; %s' % (standby, loc_sb, standby, routes_sb,
+                                                      r['line']))
+
+    # ------------------------------------------------------------ main
+
+    def diagnose(self):
+        """What the daemons were doing when the suite gave up (INFO lines)."""
+        for name, p in sorted(self.net.procs.items()):
+            self.info('process %s pid %d: %s' % (name, p.pid, 'running' if p.poll() is None
+                                                 else 'exited %d' % p.returncode))
+            if name in ('mapper', 'a', 'b', 'c'):
+                self.info('  log: %s' % self.net.log_tail(name, 6))
+
+    def run(self, phases):
+        t0 = time.monotonic()
+        try:
+            self.setup()
+            for ph in phases:
+                t = time.monotonic()
+                try:
+                    getattr(self, 'phase_' + ph)()
+                except (Failed, OSError, subprocess.SubprocessError) as e:
+                    self.check('%s: aborted' % ph, False, '%s: %s' % (type(e).__name__, e))
+                    if ph in ('hot', 'inflight', 'cold'):
+                        break       # W's whereabouts unknown: the rest means nothing
+                self.info('phase %s took %.1f s' % (ph, time.monotonic() - t))
+        except Failed as e:
+            self.check('suite aborted', False, str(e))
+            self.diagnose()
+        except Exception as e:      # report, never pass silently
+            self.check('suite crashed', False, '%s: %s' % (type(e).__name__, e))
+            raise
+        finally:
+            self.net.close()
+        self.info('suite took %.1f s' % (time.monotonic() - t0))
+        return 0 if self.res.failed == 0 else 1
+
+
+# ---------------------------------------------------------------- helpers
+
+def drain(sock, skip_outgoing=False, keep_dir=False):
+    sock.setblocking(False)
+    out = []
+    while True:
+        try:
+            pkt, addr = sock.recvfrom(65535)
+        except BlockingIOError:
+            return out
+        outgoing = addr[2] == PACKET_OUTGOING
+        if skip_outgoing and outgoing:
+            continue
+        out.append((pkt, outgoing) if keep_dir else pkt)
+
+
+def parse_l4(pkt):
+    """(src, dst, next header, segment) of an IPv6 packet without extension
+    headers, or None."""
+    if len(pkt) < 40 or pkt[0] >> 4 != 6:
+        return None
+    plen = struct.unpack('!H', pkt[4:6])[0]
+    return (socket.inet_ntop(socket.AF_INET6, pkt[8:24]),
+            socket.inet_ntop(socket.AF_INET6, pkt[24:40]), pkt[6], pkt[40:40 + plen])
+
+
+def csum16(data):
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def l4_valid(src, dst, proto, seg):
+    """Whether the segment's checksum verifies for these addresses: the sum
+    over pseudo-header and segment, checksum included, is all ones."""
+    if proto == 17 and seg[6:8] == b'\0\0':
+        return False        # IPv6 forbids UDP without a checksum
+    pseudo = (socket.inet_pton(socket.AF_INET6, src) + socket.inet_pton(socket.AF_INET6, dst) +
+              struct.pack('!IxxxB', len(seg), proto))
+    return csum16(pseudo + seg) == 0
+
+
+def ila_prefix(a):
+    """The locator (upper 64 bits) of an address, in iproute2's notation."""
+    b = socket.inet_pton(socket.AF_INET6, a)
+    return ':'.join('%x' % g for g in struct.unpack('!4H', b[:8]))
+
+
+def send_na(ns, ifindex, target, mac):
+    """An unsolicited neighbour advertisement (override flag, target
+    link-layer address option) to all nodes, from namespace ns."""
+    with NetNS(ns):
+        s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    try:
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_HOPS, 255)
+        s.setsockopt(socket.IPPROTO_IPV6, IPV6_MULTICAST_IF, ifindex)
+        lla = bytes(int(x, 16) for x in mac.split(':'))
+        msg = (struct.pack('!BBHI', 136, 0, 0, 0x20000000) +
+               socket.inet_pton(socket.AF_INET6, target) + struct.pack('!BB', 2, 1) + lla)
+        s.sendto(msg, ('ff02::1', 0, 0, ifindex))
+    finally:
+        s.close()
+
+
+def tc_packets(ns, dev):
+    """Packets counted by the egress flower filter on dev, or None."""
+    rc, out = run(['tc', '-n', ns, '-s', 'filter', 'show', 'dev', dev, 'egress'], check=False)
+    m = re.search(r'Sent \d+ bytes (\d+) pkt', out)
+    return int(m.group(1)) if rc == 0 and m else None
+
+
+def flatten_mapper(net):
+    return N.flatten(net.ctls['mapper'].json('show stats'))
+
+
+def first_via(log, ifindex, after):
+    """(time, seq) of the first packet the receiver logged through ifindex
+    at or after time after, or None."""
+    try:
+        with open(log) as f:
+            for line in f:
+                w = line.split()
+                if len(w) == 3 and int(w[1]) == ifindex and int(w[2]) / 1e6 >= after:
+                    return int(w[2]) / 1e6, int(w[0])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def count_lost_after(log, seq, sent):
+    """Sequence numbers from seq to sent-1 the receiver did not log."""
+    got = set()
+    with open(log) as f:
+        for line in f:
+            w = line.split()
+            if len(w) == 3:
+                got.add(int(w[0]))
+    return sum(1 for s in range(seq, sent) if s not in got)
+
+
+def main():
+    if len(sys.argv) < 3:
+        sys.stderr.write(__doc__)
+        return 2
+    return Suite(sys.argv[1]).run(sys.argv[2:])
+
+
+if __name__ == '__main__':
+    sys.exit(main())
