@@ -189,6 +189,12 @@ static bool desired_route(struct ilad *d, const struct centry *e, struct kroute 
 	r->dst_len = e->key.family == AF_INET6 ? 128 : 32;
 	r->hook_type = KROUTE_HOOK_UNSET;
 	if (l && l->state == LOCAL_ATTACHED && l->ifindex > 0) {
+		/* a host route announced through zebra is installed by zebra: a
+		 * kernel route of ours would shadow it (zebra takes main-table
+		 * routes of other protocols as its own kernel routes, distance 0,
+		 * and would not redistribute ours) */
+		if (zebra_announces(d, &e->key))
+			return false;
 		r->kind = KROUTE_DEV;
 		r->oif = l->ifindex;
 		return true;

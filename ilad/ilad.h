@@ -232,6 +232,8 @@ const char *mc_state_name(enum mc_state s);
 
 /* zebra.c */
 int zebra_init(struct ilad *d, char *err, size_t errlen);
+/* Whether k's host route goes through zebra (which then installs it). */
+bool zebra_announces(const struct ilad *d, const struct ilad_key *k);
 /* The host route of k follows the local workload state. */
 void zebra_sync(struct ilad *d, const struct ilad_key *k);
 void zebra_stop(struct ilad *d, bool withdraw);

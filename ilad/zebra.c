@@ -81,20 +81,28 @@ int zebra_init(struct ilad *d, char *err, size_t errlen)
 	return 0;
 }
 
+/* The distance of host routes: below eBGP's 20, so that a node where the
+ * workload has just arrived delivers it at once instead of sending it back
+ * to the old node while BGP has not converged yet. */
+#define HOST_ROUTE_DISTANCE 10
+
+bool zebra_announces(const struct ilad *d, const struct ilad_key *k)
+{
+	/* IPv6 workloads get host routes only where the fabric routes hosts */
+	return d->zapi && (k->family == AF_INET || d->conf->mode == ILA_CONF_MODE_HOST_ROUTE);
+}
+
 void zebra_sync(struct ilad *d, const struct ilad_key *k)
 {
 	struct local *l;
 	uint8_t plen = k->family == AF_INET6 ? 128 : 32;
 
-	if (!d->zapi)
-		return;
-	/* IPv6 workloads get host routes only where the fabric routes hosts */
-	if (k->family == AF_INET6 && d->conf->mode != ILA_CONF_MODE_HOST_ROUTE)
+	if (!zebra_announces(d, k))
 		return;
 	l = local_get(d, k);
 	if (l && l->state == LOCAL_ATTACHED && l->ifindex > 0) {
 		struct zroute r = { .family = k->family, .plen = plen, .nh = ZNH_IFINDEX,
-				    .ifindex = l->ifindex };
+				    .ifindex = l->ifindex, .distance = HOST_ROUTE_DISTANCE };
 
 		memcpy(&r.prefix, &k->addr, k->family == AF_INET6 ? 16 : 4);
 		zapi_route_set(d->zapi, &r);
