@@ -20,12 +20,6 @@ static const struct ila_daemon_info mapper_info = {
 	.kind = ILA_CONF_MAPPER,
 };
 
-static void log_warnings(const struct ila_conf *c)
-{
-	for (unsigned i = 0; i < c->n_warnings; i++)
-		log_warn("%s", c->warnings[i]);
-}
-
 /* The parts of a config that a running mapper cannot change. */
 static bool needs_restart(const struct ila_conf *a, const struct ila_conf *b)
 {
@@ -37,8 +31,9 @@ static bool needs_restart(const struct ila_conf *a, const struct ila_conf *b)
 	       strcmp(a->tls_key, b->tls_key) != 0 || strcmp(a->tls_ca, b->tls_ca) != 0;
 }
 
-static void reload(struct mapper *m)
+static void reload(void *arg)
 {
+	struct mapper *m = arg;
 	struct ila_conf *nc = malloc(sizeof(*nc)), *old = m->conf;
 	char err[512];
 
@@ -65,56 +60,11 @@ static void reload(struct mapper *m)
 	push_flush(m);
 	ev_timer_set(&m->push_delay_w, nc->push_delay_ms / 1000.0, 0.);
 	sessions_reconfigure(m, old);
-	log_warnings(nc);
+	ila_daemon_log_warnings(nc);
 	ila_log_set_level(m->opts.debug ? ILA_LOG_DEBUG : nc->log_level);
 	log_notice("configuration reloaded from %s", m->opts.conf_path);
 	ila_conf_free(old);
 	free(old);
-}
-
-static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct mapper *m = w->data;
-
-	(void)revents;
-	if (w->signum == SIGHUP) {
-		reload(m);
-		return;
-	}
-	log_notice("signal %d: stopping", w->signum);
-	ev_break(loop, EVBREAK_ALL);
-}
-
-static void watch_signal(struct mapper *m, ev_signal *w, int sig)
-{
-	ev_signal_init(w, signal_cb, sig);
-	w->data = m;
-	ev_signal_start(m->loop, w);
-}
-
-static int write_pidfile(const char *path)
-{
-	FILE *f = fopen(path, "w");
-
-	if (!f)
-		return -errno;
-	fprintf(f, "%ld\n", (long)getpid());
-	return fclose(f) == 0 ? 0 : -errno;
-}
-
-/* Creates the folder of a socket or pid file when it is missing. */
-static void make_parent(const char *path)
-{
-	char dir[ILA_CONF_PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_warn("cannot create %s: %s", dir, strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -143,7 +93,7 @@ int main(int argc, char **argv)
 	}
 	ila_log_init(MAPPER_NAME, m.opts.foreground ? ILA_LOG_TO_STDERR : ILA_LOG_TO_SYSLOG,
 		     m.opts.debug ? ILA_LOG_DEBUG : m.conf->log_level);
-	log_warnings(m.conf);
+	ila_daemon_log_warnings(m.conf);
 	signal(SIGPIPE, SIG_IGN);
 	m.started = mapper_now_ms();
 	m.loop = ev_default_loop(EVFLAG_AUTO);
@@ -156,24 +106,22 @@ int main(int argc, char **argv)
 		ila_fatal("tls: %s", err);
 	if (!m.use_tls)
 		log_warn("plaintext sessions: nodes are not authenticated (loopback tests only)");
-	make_parent(m.conf->store);
+	ila_daemon_make_parent(m.conf->store);
 	if ((rc = store_open(&m.store, m.conf->store, m.conf->store_map_size_mb, err, sizeof(err))) < 0)
 		ila_fatal("%s", err);
 	log_info("store %s: journal at position %llu", m.conf->store,
 		 (unsigned long long)m.store.committed_jseq);
-	make_parent(m.conf->control);
+	ila_daemon_make_parent(m.conf->control);
 	if (show_open(&m, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
 	if (sessions_listen(&m, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
 	push_init(&m);
 	directory_init(&m);
-	make_parent(m.conf->pidfile);
-	if ((rc = write_pidfile(m.conf->pidfile)) < 0)
+	ila_daemon_make_parent(m.conf->pidfile);
+	if ((rc = ila_daemon_write_pidfile(m.conf->pidfile)) < 0)
 		log_warn("pid file %s: %s", m.conf->pidfile, strerror(-rc));
-	watch_signal(&m, &m.sigterm_w, SIGTERM);
-	watch_signal(&m, &m.sigint_w, SIGINT);
-	watch_signal(&m, &m.sighup_w, SIGHUP);
+	ila_daemon_watch_signals(&m.signals, m.loop, reload, &m);
 	ila_daemon_notify("READY=1");
 	log_notice("%s %s started", MAPPER_NAME, PACKAGE_VERSION);
 

@@ -110,7 +110,7 @@ struct mapper {
 	unsigned push_nvns;
 	ev_timer expiry_w;
 	ev_timer trim_w;
-	ev_signal sigterm_w, sigint_w, sighup_w;
+	struct ila_daemon_signals signals;
 	struct mapper_stats stats;
 	uint64_t started;
 };

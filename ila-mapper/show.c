@@ -25,14 +25,6 @@ static const char *vn_name(const struct mapper *m, uint32_t id)
 	return vn ? vn->name : "?";
 }
 
-static int print_json(struct ila_buf *out, json_object *j)
-{
-	ila_buf_printf(out, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-								      JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(j);
-	return ILA_CLI_SUCCESS;
-}
-
 /* Parses "ADDR" into a record key with its vn; writes an error otherwise. */
 static int parse_addr(struct mapper *m, const char *s, struct ila_record *r, struct ila_buf *out)
 {
@@ -165,7 +157,7 @@ done:
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "mappings", ms.arr);
-		return print_json(out, o);
+		return ila_ctl_print_json(out, o);
 	}
 	return ILA_CLI_SUCCESS;
 }
@@ -219,7 +211,7 @@ static int cmd_show_nodes(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "nodes", arr);
-		return print_json(out, o);
+		return ila_ctl_print_json(out, o);
 	}
 	return ILA_CLI_SUCCESS;
 }
@@ -265,7 +257,7 @@ static int cmd_show_subscriptions(void *ctx, const struct ila_cli_args *a, struc
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "subscriptions", arr);
-		return print_json(out, o);
+		return ila_ctl_print_json(out, o);
 	}
 	return ILA_CLI_SUCCESS;
 }
@@ -360,28 +352,14 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 			       json_object_new_uint64(m->store.committed_jseq));
 	json_object_object_add(o, "uptime_ms",
 			       json_object_new_uint64(mapper_now_ms() - m->started));
-	return print_json(out, o);
+	return ila_ctl_print_json(out, o);
 }
 
 static int cmd_show_running(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	struct mapper *m = ctx;
-	char *text = ila_conf_print_str(m->conf);
 
-	if (!text) {
-		ila_buf_printf(out, "%% out of memory\n");
-		return ILA_CLI_WARNING;
-	}
-	if (a->json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "running_config", json_object_new_string(text));
-		free(text);
-		return print_json(out, o);
-	}
-	ila_buf_printf(out, "%s", text);
-	free(text);
-	return ILA_CLI_SUCCESS;
+	return ila_ctl_running_config(m->conf, a->json, out);
 }
 
 static int change_cmd(struct mapper *m, const char *arg, bool del, struct ila_buf *out)

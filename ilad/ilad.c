@@ -101,12 +101,6 @@ const char *ilad_key_addr(const struct ilad_key *k, char *buf, size_t len)
 	return inet_ntop(k->family, &k->addr, buf, (socklen_t)len);
 }
 
-static void log_warnings(const struct ila_conf *c)
-{
-	for (unsigned i = 0; i < c->n_warnings; i++)
-		log_warn("%s", c->warnings[i]);
-}
-
 /* What this version cannot run, said before anything starts. */
 static int check_conf(const struct ila_conf *c, char *err, size_t errlen)
 {
@@ -133,8 +127,9 @@ static int check_conf(const struct ila_conf *c, char *err, size_t errlen)
 	return 0;
 }
 
-static void reload(struct ilad *d)
+static void reload(void *arg)
 {
+	struct ilad *d = arg;
 	struct ila_conf *nc = malloc(sizeof(*nc));
 	char err[512];
 
@@ -167,50 +162,15 @@ static void reload(struct ilad *d)
 	ila_conf_free(d->conf);
 	free(d->conf);
 	d->conf = nc;
-	log_warnings(nc);
+	ila_daemon_log_warnings(nc);
 	ila_log_set_level(d->opts.debug ? ILA_LOG_DEBUG : nc->log_level);
 	log_notice("configuration reloaded from %s", d->opts.conf_path);
-}
-
-static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
-{
-	struct ilad *d = w->data;
-
-	(void)revents;
-	if (w->signum == SIGHUP) {
-		reload(d);
-		return;
-	}
-	log_notice("signal %d: stopping", w->signum);
-	ev_break(loop, EVBREAK_ALL);
-}
-
-static void watch_signal(struct ilad *d, ev_signal *w, int sig)
-{
-	ev_signal_init(w, signal_cb, sig);
-	w->data = d;
-	ev_signal_start(d->loop, w);
-}
-
-static void make_parent(const char *path)
-{
-	char dir[ILA_CONF_PATH_MAX];
-	char *slash;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (!slash || slash == dir)
-		return;
-	*slash = '\0';
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		log_warn("cannot create %s: %s", dir, strerror(errno));
 }
 
 int main(int argc, char **argv)
 {
 	struct ilad d = { 0 };
 	char err[512];
-	FILE *pf;
 	int rc;
 
 	ila_daemon_parse_args(&ilad_info, argc, argv, &d.opts);
@@ -230,7 +190,7 @@ int main(int argc, char **argv)
 	}
 	ila_log_init(ILAD_NAME, d.opts.foreground ? ILA_LOG_TO_STDERR : ILA_LOG_TO_SYSLOG,
 		     d.opts.debug ? ILA_LOG_DEBUG : d.conf->log_level);
-	log_warnings(d.conf);
+	ila_daemon_log_warnings(d.conf);
 	signal(SIGPIPE, SIG_IGN);
 	d.started_ms = ilad_now_ms();
 	d.loop = ev_default_loop(EVFLAG_AUTO);
@@ -260,19 +220,13 @@ int main(int argc, char **argv)
 		ila_fatal("neighbour events: %s", err);
 	if (zebra_init(&d, err, sizeof(err)) < 0)
 		ila_fatal("zebra: %s", err);
-	make_parent(d.conf->control);
+	ila_daemon_make_parent(d.conf->control);
 	if (show_open(&d, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
-	make_parent(d.conf->pidfile);
-	if ((pf = fopen(d.conf->pidfile, "w"))) {
-		fprintf(pf, "%ld\n", (long)getpid());
-		fclose(pf);
-	} else {
-		log_warn("pid file %s: %s", d.conf->pidfile, strerror(errno));
-	}
-	watch_signal(&d, &d.sigterm_w, SIGTERM);
-	watch_signal(&d, &d.sigint_w, SIGINT);
-	watch_signal(&d, &d.sighup_w, SIGHUP);
+	ila_daemon_make_parent(d.conf->pidfile);
+	if ((rc = ila_daemon_write_pidfile(d.conf->pidfile)) < 0)
+		log_warn("pid file %s: %s", d.conf->pidfile, strerror(-rc));
+	ila_daemon_watch_signals(&d.signals, d.loop, reload, &d);
 	mc_init(&d);
 	ila_daemon_notify("READY=1");
 	log_notice("%s %s started: node %s, mode %s", ILAD_NAME, PACKAGE_VERSION,

@@ -169,7 +169,7 @@ struct ilad {
 	ev_io neigh_io;
 	ev_timer neigh_timer;
 
-	ev_signal sigterm_w, sigint_w, sighup_w;
+	struct ila_daemon_signals signals;
 	struct ilad_stats stats;
 	uint64_t started_ms;
 };

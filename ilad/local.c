@@ -98,6 +98,24 @@ static int default_ifindex(struct ilad *d, uint32_t vn_id, char *name, size_t le
 	return 0;
 }
 
+/* The interface named by dev, else the vn's first existing one (0 if none).
+ * -ENODEV with a message when dev names no interface. */
+static int resolve_dev(struct ilad *d, uint32_t vn, const char *dev, char *ifname, size_t len,
+		       char *err, size_t errlen)
+{
+	int ifindex;
+
+	if (!dev)
+		return default_ifindex(d, vn, ifname, len);
+	ifindex = (int)if_nametoindex(dev);
+	if (ifindex <= 0) {
+		snprintf(err, errlen, "no interface %s", dev);
+		return -ENODEV;
+	}
+	snprintf(ifname, len, "%s", dev);
+	return ifindex;
+}
+
 static int do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, const char *ifname)
 {
 	struct local *l = local_new(d, k);
@@ -131,16 +149,8 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 
 	if ((rc = parse_key(d, addr, &k, err, errlen)) < 0)
 		return rc;
-	if (dev) {
-		ifindex = (int)if_nametoindex(dev);
-		if (ifindex <= 0) {
-			snprintf(err, errlen, "no interface %s", dev);
-			return -ENODEV;
-		}
-		snprintf(ifname, sizeof(ifname), "%s", dev);
-	} else {
-		ifindex = default_ifindex(d, k.vn, ifname, sizeof(ifname));
-	}
+	if ((ifindex = resolve_dev(d, k.vn, dev, ifname, sizeof(ifname), err, errlen)) < 0)
+		return ifindex;
 	if (ifindex <= 0 && d->kernel) {
 		snprintf(err, errlen, "%s: no interface: give dev IFNAME or configure "
 			 "'vn %s interface IFNAME'", addr, ilad_vn(d, k.vn)->name);
@@ -187,16 +197,8 @@ int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, 
 
 	if ((rc = parse_key(d, addr, &k, err, errlen)) < 0)
 		return rc;
-	if (dev) {
-		ifindex = (int)if_nametoindex(dev);
-		if (ifindex <= 0) {
-			snprintf(err, errlen, "no interface %s", dev);
-			return -ENODEV;
-		}
-		snprintf(ifname, sizeof(ifname), "%s", dev);
-	} else {
-		ifindex = default_ifindex(d, k.vn, ifname, sizeof(ifname));
-	}
+	if ((ifindex = resolve_dev(d, k.vn, dev, ifname, sizeof(ifname), err, errlen)) < 0)
+		return ifindex;
 	l = local_new(d, &k);
 	if (!l)
 		return -ENOMEM;

@@ -11,14 +11,6 @@
 #include "ilad.h"
 #include "../routing/zapi.h"
 
-static int print_json(struct ila_buf *out, json_object *j)
-{
-	ila_buf_printf(out, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
-								      JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(j);
-	return ILA_CLI_SUCCESS;
-}
-
 static const char *vn_name(const struct ilad *d, uint32_t id)
 {
 	const struct ila_conf_vn *vn = ilad_vn(d, id);
@@ -102,7 +94,7 @@ static int cmd_show_local(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "local", arr);
-		return print_json(out, o);
+		return ila_ctl_print_json(out, o);
 	}
 	return ILA_CLI_SUCCESS;
 }
@@ -177,7 +169,7 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 		json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "mappings", arr);
-		return print_json(out, o);
+		return ila_ctl_print_json(out, o);
 	}
 	return ILA_CLI_SUCCESS;
 }
@@ -246,7 +238,7 @@ static int cmd_show_kernel(void *ctx, const struct ila_cli_args *a, struct ila_b
 		json_object_object_add(o, "route_protocol", json_object_new_int(d->conf->route_protocol));
 		json_object_object_add(o, "routes", routes);
 		json_object_object_add(o, "translation", xlat);
-		return print_json(out, o);
+		return ila_ctl_print_json(out, o);
 	}
 	return ILA_CLI_SUCCESS;
 }
@@ -279,7 +271,7 @@ static int cmd_show_mapper(void *ctx, const struct ila_cli_args *a, struct ila_b
 			json_object_array_add(vns, v);
 		}
 		json_object_object_add(o, "vns", vns);
-		return print_json(out, o);
+		return ila_ctl_print_json(out, o);
 	}
 	ila_buf_printf(out, "mapper %s%s%s port %u (%s), %s for %llu s\n",
 		       ep->family == AF_INET6 ? "[" : "", host, ep->family == AF_INET6 ? "]" : "",
@@ -342,28 +334,14 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		else
 			ila_buf_printf(out, "%-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
 	}
-	return o ? print_json(out, o) : ILA_CLI_SUCCESS;
+	return o ? ila_ctl_print_json(out, o) : ILA_CLI_SUCCESS;
 }
 
 static int cmd_show_running(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	struct ilad *d = ctx;
-	char *text = ila_conf_print_str(d->conf);
 
-	if (!text) {
-		ila_buf_printf(out, "%% out of memory\n");
-		return ILA_CLI_WARNING;
-	}
-	if (a->json) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "running_config", json_object_new_string(text));
-		free(text);
-		return print_json(out, o);
-	}
-	ila_buf_printf(out, "%s", text);
-	free(text);
-	return ILA_CLI_SUCCESS;
+	return ila_ctl_running_config(d->conf, a->json, out);
 }
 
 static int result(int rc, const char *err, struct ila_buf *out)
@@ -470,7 +448,7 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 		json_object_object_add(o, "errors", json_object_new_uint64(st->errors));
 		json_object_object_add(o, "stale_removed", json_object_new_uint64(st->stale));
 		json_object_object_add(o, "routes", rs.arr);
-		return print_json(out, o);
+		return ila_ctl_print_json(out, o);
 	}
 	ila_buf_printf(out, "zebra %s (%s), FRR %s API; connects %llu, malformed %llu, "
 		       "unknown %llu, errors %llu\n", st->up ? "up" : "down", d->conf->zebra_socket,

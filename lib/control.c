@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "conf.h"
 #include "control.h"
 #include "log.h"
 
@@ -309,4 +310,32 @@ void ila_ctl_event(struct ila_ctl_server *s, const char *event, json_object *fie
 	json_object_put(line);
 	json_object_put(fields);
 	ila_buf_free(&text);
+}
+
+int ila_ctl_print_json(struct ila_buf *out, json_object *j)
+{
+	ila_buf_printf(out, "%s\n", json_object_to_json_string_ext(j, JSON_C_TO_STRING_PRETTY |
+								       JSON_C_TO_STRING_NOSLASHESCAPE));
+	json_object_put(j);
+	return ILA_CLI_SUCCESS;
+}
+
+int ila_ctl_running_config(const struct ila_conf *c, bool json, struct ila_buf *out)
+{
+	char *text = ila_conf_print_str(c);
+
+	if (!text) {
+		ila_buf_printf(out, "%% out of memory\n");
+		return ILA_CLI_WARNING;
+	}
+	if (json) {
+		json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "running_config", json_object_new_string(text));
+		free(text);
+		return ila_ctl_print_json(out, o);
+	}
+	ila_buf_printf(out, "%s", text);
+	free(text);
+	return ILA_CLI_SUCCESS;
 }

@@ -48,6 +48,13 @@ const struct ila_ctl_stats *ila_ctl_server_stats(const struct ila_ctl_server *s)
  * every monitor as "TIME EVENT key=value ..." or a JSON line.
  */
 struct json_object;
+struct ila_conf;
+
+/* Writes j (pretty) to out, releases it, returns ILA_CLI_SUCCESS. */
+int ila_ctl_print_json(struct ila_buf *out, struct json_object *j);
+/* "show running-config [json]" of either daemon. */
+int ila_ctl_running_config(const struct ila_conf *c, bool json, struct ila_buf *out);
+
 bool ila_ctl_monitoring(const struct ila_ctl_server *s);
 void ila_ctl_event(struct ila_ctl_server *s, const char *event, struct json_object *fields);
 

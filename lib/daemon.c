@@ -2,8 +2,10 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 #include <stddef.h>
@@ -129,4 +131,64 @@ int ila_daemon_notify(const char *state)
 		rc = -errno;
 	close(fd);
 	return rc;
+}
+
+void ila_daemon_log_warnings(const struct ila_conf *c)
+{
+	for (unsigned i = 0; i < c->n_warnings; i++)
+		log_warn("%s", c->warnings[i]);
+}
+
+void ila_daemon_make_parent(const char *path)
+{
+	char dir[ILA_CONF_PATH_MAX];
+	char *slash;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return;
+	*slash = '\0';
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		log_warn("cannot create %s: %s", dir, strerror(errno));
+}
+
+int ila_daemon_write_pidfile(const char *path)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -errno;
+	fprintf(f, "%ld\n", (long)getpid());
+	return fclose(f) == 0 ? 0 : -errno;
+}
+
+static void signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct ila_daemon_signals *s = w->data;
+
+	(void)revents;
+	if (w->signum == SIGHUP) {
+		if (s->reload)
+			s->reload(s->arg);
+		return;
+	}
+	log_notice("signal %d: stopping", w->signum);
+	ev_break(loop, EVBREAK_ALL);
+}
+
+void ila_daemon_watch_signals(struct ila_daemon_signals *s, struct ev_loop *loop,
+			      void (*reload)(void *arg), void *arg)
+{
+	ev_signal *ws[] = { &s->term, &s->intr, &s->hup };
+	int sigs[] = { SIGTERM, SIGINT, SIGHUP };
+
+	s->loop = loop;
+	s->reload = reload;
+	s->arg = arg;
+	for (size_t i = 0; i < ILA_ARRAY_SIZE(ws); i++) {
+		ev_signal_init(ws[i], signal_cb, sigs[i]);
+		ws[i]->data = s;
+		ev_signal_start(loop, ws[i]);
+	}
 }

@@ -2,6 +2,7 @@
 #ifndef ILA_DAEMON_H
 #define ILA_DAEMON_H
 
+#include <ev.h>
 #include <stdbool.h>
 
 #include "conf.h"
@@ -42,5 +43,26 @@ void ila_daemon_load_conf(const struct ila_daemon_info *info, const struct ila_d
  * ($NOTIFY_SOCKET set). Returns 0, or -errno; a no-op elsewhere.
  */
 int ila_daemon_notify(const char *state);
+
+/* Logs the warnings the parser attached to a config. */
+void ila_daemon_log_warnings(const struct ila_conf *c);
+/* Creates the folder of a socket, pid file or store when it is missing. */
+void ila_daemon_make_parent(const char *path);
+/* Writes the pid; 0 or -errno. */
+int ila_daemon_write_pidfile(const char *path);
+
+/*
+ * SIGTERM and SIGINT end the loop; SIGHUP calls reload(arg). The struct
+ * must live as long as the loop.
+ */
+struct ev_loop;
+struct ila_daemon_signals {
+	ev_signal term, intr, hup;
+	struct ev_loop *loop;
+	void (*reload)(void *arg);
+	void *arg;
+};
+void ila_daemon_watch_signals(struct ila_daemon_signals *s, struct ev_loop *loop,
+			      void (*reload)(void *arg), void *arg);
 
 #endif
