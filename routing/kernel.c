@@ -27,6 +27,9 @@
 #include <linux/neighbour.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/seg6.h>
+#include <linux/seg6_iptunnel.h>
+#include <linux/seg6_local.h>
 
 #include "kernel.h"
 #include "util.h"
@@ -417,6 +420,14 @@ int kroute_check(const struct kroute *r)
 		if (r->oif <= 0 && addr_is_zero(&r->gateway))
 			return -EINVAL;
 		break;
+	case KROUTE_SEG6:
+		if (IN6_IS_ADDR_UNSPECIFIED(&r->segment) || r->oif <= 0)
+			return -EINVAL;
+		break;
+	case KROUTE_SEG6_DX4:
+		if (r->family != AF_INET6 || r->oif <= 0 || r->nh4.s_addr == 0)
+			return -EINVAL;
+		break;
 	case KROUTE_UNREACHABLE:
 	case KROUTE_BLACKHOLE:
 		break;
@@ -503,6 +514,31 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 		mnl_attr_nest_end(nlh, nest);
 		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_ILA);
 	}
+	if (r->kind == KROUTE_SEG6) {
+		/* mode encap with one segment: an outer IPv6 header and an SRH of
+		 * one entry, segments_left 0 (as `ip route ... encap seg6 mode
+		 * encap segs S` writes it) */
+		uint8_t tun[sizeof(struct seg6_iptunnel_encap) + sizeof(struct ipv6_sr_hdr) +
+			    sizeof(struct in6_addr)] = { 0 };
+		struct seg6_iptunnel_encap *enc = (struct seg6_iptunnel_encap *)tun;
+		struct ipv6_sr_hdr *srh = (struct ipv6_sr_hdr *)(tun + sizeof(*enc));
+
+		enc->mode = SEG6_IPTUN_MODE_ENCAP;
+		srh->hdrlen = sizeof(struct in6_addr) / 8;
+		srh->type = 4; /* IPV6_SRCRT_TYPE_4, the segment routing header */
+		memcpy(tun + sizeof(*enc) + sizeof(*srh), &r->segment, sizeof(r->segment));
+		nest = mnl_attr_nest_start(nlh, RTA_ENCAP);
+		mnl_attr_put(nlh, SEG6_IPTUNNEL_SRH, sizeof(tun), tun);
+		mnl_attr_nest_end(nlh, nest);
+		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_SEG6);
+	}
+	if (r->kind == KROUTE_SEG6_DX4) {
+		nest = mnl_attr_nest_start(nlh, RTA_ENCAP);
+		mnl_attr_put_u32(nlh, SEG6_LOCAL_ACTION, SEG6_LOCAL_ACTION_END_DX4);
+		mnl_attr_put(nlh, SEG6_LOCAL_NH4, sizeof(r->nh4), &r->nh4);
+		mnl_attr_nest_end(nlh, nest);
+		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_SEG6_LOCAL);
+	}
 	if (r->oif > 0)
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)r->oif);
 	return (int)nlh->nlmsg_len;
@@ -517,6 +553,11 @@ bool kroute_same(const struct kroute *want, const struct kroute *have)
 	    want->kind != have->kind || eff_table(want->table) != eff_table(have->table) ||
 	    memcmp(want->dst.b, have->dst.b, alen) != 0)
 		return false;
+	if (want->kind == KROUTE_SEG6)
+		return want->oif == have->oif &&
+		       memcmp(&want->segment, &have->segment, sizeof(want->segment)) == 0;
+	if (want->kind == KROUTE_SEG6_DX4)
+		return want->oif == have->oif && want->nh4.s_addr == have->nh4.s_addr;
 	if (want->kind != KROUTE_ILA && want->kind != KROUTE_DEV)
 		return true;
 	if (want->oif != have->oif || memcmp(want->gateway.b, have->gateway.b, alen) != 0)
@@ -577,6 +618,20 @@ char *kroute_format(const struct kroute *r, char *buf, size_t len)
 	case KROUTE_DEV:
 		APPEND("%s/%u", dst, r->dst_len);
 		break;
+	case KROUTE_SEG6: {
+		char seg[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &r->segment, seg, sizeof(seg));
+		APPEND("%s/%u encap seg6 mode encap segs %s", dst, r->dst_len, seg);
+		break;
+	}
+	case KROUTE_SEG6_DX4: {
+		char nh[INET_ADDRSTRLEN];
+
+		inet_ntop(AF_INET, &r->nh4, nh, sizeof(nh));
+		APPEND("%s/%u encap seg6local action End.DX4 nh4 %s", dst, r->dst_len, nh);
+		break;
+	}
 	default:
 		APPEND("%s/%u type-other", dst, r->dst_len);
 		break;
@@ -798,6 +853,45 @@ static int ila_encap_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+static int seg6_encap_cb(const struct nlattr *attr, void *data)
+{
+	struct kroute *r = data;
+	size_t len = mnl_attr_get_payload_len(attr);
+	const uint8_t *p = mnl_attr_get_payload(attr);
+	const struct seg6_iptunnel_encap *enc = (const void *)p;
+	const struct ipv6_sr_hdr *srh;
+
+	if (mnl_attr_get_type(attr) != SEG6_IPTUNNEL_SRH ||
+	    len != sizeof(*enc) + sizeof(*srh) + sizeof(struct in6_addr))
+		return MNL_CB_OK; /* more than one segment: not one of ours */
+	srh = (const void *)(p + sizeof(*enc));
+	if (enc->mode != SEG6_IPTUN_MODE_ENCAP || srh->hdrlen != 2)
+		return MNL_CB_OK;
+	memcpy(&r->segment, p + sizeof(*enc) + sizeof(*srh), sizeof(r->segment));
+	r->kind = KROUTE_SEG6;
+	return MNL_CB_OK;
+}
+
+static int seg6_local_cb(const struct nlattr *attr, void *data)
+{
+	struct kroute *r = data;
+
+	switch (mnl_attr_get_type(attr)) {
+	case SEG6_LOCAL_ACTION:
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0 &&
+		    mnl_attr_get_u32(attr) == SEG6_LOCAL_ACTION_END_DX4)
+			r->kind = KROUTE_SEG6_DX4;
+		break;
+	case SEG6_LOCAL_NH4:
+		if (mnl_attr_get_payload_len(attr) == sizeof(r->nh4))
+			memcpy(&r->nh4, mnl_attr_get_payload(attr), sizeof(r->nh4));
+		break;
+	default:
+		break;
+	}
+	return MNL_CB_OK;
+}
+
 static void copy_addr(union kaddr *dst, const struct nlattr *a, size_t alen)
 {
 	if (a && mnl_attr_get_payload_len(a) == alen)
@@ -842,12 +936,17 @@ static int route_parse(const struct nlmsghdr *nlh, uint8_t proto, uint32_t table
 		r->kind = KROUTE_DEV;
 		if (ra.tb[RTA_ENCAP_TYPE]) {
 			r->kind = KROUTE_OTHER;
-			if (mnl_attr_get_u16(ra.tb[RTA_ENCAP_TYPE]) == LWTUNNEL_ENCAP_ILA &&
-			    ra.tb[RTA_ENCAP]) {
+			uint16_t et = mnl_attr_get_u16(ra.tb[RTA_ENCAP_TYPE]);
+
+			if (et == LWTUNNEL_ENCAP_ILA && ra.tb[RTA_ENCAP]) {
 				r->kind = KROUTE_ILA;
 				r->csum_mode = NLILA_DEFAULT_CSUM;
 				r->ident_type = NLILA_DEFAULT_IDENT;
 				(void)mnl_attr_parse_nested(ra.tb[RTA_ENCAP], ila_encap_cb, r);
+			} else if (et == LWTUNNEL_ENCAP_SEG6 && ra.tb[RTA_ENCAP]) {
+				(void)mnl_attr_parse_nested(ra.tb[RTA_ENCAP], seg6_encap_cb, r);
+			} else if (et == LWTUNNEL_ENCAP_SEG6_LOCAL && ra.tb[RTA_ENCAP]) {
+				(void)mnl_attr_parse_nested(ra.tb[RTA_ENCAP], seg6_local_cb, r);
 			}
 		}
 		break;

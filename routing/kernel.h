@@ -34,6 +34,8 @@ enum kroute_kind {
 	KROUTE_UNREACHABLE, /* senders get ICMP(v6) destination unreachable */
 	KROUTE_DEV,         /* local delivery to oif, optional gateway */
 	KROUTE_BLACKHOLE,   /* silently dropped */
+	KROUTE_SEG6,        /* encapsulated in IPv6 + SRH towards segment (any family) */
+	KROUTE_SEG6_DX4,    /* IPv6 only: the segment's decapsulation, IPv4 to nh4 on oif */
 	KROUTE_OTHER,       /* seen in a dump only: a type ilad never writes */
 };
 
@@ -66,6 +68,10 @@ struct kroute {
 	uint8_t csum_mode;  /* enum ila_csum_mode */
 	uint8_t ident_type; /* enum ila_ident_type; the kernel takes luid only */
 	uint8_t hook_type;  /* KROUTE_HOOK_* */
+	/* KROUTE_SEG6: the one segment (SRv6 "encap" mode); KROUTE_SEG6_DX4:
+	 * where the decapsulated IPv4 packet goes (End.DX4's nh4) */
+	struct in6_addr segment;
+	struct in_addr nh4;
 };
 
 /* One ILA translation entry (ILA -> SIR on receive), keyed by
