@@ -149,6 +149,9 @@ void cache_snapshot_end(struct ilad *d, uint32_t vn)
 	}
 }
 
+static void v4_segment(const struct ila_locator *loc, const struct in_addr *a,
+		       struct in6_addr *seg);
+
 /*
  * The next hop of a locator, resolved once per flush: every ILA route to a
  * locator leaves by the same device and gateway, and a fabric change is
@@ -201,6 +204,19 @@ static bool desired_route(struct ilad *d, const struct centry *e, struct kroute 
 	}
 	if (!e->known)
 		return false;
+	if (e->hold_until_ms && e->rec.state != ILA_STATE_DOWN &&
+	    !ilad_is_my_locator(d, &e->rec.loc)) {
+		/* moved away moments ago: until the fabric has converged it may
+		 * still bring packets here, and sending them back into it could
+		 * loop; they go to the new node inside IPv6 (SRv6) instead */
+		union kaddr gw;
+
+		v4_segment(&e->rec.loc, &e->key.addr.v4, &r->segment);
+		if (locator_nexthop(d, &e->rec.loc, &r->oif, &gw) < 0)
+			return false;
+		r->kind = KROUTE_SEG6;
+		return true;
+	}
 	if (e->rec.state == ILA_STATE_DOWN) {
 		/* cold move: senders learn at once that it is unreachable */
 		r->kind = KROUTE_UNREACHABLE;
@@ -224,9 +240,45 @@ static bool desired_route(struct ilad *d, const struct centry *e, struct kroute 
 	return true;
 }
 
+/* The SRv6 segment of an IPv4 workload at a node: its locator, then the
+ * IPv4 address in the last 32 bits. */
+static void v4_segment(const struct ila_locator *loc, const struct in_addr *a,
+		       struct in6_addr *seg)
+{
+	memset(seg, 0, sizeof(*seg));
+	memcpy(seg->s6_addr, loc->b, 8);
+	memcpy(seg->s6_addr + 12, &a->s_addr, 4);
+}
+
+/* Where this node decapsulates what an old node forwards to an IPv4
+ * workload that runs here (host-route mode: its locators are not ILA
+ * locators, so their addresses are free for segments). */
+static bool desired_aux(struct ilad *d, const struct centry *e, struct kroute *r)
+{
+	struct local *l;
+	const struct ila_locator *loc;
+
+	if (d->conf->mode != ILA_CONF_MODE_HOST_ROUTE || e->key.family != AF_INET)
+		return false;
+	l = local_get(d, &e->key);
+	loc = ilad_locator_for(d, e->key.vn);
+	if (!l || l->state != LOCAL_ATTACHED || l->ifindex <= 0 || !loc)
+		return false;
+	memset(r, 0, sizeof(*r));
+	r->family = AF_INET6;
+	r->dst_len = 128;
+	r->kind = KROUTE_SEG6_DX4;
+	r->hook_type = KROUTE_HOOK_UNSET;
+	v4_segment(loc, &e->key.addr.v4, &r->dst.v6);
+	r->nh4 = e->key.addr.v4;
+	r->oif = l->ifindex;
+	return true;
+}
+
 struct flush_op {
 	struct centry *e;
 	struct kroute r;
+	int slot; /* 0: the address's route, 1: its SRv6 decapsulation */
 	bool del;
 	bool failed;
 };
@@ -261,42 +313,46 @@ void cache_flush(struct ilad *d)
 	if (d->kernel)
 		kernel_batch_begin(d->kernel);
 	for (e = d->dirty; e; e = e->next_dirty) {
-		struct kroute want;
-		bool have = desired_route(d, e, &want);
-
 		zebra_sync(d, &e->key);
-		struct flush_op op = { .e = e };
+		for (int slot = 0; slot < 2; slot++) {
+			struct kroute want;
+			bool have = slot ? desired_aux(d, e, &want) : desired_route(d, e, &want);
+			bool installed = slot ? e->aux_installed : e->installed;
+			const struct kroute *inst = slot ? &e->aux_inst : &e->inst;
+			struct flush_op op = { .e = e, .slot = slot };
 
-		if (have && e->installed && kroute_same(&want, &e->inst))
-			continue; /* already right: not touched */
-		if (!have && !e->installed)
-			continue;
-		op.r = have ? want : e->inst;
-		op.del = !have;
-		if (!d->kernel)
-			continue; /* control-plane mode: nothing is programmed */
-		if ((op.del ? kernel_route_delete(d->kernel, &op.r)
-			    : kernel_route_replace(d->kernel, &op.r)) < 0)
-			continue;
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			struct flush_op *no = realloc(fc.ops, ncap * sizeof(*no));
+			if (have && installed && kroute_same(&want, inst))
+				continue; /* already right: not touched */
+			if (!have && !installed)
+				continue;
+			op.r = have ? want : *inst;
+			op.del = !have;
+			if (!d->kernel)
+				continue; /* control-plane mode: nothing is programmed */
+			if ((op.del ? kernel_route_delete(d->kernel, &op.r)
+				    : kernel_route_replace(d->kernel, &op.r)) < 0)
+				continue;
+			if (n == cap) {
+				size_t ncap = cap ? cap * 2 : 64;
+				struct flush_op *no = realloc(fc.ops, ncap * sizeof(*no));
 
-			if (!no)
-				break;
-			fc.ops = no;
-			cap = ncap;
+				if (!no)
+					break;
+				fc.ops = no;
+				cap = ncap;
+			}
+			fc.ops[n++] = op;
 		}
-		fc.ops[n++] = op;
 	}
 	if (d->kernel && n) {
 		int rc = kernel_batch_commit(d->kernel, flush_report, &fc);
 
 		d->stats.netlink_batches++;
 		if (rc < 0) {
-			/* the socket failed: an unknown part was applied; forget what we
-			 * believe and read the kernel again */
-			log_err("netlink batch failed: %s: reloading kernel state", strerror(-rc));
+			/* the socket failed: an unknown part was applied; nothing is
+			 * taken as done, so the next flush of these entries writes them
+			 * again (replace and delete are both idempotent) */
+			log_err("netlink batch failed: %s", strerror(-rc));
 			for (size_t i = 0; i < n; i++)
 				fc.ops[i].failed = true;
 		}
@@ -306,12 +362,14 @@ void cache_flush(struct ilad *d)
 
 		if (op->failed)
 			continue;
+		bool *installed = op->slot ? &op->e->aux_installed : &op->e->installed;
+		struct kroute *inst = op->slot ? &op->e->aux_inst : &op->e->inst;
+
+		*installed = !op->del;
 		if (op->del) {
-			op->e->installed = false;
 			d->stats.routes_deleted++;
 		} else {
-			op->e->installed = true;
-			op->e->inst = op->r;
+			*inst = op->r;
 			d->stats.routes_replaced++;
 		}
 		if (ilad_monitoring(d)) {
@@ -327,7 +385,8 @@ void cache_flush(struct ilad *d)
 		next = e->next_dirty;
 		e->dirty = false;
 		e->next_dirty = NULL;
-		if (!e->known && !e->installed && !local_get(d, &e->key))
+		if (!e->known && !e->installed && !e->aux_installed && !e->hold_until_ms &&
+		    !local_get(d, &e->key))
 			lh_table_delete(d->cache, &e->key);
 	}
 }
@@ -339,6 +398,24 @@ static int load_route(void *arg, const struct kroute *r)
 	struct ilad_key k = { 0 };
 	struct centry *e;
 	char buf[KROUTE_STRLEN];
+
+	if (r->kind == KROUTE_SEG6_DX4) {
+		/* the decapsulation of an IPv4 workload of ours: keyed by it */
+		union kaddr nh = { 0 };
+
+		nh.v4 = r->nh4;
+		vn = ilad_vn_of(d, AF_INET, &nh);
+		if (vn) {
+			k.vn = vn->id;
+			k.family = AF_INET;
+			k.addr = nh;
+			if (!(e = cache_get(d, &k, true)))
+				return -ENOMEM;
+			e->aux_installed = true;
+			e->aux_inst = *r;
+			return 0;
+		}
+	}
 
 	if (!vn || (r->family == AF_INET6 && r->dst_len != 128) ||
 	    (r->family == AF_INET && r->dst_len != 32)) {
@@ -422,6 +499,8 @@ void cache_flush_all(struct ilad *d)
 
 		if (e->installed)
 			kernel_route_delete(d->kernel, &e->inst);
+		if (e->aux_installed)
+			kernel_route_delete(d->kernel, &e->aux_inst);
 	}
 	kernel_batch_commit(d->kernel, NULL, NULL);
 	if (!d->ila)
@@ -434,5 +513,46 @@ void cache_flush_all(struct ilad *d)
 			continue;
 		x.loc_match = *loc;
 		kernel_xlat_del(d->kernel, &x);
+	}
+}
+
+static void hold_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ilad *d = w->data;
+	uint64_t now = ilad_now_ms();
+	struct lh_entry *le;
+	unsigned left = 0;
+
+	(void)loop;
+	(void)revents;
+	lh_foreach(d->cache, le) {
+		struct centry *e = lh_entry_v(le);
+
+		if (!e->hold_until_ms)
+			continue;
+		if (e->hold_until_ms > now) {
+			left++;
+			continue;
+		}
+		e->hold_until_ms = 0;
+		mark_dirty(d, e);
+	}
+	cache_flush(d);
+	if (!left)
+		ev_timer_stop(d->loop, &d->hold_timer);
+}
+
+void cache_hold(struct ilad *d, const struct ilad_key *k)
+{
+	struct centry *e = cache_get(d, k, false);
+
+	if (!e || d->conf->mode != ILA_CONF_MODE_HOST_ROUTE || k->family != AF_INET)
+		return;
+	e->hold_until_ms = ilad_now_ms() + (uint64_t)d->conf->hold_time_s * 1000;
+	mark_dirty(d, e);
+	if (!ev_is_active(&d->hold_timer)) {
+		ev_timer_init(&d->hold_timer, hold_cb, 1.0, 1.0);
+		d->hold_timer.data = d;
+		ev_timer_start(d->loop, &d->hold_timer);
 	}
 }

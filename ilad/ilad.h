@@ -45,6 +45,9 @@ struct centry {
 	struct ila_record rec;	 /* the mapper's view */
 	struct kroute inst;	 /* what we installed */
 	uint64_t changed_ms;	 /* when the mapper's view last changed */
+	uint64_t hold_until_ms;	 /* moved away: forwarded to the new node until then */
+	bool aux_installed;	 /* aux_inst is in the kernel */
+	struct kroute aux_inst;	 /* the SRv6 decapsulation of an IPv4 workload here */
 	struct centry *next_dirty;
 };
 
@@ -168,6 +171,7 @@ struct ilad {
 	int neigh_fd;
 	ev_io neigh_io;
 	ev_timer neigh_timer;
+	ev_timer hold_timer;	/* ends the forwarding of moved-away addresses */
 
 	struct ila_daemon_signals signals;
 	struct ilad_stats stats;
@@ -203,6 +207,9 @@ int cache_load_kernel(struct ilad *d);
 /* Removes every route and translation entry ilad installed. */
 void cache_flush_all(struct ilad *d);
 int cache_install_xlat(struct ilad *d, char *err, size_t errlen);
+/* k moved away: in host-route mode an IPv4 address is forwarded to its new
+ * node (SRv6) for the hold time. */
+void cache_hold(struct ilad *d, const struct ilad_key *k);
 
 /* local.c */
 int local_init(struct ilad *d, char *err, size_t errlen);

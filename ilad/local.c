@@ -323,6 +323,8 @@ void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila
 		 r ? ila_locator_format(&r->loc, loc, sizeof(loc)) : "-");
 	ilad_event(d, "moved-away", k, r ? r->node : NULL);
 	local_remove(d, l);
+	if (r)
+		cache_hold(d, k);
 }
 
 /* ---- neighbour events ---- */

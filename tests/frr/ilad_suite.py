@@ -56,6 +56,7 @@ BENCH_STATIC = '2001:db8:31::%d'                # vtysh static routes on R1
 STATIC_NET = '2001:db8:31::'
 MAPPER_PORT = 7787
 RATE, STREAM_S = 1000, 6                        # the stream during the move
+HOLD_S = 3      # in-flight forwarding of a moved IPv4 workload, short for the test
 
 
 def ip_key(p):
@@ -180,7 +181,8 @@ class Ilad:
             f.write('\n'.join(['node-name %s' % name, 'mode host-route',
                                'control %s' % self.sock,
                                'pidfile %s' % os.path.join(w.dir, 'ilad-%s.pid' % name),
-                               'keepalive 200', 'dead-interval 600'] + conf_lines) + '\n')
+                               'keepalive 200', 'dead-interval 600',
+                               'hold-time %d' % HOLD_S] + conf_lines) + '\n')
         r = w.h.run([w.ilad, '-n', '-f', self.conf])
         if r.returncode != 0:
             raise w.h.Failed('ilad -n %s: %s' % (self.conf, r.stderr.strip()))
@@ -605,11 +607,35 @@ def step_move(h, res, w, flood, timings):
         if r1_bgp:
             marks.setdefault('r1', now)
         return r2_local and r1_bgp
-    ok, _ = h.wait(flipped, 15, step=0.02)
+    # what still reaches R1 for the IPv4 workload goes to R2 inside SRv6
+    # (R1 itself sends here, as a packet in flight would arrive)
+    def r1_encap():
+        return any('encap seg6' in l and W4 in l for l in
+                   w.r1.ex('ip', '-4', 'route', 'show', W4).stdout.splitlines())
+    enc, _ = h.wait(r1_encap, 5, step=0.02)
+    rx = w.w.popen([flood, 'recv', '-p', '5010', '-n', '50', '-t', '10', '-w', '2000', '-i', '10',
+                    '-o', os.path.join(w.dir, 'rx-inflight.log')],
+                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    rx.stdout.readline()
+    tx = w.r1.ex(flood, 'send', '-d', '::ffff:' + W4, '-p', '5010', '-r', '500', '-n', '50',
+                 '-t', '10', '-i', '10', timeout=30)
+    rx_out = rx.communicate(timeout=30)[0]
+    via_r2 = 0
+    try:
+        with open(os.path.join(w.dir, 'rx-inflight.log')) as f:
+            via_r2 = sum(1 for line in f if int(line.split()[1]) == w.ifindex['w-r2'])
+    except (OSError, ValueError, IndexError):
+        pass
+    res.check('in flight: the old node carries IPv4 packets for the moved workload to the new '
+              'node inside SRv6 (hold time %d s)' % HOLD_S, enc and via_r2 == 50,
+              'R1 route %s; %d of 50 sent from R1 arrived on W\'s link to R2; %s %s' % (
+                  w.r1.ex('ip', '-4', 'route', 'show', W4).stdout.strip(), via_r2,
+                  tx.stdout.strip()[-80:], rx_out.strip()[-80:]))
+    ok, _ = h.wait(flipped, HOLD_S + 15, step=0.02)
     conv = max(marks.values()) - t0 if ok else None
     timings['ilad: move -> routes flipped'] = conv
     res.check('move to ilad2: R2 delivers W\'s /128 and /32 on its link (babel), R1 learns '
-              'them from R2 by BGP', ok,
+              'them from R2 by BGP (the /32 once the hold time is over)', ok,
               'R2 local after %s, R1 via BGP after %s (ilactl x2 took %s); R2 fib6 %s R1 fib6 %s'
               % (ms(marks['r2'] - t0 if 'r2' in marks else None),
                  ms(marks['r1'] - t0 if 'r1' in marks else None), ms(t_cli),
