@@ -48,6 +48,9 @@ import tempfile
 import threading
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from record import record  # noqa: E402
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 BUILD = os.path.abspath(os.environ.get('ILA_BUILD', os.path.join(TOP, 'build', 'main')))
@@ -473,23 +476,6 @@ class Ila:
 
 
 # ---------------------------------------------------------------- main
-
-def record(rows):
-    """Same-name entries of RESULTS replaced, the others kept."""
-    data = []
-    try:
-        with open(RESULTS) as f:
-            data = json.load(f)
-    except (OSError, ValueError):
-        pass
-    names = {r['name'] for r in rows}
-    data = [r for r in data if not (isinstance(r, dict) and r.get('name') in names)] + rows
-    tmp = RESULTS + '.tmp'
-    with open(tmp, 'w') as f:
-        json.dump(data, f, indent=2)
-        f.write('\n')
-    os.replace(tmp, RESULTS)
-
 
 def main():
     if os.geteuid() != 0:

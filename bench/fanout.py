@@ -23,7 +23,8 @@ TOP = os.path.dirname(HERE)
 sys.path.insert(0, os.path.join(TOP, 'tests', 'fuzz'))
 import make_frame_corpus as w  # noqa: E402  the test encoder of doc/protocol.md
 sys.path.insert(0, HERE)
-from mapper import BUILD, free_port, record, wait_port  # noqa: E402
+from mapper import BUILD, free_port, wait_port  # noqa: E402
+from record import record  # noqa: E402
 
 SIZES = [int(x) for x in os.environ.get('BENCH_FANOUT', '100,1000').split(',')]
 RUNS = int(os.environ.get('BENCH_RUNS', '3'))

@@ -51,25 +51,5 @@ fi
 grep '^# bench:' "$tmp/log" || true
 [ -s "$tmp/frr.json" ] || die "no figure measured"
 
-python3 - "$RESULTS" "$tmp/frr.json" <<'EOF'
-import json, os, sys
-path, new = sys.argv[1], json.load(open(sys.argv[2]))
-data = []
-if os.path.exists(path) and os.path.getsize(path) > 0:
-    with open(path) as f:
-        data = json.load(f)
-    if not isinstance(data, list):
-        sys.exit("%s: not a JSON array" % path)
-# One entry per name: the latest measurement replaces the previous one.
-names = {e["name"] for e in new}
-data = [e for e in data if not (isinstance(e, dict) and e.get("name") in names)] + new
-tmp = path + ".tmp"
-with open(tmp, "w") as f:
-    json.dump(data, f, indent=2)
-    f.write("\n")
-os.replace(tmp, path)
-for e in new:
-    print("%s: ila %.1f ms, vtysh static %.1f ms, ratio %.3f"
-          % (e["name"], e["ila"], e["baseline"], e["ratio"]))
-EOF
+RESULTS="$RESULTS" python3 "$here/record.py" "$tmp/frr.json"
 exit $status

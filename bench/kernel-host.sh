@@ -76,27 +76,12 @@ done
 ila_us=$(median <"$tmp/ila.us")
 ip_us=$(median <"$tmp/ip.us")
 
-python3 - "$RESULTS" "$ila_us" "$ip_us" "$N" <<'EOF'
-import json, os, sys
-path, ila_us, ip_us, n = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+python3 - "$ila_us" "$ip_us" "$N" >"$tmp/kernel-host.json" <<'EOF'
+import json, sys
+ila_us, ip_us, n = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 ila, base = ila_us / 1e6, ip_us / 1e6
-entry = {"name": "kernel_100k_routes_host" if n == 100000 else "kernel_%d_routes_host" % n,
-         "unit": "s", "ila": round(ila, 4), "baseline": round(base, 4),
-         "ratio": round(ila / base, 4), "better": "lower"}
-data = []
-if os.path.exists(path) and os.path.getsize(path) > 0:
-    with open(path) as f:
-        data = json.load(f)
-    if not isinstance(data, list):
-        sys.exit("%s: not a JSON array" % path)
-# One entry per name: the latest measurement replaces the previous one.
-data = [e for e in data if not (isinstance(e, dict) and e.get("name") == entry["name"])]
-data.append(entry)
-tmp = path + ".tmp"
-with open(tmp, "w") as f:
-    json.dump(data, f, indent=2)
-    f.write("\n")
-os.replace(tmp, path)
-print("%s: ila %.3f s, ip -batch %.3f s, ratio %.3f (median of %s runs, %d routes)"
-      % (entry["name"], ila, base, ila / base, os.environ.get("RUNS", "3"), n))
+print(json.dumps([{"name": "kernel_100k_routes_host" if n == 100000 else "kernel_%d_routes_host" % n,
+                   "unit": "s", "ila": round(ila, 4), "baseline": round(base, 4),
+                   "ratio": round(ila / base, 4), "better": "lower"}]))
 EOF
+RESULTS="$RESULTS" python3 "$here/record.py" "$tmp/kernel-host.json"

@@ -37,24 +37,4 @@ ILA_VM_OUT=$out "$top/tests/vm/run-in-vm" /bin/sh -c \
 	"$here/kernel_vm.py" || die "the guest half failed (see above)"
 [ -s "$out/kernel-vm.json" ] || die "the guest wrote no figures"
 
-python3 - "$RESULTS" "$out/kernel-vm.json" <<'EOF'
-import json, os, sys
-path, new = sys.argv[1], json.load(open(sys.argv[2]))
-data = []
-if os.path.exists(path) and os.path.getsize(path) > 0:
-    with open(path) as f:
-        data = json.load(f)
-    if not isinstance(data, list):
-        sys.exit("%s: not a JSON array" % path)
-# One entry per name: the latest measurement replaces the previous one.
-names = {e["name"] for e in new}
-data = [e for e in data if not (isinstance(e, dict) and e.get("name") in names)] + new
-tmp = path + ".tmp"
-with open(tmp, "w") as f:
-    json.dump(data, f, indent=2)
-    f.write("\n")
-os.replace(tmp, path)
-for e in new:
-    print("%s: ila %.3f s, ip -batch %.3f s, ratio %.3f" % (e["name"], e["ila"], e["baseline"],
-                                                              e["ratio"]))
-EOF
+RESULTS="$RESULTS" python3 "$here/record.py" "$out/kernel-vm.json"

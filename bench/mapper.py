@@ -8,7 +8,6 @@ size and the same pipelining depth, both in plaintext on loopback. The
 mapper's TLS registration rate is printed beside them, and the resident
 memory per mapping of both. Figures go to bench/results.json.
 """
-import json
 import os
 import re
 import shutil
@@ -18,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+
+from record import record  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
@@ -135,20 +136,6 @@ def redis_bench(tmp):
     finally:
         srv.terminate()
         srv.wait(10)
-
-
-def record(results):
-    path = os.environ.get("RESULTS", os.path.join(HERE, "results.json"))
-    try:
-        with open(path) as f:
-            old = json.load(f)
-    except (OSError, ValueError):
-        old = []
-    names = {r["name"] for r in results}
-    old = [r for r in old if r.get("name") not in names] + results
-    with open(path, "w") as f:
-        json.dump(old, f, indent=1)
-        f.write("\n")
 
 
 def main():
