@@ -613,6 +613,9 @@ def step_move(h, res, w, flood, timings):
         return any('encap seg6' in l and W4 in l for l in
                    w.r1.ex('ip', '-4', 'route', 'show', W4).stdout.splitlines())
     enc, _ = h.wait(r1_encap, 5, step=0.02)
+    # once the new node delivers it: before that, a decapsulated packet would
+    # be routed back by R2's BGP route (the window the note on issue 5 tells)
+    h.wait(lambda: has_route(fib(w.r2, 4).get(W4P), 'babel', 'r2-w'), 5, step=0.02)
     rx = w.w.popen([flood, 'recv', '-p', '5010', '-n', '50', '-t', '10', '-w', '2000', '-i', '10',
                     '-o', os.path.join(w.dir, 'rx-inflight.log')],
                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
