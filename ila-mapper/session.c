@@ -591,23 +591,8 @@ static int listen_one(struct mapper *m, const struct ila_conf_endpoint *ep, char
 	int fd, one = 1;
 	struct listener *l = &m->listeners[m->nlisten];
 
-	if (ep->family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = ep->addr.v6;
-		a->sin6_port = htons(ep->port);
-		sl = sizeof(*a);
-		inet_ntop(AF_INET6, &ep->addr.v6, host, sizeof(host));
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr = ep->addr.v4;
-		a->sin_port = htons(ep->port);
-		sl = sizeof(*a);
-		inet_ntop(AF_INET, &ep->addr.v4, host, sizeof(host));
-	}
+	sl = ila_conf_endpoint_sockaddr(ep, &ss);
+	inet_ntop(ep->family, &ep->addr, host, sizeof(host));
 	fd = socket(ep->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		goto fail;

@@ -544,21 +544,7 @@ static void mc_connect(struct ilad *d)
 	socklen_t sl;
 	int one = 1;
 
-	if (ep->family == AF_INET6) {
-		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
-
-		a->sin6_family = AF_INET6;
-		a->sin6_addr = ep->addr.v6;
-		a->sin6_port = htons(ep->port);
-		sl = sizeof(*a);
-	} else {
-		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
-
-		a->sin_family = AF_INET;
-		a->sin_addr = ep->addr.v4;
-		a->sin_port = htons(ep->port);
-		sl = sizeof(*a);
-	}
+	sl = ila_conf_endpoint_sockaddr(ep, &ss);
 	d->fd = socket(ep->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (d->fd < 0) {
 		mc_fail(d, "socket: %s", strerror(errno));

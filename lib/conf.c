@@ -9,6 +9,8 @@
  */
 #include "config.h"
 
+#include <sys/socket.h>
+
 #include "conf.h"
 
 #include <arpa/inet.h>
@@ -1861,4 +1863,24 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 			return false;
 	}
 	return true;
+}
+
+unsigned int ila_conf_endpoint_sockaddr(const struct ila_conf_endpoint *ep,
+					struct sockaddr_storage *ss)
+{
+	memset(ss, 0, sizeof(*ss));
+	if (ep->family == AF_INET6) {
+		struct sockaddr_in6 *a = (struct sockaddr_in6 *)ss;
+
+		a->sin6_family = AF_INET6;
+		a->sin6_addr = ep->addr.v6;
+		a->sin6_port = htons(ep->port);
+		return sizeof(*a);
+	}
+	struct sockaddr_in *a = (struct sockaddr_in *)ss;
+
+	a->sin_family = AF_INET;
+	a->sin_addr = ep->addr.v4;
+	a->sin_port = htons(ep->port);
+	return sizeof(*a);
 }

@@ -218,6 +218,11 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b);
 /* Releases what c holds (nothing today) and leaves it initialised. */
 void ila_conf_free(struct ila_conf *c);
 
+/* The socket address of an endpoint; returns its length. */
+struct sockaddr_storage;
+unsigned int ila_conf_endpoint_sockaddr(const struct ila_conf_endpoint *ep,
+					struct sockaddr_storage *ss);
+
 /* Index of the vn or mapper-side node with that name, or -1. */
 int ila_conf_vn_find(const struct ila_conf *c, const char *name);
 int ila_conf_node_find(const struct ila_conf *c, const char *name);
