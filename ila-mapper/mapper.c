@@ -116,7 +116,8 @@ int main(int argc, char **argv)
 		ila_fatal("%s", err);
 	if (sessions_listen(&m, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
-	push_init(&m);
+	if (push_init(&m) < 0)
+		ila_fatal("out of memory");
 	directory_init(&m);
 	ila_daemon_make_parent(m.conf->pidfile);
 	if ((rc = ila_daemon_write_pidfile(m.conf->pidfile)) < 0)
@@ -129,6 +130,7 @@ int main(int argc, char **argv)
 	ila_daemon_notify("STOPPING=1");
 
 	directory_stop(&m);
+	push_free(&m);
 	sessions_stop(&m);
 	show_close(&m);
 	store_close(&m.store);

@@ -108,6 +108,7 @@ struct mapper {
 	ev_timer push_delay_w;		/* push delay: changes wait to fill a batch */
 	uint32_t push_vns[ILA_CONF_MAX_VNS]; /* vns changed since the last push */
 	unsigned push_nvns;
+	struct ila_record *push_recs; /* ILA_PROTO_MAX_RECORDS, for the frame being built */
 	ev_timer expiry_w;
 	ev_timer trim_w;
 	struct ila_daemon_signals signals;
@@ -182,7 +183,8 @@ int push_unsubscribe(struct mapper *m, struct session *s, uint32_t vn);
 /* Fills the session's queue from snapshots and the journal, up to the push
  * queue limit. Returns the number of frames queued. */
 int push_pump(struct mapper *m, struct session *s);
-void push_init(struct mapper *m);
+int push_init(struct mapper *m);
+void push_free(struct mapper *m);
 /* After a commit: every session subscribed to a changed vn is pumped, at
  * once or after the push delay. */
 void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns);

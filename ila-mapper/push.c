@@ -134,7 +134,6 @@ int push_pump(struct mapper *m, struct session *s)
 	unsigned max = m->conf->push_batch;
 	unsigned nsubs;
 	struct subscription *subs;
-	struct ila_record *recs;
 	bool progress = true;
 	int frames = 0;
 
@@ -145,9 +144,6 @@ int push_pump(struct mapper *m, struct session *s)
 		return 0;
 	if (max == 0 || max > ILA_PROTO_MAX_RECORDS)
 		max = ILA_PROTO_MAX_RECORDS;
-	recs = calloc(max, sizeof(*recs));
-	if (!recs)
-		return 0;
 	/* round robin over the subscriptions, one frame each per round */
 	while (progress) {
 		progress = false;
@@ -162,7 +158,7 @@ int push_pump(struct mapper *m, struct session *s)
 				goto out;
 			}
 			sub->stalled = false;
-			int rc = pump_one(m, s, sub, recs, max);
+			int rc = pump_one(m, s, sub, m->push_recs, max);
 			if (rc < 0)
 				goto out;
 			if (rc > 0)
@@ -172,7 +168,6 @@ int push_pump(struct mapper *m, struct session *s)
 		}
 	}
 out:
-	free(recs);
 	return frames;
 }
 
@@ -287,10 +282,22 @@ static void push_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	push_flush(w->data);
 }
 
-void push_init(struct mapper *m)
+int push_init(struct mapper *m)
 {
+	/* one frame's records, built here for every push: allocated once, as
+	 * a move fans out to every subscriber in turn */
+	m->push_recs = calloc(ILA_PROTO_MAX_RECORDS, sizeof(*m->push_recs));
+	if (!m->push_recs)
+		return -ENOMEM;
 	ev_timer_init(&m->push_delay_w, push_delay_cb, m->conf->push_delay_ms / 1000.0, 0.);
 	m->push_delay_w.data = m;
+	return 0;
+}
+
+void push_free(struct mapper *m)
+{
+	free(m->push_recs);
+	m->push_recs = NULL;
 }
 
 void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns)

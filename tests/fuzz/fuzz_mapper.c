@@ -69,7 +69,8 @@ static struct mapper *fuzz_mapper(void)
 		fprintf(stderr, "fuzz_mapper: %s\n", err);
 		abort();
 	}
-	push_init(&m);
+	if (push_init(&m) < 0)
+		abort();
 	directory_init(&m);
 	ready = true;
 	return &m;
