@@ -153,12 +153,8 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 	store_scan(&m->store, txn, vn, NULL, map_row, &ms);
 done:
 	mdb_txn_abort(txn);
-	if (ms.arr) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "mappings", ms.arr);
-		return ila_ctl_print_json(out, o);
-	}
+	if (ms.arr)
+		return ila_ctl_print_list(out, "mappings", ms.arr);
 	return ILA_CLI_SUCCESS;
 }
 
@@ -207,12 +203,8 @@ static int cmd_show_nodes(void *ctx, const struct ila_cli_args *a, struct ila_bu
 				       (unsigned long long)(si.up_ms / 1000), si.nsubs, si.queued);
 		}
 	}
-	if (arr) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "nodes", arr);
-		return ila_ctl_print_json(out, o);
-	}
+	if (arr)
+		return ila_ctl_print_list(out, "nodes", arr);
 	return ILA_CLI_SUCCESS;
 }
 
@@ -253,12 +245,8 @@ static int cmd_show_subscriptions(void *ctx, const struct ila_cli_args *a, struc
 			}
 		}
 	}
-	if (arr) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "subscriptions", arr);
-		return ila_ctl_print_json(out, o);
-	}
+	if (arr)
+		return ila_ctl_print_list(out, "subscriptions", arr);
 	return ILA_CLI_SUCCESS;
 }
 

@@ -90,12 +90,8 @@ static int cmd_show_local(void *ctx, const struct ila_cli_args *a, struct ila_bu
 				       (unsigned long long)((now - l->since_ms) / 1000));
 		}
 	}
-	if (arr) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "local", arr);
-		return ila_ctl_print_json(out, o);
-	}
+	if (arr)
+		return ila_ctl_print_list(out, "local", arr);
 	return ILA_CLI_SUCCESS;
 }
 
@@ -165,12 +161,8 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 				       e->known ? e->rec.node : "-", route_kind_name(e));
 		}
 	}
-	if (arr) {
-		json_object *o = json_object_new_object();
-
-		json_object_object_add(o, "mappings", arr);
-		return ila_ctl_print_json(out, o);
-	}
+	if (arr)
+		return ila_ctl_print_list(out, "mappings", arr);
 	return ILA_CLI_SUCCESS;
 }
 

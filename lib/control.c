@@ -320,6 +320,14 @@ int ila_ctl_print_json(struct ila_buf *out, json_object *j)
 	return ILA_CLI_SUCCESS;
 }
 
+int ila_ctl_print_list(struct ila_buf *out, const char *key, json_object *list)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, key, list);
+	return ila_ctl_print_json(out, o);
+}
+
 int ila_ctl_running_config(const struct ila_conf *c, bool json, struct ila_buf *out)
 {
 	char *text = ila_conf_print_str(c);

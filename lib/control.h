@@ -52,6 +52,8 @@ struct ila_conf;
 
 /* Writes j (pretty) to out, releases it, returns ILA_CLI_SUCCESS. */
 int ila_ctl_print_json(struct ila_buf *out, struct json_object *j);
+/* The same for {"key": list}, the shape of every show listing. */
+int ila_ctl_print_list(struct ila_buf *out, const char *key, struct json_object *list);
 /* "show running-config [json]" of either daemon. */
 int ila_ctl_running_config(const struct ila_conf *c, bool json, struct ila_buf *out);
 
