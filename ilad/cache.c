@@ -107,7 +107,6 @@ void cache_apply(struct ilad *d, const struct ila_record *r)
 		e->known = true;
 		e->rec = *r;
 	}
-	e->changed_ms = ilad_now_ms();
 	mark_dirty(d, e);
 	bool is_mine = e->known && e->rec.state != ILA_STATE_DOWN &&
 		       strcmp(e->rec.node, d->conf->node_name) == 0;

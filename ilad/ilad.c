@@ -192,7 +192,6 @@ int main(int argc, char **argv)
 		     d.opts.debug ? ILA_LOG_DEBUG : d.conf->log_level);
 	ila_daemon_log_warnings(d.conf);
 	signal(SIGPIPE, SIG_IGN);
-	d.started_ms = ilad_now_ms();
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d.loop)
 		ila_fatal("cannot create the event loop");

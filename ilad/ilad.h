@@ -44,7 +44,6 @@ struct centry {
 	bool installed;		 /* inst is in the kernel */
 	struct ila_record rec;	 /* the mapper's view */
 	struct kroute inst;	 /* what we installed */
-	uint64_t changed_ms;	 /* when the mapper's view last changed */
 	uint64_t hold_until_ms;	 /* moved away: forwarded to the new node until then */
 	bool aux_installed;	 /* aux_inst is in the kernel */
 	struct kroute aux_inst;	 /* the SRv6 decapsulation of an IPv4 workload here */
@@ -69,7 +68,6 @@ struct local {
 	uint16_t last_status;	/* the mapper's status of the last registration */
 	uint64_t seq;
 	uint64_t since_ms;
-	uint64_t acked_ms;
 	uint64_t failed_since_ms; /* neighbour FAILED, for attach-grace */
 };
 
@@ -80,7 +78,6 @@ struct txn {
 	uint8_t type;
 	size_t n;
 	struct ilad_key *keys;
-	uint64_t sent_ms;
 };
 
 enum mc_state {
@@ -175,7 +172,6 @@ struct ilad {
 
 	struct ila_daemon_signals signals;
 	struct ilad_stats stats;
-	uint64_t started_ms;
 };
 
 /* ilad.c */

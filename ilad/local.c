@@ -270,7 +270,6 @@ void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, ui
 	if (status == 0) {
 		d->stats.registrations_acked++;
 		l->registered = true;
-		l->acked_ms = ilad_now_ms();
 		return;
 	}
 	d->stats.registrations_refused++;
@@ -298,7 +297,7 @@ void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_r
 	l->state = LOCAL_ATTACHED;
 	l->seq = r->seq;
 	l->registered = true;
-	l->since_ms = l->acked_ms = ilad_now_ms();
+	l->since_ms = ilad_now_ms();
 	if (l->ifindex <= 0)
 		l->ifindex = default_ifindex(d, k->vn, l->ifname, sizeof(l->ifname));
 	cache_touch(d, k);

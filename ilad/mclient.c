@@ -202,7 +202,6 @@ int mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type)
 		t->xid = m.xid;
 		t->type = type;
 		t->n = m.nrec;
-		t->sent_ms = ilad_now_ms();
 		for (size_t i = 0; i < m.nrec; i++)
 			t->keys[i] = locals[done + i]->key;
 		done += m.nrec;
