@@ -44,6 +44,9 @@ int cache_init(struct ilad *d, char *err, size_t errlen)
 
 void cache_free(struct ilad *d)
 {
+	free(d->holds);
+	d->holds = NULL;
+	d->n_holds = d->cap_holds = 0;
 	if (d->cache)
 		lh_table_free(d->cache);
 	if (d->locals)
@@ -515,29 +518,32 @@ void cache_flush_all(struct ilad *d)
 	}
 }
 
+/* Ends the holds that ran out. The held keys are kept apart, so a node
+ * with a full table does not walk it every second for a few moved
+ * workloads. */
 static void hold_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct ilad *d = w->data;
 	uint64_t now = ilad_now_ms();
-	struct lh_entry *le;
-	unsigned left = 0;
+	size_t kept = 0;
 
 	(void)loop;
 	(void)revents;
-	lh_foreach(d->cache, le) {
-		struct centry *e = lh_entry_v(le);
+	for (size_t i = 0; i < d->n_holds; i++) {
+		struct centry *e = cache_get(d, &d->holds[i], false);
 
-		if (!e->hold_until_ms)
-			continue;
-		if (e->hold_until_ms > now) {
-			left++;
+		if (e && e->hold_until_ms > now) {
+			d->holds[kept++] = d->holds[i];
 			continue;
 		}
-		e->hold_until_ms = 0;
-		mark_dirty(d, e);
+		if (e) {
+			e->hold_until_ms = 0;
+			mark_dirty(d, e);
+		}
 	}
+	d->n_holds = kept;
 	cache_flush(d);
-	if (!left)
+	if (!kept)
 		ev_timer_stop(d->loop, &d->hold_timer);
 }
 
@@ -547,6 +553,18 @@ void cache_hold(struct ilad *d, const struct ilad_key *k)
 
 	if (!e || d->conf->mode != ILA_CONF_MODE_HOST_ROUTE || k->family != AF_INET)
 		return;
+	if (!e->hold_until_ms) {
+		if (d->n_holds == d->cap_holds) {
+			size_t ncap = d->cap_holds ? d->cap_holds * 2 : 16;
+			struct ilad_key *n = realloc(d->holds, ncap * sizeof(*n));
+
+			if (!n)
+				return; /* no forwarding for this one; BGP still converges */
+			d->holds = n;
+			d->cap_holds = ncap;
+		}
+		d->holds[d->n_holds++] = *k;
+	}
 	e->hold_until_ms = ilad_now_ms() + (uint64_t)d->conf->hold_time_s * 1000;
 	mark_dirty(d, e);
 	if (!ev_is_active(&d->hold_timer)) {

@@ -169,6 +169,8 @@ struct ilad {
 	ev_io neigh_io;
 	ev_timer neigh_timer;
 	ev_timer hold_timer;	/* ends the forwarding of moved-away addresses */
+	struct ilad_key *holds;	/* the addresses being forwarded */
+	size_t n_holds, cap_holds;
 
 	struct ila_daemon_signals signals;
 	struct ilad_stats stats;
