@@ -114,8 +114,15 @@ void cache_apply(struct ilad *d, const struct ila_record *r)
 	bool is_mine = e->known && e->rec.state != ILA_STATE_DOWN &&
 		       strcmp(e->rec.node, d->conf->node_name) == 0;
 
-	if (was_mine && !is_mine)
-		local_moved_away(d, &k, e->known ? &e->rec : NULL);
+	/* down or removed while still ours: our own registration lapsed (not
+	 * refreshed in time), no other node has it; only a record naming
+	 * another node moves the workload away */
+	bool lapsed = !e->known || strcmp(e->rec.node, d->conf->node_name) == 0;
+
+	if (was_mine && !is_mine && lapsed)
+		local_lapsed(d, &k, e->known ? &e->rec : NULL);
+	else if (was_mine && !is_mine)
+		local_moved_away(d, &k, &e->rec);
 	else if (is_mine)
 		local_promoted(d, &k, &e->rec);
 }

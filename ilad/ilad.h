@@ -56,6 +56,8 @@ enum local_state {
 	LOCAL_PREPARED,	/* warm: registered as standby, not running here yet */
 	LOCAL_EXPECTED,	/* may attach by itself (neighbour event) */
 	LOCAL_DETACHED,	/* going away: deregistration in flight */
+	LOCAL_REFUSED,	/* the mapper refused it: not delivered here, until the
+			 * operator attaches, prepares or detaches it again */
 };
 
 struct local {
@@ -66,6 +68,13 @@ struct local {
 	bool registered;	/* the mapper acknowledged the last registration */
 	bool down;		/* detach down: deregister as down (cold move) */
 	uint16_t last_status;	/* the mapper's status of the last registration */
+	enum local_resync {
+		RESYNC_NONE,
+		RESYNC_ADOPTED,	/* found in the kernel at start */
+		RESYNC_ATTACH,	/* attached before its vn was in sync */
+	} resync;		/* registered only once the mapper's view of it is
+				 * known (local_resync) */
+	uint32_t reg_xid;	/* the last REGISTER carrying it */
 	uint64_t seq;
 	uint64_t since_ms;
 	uint64_t failed_since_ms; /* neighbour FAILED, for attach-grace */
@@ -90,9 +99,11 @@ enum mc_state {
 
 struct vn_sync {
 	uint32_t vn;
+	uint32_t sub_xid;	/* of the SUBSCRIBE of this session */
 	uint64_t pos;		/* journal position reached (resume point) */
 	bool in_snapshot;
 	bool synced;		/* a snapshot or resume completed this session */
+	bool refused;		/* the mapper refused the subscription this session */
 	int mapper;		/* which mapper pos belongs to (-1: none) */
 };
 
@@ -120,6 +131,18 @@ struct ilad_stats {
 	uint64_t auto_detached;
 	uint64_t forwarded_moves; /* local workloads that moved away: routes re-pointed */
 	uint64_t locator_unreachable; /* ILA routes to a locator the kernel cannot reach */
+	uint64_t resumed;	/* workloads from before a restart registered again */
+	uint64_t released;	/* ... let go: they moved while ilad was down */
+	uint64_t lapsed;	/* own mappings that lapsed at the mapper, registered again */
+	uint64_t subscriptions_refused;
+};
+
+/* An `attach` or `prepare` waiting for the mapper's answer. */
+struct ctl_wait {
+	struct ilad_key key;
+	uint32_t xid;		/* of the REGISTER carrying it; 0: not sent yet */
+	uint64_t ticket;	/* the control client's */
+	uint64_t deadline_ms;
 };
 
 struct ilad {
@@ -171,6 +194,9 @@ struct ilad {
 	ev_timer hold_timer;	/* ends the forwarding of moved-away addresses */
 	struct ilad_key *holds;	/* the addresses being forwarded */
 	size_t n_holds, cap_holds;
+	struct ctl_wait *waits;	/* control commands waiting for an ACK */
+	size_t n_waits, cap_waits;
+	ev_timer wait_timer;
 
 	struct ila_daemon_signals signals;
 	struct ilad_stats stats;
@@ -220,19 +246,37 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t errlen);
 int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
 int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen);
-/* The mapper acknowledged (status 0) or refused a registration of k. */
-void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, uint16_t status);
+/* The mapper acknowledged (status 0) or refused a registration of k,
+ * carried by the request xid. */
+void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, uint16_t status,
+		      uint32_t xid);
+/* The mapper answered the request xid with an ERROR (nothing done): the
+ * registrations it carried are sent again at the next refresh. */
+void local_unanswered(struct ilad *d, const struct ilad_key *k, uint32_t xid, uint16_t code);
+/* The mapper's view of vn is known (snapshot complete, or the subscription
+ * refused): the workloads found at start are registered again, or let go. */
+void local_resync(struct ilad *d, uint32_t vn);
+/* Attach/prepare control commands that wait for their ACK. */
+int local_wait(struct ilad *d, const struct ilad_key *k, uint32_t xid, char *msg, size_t len);
+void local_waits_free(struct ilad *d);
 /* A push made this node the owner of k (the standby was promoted). */
 void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
 /* A push moved k away from this node. */
 void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
+/* A push says this node's own mapping of k went down or was removed
+ * without a move (it lapsed: not refreshed in time). */
+void local_lapsed(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
 
 /* mclient.c */
 void mc_init(struct ilad *d);
 void mc_stop(struct ilad *d, bool goodbye);
 bool mc_up(const struct ilad *d);
-/* Sends (or queues until the session is up) the registration of locals. */
-int mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type);
+/* The mapper's view of vn is complete this session (its snapshot arrived). */
+bool mc_vn_synced(const struct ilad *d, uint32_t vn);
+/* Sends the registration of locals when the session is up (otherwise they
+ * are registered when it comes up). Returns the xid of the last request
+ * sent, 0 when nothing was sent, or -errno. */
+int64_t mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type);
 const char *mc_state_name(enum mc_state s);
 
 /* zebra.c */

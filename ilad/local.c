@@ -11,6 +11,8 @@
 #include "log.h"
 #include "ilad.h"
 
+#define WAIT_MS 2000 /* an attach waits this long for the mapper's ACK */
+
 struct local *local_get(struct ilad *d, const struct ilad_key *k)
 {
 	void *v = NULL;
@@ -116,29 +118,130 @@ static int resolve_dev(struct ilad *d, uint32_t vn, const char *dev, char *ifnam
 	return ifindex;
 }
 
-static int do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, const char *ifname)
+/*
+ * Returns the xid of the REGISTER sent, or 0 when the registration waits
+ * for the vn to be in sync: the sequence number of a move is only right
+ * once the mapper's current view of the address is known.
+ */
+static int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, const char *ifname)
 {
 	struct local *l = local_new(d, k);
 	char a[INET6_ADDRSTRLEN];
+	int64_t xid = 0;
 
 	if (!l)
 		return -ENOMEM;
 	if (l->state != LOCAL_ATTACHED || l->ifindex != ifindex)
 		l->since_ms = ilad_now_ms();
-	l->seq = next_seq(d, l);
+	if (l->state == LOCAL_REFUSED)
+		l->last_status = 0;
 	l->state = LOCAL_ATTACHED;
 	l->ifindex = ifindex;
 	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
 	l->registered = false;
 	l->failed_since_ms = 0;
+	l->resync = mc_vn_synced(d, k->vn) ? RESYNC_NONE : RESYNC_ATTACH;
 	/* make before break: local delivery first, then tell the mapper */
 	cache_touch(d, k);
 	cache_flush(d);
-	mc_register(d, &l, 1, ILA_MSG_REGISTER);
-	log_info("attach %s%s%s, seq %llu", ilad_key_addr(k, a, sizeof(a)), *ifname ? " dev " : "",
-		 ifname, (unsigned long long)l->seq);
+	if (l->resync == RESYNC_NONE) {
+		l->seq = next_seq(d, l);
+		xid = mc_register(d, &l, 1, ILA_MSG_REGISTER);
+	}
+	log_info("attach %s%s%s, %s%llu", ilad_key_addr(k, a, sizeof(a)), *ifname ? " dev " : "",
+		 ifname, l->resync ? "registered once the vn is in sync, seq now " : "seq ",
+		 (unsigned long long)l->seq);
 	ilad_event(d, "attach", k, *ifname ? ifname : NULL);
-	return 0;
+	return xid;
+}
+
+/* ---- control commands waiting for the mapper's answer ---- */
+
+static void answer_waits(struct ilad *d, const struct ilad_key *k, uint32_t xid, int status,
+			 const char *text)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < d->n_waits; i++) {
+		struct ctl_wait *w = &d->waits[i];
+
+		if (w->xid == xid && memcmp(&w->key, k, sizeof(*k)) == 0)
+			ila_ctl_answer(d->ctl, w->ticket, status, text);
+		else
+			d->waits[kept++] = *w;
+	}
+	d->n_waits = kept;
+	if (!kept)
+		ev_timer_stop(d->loop, &d->wait_timer);
+}
+
+static void wait_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct ilad *d = w->data;
+	uint64_t now = ilad_now_ms();
+	size_t kept = 0;
+
+	(void)loop;
+	(void)revents;
+	for (size_t i = 0; i < d->n_waits; i++) {
+		struct ctl_wait *cw = &d->waits[i];
+		char a[INET6_ADDRSTRLEN], text[160];
+
+		if (cw->deadline_ms > now) {
+			d->waits[kept++] = *cw;
+			continue;
+		}
+		snprintf(text, sizeof(text), "%s: delivered here; registration pending: %s\n",
+			 ilad_key_addr(&cw->key, a, sizeof(a)),
+			 !mc_up(d) ? "no mapper session" : cw->xid ? "the mapper has not answered yet"
+			 : "waiting for the mapper's view of its vn");
+		ila_ctl_answer(d->ctl, cw->ticket, ILA_CLI_SUCCESS, text);
+	}
+	d->n_waits = kept;
+	if (!kept)
+		ev_timer_stop(d->loop, &d->wait_timer);
+}
+
+int local_wait(struct ilad *d, const struct ilad_key *k, uint32_t xid, char *msg, size_t len)
+{
+	char a[INET6_ADDRSTRLEN];
+	uint64_t ticket;
+
+	if (!mc_up(d)) {
+		snprintf(msg, len, "%s: delivered here; registration pending: no mapper session",
+			 ilad_key_addr(k, a, sizeof(a)));
+		return 0;
+	}
+	if (d->n_waits == d->cap_waits) {
+		size_t ncap = d->cap_waits ? d->cap_waits * 2 : 8;
+		struct ctl_wait *n = realloc(d->waits, ncap * sizeof(*n));
+
+		if (!n)
+			return 0; /* answered at once, without the mapper's word */
+		d->waits = n;
+		d->cap_waits = ncap;
+	}
+	ticket = ila_ctl_defer(d->ctl);
+	if (!ticket)
+		return 0;
+	d->waits[d->n_waits++] = (struct ctl_wait){
+		.key = *k, .xid = xid, .ticket = ticket, .deadline_ms = ilad_now_ms() + WAIT_MS,
+	};
+	if (!ev_is_active(&d->wait_timer)) {
+		ev_timer_init(&d->wait_timer, wait_timer_cb, 0.25, 0.25);
+		d->wait_timer.data = d;
+		ev_timer_start(d->loop, &d->wait_timer);
+	}
+	return 1;
+}
+
+void local_waits_free(struct ilad *d)
+{
+	if (ev_is_active(&d->wait_timer))
+		ev_timer_stop(d->loop, &d->wait_timer);
+	free(d->waits);
+	d->waits = NULL;
+	d->n_waits = d->cap_waits = 0;
 }
 
 int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen)
@@ -156,7 +259,12 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 			 "'vn %s interface IFNAME'", addr, ilad_vn(d, k.vn)->name);
 		return -ENODEV;
 	}
-	return do_attach(d, &k, ifindex, ifname);
+	int64_t xid = do_attach(d, &k, ifindex, ifname);
+	if (xid < 0) {
+		snprintf(err, errlen, "%s: %s", addr, strerror((int)-xid));
+		return (int)xid;
+	}
+	return local_wait(d, &k, (uint32_t)xid, err, errlen);
 }
 
 int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t errlen)
@@ -169,7 +277,7 @@ int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t 
 		return rc;
 	l = local_get(d, &k);
 	if (!l || (l->state != LOCAL_ATTACHED && l->state != LOCAL_PREPARED)) {
-		if (l && l->state == LOCAL_EXPECTED) {
+		if (l && (l->state == LOCAL_EXPECTED || l->state == LOCAL_REFUSED)) {
 			local_remove(d, l);
 			cache_flush(d);
 			return 0;
@@ -180,6 +288,7 @@ int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t 
 	l->down = down;
 	l->state = LOCAL_DETACHED;
 	l->registered = false;
+	l->resync = RESYNC_NONE;
 	cache_touch(d, &k);
 	cache_flush(d);
 	mc_register(d, &l, 1, ILA_MSG_DEREGISTER);
@@ -211,10 +320,16 @@ int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, 
 	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
 	l->state = LOCAL_PREPARED;
 	l->registered = false;
-	mc_register(d, &l, 1, ILA_MSG_REGISTER);
+	l->last_status = 0;
+	l->resync = RESYNC_NONE;
+	int64_t xid = mc_register(d, &l, 1, ILA_MSG_REGISTER);
 	log_info("prepare %s: registering as standby", addr);
 	ilad_event(d, "prepare", &k, NULL);
-	return 0;
+	if (xid < 0) {
+		snprintf(err, errlen, "%s: %s", addr, strerror((int)-xid));
+		return (int)xid;
+	}
+	return local_wait(d, &k, (uint32_t)xid, err, errlen);
 }
 
 int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen)
@@ -232,8 +347,10 @@ int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen)
 		snprintf(err, errlen, "%s already runs here", addr);
 		return -EEXIST;
 	}
-	if (l->state != LOCAL_PREPARED)
+	if (l->state != LOCAL_PREPARED) {
 		l->state = LOCAL_EXPECTED;
+		l->last_status = 0;
+	}
 	return 0;
 }
 
@@ -246,43 +363,147 @@ void local_adopt(struct ilad *d, const struct ilad_key *k, int ifindex)
 		return;
 	l->state = LOCAL_ATTACHED;
 	l->ifindex = ifindex;
+	/* its sequence number is unknown until the mapper's view arrives */
+	l->resync = RESYNC_ADOPTED;
+	l->seq = 0;
 	if (!if_indextoname((unsigned)ifindex, l->ifname))
 		l->ifname[0] = '\0';
 	log_info("found %s attached on %s from before the restart", ilad_key_addr(k, a, sizeof(a)),
 		 l->ifname);
 }
 
-void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, uint16_t status)
+void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, uint16_t status,
+		      uint32_t xid)
 {
 	struct local *l = local_get(d, k);
-	char a[INET6_ADDRSTRLEN];
+	char a[INET6_ADDRSTRLEN], text[256];
 
+	ilad_key_addr(k, a, sizeof(a));
+	if (type == ILA_MSG_REGISTER) {
+		if (status)
+			snprintf(text, sizeof(text), "%% %s: refused by the mapper: %s (%s); not "
+				 "delivered here\n", a, ila_proto_err_name(status),
+				 ila_proto_strerror(status));
+		else
+			snprintf(text, sizeof(text), "%s: registered, seq %llu\n", a,
+				 (unsigned long long)(l ? l->seq : 0));
+		answer_waits(d, k, xid, status ? ILA_CLI_WARNING : ILA_CLI_SUCCESS, text);
+	}
 	if (!l)
 		return;
-	l->last_status = status;
 	if (type == ILA_MSG_DEREGISTER) {
+		l->last_status = status;
 		if (l->state == LOCAL_DETACHED) {
 			local_remove(d, l);
 			cache_flush(d);
 		}
 		return;
 	}
+	if (xid != l->reg_xid)
+		return; /* answers a registration sent before the latest one */
 	if (status == 0) {
 		d->stats.registrations_acked++;
+		l->last_status = 0;
 		l->registered = true;
 		return;
 	}
 	d->stats.registrations_refused++;
-	log_warn("mapper refused %s: %s", ilad_key_addr(k, a, sizeof(a)),
-		 ila_proto_strerror(status));
+	l->last_status = status;
+	l->registered = false;
 	ilad_event(d, "refused", k, ila_proto_err_name(status));
-	if (status == ILA_PERR_STALE_SEQ) {
-		/* someone moved it after us: the next refresh asks above them */
-		struct centry *e = cache_get(d, k, false);
-
-		if (e && e->known && e->rec.seq >= l->seq)
-			l->seq = e->rec.seq + 1;
+	if (l->state != LOCAL_ATTACHED && l->state != LOCAL_PREPARED) {
+		log_warn("mapper refused %s: %s", a, ila_proto_strerror(status));
+		return;
 	}
+	/* whatever the reason, a refused workload is not served here: its local
+	 * delivery and host routes go, and it stays refused, with the reason,
+	 * until the operator attaches, prepares or detaches it again */
+	log_warn("mapper refused %s: %s: %s", a, ila_proto_strerror(status),
+		 l->state == LOCAL_ATTACHED ? "local delivery removed" : "not a standby");
+	l->state = LOCAL_REFUSED;
+	l->resync = RESYNC_NONE;
+	l->failed_since_ms = 0;
+	l->since_ms = ilad_now_ms();
+	cache_touch(d, k);
+	cache_flush(d);
+}
+
+void local_unanswered(struct ilad *d, const struct ilad_key *k, uint32_t xid, uint16_t code)
+{
+	struct local *l = local_get(d, k);
+	char a[INET6_ADDRSTRLEN], text[200];
+
+	snprintf(text, sizeof(text), "%s: delivered here; registration pending: the mapper "
+		 "answered %s, sent again at the next refresh\n", ilad_key_addr(k, a, sizeof(a)),
+		 ila_proto_err_name(code));
+	answer_waits(d, k, xid, ILA_CLI_SUCCESS, text);
+	if (l && l->reg_xid == xid)
+		l->registered = false;
+}
+
+/*
+ * The vn's view is complete: each workload found at start (or attached
+ * before the view came) is registered with the right sequence number, or
+ * let go when it moved while ilad was down. The rules are in ilad(8) and
+ * doc/protocol.md (section 8.3, "Restart").
+ */
+void local_resync(struct ilad *d, uint32_t vn)
+{
+	size_t n = (size_t)lh_table_length(d->locals), nreg = 0;
+	struct local **reg = calloc(n ? n : 1, sizeof(*reg));
+	struct lh_entry *le, *tmp;
+
+	if (!reg)
+		return; /* they stay waiting: the next sync tries again */
+	lh_foreach_safe(d->locals, le, tmp) {
+		struct local *l = lh_entry_v(le);
+		struct centry *e;
+		char a[INET6_ADDRSTRLEN];
+		bool mine, other_up;
+
+		if (l->key.vn != vn || !l->resync)
+			continue;
+		e = cache_get(d, &l->key, false);
+		ilad_key_addr(&l->key, a, sizeof(a));
+		mine = e && e->known && strcmp(e->rec.node, d->conf->node_name) == 0;
+		other_up = e && e->known && !mine && e->rec.state != ILA_STATE_DOWN;
+		if (l->resync == RESYNC_ATTACH) {
+			/* an attach: a move here, above whatever the mapper holds */
+			l->seq = next_seq(d, l);
+		} else if (other_up) {
+			/* it moved while ilad was down: the other node has it */
+			d->stats.released++;
+			log_notice("%s: runs at node %s (seq %llu) since before this start: let go",
+				   a, e->rec.node, (unsigned long long)e->rec.seq);
+			l->resync = RESYNC_NONE;
+			local_moved_away(d, &l->key, &e->rec);
+			continue;
+		} else if (mine && e->rec.state != ILA_STATE_DOWN) {
+			/* still ours and up: a refresh, nothing moves */
+			l->seq = e->rec.seq;
+			d->stats.resumed++;
+			log_info("%s: resumed at seq %llu", a, (unsigned long long)l->seq);
+		} else {
+			/* down (it lapsed, or was taken down) or gone: registered above it */
+			l->seq = (e && e->known && e->rec.seq > l->seq ? e->rec.seq : l->seq) + 1;
+			d->stats.resumed++;
+			log_notice("%s: mapping %s: registering it again, seq %llu", a,
+				   e && e->known ? "down" : "gone", (unsigned long long)l->seq);
+		}
+		l->resync = RESYNC_NONE;
+		l->registered = false;
+		reg[nreg++] = l;
+	}
+	mc_register(d, reg, nreg, ILA_MSG_REGISTER);
+	/* attaches that waited for the sync now wait for their ACK */
+	for (size_t i = 0; i < d->n_waits; i++) {
+		struct local *l = d->waits[i].xid ? NULL : local_get(d, &d->waits[i].key);
+
+		if (l && l->key.vn == vn && !l->resync)
+			d->waits[i].xid = l->reg_xid;
+	}
+	free(reg);
+	cache_flush(d);
 }
 
 void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_record *r)
@@ -312,7 +533,7 @@ void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila
 	struct local *l = local_get(d, k);
 	char a[INET6_ADDRSTRLEN], loc[ILA_LOCATOR_STRLEN];
 
-	if (!l || l->state != LOCAL_ATTACHED)
+	if (!l || l->state != LOCAL_ATTACHED || l->resync == RESYNC_ATTACH)
 		return;
 	/* it runs elsewhere now: the local route gives way to the ILA route, so
 	 * packets still arriving here are re-translated to the new locator */
@@ -324,6 +545,27 @@ void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila
 	local_remove(d, l);
 	if (r)
 		cache_hold(d, k);
+}
+
+void local_lapsed(struct ilad *d, const struct ilad_key *k, const struct ila_record *r)
+{
+	struct local *l = local_get(d, k);
+	char a[INET6_ADDRSTRLEN];
+
+	if (!l || l->state != LOCAL_ATTACHED || l->resync)
+		return;
+	/* it still runs here: the mapper's copy lapsed (not refreshed in time,
+	 * ilad or its session was down); registered again above it */
+	if (r && r->seq >= l->seq)
+		l->seq = r->seq;
+	l->seq++;
+	l->registered = false;
+	d->stats.lapsed++;
+	log_warn("%s: its mapping %s at the mapper while it runs here: registering it again, "
+		 "seq %llu", ilad_key_addr(k, a, sizeof(a)), r ? "went down" : "was removed",
+		 (unsigned long long)l->seq);
+	ilad_event(d, "lapsed", k, r ? "down" : "removed");
+	mc_register(d, &l, 1, ILA_MSG_REGISTER);
 }
 
 /* ---- neighbour events ---- */
@@ -389,6 +631,8 @@ static void neigh_event(void *arg, const struct kneigh *n)
 		l->failed_since_ms = 0;
 		return;
 	}
+	if (l && l->state == LOCAL_REFUSED)
+		return; /* the mapper said no: the operator decides, not a neighbour */
 	bool expected = l && (l->state == LOCAL_EXPECTED || l->state == LOCAL_PREPARED);
 	if (!expected && !allowed(vn, n))
 		return;
@@ -405,7 +649,7 @@ static void neigh_event(void *arg, const struct kneigh *n)
 	}
 	if_indextoname((unsigned)n->ifindex, ifname);
 	d->stats.auto_attached++;
-	do_attach(d, &k, n->ifindex, ifname);
+	(void)do_attach(d, &k, n->ifindex, ifname);
 }
 
 static void neigh_io_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -442,6 +686,7 @@ static void neigh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			 ilad_key_addr(&l->key, a, sizeof(a)), d->conf->attach_grace_s);
 		l->state = LOCAL_DETACHED;
 		l->down = false;
+		l->resync = RESYNC_NONE;
 		cache_touch(d, &l->key);
 		mc_register(d, &l, 1, ILA_MSG_DEREGISTER);
 	}
@@ -467,6 +712,7 @@ int local_init(struct ilad *d, char *err, size_t errlen)
 
 void local_free(struct ilad *d)
 {
+	local_waits_free(d);
 	if (d->neigh_fd >= 0) {
 		ev_io_stop(d->loop, &d->neigh_io);
 		ev_timer_stop(d->loop, &d->neigh_timer);

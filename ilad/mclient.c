@@ -35,6 +35,16 @@ bool mc_up(const struct ilad *d)
 	return d->mc == MC_UP;
 }
 
+bool mc_vn_synced(const struct ilad *d, uint32_t vn)
+{
+	if (d->mc != MC_UP)
+		return false;
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		if (d->sync[i].vn == vn)
+			return d->sync[i].synced || d->sync[i].refused;
+	return false;
+}
+
 static const char *mapper_name(const struct ilad *d, char *buf, size_t len)
 {
 	const struct ila_conf_endpoint *ep = &d->conf->mappers[d->mapper];
@@ -90,6 +100,7 @@ static void mc_close(struct ilad *d)
 	for (unsigned i = 0; i < ILA_CONF_MAX_VNS; i++) {
 		d->sync[i].in_snapshot = false;
 		d->sync[i].synced = false;
+		d->sync[i].refused = false;
 	}
 	d->mc = MC_IDLE;
 }
@@ -174,12 +185,13 @@ static void fill_record(struct ilad *d, const struct local *l, uint8_t type, str
 		r->flags |= ILA_REC_F_STANDBY_REG;
 }
 
-int mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type)
+int64_t mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type)
 {
 	struct ila_record *recs;
 	struct ila_msg tmpl = { .type = type }, m;
 	struct ila_msg_batch b;
 	size_t done = 0;
+	uint32_t last = 0;
 
 	if (d->mc != MC_UP || n == 0)
 		return 0; /* everything is registered again when the session comes up */
@@ -202,8 +214,10 @@ int mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type)
 		t->xid = m.xid;
 		t->type = type;
 		t->n = m.nrec;
-		for (size_t i = 0; i < m.nrec; i++)
+		for (size_t i = 0; i < m.nrec; i++) {
 			t->keys[i] = locals[done + i]->key;
+			locals[done + i]->reg_xid = m.xid;
+		}
 		done += m.nrec;
 		if (mc_send(d, &m) < 0) {
 			free(t->keys);
@@ -212,6 +226,7 @@ int mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type)
 		}
 		t->next = d->txns;
 		d->txns = t;
+		last = t->xid;
 		if (type == ILA_MSG_REGISTER)
 			d->stats.registrations_sent += m.nrec;
 		else
@@ -219,7 +234,7 @@ int mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type)
 	}
 	free(recs);
 	mc_flush(d);
-	return 0;
+	return last;
 }
 
 /* Registers every local workload again (session up, and lifetime refresh). */
@@ -234,6 +249,8 @@ static void register_all(struct ilad *d)
 	lh_foreach(d->locals, le) {
 		struct local *l = lh_entry_v(le);
 
+		if (l->resync)
+			continue; /* waits for the mapper's view of it (local_resync) */
 		if (l->state == LOCAL_ATTACHED || l->state == LOCAL_PREPARED)
 			reg[nreg++] = l;
 		else if (l->state == LOCAL_DETACHED)
@@ -265,6 +282,7 @@ static void subscribe_all(struct ilad *d)
 			s->mapper = -1;
 		}
 		m.xid = ++d->next_xid;
+		s->sub_xid = m.xid;
 		m.sub.vn = s->vn;
 		/* journal positions mean something only to the mapper that gave them */
 		m.sub.resume_seq = s->mapper == d->mapper ? s->pos : 0;
@@ -283,9 +301,11 @@ static struct vn_sync *sync_of(struct ilad *d, uint32_t vn)
 static void handle_push(struct ilad *d, const struct ila_msg *m)
 {
 	struct vn_sync *s = sync_of(d, m->push.vn);
+	bool was_synced;
 
 	if (!s)
 		return; /* a vn we no longer serve */
+	was_synced = s->synced;
 	d->stats.pushes++;
 	d->stats.push_records += m->nrec;
 	if (ilad_monitoring(d)) {
@@ -315,6 +335,8 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 	}
 	/* each push is applied as one netlink batch */
 	cache_flush(d);
+	if (s->synced && !was_synced)
+		local_resync(d, s->vn);
 }
 
 static void handle_ack(struct ilad *d, const struct ila_msg *m)
@@ -328,12 +350,52 @@ static void handle_ack(struct ilad *d, const struct ila_msg *m)
 		for (size_t i = 0; i < t->n; i++) {
 			uint16_t st = i < m->ack.nstatus ? m->ack.status[i] : 0;
 
-			local_registered(d, &t->keys[i], t->type, st);
+			local_registered(d, &t->keys[i], t->type, st, t->xid);
 		}
 		free(t->keys);
 		free(t);
 		return;
 	}
+}
+
+/* An ERROR answering one of our requests: nothing of it was done. */
+static void handle_refusal(struct ilad *d, const struct ila_msg *m)
+{
+	for (struct txn **pp = &d->txns; *pp; pp = &(*pp)->next) {
+		struct txn *t = *pp;
+
+		if (t->xid != m->xid)
+			continue;
+		*pp = t->next;
+		log_warn("mapper answered %s of %zu records with %s: %s; sent again at the next "
+			 "refresh", ila_msg_type_name(t->type), t->n, ila_proto_err_name(m->error.code),
+			 m->error.text);
+		for (size_t i = 0; i < t->n; i++)
+			local_unanswered(d, &t->keys[i], t->xid, m->error.code);
+		free(t->keys);
+		free(t);
+		return;
+	}
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		struct vn_sync *s = &d->sync[i];
+		const struct ila_conf_vn *vn = ilad_vn(d, s->vn);
+
+		if (!s->sub_xid || s->sub_xid != m->xid)
+			continue;
+		s->sub_xid = 0;
+		s->refused = true;
+		d->stats.subscriptions_refused++;
+		log_err("mapper refused the subscription to vn %s: %s: %s; its routes are not "
+			"kept up to date", vn ? vn->name : "?", ila_proto_err_name(m->error.code),
+			m->error.text);
+		ilad_event(d, "subscribe-refused", NULL, ila_proto_err_name(m->error.code));
+		/* nothing more will come: what was found at start is registered
+		 * with what is known, and the mapper's answer decides */
+		local_resync(d, s->vn);
+		return;
+	}
+	log_warn("mapper reports %s for request %u: %s", ila_proto_err_name(m->error.code), m->xid,
+		 m->error.text);
 }
 
 static void handle_msg(struct ilad *d, const struct ila_msg *m)
@@ -392,6 +454,10 @@ static void handle_msg(struct ilad *d, const struct ila_msg *m)
 		if (m->error.code == ILA_PERR_CEASE) {
 			mc_fail(d, "mapper closed the session: %s", m->error.text);
 			return;
+		}
+		if (m->xid) {
+			handle_refusal(d, m);
+			break;
 		}
 		log_warn("mapper reports %s: %s", ila_proto_err_name(m->error.code), m->error.text);
 		break;

@@ -31,6 +31,8 @@ static const char *local_state_name(enum local_state s)
 		return "expected";
 	case LOCAL_DETACHED:
 		return "detaching";
+	case LOCAL_REFUSED:
+		return "refused";
 	}
 	return "?";
 }
@@ -80,6 +82,10 @@ static int cmd_show_local(void *ctx, const struct ila_cli_args *a, struct ila_bu
 			json_object_object_add(o, "seq", json_object_new_uint64(l->seq));
 			json_object_object_add(o, "registered", json_object_new_boolean(l->registered));
 			json_object_object_add(o, "status", json_object_new_string(status));
+			if (l->state == LOCAL_REFUSED)
+				json_object_object_add(o, "reason", json_object_new_string(
+					ila_proto_strerror(l->last_status)));
+			json_object_object_add(o, "resync", json_object_new_boolean(l->resync));
 			json_object_object_add(o, "since_ms", json_object_new_uint64(now - l->since_ms));
 			json_object_array_add(arr, o);
 		} else {
@@ -313,6 +319,10 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		{ "spoof_refused", s->spoof_refused },
 		{ "forwarded_moves", s->forwarded_moves },
 		{ "locator_unreachable", s->locator_unreachable },
+		{ "resumed", s->resumed },
+		{ "released", s->released },
+		{ "lapsed", s->lapsed },
+		{ "subscriptions_refused", s->subscriptions_refused },
 		{ "cache_entries", (uint64_t)lh_table_length(d->cache) },
 		{ "local_workloads", (uint64_t)lh_table_length(d->locals) },
 		{ "control_commands", cs->commands },
@@ -345,11 +355,21 @@ static int result(int rc, const char *err, struct ila_buf *out)
 	return ILA_CLI_SUCCESS;
 }
 
+/* attach and prepare answer once the mapper has (or a note why not yet) */
+static int waited(int rc, const char *msg, struct ila_buf *out)
+{
+	if (rc == 1)
+		return ILA_CLI_DEFERRED;
+	if (rc == 0 && *msg)
+		ila_buf_printf(out, "%s\n", msg);
+	return result(rc, msg, out);
+}
+
 static int cmd_attach(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	char err[256] = "";
 
-	return result(local_attach(ctx, a->argv[0], a->argc > 1 ? a->argv[1] : NULL, err,
+	return waited(local_attach(ctx, a->argv[0], a->argc > 1 ? a->argv[1] : NULL, err,
 				   sizeof(err)), err, out);
 }
 
@@ -371,7 +391,7 @@ static int cmd_prepare(void *ctx, const struct ila_cli_args *a, struct ila_buf *
 {
 	char err[256] = "";
 
-	return result(local_prepare(ctx, a->argv[0], a->argc > 1 ? a->argv[1] : NULL, err,
+	return waited(local_prepare(ctx, a->argv[0], a->argc > 1 ? a->argv[1] : NULL, err,
 				    sizeof(err)), err, out);
 }
 

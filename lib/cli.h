@@ -19,6 +19,8 @@ enum ila_cli_status {
 	ILA_CLI_ERR_NO_MATCH = 2,
 	ILA_CLI_ERR_AMBIGUOUS = 3,
 	ILA_CLI_ERR_INCOMPLETE = 4,
+	/* not on the wire: the command answers later (ila_ctl_defer) */
+	ILA_CLI_DEFERRED = 0x100,
 };
 
 #define ILA_CLI_MAX_WORDS 16

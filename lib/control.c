@@ -26,6 +26,9 @@ struct ctl_client {
 	size_t inlen;
 	struct ila_buf out;
 	enum { MON_OFF, MON_TEXT, MON_JSON } monitor; /* a live event stream */
+	uint64_t ticket;	/* of the last deferred command */
+	bool pending;		/* that command has not answered yet */
+	bool dead;		/* went away during its own command: freed after it */
 	struct ctl_client *next;
 };
 
@@ -40,6 +43,8 @@ struct ila_ctl_server {
 	struct ctl_client *clients;
 	unsigned nclients;
 	unsigned nmonitors;
+	struct ctl_client *running; /* whose command runs now */
+	uint64_t next_ticket;
 	struct ila_ctl_stats stats;
 };
 
@@ -77,12 +82,15 @@ static int client_flush(struct ctl_client *c)
 		}
 		ila_buf_consume(&c->out, (size_t)w);
 	}
-	int events = EV_READ | (c->out.len ? EV_WRITE : 0);
+	/* no new command is read while one waits for its answer */
+	int events = (c->pending ? 0 : EV_READ) | (c->out.len ? EV_WRITE : 0);
 	if (c->out.len > ILA_CTL_MAX_PENDING)
 		events = EV_WRITE; /* stop reading commands until the output drains */
 	ev_io_stop(c->srv->loop, &c->io);
-	ev_io_set(&c->io, c->fd, events);
-	ev_io_start(c->srv->loop, &c->io);
+	if (events) {
+		ev_io_set(&c->io, c->fd, events);
+		ev_io_start(c->srv->loop, &c->io);
+	}
 	return 0;
 }
 
@@ -101,45 +109,42 @@ static void client_run(struct ctl_client *c, char *cmd)
 		c->monitor = cmd[7] ? MON_JSON : MON_TEXT;
 		return;
 	}
+	c->ticket = 0;
+	s->running = c;
 	status = ila_cli_execute(s->cmds, s->ncmds, s->ctx, cmd, &c->out);
-	if (status >= ILA_CLI_ERR_NO_MATCH)
+	s->running = NULL;
+	if (status == ILA_CLI_DEFERRED) {
+		if (c->ticket)
+			return; /* answered by ila_ctl_answer() */
+		status = ILA_CLI_WARNING; /* a handler that deferred without a ticket */
+	}
+	if (status >= ILA_CLI_ERR_NO_MATCH && status <= ILA_CLI_ERR_INCOMPLETE)
 		s->stats.errors++;
 	trailer[3] = (uint8_t)status;
 	ila_buf_append(&c->out, trailer, sizeof(trailer));
 }
 
-static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
+/* Runs the complete commands received, until one has to wait. */
+static void client_process(struct ctl_client *c)
 {
-	struct ctl_client *c = w->data;
+	while (!c->pending && !c->dead) {
+		char *nul = memchr(c->in, '\0', c->inlen);
 
-	(void)loop;
-	if (revents & EV_READ) {
-		ssize_t r = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+		if (!nul)
+			break;
+		client_run(c, c->in);
+		size_t used = (size_t)(nul - c->in) + 1;
+		memmove(c->in, nul + 1, c->inlen - used);
+		c->inlen -= used;
+	}
+}
 
-		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
-			client_free(c);
-			return;
-		}
-		if (r > 0)
-			c->inlen += (size_t)r;
-		/* run every complete command */
-		for (;;) {
-			char *nul = memchr(c->in, '\0', c->inlen);
-
-			if (!nul)
-				break;
-			client_run(c, c->in);
-			size_t used = (size_t)(nul - c->in) + 1;
-			memmove(c->in, nul + 1, c->inlen - used);
-			c->inlen -= used;
-		}
-		if (c->inlen == sizeof(c->in)) {
-			c->srv->stats.oversized++;
-			log_warn("control: command longer than %d bytes, client dropped",
-				 ILA_CTL_MAX_CMD);
-			client_free(c);
-			return;
-		}
+/* Sends what is queued; frees the client when it is gone. */
+static void client_service(struct ctl_client *c)
+{
+	if (c->dead) {
+		client_free(c);
+		return;
 	}
 	if (c->out.error) {
 		log_warn("control: out of memory for command output, client dropped");
@@ -148,6 +153,63 @@ static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	if (client_flush(c) < 0)
 		client_free(c);
+}
+
+static void client_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ctl_client *c = w->data;
+
+	(void)loop;
+	if ((revents & EV_READ) && !c->pending) {
+		ssize_t r = read(c->fd, c->in + c->inlen, sizeof(c->in) - c->inlen);
+
+		if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR)) {
+			client_free(c);
+			return;
+		}
+		if (r > 0)
+			c->inlen += (size_t)r;
+	}
+	client_process(c);
+	if (!c->pending && !c->dead && c->inlen == sizeof(c->in)) {
+		c->srv->stats.oversized++;
+		log_warn("control: command longer than %d bytes, client dropped", ILA_CTL_MAX_CMD);
+		client_free(c);
+		return;
+	}
+	client_service(c);
+}
+
+uint64_t ila_ctl_defer(struct ila_ctl_server *s)
+{
+	struct ctl_client *c = s ? s->running : NULL;
+
+	if (!c)
+		return 0;
+	c->ticket = ++s->next_ticket;
+	c->pending = true;
+	return c->ticket;
+}
+
+void ila_ctl_answer(struct ila_ctl_server *s, uint64_t ticket, int status, const char *text)
+{
+	uint8_t trailer[4] = { 0, 0, 0, (uint8_t)status };
+	struct ctl_client *c;
+
+	if (!s || !ticket)
+		return;
+	for (c = s->clients; c; c = c->next)
+		if (c->pending && c->ticket == ticket)
+			break;
+	if (!c)
+		return; /* the client went away meanwhile */
+	if (text)
+		ila_buf_printf(&c->out, "%s", text);
+	ila_buf_append(&c->out, trailer, sizeof(trailer));
+	c->pending = false;
+	/* sent, and the client's next commands run, from the loop: never
+	 * inside whatever callback answers */
+	ev_feed_event(s->loop, &c->io, EV_WRITE);
 }
 
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -304,8 +366,12 @@ void ila_ctl_event(struct ila_ctl_server *s, const char *event, json_object *fie
 			ila_buf_printf(&c->out, "%s\n", json);
 		else
 			ila_buf_append(&c->out, text.data, text.len);
-		if (client_flush(c) < 0)
-			client_free(c);
+		if (client_flush(c) < 0) {
+			if (c == s->running)
+				c->dead = true; /* freed once its command returns */
+			else
+				client_free(c);
+		}
 	}
 	json_object_put(line);
 	json_object_put(fields);

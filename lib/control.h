@@ -57,6 +57,17 @@ int ila_ctl_print_list(struct ila_buf *out, const char *key, struct json_object 
 /* "show running-config [json]" of either daemon. */
 int ila_ctl_running_config(const struct ila_conf *c, bool json, struct ila_buf *out);
 
+/*
+ * A command that answers later (attach waits for the mapper's ACK): its
+ * handler calls ila_ctl_defer() for a ticket and returns ILA_CLI_DEFERRED.
+ * The connection runs no further command of its client until
+ * ila_ctl_answer(ticket, status, text) sends the text and the status
+ * trailer. Tickets are never reused; answering a ticket whose client went
+ * away does nothing. ila_ctl_defer() outside a command handler returns 0.
+ */
+uint64_t ila_ctl_defer(struct ila_ctl_server *s);
+void ila_ctl_answer(struct ila_ctl_server *s, uint64_t ticket, int status, const char *text);
+
 bool ila_ctl_monitoring(const struct ila_ctl_server *s);
 void ila_ctl_event(struct ila_ctl_server *s, const char *event, struct json_object *fields);
 
