@@ -101,32 +101,6 @@ const char *ilad_key_addr(const struct ilad_key *k, char *buf, size_t len)
 	return inet_ntop(k->family, &k->addr, buf, (socklen_t)len);
 }
 
-/* What this version cannot run, said before anything starts. */
-static int check_conf(const struct ila_conf *c, char *err, size_t errlen)
-{
-	if (c->cache == ILA_CONF_CACHE_ON_DEMAND) {
-		snprintf(err, errlen, "cache on-demand is not supported by this version: use cache full");
-		return -ENOTSUP;
-	}
-	if (c->mode == ILA_CONF_MODE_ILA) {
-		for (unsigned i = 0; i < c->n_vns; i++) {
-			for (unsigned j = 0; j < i; j++) {
-				unsigned li = i < c->n_locators ? i : c->n_locators - 1;
-				unsigned lj = j < c->n_locators ? j : c->n_locators - 1;
-
-				if (li == lj) {
-					snprintf(err, errlen,
-						 "vns %s and %s would share locator %u: the kernel "
-						 "translates by locator, give each vn its own",
-						 c->vns[j].name, c->vns[i].name, li + 1);
-					return -EINVAL;
-				}
-			}
-		}
-	}
-	return 0;
-}
-
 static void reload(void *arg)
 {
 	struct ilad *d = arg;
@@ -180,10 +154,6 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	ila_daemon_load_conf(&ilad_info, &d.opts, d.conf);
-	if (check_conf(d.conf, err, sizeof(err)) < 0) {
-		fprintf(stderr, "%s: %s: %s\n", ILAD_NAME, d.opts.conf_path, err);
-		return 1;
-	}
 	if (!d.opts.foreground && daemon(0, 0) < 0) {
 		fprintf(stderr, "%s: daemon: %s\n", ILAD_NAME, strerror(errno));
 		return 1;

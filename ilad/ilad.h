@@ -256,6 +256,11 @@ void local_unanswered(struct ilad *d, const struct ilad_key *k, uint32_t xid, ui
 /* The mapper's view of vn is known (snapshot complete, or the subscription
  * refused): the workloads found at start are registered again, or let go. */
 void local_resync(struct ilad *d, uint32_t vn);
+/* The mapper answered a QUERY of keys with recs (those with a mapping). */
+void local_answered(struct ilad *d, const struct ilad_key *keys, size_t n,
+		    const struct ila_record *recs, size_t nrec);
+/* Session up: asks the mapper's view of every workload that waits for it. */
+void local_query_waiting(struct ilad *d);
 /* Attach/prepare control commands that wait for their ACK. */
 int local_wait(struct ilad *d, const struct ilad_key *k, uint32_t xid, char *msg, size_t len);
 void local_waits_free(struct ilad *d);
@@ -278,6 +283,10 @@ bool mc_vn_synced(const struct ilad *d, uint32_t vn);
  * sent, 0 when nothing was sent, or -errno. */
 int64_t mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t type);
 const char *mc_state_name(enum mc_state s);
+/* Asks the mapper's current view of keys, all of vn (answered through
+ * local_answered). Returns the last xid, 0 when the session is down, or
+ * -errno. */
+int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n);
 
 /* zebra.c */
 int zebra_init(struct ilad *d, char *err, size_t errlen);

@@ -147,6 +147,9 @@ static int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, 
 	if (l->resync == RESYNC_NONE) {
 		l->seq = next_seq(d, l);
 		xid = mc_register(d, &l, 1, ILA_MSG_REGISTER);
+	} else {
+		/* the mapper's answer, or the vn's snapshot, decides the number */
+		mc_query(d, k->vn, k, 1);
 	}
 	log_info("attach %s%s%s, %s%llu", ilad_key_addr(k, a, sizeof(a)), *ifname ? " dev " : "",
 		 ifname, l->resync ? "registered once the vn is in sync, seq now " : "seq ",
@@ -442,11 +445,62 @@ void local_unanswered(struct ilad *d, const struct ilad_key *k, uint32_t xid, ui
 }
 
 /*
- * The vn's view is complete: each workload found at start (or attached
- * before the view came) is registered with the right sequence number, or
- * let go when it moved while ilad was down. The rules are in ilad(8) and
- * doc/protocol.md (section 8.3, "Restart").
+ * Decides for a workload that waited for the mapper's view of it (view:
+ * the mapper's record, NULL when it has none). Returns true when it is to
+ * be registered (l->seq set), false when it was let go (l is freed). The
+ * rules are in ilad(8) (RESTART) and doc/protocol.md (8.3, "Restart").
  */
+static bool resync_one(struct ilad *d, struct local *l, const struct ila_record *view)
+{
+	char a[INET6_ADDRSTRLEN];
+	bool mine = view && strcmp(view->node, d->conf->node_name) == 0;
+	bool other_up = view && !mine && view->state != ILA_STATE_DOWN;
+
+	ilad_key_addr(&l->key, a, sizeof(a));
+	if (l->resync == RESYNC_ATTACH) {
+		/* an attach: a move here, above whatever the mapper holds */
+		l->seq = next_seq(d, l);
+		if (view && view->seq >= l->seq)
+			l->seq = view->seq + 1;
+	} else if (other_up) {
+		/* it moved while ilad was down: the other node has it */
+		d->stats.released++;
+		log_notice("%s: runs at node %s (seq %llu) since before this start: let go", a,
+			   view->node, (unsigned long long)view->seq);
+		l->resync = RESYNC_NONE;
+		local_moved_away(d, &l->key, view);
+		return false;
+	} else if (mine && view->state != ILA_STATE_DOWN) {
+		/* still ours and up: a refresh, nothing moves */
+		l->seq = view->seq;
+		d->stats.resumed++;
+		log_info("%s: resumed at seq %llu", a, (unsigned long long)l->seq);
+	} else {
+		/* down (it lapsed, or was taken down) or gone: registered above it */
+		l->seq = (view && view->seq > l->seq ? view->seq : l->seq) + 1;
+		d->stats.resumed++;
+		log_notice("%s: mapping %s: registering it again, seq %llu", a,
+			   view ? "down" : "gone", (unsigned long long)l->seq);
+	}
+	l->resync = RESYNC_NONE;
+	l->registered = false;
+	return true;
+}
+
+/* Registers what resync_one kept; attaches waiting for the view now wait
+ * for their ACK. */
+static void resync_register(struct ilad *d, struct local **reg, size_t nreg)
+{
+	mc_register(d, reg, nreg, ILA_MSG_REGISTER);
+	for (size_t i = 0; i < d->n_waits; i++) {
+		struct local *l = d->waits[i].xid ? NULL : local_get(d, &d->waits[i].key);
+
+		if (l && !l->resync && l->reg_xid)
+			d->waits[i].xid = l->reg_xid;
+	}
+	cache_flush(d);
+}
+
 void local_resync(struct ilad *d, uint32_t vn)
 {
 	size_t n = (size_t)lh_table_length(d->locals), nreg = 0;
@@ -458,52 +512,67 @@ void local_resync(struct ilad *d, uint32_t vn)
 	lh_foreach_safe(d->locals, le, tmp) {
 		struct local *l = lh_entry_v(le);
 		struct centry *e;
-		char a[INET6_ADDRSTRLEN];
-		bool mine, other_up;
 
 		if (l->key.vn != vn || !l->resync)
 			continue;
 		e = cache_get(d, &l->key, false);
-		ilad_key_addr(&l->key, a, sizeof(a));
-		mine = e && e->known && strcmp(e->rec.node, d->conf->node_name) == 0;
-		other_up = e && e->known && !mine && e->rec.state != ILA_STATE_DOWN;
-		if (l->resync == RESYNC_ATTACH) {
-			/* an attach: a move here, above whatever the mapper holds */
-			l->seq = next_seq(d, l);
-		} else if (other_up) {
-			/* it moved while ilad was down: the other node has it */
-			d->stats.released++;
-			log_notice("%s: runs at node %s (seq %llu) since before this start: let go",
-				   a, e->rec.node, (unsigned long long)e->rec.seq);
-			l->resync = RESYNC_NONE;
-			local_moved_away(d, &l->key, &e->rec);
-			continue;
-		} else if (mine && e->rec.state != ILA_STATE_DOWN) {
-			/* still ours and up: a refresh, nothing moves */
-			l->seq = e->rec.seq;
-			d->stats.resumed++;
-			log_info("%s: resumed at seq %llu", a, (unsigned long long)l->seq);
-		} else {
-			/* down (it lapsed, or was taken down) or gone: registered above it */
-			l->seq = (e && e->known && e->rec.seq > l->seq ? e->rec.seq : l->seq) + 1;
-			d->stats.resumed++;
-			log_notice("%s: mapping %s: registering it again, seq %llu", a,
-				   e && e->known ? "down" : "gone", (unsigned long long)l->seq);
-		}
-		l->resync = RESYNC_NONE;
-		l->registered = false;
-		reg[nreg++] = l;
+		if (resync_one(d, l, e && e->known ? &e->rec : NULL))
+			reg[nreg++] = l;
 	}
-	mc_register(d, reg, nreg, ILA_MSG_REGISTER);
-	/* attaches that waited for the sync now wait for their ACK */
-	for (size_t i = 0; i < d->n_waits; i++) {
-		struct local *l = d->waits[i].xid ? NULL : local_get(d, &d->waits[i].key);
-
-		if (l && l->key.vn == vn && !l->resync)
-			d->waits[i].xid = l->reg_xid;
-	}
+	resync_register(d, reg, nreg);
 	free(reg);
-	cache_flush(d);
+}
+
+void local_answered(struct ilad *d, const struct ilad_key *keys, size_t n,
+		    const struct ila_record *recs, size_t nrec)
+{
+	struct local **reg = calloc(n ? n : 1, sizeof(*reg));
+	size_t nreg = 0;
+
+	if (!reg)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		struct local *l = local_get(d, &keys[i]);
+		const struct ila_record *view = NULL;
+
+		if (!l || !l->resync)
+			continue; /* decided meanwhile (the snapshot came first) */
+		for (size_t j = 0; j < nrec && !view; j++) {
+			struct ilad_key k;
+
+			ilad_key_of_record(&recs[j], &k);
+			if (memcmp(&k, &keys[i], sizeof(k)) == 0 && recs[j].state != ILA_STATE_REMOVED)
+				view = &recs[j];
+		}
+		if (resync_one(d, l, view))
+			reg[nreg++] = l;
+	}
+	resync_register(d, reg, nreg);
+	free(reg);
+}
+
+void local_query_waiting(struct ilad *d)
+{
+	size_t n = (size_t)lh_table_length(d->locals);
+	struct ilad_key *keys = calloc(n ? n : 1, sizeof(*keys));
+	struct lh_entry *le;
+
+	if (!keys)
+		return; /* they wait for the subscription's snapshot */
+	for (unsigned v = 0; v < d->conf->n_vns; v++) {
+		uint32_t vn = d->conf->vns[v].id;
+		size_t k = 0;
+
+		lh_foreach(d->locals, le) {
+			const struct local *l = lh_entry_v(le);
+
+			if (l->resync && l->key.vn == vn)
+				keys[k++] = l->key;
+		}
+		if (k)
+			mc_query(d, vn, keys, k);
+	}
+	free(keys);
 }
 
 void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_record *r)

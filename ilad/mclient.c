@@ -237,6 +237,50 @@ int64_t mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t typ
 	return last;
 }
 
+int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n)
+{
+	uint32_t last = 0;
+
+	if (d->mc != MC_UP)
+		return 0;
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < ILA_PROTO_MAX_RECORDS ? n - done : ILA_PROTO_MAX_RECORDS;
+		struct ila_msg m = { .type = ILA_MSG_QUERY };
+		struct txn *t = calloc(1, sizeof(*t));
+		struct ila_record *q = calloc(k, sizeof(*q));
+
+		if (!t || !q || !(t->keys = calloc(k, sizeof(*t->keys)))) {
+			free(t);
+			free(q);
+			return -ENOMEM;
+		}
+		for (size_t i = 0; i < k; i++) {
+			ilad_key_to_record(&keys[done + i], &q[i]);
+			t->keys[i] = keys[done + i];
+		}
+		m.xid = ++d->next_xid;
+		m.sub.vn = vn;
+		m.rec = q;
+		m.nrec = k;
+		t->xid = m.xid;
+		t->type = ILA_MSG_QUERY;
+		t->n = k;
+		if (mc_send(d, &m) < 0) {
+			free(q);
+			free(t->keys);
+			free(t);
+			return -ENOBUFS;
+		}
+		free(q);
+		t->next = d->txns;
+		d->txns = t;
+		last = t->xid;
+		done += k;
+	}
+	mc_flush(d);
+	return last;
+}
+
 /* Registers every local workload again (session up, and lifetime refresh). */
 static void register_all(struct ilad *d)
 {
@@ -358,6 +402,29 @@ static void handle_ack(struct ilad *d, const struct ila_msg *m)
 	}
 }
 
+/* The answer to a QUERY: the mapper's current view of those addresses
+ * (an address without a mapping is left out). */
+static void handle_reply(struct ilad *d, const struct ila_msg *m)
+{
+	struct txn *t = NULL;
+
+	for (struct txn **pp = &d->txns; *pp; pp = &(*pp)->next) {
+		if ((*pp)->xid == m->xid && (*pp)->type == ILA_MSG_QUERY) {
+			t = *pp;
+			*pp = t->next;
+			break;
+		}
+	}
+	for (size_t i = 0; i < m->nrec; i++)
+		cache_apply(d, &m->rec[i]);
+	cache_flush(d);
+	if (!t)
+		return;
+	local_answered(d, t->keys, t->n, m->rec, m->nrec);
+	free(t->keys);
+	free(t);
+}
+
 /* An ERROR answering one of our requests: nothing of it was done. */
 static void handle_refusal(struct ilad *d, const struct ila_msg *m)
 {
@@ -367,6 +434,14 @@ static void handle_refusal(struct ilad *d, const struct ila_msg *m)
 		if (t->xid != m->xid)
 			continue;
 		*pp = t->next;
+		if (t->type == ILA_MSG_QUERY) {
+			/* the workloads it asked about wait for the subscription's view */
+			log_warn("mapper answered a QUERY of %zu addresses with %s: %s", t->n,
+				 ila_proto_err_name(m->error.code), m->error.text);
+			free(t->keys);
+			free(t);
+			return;
+		}
 		log_warn("mapper answered %s of %zu records with %s: %s; sent again at the next "
 			 "refresh", ila_msg_type_name(t->type), t->n, ila_proto_err_name(m->error.code),
 			 m->error.text);
@@ -425,6 +500,7 @@ static void handle_msg(struct ilad *d, const struct ila_msg *m)
 			if (d->conf->cache == ILA_CONF_CACHE_FULL)
 				subscribe_all(d);
 			register_all(d);
+			local_query_waiting(d);
 			return;
 		}
 		if (m->type == ILA_MSG_ERROR)
@@ -441,9 +517,7 @@ static void handle_msg(struct ilad *d, const struct ila_msg *m)
 		if (m->type == ILA_MSG_PUSH) {
 			handle_push(d, m);
 		} else {
-			for (size_t i = 0; i < m->nrec; i++)
-				cache_apply(d, &m->rec[i]);
-			cache_flush(d);
+			handle_reply(d, m);
 		}
 		break;
 	case ILA_MSG_ACK:

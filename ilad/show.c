@@ -265,6 +265,7 @@ static int cmd_show_mapper(void *ctx, const struct ila_cli_args *a, struct ila_b
 
 			json_object_object_add(v, "vn", json_object_new_string(d->conf->vns[i].name));
 			json_object_object_add(v, "synced", json_object_new_boolean(d->sync[i].synced));
+			json_object_object_add(v, "refused", json_object_new_boolean(d->sync[i].refused));
 			json_object_object_add(v, "position", json_object_new_uint64(d->sync[i].pos));
 			json_object_array_add(vns, v);
 		}
@@ -282,7 +283,8 @@ static int cmd_show_mapper(void *ctx, const struct ila_cli_args *a, struct ila_b
 		ila_buf_printf(out, "last error: %s\n", d->mc_error);
 	for (unsigned i = 0; i < d->conf->n_vns; i++)
 		ila_buf_printf(out, "vn %-10s %s, journal position %llu\n", d->conf->vns[i].name,
-			       d->sync[i].synced ? "in sync" : "not in sync",
+			       d->sync[i].synced ? "in sync" : d->sync[i].refused
+			       ? "subscription refused by the mapper" : "not in sync",
 			       (unsigned long long)d->sync[i].pos);
 	return ILA_CLI_SUCCESS;
 }

@@ -67,6 +67,8 @@ class Suite:
         self.where = 'a'        # the node W runs at
         self.w_ila = None       # W's ILA address at A, as seen on the wire
         self.seq = 0            # flood run ids
+        self.node_extra = {}    # node -> more ilad.conf lines (suites built on this one)
+        self.mapper_extra = ''
 
     def check(self, name, ok, detail=''):
         """A result line; the figures are in the name, the detail (what was
@@ -96,12 +98,13 @@ class Suite:
         t0 = time.monotonic()
         net.build()
         net.certs(['mapper', 'a', 'b', 'c'])
-        net.start_mapper(['a', 'b', 'c'])
+        net.start_mapper(['a', 'b', 'c'], extra=self.mapper_extra)
         # C lets workloads attach by themselves on its workload link (the
         # spoof phase needs it); A and B attach only when told
-        net.start_ilad('c', extra='vn blue allow %s\n' % N.PREFIX, wait=False)
-        net.start_ilad('a', wait=False)
-        net.start_ilad('b', wait=False)
+        net.start_ilad('c', extra='vn blue allow %s\n' % N.PREFIX + self.node_extra.get('c', ''),
+                       wait=False)
+        net.start_ilad('a', extra=self.node_extra.get('a', ''), wait=False)
+        net.start_ilad('b', extra=self.node_extra.get('b', ''), wait=False)
         for n in ('a', 'b', 'c'):
             net.wait_synced(n)
         self.check('ilad a, b, c: TLS sessions to the mapper at [%s]:%d up, vn blue in sync' %
