@@ -69,6 +69,7 @@ struct parser {
 	size_t nseen;
 	bool listen_given;
 	unsigned int plaintext_line, tls_line, lifetime_line, dead_line, keepalive_line;
+	unsigned int cache_line;
 	unsigned int listen_line[ILA_CONF_MAX_LISTEN];
 	unsigned int mapper_line[ILA_CONF_MAX_MAPPERS];
 	unsigned int node_line[ILA_CONF_MAX_NODES];
@@ -1141,8 +1142,10 @@ static int kw_cache(struct parser *p)
 	unsigned int v;
 	int rc = kw_choice(p, &p->c->cache, cache_names, ILA_ARRAY_SIZE(cache_names), &v);
 
-	if (!rc)
+	if (!rc) {
 		p->c->cache = (enum ila_conf_cache)v;
+		p->cache_line = p->line;
+	}
 	return rc;
 }
 
@@ -1618,10 +1621,41 @@ static int check_mapper(struct parser *p)
 	return 0;
 }
 
+/*
+ * ilad, mode ila: the kernel translates by locator alone, so two vns on one
+ * locator cannot both be served. The pairing is ila_conf_vn_locator()'s.
+ */
+static int check_node_locators(struct parser *p)
+{
+	const struct ila_conf *c = p->c;
+
+	if (c->mode != ILA_CONF_MODE_ILA)
+		return 0;
+	for (unsigned int i = 1; i < c->n_vns; i++) {
+		int li = ila_conf_vn_locator(c, i);
+
+		for (unsigned int j = 0; j < i; j++) {
+			char l[ILA_LOCATOR_STRLEN];
+
+			if (ila_conf_vn_locator(c, j) != li)
+				continue;
+			ila_locator_format(&c->locators[li], l, sizeof(l));
+			return err_at(p, p->vn[i].first,
+				      "vn %s would share locator %s with vn %s: in mode ila each vn "
+				      "needs a locator of its own (the first locator goes with the "
+				      "first vn, and so on; %u vns, %u %s)",
+				      c->vns[i].name, l, c->vns[j].name, c->n_vns, c->n_locators,
+				      c->n_locators == 1 ? "locator" : "locators");
+		}
+	}
+	return 0;
+}
+
 static int check_node(struct parser *p)
 {
 	const struct ila_conf *c = p->c;
 	unsigned int eof = p->line ? p->line : 1;
+	int rc;
 
 	if (!c->node_name[0])
 		return err_at(p, eof, "'node-name' is required");
@@ -1629,7 +1663,13 @@ static int check_node(struct parser *p)
 		return err_at(p, eof, "at least one 'mapper' is required");
 	if (c->mode == ILA_CONF_MODE_ILA && c->n_locators == 0)
 		return err_at(p, eof, "mode ila needs at least one 'locator'");
-	return check_node_vns(p);
+	if (c->cache == ILA_CONF_CACHE_ON_DEMAND)
+		return err_at(p, p->cache_line,
+			      "cache on-demand is not supported by this version: use cache full");
+	rc = check_node_vns(p);
+	if (!rc)
+		rc = check_node_locators(p);
+	return rc;
 }
 
 static int finish(struct parser *p)
@@ -1650,7 +1690,10 @@ static int finish(struct parser *p)
 									 : p->tls_line,
 				      "'plaintext' and 'tls' exclude each other");
 	} else if (!c->plaintext) {
-		return err_at(p, eof, "'tls' is required ('plaintext' only for tests)");
+		return err_at(p, eof,
+			      "'tls' is required: the mapper and the nodes authenticate with "
+			      "certificates (tls certificate FILE key FILE ca FILE); 'plaintext' "
+			      "is only for tests on loopback");
 	}
 	if (c->dead_interval_ms < 2 * c->keepalive_ms)
 		return err_at(p, p->dead_line > p->keepalive_line ? p->dead_line
@@ -1674,6 +1717,13 @@ int ila_conf_vn_find(const struct ila_conf *c, const char *name)
 			return (int)i;
 	}
 	return -1;
+}
+
+int ila_conf_vn_locator(const struct ila_conf *c, unsigned int vn)
+{
+	if (vn >= c->n_vns || c->n_locators == 0)
+		return -1;
+	return (int)(vn < c->n_locators ? vn : c->n_locators - 1);
 }
 
 int ila_conf_node_find(const struct ila_conf *c, const char *name)

@@ -227,6 +227,15 @@ unsigned int ila_conf_endpoint_sockaddr(const struct ila_conf_endpoint *ep,
 int ila_conf_vn_find(const struct ila_conf *c, const char *name);
 int ila_conf_node_find(const struct ila_conf *c, const char *name);
 
+/*
+ * ilad: the index into c->locators of the locator that goes with the vn at
+ * index vn (its position in the file): the first locator with the first vn,
+ * and so on, the last locator for every vn beyond the number of locators.
+ * -1 without locators. In mode ila the parser refuses two vns on one
+ * locator; in the other modes vns may share one.
+ */
+int ila_conf_vn_locator(const struct ila_conf *c, unsigned int vn);
+
 /* Keyword spellings, for messages and show output. */
 const char *ila_conf_kind_name(enum ila_conf_kind kind); /* "ila-mapper" / "ilad" */
 const char *ila_conf_mode_name(enum ila_conf_mode mode);

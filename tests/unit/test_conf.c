@@ -70,7 +70,7 @@ static const char full_node[] =
 	"route-protocol 77\n"
 	"hold-time 60\n"
 	"registration-lifetime 120\n"
-	"cache on-demand\n"
+	"cache full\n"
 	"attach-grace 0\n"
 	"zebra on socket /run/frr/zserv.api version 10\n"
 	"zebra route-type 30\n"
@@ -388,7 +388,7 @@ static void test_full_node(void **state)
 	assert_int_equal(c->route_protocol, 77);
 	assert_int_equal(c->hold_time_s, 60);
 	assert_int_equal(c->registration_lifetime_s, 120);
-	assert_int_equal(c->cache, ILA_CONF_CACHE_ON_DEMAND);
+	assert_int_equal(c->cache, ILA_CONF_CACHE_FULL);
 	assert_int_equal(c->attach_grace_s, 0);
 	assert_true(c->zebra);
 	assert_string_equal(c->zebra_socket, "/run/frr/zserv.api");
@@ -809,6 +809,82 @@ static void test_error_node_requirements(void **state)
 		     "default 700 is above max 600");
 }
 
+/* What this version of ilad cannot run is refused by the parser, so that
+ * -n, start-up and reload say the same. */
+static void test_error_node_unsupported(void **state)
+{
+	expect_error(ILA_CONF_NODE, NODE_BASE "\ncache on-demand\n", 6,
+		     "cache on-demand is not supported by this version: use cache full");
+	/* in every mode, wherever the line is */
+	expect_error(ILA_CONF_NODE,
+		     "node-name a\ncache on-demand\nmapper ::1\nplaintext\nmode control-plane\n", 2,
+		     "cache on-demand is not supported");
+	struct ila_conf *c = must_parse(ILA_CONF_NODE, NODE_BASE "cache full\n");
+
+	assert_int_equal(c->cache, ILA_CONF_CACHE_FULL);
+	free(c);
+}
+
+/* Mode ila: the vn's position in the file picks its locator, the last one
+ * when there are fewer; two vns on one locator are refused at the line where
+ * the later vn first appears. */
+static void test_error_locator_per_vn(void **state)
+{
+	expect_error(ILA_CONF_NODE,
+		     NODE_BASE "vn a id 5 sir-prefix 2001:db8:1::/64\n"
+			       "vn b id 6 sir-prefix 2001:db8:2::/64\n",
+		     6, "vn b would share locator 2001:0:0:a with vn a: in mode ila each vn "
+			"needs a locator of its own (the first locator goes with the first vn, "
+			"and so on; 2 vns, 1 locator)");
+	/* the position is where a vn first appears, not where it is completed */
+	expect_error(ILA_CONF_NODE,
+		     NODE_BASE "vn b id 6\nvn a id 5 sir-prefix 2001:db8:1::/64\n"
+			       "vn b sir-prefix 2001:db8:2::/64\n",
+		     6, "vn a would share locator 2001:0:0:a with vn b");
+	/* three vns, two locators: the third would take the last locator */
+	expect_error(ILA_CONF_NODE,
+		     NODE_BASE "locator 2001:0:0:b\n"
+			       "vn a id 5 sir-prefix 2001:db8:1::/64\n"
+			       "vn b id 6 sir-prefix 2001:db8:2::/64\n\n"
+			       "vn c id 7 sir-prefix 2001:db8:3::/64\n",
+		     9, "vn c would share locator 2001:0:0:b with vn b");
+	/* an explicit mode ila after the vns is the same */
+	expect_error(ILA_CONF_NODE,
+		     NODE_BASE "vn a id 5 sir-prefix 2001:db8:1::/64\n"
+			       "vn b id 6 sir-prefix 2001:db8:2::/64\nmode ila\n",
+		     6, "would share locator");
+
+	/* a locator per vn: the first goes with the first vn, and so on */
+	struct ila_conf *c = must_parse(ILA_CONF_NODE,
+					NODE_BASE "vn b id 6 sir-prefix 2001:db8:2::/64\n"
+						  "locator 2001:0:0:b\nlocator 2001:0:0:c\n"
+						  "vn a id 5 sir-prefix 2001:db8:1::/64\n");
+
+	assert_int_equal(c->n_vns, 2);
+	assert_string_equal(c->vns[0].name, "b");
+	assert_int_equal(ila_conf_vn_locator(c, 0), 0);
+	assert_int_equal(ila_conf_vn_locator(c, 1), 1);
+	assert_int_equal(ila_conf_vn_locator(c, 2), -1); /* no such vn */
+	assert_round_trip(c);
+	free(c);
+
+	/* host-route and control-plane do not translate: vns may share a locator,
+	 * paired by the same rule */
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "mode host-route\n"
+				      "vn a id 5 sir-prefix 2001:db8:1::/64\n"
+				      "vn b id 6 sir-prefix 2001:db8:2::/64\n"
+				      "vn c id 7 sir-prefix 2001:db8:3::/64\n");
+	assert_int_equal(ila_conf_vn_locator(c, 0), 0);
+	assert_int_equal(ila_conf_vn_locator(c, 2), 0);
+	assert_round_trip(c);
+	free(c);
+	c = must_parse(ILA_CONF_NODE, "node-name n1\nmapper ::1\nplaintext\nmode control-plane\n"
+				      "vn a id 5 sir-prefix 2001:db8:1::/64\n"
+				      "vn b id 6 sir-prefix 2001:db8:2::/64\n");
+	assert_int_equal(ila_conf_vn_locator(c, 0), -1); /* no locator at all */
+	free(c);
+}
+
 static void test_node_kernel_settings(void **state)
 {
 	struct ila_conf *c = must_parse(ILA_CONF_NODE, NODE_BASE "csum-mode adj-transport\n");
@@ -1048,6 +1124,8 @@ int main(void)
 		cmocka_unit_test(test_error_conflicting_vns),
 		cmocka_unit_test(test_error_transport),
 		cmocka_unit_test(test_error_node_requirements),
+		cmocka_unit_test(test_error_node_unsupported),
+		cmocka_unit_test(test_error_locator_per_vn),
 		cmocka_unit_test(test_node_kernel_settings),
 		cmocka_unit_test(test_zebra_forms),
 		cmocka_unit_test(test_limits),
