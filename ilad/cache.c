@@ -101,8 +101,10 @@ void cache_apply(struct ilad *d, const struct ila_record *r)
 	e->seen = true;
 	if (e->known && r->state != ILA_STATE_REMOVED && r->seq < e->rec.seq)
 		return; /* an older view than ours: the journal replays in order, but be safe */
-	was_mine = e->known && e->rec.state != ILA_STATE_REMOVED && strcmp(e->rec.node,
-		   d->conf->node_name) == 0;
+	/* live here on the mapper's books: a down record of ours is not (it
+	 * was already taken as lapsed, or is a cold detach) */
+	was_mine = e->known && e->rec.state != ILA_STATE_REMOVED &&
+		   e->rec.state != ILA_STATE_DOWN && strcmp(e->rec.node, d->conf->node_name) == 0;
 	if (r->state == ILA_STATE_REMOVED) {
 		e->known = false;
 		memset(&e->rec, 0, sizeof(e->rec));
@@ -118,10 +120,15 @@ void cache_apply(struct ilad *d, const struct ila_record *r)
 	 * refreshed in time), no other node has it; only a record naming
 	 * another node moves the workload away */
 	bool lapsed = !e->known || strcmp(e->rec.node, d->conf->node_name) == 0;
+	/* another node took a workload that runs here with a number above
+	 * ours (after ours had lapsed, say): it moved */
+	const struct local *l = local_get(d, &k);
+	bool overtaken = !is_mine && !lapsed && e->rec.state != ILA_STATE_DOWN && l &&
+			 l->state == LOCAL_ATTACHED && !l->resync && e->rec.seq > l->seq;
 
 	if (was_mine && !is_mine && lapsed)
 		local_lapsed(d, &k, e->known ? &e->rec : NULL);
-	else if (was_mine && !is_mine)
+	else if ((was_mine && !is_mine && !lapsed) || overtaken)
 		local_moved_away(d, &k, &e->rec);
 	else if (is_mine)
 		local_promoted(d, &k, &e->rec);

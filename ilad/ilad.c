@@ -53,17 +53,19 @@ const struct ila_conf_vn *ilad_vn_of(const struct ilad *d, int family, const uni
 	return NULL;
 }
 
-/* The kernel translates by locator alone, so each vn has its own locator:
- * the vn's position in the file picks it (the last one when fewer). */
+/* The kernel translates by locator alone, so each vn has its own locator
+ * (ila_conf_vn_locator: the vn's position in the file picks it). */
 const struct ila_locator *ilad_locator_for(const struct ilad *d, uint32_t vn)
 {
 	const struct ila_conf *c = d->conf;
 
-	if (c->n_locators == 0)
-		return NULL;
-	for (unsigned i = 0; i < c->n_vns; i++)
-		if (c->vns[i].id == vn)
-			return &c->locators[i < c->n_locators ? i : c->n_locators - 1];
+	for (unsigned i = 0; i < c->n_vns; i++) {
+		if (c->vns[i].id == vn) {
+			int li = ila_conf_vn_locator(c, i);
+
+			return li < 0 ? NULL : &c->locators[li];
+		}
+	}
 	return NULL;
 }
 

@@ -38,10 +38,24 @@ static int h_big(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 	return ILA_CLI_SUCCESS;
 }
 
+static struct ila_ctl_server *later_srv; /* for h_later */
+static uint64_t later_ticket;
+
+static int h_later(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	(void)ctx;
+	(void)a;
+	ila_buf_printf(out, "working\n");
+	later_ticket = ila_ctl_defer(later_srv);
+	return ILA_CLI_DEFERRED;
+}
+
 static const struct ila_cli_cmd cmds[] = {
 	{ "echo [WORD]", "echo", h_echo },
 	{ "big", "a large answer", h_big },
+	{ "later", "answers when told", h_later },
 };
+#define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
 struct fixture {
 	struct ev_loop *loop;
@@ -61,9 +75,11 @@ static int setup(void **state)
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/ctl.sock", f->dir);
 	f->loop = ev_loop_new(EVFLAG_AUTO);
-	if (ila_ctl_server_open(&f->srv, f->loop, f->path, cmds, 2, &f->calls, err,
+	if (ila_ctl_server_open(&f->srv, f->loop, f->path, cmds, NCMDS, &f->calls, err,
 				sizeof(err)) < 0)
 		return -1;
+	later_srv = f->srv;
+	later_ticket = 0;
 	*state = f;
 	return 0;
 }
@@ -189,12 +205,82 @@ static void test_live_socket_not_stolen(void **state)
 	char err[256];
 	struct stat st;
 
-	assert_int_equal(ila_ctl_server_open(&second, f->loop, f->path, cmds, 2, NULL, err,
+	assert_int_equal(ila_ctl_server_open(&second, f->loop, f->path, cmds, NCMDS, NULL, err,
 					     sizeof(err)),
 			 -EADDRINUSE);
 	assert_non_null(strstr(err, "in use"));
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 0777, 0660);
+}
+
+/* Runs the loop a while; returns what the client received meanwhile. */
+static size_t idle(struct fixture *f, int fd, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	for (int i = 0; i < 50; i++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		ev_run(f->loop, EVRUN_NOWAIT);
+		if (poll(&p, 1, 1) == 1) {
+			ssize_t r = read(fd, buf + len, cap - len);
+
+			if (r <= 0)
+				break;
+			len += (size_t)r;
+		}
+	}
+	return len;
+}
+
+static void test_deferred_answer(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->path);
+	char buf[256];
+	size_t n;
+
+	assert_int_equal(ila_ctl_defer(f->srv), 0); /* outside a command */
+	/* the second command waits behind the deferred one */
+	assert_int_equal(write(fd, "later\0echo x\0", 13), 13);
+	n = idle(f, fd, buf, sizeof(buf));
+	assert_true(later_ticket != 0);
+	assert_int_equal(f->calls, 0);
+	assert_true(n == 0 || (n == 8 && memcmp(buf, "working\n", 8) == 0));
+	ila_ctl_answer(f->srv, later_ticket + 1000, ILA_CLI_SUCCESS, "wrong ticket\n");
+	ila_ctl_answer(f->srv, later_ticket, ILA_CLI_WARNING, "done\n");
+	ila_ctl_answer(f->srv, later_ticket, ILA_CLI_SUCCESS, "twice\n"); /* ignored */
+	while (n < 8 + 5 + 4 + 7 + 4) {
+		size_t m = answer(f, fd, buf + n, sizeof(buf) - n);
+
+		if (!m)
+			break;
+		n += m;
+	}
+	assert_int_equal(n, 8 + 5 + 4 + 7 + 4);
+	assert_memory_equal(buf, "working\ndone\n\0\0\0\1echo x\n\0\0\0\0", n);
+	assert_int_equal(f->calls, 1);
+	close(fd);
+}
+
+static void test_deferred_client_gone(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->path);
+	char buf[64];
+
+	assert_int_equal(write(fd, "later\0", 6), 6);
+	idle(f, fd, buf, sizeof(buf));
+	assert_true(later_ticket != 0);
+	close(fd);
+	idle(f, -1, buf, sizeof(buf));
+	/* answered after the client left: nothing breaks, the slot is freed */
+	ila_ctl_answer(f->srv, later_ticket, ILA_CLI_SUCCESS, "late\n");
+	idle(f, -1, buf, sizeof(buf));
+	fd = client(f->path);
+	assert_int_equal(write(fd, "echo ok\0", 8), 8);
+	assert_int_equal(answer(f, fd, buf, sizeof(buf)), 12);
+	close(fd);
 }
 
 int main(void)
@@ -205,6 +291,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_large_answer_drains, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_oversized_command_drops_client, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_live_socket_not_stolen, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_answer, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_deferred_client_gone, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

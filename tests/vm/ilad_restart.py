@@ -74,8 +74,7 @@ class RestartSuite(Suite):
         super().__init__(name)
         self.node_extra['a'] = ('registration-lifetime %d\n'
                                 'locator %s\n'
-                                'vn red id 2 sir-prefix %s\n'
-                                'vn red interface a-w\n' % (LIFETIME, RED_LOC_A, RED_PREFIX))
+                                'vn red id 2 sir-prefix %s\n' % (LIFETIME, RED_LOC_A, RED_PREFIX))
         # A may follow vn red but not serve it
         self.mapper_extra = ('vn red id 2 sir-prefix %s\nvn red serve b\nvn red subscribe a\n'
                              % RED_PREFIX)

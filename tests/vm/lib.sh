@@ -14,7 +14,7 @@
 #   ILA_VM_CACHE    kernel cache (default /var/cache/ila-test-kernel)
 #   ILA_VM_KERNEL_PKG  kernel package (default: the one linux-image-amd64
 #                   depends on, e.g. linux-image-6.1.0-56-amd64)
-#   ILA_VM_TIMEOUT  hard limit of one boot-and-run in seconds (default 300)
+#   ILA_VM_TIMEOUT  hard limit of one boot-and-run in seconds (default 600)
 #   ILA_VM_MEM      guest memory in MiB (default 1024)
 #   ILA_VM_SMP      guest CPUs (default 2)
 #   ILA_VM_MODULES  more modules to load at boot (names, space separated)
@@ -31,7 +31,7 @@
 
 VM_HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 VM_CACHE=${ILA_VM_CACHE:-/var/cache/ila-test-kernel}
-VM_TIMEOUT=${ILA_VM_TIMEOUT:-300}
+VM_TIMEOUT=${ILA_VM_TIMEOUT:-600}
 VM_PKGS="qemu-system-x86 busybox-static cpio ethtool"
 
 # What the guest loads at boot. Dependencies come from the kernel's own
