@@ -202,7 +202,7 @@ struct ilad {
 	struct ilad_stats stats;
 };
 
-/* ilad.c */
+/* state.c */
 uint64_t ilad_now_ms(void);
 const struct ila_conf_vn *ilad_vn(const struct ilad *d, uint32_t id);
 /* The vn holding addr (SIR prefix or IPv4 prefix), or NULL. */
@@ -213,6 +213,8 @@ bool ilad_is_my_locator(const struct ilad *d, const struct ila_locator *l);
 void ilad_key_of_record(const struct ila_record *r, struct ilad_key *k);
 void ilad_key_to_record(const struct ilad_key *k, struct ila_record *r);
 const char *ilad_key_addr(const struct ilad_key *k, char *buf, size_t len);
+struct local *local_get(struct ilad *d, const struct ilad_key *k);
+const char *ilad_vn_name(const struct ilad *d, uint32_t id);
 
 /* cache.c */
 int cache_init(struct ilad *d, char *err, size_t errlen);
@@ -238,7 +240,6 @@ void cache_hold(struct ilad *d, const struct ilad_key *k);
 /* local.c */
 int local_init(struct ilad *d, char *err, size_t errlen);
 void local_free(struct ilad *d);
-struct local *local_get(struct ilad *d, const struct ilad_key *k);
 /* A local delivery route found in the kernel at start: the workload runs here. */
 void local_adopt(struct ilad *d, const struct ilad_key *k, int ifindex);
 /* Control commands; 0 or -errno with a message in err. */
@@ -298,9 +299,11 @@ void zebra_stop(struct ilad *d, bool withdraw);
 
 /* show.c */
 int show_open(struct ilad *d, char *err, size_t errlen);
+void show_close(struct ilad *d);
+
+/* event.c */
 /* A line for `ilactl monitor` (nothing is built when nobody listens). */
 void ilad_event(struct ilad *d, const char *event, const struct ilad_key *k, const char *detail);
 bool ilad_monitoring(const struct ilad *d);
-void show_close(struct ilad *d);
 
 #endif

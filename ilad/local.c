@@ -13,13 +13,6 @@
 
 #define WAIT_MS 2000 /* an attach waits this long for the mapper's ACK */
 
-struct local *local_get(struct ilad *d, const struct ilad_key *k)
-{
-	void *v = NULL;
-
-	return lh_table_lookup_ex(d->locals, k, &v) ? v : NULL;
-}
-
 static struct local *local_new(struct ilad *d, const struct ilad_key *k)
 {
 	struct local *l = local_get(d, k);

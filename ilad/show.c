@@ -11,13 +11,6 @@
 #include "ilad.h"
 #include "../routing/zapi.h"
 
-static const char *vn_name(const struct ilad *d, uint32_t id)
-{
-	const struct ila_conf_vn *vn = ilad_vn(d, id);
-
-	return vn ? vn->name : "?";
-}
-
 static const char *local_state_name(enum local_state s)
 {
 	switch (s) {
@@ -75,7 +68,7 @@ static int cmd_show_local(void *ctx, const struct ila_cli_args *a, struct ila_bu
 			json_object *o = json_object_new_object();
 
 			json_object_object_add(o, "address", json_object_new_string(addr));
-			json_object_object_add(o, "vn", json_object_new_string(vn_name(d, l->key.vn)));
+			json_object_object_add(o, "vn", json_object_new_string(ilad_vn_name(d, l->key.vn)));
 			json_object_object_add(o, "state", json_object_new_string(local_state_name(l->state)));
 			json_object_object_add(o, "dev", json_object_new_string(l->ifname));
 			json_object_object_add(o, "ifindex", json_object_new_int(l->ifindex));
@@ -90,7 +83,7 @@ static int cmd_show_local(void *ctx, const struct ila_cli_args *a, struct ila_bu
 			json_object_array_add(arr, o);
 		} else {
 			ila_buf_printf(out, "%-39s %-10s %-10s %-12s %6llu %-10s %-14s %8llu\n", addr,
-				       vn_name(d, l->key.vn), local_state_name(l->state),
+				       ilad_vn_name(d, l->key.vn), local_state_name(l->state),
 				       *l->ifname ? l->ifname : "-", (unsigned long long)l->seq,
 				       l->registered ? "yes" : "no", status,
 				       (unsigned long long)((now - l->since_ms) / 1000));
@@ -147,7 +140,7 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 		if (arr) {
 			json_object *o = json_object_new_object();
 
-			json_object_object_add(o, "vn", json_object_new_string(vn_name(d, e->key.vn)));
+			json_object_object_add(o, "vn", json_object_new_string(ilad_vn_name(d, e->key.vn)));
 			json_object_object_add(o, "address", json_object_new_string(addr));
 			json_object_object_add(o, "known", json_object_new_boolean(e->known));
 			if (e->known) {
@@ -161,7 +154,7 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 			json_object_array_add(arr, o);
 		} else {
 			ila_buf_printf(out, "%-10s %-39s %-19s %8llu %-7s %-12s %-11s\n",
-				       vn_name(d, e->key.vn), addr, loc,
+				       ilad_vn_name(d, e->key.vn), addr, loc,
 				       (unsigned long long)(e->known ? e->rec.seq : 0),
 				       e->known ? ila_record_state_name(e->rec.state) : "-",
 				       e->known ? e->rec.node : "-", route_kind_name(e));
@@ -522,25 +515,3 @@ void show_close(struct ilad *d)
 	d->ctl = NULL;
 }
 
-void ilad_event(struct ilad *d, const char *event, const struct ilad_key *k, const char *detail)
-{
-	json_object *o;
-	char addr[INET6_ADDRSTRLEN];
-
-	if (!ila_ctl_monitoring(d->ctl))
-		return;
-	o = json_object_new_object();
-	if (k) {
-		json_object_object_add(o, "address",
-				       json_object_new_string(ilad_key_addr(k, addr, sizeof(addr))));
-		json_object_object_add(o, "vn", json_object_new_string(vn_name(d, k->vn)));
-	}
-	if (detail)
-		json_object_object_add(o, "detail", json_object_new_string(detail));
-	ila_ctl_event(d->ctl, event, o);
-}
-
-bool ilad_monitoring(const struct ilad *d)
-{
-	return ila_ctl_monitoring(d->ctl);
-}
