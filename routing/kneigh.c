@@ -1,0 +1,121 @@
+/* Neighbour events: the subscribed socket, dump requests, reading and parsing events. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/neighbour.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+
+#include "kernel_priv.h"
+
+/* ---- neighbours ---- */
+
+int kernel_neigh_open(char *err, size_t errlen)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd, grp = RTNLGRP_NEIGH, e;
+
+	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0) {
+		e = -errno;
+		snprintf(err, errlen, "neighbour socket: %s", strerror(-e));
+		return e;
+	}
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0) {
+		e = -errno;
+		snprintf(err, errlen, "neighbour socket: subscribing to RTNLGRP_NEIGH: %s",
+			 strerror(-e));
+		close(fd);
+		return e;
+	}
+	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, 1024 * 1024);
+	return fd;
+}
+
+int kernel_neigh_request_dump(int fd, int family)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	uint8_t buf[64];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *nd;
+
+	nlh->nlmsg_type = RTM_GETNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = (uint8_t)family;
+	if (sendto(fd, buf, nlh->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+static int neigh_parse(const struct nlmsghdr *nlh, struct kneigh *n)
+{
+	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *a;
+	bool have_dst = false;
+	size_t alen;
+
+	if ((nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH) ||
+	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*nd))
+		return 0;
+	if (nd->ndm_family != AF_INET && nd->ndm_family != AF_INET6)
+		return 0;
+	memset(n, 0, sizeof(*n));
+	n->deleted = nlh->nlmsg_type == RTM_DELNEIGH;
+	n->family = nd->ndm_family;
+	n->ifindex = nd->ndm_ifindex;
+	n->state = nd->ndm_state;
+	n->flags = nd->ndm_flags;
+	alen = addr_len(nd->ndm_family);
+	mnl_attr_for_each(a, nlh, sizeof(*nd)) {
+		uint16_t plen = mnl_attr_get_payload_len(a);
+
+		if (mnl_attr_get_type(a) == NDA_DST && plen == alen) {
+			memcpy(n->addr.b, mnl_attr_get_payload(a), alen);
+			have_dst = true;
+		} else if (mnl_attr_get_type(a) == NDA_LLADDR && plen <= sizeof(n->lladdr)) {
+			memcpy(n->lladdr, mnl_attr_get_payload(a), plen);
+			n->lladdr_len = (uint8_t)plen;
+		}
+	}
+	return have_dst ? 1 : 0;
+}
+
+int kernel_neigh_read(int fd, kernel_neigh_fn cb, void *arg)
+{
+	uint8_t buf[KERNEL_RCVBUF_LEN];
+	int events = 0, reads;
+
+	for (reads = 0; reads < KERNEL_NEIGH_READS; reads++) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		int len;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+		len = (int)n;
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
+			struct kneigh ev;
+
+			if (neigh_parse(nlh, &ev) == 1) {
+				events++;
+				cb(arg, &ev);
+			}
+		}
+	}
+	return events;
+}
