@@ -126,12 +126,19 @@ void cache_apply(struct ilad *d, const struct ila_record *r)
 	bool overtaken = !is_mine && !lapsed && e->rec.state != ILA_STATE_DOWN && l &&
 			 l->state == LOCAL_ATTACHED && !l->resync && e->rec.seq > l->seq;
 
+	struct ilad_ev ev = { .has_key = true, .key = k, .has_rec = e->known };
+
+	if (e->known)
+		ev.rec = e->rec;
 	if (was_mine && !is_mine && lapsed)
-		local_lapsed(d, &k, e->known ? &e->rec : NULL);
+		ev.type = ILAD_EV_LAPSED;
 	else if ((was_mine && !is_mine && !lapsed) || overtaken)
-		local_moved_away(d, &k, &e->rec);
+		ev.type = ILAD_EV_MOVED_AWAY;
 	else if (is_mine)
-		local_promoted(d, &k, &e->rec);
+		ev.type = ILAD_EV_PROMOTED;
+	else
+		return;
+	ilad_post(d, &ev); /* the local workload follows once this push is applied */
 }
 
 void cache_snapshot_begin(struct ilad *d, uint32_t vn)
@@ -450,7 +457,8 @@ static int load_route(void *arg, const struct kroute *r)
 	e->inst = *r;
 	/* a local delivery route means a workload runs here: adopt it */
 	if (r->kind == KROUTE_DEV)
-		local_adopt(d, &k, r->oif);
+		ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_ADOPTED, .has_key = true, .key = k,
+						.ifindex = r->oif });
 	return 0;
 }
 

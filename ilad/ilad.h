@@ -137,6 +137,43 @@ struct ilad_stats {
 	uint64_t subscriptions_refused;
 };
 
+/*
+ * What one module tells another, run from the event queue after the
+ * current callback returns (event.c), never re-entrantly: the mapper's
+ * answers reach the local workloads, the cache's findings reach them too,
+ * and monitor lines reach the control socket's clients.
+ */
+enum ilad_ev_type {
+	ILAD_EV_MONITOR,	/* a line for `ilactl monitor`: name, key?, detail */
+	ILAD_EV_ADOPTED,	/* a local delivery route found at start: key, ifindex */
+	ILAD_EV_LAPSED,		/* own mapping down (rec) or removed (no rec): key */
+	ILAD_EV_MOVED_AWAY,	/* key, rec */
+	ILAD_EV_PROMOTED,	/* key, rec */
+	ILAD_EV_REGISTERED,	/* an ACK's status for key: msg_type, status, xid */
+	ILAD_EV_UNANSWERED,	/* an ERROR for the request xid carrying key: status */
+	ILAD_EV_RESYNC,		/* the mapper's view of vn is complete */
+	ILAD_EV_ANSWERED,	/* a REPLY: keys asked, recs found */
+	ILAD_EV_QUERY_WAITING,	/* session up: ask about what waits */
+};
+
+struct ilad_ev {
+	struct ilad_ev *next;
+	enum ilad_ev_type type;
+	bool has_key, has_rec;
+	struct ilad_key key;
+	struct ila_record rec;
+	uint32_t vn, xid;
+	uint16_t status;
+	uint8_t msg_type;
+	int ifindex;
+	struct ilad_key *keys;	/* copied in, owned by the queue */
+	size_t n;
+	struct ila_record *recs; /* likewise */
+	size_t nrec;
+	char name[24];
+	char detail[192];
+};
+
 /* An `attach` or `prepare` waiting for the mapper's answer. */
 struct ctl_wait {
 	struct ilad_key key;
@@ -200,6 +237,11 @@ struct ilad {
 
 	struct ila_daemon_signals signals;
 	struct ilad_stats stats;
+
+	/* the event queue (event.c) */
+	struct ilad_ev *ev_head, *ev_tail;
+	ev_prepare ev_drain;
+	void (*dispatch)(struct ilad *d, const struct ilad_ev *ev);
 };
 
 /* state.c */
@@ -302,7 +344,15 @@ int show_open(struct ilad *d, char *err, size_t errlen);
 void show_close(struct ilad *d);
 
 /* event.c */
-/* A line for `ilactl monitor` (nothing is built when nobody listens). */
+/* The queue runs dispatch(d, ev) for each event, in order, once the
+ * callback that posted it has returned. */
+void ilad_events_init(struct ilad *d, void (*dispatch)(struct ilad *d, const struct ilad_ev *ev));
+/* Queues a copy of ev (and of its keys and recs arrays). */
+void ilad_post(struct ilad *d, const struct ilad_ev *ev);
+/* Runs what is queued now (at start, before the loop, and at shutdown). */
+void ilad_events_run(struct ilad *d);
+void ilad_events_free(struct ilad *d);
+/* A line for `ilactl monitor`, queued (nothing is built when nobody listens). */
 void ilad_event(struct ilad *d, const char *event, const struct ilad_key *k, const char *detail);
 bool ilad_monitoring(const struct ilad *d);
 

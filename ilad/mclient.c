@@ -380,7 +380,7 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 	/* each push is applied as one netlink batch */
 	cache_flush(d);
 	if (s->synced && !was_synced)
-		local_resync(d, s->vn);
+		ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_RESYNC, .vn = s->vn });
 }
 
 static void handle_ack(struct ilad *d, const struct ila_msg *m)
@@ -394,7 +394,9 @@ static void handle_ack(struct ilad *d, const struct ila_msg *m)
 		for (size_t i = 0; i < t->n; i++) {
 			uint16_t st = i < m->ack.nstatus ? m->ack.status[i] : 0;
 
-			local_registered(d, &t->keys[i], t->type, st, t->xid);
+			ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_REGISTERED, .has_key = true,
+							.key = t->keys[i], .msg_type = t->type,
+							.status = st, .xid = t->xid });
 		}
 		free(t->keys);
 		free(t);
@@ -420,7 +422,8 @@ static void handle_reply(struct ilad *d, const struct ila_msg *m)
 	cache_flush(d);
 	if (!t)
 		return;
-	local_answered(d, t->keys, t->n, m->rec, m->nrec);
+	ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_ANSWERED, .keys = t->keys, .n = t->n,
+					.recs = m->rec, .nrec = m->nrec });
 	free(t->keys);
 	free(t);
 }
@@ -446,7 +449,9 @@ static void handle_refusal(struct ilad *d, const struct ila_msg *m)
 			 "refresh", ila_msg_type_name(t->type), t->n, ila_proto_err_name(m->error.code),
 			 m->error.text);
 		for (size_t i = 0; i < t->n; i++)
-			local_unanswered(d, &t->keys[i], t->xid, m->error.code);
+			ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_UNANSWERED, .has_key = true,
+							.key = t->keys[i], .xid = t->xid,
+							.status = m->error.code });
 		free(t->keys);
 		free(t);
 		return;
@@ -466,7 +471,7 @@ static void handle_refusal(struct ilad *d, const struct ila_msg *m)
 		ilad_event(d, "subscribe-refused", NULL, ila_proto_err_name(m->error.code));
 		/* nothing more will come: what was found at start is registered
 		 * with what is known, and the mapper's answer decides */
-		local_resync(d, s->vn);
+		ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_RESYNC, .vn = s->vn });
 		return;
 	}
 	log_warn("mapper reports %s for request %u: %s", ila_proto_err_name(m->error.code), m->xid,
@@ -500,7 +505,7 @@ static void handle_msg(struct ilad *d, const struct ila_msg *m)
 			if (d->conf->cache == ILA_CONF_CACHE_FULL)
 				subscribe_all(d);
 			register_all(d);
-			local_query_waiting(d);
+			ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_QUERY_WAITING });
 			return;
 		}
 		if (m->type == ILA_MSG_ERROR)
