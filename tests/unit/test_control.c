@@ -18,6 +18,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "control.h"
 
 static int h_echo(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -50,7 +52,21 @@ static int h_later(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 	return ILA_CLI_DEFERRED;
 }
 
+/* A command whose work sends a monitor event (as ilad's attach does). */
+static int h_emit(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	json_object *o = json_object_new_object();
+
+	(void)ctx;
+	(void)a;
+	json_object_object_add(o, "detail", json_object_new_string("x"));
+	ila_ctl_event(later_srv, "emit", o);
+	ila_buf_printf(out, "emitted\n");
+	return ILA_CLI_SUCCESS;
+}
+
 static const struct ila_cli_cmd cmds[] = {
+	{ "emit", "sends a monitor event", h_emit },
 	{ "echo [WORD]", "echo", h_echo },
 	{ "big", "a large answer", h_big },
 	{ "later", "answers when told", h_later },
@@ -283,6 +299,29 @@ static void test_deferred_client_gone(void **state)
 	close(fd);
 }
 
+/*
+ * A monitor client that sends a command and goes away: the event its own
+ * command sends fails to reach it. The client used to be freed inside its
+ * own command, which then wrote its status into freed memory (ASan:
+ * heap-use-after-free); it is freed once the command returned.
+ */
+static void test_client_gone_during_own_command_is_freed_after_it(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->path), other;
+	char buf[64];
+
+	assert_int_equal(write(fd, "monitor\0emit\0", 13), 13);
+	close(fd);
+	idle(f, -1, buf, sizeof(buf));
+	assert_int_equal(ila_ctl_server_stats(f->srv)->commands, 2);
+	/* the server goes on serving */
+	other = client(f->path);
+	assert_int_equal(write(other, "echo ok\0", 8), 8);
+	assert_int_equal(answer(f, other, buf, sizeof(buf)), 12);
+	close(other);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -293,6 +332,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_live_socket_not_stolen, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_answer, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deferred_client_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_client_gone_during_own_command_is_freed_after_it,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
