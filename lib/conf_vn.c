@@ -1,0 +1,189 @@
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "conf_parser.h"
+
+/* ---- vn ---- */
+
+static int vn_get(struct parser *p, const char *name, unsigned int *idx)
+{
+	struct ila_conf *c = p->c;
+	int i = ila_conf_vn_find(c, name);
+
+	if (i >= 0) {
+		*idx = (unsigned int)i;
+		return 0;
+	}
+	if (c->n_vns >= ILA_CONF_MAX_VNS)
+		return perr(p, "vn %s: too many vns (at most %d)", name, ILA_CONF_MAX_VNS);
+	*idx = c->n_vns++;
+	copy_str(c->vns[*idx].name, sizeof(c->vns[*idx].name), name);
+	p->vn[*idx].first = p->line;
+	return 0;
+}
+
+static int vn_once(struct parser *p, const struct ila_conf_vn *vn, unsigned int *line,
+		   const char *attr)
+{
+	if (*line)
+		return perr(p, "vn %s: duplicate '%s' (first on line %u)", vn->name, attr, *line);
+	*line = p->line;
+	return 0;
+}
+
+/* Valid files have at most one entry per vn, node and list: more means a
+ * duplicate or an unknown node, reported here before memory grows further. */
+#define MAX_REFS (2 * ILA_CONF_MAX_VNS * ILA_CONF_MAX_NODES)
+
+static int add_ref(struct parser *p, unsigned int vn, bool subscribe, const char *name)
+{
+	if (p->nrefs >= MAX_REFS)
+		return perr(p, "more than %d serve and subscribe entries at '%s'", MAX_REFS, name);
+	if (p->nrefs == p->refcap) {
+		size_t ncap = p->refcap ? p->refcap * 2 : 64;
+		struct node_ref *n = realloc(p->refs, ncap * sizeof(*n));
+
+		if (!n)
+			return -ENOMEM;
+		p->refs = n;
+		p->refcap = ncap;
+	}
+	struct node_ref *r = &p->refs[p->nrefs++];
+
+	r->vn = vn;
+	r->subscribe = subscribe;
+	r->line = p->line;
+	copy_str(r->name, sizeof(r->name), name);
+	return 0;
+}
+
+/* A list attribute takes the rest of the line. */
+static int vn_list(struct parser *p, unsigned int idx, size_t i, const char *attr)
+{
+	struct ila_conf_vn *vn = &p->c->vns[idx];
+	struct vn_lines *vl = &p->vn[idx];
+	char what[ILA_CONF_NAME_MAX + 32];
+	int rc = 0;
+
+	snprintf(what, sizeof(what), "vn %s %s", vn->name, attr);
+	if (i >= p->ntok)
+		return perr(p, "%s: missing value", what);
+	for (; i < p->ntok && !rc; i++) {
+		const char *v = p->tok[i];
+
+		if (strcmp(attr, "serve") == 0 || strcmp(attr, "subscribe") == 0) {
+			rc = check_name(p, what, v);
+			if (!rc)
+				rc = add_ref(p, idx, strcmp(attr, "subscribe") == 0, v);
+			if (rc == -ENOMEM) {
+				perr(p, "out of memory");
+				return -ENOMEM;
+			}
+		} else if (strcmp(attr, "interface") == 0) {
+			rc = check_ifname(p, what, v);
+			for (unsigned int k = 0; !rc && k < vn->n_interfaces; k++) {
+				if (strcmp(vn->interfaces[k], v) == 0)
+					rc = perr(p, "%s: '%s' given twice (first on line %u)",
+						  what, v, vl->iface[k]);
+			}
+			if (!rc && vn->n_interfaces >= ILA_CONF_MAX_VN_IFACES)
+				rc = perr(p, "%s: too many interfaces (at most %d) at '%s'", what,
+					  ILA_CONF_MAX_VN_IFACES, v);
+			if (!rc) {
+				vl->iface[vn->n_interfaces] = p->line;
+				copy_str(vn->interfaces[vn->n_interfaces++], ILA_CONF_IFNAME_MAX,
+					 v);
+			}
+		} else {
+			struct ila_conf_prefix pf;
+
+			rc = parse_prefix(p, what, v, 0, &pf);
+			for (unsigned int k = 0; !rc && k < vn->n_allow; k++) {
+				if (prefix_equal(&vn->allow[k], &pf))
+					rc = perr(p, "%s: '%s' given twice (first on line %u)",
+						  what, v, vl->allow[k]);
+			}
+			if (!rc && vn->n_allow >= ILA_CONF_MAX_VN_ALLOW)
+				rc = perr(p, "%s: too many prefixes (at most %d) at '%s'", what,
+					  ILA_CONF_MAX_VN_ALLOW, v);
+			if (!rc) {
+				vl->allow[vn->n_allow] = p->line;
+				vn->allow[vn->n_allow++] = pf;
+			}
+		}
+	}
+	return rc;
+}
+
+int kw_vn(struct parser *p)
+{
+	struct ila_conf *c = p->c;
+	unsigned int idx = 0;
+	int rc;
+
+	if (p->ntok < 2)
+		return perr(p, "vn: missing value");
+	rc = check_name(p, "vn", p->tok[1]);
+	if (!rc)
+		rc = vn_get(p, p->tok[1], &idx);
+	if (rc)
+		return rc;
+	struct ila_conf_vn *vn = &c->vns[idx];
+	struct vn_lines *vl = &p->vn[idx];
+
+	if (p->ntok < 3)
+		return perr(p, "vn %s: missing value", vn->name);
+	for (size_t i = 2; i < p->ntok;) {
+		const char *a = p->tok[i];
+		bool mapper_only = strcmp(a, "serve") == 0 || strcmp(a, "subscribe") == 0;
+		bool node_only = strcmp(a, "interface") == 0 || strcmp(a, "allow") == 0;
+
+		if ((mapper_only && c->kind != ILA_CONF_MAPPER) ||
+		    (node_only && c->kind != ILA_CONF_NODE))
+			return perr(p, "vn %s: '%s' is for %s, not %s", vn->name, a,
+				    ila_conf_kind_name(mapper_only ? ILA_CONF_MAPPER : ILA_CONF_NODE),
+				    ila_conf_kind_name(c->kind));
+		if (mapper_only || node_only)
+			return vn_list(p, idx, i + 1, a);
+
+		unsigned int *line;
+
+		if (strcmp(a, "id") == 0)
+			line = &vl->id;
+		else if (strcmp(a, "sir-prefix") == 0)
+			line = &vl->sir;
+		else if (strcmp(a, "ipv4-prefix") == 0)
+			line = &vl->ipv4;
+		else
+			return perr(p, "vn %s: unknown attribute '%s' (id, sir-prefix, ipv4-prefix, %s)",
+				    vn->name, a,
+				    c->kind == ILA_CONF_MAPPER ? "serve, subscribe" : "interface, allow");
+		if (i + 1 >= p->ntok)
+			return perr(p, "vn %s %s: missing value", vn->name, a);
+		const char *v = p->tok[i + 1];
+		char what[ILA_CONF_NAME_MAX + 32];
+
+		snprintf(what, sizeof(what), "vn %s %s", vn->name, a);
+		rc = vn_once(p, vn, line, a);
+		if (rc)
+			return rc;
+		if (line == &vl->id) {
+			rc = parse_u32(p, what, v, 1, UINT32_MAX, &vn->id);
+		} else if (line == &vl->sir) {
+			char e[160] = "";
+
+			if (ila_sir_prefix_parse(v, &vn->sir_prefix, e, sizeof(e)) < 0)
+				rc = perr(p, "%s: %s", what, *e ? e : "bad SIR prefix");
+		} else {
+			rc = parse_prefix(p, what, v, AF_INET, &vn->ipv4_prefix);
+		}
+		if (rc)
+			return rc;
+		i += 2;
+	}
+	return 0;
+}
