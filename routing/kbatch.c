@@ -17,8 +17,6 @@
 
 #include "kernel_priv.h"
 
-/* ---- route batches ---- */
-
 void kernel_batch_begin(struct kernel *k)
 {
 	k->nops = 0;
@@ -31,7 +29,7 @@ size_t kernel_batch_count(const struct kernel *k)
 
 static int queue(struct kernel *k, const struct kroute *r, bool del)
 {
-	int err = del ? check_key(r) : kroute_check(r);
+	int err = del ? kroute_check_key(r) : kroute_check(r);
 
 	if (err)
 		return err;
@@ -89,7 +87,7 @@ static int batch_wait(struct kernel *k, uint32_t seq0, size_t first, size_t last
 			if (nlh->nlmsg_type != NLMSG_ERROR || idx < first || idx > last)
 				continue;
 			op = &k->ops[idx];
-			e = parse_ack(nlh, msg);
+			e = nl_parse_ack(nlh, msg);
 			if (idx == last)
 				fence = true;
 			if (!e || (op->del && (e == -ENOENT || e == -ESRCH)))

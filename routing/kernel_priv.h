@@ -80,15 +80,15 @@ static inline size_t addr_len(uint8_t family)
 typedef int (*msg_fn)(const struct nlmsghdr *nlh, void *arg);
 
 /* nl.c */
-int vec_push(struct vec *v, const void *item);
-void vec_free(struct vec *v);
-void set_bufsize(int fd, int force_opt, int opt, int size);
-int parse_ack(const struct nlmsghdr *nlh, char msg[KERNEL_ERRMSG_LEN]);
+int nl_vec_push(struct vec *v, const void *item);
+void nl_vec_free(struct vec *v);
+void nl_set_bufsize(int fd, int force_opt, int opt, int size);
+int nl_parse_ack(const struct nlmsghdr *nlh, char msg[KERNEL_ERRMSG_LEN]);
 int nl_talk(struct kernel *k, struct mnl_socket *s, const struct nlmsghdr *req, msg_fn cb,
 	    void *arg);
-int genl_resolve(struct kernel *k, const char *name, uint16_t *id);
+int nl_genl_resolve(struct kernel *k, const char *name, uint16_t *id);
 
 /* kroute.c */
-int check_key(const struct kroute *r);
+int kroute_check_key(const struct kroute *r);
 
 #endif

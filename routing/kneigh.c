@@ -15,8 +15,6 @@
 
 #include "kernel_priv.h"
 
-/* ---- neighbours ---- */
-
 int kernel_neigh_open(char *err, size_t errlen)
 {
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
@@ -36,7 +34,7 @@ int kernel_neigh_open(char *err, size_t errlen)
 		close(fd);
 		return e;
 	}
-	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, 1024 * 1024);
+	nl_set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, 1024 * 1024);
 	return fd;
 }
 

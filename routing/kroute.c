@@ -33,7 +33,7 @@ static bool addr_is_zero(const union kaddr *a)
 /* ---- route encoding ---- */
 
 /* What a delete needs: family, destination prefix (table may be 0). */
-int check_key(const struct kroute *r)
+int kroute_check_key(const struct kroute *r)
 {
 	size_t alen, i;
 	unsigned int bits;
@@ -56,7 +56,7 @@ int check_key(const struct kroute *r)
 
 int kroute_check(const struct kroute *r)
 {
-	int err = check_key(r);
+	int err = kroute_check_key(r);
 
 	if (err)
 		return err;
@@ -103,7 +103,7 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 	struct nlattr *nest;
 	int err;
 
-	err = del ? check_key(r) : kroute_check(r);
+	err = del ? kroute_check_key(r) : kroute_check(r);
 	if (err)
 		return err;
 	if (size < KERNEL_MSG_MAX)
@@ -493,7 +493,7 @@ static int route_dump_cb(const struct nlmsghdr *nlh, void *arg)
 
 	if (route_parse(nlh, d->proto, d->table, &r) != 1)
 		return 0;
-	return vec_push(&d->v, &r);
+	return nl_vec_push(&d->v, &r);
 }
 
 int kernel_route_dump(struct kernel *k, int family, uint32_t table, kernel_route_fn cb, void *arg)
@@ -539,11 +539,11 @@ int kernel_route_dump(struct kernel *k, int family, uint32_t table, kernel_route
 	}
 	if (!err)
 		err = (int)d.v.n;
-	vec_free(&d.v);
+	nl_vec_free(&d.v);
 	return err;
 }
 
-/* ---- probe ---- */
+/* ---- next-hop lookup, the ILA probe ---- */
 
 struct lookup {
 	int oif;
@@ -629,7 +629,7 @@ int kernel_probe_ila(struct kernel *k, char *err, size_t errlen)
 	inet_pton(AF_INET6, "2001:db8:ffff:ffff::1", &r.dst.v6);
 	r.oif = lo ? (int)lo : 1;
 
-	ferr = genl_resolve(k, NLILA_GENL_NAME, &id);
+	ferr = nl_genl_resolve(k, NLILA_GENL_NAME, &id);
 	if (!ferr)
 		k->ila_family = id;
 	rerr = route_single(k, &r, false);

@@ -10,8 +10,6 @@
 
 #include "kernel_priv.h"
 
-/* ---- ILA translation table ---- */
-
 int kernel_xlat_build(void *buf, size_t size, uint16_t family, uint8_t cmd, const struct kxlat *x,
 		      uint32_t seq, uint16_t extra_flags)
 {
@@ -94,7 +92,7 @@ static int ila_family(struct kernel *k)
 
 	if (k->ila_family)
 		return 0;
-	if (genl_resolve(k, NLILA_GENL_NAME, &id) < 0)
+	if (nl_genl_resolve(k, NLILA_GENL_NAME, &id) < 0)
 		return -EOPNOTSUPP;
 	k->ila_family = id;
 	return 0;
@@ -198,7 +196,7 @@ static int xlat_dump_cb(const struct nlmsghdr *nlh, void *arg)
 
 	if (xlat_parse(nlh, d->family, &x) != 1)
 		return 0;
-	return vec_push(&d->v, &x);
+	return nl_vec_push(&d->v, &x);
 }
 
 int kernel_xlat_dump(struct kernel *k, kernel_xlat_fn cb, void *arg)
@@ -228,6 +226,6 @@ int kernel_xlat_dump(struct kernel *k, kernel_xlat_fn cb, void *arg)
 	}
 	if (!err)
 		err = (int)d.v.n;
-	vec_free(&d.v);
+	nl_vec_free(&d.v);
 	return err;
 }

@@ -16,7 +16,7 @@
 
 #include "kernel_priv.h"
 
-int vec_push(struct vec *v, const void *item)
+int nl_vec_push(struct vec *v, const void *item)
 {
 	if (v->n == v->cap) {
 		size_t cap = v->cap ? v->cap * 2 : 64;
@@ -32,7 +32,7 @@ int vec_push(struct vec *v, const void *item)
 	return 0;
 }
 
-void vec_free(struct vec *v)
+void nl_vec_free(struct vec *v)
 {
 	free(v->items);
 	v->items = NULL;
@@ -41,7 +41,7 @@ void vec_free(struct vec *v)
 
 /* ---- sockets ---- */
 
-void set_bufsize(int fd, int force_opt, int opt, int size)
+void nl_set_bufsize(int fd, int force_opt, int opt, int size)
 {
 	/* The FORCE variants pass rmem_max/wmem_max but need CAP_NET_ADMIN. */
 	if (setsockopt(fd, SOL_SOCKET, force_opt, &size, sizeof(size)) < 0)
@@ -67,8 +67,8 @@ static int nl_socket(int bus, bool strict, struct mnl_socket **out, char *err, s
 		return e;
 	}
 	fd = mnl_socket_get_fd(s);
-	set_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, KERNEL_SOCKBUF);
-	set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, KERNEL_SOCKBUF);
+	nl_set_bufsize(fd, SO_SNDBUFFORCE, SO_SNDBUF, KERNEL_SOCKBUF);
+	nl_set_bufsize(fd, SO_RCVBUFFORCE, SO_RCVBUF, KERNEL_SOCKBUF);
 	(void)setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	/* Older kernels lack these; everything works without them, with less
 	 * detail (no extended-ACK text) or more bytes (uncapped ACKs). */
@@ -92,7 +92,7 @@ static int extack_cb(const struct nlattr *attr, void *data)
 }
 
 /* The error of an NLMSG_ERROR message (0 for an ACK) and its text. */
-int parse_ack(const struct nlmsghdr *nlh, char msg[KERNEL_ERRMSG_LEN])
+int nl_parse_ack(const struct nlmsghdr *nlh, char msg[KERNEL_ERRMSG_LEN])
 {
 	const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
 	size_t plen = mnl_nlmsg_get_payload_len(nlh), off = sizeof(*e);
@@ -145,7 +145,7 @@ int nl_talk(struct kernel *k, struct mnl_socket *s, const struct nlmsghdr *req, 
 			if (nlh->nlmsg_seq != seq)
 				continue; /* a late answer to an abandoned request */
 			if (nlh->nlmsg_type == NLMSG_ERROR) {
-				int e = parse_ack(nlh, k->errmsg);
+				int e = nl_parse_ack(nlh, k->errmsg);
 
 				return e ? e : cb_err;
 			}
@@ -186,7 +186,7 @@ static int family_cb(const struct nlmsghdr *nlh, void *arg)
 }
 
 /* The family id of name; -ENOENT when the kernel does not know it. */
-int genl_resolve(struct kernel *k, const char *name, uint16_t *id)
+int nl_genl_resolve(struct kernel *k, const char *name, uint16_t *id)
 {
 	uint8_t buf[128];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -246,7 +246,7 @@ int kernel_open(struct kernel **out, uint8_t proto, char *err, size_t errlen)
 		e = -ENOMEM;
 		goto fail;
 	}
-	if (genl_resolve(k, NLILA_GENL_NAME, &id) == 0)
+	if (nl_genl_resolve(k, NLILA_GENL_NAME, &id) == 0)
 		k->ila_family = id;
 	*out = k;
 	return 0;

@@ -6,9 +6,10 @@
  *
  * FRR 10.0 renumbered the commands and the route types, and 9.1 and 10.2
  * moved ERROR and ROUTE_NOTIFY_REQUEST, so there are four profiles. The
- * profile is found on every connection (see zapi.c): the configured major
- * version, or a HELLO probe, says 8/9 or 10; the command number of zebra's
- * answer to a command no release handles says which profile of the two.
+ * profile is found on every connection (see zapi_client.c): the configured
+ * major version, or a HELLO probe, says 8/9 or 10; the command number of
+ * zebra's answer to a command no release handles says which profile of the
+ * two.
  *
  * After each HELLO the client also asks zebra once for the routes of its own
  * type and deletes those it does not want (zebra reads a crashed zebra's
@@ -163,8 +164,8 @@ int zapi_adopt_fd(struct zapi *z, int fd);
 int zapi_input(struct zapi *z, const void *data, size_t len);
 
 /*
- * The codec, pure functions on buffers (zapi.c uses them; tests check them
- * against bytes written out by hand).
+ * The codec (zapi_codec.c), pure functions on buffers: the client uses them,
+ * tests check them against bytes written out by hand.
  */
 struct zapi_hdr {
 	uint16_t length; /* whole message */

@@ -413,6 +413,11 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 {
 	const struct zapi_cmds *f = zapi_profile_cmds(z->fam == 10 ? ZAPI_PROFILE_10_0
 								    : ZAPI_PROFILE_8_2);
+	/* The command number of ERROR in each profile. */
+	const uint16_t e8_2 = zapi_profile_cmds(ZAPI_PROFILE_8_2)->error;
+	const uint16_t e9_1 = zapi_profile_cmds(ZAPI_PROFILE_9_1)->error;
+	const uint16_t e10_0 = zapi_profile_cmds(ZAPI_PROFILE_10_0)->error;
+	const uint16_t e10_2 = zapi_profile_cmds(ZAPI_PROFILE_10_2)->error;
 
 	if (cmd == f->capabilities) {
 		z->caps_seen = true;
@@ -422,11 +427,11 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 	}
 	if (!z->caps_seen) {
 		/* ERROR before CAPABILITIES: the HELLO was refused. */
-		if (!is_probe_error(cmd, body, n, profile_10_0.error, profile_10_2.error) &&
-		    !is_probe_error(cmd, body, n, profile_9_1.error, profile_8_2.error))
+		if (!is_probe_error(cmd, body, n, e10_0, e10_2) &&
+		    !is_probe_error(cmd, body, n, e9_1, e8_2))
 			return;
-		if (z->conf_version == 0 && z->fam == 8 && cmd != profile_9_1.error) {
-			int p = cmd == profile_10_0.error ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2;
+		if (z->conf_version == 0 && z->fam == 8 && cmd != e9_1) {
+			int p = cmd == e10_0 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2;
 
 			z->fam = 10;
 			if (queue_hello(z, p) == 0)
@@ -439,11 +444,10 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 		zdrop(z);
 		return;
 	}
-	if (z->fam == 8 && is_probe_error(cmd, body, n, profile_8_2.error, profile_9_1.error))
-		go_up(z, cmd == profile_8_2.error ? ZAPI_PROFILE_8_2 : ZAPI_PROFILE_9_1);
-	else if (z->fam == 10 &&
-		 is_probe_error(cmd, body, n, profile_10_0.error, profile_10_2.error))
-		go_up(z, cmd == profile_10_0.error ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2);
+	if (z->fam == 8 && is_probe_error(cmd, body, n, e8_2, e9_1))
+		go_up(z, cmd == e8_2 ? ZAPI_PROFILE_8_2 : ZAPI_PROFILE_9_1);
+	else if (z->fam == 10 && is_probe_error(cmd, body, n, e10_0, e10_2))
+		go_up(z, cmd == e10_0 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2);
 	/* anything else before the answer (VRF_ADD, ...) is of no use here */
 }
 

@@ -16,32 +16,30 @@
 #define ZAPI_RT_OPENFABRIC 26
 #define ZAPI_RT_MAX 31 /* first number no release has */
 
-const struct zapi_cmds profile_8_2 = {
+static const struct zapi_cmds profile_8_2 = {
 	.route_add = 8, .route_delete = 9, .notify_owner = 10, .hello = 18,
 	.capabilities = 19, .vrf_add = 33, .vrf_delete = 34, .error = 118,
 	.notify_request = 124, .redist_add = 11, .redist_delete = 12,
 	.redist_route_add = 30, .redist_route_del = 31, .type_shift = 0, .hello_notify = true,
 };
-const struct zapi_cmds profile_9_1 = {
+static const struct zapi_cmds profile_9_1 = {
 	.route_add = 8, .route_delete = 9, .notify_owner = 10, .hello = 18,
 	.capabilities = 19, .vrf_add = 33, .vrf_delete = 34, .error = 117,
 	.notify_request = 123, .redist_add = 11, .redist_delete = 12,
 	.redist_route_add = 30, .redist_route_del = 31, .type_shift = 0, .hello_notify = true,
 };
-const struct zapi_cmds profile_10_0 = {
+static const struct zapi_cmds profile_10_0 = {
 	.route_add = 9, .route_delete = 10, .notify_owner = 11, .hello = 19,
 	.capabilities = 20, .vrf_add = 34, .vrf_delete = 35, .error = 118,
 	.notify_request = 124, .redist_add = 12, .redist_delete = 13,
 	.redist_route_add = 31, .redist_route_del = 32, .type_shift = 1, .hello_notify = false,
 };
-const struct zapi_cmds profile_10_2 = {
+static const struct zapi_cmds profile_10_2 = {
 	.route_add = 9, .route_delete = 10, .notify_owner = 11, .hello = 19,
 	.capabilities = 20, .vrf_add = 33, .vrf_delete = 34, .error = 120,
 	.notify_request = 126, .redist_add = 12, .redist_delete = 13,
 	.redist_route_add = 31, .redist_route_del = 32, .type_shift = 1, .hello_notify = false,
 };
-
-/* ---- codec ---- */
 
 const struct zapi_cmds *zapi_profile_cmds(int version)
 {

@@ -1,4 +1,4 @@
-/* What zapi_codec.c and zapi_client.c share: wire constants, the profile tables, addr_len(). */
+/* What zapi_codec.c and zapi_client.c share: the ZAPI wire constants and addr_len(). */
 #ifndef ILA_ROUTING_ZAPI_PRIV_H
 #define ILA_ROUTING_ZAPI_PRIV_H
 
@@ -7,7 +7,7 @@
 
 #include "zapi.h"
 
-#define ZAPI_ROUTE_MSG_MAX 80      /* largest ROUTE_ADD built here */
+#define ZAPI_ROUTE_MSG_MAX 80 /* largest ROUTE_ADD built here */
 
 /* ZAPI constants shared by every profile (lib/zclient.h, lib/nexthop.h). */
 #define ZAPI_FLAG_ALLOW_RECURSION 0x01
@@ -24,11 +24,6 @@
 #define ZAPI_NH_IPV6_IFINDEX 5
 #define ZAPI_NH_BLACKHOLE 6
 #define ZAPI_BLACKHOLE_NULL 1
-
-extern const struct zapi_cmds profile_8_2;
-extern const struct zapi_cmds profile_9_1;
-extern const struct zapi_cmds profile_10_0;
-extern const struct zapi_cmds profile_10_2;
 
 static inline size_t addr_len(int family)
 {
