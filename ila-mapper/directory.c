@@ -54,14 +54,6 @@ static void changes_push(struct mapper *m, struct change_set *cs)
 	memset(cs, 0, sizeof(*cs));
 }
 
-const struct ila_conf_vn *mapper_vn(const struct mapper *m, uint32_t id)
-{
-	for (unsigned i = 0; i < m->conf->n_vns; i++)
-		if (m->conf->vns[i].id == id)
-			return &m->conf->vns[i];
-	return NULL;
-}
-
 static bool v4_in_prefix(const struct ila_conf_prefix *p, const struct in_addr *a)
 {
 	uint32_t mask = p->len ? htonl(~0u << (32 - p->len)) : 0;

@@ -116,7 +116,7 @@ struct mapper {
 	uint64_t started;
 };
 
-/* session.c */
+/* server.c (listeners, accepting, reading) and session.c (state, output) */
 int sessions_listen(struct mapper *m, char *err, size_t errlen);
 /* After a reload: sessions of nodes no longer configured close, the others
  * follow their node to its new index; subscriptions to removed vns end. */
@@ -199,13 +199,17 @@ void session_sub_del(struct session *s, struct subscription *sub);
 
 /* show.c */
 int show_open(struct mapper *m, char *err, size_t errlen);
+void show_close(struct mapper *m);
+
+/* event.c */
 /* A line for `ilactl -M monitor` (nothing is built when nobody listens). */
 void mapper_event(struct mapper *m, const char *event, const struct ila_record *r,
 		  const char *node, const char *detail);
-void show_close(struct mapper *m);
 
-/* mapper.c */
+/* state.c */
 uint64_t mapper_now_ms(void);
 const struct ila_conf_vn *mapper_vn(const struct mapper *m, uint32_t id);
+const char *mapper_vn_name(const struct mapper *m, uint32_t id);
+void mapper_rec_addr(const struct ila_record *r, char *buf, size_t len);
 
 #endif

@@ -10,21 +10,6 @@
 #include "log.h"
 #include "mapper.h"
 
-static void rec_addr(const struct ila_record *r, char *buf, size_t len)
-{
-	if (r->family == AF_INET)
-		inet_ntop(AF_INET, &r->addr4, buf, (socklen_t)len);
-	else
-		inet_ntop(AF_INET6, &r->addr6, buf, (socklen_t)len);
-}
-
-static const char *vn_name(const struct mapper *m, uint32_t id)
-{
-	const struct ila_conf_vn *vn = mapper_vn(m, id);
-
-	return vn ? vn->name : "?";
-}
-
 /* Parses "ADDR" into a record key with its vn; writes an error otherwise. */
 static int parse_addr(struct mapper *m, const char *s, struct ila_record *r, struct ila_buf *out)
 {
@@ -58,7 +43,7 @@ static int map_row(void *arg, const struct store_key *k, const struct mapping *m
 	long long expires = (long long)mp->expires - (long long)ms->now;
 
 	(void)k;
-	rec_addr(r, addr, sizeof(addr));
+	mapper_rec_addr(r, addr, sizeof(addr));
 	ila_locator_format(&r->loc, loc, sizeof(loc));
 	if (r->has_standby)
 		ila_locator_format(&r->standby, sb, sizeof(sb));
@@ -66,7 +51,7 @@ static int map_row(void *arg, const struct store_key *k, const struct mapping *m
 	if (ms->arr) {
 		json_object *o = json_object_new_object();
 
-		json_object_object_add(o, "vn", json_object_new_string(vn_name(ms->m, r->vn)));
+		json_object_object_add(o, "vn", json_object_new_string(mapper_vn_name(ms->m, r->vn)));
 		json_object_object_add(o, "vn_id", json_object_new_int64(r->vn));
 		json_object_object_add(o, "address", json_object_new_string(addr));
 		json_object_object_add(o, "locator", json_object_new_string(loc));
@@ -99,7 +84,7 @@ static int map_row(void *arg, const struct store_key *k, const struct mapping *m
 		json_object_array_add(ms->arr, o);
 	} else {
 		ila_buf_printf(ms->out, "%-10s %-39s %-19s %8llu %-7s %-12s %-19s %6lld\n",
-			       vn_name(ms->m, r->vn), addr, loc, (unsigned long long)r->seq,
+			       mapper_vn_name(ms->m, r->vn), addr, loc, (unsigned long long)r->seq,
 			       ila_record_state_name(r->state), r->node, sb, expires);
 	}
 	return 0;
@@ -230,7 +215,7 @@ static int cmd_show_subscriptions(void *ctx, const struct ila_cli_args *a, struc
 				json_object *o = json_object_new_object();
 
 				json_object_object_add(o, "node", json_object_new_string(session_node_name(s)));
-				json_object_object_add(o, "vn", json_object_new_string(vn_name(m, sub->vn)));
+				json_object_object_add(o, "vn", json_object_new_string(mapper_vn_name(m, sub->vn)));
 				json_object_object_add(o, "state", json_object_new_string(st));
 				json_object_object_add(o, "position", json_object_new_uint64(pos));
 				json_object_object_add(o, "lag", json_object_new_uint64(lag));
@@ -239,7 +224,7 @@ static int cmd_show_subscriptions(void *ctx, const struct ila_cli_args *a, struc
 				json_object_array_add(arr, o);
 			} else {
 				ila_buf_printf(out, "%-16s %-10s %-8s %12llu %10llu %9zu\n",
-					       session_node_name(s), vn_name(m, sub->vn), st,
+					       session_node_name(s), mapper_vn_name(m, sub->vn), st,
 					       (unsigned long long)pos, (unsigned long long)lag,
 					       session_queued(s));
 			}
@@ -420,30 +405,3 @@ void show_close(struct mapper *m)
 	m->ctl = NULL;
 }
 
-void mapper_event(struct mapper *m, const char *event, const struct ila_record *r,
-		  const char *node, const char *detail)
-{
-	json_object *o;
-	char addr[INET6_ADDRSTRLEN], loc[ILA_LOCATOR_STRLEN];
-
-	if (!ila_ctl_monitoring(m->ctl))
-		return;
-	o = json_object_new_object();
-	if (r) {
-		rec_addr(r, addr, sizeof(addr));
-		json_object_object_add(o, "address", json_object_new_string(addr));
-		json_object_object_add(o, "vn", json_object_new_string(vn_name(m, r->vn)));
-		if (r->state != ILA_STATE_REMOVED) {
-			json_object_object_add(o, "locator", json_object_new_string(
-				ila_locator_format(&r->loc, loc, sizeof(loc))));
-			json_object_object_add(o, "seq", json_object_new_uint64(r->seq));
-			json_object_object_add(o, "state", json_object_new_string(
-				ila_record_state_name(r->state)));
-		}
-	}
-	if (node)
-		json_object_object_add(o, "node", json_object_new_string(node));
-	if (detail)
-		json_object_object_add(o, "detail", json_object_new_string(detail));
-	ila_ctl_event(m->ctl, event, o);
-}
