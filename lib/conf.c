@@ -1,11 +1,17 @@
 /*
- * Parser of ila-mapper.conf and ilad.conf (grammar in doc/config.md).
+ * Config parser: entry points, defaults, keyword dispatch, whole-file checks, equality.
  *
- * Two passes over the same struct: the line pass checks each line on its
- * own (syntax, ranges, duplicates) and records on which line every setting
- * was made; the final pass checks what only the whole file can tell
+ * Parses ila-mapper.conf and ilad.conf (grammar in doc/config.md) in two
+ * passes over the same struct: the line pass checks each line on its own
+ * (syntax, ranges, duplicates) and records on which line every setting was
+ * made; the final pass checks what only the whole file can tell
  * (required settings, references, conflicts between objects) and points at
  * the line that made the conflict.
+ *
+ * The line pass is spread over conf_lex.c (tokens, value parsers,
+ * messages) and the keywords' files: conf_common.c, conf_vn.c,
+ * conf_mapper.c, conf_node.c. The final pass is here. conf_parser.h holds
+ * what they share.
  */
 #include "config.h"
 
@@ -15,10 +21,8 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/un.h>
 
 #include "util.h"
 #include "conf_parser.h"
@@ -30,6 +34,8 @@
 #define MAX_FILE_SIZE (16u << 20)
 /* Default route protocol number: not in iproute2's rt_protos nor FRR's list. */
 #define DEFAULT_ROUTE_PROTOCOL 73
+
+/* ---- names (those of ilad's settings are in conf_node.c) ---- */
 
 const char *ila_conf_kind_name(enum ila_conf_kind kind)
 {

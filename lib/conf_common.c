@@ -1,3 +1,4 @@
+/* Config keywords of both daemons: log-level, pidfile, control, tls, plaintext, timers. */
 #include "config.h"
 
 #include "conf_parser.h"

@@ -1,3 +1,4 @@
+/* Config parser: messages, the lexer, value parsers and the shapes of keyword lines. */
 #include "config.h"
 
 #include <arpa/inet.h>
@@ -185,7 +186,7 @@ int want_values(struct parser *p, size_t n)
 }
 
 int parse_u32(struct parser *p, const char *what, const char *s, uint32_t min,
-		     uint32_t max, uint32_t *out)
+	      uint32_t max, uint32_t *out)
 {
 	uint64_t v = 0;
 
@@ -205,7 +206,7 @@ int parse_u32(struct parser *p, const char *what, const char *s, uint32_t min,
 }
 
 int parse_choice(struct parser *p, const char *what, const char *s,
-			const char *const *names, size_t n, unsigned int *out)
+		 const char *const *names, size_t n, unsigned int *out)
 {
 	char list[128] = "";
 	size_t used = 0;
@@ -358,7 +359,7 @@ const uint8_t *prefix_bytes(const struct ila_conf_prefix *pf)
 
 /* "A.B.C.D/N" or "X:X::X/N"; a bare address is a host prefix. family 0: either. */
 int parse_prefix(struct parser *p, const char *what, const char *s, int family,
-			struct ila_conf_prefix *out)
+		 struct ila_conf_prefix *out)
 {
 	char addr[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(s, '/');
@@ -430,6 +431,8 @@ void prefix_str(const struct ila_conf_prefix *pf, char *buf, size_t len)
 	inet_ntop(pf->family, &pf->addr, a, sizeof(a));
 	snprintf(buf, len, "%s/%u", a, (unsigned int)pf->len);
 }
+
+/* ---- keyword lines: one path, one number, attribute/value pairs ---- */
 
 int kw_path(struct parser *p, char *dst, bool socket)
 {

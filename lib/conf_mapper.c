@@ -1,3 +1,4 @@
+/* Config keywords of ila-mapper only. */
 #include "config.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* Config keywords of ilad only, and the names of the values they choose from. */
 #include "config.h"
 
 #include <string.h>

@@ -1,3 +1,4 @@
+/* Private to the config parser (lib/conf*.c): the parser's state and what its files share. */
 #ifndef ILA_CONF_PARSER_H
 #define ILA_CONF_PARSER_H
 
@@ -75,6 +76,7 @@ struct attr {
 #define ATTR_PATH(n, field, maxlen) \
 	{ .name = n, .fn = attr_path, .off = offsetof(struct ila_conf, field), .max = maxlen }
 
+/* In conf_lex.c: */
 int err_at(struct parser *p, unsigned int line, const char *fmt, ...) ILA_PRINTF(3, 4);
 int perr(struct parser *p, const char *fmt, ...) ILA_PRINTF(2, 3);
 void pwarn(struct parser *p, const char *fmt, ...) ILA_PRINTF(2, 3);
@@ -83,9 +85,9 @@ int tokenize(struct parser *p, const char *s, size_t len);
 int once(struct parser *p, const void *key, const char *what);
 int want_values(struct parser *p, size_t n);
 int parse_u32(struct parser *p, const char *what, const char *s, uint32_t min,
-		     uint32_t max, uint32_t *out);
+	      uint32_t max, uint32_t *out);
 int parse_choice(struct parser *p, const char *what, const char *s,
-			const char *const *names, size_t n, unsigned int *out);
+		 const char *const *names, size_t n, unsigned int *out);
 int check_name(struct parser *p, const char *what, const char *s);
 int check_ifname(struct parser *p, const char *what, const char *s);
 int parse_endpoint(struct parser *p, size_t i, struct ila_conf_endpoint *e);
@@ -95,7 +97,7 @@ void endpoint_str(const struct ila_conf_endpoint *e, char *buf, size_t len);
 bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned int len);
 const uint8_t *prefix_bytes(const struct ila_conf_prefix *pf);
 int parse_prefix(struct parser *p, const char *what, const char *s, int family,
-			struct ila_conf_prefix *out);
+		 struct ila_conf_prefix *out);
 bool prefix_equal(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b);
 bool prefix_overlap(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b);
 void prefix_str(const struct ila_conf_prefix *pf, char *buf, size_t len);
@@ -105,6 +107,7 @@ int attr_u32(struct parser *p, const struct attr *a, const char *what, const cha
 int attr_path(struct parser *p, const struct attr *a, const char *what, const char *v);
 int attrs(struct parser *p, size_t first, const struct attr *tab, size_t n);
 
+/* The keywords, for conf.c's table. In conf_common.c: */
 int kw_log_level(struct parser *p);
 int kw_pidfile(struct parser *p);
 int kw_control(struct parser *p);
@@ -113,8 +116,10 @@ int kw_keepalive(struct parser *p);
 int kw_dead_interval(struct parser *p);
 int kw_tls(struct parser *p);
 
+/* In conf_vn.c: */
 int kw_vn(struct parser *p);
 
+/* In conf_mapper.c: */
 int kw_listen(struct parser *p);
 int kw_store(struct parser *p);
 int kw_store_map_size(struct parser *p);
@@ -124,6 +129,7 @@ int kw_lifetime(struct parser *p);
 int kw_push(struct parser *p);
 int kw_commit(struct parser *p);
 
+/* In conf_node.c: */
 int kw_node_name(struct parser *p);
 int kw_mode(struct parser *p);
 int kw_role(struct parser *p);

@@ -1,3 +1,4 @@
+/* Config keyword vn: a virtual network's id, prefixes and per-daemon lists. */
 #include "config.h"
 
 #include <errno.h>

@@ -1,3 +1,4 @@
+/* Protocol codec: TLV and message rules, value checks, decoder, encoder, batching. */
 #include "config.h"
 
 #include <errno.h>
@@ -940,7 +941,7 @@ int ila_msg_batch_next(struct ila_msg_batch *b, struct ila_msg *out)
 }
 
 /* ------------------------------------------------------------------ */
-/* Names */
+/* Names kept in the rules above (the other names are in proto_names.c) */
 
 const char *ila_msg_type_name(int type)
 {

@@ -1,3 +1,4 @@
+/* Names of record states and roles; names and texts of protocol error codes. */
 #include "config.h"
 
 #include <string.h>
