@@ -13,10 +13,7 @@
 struct change_set {
 	uint32_t vns[ILA_CONF_MAX_VNS];
 	unsigned nvns;
-	struct moved {
-		char prev_node[ILA_PROTO_NAME_MAX + 1];
-		struct mapping m;
-	} *moved;
+	struct mapper_moved *moved;
 	unsigned nmoved, capmoved;
 };
 
@@ -33,7 +30,7 @@ static void changed_move(struct change_set *cs, const char *prev_node, const str
 {
 	if (cs->nmoved == cs->capmoved) {
 		unsigned ncap = cs->capmoved ? cs->capmoved * 2 : 16;
-		struct moved *n = realloc(cs->moved, ncap * sizeof(*n));
+		struct mapper_moved *n = realloc(cs->moved, ncap * sizeof(*n));
 
 		if (!n)
 			return; /* the previous owner still learns it if it subscribes */
@@ -45,12 +42,14 @@ static void changed_move(struct change_set *cs, const char *prev_node, const str
 	cs->nmoved++;
 }
 
+/* The pushes follow once the current callback is done (mapper.c). */
 static void changes_push(struct mapper *m, struct change_set *cs)
 {
-	push_changed(m, cs->vns, cs->nvns);
-	for (unsigned i = 0; i < cs->nmoved; i++)
-		push_directed(m, cs->moved[i].prev_node, &cs->moved[i].m);
-	free(cs->moved);
+	struct mapper_ev ev = { .type = MAPPER_EV_CHANGED, .nvns = cs->nvns,
+				.moved = cs->moved, .nmoved = cs->nmoved };
+
+	memcpy(ev.vns, cs->vns, sizeof(ev.vns));
+	mapper_post(m, &ev); /* takes cs->moved */
 	memset(cs, 0, sizeof(*cs));
 }
 
@@ -77,13 +76,6 @@ int directory_vn_of(const struct mapper *m, const struct ila_record *r, uint32_t
 		}
 	}
 	return -ENOENT;
-}
-
-static const char *rec_addr(const struct ila_record *r, char *buf, size_t len)
-{
-	if (r->family == AF_INET)
-		return inet_ntop(AF_INET, &r->addr4, buf, (socklen_t)len);
-	return inet_ntop(AF_INET6, &r->addr6, buf, (socklen_t)len);
 }
 
 /* Checks vn, serving right and prefix; returns 0 or a protocol code. */
@@ -174,7 +166,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	if (r->seq < old.rec.seq) {
 		m->stats.stale_seq++;
 		log_debug("register %s from node %s: seq %llu below %llu, ignored",
-			  rec_addr(r, a, sizeof(a)), name, (unsigned long long)r->seq,
+			  mapper_rec_addr(r, a, sizeof(a)), name, (unsigned long long)r->seq,
 			  (unsigned long long)old.rec.seq);
 		return ILA_PERR_STALE_SEQ;
 	}
@@ -227,7 +219,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		changed_vn(cs, r->vn);
 		mapper_event(m, "freeze", &nm.rec, old.rec.node, "too many moves");
 		log_warn("mapping %s frozen at node %s: more than %u moves in %u s (move to node %s refused)",
-			 rec_addr(r, a, sizeof(a)), old.rec.node, c->damping_moves,
+			 mapper_rec_addr(r, a, sizeof(a)), old.rec.node, c->damping_moves,
 			 c->damping_interval_s, name);
 		return ILA_PERR_FROZEN;
 	}
@@ -252,7 +244,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	changed_vn(cs, r->vn);
 	if (strcmp(old.rec.node, name) != 0)
 		changed_move(cs, old.rec.node, &nm);
-	log_info("move %s: node %s -> node %s, seq %llu", rec_addr(r, a, sizeof(a)), old.rec.node,
+	log_info("move %s: node %s -> node %s, seq %llu", mapper_rec_addr(r, a, sizeof(a)), old.rec.node,
 		 name, (unsigned long long)nm.rec.seq);
 	mapper_event(m, "move", &nm.rec, name, old.rec.node);
 	return 0;
@@ -656,10 +648,15 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	/* group commit: everything read in this loop iteration, in one
-	 * transaction; with a commit delay, the timer decides instead */
+	/* what the callbacks of this iteration told other modules (a closed
+	 * session drops its pending ACKs), then the group commit: everything
+	 * read in this loop iteration, in one transaction (with a commit delay,
+	 * the timer decides instead), then the pushes it made; closed sessions
+	 * are freed last, once nothing refers to them */
+	mapper_events_run(m);
 	if (!m->conf->commit_delay_ms)
 		directory_commit(m);
+	mapper_events_run(m);
 	sessions_reap(m);
 }
 
@@ -690,7 +687,6 @@ void directory_init(struct mapper *m)
 void directory_stop(struct mapper *m)
 {
 	directory_commit(m);
-	push_flush(m);
 	ev_prepare_stop(m->loop, &m->commit_w);
 	ev_timer_stop(m->loop, &m->commit_delay_w);
 	ev_timer_stop(m->loop, &m->push_delay_w);

@@ -1,10 +1,73 @@
-/* ila-mapper/event.c: events for `ilactl -M monitor`. */
+/* ila-mapper/event.c: the daemon's event queue (what one module tells
+ * another runs after the current callback returns) and the events of
+ * `ilactl -M monitor`. */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <json-c/json.h>
+#include <stdio.h>
+#include <stdlib.h>
 
+#include "log.h"
 #include "mapper.h"
+
+static void ev_free(struct mapper_ev *ev)
+{
+	if (ev->fields)
+		json_object_put(ev->fields);
+	free(ev->moved);
+	free(ev);
+}
+
+void mapper_post(struct mapper *m, const struct mapper_ev *ev)
+{
+	struct mapper_ev *c = malloc(sizeof(*c));
+
+	if (!c) {
+		log_err("out of memory: event %d lost", (int)ev->type);
+		if (ev->fields)
+			json_object_put(ev->fields);
+		free(ev->moved);
+		return;
+	}
+	*c = *ev;
+	c->next = NULL;
+	if (m->ev_tail)
+		m->ev_tail->next = c;
+	else
+		m->ev_head = c;
+	m->ev_tail = c;
+}
+
+void mapper_events_run(struct mapper *m)
+{
+	/* events posted while running are run too, in order */
+	while (m->ev_head) {
+		struct mapper_ev *ev = m->ev_head;
+
+		m->ev_head = ev->next;
+		if (!m->ev_head)
+			m->ev_tail = NULL;
+		if (ev->type == MAPPER_EV_MONITOR) {
+			ila_ctl_event(m->ctl, ev->name, ev->fields); /* takes the fields */
+			ev->fields = NULL;
+		} else if (m->dispatch) {
+			m->dispatch(m, ev);
+		}
+		ev_free(ev);
+	}
+}
+
+void mapper_events_free(struct mapper *m)
+{
+	while (m->ev_head) {
+		struct mapper_ev *ev = m->ev_head;
+
+		m->ev_head = ev->next;
+		ev_free(ev);
+	}
+	m->ev_tail = NULL;
+}
 
 void mapper_event(struct mapper *m, const char *event, const struct ila_record *r,
 		  const char *node, const char *detail)
@@ -31,5 +94,8 @@ void mapper_event(struct mapper *m, const char *event, const struct ila_record *
 		json_object_object_add(o, "node", json_object_new_string(node));
 	if (detail)
 		json_object_object_add(o, "detail", json_object_new_string(detail));
-	ila_ctl_event(m->ctl, event, o);
+	struct mapper_ev ev = { .type = MAPPER_EV_MONITOR, .fields = o };
+
+	snprintf(ev.name, sizeof(ev.name), "%s", event);
+	mapper_post(m, &ev);
 }

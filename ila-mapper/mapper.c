@@ -31,6 +31,25 @@ static bool needs_restart(const struct ila_conf *a, const struct ila_conf *b)
 	       strcmp(a->tls_key, b->tls_key) != 0 || strcmp(a->tls_ca, b->tls_ca) != 0;
 }
 
+/* What one module tells another, once the callback that said it returned. */
+static void run_event(struct mapper *m, const struct mapper_ev *ev)
+{
+	switch (ev->type) {
+	case MAPPER_EV_MONITOR:
+		break; /* event.c writes those */
+	case MAPPER_EV_CHANGED:
+		push_changed(m, ev->vns, ev->nvns);
+		for (unsigned i = 0; i < ev->nmoved; i++)
+			push_directed(m, ev->moved[i].prev_node, &ev->moved[i].m);
+		break;
+	case MAPPER_EV_SESSION_GONE:
+		directory_session_gone(m, ev->s);
+		if (ev->failed)
+			directory_node_failed(m, ev->node);
+		break;
+	}
+}
+
 static void reload(void *arg)
 {
 	struct mapper *m = arg;
@@ -55,6 +74,7 @@ static void reload(void *arg)
 	memcpy(nc->store, old->store, sizeof(nc->store));
 	memcpy(nc->control, old->control, sizeof(nc->control));
 	directory_commit(m); /* pending operations refer to the old node table */
+	mapper_events_run(m);
 	m->conf = nc;
 	ev_timer_set(&m->commit_delay_w, nc->commit_delay_ms / 1000.0, 0.);
 	push_flush(m);
@@ -90,6 +110,7 @@ int main(int argc, char **argv)
 	ila_daemon_log_warnings(m.conf);
 	signal(SIGPIPE, SIG_IGN);
 	m.started = mapper_now_ms();
+	m.dispatch = run_event;
 	m.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!m.loop)
 		ila_fatal("cannot create the event loop");
@@ -124,8 +145,11 @@ int main(int argc, char **argv)
 	ila_daemon_notify("STOPPING=1");
 
 	directory_stop(&m);
+	mapper_events_run(&m);
+	push_flush(&m);
 	push_free(&m);
 	sessions_stop(&m);
+	mapper_events_free(&m);
 	show_close(&m);
 	store_close(&m.store);
 	if (m.use_tls)

@@ -82,6 +82,41 @@ struct pending_op {
 	uint32_t accepted;
 };
 
+/* A move whose previous owner hears of it directly (push_directed). */
+struct mapper_moved {
+	char prev_node[ILA_PROTO_NAME_MAX + 1];
+	struct mapping m;
+};
+
+/*
+ * What one module tells another, run from the event queue (event.c) after
+ * the current callback returns: a commit's changes reach the pushes, a
+ * closed session reaches the directory, monitor lines reach the control
+ * socket's clients.
+ */
+enum mapper_ev_type {
+	MAPPER_EV_MONITOR,	/* name, fields: a line for `ilactl -M monitor` */
+	MAPPER_EV_CHANGED,	/* vns changed by a commit; moves to tell old owners */
+	MAPPER_EV_SESSION_GONE,	/* s closed (still in the graveyard); failed: its node
+				 * has no other session, its standbys take over */
+};
+
+struct json_object;
+
+struct mapper_ev {
+	struct mapper_ev *next;
+	enum mapper_ev_type type;
+	char name[24];
+	struct json_object *fields;	/* owned by the event */
+	uint32_t vns[ILA_CONF_MAX_VNS];
+	unsigned nvns;
+	struct mapper_moved *moved;	/* owned by the event */
+	unsigned nmoved;
+	struct session *s;
+	int node;
+	bool failed;
+};
+
 struct listener {
 	int fd;
 	ev_io io;
@@ -114,6 +149,10 @@ struct mapper {
 	struct ila_daemon_signals signals;
 	struct mapper_stats stats;
 	uint64_t started;
+
+	/* the event queue (event.c) */
+	struct mapper_ev *ev_head, *ev_tail;
+	void (*dispatch)(struct mapper *m, const struct mapper_ev *ev);
 };
 
 /* server.c (listeners, accepting, reading) and session.c (state, output) */
@@ -202,7 +241,12 @@ int show_open(struct mapper *m, char *err, size_t errlen);
 void show_close(struct mapper *m);
 
 /* event.c */
-/* A line for `ilactl -M monitor` (nothing is built when nobody listens). */
+/* Queues ev (taking its fields and moved arrays); it runs, in order, from
+ * mapper_events_run(), which the loop calls before it waits again. */
+void mapper_post(struct mapper *m, const struct mapper_ev *ev);
+void mapper_events_run(struct mapper *m);
+void mapper_events_free(struct mapper *m);
+/* A line for `ilactl -M monitor`, queued (nothing is built when nobody listens). */
 void mapper_event(struct mapper *m, const char *event, const struct ila_record *r,
 		  const char *node, const char *detail);
 
@@ -210,6 +254,6 @@ void mapper_event(struct mapper *m, const char *event, const struct ila_record *
 uint64_t mapper_now_ms(void);
 const struct ila_conf_vn *mapper_vn(const struct mapper *m, uint32_t id);
 const char *mapper_vn_name(const struct mapper *m, uint32_t id);
-void mapper_rec_addr(const struct ila_record *r, char *buf, size_t len);
+const char *mapper_rec_addr(const struct ila_record *r, char *buf, size_t len);
 
 #endif

@@ -407,6 +407,7 @@ void sessions_stop(struct mapper *m)
 		session_send_error(s, 0, ILA_PERR_CEASE, "mapper shutting down");
 		session_close(s, "mapper shutting down", false);
 	}
+	mapper_events_run(m); /* the directory forgets them, then they are freed */
 	sessions_reap(m);
 }
 

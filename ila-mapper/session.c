@@ -151,15 +151,15 @@ void session_close(struct session *s, const char *why, bool failover)
 	}
 	m->nsessions--;
 	m->stats.sessions_closed++;
-	directory_session_gone(m, s);
 	s->next = m->graveyard;
 	m->graveyard = s;
-	if (failover && node >= 0) {
-		for (struct session *o = m->sessions; o; o = o->next)
-			if (o->node == node && o->state == S_ESTABLISHED)
-				return; /* the node is still connected */
-		directory_node_failed(m, node);
-	}
+	struct mapper_ev ev = { .type = MAPPER_EV_SESSION_GONE, .s = s, .node = node,
+				.failed = failover && node >= 0 };
+
+	for (struct session *o = m->sessions; o && ev.failed; o = o->next)
+		if (o->node == node && o->state == S_ESTABLISHED)
+			ev.failed = false; /* the node is still connected */
+	mapper_post(m, &ev);
 }
 
 /* Writes what the socket takes; closes the session on a hard error. */

@@ -27,10 +27,9 @@ const char *mapper_vn_name(const struct mapper *m, uint32_t id)
 	return vn ? vn->name : "?";
 }
 
-void mapper_rec_addr(const struct ila_record *r, char *buf, size_t len)
+const char *mapper_rec_addr(const struct ila_record *r, char *buf, size_t len)
 {
 	if (r->family == AF_INET)
-		inet_ntop(AF_INET, &r->addr4, buf, (socklen_t)len);
-	else
-		inet_ntop(AF_INET6, &r->addr6, buf, (socklen_t)len);
+		return inet_ntop(AF_INET, &r->addr4, buf, (socklen_t)len);
+	return inet_ntop(AF_INET6, &r->addr6, buf, (socklen_t)len);
 }

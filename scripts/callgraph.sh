@@ -17,7 +17,9 @@ for dir in "$@"; do
 		sed -e 's://.*$::' -e 's:"[^"]*"::g' -e 's:->[A-Za-z_][A-Za-z0-9_]*::g' "$f" |
 			grep -o '[A-Za-z_][A-Za-z0-9_]*[[:space:]]*(' | tr -d ' \t(' | sort -u |
 			while read -r id; do
-				awk -v id="$id" -v me="$base" '$1 == id && $2 != me { print me, $2, id }' "$tags"
+				# a name defined in f itself is f's own (a static twin elsewhere is not called)
+				awk -v id="$id" -v me="$base" '$1 == id { d[$2] = 1 }
+					END { if (!(me in d)) for (f in d) print me, f, id }' "$tags"
 			done
 	done | sort -u >"$edges"
 	awk '{ k = $1 " -> " $2; if (k in e) e[k] = e[k] ", " $3; else { e[k] = $3; o[++n] = k } }
