@@ -1,10 +1,17 @@
 /*
- * ila-mapper: one struct holds the daemon; the files split its work:
- *   mapper.c     startup, signals, reload, shutdown
- *   session.c    listeners, TLS, framing, OPEN, keepalive and dead timers
+ * ila-mapper: one struct holds the daemon; the files split its work, each
+ * calling only the files below it (what goes up goes through the event
+ * queue):
+ *   mapper.c     startup, signals, reload, shutdown; runs the queued events
+ *   show.c       the control socket's commands
+ *   server.c     listeners, TLS handshake, reading frames, OPEN, keepalive
+ *                and dead timers, dispatching the nodes' requests
  *   directory.c  registrations: ordering, damping, failover, expiry, group commit
  *   push.c       subscriptions: snapshot, journal replay, directed pushes
- *   show.c       the control socket's commands
+ *   session.c    a session's state and output: queueing, writing, closing
+ *   event.c      the event queue, and the lines of `ilactl -M monitor`
+ *   state.c      lookups: vns, record addresses; the clock
+ *   store.c      the LMDB store: mappings, journal, expiry index
  */
 #ifndef ILA_MAPPER_H
 #define ILA_MAPPER_H

@@ -1,11 +1,17 @@
 /*
- * ilad: one struct holds the daemon; the files split its work:
- *   ilad.c     startup, signals, reload, shutdown
- *   mclient.c  the session to the mapper: failover between mappers, OPEN,
- *              keepalive, registrations and their ACKs, subscriptions, pushes
- *   cache.c    the mapping cache and the kernel routes derived from it
- *   local.c    local workloads: attach, detach, prepare, expect, neighbours
+ * ilad: one struct holds the daemon; the files split its work, each calling
+ * only the files below it (what goes up goes through the event queue):
+ *   ilad.c     startup, signals, reload, shutdown; runs the queued events
  *   show.c     the control socket's commands
+ *   local.c    local workloads: attach, detach, prepare, expect, neighbours,
+ *              refusals, what a restart found
+ *   mclient.c  the session to the mapper: failover between mappers, OPEN,
+ *              keepalive, registrations and their ACKs, queries,
+ *              subscriptions, pushes
+ *   cache.c    the mapping cache and the kernel routes derived from it
+ *   zebra.c    routes announced through FRR's zebra
+ *   event.c    the event queue, and the lines of `ilactl monitor`
+ *   state.c    lookups: vns, locators, keys, local workloads; the clock
  */
 #ifndef ILA_ILAD_H
 #define ILA_ILAD_H
