@@ -7,7 +7,7 @@
 #
 # Environment: BUILD_DIR (default ./build), FUZZ_SECONDS (default 60),
 # CHECK_SKIP (space-separated step names to skip: integration vm frr
-# sanitizers fuzz distcheck manlint).
+# sanitizers fuzz distcheck manlint callgraph).
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -162,6 +162,16 @@ if ! skipped manlint; then
 		pass "man lint"
 	else
 		fail "man lint"
+	fi
+fi
+
+say "call graph: within a daemon, no two files call each other"
+if ! skipped callgraph; then
+	if "$top/scripts/callgraph.sh" "$top/ilad" "$top/ila-mapper" >"$build/callgraph.txt"; then
+		pass "call graph of ilad/ and ila-mapper/ (see $build/callgraph.txt)"
+	else
+		grep CIRCLE "$build/callgraph.txt"
+		fail "call graph: files that call each other"
 	fi
 fi
 
