@@ -51,10 +51,10 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	memset(c, 0, sizeof(*c));
 	c->kind = kind;
 	c->log_level = ILA_LOG_INFO;
-	copy_str(c->pidfile, sizeof(c->pidfile),
-		 mapper ? ILA_RUNDIR "/ila-mapper.pid" : ILA_RUNDIR "/ilad.pid");
-	copy_str(c->control, sizeof(c->control),
-		 mapper ? ILA_RUNDIR "/ila-mapper.sock" : ILA_RUNDIR "/ilad.sock");
+	conf_copy_str(c->pidfile, sizeof(c->pidfile),
+		      mapper ? ILA_RUNDIR "/ila-mapper.pid" : ILA_RUNDIR "/ilad.pid");
+	conf_copy_str(c->control, sizeof(c->control),
+		      mapper ? ILA_RUNDIR "/ila-mapper.sock" : ILA_RUNDIR "/ilad.sock");
 	c->keepalive_ms = 1000;
 	c->dead_interval_ms = 3000;
 
@@ -62,7 +62,7 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->listen[0].addr.v6 = in6addr_loopback;
 	c->listen[0].port = ILA_CONF_DEFAULT_PORT;
 	c->n_listen = mapper ? 1 : 0;
-	copy_str(c->store, sizeof(c->store), ILA_STATEDIR "/mapper");
+	conf_copy_str(c->store, sizeof(c->store), ILA_STATEDIR "/mapper");
 	c->store_map_size_mb = 1024;
 	c->damping_moves = 5;
 	c->damping_interval_s = 180;
@@ -85,7 +85,7 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->cache = ILA_CONF_CACHE_FULL;
 	c->attach_grace_s = 5;
 	c->zebra = false;
-	copy_str(c->zebra_socket, sizeof(c->zebra_socket), "/var/run/frr/zserv.api");
+	conf_copy_str(c->zebra_socket, sizeof(c->zebra_socket), "/var/run/frr/zserv.api");
 	c->zebra_version = ILA_CONF_ZEBRA_AUTO;
 	c->zebra_route_type = ILA_CONF_ZRT_BABEL;
 }
@@ -103,35 +103,35 @@ static const struct keyword {
 	unsigned int kinds;
 	int (*fn)(struct parser *p);
 } keywords[] = {
-	{ "log-level", KIND_BOTH, kw_log_level },
-	{ "pidfile", KIND_BOTH, kw_pidfile },
-	{ "control", KIND_BOTH, kw_control },
-	{ "tls", KIND_BOTH, kw_tls },
-	{ "plaintext", KIND_BOTH, kw_plaintext },
-	{ "keepalive", KIND_BOTH, kw_keepalive },
-	{ "dead-interval", KIND_BOTH, kw_dead_interval },
-	{ "vn", KIND_BOTH, kw_vn },
-	{ "listen", KIND_MAPPER, kw_listen },
-	{ "store", KIND_MAPPER, kw_store },
-	{ "store-map-size", KIND_MAPPER, kw_store_map_size },
-	{ "node", KIND_MAPPER, kw_node },
-	{ "damping", KIND_MAPPER, kw_damping },
-	{ "lifetime", KIND_MAPPER, kw_lifetime },
-	{ "push", KIND_MAPPER, kw_push },
-	{ "commit", KIND_MAPPER, kw_commit },
-	{ "node-name", KIND_NODE, kw_node_name },
-	{ "mode", KIND_NODE, kw_mode },
-	{ "role", KIND_NODE, kw_role },
-	{ "locator", KIND_NODE, kw_locator },
-	{ "mapper", KIND_NODE, kw_mapper },
-	{ "csum-mode", KIND_NODE, kw_csum_mode },
-	{ "ident-type", KIND_NODE, kw_ident_type },
-	{ "route-protocol", KIND_NODE, kw_route_protocol },
-	{ "hold-time", KIND_NODE, kw_hold_time },
-	{ "registration-lifetime", KIND_NODE, kw_registration_lifetime },
-	{ "cache", KIND_NODE, kw_cache },
-	{ "attach-grace", KIND_NODE, kw_attach_grace },
-	{ "zebra", KIND_NODE, kw_zebra },
+	{ "log-level", KIND_BOTH, conf_kw_log_level },
+	{ "pidfile", KIND_BOTH, conf_kw_pidfile },
+	{ "control", KIND_BOTH, conf_kw_control },
+	{ "tls", KIND_BOTH, conf_kw_tls },
+	{ "plaintext", KIND_BOTH, conf_kw_plaintext },
+	{ "keepalive", KIND_BOTH, conf_kw_keepalive },
+	{ "dead-interval", KIND_BOTH, conf_kw_dead_interval },
+	{ "vn", KIND_BOTH, conf_kw_vn },
+	{ "listen", KIND_MAPPER, conf_kw_listen },
+	{ "store", KIND_MAPPER, conf_kw_store },
+	{ "store-map-size", KIND_MAPPER, conf_kw_store_map_size },
+	{ "node", KIND_MAPPER, conf_kw_node },
+	{ "damping", KIND_MAPPER, conf_kw_damping },
+	{ "lifetime", KIND_MAPPER, conf_kw_lifetime },
+	{ "push", KIND_MAPPER, conf_kw_push },
+	{ "commit", KIND_MAPPER, conf_kw_commit },
+	{ "node-name", KIND_NODE, conf_kw_node_name },
+	{ "mode", KIND_NODE, conf_kw_mode },
+	{ "role", KIND_NODE, conf_kw_role },
+	{ "locator", KIND_NODE, conf_kw_locator },
+	{ "mapper", KIND_NODE, conf_kw_mapper },
+	{ "csum-mode", KIND_NODE, conf_kw_csum_mode },
+	{ "ident-type", KIND_NODE, conf_kw_ident_type },
+	{ "route-protocol", KIND_NODE, conf_kw_route_protocol },
+	{ "hold-time", KIND_NODE, conf_kw_hold_time },
+	{ "registration-lifetime", KIND_NODE, conf_kw_registration_lifetime },
+	{ "cache", KIND_NODE, conf_kw_cache },
+	{ "attach-grace", KIND_NODE, conf_kw_attach_grace },
+	{ "zebra", KIND_NODE, conf_kw_zebra },
 };
 
 static int dispatch(struct parser *p)
@@ -142,14 +142,14 @@ static int dispatch(struct parser *p)
 		if (strcmp(kw, keywords[i].name) != 0)
 			continue;
 		if (!(keywords[i].kinds & (1u << p->c->kind)))
-			return perr(p, "'%s' is a keyword of %s, not of %s", kw,
-				    ila_conf_kind_name(p->c->kind == ILA_CONF_MAPPER
+			return conf_perr(p, "'%s' is a keyword of %s, not of %s", kw,
+					 ila_conf_kind_name(p->c->kind == ILA_CONF_MAPPER
 							       ? ILA_CONF_NODE
 							       : ILA_CONF_MAPPER),
-				    ila_conf_kind_name(p->c->kind));
+					 ila_conf_kind_name(p->c->kind));
 		return keywords[i].fn(p);
 	}
-	return perr(p, "unknown keyword '%s'", kw);
+	return conf_perr(p, "unknown keyword '%s'", kw);
 }
 
 /* ---- whole-file checks ---- */
@@ -172,7 +172,7 @@ static int resolve_refs(struct parser *p)
 	int16_t *table = malloc(NODE_HASH_SIZE * sizeof(*table));
 
 	if (!table) {
-		perr(p, "out of memory");
+		conf_perr(p, "out of memory");
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < NODE_HASH_SIZE; i++)
@@ -200,16 +200,17 @@ static int resolve_refs(struct parser *p)
 
 		if (found < 0) {
 			free(table);
-			return err_at(p, ref->line, "vn %s %s: unknown node '%s' (no 'node %s' line)",
-				      vn->name, attr, ref->name, ref->name);
+			return conf_err_at(p, ref->line,
+					   "vn %s %s: unknown node '%s' (no 'node %s' line)",
+					   vn->name, attr, ref->name, ref->name);
 		}
 		uint8_t *set = ref->subscribe ? vn->subscribe : vn->serve;
 		uint8_t bit = (uint8_t)(1u << (found % 8));
 
 		if (set[found / 8] & bit) {
 			free(table);
-			return err_at(p, ref->line, "vn %s %s: node '%s' listed twice", vn->name,
-				      attr, ref->name);
+			return conf_err_at(p, ref->line, "vn %s %s: node '%s' listed twice",
+					   vn->name, attr, ref->name);
 		}
 		set[found / 8] |= bit;
 	}
@@ -225,14 +226,14 @@ static int check_plaintext(struct parser *p)
 	unsigned int n = mapper ? c->n_listen : c->n_mappers;
 
 	for (unsigned int i = 0; i < n; i++) {
-		if (!endpoint_loopback(&e[i])) {
+		if (!conf_endpoint_loopback(&e[i])) {
 			char s[80];
 
-			endpoint_str(&e[i], s, sizeof(s));
-			return err_at(p, p->plaintext_line,
-				      "plaintext: only for tests on loopback, but %s '%s' is not "
-				      "a loopback address",
-				      mapper ? "listen" : "mapper", s);
+			conf_endpoint_str(&e[i], s, sizeof(s));
+			return conf_err_at(p, p->plaintext_line,
+					   "plaintext: only for tests on loopback, but %s '%s' is "
+					   "not a loopback address",
+					   mapper ? "listen" : "mapper", s);
 		}
 	}
 	return 0;
@@ -247,9 +248,9 @@ static int check_vns(struct parser *p)
 		const struct vn_lines *vl = &p->vn[i];
 
 		if (!vl->id)
-			return err_at(p, vl->first, "vn %s: missing 'id'", vn->name);
+			return conf_err_at(p, vl->first, "vn %s: missing 'id'", vn->name);
 		if (!vl->sir)
-			return err_at(p, vl->first, "vn %s: missing 'sir-prefix'", vn->name);
+			return conf_err_at(p, vl->first, "vn %s: missing 'sir-prefix'", vn->name);
 	}
 	for (unsigned int i = 1; i < c->n_vns; i++) {
 		const struct ila_conf_vn *vn = &c->vns[i];
@@ -260,22 +261,22 @@ static int check_vns(struct parser *p)
 			char s[ILA_SIR_PREFIX_STRLEN];
 
 			if (vn->id == o->id)
-				return err_at(p, vl->id, "vn %s: id %u already used by vn %s",
-					      vn->name, vn->id, o->name);
+				return conf_err_at(p, vl->id, "vn %s: id %u already used by vn %s",
+						   vn->name, vn->id, o->name);
 			if (memcmp(&vn->sir_prefix, &o->sir_prefix, sizeof(vn->sir_prefix)) == 0) {
 				ila_sir_prefix_format(&vn->sir_prefix, s, sizeof(s));
-				return err_at(p, vl->sir,
-					      "vn %s: sir-prefix %s already used by vn %s",
-					      vn->name, s, o->name);
+				return conf_err_at(p, vl->sir,
+						   "vn %s: sir-prefix %s already used by vn %s",
+						   vn->name, s, o->name);
 			}
-			if (prefix_overlap(&vn->ipv4_prefix, &o->ipv4_prefix)) {
+			if (conf_prefix_overlap(&vn->ipv4_prefix, &o->ipv4_prefix)) {
 				char a[64], b[64];
 
-				prefix_str(&vn->ipv4_prefix, a, sizeof(a));
-				prefix_str(&o->ipv4_prefix, b, sizeof(b));
-				return err_at(p, vl->ipv4,
-					      "vn %s: ipv4-prefix %s overlaps %s of vn %s",
-					      vn->name, a, b, o->name);
+				conf_prefix_str(&vn->ipv4_prefix, a, sizeof(a));
+				conf_prefix_str(&o->ipv4_prefix, b, sizeof(b));
+				return conf_err_at(p, vl->ipv4,
+						   "vn %s: ipv4-prefix %s overlaps %s of vn %s",
+						   vn->name, a, b, o->name);
 			}
 		}
 	}
@@ -296,24 +297,25 @@ static int check_node_vns(struct parser *p)
 			char s[64], q[64];
 			bool inside;
 
-			prefix_str(a, s, sizeof(s));
+			conf_prefix_str(a, s, sizeof(s));
 			if (a->family == AF_INET6) {
 				ila_sir_prefix_format(&vn->sir_prefix, q, sizeof(q));
 				inside = a->len >= 64 &&
 					 ila_sir_prefix_contains(&vn->sir_prefix, &a->addr.v6);
 			} else if (vn->ipv4_prefix.family) {
-				prefix_str(&vn->ipv4_prefix, q, sizeof(q));
+				conf_prefix_str(&vn->ipv4_prefix, q, sizeof(q));
 				inside = a->len >= vn->ipv4_prefix.len &&
-					 bits_equal(prefix_bytes(a), prefix_bytes(&vn->ipv4_prefix),
-						    vn->ipv4_prefix.len);
+					 conf_bits_equal(conf_prefix_bytes(a),
+							 conf_prefix_bytes(&vn->ipv4_prefix),
+							 vn->ipv4_prefix.len);
 			} else {
-				return err_at(p, vl->allow[k],
-					      "vn %s allow: IPv4 prefix %s but the vn has no "
-					      "ipv4-prefix", vn->name, s);
+				return conf_err_at(p, vl->allow[k],
+						   "vn %s allow: IPv4 prefix %s but the vn has no "
+						   "ipv4-prefix", vn->name, s);
 			}
 			if (!inside)
-				return err_at(p, vl->allow[k], "vn %s allow: %s is outside %s",
-					      vn->name, s, q);
+				return conf_err_at(p, vl->allow[k], "vn %s allow: %s is outside %s",
+						   vn->name, s, q);
 		}
 		for (unsigned int k = 0; k < vn->n_interfaces; k++) {
 			for (unsigned int j = 0; j < i; j++) {
@@ -321,10 +323,10 @@ static int check_node_vns(struct parser *p)
 
 				for (unsigned int m = 0; m < o->n_interfaces; m++) {
 					if (strcmp(o->interfaces[m], vn->interfaces[k]) == 0)
-						return err_at(p, vl->iface[k],
-							      "vn %s interface: '%s' already "
-							      "belongs to vn %s", vn->name,
-							      vn->interfaces[k], o->name);
+						return conf_err_at(p, vl->iface[k],
+								   "vn %s interface: '%s' already "
+								   "belongs to vn %s", vn->name,
+								   vn->interfaces[k], o->name);
 				}
 			}
 		}
@@ -340,21 +342,22 @@ static int check_mapper(struct parser *p)
 	if (rc)
 		return rc;
 	if (c->lifetime_default_s > c->lifetime_max_s)
-		return err_at(p, p->lifetime_line, "lifetime: default %u is above max %u",
-			      c->lifetime_default_s, c->lifetime_max_s);
+		return conf_err_at(p, p->lifetime_line, "lifetime: default %u is above max %u",
+				   c->lifetime_default_s, c->lifetime_max_s);
 	for (unsigned int i = 0; i < c->n_nodes; i++) {
 		if (!c->nodes[i].identity[0])
-			copy_str(c->nodes[i].identity, ILA_CONF_IDENTITY_MAX, c->nodes[i].name);
+			conf_copy_str(c->nodes[i].identity, ILA_CONF_IDENTITY_MAX,
+				      c->nodes[i].name);
 	}
 	for (unsigned int i = 1; i < c->n_nodes; i++) {
 		for (unsigned int j = 0; j < i; j++) {
 			if (strcmp(c->nodes[i].identity, c->nodes[j].identity) == 0) {
 				unsigned int line = p->identity_line[i];
 
-				return err_at(p, line ? line : p->node_line[i],
-					      "node %s: identity '%s' already used by node %s",
-					      c->nodes[i].name, c->nodes[i].identity,
-					      c->nodes[j].name);
+				return conf_err_at(p, line ? line : p->node_line[i],
+						   "node %s: identity '%s' already used by node %s",
+						   c->nodes[i].name, c->nodes[i].identity,
+						   c->nodes[j].name);
 			}
 		}
 	}
@@ -380,12 +383,14 @@ static int check_node_locators(struct parser *p)
 			if (ila_conf_vn_locator(c, j) != li)
 				continue;
 			ila_locator_format(&c->locators[li], l, sizeof(l));
-			return err_at(p, p->vn[i].first,
-				      "vn %s would share locator %s with vn %s: in mode ila each vn "
-				      "needs a locator of its own (the first locator goes with the "
-				      "first vn, and so on; %u vns, %u %s)",
-				      c->vns[i].name, l, c->vns[j].name, c->n_vns, c->n_locators,
-				      c->n_locators == 1 ? "locator" : "locators");
+			return conf_err_at(p, p->vn[i].first,
+					   "vn %s would share locator %s with vn %s: "
+					   "in mode ila each vn needs a locator of its own "
+					   "(the first locator goes with the first vn, and "
+					   "so on; %u vns, %u %s)",
+					   c->vns[i].name, l, c->vns[j].name, c->n_vns,
+					   c->n_locators,
+					   c->n_locators == 1 ? "locator" : "locators");
 		}
 	}
 	return 0;
@@ -398,14 +403,15 @@ static int check_node(struct parser *p)
 	int rc;
 
 	if (!c->node_name[0])
-		return err_at(p, eof, "'node-name' is required");
+		return conf_err_at(p, eof, "'node-name' is required");
 	if (c->n_mappers == 0)
-		return err_at(p, eof, "at least one 'mapper' is required");
+		return conf_err_at(p, eof, "at least one 'mapper' is required");
 	if (c->mode == ILA_CONF_MODE_ILA && c->n_locators == 0)
-		return err_at(p, eof, "mode ila needs at least one 'locator'");
+		return conf_err_at(p, eof, "mode ila needs at least one 'locator'");
 	if (c->cache == ILA_CONF_CACHE_ON_DEMAND)
-		return err_at(p, p->cache_line,
-			      "cache on-demand is not supported by this version: use cache full");
+		return conf_err_at(p, p->cache_line,
+				   "cache on-demand is not supported by this version: use cache "
+				   "full");
 	rc = check_node_vns(p);
 	if (!rc)
 		rc = check_node_locators(p);
@@ -424,22 +430,22 @@ static int finish(struct parser *p)
 				      : !c->tls_ca[0]	     ? "ca"
 							     : NULL;
 		if (missing)
-			return err_at(p, p->tls_line, "tls: missing '%s'", missing);
+			return conf_err_at(p, p->tls_line, "tls: missing '%s'", missing);
 		if (c->plaintext)
-			return err_at(p, p->plaintext_line > p->tls_line ? p->plaintext_line
+			return conf_err_at(p, p->plaintext_line > p->tls_line ? p->plaintext_line
 									 : p->tls_line,
-				      "'plaintext' and 'tls' exclude each other");
+					   "'plaintext' and 'tls' exclude each other");
 	} else if (!c->plaintext) {
-		return err_at(p, eof,
-			      "'tls' is required: the mapper and the nodes authenticate with "
-			      "certificates (tls certificate FILE key FILE ca FILE); 'plaintext' "
-			      "is only for tests on loopback");
+		return conf_err_at(p, eof,
+				   "'tls' is required: the mapper and the nodes authenticate with "
+				   "certificates (tls certificate FILE key FILE ca FILE); "
+				   "'plaintext' is only for tests on loopback");
 	}
 	if (c->dead_interval_ms < 2 * c->keepalive_ms)
-		return err_at(p, p->dead_line > p->keepalive_line ? p->dead_line
+		return conf_err_at(p, p->dead_line > p->keepalive_line ? p->dead_line
 								  : p->keepalive_line,
-			      "dead-interval %u ms is less than twice keepalive %u ms",
-			      c->dead_interval_ms, c->keepalive_ms);
+				   "dead-interval %u ms is less than twice keepalive %u ms",
+				   c->dead_interval_ms, c->keepalive_ms);
 	rc = check_vns(p);
 	if (!rc)
 		rc = c->kind == ILA_CONF_MAPPER ? check_mapper(p) : check_node(p);
@@ -487,11 +493,11 @@ static int parse_lines(struct parser *p, const char *buf, size_t len)
 		pos += l + (nl ? 1 : 0);
 		p->line++;
 		if (memchr(s, '\0', l))
-			return perr(p, "NUL byte in line");
+			return conf_perr(p, "NUL byte in line");
 		if (l > ILA_CONF_LINE_MAX)
-			return perr(p, "line too long (%zu bytes, at most %d)", l,
-				    ILA_CONF_LINE_MAX);
-		int rc = tokenize(p, s, l);
+			return conf_perr(p, "line too long (%zu bytes, at most %d)", l,
+					 ILA_CONF_LINE_MAX);
+		int rc = conf_tokenize(p, s, l);
 		if (!rc && p->ntok)
 			rc = dispatch(p);
 		if (rc)
@@ -592,7 +598,7 @@ static bool vn_equal(const struct ila_conf_vn *a, const struct ila_conf_vn *b)
 {
 	if (strcmp(a->name, b->name) != 0 || a->id != b->id ||
 	    memcmp(&a->sir_prefix, &b->sir_prefix, sizeof(a->sir_prefix)) != 0 ||
-	    !prefix_equal(&a->ipv4_prefix, &b->ipv4_prefix) ||
+	    !conf_prefix_equal(&a->ipv4_prefix, &b->ipv4_prefix) ||
 	    memcmp(a->serve, b->serve, sizeof(a->serve)) != 0 ||
 	    memcmp(a->subscribe, b->subscribe, sizeof(a->subscribe)) != 0 ||
 	    a->n_interfaces != b->n_interfaces || a->n_allow != b->n_allow)
@@ -602,7 +608,7 @@ static bool vn_equal(const struct ila_conf_vn *a, const struct ila_conf_vn *b)
 			return false;
 	}
 	for (unsigned int i = 0; i < a->n_allow; i++) {
-		if (!prefix_equal(&a->allow[i], &b->allow[i]))
+		if (!conf_prefix_equal(&a->allow[i], &b->allow[i]))
 			return false;
 	}
 	return true;
@@ -636,7 +642,7 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 			return false;
 	}
 	for (unsigned int i = 0; i < a->n_listen; i++) {
-		if (!endpoint_equal(&a->listen[i], &b->listen[i]))
+		if (!conf_endpoint_equal(&a->listen[i], &b->listen[i]))
 			return false;
 	}
 	for (unsigned int i = 0; i < a->n_nodes; i++) {
@@ -649,7 +655,7 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 			return false;
 	}
 	for (unsigned int i = 0; i < a->n_mappers; i++) {
-		if (!endpoint_equal(&a->mappers[i], &b->mappers[i]))
+		if (!conf_endpoint_equal(&a->mappers[i], &b->mappers[i]))
 			return false;
 	}
 	return true;

@@ -25,7 +25,7 @@ static int verr_at(struct parser *p, unsigned int line, const char *fmt, va_list
 	return -EINVAL;
 }
 
-int err_at(struct parser *p, unsigned int line, const char *fmt, ...)
+int conf_err_at(struct parser *p, unsigned int line, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -35,7 +35,7 @@ int err_at(struct parser *p, unsigned int line, const char *fmt, ...)
 	return rc;
 }
 
-int perr(struct parser *p, const char *fmt, ...)
+int conf_perr(struct parser *p, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -45,7 +45,7 @@ int perr(struct parser *p, const char *fmt, ...)
 	return rc;
 }
 
-void pwarn(struct parser *p, const char *fmt, ...)
+void conf_pwarn(struct parser *p, const char *fmt, ...)
 {
 	struct ila_conf *c = p->c;
 	va_list ap;
@@ -75,7 +75,7 @@ static bool is_control(unsigned char ch)
 }
 
 /* Splits one line (without its newline) into p->tok. */
-int tokenize(struct parser *p, const char *s, size_t len)
+int conf_tokenize(struct parser *p, const char *s, size_t len)
 {
 	char *out = p->buf;
 	size_t i = 0;
@@ -109,22 +109,26 @@ int tokenize(struct parser *p, const char *s, size_t len)
 					}
 					*out = '\0';
 					if (i + 1 >= len)
-						return perr(p, "unterminated quote: \"%s", tok);
-					return perr(p, "bad escape '\\%c' in \"%s\" (only \\\" and \\\\)",
-						    is_control((unsigned char)s[i + 1]) ? '?' : s[i + 1],
-						    tok);
+						return conf_perr(p, "unterminated quote: \"%s",
+								 tok);
+					return conf_perr(p,
+							 "bad escape '\\%c' in \"%s\" (only \\\" and \\\\)",
+							 is_control((unsigned char)s[i + 1]) ? '?'
+											     : s[i + 1],
+							 tok);
 				}
 				if (is_control(ch) && ch != '\t') {
 					*out = '\0';
-					return perr(p, "control character 0x%02x in \"%s\"", ch, tok);
+					return conf_perr(p, "control character 0x%02x in \"%s\"",
+							 ch, tok);
 				}
 				*out++ = (char)ch;
 			}
 			*out = '\0';
 			if (!closed)
-				return perr(p, "unterminated quote: \"%s", tok);
+				return conf_perr(p, "unterminated quote: \"%s", tok);
 			if (i < len && !is_blank(s[i]) && s[i] != '#')
-				return perr(p, "no space after closing quote of \"%s\"", tok);
+				return conf_perr(p, "no space after closing quote of \"%s\"", tok);
 		} else {
 			for (; i < len && !is_blank(s[i]) && s[i] != '#'; i++) {
 				unsigned char ch = (unsigned char)s[i];
@@ -132,16 +136,18 @@ int tokenize(struct parser *p, const char *s, size_t len)
 				if (ch == '"' || is_control(ch)) {
 					*out = '\0';
 					if (ch == '"')
-						return perr(p, "quote inside the word '%s\"'", tok);
-					return perr(p, "control character 0x%02x after '%s'", ch, tok);
+						return conf_perr(p, "quote inside the word '%s\"'",
+								 tok);
+					return conf_perr(p, "control character 0x%02x after '%s'",
+							 ch, tok);
 				}
 				*out++ = (char)ch;
 			}
 			*out = '\0';
 		}
 		if ((size_t)(out - tok) > ILA_CONF_TOKEN_MAX)
-			return perr(p, "value too long (%zu bytes, at most %d): '%.40s...'",
-				    (size_t)(out - tok), ILA_CONF_TOKEN_MAX, tok);
+			return conf_perr(p, "value too long (%zu bytes, at most %d): '%.40s...'",
+					 (size_t)(out - tok), ILA_CONF_TOKEN_MAX, tok);
 		out++;
 	}
 	return 0;
@@ -149,7 +155,7 @@ int tokenize(struct parser *p, const char *s, size_t len)
 
 /* ---- value parsers ---- */
 
-void copy_str(char *dst, size_t size, const char *src)
+void conf_copy_str(char *dst, size_t size, const char *src)
 {
 	size_t n = strlen(src);
 
@@ -160,12 +166,12 @@ void copy_str(char *dst, size_t size, const char *src)
 }
 
 /* Rejects a second setting of key; remembers the first one's line. */
-int once(struct parser *p, const void *key, const char *what)
+int conf_once(struct parser *p, const void *key, const char *what)
 {
 	for (size_t i = 0; i < p->nseen; i++) {
 		if (p->seen[i].key == key)
-			return perr(p, "duplicate '%s' (first on line %u)", what,
-				    p->seen[i].line);
+			return conf_perr(p, "duplicate '%s' (first on line %u)", what,
+					 p->seen[i].line);
 	}
 	if (p->nseen < MAX_SEEN) {
 		p->seen[p->nseen].key = key;
@@ -176,37 +182,37 @@ int once(struct parser *p, const void *key, const char *what)
 }
 
 /* The keyword takes exactly n values. */
-int want_values(struct parser *p, size_t n)
+int conf_want_values(struct parser *p, size_t n)
 {
 	if (p->ntok < n + 1)
-		return perr(p, "%s: missing value", p->tok[0]);
+		return conf_perr(p, "%s: missing value", p->tok[0]);
 	if (p->ntok > n + 1)
-		return perr(p, "%s: extra value '%s'", p->tok[0], p->tok[n + 1]);
+		return conf_perr(p, "%s: extra value '%s'", p->tok[0], p->tok[n + 1]);
 	return 0;
 }
 
-int parse_u32(struct parser *p, const char *what, const char *s, uint32_t min,
-	      uint32_t max, uint32_t *out)
+int conf_parse_u32(struct parser *p, const char *what, const char *s, uint32_t min,
+		   uint32_t max, uint32_t *out)
 {
 	uint64_t v = 0;
 
 	if (!*s)
-		return perr(p, "%s: bad number ''", what);
+		return conf_perr(p, "%s: bad number ''", what);
 	for (const char *q = s; *q; q++) {
 		if (*q < '0' || *q > '9')
-			return perr(p, "%s: bad number '%s'", what, s);
+			return conf_perr(p, "%s: bad number '%s'", what, s);
 		v = v * 10 + (uint64_t)(*q - '0');
 		if (v > UINT32_MAX)
-			return perr(p, "%s: '%s' out of range (%u-%u)", what, s, min, max);
+			return conf_perr(p, "%s: '%s' out of range (%u-%u)", what, s, min, max);
 	}
 	if (v < min || v > max)
-		return perr(p, "%s: '%s' out of range (%u-%u)", what, s, min, max);
+		return conf_perr(p, "%s: '%s' out of range (%u-%u)", what, s, min, max);
 	*out = (uint32_t)v;
 	return 0;
 }
 
-int parse_choice(struct parser *p, const char *what, const char *s,
-		 const char *const *names, size_t n, unsigned int *out)
+int conf_parse_choice(struct parser *p, const char *what, const char *s,
+		      const char *const *names, size_t n, unsigned int *out)
 {
 	char list[128] = "";
 	size_t used = 0;
@@ -224,7 +230,7 @@ int parse_choice(struct parser *p, const char *what, const char *s,
 			break;
 		used += (size_t)w;
 	}
-	return perr(p, "%s: unknown value '%s' (%s)", what, s, list);
+	return conf_perr(p, "%s: unknown value '%s' (%s)", what, s, list);
 }
 
 static int set_path(struct parser *p, const char *what, const char *s, char *dst, size_t max)
@@ -232,15 +238,16 @@ static int set_path(struct parser *p, const char *what, const char *s, char *dst
 	size_t n = strlen(s);
 
 	if (n == 0)
-		return perr(p, "%s: empty path", what);
+		return conf_perr(p, "%s: empty path", what);
 	if (n > max)
-		return perr(p, "%s: path '%s' too long (%zu bytes, at most %zu)", what, s, n, max);
-	copy_str(dst, max + 1, s);
+		return conf_perr(p, "%s: path '%s' too long (%zu bytes, at most %zu)", what, s, n,
+				 max);
+	conf_copy_str(dst, max + 1, s);
 	return 0;
 }
 
 /* Names of vns and nodes go into messages and show output unquoted. */
-int check_name(struct parser *p, const char *what, const char *s)
+int conf_check_name(struct parser *p, const char *what, const char *s)
 {
 	size_t n = strlen(s);
 	bool ok = n > 0 && n < ILA_CONF_NAME_MAX;
@@ -253,13 +260,14 @@ int check_name(struct parser *p, const char *what, const char *s)
 		ok = alnum || (i > 0 && (ch == '.' || ch == '_' || ch == '-'));
 	}
 	if (!ok)
-		return perr(p, "%s: bad name '%s' (1-%d letters, digits, '.', '_' or '-', "
-			    "starting with a letter or digit)", what, s, ILA_CONF_NAME_MAX - 1);
+		return conf_perr(p, "%s: bad name '%s' (1-%d letters, digits, '.', '_' or '-', "
+				 "starting with a letter or digit)",
+				 what, s, ILA_CONF_NAME_MAX - 1);
 	return 0;
 }
 
 /* As the kernel's dev_valid_name(). */
-int check_ifname(struct parser *p, const char *what, const char *s)
+int conf_check_ifname(struct parser *p, const char *what, const char *s)
 {
 	size_t n = strlen(s);
 	bool ok = n > 0 && n < ILA_CONF_IFNAME_MAX && strcmp(s, ".") != 0 &&
@@ -268,7 +276,7 @@ int check_ifname(struct parser *p, const char *what, const char *s)
 	for (size_t i = 0; ok && i < n; i++)
 		ok = s[i] != '/' && s[i] != ':' && s[i] != ' ' && s[i] != '\t';
 	if (!ok)
-		return perr(p, "%s: bad interface name '%s'", what, s);
+		return conf_perr(p, "%s: bad interface name '%s'", what, s);
 	return 0;
 }
 
@@ -284,36 +292,36 @@ static int parse_endpoint_addr(struct parser *p, const char *what, const char *s
 		e->family = AF_INET;
 		return 0;
 	}
-	return perr(p, "%s: bad address '%s' (an IPv6 or IPv4 address)", what, s);
+	return conf_perr(p, "%s: bad address '%s' (an IPv6 or IPv4 address)", what, s);
 }
 
 /* "ADDR [port N]" from token i on. */
-int parse_endpoint(struct parser *p, size_t i, struct ila_conf_endpoint *e)
+int conf_parse_endpoint(struct parser *p, size_t i, struct ila_conf_endpoint *e)
 {
 	const char *what = p->tok[0];
 	uint32_t port = ILA_CONF_DEFAULT_PORT;
 
 	if (p->ntok <= i)
-		return perr(p, "%s: missing value", what);
+		return conf_perr(p, "%s: missing value", what);
 	int rc = parse_endpoint_addr(p, what, p->tok[i], e);
 	if (rc)
 		return rc;
 	if (p->ntok > i + 1) {
 		if (strcmp(p->tok[i + 1], "port") != 0)
-			return perr(p, "%s: extra value '%s'", what, p->tok[i + 1]);
+			return conf_perr(p, "%s: extra value '%s'", what, p->tok[i + 1]);
 		if (p->ntok == i + 2)
-			return perr(p, "%s port: missing value", what);
-		rc = parse_u32(p, "port", p->tok[i + 2], 1, 65535, &port);
+			return conf_perr(p, "%s port: missing value", what);
+		rc = conf_parse_u32(p, "port", p->tok[i + 2], 1, 65535, &port);
 		if (rc)
 			return rc;
 		if (p->ntok > i + 3)
-			return perr(p, "%s: extra value '%s'", what, p->tok[i + 3]);
+			return conf_perr(p, "%s: extra value '%s'", what, p->tok[i + 3]);
 	}
 	e->port = (uint16_t)port;
 	return 0;
 }
 
-bool endpoint_equal(const struct ila_conf_endpoint *a, const struct ila_conf_endpoint *b)
+bool conf_endpoint_equal(const struct ila_conf_endpoint *a, const struct ila_conf_endpoint *b)
 {
 	if (a->family != b->family || a->port != b->port)
 		return false;
@@ -322,7 +330,7 @@ bool endpoint_equal(const struct ila_conf_endpoint *a, const struct ila_conf_end
 	return memcmp(&a->addr.v6, &b->addr.v6, sizeof(a->addr.v6)) == 0;
 }
 
-bool endpoint_loopback(const struct ila_conf_endpoint *e)
+bool conf_endpoint_loopback(const struct ila_conf_endpoint *e)
 {
 	if (e->family == AF_INET)
 		return ((const uint8_t *)&e->addr.v4)[0] == 127;
@@ -331,7 +339,7 @@ bool endpoint_loopback(const struct ila_conf_endpoint *e)
 	return IN6_IS_ADDR_V4MAPPED(&e->addr.v6) && e->addr.v6.s6_addr[12] == 127;
 }
 
-void endpoint_str(const struct ila_conf_endpoint *e, char *buf, size_t len)
+void conf_endpoint_str(const struct ila_conf_endpoint *e, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -340,7 +348,7 @@ void endpoint_str(const struct ila_conf_endpoint *e, char *buf, size_t len)
 }
 
 /* Whether the first len bits of a and b agree. */
-bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned int len)
+bool conf_bits_equal(const uint8_t *a, const uint8_t *b, unsigned int len)
 {
 	unsigned int full = len / 8, rest = len % 8;
 
@@ -352,14 +360,14 @@ bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned int len)
 	return (a[full] & mask) == (b[full] & mask);
 }
 
-const uint8_t *prefix_bytes(const struct ila_conf_prefix *pf)
+const uint8_t *conf_prefix_bytes(const struct ila_conf_prefix *pf)
 {
 	return pf->family == AF_INET ? (const uint8_t *)&pf->addr.v4 : pf->addr.v6.s6_addr;
 }
 
 /* "A.B.C.D/N" or "X:X::X/N"; a bare address is a host prefix. family 0: either. */
-int parse_prefix(struct parser *p, const char *what, const char *s, int family,
-		 struct ila_conf_prefix *out)
+int conf_parse_prefix(struct parser *p, const char *what, const char *s, int family,
+		      struct ila_conf_prefix *out)
 {
 	char addr[INET6_ADDRSTRLEN + 1];
 	const char *slash = strchr(s, '/');
@@ -388,43 +396,45 @@ int parse_prefix(struct parser *p, const char *what, const char *s, int family,
 			goto bad;
 		len = (uint32_t)atoi(l);
 		if (len < 1 || len > bits)
-			return perr(p, "%s: prefix length of '%s' out of range (1-%u)", what, s,
-				    bits);
+			return conf_perr(p, "%s: prefix length of '%s' out of range (1-%u)", what,
+					 s, bits);
 	}
 	pf.len = (uint8_t)len;
 	uint8_t host[16];
 
 	/* Host bits must be zero: compare with the address masked to len. */
-	memcpy(host, prefix_bytes(&pf), bits / 8);
+	memcpy(host, conf_prefix_bytes(&pf), bits / 8);
 	for (unsigned int b = len; b < bits; b++)
 		host[b / 8] &= (uint8_t)~(0x80 >> (b % 8));
-	if (memcmp(host, prefix_bytes(&pf), bits / 8) != 0)
-		return perr(p, "%s: host bits set in '%s'", what, s);
+	if (memcmp(host, conf_prefix_bytes(&pf), bits / 8) != 0)
+		return conf_perr(p, "%s: host bits set in '%s'", what, s);
 	*out = pf;
 	return 0;
 bad:
-	return perr(p, "%s: bad %s prefix '%s'", what,
-		    family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" : "IPv4 or IPv6", s);
+	return conf_perr(p, "%s: bad %s prefix '%s'", what,
+			 family == AF_INET ? "IPv4" : family == AF_INET6 ? "IPv6" : "IPv4 or IPv6",
+			 s);
 }
 
-bool prefix_equal(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b)
+bool conf_prefix_equal(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b)
 {
 	if (a->family != b->family)
 		return false;
 	if (!a->family)
 		return true;
-	return a->len == b->len &&
-	       memcmp(prefix_bytes(a), prefix_bytes(b), a->family == AF_INET ? 4 : 16) == 0;
+	return a->len == b->len && memcmp(conf_prefix_bytes(a), conf_prefix_bytes(b),
+					  a->family == AF_INET ? 4 : 16) == 0;
 }
 
-bool prefix_overlap(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b)
+bool conf_prefix_overlap(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b)
 {
 	if (!a->family || a->family != b->family)
 		return false;
-	return bits_equal(prefix_bytes(a), prefix_bytes(b), a->len < b->len ? a->len : b->len);
+	return conf_bits_equal(conf_prefix_bytes(a), conf_prefix_bytes(b),
+			       a->len < b->len ? a->len : b->len);
 }
 
-void prefix_str(const struct ila_conf_prefix *pf, char *buf, size_t len)
+void conf_prefix_str(const struct ila_conf_prefix *pf, char *buf, size_t len)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -434,12 +444,12 @@ void prefix_str(const struct ila_conf_prefix *pf, char *buf, size_t len)
 
 /* ---- keyword lines: one path, one number, attribute/value pairs ---- */
 
-int kw_path(struct parser *p, char *dst, bool socket)
+int conf_kw_path(struct parser *p, char *dst, bool socket)
 {
-	int rc = want_values(p, 1);
+	int rc = conf_want_values(p, 1);
 
 	if (!rc)
-		rc = once(p, dst, p->tok[0]);
+		rc = conf_once(p, dst, p->tok[0]);
 	if (rc)
 		return rc;
 	return set_path(p, p->tok[0], p->tok[1], dst,
@@ -447,33 +457,33 @@ int kw_path(struct parser *p, char *dst, bool socket)
 }
 
 /* A keyword with one number, stored at *dst. */
-int kw_number(struct parser *p, uint32_t *dst, uint32_t min, uint32_t max)
+int conf_kw_number(struct parser *p, uint32_t *dst, uint32_t min, uint32_t max)
 {
-	int rc = want_values(p, 1);
+	int rc = conf_want_values(p, 1);
 
 	if (!rc)
-		rc = once(p, dst, p->tok[0]);
+		rc = conf_once(p, dst, p->tok[0]);
 	if (!rc)
-		rc = parse_u32(p, p->tok[0], p->tok[1], min, max, dst);
+		rc = conf_parse_u32(p, p->tok[0], p->tok[1], min, max, dst);
 	return rc;
 }
 
-int attr_u32(struct parser *p, const struct attr *a, const char *what, const char *v)
+int conf_attr_u32(struct parser *p, const struct attr *a, const char *what, const char *v)
 {
-	return parse_u32(p, what, v, a->min, a->max, (uint32_t *)((char *)p->c + a->off));
+	return conf_parse_u32(p, what, v, a->min, a->max, (uint32_t *)((char *)p->c + a->off));
 }
 
-int attr_path(struct parser *p, const struct attr *a, const char *what, const char *v)
+int conf_attr_path(struct parser *p, const struct attr *a, const char *what, const char *v)
 {
 	return set_path(p, what, v, (char *)p->c + a->off, a->max);
 }
 
-int attrs(struct parser *p, size_t first, const struct attr *tab, size_t n)
+int conf_attrs(struct parser *p, size_t first, const struct attr *tab, size_t n)
 {
 	const char *kw = p->tok[0];
 
 	if (p->ntok <= first)
-		return perr(p, "%s: missing value", kw);
+		return conf_perr(p, "%s: missing value", kw);
 	for (size_t i = first; i < p->ntok; i += 2) {
 		const struct attr *a = NULL;
 		char what[64];
@@ -493,12 +503,12 @@ int attrs(struct parser *p, size_t first, const struct attr *tab, size_t n)
 					break;
 				used += (size_t)w;
 			}
-			return perr(p, "%s: unknown attribute '%s' (%s)", kw, p->tok[i], list);
+			return conf_perr(p, "%s: unknown attribute '%s' (%s)", kw, p->tok[i], list);
 		}
 		snprintf(what, sizeof(what), "%s %s", kw, a->name);
 		if (i + 1 >= p->ntok)
-			return perr(p, "%s: missing value", what);
-		int rc = once(p, a, what);
+			return conf_perr(p, "%s: missing value", what);
+		int rc = conf_once(p, a, what);
 		if (!rc)
 			rc = a->fn(p, a, what, p->tok[i + 1]);
 		if (rc)

@@ -7,11 +7,11 @@
 
 /* ---- ila-mapper keywords ---- */
 
-int kw_listen(struct parser *p)
+int conf_kw_listen(struct parser *p)
 {
 	struct ila_conf *c = p->c;
 	struct ila_conf_endpoint e;
-	int rc = parse_endpoint(p, 1, &e);
+	int rc = conf_parse_endpoint(p, 1, &e);
 
 	if (rc)
 		return rc;
@@ -21,71 +21,71 @@ int kw_listen(struct parser *p)
 		c->n_listen = 0;
 	}
 	for (unsigned int i = 0; i < c->n_listen; i++) {
-		if (endpoint_equal(&c->listen[i], &e)) {
+		if (conf_endpoint_equal(&c->listen[i], &e)) {
 			char s[80];
 
-			endpoint_str(&e, s, sizeof(s));
-			return perr(p, "listen: '%s' given twice (first on line %u)", s,
-				    p->listen_line[i]);
+			conf_endpoint_str(&e, s, sizeof(s));
+			return conf_perr(p, "listen: '%s' given twice (first on line %u)", s,
+					 p->listen_line[i]);
 		}
 	}
 	if (c->n_listen >= ILA_CONF_MAX_LISTEN)
-		return perr(p, "listen: too many addresses (at most %d) at '%s'",
-			    ILA_CONF_MAX_LISTEN, p->tok[1]);
+		return conf_perr(p, "listen: too many addresses (at most %d) at '%s'",
+				 ILA_CONF_MAX_LISTEN, p->tok[1]);
 	p->listen_line[c->n_listen] = p->line;
 	c->listen[c->n_listen++] = e;
 	return 0;
 }
 
-int kw_store(struct parser *p)
+int conf_kw_store(struct parser *p)
 {
-	return kw_path(p, p->c->store, false);
+	return conf_kw_path(p, p->c->store, false);
 }
 
-int kw_store_map_size(struct parser *p)
+int conf_kw_store_map_size(struct parser *p)
 {
-	return kw_number(p, &p->c->store_map_size_mb, 1, 1048576);
+	return conf_kw_number(p, &p->c->store_map_size_mb, 1, 1048576);
 }
 
-int kw_node(struct parser *p)
+int conf_kw_node(struct parser *p)
 {
 	struct ila_conf *c = p->c;
 	int rc;
 
 	if (p->ntok < 2)
-		return perr(p, "node: missing value");
-	rc = check_name(p, "node", p->tok[1]);
+		return conf_perr(p, "node: missing value");
+	rc = conf_check_name(p, "node", p->tok[1]);
 	if (rc)
 		return rc;
 	int i = ila_conf_node_find(c, p->tok[1]);
 
 	if (i < 0) {
 		if (c->n_nodes >= ILA_CONF_MAX_NODES)
-			return perr(p, "node %s: too many nodes (at most %d)", p->tok[1],
-				    ILA_CONF_MAX_NODES);
+			return conf_perr(p, "node %s: too many nodes (at most %d)", p->tok[1],
+					 ILA_CONF_MAX_NODES);
 		i = (int)c->n_nodes++;
-		copy_str(c->nodes[i].name, ILA_CONF_NAME_MAX, p->tok[1]);
+		conf_copy_str(c->nodes[i].name, ILA_CONF_NAME_MAX, p->tok[1]);
 		p->node_line[i] = p->line;
 	}
 	struct ila_conf_node *node = &c->nodes[i];
 
 	for (size_t k = 2; k < p->ntok; k += 2) {
 		if (strcmp(p->tok[k], "identity") != 0)
-			return perr(p, "node %s: unknown attribute '%s' (identity)", node->name,
-				    p->tok[k]);
+			return conf_perr(p, "node %s: unknown attribute '%s' (identity)",
+					 node->name, p->tok[k]);
 		if (k + 1 >= p->ntok)
-			return perr(p, "node %s identity: missing value", node->name);
+			return conf_perr(p, "node %s identity: missing value", node->name);
 		const char *v = p->tok[k + 1];
 		size_t n = strlen(v);
 
 		if (p->identity_line[i])
-			return perr(p, "node %s: duplicate 'identity' (first on line %u)",
-				    node->name, p->identity_line[i]);
+			return conf_perr(p, "node %s: duplicate 'identity' (first on line %u)",
+					 node->name, p->identity_line[i]);
 		if (n == 0 || n >= ILA_CONF_IDENTITY_MAX)
-			return perr(p, "node %s identity: bad identity '%s' (1-%d bytes)",
-				    node->name, v, ILA_CONF_IDENTITY_MAX - 1);
+			return conf_perr(p, "node %s identity: bad identity '%s' (1-%d bytes)",
+					 node->name, v, ILA_CONF_IDENTITY_MAX - 1);
 		p->identity_line[i] = p->line;
-		copy_str(node->identity, ILA_CONF_IDENTITY_MAX, v);
+		conf_copy_str(node->identity, ILA_CONF_IDENTITY_MAX, v);
 	}
 	return 0;
 }
@@ -97,8 +97,8 @@ static int attr_freeze(struct parser *p, const struct attr *a, const char *what,
 		return 0;
 	}
 	if (*v < '0' || *v > '9')
-		return perr(p, "%s: bad value '%s' (seconds or permanent)", what, v);
-	return attr_u32(p, a, what, v);
+		return conf_perr(p, "%s: bad value '%s' (seconds or permanent)", what, v);
+	return conf_attr_u32(p, a, what, v);
 }
 
 static const struct attr damping_attrs[] = {
@@ -124,23 +124,23 @@ static const struct attr commit_attrs[] = {
 	ATTR_U32("delay", commit_delay_ms, 0, 1000),
 };
 
-int kw_damping(struct parser *p)
+int conf_kw_damping(struct parser *p)
 {
-	return attrs(p, 1, damping_attrs, ILA_ARRAY_SIZE(damping_attrs));
+	return conf_attrs(p, 1, damping_attrs, ILA_ARRAY_SIZE(damping_attrs));
 }
 
-int kw_lifetime(struct parser *p)
+int conf_kw_lifetime(struct parser *p)
 {
 	p->lifetime_line = p->line;
-	return attrs(p, 1, lifetime_attrs, ILA_ARRAY_SIZE(lifetime_attrs));
+	return conf_attrs(p, 1, lifetime_attrs, ILA_ARRAY_SIZE(lifetime_attrs));
 }
 
-int kw_push(struct parser *p)
+int conf_kw_push(struct parser *p)
 {
-	return attrs(p, 1, push_attrs, ILA_ARRAY_SIZE(push_attrs));
+	return conf_attrs(p, 1, push_attrs, ILA_ARRAY_SIZE(push_attrs));
 }
 
-int kw_commit(struct parser *p)
+int conf_kw_commit(struct parser *p)
 {
-	return attrs(p, 1, commit_attrs, ILA_ARRAY_SIZE(commit_attrs));
+	return conf_attrs(p, 1, commit_attrs, ILA_ARRAY_SIZE(commit_attrs));
 }

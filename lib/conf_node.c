@@ -56,16 +56,16 @@ const char *ila_conf_zebra_rtype_name(enum ila_conf_zebra_rtype t)
 
 /* ---- ilad keywords ---- */
 
-int kw_node_name(struct parser *p)
+int conf_kw_node_name(struct parser *p)
 {
-	int rc = want_values(p, 1);
+	int rc = conf_want_values(p, 1);
 
 	if (!rc)
-		rc = once(p, p->c->node_name, "node-name");
+		rc = conf_once(p, p->c->node_name, "node-name");
 	if (!rc)
-		rc = check_name(p, "node-name", p->tok[1]);
+		rc = conf_check_name(p, "node-name", p->tok[1]);
 	if (!rc)
-		copy_str(p->c->node_name, sizeof(p->c->node_name), p->tok[1]);
+		conf_copy_str(p->c->node_name, sizeof(p->c->node_name), p->tok[1]);
 	return rc;
 }
 
@@ -73,16 +73,16 @@ int kw_node_name(struct parser *p)
 static int kw_choice(struct parser *p, const void *key, const char *const *names, size_t n,
 		     unsigned int *out)
 {
-	int rc = want_values(p, 1);
+	int rc = conf_want_values(p, 1);
 
 	if (!rc)
-		rc = once(p, key, p->tok[0]);
+		rc = conf_once(p, key, p->tok[0]);
 	if (!rc)
-		rc = parse_choice(p, p->tok[0], p->tok[1], names, n, out);
+		rc = conf_parse_choice(p, p->tok[0], p->tok[1], names, n, out);
 	return rc;
 }
 
-int kw_mode(struct parser *p)
+int conf_kw_mode(struct parser *p)
 {
 	unsigned int v;
 	int rc = kw_choice(p, &p->c->mode, mode_names, ILA_ARRAY_SIZE(mode_names), &v);
@@ -92,7 +92,7 @@ int kw_mode(struct parser *p)
 	return rc;
 }
 
-int kw_role(struct parser *p)
+int conf_kw_role(struct parser *p)
 {
 	unsigned int v;
 	int rc = kw_choice(p, &p->c->role, role_names, ILA_ARRAY_SIZE(role_names), &v);
@@ -102,7 +102,7 @@ int kw_role(struct parser *p)
 	return rc;
 }
 
-int kw_cache(struct parser *p)
+int conf_kw_cache(struct parser *p)
 {
 	unsigned int v;
 	int rc = kw_choice(p, &p->c->cache, cache_names, ILA_ARRAY_SIZE(cache_names), &v);
@@ -114,88 +114,89 @@ int kw_cache(struct parser *p)
 	return rc;
 }
 
-int kw_locator(struct parser *p)
+int conf_kw_locator(struct parser *p)
 {
 	struct ila_conf *c = p->c;
 	struct ila_locator loc;
 	char e[160] = "";
-	int rc = want_values(p, 1);
+	int rc = conf_want_values(p, 1);
 
 	if (rc)
 		return rc;
 	if (ila_locator_parse(p->tok[1], &loc, e, sizeof(e)) < 0)
-		return perr(p, "locator: %s", *e ? e : "bad locator");
+		return conf_perr(p, "locator: %s", *e ? e : "bad locator");
 	for (unsigned int i = 0; i < c->n_locators; i++) {
 		if (memcmp(&c->locators[i], &loc, sizeof(loc)) == 0)
-			return perr(p, "locator: '%s' given twice", p->tok[1]);
+			return conf_perr(p, "locator: '%s' given twice", p->tok[1]);
 	}
 	if (c->n_locators >= ILA_CONF_MAX_LOCATORS)
-		return perr(p, "locator: too many locators (at most %d) at '%s'",
-			    ILA_CONF_MAX_LOCATORS, p->tok[1]);
+		return conf_perr(p, "locator: too many locators (at most %d) at '%s'",
+				 ILA_CONF_MAX_LOCATORS, p->tok[1]);
 	c->locators[c->n_locators++] = loc;
 	return 0;
 }
 
-int kw_mapper(struct parser *p)
+int conf_kw_mapper(struct parser *p)
 {
 	struct ila_conf *c = p->c;
 	struct ila_conf_endpoint e;
-	int rc = parse_endpoint(p, 1, &e);
+	int rc = conf_parse_endpoint(p, 1, &e);
 
 	if (rc)
 		return rc;
 	for (unsigned int i = 0; i < c->n_mappers; i++) {
-		if (endpoint_equal(&c->mappers[i], &e)) {
+		if (conf_endpoint_equal(&c->mappers[i], &e)) {
 			char s[80];
 
-			endpoint_str(&e, s, sizeof(s));
-			return perr(p, "mapper: '%s' given twice (first on line %u)", s,
-				    p->mapper_line[i]);
+			conf_endpoint_str(&e, s, sizeof(s));
+			return conf_perr(p, "mapper: '%s' given twice (first on line %u)", s,
+					 p->mapper_line[i]);
 		}
 	}
 	if (c->n_mappers >= ILA_CONF_MAX_MAPPERS)
-		return perr(p, "mapper: too many mappers (at most %d) at '%s'",
-			    ILA_CONF_MAX_MAPPERS, p->tok[1]);
+		return conf_perr(p, "mapper: too many mappers (at most %d) at '%s'",
+				 ILA_CONF_MAX_MAPPERS, p->tok[1]);
 	p->mapper_line[c->n_mappers] = p->line;
 	c->mappers[c->n_mappers++] = e;
 	return 0;
 }
 
-int kw_csum_mode(struct parser *p)
+int conf_kw_csum_mode(struct parser *p)
 {
 	enum ila_csum_mode m;
 	char e[160] = "";
-	int rc = want_values(p, 1);
+	int rc = conf_want_values(p, 1);
 
 	if (!rc)
-		rc = once(p, &p->c->csum_mode, "csum-mode");
+		rc = conf_once(p, &p->c->csum_mode, "csum-mode");
 	if (rc)
 		return rc;
 	if (ila_csum_mode_parse(p->tok[1], &m, e, sizeof(e)) < 0)
-		return perr(p, "csum-mode: %s", *e ? e : "bad checksum mode");
+		return conf_perr(p, "csum-mode: %s", *e ? e : "bad checksum mode");
 	p->c->csum_mode = m;
 	if (m == ILA_CSUM_ADJUST_TRANSPORT)
-		pwarn(p, "csum-mode adj-transport: kernels have been seen to write wrong "
-		      "transport checksums in this mode; neutral-map is safe");
+		conf_pwarn(p, "csum-mode adj-transport: kernels have been seen to write wrong "
+			   "transport checksums in this mode; neutral-map is safe");
 	return 0;
 }
 
-int kw_ident_type(struct parser *p)
+int conf_kw_ident_type(struct parser *p)
 {
 	enum ila_ident_type t;
 	char e[160] = "";
-	int rc = want_values(p, 1);
+	int rc = conf_want_values(p, 1);
 
 	if (!rc)
-		rc = once(p, &p->c->ident_type, "ident-type");
+		rc = conf_once(p, &p->c->ident_type, "ident-type");
 	if (rc)
 		return rc;
 	if (ila_ident_type_parse(p->tok[1], &t, e, sizeof(e)) < 0)
-		return perr(p, "ident-type: %s", *e ? e : "bad identifier type");
+		return conf_perr(p, "ident-type: %s", *e ? e : "bad identifier type");
 	/* The kernel's ILA routes take no other type. */
 	if (t != ILA_IDENT_LUID && t != ILA_IDENT_USE_FORMAT)
-		return perr(p, "ident-type: '%s' is not supported by the kernel (luid|use-format)",
-			    p->tok[1]);
+		return conf_perr(p,
+				 "ident-type: '%s' is not supported by the kernel (luid|use-format)",
+				 p->tok[1]);
 	p->c->ident_type = t;
 	return 0;
 }
@@ -216,39 +217,39 @@ static const struct {
 	{ 42, 42, "babel (zebra)" }, { 99, 99, "openr" }, { 186, 198, "zebra" },
 };
 
-int kw_route_protocol(struct parser *p)
+int conf_kw_route_protocol(struct parser *p)
 {
 	uint32_t v;
-	int rc = want_values(p, 1);
+	int rc = conf_want_values(p, 1);
 
 	if (!rc)
-		rc = once(p, &p->c->route_protocol, "route-protocol");
+		rc = conf_once(p, &p->c->route_protocol, "route-protocol");
 	if (!rc)
-		rc = parse_u32(p, "route-protocol", p->tok[1], 1, 255, &v);
+		rc = conf_parse_u32(p, "route-protocol", p->tok[1], 1, 255, &v);
 	if (rc)
 		return rc;
 	for (size_t i = 0; i < ILA_ARRAY_SIZE(reserved_protocols); i++) {
 		if (v >= reserved_protocols[i].first && v <= reserved_protocols[i].last)
-			return perr(p, "route-protocol: '%s' is used by %s", p->tok[1],
-				    reserved_protocols[i].owner);
+			return conf_perr(p, "route-protocol: '%s' is used by %s", p->tok[1],
+					 reserved_protocols[i].owner);
 	}
 	p->c->route_protocol = (uint8_t)v;
 	return 0;
 }
 
-int kw_hold_time(struct parser *p)
+int conf_kw_hold_time(struct parser *p)
 {
-	return kw_number(p, &p->c->hold_time_s, 1, 3600);
+	return conf_kw_number(p, &p->c->hold_time_s, 1, 3600);
 }
 
-int kw_registration_lifetime(struct parser *p)
+int conf_kw_registration_lifetime(struct parser *p)
 {
-	return kw_number(p, &p->c->registration_lifetime_s, 1, 604800);
+	return conf_kw_number(p, &p->c->registration_lifetime_s, 1, 604800);
 }
 
-int kw_attach_grace(struct parser *p)
+int conf_kw_attach_grace(struct parser *p)
 {
-	return kw_number(p, &p->c->attach_grace_s, 0, 3600);
+	return conf_kw_number(p, &p->c->attach_grace_s, 0, 3600);
 }
 
 static int attr_zebra_version(struct parser *p, const struct attr *a, const char *what,
@@ -270,7 +271,7 @@ static int attr_zebra_version(struct parser *p, const struct attr *a, const char
 			return 0;
 		}
 	}
-	return perr(p, "%s: unknown value '%s' (auto|8|9|10)", what, v);
+	return conf_perr(p, "%s: unknown value '%s' (auto|8|9|10)", what, v);
 }
 
 static int attr_zebra_route_type(struct parser *p, const struct attr *a, const char *what,
@@ -287,9 +288,10 @@ static int attr_zebra_route_type(struct parser *p, const struct attr *a, const c
 		}
 	}
 	if (*v < '0' || *v > '9')
-		return perr(p, "%s: unknown value '%s' (babel|openfabric|table|NUMBER)", what, v);
+		return conf_perr(p, "%s: unknown value '%s' (babel|openfabric|table|NUMBER)", what,
+				 v);
 	/* 0-4 are zebra's own kinds (system, kernel, connected, static or local). */
-	int rc = parse_u32(p, what, v, 5, 254, &n);
+	int rc = conf_parse_u32(p, what, v, 5, 254, &n);
 	if (rc)
 		return rc;
 	c->zebra_route_type = ILA_CONF_ZRT_NUMBER;
@@ -304,12 +306,12 @@ static const struct attr zebra_attrs[] = {
 };
 
 /* "zebra on|off [ATTR VALUE]..." or "zebra ATTR VALUE [ATTR VALUE]...". */
-int kw_zebra(struct parser *p)
+int conf_kw_zebra(struct parser *p)
 {
 	size_t first = 1;
 
 	if (p->ntok >= 2 && (strcmp(p->tok[1], "on") == 0 || strcmp(p->tok[1], "off") == 0)) {
-		int rc = once(p, &p->c->zebra, "zebra on|off");
+		int rc = conf_once(p, &p->c->zebra, "zebra on|off");
 
 		if (rc)
 			return rc;
@@ -318,5 +320,5 @@ int kw_zebra(struct parser *p)
 		if (p->ntok == 2)
 			return 0;
 	}
-	return attrs(p, first, zebra_attrs, ILA_ARRAY_SIZE(zebra_attrs));
+	return conf_attrs(p, first, zebra_attrs, ILA_ARRAY_SIZE(zebra_attrs));
 }

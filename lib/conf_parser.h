@@ -72,76 +72,83 @@ struct attr {
 };
 
 #define ATTR_U32(n, field, lo, hi) \
-	{ .name = n, .fn = attr_u32, .off = offsetof(struct ila_conf, field), .min = lo, .max = hi }
+	{ .name = n, .fn = conf_attr_u32, .off = offsetof(struct ila_conf, field), \
+	  .min = lo, .max = hi }
 #define ATTR_PATH(n, field, maxlen) \
-	{ .name = n, .fn = attr_path, .off = offsetof(struct ila_conf, field), .max = maxlen }
+	{ .name = n, .fn = conf_attr_path, .off = offsetof(struct ila_conf, field), .max = maxlen }
+
+/*
+ * The functions below are shared between the parser's files, so they are
+ * external symbols of libila.a: the conf_ prefix keeps them from meeting
+ * another file's names at link time.
+ */
 
 /* In conf_lex.c: */
-int err_at(struct parser *p, unsigned int line, const char *fmt, ...) ILA_PRINTF(3, 4);
-int perr(struct parser *p, const char *fmt, ...) ILA_PRINTF(2, 3);
-void pwarn(struct parser *p, const char *fmt, ...) ILA_PRINTF(2, 3);
-void copy_str(char *dst, size_t size, const char *src);
-int tokenize(struct parser *p, const char *s, size_t len);
-int once(struct parser *p, const void *key, const char *what);
-int want_values(struct parser *p, size_t n);
-int parse_u32(struct parser *p, const char *what, const char *s, uint32_t min,
-	      uint32_t max, uint32_t *out);
-int parse_choice(struct parser *p, const char *what, const char *s,
-		 const char *const *names, size_t n, unsigned int *out);
-int check_name(struct parser *p, const char *what, const char *s);
-int check_ifname(struct parser *p, const char *what, const char *s);
-int parse_endpoint(struct parser *p, size_t i, struct ila_conf_endpoint *e);
-bool endpoint_equal(const struct ila_conf_endpoint *a, const struct ila_conf_endpoint *b);
-bool endpoint_loopback(const struct ila_conf_endpoint *e);
-void endpoint_str(const struct ila_conf_endpoint *e, char *buf, size_t len);
-bool bits_equal(const uint8_t *a, const uint8_t *b, unsigned int len);
-const uint8_t *prefix_bytes(const struct ila_conf_prefix *pf);
-int parse_prefix(struct parser *p, const char *what, const char *s, int family,
-		 struct ila_conf_prefix *out);
-bool prefix_equal(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b);
-bool prefix_overlap(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b);
-void prefix_str(const struct ila_conf_prefix *pf, char *buf, size_t len);
-int kw_path(struct parser *p, char *dst, bool socket);
-int kw_number(struct parser *p, uint32_t *dst, uint32_t min, uint32_t max);
-int attr_u32(struct parser *p, const struct attr *a, const char *what, const char *v);
-int attr_path(struct parser *p, const struct attr *a, const char *what, const char *v);
-int attrs(struct parser *p, size_t first, const struct attr *tab, size_t n);
+int conf_err_at(struct parser *p, unsigned int line, const char *fmt, ...) ILA_PRINTF(3, 4);
+int conf_perr(struct parser *p, const char *fmt, ...) ILA_PRINTF(2, 3);
+void conf_pwarn(struct parser *p, const char *fmt, ...) ILA_PRINTF(2, 3);
+void conf_copy_str(char *dst, size_t size, const char *src);
+int conf_tokenize(struct parser *p, const char *s, size_t len);
+int conf_once(struct parser *p, const void *key, const char *what);
+int conf_want_values(struct parser *p, size_t n);
+int conf_parse_u32(struct parser *p, const char *what, const char *s, uint32_t min,
+		   uint32_t max, uint32_t *out);
+int conf_parse_choice(struct parser *p, const char *what, const char *s,
+		      const char *const *names, size_t n, unsigned int *out);
+int conf_check_name(struct parser *p, const char *what, const char *s);
+int conf_check_ifname(struct parser *p, const char *what, const char *s);
+int conf_parse_endpoint(struct parser *p, size_t i, struct ila_conf_endpoint *e);
+bool conf_endpoint_equal(const struct ila_conf_endpoint *a, const struct ila_conf_endpoint *b);
+bool conf_endpoint_loopback(const struct ila_conf_endpoint *e);
+void conf_endpoint_str(const struct ila_conf_endpoint *e, char *buf, size_t len);
+bool conf_bits_equal(const uint8_t *a, const uint8_t *b, unsigned int len);
+const uint8_t *conf_prefix_bytes(const struct ila_conf_prefix *pf);
+int conf_parse_prefix(struct parser *p, const char *what, const char *s, int family,
+		      struct ila_conf_prefix *out);
+bool conf_prefix_equal(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b);
+bool conf_prefix_overlap(const struct ila_conf_prefix *a, const struct ila_conf_prefix *b);
+void conf_prefix_str(const struct ila_conf_prefix *pf, char *buf, size_t len);
+int conf_kw_path(struct parser *p, char *dst, bool socket);
+int conf_kw_number(struct parser *p, uint32_t *dst, uint32_t min, uint32_t max);
+int conf_attr_u32(struct parser *p, const struct attr *a, const char *what, const char *v);
+int conf_attr_path(struct parser *p, const struct attr *a, const char *what, const char *v);
+int conf_attrs(struct parser *p, size_t first, const struct attr *tab, size_t n);
 
 /* The keywords, for conf.c's table. In conf_common.c: */
-int kw_log_level(struct parser *p);
-int kw_pidfile(struct parser *p);
-int kw_control(struct parser *p);
-int kw_plaintext(struct parser *p);
-int kw_keepalive(struct parser *p);
-int kw_dead_interval(struct parser *p);
-int kw_tls(struct parser *p);
+int conf_kw_log_level(struct parser *p);
+int conf_kw_pidfile(struct parser *p);
+int conf_kw_control(struct parser *p);
+int conf_kw_plaintext(struct parser *p);
+int conf_kw_keepalive(struct parser *p);
+int conf_kw_dead_interval(struct parser *p);
+int conf_kw_tls(struct parser *p);
 
 /* In conf_vn.c: */
-int kw_vn(struct parser *p);
+int conf_kw_vn(struct parser *p);
 
 /* In conf_mapper.c: */
-int kw_listen(struct parser *p);
-int kw_store(struct parser *p);
-int kw_store_map_size(struct parser *p);
-int kw_node(struct parser *p);
-int kw_damping(struct parser *p);
-int kw_lifetime(struct parser *p);
-int kw_push(struct parser *p);
-int kw_commit(struct parser *p);
+int conf_kw_listen(struct parser *p);
+int conf_kw_store(struct parser *p);
+int conf_kw_store_map_size(struct parser *p);
+int conf_kw_node(struct parser *p);
+int conf_kw_damping(struct parser *p);
+int conf_kw_lifetime(struct parser *p);
+int conf_kw_push(struct parser *p);
+int conf_kw_commit(struct parser *p);
 
 /* In conf_node.c: */
-int kw_node_name(struct parser *p);
-int kw_mode(struct parser *p);
-int kw_role(struct parser *p);
-int kw_locator(struct parser *p);
-int kw_mapper(struct parser *p);
-int kw_csum_mode(struct parser *p);
-int kw_ident_type(struct parser *p);
-int kw_route_protocol(struct parser *p);
-int kw_hold_time(struct parser *p);
-int kw_registration_lifetime(struct parser *p);
-int kw_cache(struct parser *p);
-int kw_attach_grace(struct parser *p);
-int kw_zebra(struct parser *p);
+int conf_kw_node_name(struct parser *p);
+int conf_kw_mode(struct parser *p);
+int conf_kw_role(struct parser *p);
+int conf_kw_locator(struct parser *p);
+int conf_kw_mapper(struct parser *p);
+int conf_kw_csum_mode(struct parser *p);
+int conf_kw_ident_type(struct parser *p);
+int conf_kw_route_protocol(struct parser *p);
+int conf_kw_hold_time(struct parser *p);
+int conf_kw_registration_lifetime(struct parser *p);
+int conf_kw_cache(struct parser *p);
+int conf_kw_attach_grace(struct parser *p);
+int conf_kw_zebra(struct parser *p);
 
 #endif

@@ -20,9 +20,9 @@ static int vn_get(struct parser *p, const char *name, unsigned int *idx)
 		return 0;
 	}
 	if (c->n_vns >= ILA_CONF_MAX_VNS)
-		return perr(p, "vn %s: too many vns (at most %d)", name, ILA_CONF_MAX_VNS);
+		return conf_perr(p, "vn %s: too many vns (at most %d)", name, ILA_CONF_MAX_VNS);
 	*idx = c->n_vns++;
-	copy_str(c->vns[*idx].name, sizeof(c->vns[*idx].name), name);
+	conf_copy_str(c->vns[*idx].name, sizeof(c->vns[*idx].name), name);
 	p->vn[*idx].first = p->line;
 	return 0;
 }
@@ -31,7 +31,8 @@ static int vn_once(struct parser *p, const struct ila_conf_vn *vn, unsigned int 
 		   const char *attr)
 {
 	if (*line)
-		return perr(p, "vn %s: duplicate '%s' (first on line %u)", vn->name, attr, *line);
+		return conf_perr(p, "vn %s: duplicate '%s' (first on line %u)", vn->name, attr,
+				 *line);
 	*line = p->line;
 	return 0;
 }
@@ -43,7 +44,8 @@ static int vn_once(struct parser *p, const struct ila_conf_vn *vn, unsigned int 
 static int add_ref(struct parser *p, unsigned int vn, bool subscribe, const char *name)
 {
 	if (p->nrefs >= MAX_REFS)
-		return perr(p, "more than %d serve and subscribe entries at '%s'", MAX_REFS, name);
+		return conf_perr(p, "more than %d serve and subscribe entries at '%s'", MAX_REFS,
+				 name);
 	if (p->nrefs == p->refcap) {
 		size_t ncap = p->refcap ? p->refcap * 2 : 64;
 		struct node_ref *n = realloc(p->refs, ncap * sizeof(*n));
@@ -58,7 +60,7 @@ static int add_ref(struct parser *p, unsigned int vn, bool subscribe, const char
 	r->vn = vn;
 	r->subscribe = subscribe;
 	r->line = p->line;
-	copy_str(r->name, sizeof(r->name), name);
+	conf_copy_str(r->name, sizeof(r->name), name);
 	return 0;
 }
 
@@ -72,45 +74,45 @@ static int vn_list(struct parser *p, unsigned int idx, size_t i, const char *att
 
 	snprintf(what, sizeof(what), "vn %s %s", vn->name, attr);
 	if (i >= p->ntok)
-		return perr(p, "%s: missing value", what);
+		return conf_perr(p, "%s: missing value", what);
 	for (; i < p->ntok && !rc; i++) {
 		const char *v = p->tok[i];
 
 		if (strcmp(attr, "serve") == 0 || strcmp(attr, "subscribe") == 0) {
-			rc = check_name(p, what, v);
+			rc = conf_check_name(p, what, v);
 			if (!rc)
 				rc = add_ref(p, idx, strcmp(attr, "subscribe") == 0, v);
 			if (rc == -ENOMEM) {
-				perr(p, "out of memory");
+				conf_perr(p, "out of memory");
 				return -ENOMEM;
 			}
 		} else if (strcmp(attr, "interface") == 0) {
-			rc = check_ifname(p, what, v);
+			rc = conf_check_ifname(p, what, v);
 			for (unsigned int k = 0; !rc && k < vn->n_interfaces; k++) {
 				if (strcmp(vn->interfaces[k], v) == 0)
-					rc = perr(p, "%s: '%s' given twice (first on line %u)",
-						  what, v, vl->iface[k]);
+					rc = conf_perr(p, "%s: '%s' given twice (first on line %u)",
+						       what, v, vl->iface[k]);
 			}
 			if (!rc && vn->n_interfaces >= ILA_CONF_MAX_VN_IFACES)
-				rc = perr(p, "%s: too many interfaces (at most %d) at '%s'", what,
-					  ILA_CONF_MAX_VN_IFACES, v);
+				rc = conf_perr(p, "%s: too many interfaces (at most %d) at '%s'",
+					       what, ILA_CONF_MAX_VN_IFACES, v);
 			if (!rc) {
 				vl->iface[vn->n_interfaces] = p->line;
-				copy_str(vn->interfaces[vn->n_interfaces++], ILA_CONF_IFNAME_MAX,
-					 v);
+				conf_copy_str(vn->interfaces[vn->n_interfaces++],
+					      ILA_CONF_IFNAME_MAX, v);
 			}
 		} else {
 			struct ila_conf_prefix pf;
 
-			rc = parse_prefix(p, what, v, 0, &pf);
+			rc = conf_parse_prefix(p, what, v, 0, &pf);
 			for (unsigned int k = 0; !rc && k < vn->n_allow; k++) {
-				if (prefix_equal(&vn->allow[k], &pf))
-					rc = perr(p, "%s: '%s' given twice (first on line %u)",
-						  what, v, vl->allow[k]);
+				if (conf_prefix_equal(&vn->allow[k], &pf))
+					rc = conf_perr(p, "%s: '%s' given twice (first on line %u)",
+						       what, v, vl->allow[k]);
 			}
 			if (!rc && vn->n_allow >= ILA_CONF_MAX_VN_ALLOW)
-				rc = perr(p, "%s: too many prefixes (at most %d) at '%s'", what,
-					  ILA_CONF_MAX_VN_ALLOW, v);
+				rc = conf_perr(p, "%s: too many prefixes (at most %d) at '%s'",
+					       what, ILA_CONF_MAX_VN_ALLOW, v);
 			if (!rc) {
 				vl->allow[vn->n_allow] = p->line;
 				vn->allow[vn->n_allow++] = pf;
@@ -120,15 +122,15 @@ static int vn_list(struct parser *p, unsigned int idx, size_t i, const char *att
 	return rc;
 }
 
-int kw_vn(struct parser *p)
+int conf_kw_vn(struct parser *p)
 {
 	struct ila_conf *c = p->c;
 	unsigned int idx = 0;
 	int rc;
 
 	if (p->ntok < 2)
-		return perr(p, "vn: missing value");
-	rc = check_name(p, "vn", p->tok[1]);
+		return conf_perr(p, "vn: missing value");
+	rc = conf_check_name(p, "vn", p->tok[1]);
 	if (!rc)
 		rc = vn_get(p, p->tok[1], &idx);
 	if (rc)
@@ -137,7 +139,7 @@ int kw_vn(struct parser *p)
 	struct vn_lines *vl = &p->vn[idx];
 
 	if (p->ntok < 3)
-		return perr(p, "vn %s: missing value", vn->name);
+		return conf_perr(p, "vn %s: missing value", vn->name);
 	for (size_t i = 2; i < p->ntok;) {
 		const char *a = p->tok[i];
 		bool mapper_only = strcmp(a, "serve") == 0 || strcmp(a, "subscribe") == 0;
@@ -145,9 +147,10 @@ int kw_vn(struct parser *p)
 
 		if ((mapper_only && c->kind != ILA_CONF_MAPPER) ||
 		    (node_only && c->kind != ILA_CONF_NODE))
-			return perr(p, "vn %s: '%s' is for %s, not %s", vn->name, a,
-				    ila_conf_kind_name(mapper_only ? ILA_CONF_MAPPER : ILA_CONF_NODE),
-				    ila_conf_kind_name(c->kind));
+			return conf_perr(p, "vn %s: '%s' is for %s, not %s", vn->name, a,
+					 ila_conf_kind_name(mapper_only ? ILA_CONF_MAPPER
+									: ILA_CONF_NODE),
+					 ila_conf_kind_name(c->kind));
 		if (mapper_only || node_only)
 			return vn_list(p, idx, i + 1, a);
 
@@ -160,11 +163,13 @@ int kw_vn(struct parser *p)
 		else if (strcmp(a, "ipv4-prefix") == 0)
 			line = &vl->ipv4;
 		else
-			return perr(p, "vn %s: unknown attribute '%s' (id, sir-prefix, ipv4-prefix, %s)",
-				    vn->name, a,
-				    c->kind == ILA_CONF_MAPPER ? "serve, subscribe" : "interface, allow");
+			return conf_perr(p,
+					 "vn %s: unknown attribute '%s' (id, sir-prefix, ipv4-prefix, %s)",
+					 vn->name, a,
+					 c->kind == ILA_CONF_MAPPER ? "serve, subscribe"
+								    : "interface, allow");
 		if (i + 1 >= p->ntok)
-			return perr(p, "vn %s %s: missing value", vn->name, a);
+			return conf_perr(p, "vn %s %s: missing value", vn->name, a);
 		const char *v = p->tok[i + 1];
 		char what[ILA_CONF_NAME_MAX + 32];
 
@@ -173,14 +178,14 @@ int kw_vn(struct parser *p)
 		if (rc)
 			return rc;
 		if (line == &vl->id) {
-			rc = parse_u32(p, what, v, 1, UINT32_MAX, &vn->id);
+			rc = conf_parse_u32(p, what, v, 1, UINT32_MAX, &vn->id);
 		} else if (line == &vl->sir) {
 			char e[160] = "";
 
 			if (ila_sir_prefix_parse(v, &vn->sir_prefix, e, sizeof(e)) < 0)
-				rc = perr(p, "%s: %s", what, *e ? e : "bad SIR prefix");
+				rc = conf_perr(p, "%s: %s", what, *e ? e : "bad SIR prefix");
 		} else {
-			rc = parse_prefix(p, what, v, AF_INET, &vn->ipv4_prefix);
+			rc = conf_parse_prefix(p, what, v, AF_INET, &vn->ipv4_prefix);
 		}
 		if (rc)
 			return rc;
