@@ -5,11 +5,19 @@
 # index of definitions and a scan of identifiers followed by "(". Exits 1
 # when two files of one folder call each other (a circle of two).
 set -u
+if ! ctags --version 2>/dev/null | grep -q 'Universal Ctags'; then
+	echo "callgraph.sh: needs Universal Ctags (Debian: universal-ctags)" >&2
+	exit 2
+fi
 status=0
 for dir in "$@"; do
 	tags=$(mktemp)
 	ctags -x --c-kinds=f --language-force=C "$dir"/*.c 2>/dev/null |
 		awk '{ n = split($4, p, "/"); print $1, p[n] }' | sort -u >"$tags"
+	if [ ! -s "$tags" ]; then
+		echo "callgraph.sh: no function definitions found in $dir" >&2
+		exit 2
+	fi
 	edges=$(mktemp)
 	for f in "$dir"/*.c; do
 		base=${f##*/}
