@@ -51,7 +51,7 @@ static void run_event(struct ilad *d, const struct ilad_ev *ev)
 		local_resync(d, ev->vn);
 		break;
 	case ILAD_EV_ANSWERED:
-		local_answered(d, ev->keys, ev->n, ev->recs, ev->nrec);
+		local_answered(d, ev->keys, ev->n, ev->recs, ev->nrec, ev->status);
 		break;
 	case ILAD_EV_QUERY_WAITING:
 		local_query_waiting(d);

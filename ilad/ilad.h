@@ -81,6 +81,7 @@ struct local {
 	} resync;		/* registered only once the mapper's view of it is
 				 * known (local_resync) */
 	uint32_t reg_xid;	/* the last REGISTER carrying it */
+	uint64_t queried_in;	/* a QUERY about it is out on that session (mapper_connects) */
 	uint64_t seq;
 	uint64_t since_ms;
 	uint64_t failed_since_ms; /* neighbour FAILED, for attach-grace */
@@ -305,9 +306,10 @@ void local_unanswered(struct ilad *d, const struct ilad_key *k, uint32_t xid, ui
 /* The mapper's view of vn is known (snapshot complete, or the subscription
  * refused): the workloads found at start are registered again, or let go. */
 void local_resync(struct ilad *d, uint32_t vn);
-/* The mapper answered a QUERY of keys with recs (those with a mapping). */
+/* The mapper answered a QUERY of keys with recs (those with a mapping, or
+ * a tombstone), or refused it (error). */
 void local_answered(struct ilad *d, const struct ilad_key *keys, size_t n,
-		    const struct ila_record *recs, size_t nrec);
+		    const struct ila_record *recs, size_t nrec, uint16_t error);
 /* Session up: asks the mapper's view of every workload that waits for it. */
 void local_query_waiting(struct ilad *d);
 /* Attach/prepare control commands that wait for their ACK. */

@@ -142,7 +142,8 @@ static int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, 
 		xid = mc_register(d, &l, 1, ILA_MSG_REGISTER);
 	} else {
 		/* the mapper's answer, or the vn's snapshot, decides the number */
-		mc_query(d, k->vn, k, 1);
+		if (mc_query(d, k->vn, k, 1) > 0)
+			l->queried_in = d->stats.mapper_connects;
 	}
 	log_info("attach %s%s%s, %s%llu", ilad_key_addr(k, a, sizeof(a)), *ifname ? " dev " : "",
 		 ifname, l->resync ? "registered once the vn is in sync, seq now " : "seq ",
@@ -446,8 +447,10 @@ void local_unanswered(struct ilad *d, const struct ilad_key *k, uint32_t xid, ui
 static bool resync_one(struct ilad *d, struct local *l, const struct ila_record *view)
 {
 	char a[INET6_ADDRSTRLEN];
-	bool mine = view && strcmp(view->node, d->conf->node_name) == 0;
-	bool other_up = view && !mine && view->state != ILA_STATE_DOWN;
+	/* a removed record (a tombstone in a REPLY) only gives the number to beat */
+	bool live = view && view->state != ILA_STATE_REMOVED;
+	bool mine = live && strcmp(view->node, d->conf->node_name) == 0;
+	bool other_up = live && !mine && view->state != ILA_STATE_DOWN;
 
 	ilad_key_addr(&l->key, a, sizeof(a));
 	if (l->resync == RESYNC_ATTACH) {
@@ -473,7 +476,7 @@ static bool resync_one(struct ilad *d, struct local *l, const struct ila_record 
 		l->seq = (view && view->seq > l->seq ? view->seq : l->seq) + 1;
 		d->stats.resumed++;
 		log_notice("%s: mapping %s: registering it again, seq %llu", a,
-			   view ? "down" : "gone", (unsigned long long)l->seq);
+			   live ? "down" : "gone", (unsigned long long)l->seq);
 	}
 	l->resync = RESYNC_NONE;
 	l->registered = false;
@@ -494,6 +497,11 @@ static void resync_register(struct ilad *d, struct local **reg, size_t nreg)
 	cache_flush(d);
 }
 
+static bool query_out(const struct ilad *d, const struct local *l)
+{
+	return mc_up(d) && l->queried_in == d->stats.mapper_connects;
+}
+
 void local_resync(struct ilad *d, uint32_t vn)
 {
 	size_t n = (size_t)lh_table_length(d->locals), nreg = 0;
@@ -509,6 +517,10 @@ void local_resync(struct ilad *d, uint32_t vn)
 		if (l->key.vn != vn || !l->resync)
 			continue;
 		e = cache_get(d, &l->key, false);
+		/* a snapshot leaves removed mappings out: the REPLY, which gives
+		 * a tombstone's number, decides those */
+		if (!(e && e->known) && query_out(d, l))
+			continue;
 		if (resync_one(d, l, e && e->known ? &e->rec : NULL))
 			reg[nreg++] = l;
 	}
@@ -517,7 +529,7 @@ void local_resync(struct ilad *d, uint32_t vn)
 }
 
 void local_answered(struct ilad *d, const struct ilad_key *keys, size_t n,
-		    const struct ila_record *recs, size_t nrec)
+		    const struct ila_record *recs, size_t nrec, uint16_t error)
 {
 	struct local **reg = calloc(n ? n : 1, sizeof(*reg));
 	size_t nreg = 0;
@@ -530,11 +542,20 @@ void local_answered(struct ilad *d, const struct ilad_key *keys, size_t n,
 
 		if (!l || !l->resync)
 			continue; /* decided meanwhile (the snapshot came first) */
+		l->queried_in = 0;
+		if (error) {
+			/* no answer: the vn's snapshot decides, or decided already */
+			struct centry *e = cache_get(d, &l->key, false);
+
+			if (!mc_vn_synced(d, l->key.vn))
+				continue;
+			view = e && e->known ? &e->rec : NULL;
+		}
 		for (size_t j = 0; j < nrec && !view; j++) {
 			struct ilad_key k;
 
 			ilad_key_of_record(&recs[j], &k);
-			if (memcmp(&k, &keys[i], sizeof(k)) == 0 && recs[j].state != ILA_STATE_REMOVED)
+			if (memcmp(&k, &keys[i], sizeof(k)) == 0)
 				view = &recs[j];
 		}
 		if (resync_one(d, l, view))
@@ -557,13 +578,21 @@ void local_query_waiting(struct ilad *d)
 		size_t k = 0;
 
 		lh_foreach(d->locals, le) {
-			const struct local *l = lh_entry_v(le);
+			struct local *l = lh_entry_v(le);
 
-			if (l->resync && l->key.vn == vn)
+			if (l->resync && l->key.vn == vn) {
 				keys[k++] = l->key;
+				l->queried_in = d->stats.mapper_connects;
+			}
 		}
-		if (k)
-			mc_query(d, vn, keys, k);
+		if (k && mc_query(d, vn, keys, k) <= 0) {
+			lh_foreach(d->locals, le) {
+				struct local *l = lh_entry_v(le);
+
+				if (l->key.vn == vn)
+					l->queried_in = 0;
+			}
+		}
 	}
 	free(keys);
 }

@@ -438,9 +438,11 @@ static void handle_refusal(struct ilad *d, const struct ila_msg *m)
 			continue;
 		*pp = t->next;
 		if (t->type == ILA_MSG_QUERY) {
-			/* the workloads it asked about wait for the subscription's view */
+			/* the workloads it asked about go by the subscription's view */
 			log_warn("mapper answered a QUERY of %zu addresses with %s: %s", t->n,
 				 ila_proto_err_name(m->error.code), m->error.text);
+			ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_ANSWERED, .keys = t->keys,
+							.n = t->n, .status = m->error.code });
 			free(t->keys);
 			free(t);
 			return;
