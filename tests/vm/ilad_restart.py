@@ -119,6 +119,10 @@ class RestartSuite(Suite):
             time.sleep(1.0)
         t_start = time.monotonic()
         net.start_ilad('a', conf_text=open(net.path('a.conf')).read(), wait=False)
+        # back = its session to the mapper is up (how long TLS and the
+        # connection take under emulation is not ilad's resume logic)
+        t_up = until(lambda: (net.mapper_state('a') or {}).get('state') == 'up' and
+                     time.monotonic(), 30, 0.02) or t_start
         net.wait_synced('a')
         t_back = until(lambda: watch.first(t_start, 'new', 'ila ' + LOC['a']), 10, 0.02)
         sent = N.flood_send_result(tx, 70)
@@ -139,10 +143,11 @@ class RestartSuite(Suite):
                    '(%s -> %s)' % (tag, t_start - t_stop, m0.get('seq'), m1.get('seq')),
                    m1.get('node') == 'a' and m1.get('state') == 'up' and
                    (m1.get('seq') or 0) > (m0.get('seq') or 0), 'mapping %s' % m1)
-        self.check('%s: C routes W to A again %s after A started (within one refresh '
-                   'interval, %.0f s)' % (tag, '%.0f ms' % ((t_back - t_start) * 1000)
-                                          if t_back else 'never', REFRESH),
-                   bool(t_back) and t_back - t_start < REFRESH,
+        self.check('%s: C routes W to A again %s after A\'s mapper session came up (%.0f ms '
+                   'after its start; within one refresh interval, %.0f s)' % (
+                       tag, '%.0f ms' % ((t_back - t_up) * 1000) if t_back else 'never',
+                       (t_up - t_start) * 1000, REFRESH),
+                   bool(t_back) and t_back - t_up < REFRESH,
                    'C events %s; A log %s' % (watch.events[-4:], net.log_tail('a', 6)))
         # every lost packet in one run, sent between C's unreachable route
         # and its route back (the packets around the run say when)
