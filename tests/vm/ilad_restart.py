@@ -11,7 +11,7 @@ Phases, in the order given:
               unreachable); started again, A learns the mapping (down, its
               own) and registers W above it. Under a stream X -> W: the
               mapping is up at A with a higher seq, C routes W to A again
-              within one refresh interval of A's start, every packet lost was
+              within one refresh interval of A's session coming up, every packet lost was
               sent while no node could deliver (one run, between C's
               unreachable route and its route back)
   lapse-kill  the same with SIGKILL
