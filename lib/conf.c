@@ -74,6 +74,10 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->push_queue_limit_kb = 1024;
 	c->commit_batch = 512;
 	c->commit_delay_ms = 2;
+	c->limit_unauth = 256;
+	c->limit_unauth_source = 32;
+	c->limit_open_timeout_ms = 2000;
+	c->limit_malformed = 10;
 
 	c->mode = ILA_CONF_MODE_ILA;
 	c->role = ILA_CONF_ROLE_HOST;
@@ -119,6 +123,7 @@ static const struct keyword {
 	{ "lifetime", KIND_MAPPER, conf_kw_lifetime },
 	{ "push", KIND_MAPPER, conf_kw_push },
 	{ "commit", KIND_MAPPER, conf_kw_commit },
+	{ "limit", KIND_MAPPER, conf_kw_limit },
 	{ "node-name", KIND_NODE, conf_kw_node_name },
 	{ "mode", KIND_NODE, conf_kw_mode },
 	{ "role", KIND_NODE, conf_kw_role },
@@ -627,7 +632,8 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 	    !SAME(damping_moves) || !SAME(damping_interval_s) || !SAME(damping_freeze_s) ||
 	    !SAME(lifetime_default_s) || !SAME(lifetime_max_s) || !SAME(push_batch) ||
 	    !SAME(push_delay_ms) || !SAME(push_queue_limit_kb) || !SAME(commit_batch) ||
-	    !SAME(commit_delay_ms))
+	    !SAME(commit_delay_ms) || !SAME(limit_unauth) || !SAME(limit_unauth_source) ||
+	    !SAME(limit_open_timeout_ms) || !SAME(limit_malformed))
 		return false;
 	if (!SAME_STR(node_name) || !SAME(mode) || !SAME(role) || !SAME(n_locators) ||
 	    !SAME(n_mappers) || !SAME(csum_mode) || !SAME(ident_type) ||

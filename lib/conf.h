@@ -161,6 +161,11 @@ struct ila_conf {
 	uint32_t push_queue_limit_kb;
 	uint32_t commit_batch;
 	uint32_t commit_delay_ms;
+	/* limit: sessions not yet past OPEN, and malformed frames */
+	uint32_t limit_unauth;		/* connections before OPEN, in all */
+	uint32_t limit_unauth_source;	/* ... from one address (IPv6: one /64) */
+	uint32_t limit_open_timeout_ms;	/* TLS handshake plus OPEN */
+	uint32_t limit_malformed;	/* malformed frames a session may send */
 
 	/* ilad */
 	char node_name[ILA_CONF_NAME_MAX];

@@ -124,6 +124,18 @@ static const struct attr commit_attrs[] = {
 	ATTR_U32("delay", commit_delay_ms, 0, 1000),
 };
 
+static const struct attr limit_attrs[] = {
+	ATTR_U32("unauthenticated", limit_unauth, 1, 65536),
+	ATTR_U32("per-source", limit_unauth_source, 1, 65536),
+	ATTR_U32("open-timeout", limit_open_timeout_ms, 100, 60000),
+	ATTR_U32("malformed", limit_malformed, 1, 1000000),
+};
+
+int conf_kw_limit(struct parser *p)
+{
+	return conf_attrs(p, 1, limit_attrs, ILA_ARRAY_SIZE(limit_attrs));
+}
+
 int conf_kw_damping(struct parser *p)
 {
 	return conf_attrs(p, 1, damping_attrs, ILA_ARRAY_SIZE(damping_attrs));

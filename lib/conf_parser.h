@@ -134,6 +134,7 @@ int conf_kw_node(struct parser *p);
 int conf_kw_damping(struct parser *p);
 int conf_kw_lifetime(struct parser *p);
 int conf_kw_push(struct parser *p);
+int conf_kw_limit(struct parser *p);
 int conf_kw_commit(struct parser *p);
 
 /* In conf_node.c: */

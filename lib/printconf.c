@@ -189,6 +189,13 @@ static void print_mapper(const struct ila_conf *c, FILE *out)
 	pl_add_u32(&pl, "delay", c->commit_delay_ms);
 	pl_flush(&pl);
 
+	pl_begin(&pl, out, "limit", NULL, NULL);
+	pl_add_u32(&pl, "unauthenticated", c->limit_unauth);
+	pl_add_u32(&pl, "per-source", c->limit_unauth_source);
+	pl_add_u32(&pl, "open-timeout", c->limit_open_timeout_ms);
+	pl_add_u32(&pl, "malformed", c->limit_malformed);
+	pl_flush(&pl);
+
 	if (c->n_nodes)
 		fputc('\n', out);
 	for (unsigned int i = 0; i < c->n_nodes; i++) {
