@@ -16,12 +16,22 @@
 void ila_frame_reader_init(struct ila_frame_reader *fr)
 {
 	memset(fr, 0, sizeof(*fr));
+	fr->max = ILA_PROTO_MAX_FRAME;
+}
+
+void ila_frame_reader_limit(struct ila_frame_reader *fr, size_t max)
+{
+	if (max == 0 || max > ILA_PROTO_MAX_FRAME)
+		max = ILA_PROTO_MAX_FRAME;
+	if (max < ILA_PROTO_HDR_LEN)
+		max = ILA_PROTO_HDR_LEN;
+	fr->max = max;
 }
 
 void ila_frame_reader_free(struct ila_frame_reader *fr)
 {
 	free(fr->buf);
-	memset(fr, 0, sizeof(*fr));
+	ila_frame_reader_init(fr);
 }
 
 size_t ila_frame_reader_pending(const struct ila_frame_reader *fr)
@@ -37,13 +47,13 @@ static size_t next_frame_len(const struct ila_frame_reader *fr)
 	if (fr->end - fr->start < 8)
 		return 0;
 	len = ila_get_be32(fr->buf + fr->start + 4);
-	return len <= ILA_PROTO_MAX_FRAME ? len : 0;
+	return len <= fr->max ? len : 0;
 }
 
 ssize_t ila_frame_reader_space(struct ila_frame_reader *fr, uint8_t **p)
 {
 	size_t held = fr->end - fr->start;
-	size_t want, ncap;
+	size_t want, ncap, chunk = fr->max < ILA_FRAME_READ_CHUNK ? fr->max : ILA_FRAME_READ_CHUNK;
 
 	if (held == 0) {
 		fr->start = fr->end = 0;
@@ -59,19 +69,19 @@ ssize_t ila_frame_reader_space(struct ila_frame_reader *fr, uint8_t **p)
 		fr->end = held;
 	}
 	/* room for the frame being received; beyond it, only when full */
-	want = ILA_FRAME_READ_CHUNK;
+	want = chunk;
 	if (next_frame_len(fr) > want)
 		want = next_frame_len(fr);
 	if (want <= held)
-		want = held + ILA_FRAME_READ_CHUNK;
-	if (want > ILA_PROTO_MAX_FRAME)
-		want = ILA_PROTO_MAX_FRAME;
+		want = held + chunk;
+	if (want > fr->max)
+		want = fr->max;
 	if (fr->cap < want) {
-		ncap = fr->cap ? fr->cap : ILA_FRAME_READ_CHUNK;
+		ncap = fr->cap ? fr->cap : chunk;
 		while (ncap < want)
 			ncap *= 2;
-		if (ncap > ILA_PROTO_MAX_FRAME)
-			ncap = ILA_PROTO_MAX_FRAME;
+		if (ncap > fr->max)
+			ncap = fr->max;
 		uint8_t *nb = realloc(fr->buf, ncap);
 
 		if (!nb)
@@ -146,7 +156,7 @@ int ila_frame_reader_next(struct ila_frame_reader *fr, const uint8_t **frame, si
 	if (held < 8)
 		return 0;
 	flen = ila_get_be32(h + 4);
-	if (flen < ILA_PROTO_HDR_LEN || flen > ILA_PROTO_MAX_FRAME)
+	if (flen < ILA_PROTO_HDR_LEN || flen > fr->max)
 		return fr->err = -ILA_PERR_BAD_LENGTH;
 	if (held < flen)
 		return 0;
@@ -162,6 +172,11 @@ int ila_frame_reader_next(struct ila_frame_reader *fr, const uint8_t **frame, si
 void ila_frame_writer_init(struct ila_frame_writer *fw, size_t limit)
 {
 	memset(fw, 0, sizeof(*fw));
+	fw->limit = limit ? limit : ILA_FRAME_WRITER_DEFAULT_LIMIT;
+}
+
+void ila_frame_writer_limit(struct ila_frame_writer *fw, size_t limit)
+{
 	fw->limit = limit ? limit : ILA_FRAME_WRITER_DEFAULT_LIMIT;
 }
 
@@ -197,7 +212,7 @@ static int reserve(struct ila_frame_writer *fw, size_t n)
 		if (fw->cap - fw->end >= n)
 			return 0;
 	}
-	size_t ncap = fw->cap ? fw->cap : 4096;
+	size_t ncap = fw->cap ? fw->cap : fw->limit < 4096 ? fw->limit : 4096;
 
 	while (ncap - held < n)
 		ncap *= 2;

@@ -34,10 +34,19 @@ struct ila_frame_reader {
 	size_t start;	/* first byte not yet returned as a frame */
 	size_t end;	/* one past the last byte held */
 	int err;	/* sticky negative enum ila_proto_err, or 0 */
+	size_t max;	/* largest frame taken (ILA_PROTO_MAX_FRAME unless limited) */
 };
 
 void ila_frame_reader_init(struct ila_frame_reader *fr);
 void ila_frame_reader_free(struct ila_frame_reader *fr);
+
+/*
+ * Bounds the frames the reader takes, and so its buffer, to max bytes
+ * (ILA_PROTO_HDR_LEN .. ILA_PROTO_MAX_FRAME; 0 restores ILA_PROTO_MAX_FRAME).
+ * A header announcing more is -ILA_PERR_BAD_LENGTH. For a peer not yet
+ * authenticated, whose only frame is a small OPEN.
+ */
+void ila_frame_reader_limit(struct ila_frame_reader *fr, size_t max);
 
 /*
  * Copies up to n bytes in (from SSL_read() or a test). Returns how many were
@@ -89,6 +98,8 @@ struct ila_frame_writer {
 /* limit 0 means ILA_FRAME_WRITER_DEFAULT_LIMIT. */
 void ila_frame_writer_init(struct ila_frame_writer *fw, size_t limit);
 void ila_frame_writer_free(struct ila_frame_writer *fw);
+/* Changes the bound of the queue (0: the default); what is queued stays. */
+void ila_frame_writer_limit(struct ila_frame_writer *fw, size_t limit);
 
 /* Queues a frame. 0, -ENOBUFS when the queue would exceed its limit (nothing
  * is queued), -EINVAL for len 0, -ENOMEM. */

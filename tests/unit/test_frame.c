@@ -556,6 +556,63 @@ static void test_writer_epipe(void **state)
 	close(sv[0]);
 }
 
+/* A limited reader never holds more than its limit, refuses a larger frame
+ * from its header, and takes full frames again once the limit is lifted. */
+static void test_reader_limit(void **state)
+{
+	struct ila_frame_reader fr;
+	uint8_t f[2048], *p;
+	const uint8_t *got;
+	size_t n;
+	ssize_t room;
+
+	(void)state;
+	ila_frame_reader_init(&fr);
+	ila_frame_reader_limit(&fr, 1024);
+	room = ila_frame_reader_space(&fr, &p);
+	assert_true(room > 0 && room <= 1024);
+	assert_true(fr.cap <= 1024);
+	make_frame(f, 1024, 1);
+	assert_int_equal(ila_frame_reader_feed(&fr, f, 1024), 1024);
+	expect_frame(&fr, 1, 1024);
+	assert_true(fr.cap <= 1024);
+	make_frame(f, 1025, 2);
+	assert_int_equal(ila_frame_reader_feed(&fr, f, 8), 8);
+	assert_int_equal(ila_frame_reader_next(&fr, &got, &n), -ILA_PERR_BAD_LENGTH);
+	ila_frame_reader_free(&fr);
+
+	ila_frame_reader_init(&fr);
+	ila_frame_reader_limit(&fr, 1024);
+	make_frame(f, 100, 3);
+	assert_int_equal(ila_frame_reader_feed(&fr, f, 100), 100);
+	expect_frame(&fr, 3, 100);
+	ila_frame_reader_limit(&fr, 0);
+	make_frame(f, 2048, 4);
+	assert_int_equal(ila_frame_reader_feed(&fr, f, 2048), 2048);
+	expect_frame(&fr, 4, 2048);
+	ila_frame_reader_free(&fr);
+}
+
+/* A small writer limit bounds its allocation and refuses what exceeds it;
+ * a raised limit takes the larger frame. */
+static void test_writer_limit(void **state)
+{
+	struct ila_frame_writer fw;
+	uint8_t f[4096];
+
+	(void)state;
+	ila_frame_writer_init(&fw, 1024);
+	make_frame(f, 600, 1);
+	assert_int_equal(ila_frame_writer_append(&fw, f, 600), 0);
+	assert_true(fw.cap <= 1024);
+	assert_int_equal(ila_frame_writer_append(&fw, f, 600), -ENOBUFS);
+	ila_frame_writer_limit(&fw, 0);
+	make_frame(f, 4096, 2);
+	assert_int_equal(ila_frame_writer_append(&fw, f, 4096), 0);
+	assert_int_equal(ila_frame_writer_pending(&fw), 600 + 4096);
+	ila_frame_writer_free(&fw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -575,6 +632,8 @@ int main(void)
 		cmocka_unit_test(test_writer_put_msg),
 		cmocka_unit_test(test_writer_peek_consume),
 		cmocka_unit_test(test_writer_epipe),
+		cmocka_unit_test(test_reader_limit),
+		cmocka_unit_test(test_writer_limit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
