@@ -42,6 +42,13 @@ struct mapper_stats {
 	uint64_t auth_failures;		/* identity not a configured node */
 	uint64_t open_errors;		/* no OPEN first, bad OPEN */
 	uint64_t dead_timer_expired;
+	/* before OPEN (limit line) */
+	uint64_t preauth_refused;	/* over limit unauthenticated */
+	uint64_t preauth_source_refused;/* over limit per-source */
+	uint64_t open_timeouts;		/* no TLS handshake plus OPEN within open-timeout */
+	uint64_t accept_pauses;		/* accept() out of descriptors: listening paused */
+	uint64_t malformed_closes;	/* sessions closed at limit malformed */
+	uint64_t unsupported;		/* requests using a capability not negotiated */
 	uint64_t frames_in;
 	uint64_t frames_out;
 	uint64_t malformed;		/* every frame that did not decode */
@@ -143,6 +150,9 @@ struct mapper {
 	struct session *sessions;
 	struct session *graveyard; /* closed during a callback, freed between events */
 	unsigned nsessions;
+	unsigned nunauth;		/* sessions not yet past OPEN */
+	ev_timer accept_pause_w;	/* listeners paused: out of descriptors */
+	bool accept_starved;		/* in an episode of accept() failures (logged once) */
 	struct pending_op *pending, **pending_tail;
 	unsigned pending_records;
 	ev_prepare commit_w;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -16,6 +17,9 @@
 #include "log.h"
 #include "mapper.h"
 #include "session.h"
+
+/* Listening pauses this long when accept() runs out of descriptors. */
+#define MAPPER_ACCEPT_PAUSE_MS 250
 
 static void session_io_cb(struct ev_loop *loop, ev_io *w, int revents);
 
@@ -38,12 +42,15 @@ static void dead_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (s->state == S_ESTABLISHED) {
 		s->m->stats.dead_timer_expired++;
-		log_warn("node %s (%s): nothing heard for %u ms: session dead", session_node_name(s),
-			 s->peer, s->m->conf->dead_interval_ms);
+		log_warn("node %s (%s): nothing heard for %.0f ms: session dead",
+			 session_node_name(s), s->peer, s->dead_w.repeat * 1000.0);
+		session_send_error(s, 0, ILA_PERR_HOLD_EXPIRED, "nothing heard for %.0f ms",
+				   s->dead_w.repeat * 1000.0);
 		session_close(s, "dead timer expired", true);
 	} else {
-		s->m->stats.open_errors++;
-		session_close(s, "no OPEN in time", false);
+		s->m->stats.open_timeouts++;
+		session_close(s, s->state == S_HANDSHAKE ? "no TLS handshake in time"
+							 : "no OPEN in time", false);
 	}
 }
 
@@ -56,7 +63,7 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 
 	if (msg->open.role != ILA_ROLE_NODE) {
 		m->stats.open_errors++;
-		session_send_error(s, msg->xid, ILA_PERR_BAD_VALUE, "OPEN role must be node");
+		session_send_error(s, msg->xid, ILA_PERR_UNEXPECTED, "OPEN role must be node");
 		session_close(s, "OPEN with a role other than node", false);
 		return;
 	}
@@ -85,18 +92,65 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 	}
 	s->node = node;
 	s->state = S_ESTABLISHED;
+	m->nunauth--;
+	s->caps = msg->open.caps & (ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST);
+	/* section 8.1: the smaller dead interval; keepalive at most a third of it */
+	uint32_t dead = msg->open.dead_ms < c->dead_interval_ms ? msg->open.dead_ms
+								: c->dead_interval_ms;
+	uint32_t ka = c->keepalive_ms < dead / 3 ? c->keepalive_ms : dead / 3;
+
+	if (ka == 0)
+		ka = 1;
+	/* an authenticated node gets full-sized buffers */
+	ila_frame_reader_limit(&s->rd, 0);
+	ila_frame_writer_limit(&s->wr, queue_limit(m));
 	snprintf(reply.open.node, sizeof(reply.open.node), "%s", MAPPER_NAME);
 	snprintf(reply.open.sw_version, sizeof(reply.open.sw_version), "%s", PACKAGE_VERSION);
 	reply.open.role = ILA_ROLE_MAPPER;
-	reply.open.caps = msg->open.caps & (ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST);
+	reply.open.caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST;
 	reply.open.keepalive_ms = c->keepalive_ms;
 	reply.open.dead_ms = c->dead_interval_ms;
 	session_send(s, &reply);
-	ev_timer_set(&s->keepalive_w, c->keepalive_ms / 1000.0, c->keepalive_ms / 1000.0);
+	s->dead_w.repeat = dead / 1000.0;
+	ev_timer_again(m->loop, &s->dead_w);
+	ev_timer_set(&s->keepalive_w, ka / 1000.0, ka / 1000.0);
 	ev_timer_start(m->loop, &s->keepalive_w);
 	mapper_event(m, "node-up", NULL, c->nodes[node].name, s->peer);
 	log_info("node %s up from %s%s%s", c->nodes[node].name, s->peer,
 		 m->use_tls ? ", certificate " : "", m->use_tls ? s->identity : "");
+}
+
+/* The capability a record needs that the session did not negotiate, or 0. */
+static uint32_t record_missing_cap(const struct session *s, const struct ila_record *r)
+{
+	uint32_t need = 0;
+
+	if (r->family == AF_INET)
+		need |= ILA_CAP_ADDR4;
+	if (r->has_standby || (r->flags & ILA_REC_F_STANDBY_REG))
+		need |= ILA_CAP_STANDBY;
+	if (r->flags & ILA_REC_F_ANYCAST)
+		need |= ILA_CAP_ANYCAST;
+	return need & ~s->caps;
+}
+
+/* A request with any record outside the negotiated capabilities is refused
+ * whole (ERROR unsupported); returns true when it was. */
+static bool refuse_unsupported(struct session *s, const struct ila_msg *msg)
+{
+	for (size_t i = 0; i < msg->nrec; i++) {
+		uint32_t miss = record_missing_cap(s, &msg->rec[i]);
+
+		if (!miss)
+			continue;
+		s->m->stats.unsupported++;
+		session_send_error(s, msg->xid, ILA_PERR_UNSUPPORTED,
+				   "record %zu needs capability %s, not negotiated in OPEN", i + 1,
+				   miss & ILA_CAP_ADDR4 ? "ADDR4" :
+				   miss & ILA_CAP_STANDBY ? "STANDBY" : "ANYCAST");
+		return true;
+	}
+	return false;
 }
 
 static void handle_msg(struct session *s, struct ila_msg *msg)
@@ -117,13 +171,22 @@ static void handle_msg(struct session *s, struct ila_msg *msg)
 	switch (msg->type) {
 	case ILA_MSG_KEEPALIVE:
 		break;
+	case ILA_MSG_OPEN:
+		m->stats.open_errors++;
+		log_warn("node %s (%s): a second OPEN: session closed", session_node_name(s),
+			 s->peer);
+		session_send_error(s, msg->xid, ILA_PERR_UNEXPECTED, "a second OPEN");
+		session_close(s, "a second OPEN", true);
+		break;
 	case ILA_MSG_REGISTER:
 	case ILA_MSG_DEREGISTER:
-		directory_enqueue(m, s, msg); /* takes the records */
+		if (!refuse_unsupported(s, msg))
+			directory_enqueue(m, s, msg); /* takes the records */
 		break;
 	case ILA_MSG_QUERY:
 		m->stats.queries++;
-		directory_query(m, s, msg);
+		if (!refuse_unsupported(s, msg))
+			directory_query(m, s, msg);
 		break;
 	case ILA_MSG_SUBSCRIBE:
 		push_subscribe(m, s, msg);
@@ -169,7 +232,8 @@ static int session_frames(struct session *s)
 
 		s->frames_in++;
 		s->m->stats.frames_in++;
-		ev_timer_again(s->m->loop, &s->dead_w);
+		if (s->state == S_ESTABLISHED) /* before OPEN the deadline stands */
+			ev_timer_again(s->m->loop, &s->dead_w);
 		rc = ila_msg_decode(frame, len, &msg);
 		if (rc == -ENOMEM) {
 			session_close(s, "out of memory", true);
@@ -183,6 +247,12 @@ static int session_frames(struct session *s)
 			session_send_error(s, msg.xid, rc, "%s", ila_proto_strerror(rc));
 			if (s->state == S_OPENWAIT)
 				session_close(s, "malformed OPEN", false);
+			else if (++s->malformed >= s->m->conf->limit_malformed) {
+				s->m->stats.malformed_closes++;
+				log_warn("node %s (%s): %u malformed frames: session closed",
+					 session_node_name(s), s->peer, s->malformed);
+				session_close(s, "too many malformed frames", true);
+			}
 			if (s->state == S_CLOSED)
 				return -1;
 			continue;
@@ -281,7 +351,8 @@ static void session_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		session_flush(s);
 }
 
-int session_adopt(struct mapper *m, int fd, const char *peer)
+/* Serves fd; src is the source key for limit per-source (NULL: none). */
+static int adopt(struct mapper *m, int fd, const char *peer, const uint8_t *src)
 {
 	struct session *s;
 
@@ -290,6 +361,8 @@ int session_adopt(struct mapper *m, int fd, const char *peer)
 		close(fd);
 		return -ENOBUFS;
 	}
+	if (src)
+		memcpy(s->src, src, sizeof(s->src));
 	snprintf(s->peer, sizeof(s->peer), "%s", peer);
 	if (ila_conn_init(&s->conn, fd, m->use_tls ? &m->tls : NULL) < 0) {
 		close(fd);
@@ -300,14 +373,16 @@ int session_adopt(struct mapper *m, int fd, const char *peer)
 	s->node = -1;
 	s->state = m->use_tls ? S_HANDSHAKE : S_OPENWAIT;
 	s->since_ms = mapper_now_ms();
+	/* small buffers until OPEN: an unauthenticated peer holds little memory */
 	ila_frame_reader_init(&s->rd);
-	ila_frame_writer_init(&s->wr, queue_limit(m));
+	ila_frame_reader_limit(&s->rd, SESSION_PREAUTH_BUF);
+	ila_frame_writer_init(&s->wr, SESSION_PREAUTH_BUF);
 	ev_io_init(&s->io, session_io_cb, fd, EV_READ);
 	s->io.data = s;
 	ev_io_start(m->loop, &s->io);
-	/* the dead timer also bounds the handshake and the wait for OPEN */
+	/* the dead timer first bounds the TLS handshake plus the wait for OPEN */
 	ev_init(&s->dead_w, dead_cb);
-	s->dead_w.repeat = m->conf->dead_interval_ms / 1000.0;
+	s->dead_w.repeat = m->conf->limit_open_timeout_ms / 1000.0;
 	s->dead_w.data = s;
 	ev_timer_again(m->loop, &s->dead_w);
 	ev_init(&s->keepalive_w, keepalive_cb);
@@ -315,8 +390,58 @@ int session_adopt(struct mapper *m, int fd, const char *peer)
 	s->next = m->sessions;
 	m->sessions = s;
 	m->nsessions++;
+	m->nunauth++;
 	m->stats.sessions_accepted++;
 	return 0;
+}
+
+int session_adopt(struct mapper *m, int fd, const char *peer)
+{
+	return adopt(m, fd, peer, NULL);
+}
+
+/* Sessions not past OPEN from the source src. */
+static unsigned unauth_from(const struct mapper *m, const uint8_t *src)
+{
+	unsigned n = 0;
+
+	for (const struct session *s = m->sessions; s; s = s->next)
+		if (s->state != S_ESTABLISHED && memcmp(s->src, src, sizeof(s->src)) == 0)
+			n++;
+	return n;
+}
+
+/* Logs the first refusal and then every power of two, not each of a flood. */
+static bool log_this(uint64_t count)
+{
+	return (count & (count - 1)) == 0;
+}
+
+static void accept_resume_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mapper *m = w->data;
+
+	(void)revents;
+	for (unsigned i = 0; i < m->nlisten; i++)
+		ev_io_start(loop, &m->listeners[i].io);
+}
+
+/* accept() is out of descriptors (or memory): the connection stays in the
+ * backlog and the listener stays readable, so stop listening for a moment
+ * instead of spinning. */
+static void accept_pause(struct mapper *m, int err)
+{
+	m->stats.accept_pauses++;
+	if (!m->accept_starved) {
+		m->accept_starved = true;
+		log_warn("accept: %s: not accepting for %d ms at a time until it succeeds again",
+			 strerror(err), MAPPER_ACCEPT_PAUSE_MS);
+	}
+	for (unsigned i = 0; i < m->nlisten; i++)
+		ev_io_stop(m->loop, &m->listeners[i].io);
+	ev_timer_stop(m->loop, &m->accept_pause_w);
+	ev_timer_set(&m->accept_pause_w, MAPPER_ACCEPT_PAUSE_MS / 1000.0, 0.);
+	ev_timer_start(m->loop, &m->accept_pause_w);
 }
 
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -325,26 +450,58 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char host[INET6_ADDRSTRLEN], peer[INET6_ADDRSTRLEN + 8];
+	uint8_t src[sizeof(((struct session *)0)->src)] = { 0 };
+	struct mapper *m = l->m;
 	int fd, one = 1;
 
 	(void)loop;
 	(void)revents;
 	fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+			accept_pause(m, errno);
 		return;
+	}
+	if (m->accept_starved) {
+		m->accept_starved = false;
+		log_info("accept: accepting again after %" PRIu64 " pauses in all",
+			 m->stats.accept_pauses);
+	}
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *a = (struct sockaddr_in6 *)&ss;
 
 		inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof(host));
 		snprintf(peer, sizeof(peer), "[%s]:%u", host, ntohs(a->sin6_port));
+		src[0] = AF_INET6;
+		memcpy(src + 1, &a->sin6_addr, 8); /* a /64 is one source */
 	} else {
 		struct sockaddr_in *a = (struct sockaddr_in *)&ss;
 
 		inet_ntop(AF_INET, &a->sin_addr, host, sizeof(host));
 		snprintf(peer, sizeof(peer), "%s:%u", host, ntohs(a->sin_port));
+		src[0] = AF_INET;
+		memcpy(src + 1, &a->sin_addr, 4);
 	}
-	session_adopt(l->m, fd, peer);
+	/* connections not past OPEN have their own caps, so that idle ones
+	 * cannot lock authenticated nodes out */
+	if (m->nunauth >= m->conf->limit_unauth) {
+		if (log_this(++m->stats.preauth_refused))
+			log_warn("%s refused: %u connections not past OPEN (limit unauthenticated); "
+				 "%" PRIu64 " refused so far", peer, m->nunauth,
+				 m->stats.preauth_refused);
+		close(fd);
+		return;
+	}
+	if (unauth_from(m, src) >= m->conf->limit_unauth_source) {
+		if (log_this(++m->stats.preauth_source_refused))
+			log_warn("%s refused: %u connections not past OPEN from that source "
+				 "(limit per-source); %" PRIu64 " refused so far", peer,
+				 m->conf->limit_unauth_source, m->stats.preauth_source_refused);
+		close(fd);
+		return;
+	}
+	adopt(m, fd, peer, src);
 }
 
 static int listen_one(struct mapper *m, const struct ila_conf_endpoint *ep, char *err,
@@ -384,6 +541,8 @@ fail:
 
 int sessions_listen(struct mapper *m, char *err, size_t errlen)
 {
+	ev_init(&m->accept_pause_w, accept_resume_cb);
+	m->accept_pause_w.data = m;
 	for (unsigned i = 0; i < m->conf->n_listen; i++) {
 		int rc = listen_one(m, &m->conf->listen[i], err, errlen);
 
@@ -395,6 +554,7 @@ int sessions_listen(struct mapper *m, char *err, size_t errlen)
 
 void sessions_stop(struct mapper *m)
 {
+	ev_timer_stop(m->loop, &m->accept_pause_w);
 	for (unsigned i = 0; i < m->nlisten; i++) {
 		ev_io_stop(m->loop, &m->listeners[i].io);
 		close(m->listeners[i].fd);

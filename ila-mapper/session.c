@@ -131,6 +131,8 @@ void session_close(struct session *s, const char *why, bool failover)
 	}
 	else
 		log_debug("session %s closed: %s", s->peer, why);
+	if (s->state != S_ESTABLISHED)
+		m->nunauth--;
 	s->state = S_CLOSED;
 	ev_io_stop(m->loop, &s->io);
 	ev_timer_stop(m->loop, &s->dead_w);

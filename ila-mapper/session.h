@@ -27,10 +27,16 @@ struct session {
 	char identity[ILA_CONF_IDENTITY_MAX];
 	uint64_t since_ms;
 	uint64_t frames_in, frames_out;
+	uint8_t src[9];	/* source for limit per-source: family, then IPv4 or an IPv6 /64 */
+	unsigned malformed;	/* malformed frames received */
+	uint32_t caps;		/* negotiated in OPEN */
 	struct subscription subs[ILA_CONF_MAX_VNS];
 	unsigned nsubs;
 	bool more; /* subscriptions had more to send when the last turn ended */
 };
+
+/* Before OPEN, a session's frames in and its output queue stay this small. */
+#define SESSION_PREAUTH_BUF 2048
 
 size_t queue_limit(const struct mapper *m);
 void session_watch(struct session *s);
