@@ -203,6 +203,8 @@ struct session_info {
 	uint64_t frames_in, frames_out;
 	size_t queued;
 	unsigned nsubs;
+	uint32_t keepalive_ms, dead_ms;	/* negotiated in OPEN */
+	uint32_t caps;
 };
 void session_info(const struct session *s, struct session_info *out);
 struct session *session_next(const struct mapper *m, const struct session *s);

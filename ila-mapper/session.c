@@ -60,6 +60,9 @@ void session_info(const struct session *s, struct session_info *out)
 	out->frames_out = s->frames_out;
 	out->queued = ila_frame_writer_pending(&s->wr);
 	out->nsubs = s->nsubs;
+	out->keepalive_ms = (uint32_t)(s->keepalive_w.repeat * 1000.0 + 0.5);
+	out->dead_ms = (uint32_t)(s->dead_w.repeat * 1000.0 + 0.5);
+	out->caps = s->caps;
 }
 
 struct session *session_next(const struct mapper *m, const struct session *s)

@@ -179,6 +179,9 @@ static int cmd_show_nodes(void *ctx, const struct ila_cli_args *a, struct ila_bu
 				json_object_object_add(o, "queued_bytes", json_object_new_uint64(si.queued));
 				json_object_object_add(o, "frames_in", json_object_new_uint64(si.frames_in));
 				json_object_object_add(o, "frames_out", json_object_new_uint64(si.frames_out));
+				json_object_object_add(o, "keepalive_ms", json_object_new_uint64(si.keepalive_ms));
+				json_object_object_add(o, "dead_ms", json_object_new_uint64(si.dead_ms));
+				json_object_object_add(o, "caps", json_object_new_uint64(si.caps));
 			}
 			json_object_array_add(arr, o);
 		} else {
