@@ -103,6 +103,116 @@ static bool frozen_now(const struct mapping *mp, uint64_t now)
 	return mp->frozen_until == STORE_FROZEN_PERMANENT || now < mp->frozen_until;
 }
 
+/* The number after s for the mapper's own changes (expiry, freeze, promotion,
+ * deletion): they may use the numbers above ILA_SEQ_LIMIT; none wraps. */
+static uint64_t seq_next(uint64_t s)
+{
+	return s == UINT64_MAX ? s : s + 1;
+}
+
+/* A number a node's request makes the mapper store: refused past the limit. */
+static int seq_check(struct mapper *m, uint64_t seq)
+{
+	if (seq <= ILA_SEQ_LIMIT)
+		return 0;
+	m->stats.seq_exhausted++;
+	return ILA_PERR_SEQ_EXHAUSTED;
+}
+
+/* One REGISTER record from node: a token of its bucket, or quota. */
+static int rate_take(struct mapper *m, int node)
+{
+	const struct ila_conf *c = m->conf;
+	struct mapper_bucket *b = &m->buckets[node];
+	uint64_t now = mapper_now_ms();
+
+	if (!c->quota_rate)
+		return 0;
+	if (!b->last_ms) {
+		b->tokens = c->quota_burst;
+		b->last_ms = now;
+	} else if (now > b->last_ms) {
+		b->tokens += (double)(now - b->last_ms) * c->quota_rate / 1000.0;
+		if (b->tokens > c->quota_burst)
+			b->tokens = c->quota_burst;
+		b->last_ms = now;
+	}
+	if (b->tokens < 1.0) {
+		m->stats.quota_rate++;
+		return ILA_PERR_QUOTA;
+	}
+	b->tokens -= 1.0;
+	return 0;
+}
+
+/* A live mapping more for node (new: and for its vn): within the quotas? */
+static int quota_check(struct mapper *m, MDB_txn *txn, const char *node, uint32_t vn, bool new)
+{
+	const struct ila_conf *c = m->conf;
+
+	if (c->quota_node_mappings &&
+	    store_owner_count(&m->store, txn, node) >= c->quota_node_mappings) {
+		m->stats.quota_node++;
+		return ILA_PERR_QUOTA;
+	}
+	if (new && c->quota_vn_mappings &&
+	    store_vn_count(&m->store, txn, vn) >= c->quota_vn_mappings) {
+		m->stats.quota_vn++;
+		return ILA_PERR_QUOTA;
+	}
+	return 0;
+}
+
+static int stale(struct mapper *m, const char *name, const struct ila_record *r, uint64_t seq)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	m->stats.stale_seq++;
+	log_debug("register %s from node %s: seq %llu below %llu, ignored",
+		  mapper_rec_addr(r, a, sizeof(a)), name, (unsigned long long)r->seq,
+		  (unsigned long long)seq);
+	return ILA_PERR_STALE_SEQ;
+}
+
+/* The lowest number the owner of a lapsed mapping may bring it back with:
+ * the one it refreshed with before its lifetime ran out (expiry took one
+ * number to go down, one more to be removed). */
+static uint64_t lapsed_floor(const struct mapping *mp)
+{
+	uint64_t back = mp->rec.state == ILA_STATE_REMOVED ? 2 : 1;
+
+	return mp->rec.seq > back ? mp->rec.seq - back : 0;
+}
+
+static int apply_standby(struct mapper *m, MDB_txn *txn, const char *name,
+			 const struct ila_record *r, struct mapping *old, bool found,
+			 struct change_set *cs)
+{
+	struct mapping nm;
+	int rc;
+
+	/* warm move: this node offers to take over, nothing moves yet */
+	if (!found || old->rec.state == ILA_STATE_REMOVED) {
+		m->stats.no_mapping++;
+		return ILA_PERR_NO_MAPPING;
+	}
+	if (strcmp(old->rec.node, name) == 0)
+		return ILA_PERR_BAD_VALUE; /* the owner cannot be its own standby */
+	if ((rc = seq_check(m, old->rec.seq + 1)))
+		return rc;
+	nm = *old;
+	nm.rec.standby = r->loc;
+	nm.rec.has_standby = true;
+	nm.rec.seq = old->rec.seq + 1;
+	snprintf(nm.standby_node, sizeof(nm.standby_node), "%s", name);
+	if (store_put(&m->store, txn, &nm, old, true) < 0)
+		return ILA_PERR_INTERNAL;
+	m->stats.standby_registrations++;
+	changed_vn(cs, r->vn);
+	mapper_event(m, "standby", r, name, NULL);
+	return 0;
+}
+
 static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
 			  uint64_t now, struct change_set *cs)
 {
@@ -112,9 +222,11 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	struct mapping old, nm;
 	uint32_t lifetime;
 	char a[INET6_ADDRSTRLEN];
+	bool found, tomb, owner;
 	int rc;
 
-	if ((rc = check_record(m, node, r, true)))
+	if ((rc = check_record(m, node, r, true)) || (rc = rate_take(m, node)) ||
+	    (rc = seq_check(m, r->seq)))
 		return rc;
 	lifetime = r->lifetime ? r->lifetime : c->lifetime_default_s;
 	if (lifetime > c->lifetime_max_s)
@@ -123,31 +235,31 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	rc = store_get(&m->store, txn, &k, &old);
 	if (rc < 0 && rc != -ENOENT)
 		return ILA_PERR_INTERNAL;
+	found = rc == 0;
+	tomb = found && old.rec.state == ILA_STATE_REMOVED;
+	owner = found && strcmp(old.rec.node, name) == 0;
 
-	if (r->flags & ILA_REC_F_STANDBY_REG) {
-		/* warm move: this node offers to take over, nothing moves yet */
-		if (rc == -ENOENT) {
-			m->stats.no_mapping++;
-			return ILA_PERR_NO_MAPPING;
+	if (r->flags & ILA_REC_F_STANDBY_REG)
+		return apply_standby(m, txn, name, r, &old, found, cs);
+
+	if (!found || tomb) {
+		uint64_t seq = r->seq ? r->seq : 1;
+
+		/* a tombstone is beaten like a mapping: a lower number is stale,
+		 * an equal one is ordered after it (its owner's lapsed mapping may
+		 * come back with the number it refreshed with) */
+		if (tomb && seq < old.rec.seq && !(owner && old.lapsed && seq >= lapsed_floor(&old)))
+			return stale(m, name, r, old.rec.seq);
+		if (tomb && seq <= old.rec.seq) {
+			seq = old.rec.seq + 1;
+			if ((rc = seq_check(m, seq)))
+				return rc;
 		}
-		if (strcmp(old.rec.node, name) == 0)
-			return ILA_PERR_BAD_VALUE; /* the owner cannot be its own standby */
-		nm = old;
-		nm.rec.standby = r->loc;
-		nm.rec.has_standby = true;
-		snprintf(nm.standby_node, sizeof(nm.standby_node), "%s", name);
-		if (store_put(&m->store, txn, &nm, &old, true) < 0)
-			return ILA_PERR_INTERNAL;
-		m->stats.standby_registrations++;
-		changed_vn(cs, r->vn);
-		mapper_event(m, "standby", r, name, NULL);
-		return 0;
-	}
-
-	if (rc == -ENOENT) {
+		if ((rc = quota_check(m, txn, name, r->vn, true)))
+			return rc;
 		memset(&nm, 0, sizeof(nm));
 		nm.rec = *r;
-		nm.rec.seq = r->seq ? r->seq : 1;
+		nm.rec.seq = seq;
 		nm.rec.state = ILA_STATE_UP;
 		nm.rec.flags = r->flags;
 		nm.rec.has_standby = nm.rec.has_prev = false;
@@ -155,7 +267,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		memcpy(nm.rec.node, name, strnlen(name, ILA_PROTO_NAME_MAX) + 1);
 		nm.expires = now + lifetime;
 		nm.window_start = now;
-		if (store_put(&m->store, txn, &nm, NULL, true) < 0)
+		if (store_put(&m->store, txn, &nm, tomb ? &old : NULL, true) < 0)
 			return ILA_PERR_INTERNAL;
 		m->stats.registrations++;
 		changed_vn(cs, r->vn);
@@ -163,22 +275,26 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		return 0;
 	}
 
-	if (r->seq < old.rec.seq) {
-		m->stats.stale_seq++;
-		log_debug("register %s from node %s: seq %llu below %llu, ignored",
-			  mapper_rec_addr(r, a, sizeof(a)), name, (unsigned long long)r->seq,
-			  (unsigned long long)old.rec.seq);
-		return ILA_PERR_STALE_SEQ;
-	}
+	if (r->seq < old.rec.seq &&
+	    !(owner && old.lapsed && old.rec.state == ILA_STATE_DOWN &&
+	      ila_locator_equal(&old.rec.loc, &r->loc) && r->seq >= lapsed_floor(&old)))
+		return stale(m, name, r, old.rec.seq);
 	nm = old;
 	nm.rec.lifetime = lifetime;
 	nm.expires = now + lifetime;
-	if (strcmp(old.rec.node, name) == 0 && ila_locator_equal(&old.rec.loc, &r->loc)) {
-		/* a refresh; it only reaches subscribers when something they see changed */
+	nm.lapsed = false;
+	if (owner && ila_locator_equal(&old.rec.loc, &r->loc)) {
+		/* a refresh; it only reaches subscribers when something they see
+		 * changed, and then with a higher number */
 		bool visible = r->seq > old.rec.seq || old.rec.state == ILA_STATE_DOWN ||
 			       r->flags != old.rec.flags;
 
-		nm.rec.seq = r->seq;
+		nm.rec.seq = r->seq > old.rec.seq ? r->seq : old.rec.seq;
+		if (visible && r->seq <= old.rec.seq) {
+			nm.rec.seq = old.rec.seq + 1;
+			if ((rc = seq_check(m, nm.rec.seq)))
+				return rc;
+		}
 		nm.rec.flags = r->flags;
 		if (old.rec.state == ILA_STATE_DOWN)
 			nm.rec.state = frozen_now(&old, now) ? ILA_STATE_FROZEN : ILA_STATE_UP;
@@ -191,7 +307,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		return 0;
 	}
 
-	/* a move */
+	/* a move (or the owner changing its locator) */
 	if (old.frozen_until) {
 		if (frozen_now(&old, now)) {
 			m->stats.frozen_refused++;
@@ -201,7 +317,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		nm.moves = 0;
 		nm.window_start = now;
 	}
-	if (now - nm.window_start >= c->damping_interval_s) {
+	if (now < nm.window_start || now - nm.window_start >= c->damping_interval_s) {
 		nm.window_start = now;
 		nm.moves = 0;
 	}
@@ -210,6 +326,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 					  ? STORE_FROZEN_PERMANENT
 					  : now + c->damping_freeze_s;
 		nm.rec.state = ILA_STATE_FROZEN;
+		nm.rec.seq = seq_next(old.rec.seq);
 		nm.expires = old.expires;
 		nm.rec.lifetime = old.rec.lifetime;
 		if (store_put(&m->store, txn, &nm, &old, true) < 0)
@@ -223,9 +340,12 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 			 c->damping_interval_s, name);
 		return ILA_PERR_FROZEN;
 	}
-	nm.moves++;
 	/* a tie from another node: the mapper orders it after the current one */
-	nm.rec.seq = r->seq == old.rec.seq ? old.rec.seq + 1 : r->seq;
+	nm.rec.seq = r->seq <= old.rec.seq ? old.rec.seq + 1 : r->seq;
+	if ((rc = seq_check(m, nm.rec.seq)) ||
+	    (!owner && (rc = quota_check(m, txn, name, r->vn, false))))
+		return rc;
+	nm.moves++;
 	nm.rec.prev = old.rec.loc;
 	nm.rec.has_prev = true;
 	nm.rec.loc = r->loc;
@@ -250,58 +370,84 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	return 0;
 }
 
+/* The mapping becomes a tombstone: removed, with a number above the last
+ * one, kept for the maximum lifetime so that only a higher number beats it. */
+static void make_tombstone(const struct mapper *m, struct mapping *nm, uint64_t seq, uint64_t now)
+{
+	nm->rec.state = ILA_STATE_REMOVED;
+	nm->rec.seq = seq;
+	nm->rec.has_standby = nm->rec.has_prev = false;
+	memset(&nm->rec.standby, 0, sizeof(nm->rec.standby));
+	nm->standby_node[0] = '\0';
+	nm->rec.flags = 0;
+	nm->frozen_until = 0;
+	nm->moves = 0;
+	nm->rec.lifetime = m->conf->lifetime_max_s;
+	nm->expires = now + m->conf->lifetime_max_s;
+}
+
 static int apply_deregister(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
 			    uint64_t now, struct change_set *cs)
 {
 	const char *name = m->conf->nodes[node].name;
 	struct store_key k;
 	struct mapping old, nm;
+	uint64_t seq;
 	int rc;
 
 	if ((rc = check_record(m, node, r, true)))
 		return rc;
 	store_key_of(r, &k);
 	rc = store_get(&m->store, txn, &k, &old);
-	if (rc == -ENOENT) {
+	if (rc == -ENOENT || (rc == 0 && old.rec.state == ILA_STATE_REMOVED)) {
 		m->stats.no_mapping++;
 		return ILA_PERR_NO_MAPPING;
 	}
 	if (rc < 0)
 		return ILA_PERR_INTERNAL;
 	if (r->flags & ILA_REC_F_STANDBY_REG) {
+		/* the standby withdraws its offer */
 		if (!old.rec.has_standby || strcmp(old.standby_node, name) != 0) {
 			m->stats.not_authorised++;
 			return ILA_PERR_NOT_AUTHORISED;
 		}
+		if ((rc = seq_check(m, old.rec.seq + 1)))
+			return rc;
 		nm = old;
 		nm.rec.has_standby = false;
 		nm.standby_node[0] = '\0';
 		memset(&nm.rec.standby, 0, sizeof(nm.rec.standby));
+		nm.rec.seq = old.rec.seq + 1;
 		if (store_put(&m->store, txn, &nm, &old, true) < 0)
 			return ILA_PERR_INTERNAL;
 		changed_vn(cs, r->vn);
+		mapper_event(m, "standby-withdrawn", &nm.rec, name, NULL);
 		return 0;
 	}
 	if (strcmp(old.rec.node, name) != 0) {
 		m->stats.not_authorised++;
 		return ILA_PERR_NOT_AUTHORISED;
 	}
-	if (r->seq && r->seq < old.rec.seq) {
+	if (r->seq < old.rec.seq) {
 		m->stats.stale_seq++;
 		return ILA_PERR_STALE_SEQ;
 	}
+	seq = r->seq > old.rec.seq ? r->seq : old.rec.seq + 1;
+	if ((rc = seq_check(m, seq)))
+		return rc;
 	m->stats.deregistrations++;
 	changed_vn(cs, r->vn);
 	mapper_event(m, r->state == ILA_STATE_DOWN ? "down" : "deregister", r, name, NULL);
+	nm = old;
+	nm.lapsed = false;
 	if (r->state == ILA_STATE_DOWN) {
 		/* cold move: subscribers answer senders unreachable until it comes back */
-		nm = old;
 		nm.rec.state = ILA_STATE_DOWN;
-		if (r->seq > nm.rec.seq)
-			nm.rec.seq = r->seq;
-		return store_put(&m->store, txn, &nm, &old, true) < 0 ? ILA_PERR_INTERNAL : 0;
+		nm.rec.seq = seq;
+	} else {
+		make_tombstone(m, &nm, seq, now);
 	}
-	return store_del(&m->store, txn, &old) < 0 ? ILA_PERR_INTERNAL : 0;
+	return store_put(&m->store, txn, &nm, &old, true) < 0 ? ILA_PERR_INTERNAL : 0;
 }
 
 static void op_free(struct pending_op *op)
@@ -359,7 +505,7 @@ void directory_commit(struct mapper *m)
 {
 	struct change_set cs = { 0 };
 	struct pending_op *ops = m->pending, *op;
-	uint64_t now = ila_clock_wall_s();
+	uint64_t now = mapper_now_s(m);
 	unsigned records = m->pending_records;
 	MDB_txn *txn;
 	int rc;
@@ -416,50 +562,71 @@ void directory_commit(struct mapper *m)
 void directory_query(struct mapper *m, struct session *s, const struct ila_msg *msg)
 {
 	struct ila_msg reply = { .type = ILA_MSG_REPLY, .xid = msg->xid };
+	const struct ila_conf_vn *vn = mapper_vn(m, msg->sub.vn);
+	int node = session_node(s);
+	struct store_key *seen;
 	MDB_txn *txn;
 
-	if (!mapper_vn(m, msg->sub.vn)) {
+	/* an unknown vn first: there is no right to check on it */
+	if (!vn) {
 		m->stats.vn_unknown++;
 		session_send_error(s, msg->xid, ILA_PERR_VN_UNKNOWN, "vn %u is not configured",
 				   msg->sub.vn);
 		return;
 	}
+	/* the right to read a vn is the right to subscribe to it */
+	if (node < 0 || (!ila_conf_nodeset_has(vn->subscribe, (unsigned)node) &&
+			 !ila_conf_nodeset_has(vn->serve, (unsigned)node))) {
+		m->stats.not_authorised++;
+		m->stats.query_not_authorised++;
+		session_send_error(s, msg->xid, ILA_PERR_NOT_AUTHORISED,
+				   "node %s may not query vn %s", session_node_name(s), vn->name);
+		return;
+	}
 	reply.rec = calloc(msg->nrec ? msg->nrec : 1, sizeof(*reply.rec));
-	if (!reply.rec || store_begin(&m->store, false, &txn) < 0) {
+	seen = calloc(msg->nrec ? msg->nrec : 1, sizeof(*seen));
+	if (!reply.rec || !seen || store_begin(&m->store, false, &txn) < 0) {
 		free(reply.rec);
+		free(seen);
 		session_send_error(s, msg->xid, ILA_PERR_INTERNAL, "store unavailable");
 		return;
 	}
-	for (size_t i = 0; i < msg->nrec; i++) {
+	for (size_t i = 0, nseen = 0; i < msg->nrec; i++) {
 		struct ila_record q = msg->rec[i];
 		struct store_key k;
 		struct mapping mp;
+		size_t j;
 
-		/* addresses without a mapping are left out of the REPLY */
+		/* addresses without a mapping are left out of the REPLY; an
+		 * address asked twice is answered once */
 		q.vn = msg->sub.vn;
 		store_key_of(&q, &k);
-		if (store_get(&m->store, txn, &k, &mp) == 0)
+		for (j = 0; j < nseen && memcmp(seen[j].b, k.b, STORE_KEY_LEN) != 0; j++)
+			;
+		if (j < nseen)
+			continue;
+		seen[nseen++] = k;
+		if (store_get(&m->store, txn, &k, &mp) == 0) {
+			mp.rec.lifetime = mapper_lifetime_left(m, &mp);
 			reply.rec[reply.nrec++] = mp.rec;
+		}
 	}
 	mdb_txn_abort(txn);
+	free(seen);
 	if (session_send(s, &reply) == 0)
 		session_kick(s);
 	free(reply.rec);
 }
 
 struct failover_scan {
-	const char *node;
 	struct store_key *keys;
 	unsigned n, cap;
 };
 
-static int failover_collect(void *arg, const struct store_key *k, const struct mapping *mp)
+static int failover_collect(void *arg, const struct store_key *k)
 {
 	struct failover_scan *f = arg;
 
-	if (strcmp(mp->rec.node, f->node) != 0 || !mp->rec.has_standby ||
-	    mp->rec.state == ILA_STATE_DOWN)
-		return 0;
 	if (f->n == f->cap) {
 		unsigned ncap = f->cap ? f->cap * 2 : 64;
 		struct store_key *nk = realloc(f->keys, ncap * sizeof(*nk));
@@ -475,7 +642,8 @@ static int failover_collect(void *arg, const struct store_key *k, const struct m
 
 void directory_node_failed(struct mapper *m, int node)
 {
-	struct failover_scan f = { .node = m->conf->nodes[node].name };
+	const char *name = m->conf->nodes[node].name;
+	struct failover_scan f = { 0 };
 	struct change_set cs = { 0 };
 	MDB_txn *txn;
 	unsigned promoted = 0;
@@ -483,7 +651,8 @@ void directory_node_failed(struct mapper *m, int node)
 	directory_commit(m); /* what the node sent before it died comes first */
 	if (store_begin(&m->store, false, &txn) < 0)
 		return;
-	store_scan(&m->store, txn, 0, NULL, failover_collect, &f);
+	/* the node's mappings from the owner index, not a scan of the store */
+	store_owner_keys(&m->store, txn, name, failover_collect, &f);
 	mdb_txn_abort(txn);
 	if (f.n == 0) {
 		free(f.keys);
@@ -496,7 +665,9 @@ void directory_node_failed(struct mapper *m, int node)
 	for (unsigned i = 0; i < f.n; i++) {
 		struct mapping old, nm;
 
-		if (store_get(&m->store, txn, &f.keys[i], &old) < 0)
+		if (store_get(&m->store, txn, &f.keys[i], &old) < 0 ||
+		    strcmp(old.rec.node, name) != 0 || !old.rec.has_standby ||
+		    old.rec.state == ILA_STATE_DOWN || old.rec.state == ILA_STATE_REMOVED)
 			continue;
 		nm = old;
 		nm.rec.prev = old.rec.loc;
@@ -506,7 +677,7 @@ void directory_node_failed(struct mapper *m, int node)
 		nm.rec.has_standby = false;
 		memset(&nm.rec.standby, 0, sizeof(nm.rec.standby));
 		nm.standby_node[0] = '\0';
-		nm.rec.seq = old.rec.seq + 1;
+		nm.rec.seq = seq_next(old.rec.seq);
 		nm.rec.flags |= ILA_REC_F_PROMOTED;
 		nm.rec.state = ILA_STATE_UP;
 		if (store_put(&m->store, txn, &nm, &old, true) == 0) {
@@ -532,8 +703,9 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	struct mapper *m = w->data;
 	struct store_key keys[64];
 	struct change_set cs = { 0 };
-	uint64_t now = ila_clock_wall_s();
+	uint64_t now = mapper_now_s(m);
 	MDB_txn *txn;
+	bool purged = false;
 	int n;
 
 	(void)loop;
@@ -549,23 +721,34 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 			if (store_get(&m->store, txn, &keys[i], &old) < 0)
 				continue;
+			if (old.rec.state == ILA_STATE_REMOVED) {
+				/* a tombstone's time is up: forgotten, nobody is told */
+				if (store_del(&m->store, txn, &old, false) == 0) {
+					m->stats.tombstones_purged++;
+					purged = true;
+				}
+				continue;
+			}
 			changed_vn(&cs, old.rec.vn);
 			m->stats.expired++;
 			mapper_event(m, "expire", &old.rec, old.rec.node,
 				     old.rec.state == ILA_STATE_DOWN ? "removed" : "down");
-			if (old.rec.state == ILA_STATE_DOWN) {
-				store_del(&m->store, txn, &old);
-				continue;
-			}
-			/* soft state: not refreshed in time, the mapping goes down and
-			 * stays known for another lifetime */
 			nm = old;
-			nm.rec.state = ILA_STATE_DOWN;
-			nm.expires = now + (old.rec.lifetime ? old.rec.lifetime : 1);
+			if (old.rec.state == ILA_STATE_DOWN) {
+				/* down for a lifetime: removed, a tombstone with the next number */
+				make_tombstone(m, &nm, seq_next(old.rec.seq), now);
+			} else {
+				/* soft state: not refreshed in time, the mapping goes down
+				 * (next number) and stays known for another lifetime */
+				nm.rec.state = ILA_STATE_DOWN;
+				nm.rec.seq = seq_next(old.rec.seq);
+				nm.lapsed = true;
+				nm.expires = now + (old.rec.lifetime ? old.rec.lifetime : 1);
+			}
 			store_put(&m->store, txn, &nm, &old, true);
 		}
 	}
-	if (cs.nvns == 0) {
+	if (cs.nvns == 0 && !purged) {
 		store_abort(&m->store, txn);
 		return;
 	}
@@ -604,18 +787,23 @@ static int single_change(struct mapper *m, const struct ila_record *key, bool de
 	store_key_of(key, &k);
 	if ((rc = store_begin(&m->store, true, &txn)) < 0)
 		return rc;
-	if ((rc = store_get(&m->store, txn, &k, &old)) < 0) {
+	if ((rc = store_get(&m->store, txn, &k, &old)) == 0 && old.rec.state == ILA_STATE_REMOVED)
+		rc = -ENOENT; /* a tombstone is no mapping to act on */
+	if (rc < 0) {
 		store_abort(&m->store, txn);
 		return rc;
 	}
+	nm = old;
 	if (del) {
-		rc = store_del(&m->store, txn, &old);
+		/* deleted by the operator: a tombstone, like any removal */
+		make_tombstone(m, &nm, seq_next(old.rec.seq), mapper_now_s(m));
+		rc = store_put(&m->store, txn, &nm, &old, true);
 		m->stats.deletes++;
 	} else {
-		nm = old;
 		nm.frozen_until = 0;
 		nm.moves = 0;
-		nm.window_start = ila_clock_wall_s();
+		nm.window_start = mapper_now_s(m);
+		nm.rec.seq = seq_next(old.rec.seq);
 		if (nm.rec.state == ILA_STATE_FROZEN)
 			nm.rec.state = ILA_STATE_UP;
 		rc = store_put(&m->store, txn, &nm, &old, true);
@@ -669,6 +857,8 @@ static void commit_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 void directory_init(struct mapper *m)
 {
+	mapper_clock_init(m);
+	memset(m->buckets, 0, sizeof(m->buckets));
 	m->pending = NULL;
 	m->pending_tail = &m->pending;
 	ev_prepare_init(&m->commit_w, prepare_cb);

@@ -11,7 +11,8 @@
  *   session.c    a session's state and output: queueing, writing, closing
  *   event.c      the event queue, and the lines of `ilactl -M monitor`
  *   state.c      lookups: vns, record addresses; the clock
- *   store.c      the LMDB store: mappings, journal, expiry index
+ *   store.c      the LMDB store: mappings and tombstones, journal, expiry
+ *                and owner indexes
  */
 #ifndef ILA_MAPPER_H
 #define ILA_MAPPER_H
@@ -82,6 +83,19 @@ struct mapper_stats {
 	uint64_t commit_records;
 	uint64_t commit_failures;
 	uint64_t deletes;
+	uint64_t not_subscribed;	/* UNSUBSCRIBE of a vn not subscribed */
+	uint64_t query_not_authorised;	/* QUERY of a vn the node may not subscribe to */
+	uint64_t quota_node;		/* records refused: node over its mapping quota */
+	uint64_t quota_vn;		/* records refused: vn over its mapping quota */
+	uint64_t quota_rate;		/* records refused: node over its registration rate */
+	uint64_t seq_exhausted;		/* records refused: number past ILA_SEQ_LIMIT */
+	uint64_t tombstones_purged;	/* removed mappings forgotten after lifetime max */
+};
+
+/* A node's registration rate: a token bucket on the monotonic clock. */
+struct mapper_bucket {
+	double tokens;
+	uint64_t last_ms;	/* 0: not used yet (full) */
 };
 
 struct session;
@@ -166,6 +180,10 @@ struct mapper {
 	struct ila_daemon_signals signals;
 	struct mapper_stats stats;
 	uint64_t started;
+	struct mapper_bucket buckets[ILA_CONF_MAX_NODES];
+	/* the clock of lifetimes and damping: wall seconds read once at start,
+	 * advanced by the monotonic clock (state.c) */
+	uint64_t wall_base_s, mono_base_ms;
 
 	/* the event queue (event.c) */
 	struct mapper_ev *ev_head, *ev_tail;
@@ -237,7 +255,8 @@ struct subscription {
 	bool stalled;
 };
 int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *msg);
-int push_unsubscribe(struct mapper *m, struct session *s, uint32_t vn);
+/* Answers ACK, or ERROR not-subscribed. */
+int push_unsubscribe(struct mapper *m, struct session *s, const struct ila_msg *msg);
 /* Fills the session's queue from snapshots and the journal, up to the push
  * queue limit. Returns the number of frames queued. */
 int push_pump(struct mapper *m, struct session *s);
@@ -271,6 +290,13 @@ void mapper_event(struct mapper *m, const char *event, const struct ila_record *
 
 /* state.c */
 uint64_t mapper_now_ms(void);
+/* Seconds on the wall clock as read at start, advanced by the monotonic
+ * clock since: what lifetimes and damping windows are measured with (a step
+ * of the system clock moves none of them). */
+void mapper_clock_init(struct mapper *m);
+uint64_t mapper_now_s(const struct mapper *m);
+/* The lifetime left of a stored mapping (REPLY, PUSH), at least 1. */
+uint32_t mapper_lifetime_left(const struct mapper *m, const struct mapping *mp);
 const struct ila_conf_vn *mapper_vn(const struct mapper *m, uint32_t id);
 const char *mapper_vn_name(const struct mapper *m, uint32_t id);
 const char *mapper_rec_addr(const struct ila_record *r, char *buf, size_t len);

@@ -9,6 +9,7 @@
 
 /* Records of one PUSH frame being built. */
 struct push_batch {
+	const struct mapper *m;
 	struct ila_record *rec;
 	unsigned n, max;
 	uint64_t last_jseq;
@@ -19,8 +20,11 @@ static int snap_collect(void *arg, const struct store_key *k, const struct mappi
 {
 	struct push_batch *b = arg;
 
-	b->rec[b->n++] = mp->rec;
 	b->last_key = *k;
+	if (mp->rec.state == ILA_STATE_REMOVED)
+		return 0; /* tombstones are not part of a snapshot */
+	b->rec[b->n] = mp->rec;
+	b->rec[b->n++].lifetime = mapper_lifetime_left(b->m, mp);
 	return b->n == b->max ? 1 : 0;
 }
 
@@ -32,6 +36,8 @@ static int journal_collect(void *arg, uint64_t jseq, const struct store_key *k,
 
 	if (mp) {
 		*r = mp->rec;
+		if (r->state != ILA_STATE_REMOVED)
+			r->lifetime = mapper_lifetime_left(b->m, mp);
 	} else {
 		memset(r, 0, sizeof(*r));
 		store_key_to_record(k, r);
@@ -56,7 +62,7 @@ static void sub_start_snapshot(struct mapper *m, struct subscription *sub)
 static int pump_one(struct mapper *m, struct session *s, struct subscription *sub,
 		    struct ila_record *recs, unsigned max)
 {
-	struct push_batch b = { .rec = recs, .max = max };
+	struct push_batch b = { .m = m, .rec = recs, .max = max };
 	struct ila_msg push = { .type = ILA_MSG_PUSH };
 	MDB_txn *txn;
 	int rc;
@@ -211,6 +217,9 @@ int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *ms
 	memset(sub, 0, sizeof(*sub));
 	sub->vn = msg->sub.vn;
 	m->stats.subscriptions++;
+	/* acknowledged before the snapshot or the changes it asked for */
+	if (session_send(s, &(struct ila_msg){ .type = ILA_MSG_ACK, .xid = msg->xid }) < 0)
+		return -ENOBUFS;
 	if (msg->sub.resume_seq) {
 		bool ok = msg->sub.resume_seq <= m->store.committed_jseq &&
 			  store_begin(&m->store, false, &txn) == 0;
@@ -218,7 +227,7 @@ int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *ms
 		if (ok) {
 			/* probe the journal: -ERANGE when it was trimmed past the position */
 			struct ila_record one;
-			struct push_batch b = { .rec = &one, .max = 1 };
+			struct push_batch b = { .m = m, .rec = &one, .max = 1 };
 			uint64_t reached;
 
 			ok = store_journal(&m->store, txn, sub->vn, msg->sub.resume_seq, 0, &reached,
@@ -243,14 +252,20 @@ int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *ms
 	return 0;
 }
 
-int push_unsubscribe(struct mapper *m, struct session *s, uint32_t vn)
+int push_unsubscribe(struct mapper *m, struct session *s, const struct ila_msg *msg)
 {
-	struct subscription *sub = sub_find(s, vn);
+	struct subscription *sub = sub_find(s, msg->sub.vn);
 
-	(void)m;
-	if (!sub)
+	if (!sub) {
+		m->stats.not_subscribed++;
+		session_send_error(s, msg->xid, ILA_PERR_NOT_SUBSCRIBED, "vn %u is not subscribed",
+				   msg->sub.vn);
 		return -ENOENT;
+	}
+	/* no PUSH of the vn follows the ACK: queued frames went out before it */
 	session_sub_del(s, sub);
+	if (session_send(s, &(struct ila_msg){ .type = ILA_MSG_ACK, .xid = msg->xid }) == 0)
+		session_kick(s);
 	return 0;
 }
 

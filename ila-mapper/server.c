@@ -192,7 +192,7 @@ static void handle_msg(struct session *s, struct ila_msg *msg)
 		push_subscribe(m, s, msg);
 		break;
 	case ILA_MSG_UNSUBSCRIBE:
-		push_unsubscribe(m, s, msg->sub.vn);
+		push_unsubscribe(m, s, msg);
 		break;
 	case ILA_MSG_ERROR:
 		if (msg->error.code == ILA_PERR_CEASE) {

@@ -292,6 +292,13 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		{ "freezes", st->freezes },
 		{ "unfreezes", st->unfreezes },
 		{ "deletes", st->deletes },
+		{ "not_subscribed", st->not_subscribed },
+		{ "query_not_authorised", st->query_not_authorised },
+		{ "quota_node", st->quota_node },
+		{ "quota_vn", st->quota_vn },
+		{ "quota_rate", st->quota_rate },
+		{ "seq_exhausted", st->seq_exhausted },
+		{ "tombstones_purged", st->tombstones_purged },
 		{ "commits", st->commits },
 		{ "commit_records", st->commit_records },
 		{ "commit_failures", st->commit_failures },
@@ -319,8 +326,9 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 				       (unsigned long long)v);
 	}
 	if (!o) {
-		ila_buf_printf(out, "%-24s %llu\n%-24s %llu\n%-24s %llu\n%-24s %llu\n",
-			       "store_mappings", (unsigned long long)ss.mappings, "store_journal",
+		ila_buf_printf(out, "%-24s %llu\n%-24s %llu\n%-24s %llu\n%-24s %llu\n%-24s %llu\n",
+			       "store_mappings", (unsigned long long)ss.mappings, "store_tombstones",
+			       (unsigned long long)ss.tombstones, "store_journal",
 			       (unsigned long long)ss.journal, "store_used_bytes",
 			       (unsigned long long)ss.used, "journal_position",
 			       (unsigned long long)m->store.committed_jseq);
@@ -328,6 +336,7 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 	}
 	json_object_object_add(o, "malformed_by_kind", mal);
 	json_object_object_add(o, "store_mappings", json_object_new_uint64(ss.mappings));
+	json_object_object_add(o, "store_tombstones", json_object_new_uint64(ss.tombstones));
 	json_object_object_add(o, "store_journal", json_object_new_uint64(ss.journal));
 	json_object_object_add(o, "store_used_bytes", json_object_new_uint64(ss.used));
 	json_object_object_add(o, "store_map_bytes", json_object_new_uint64(ss.map_size));

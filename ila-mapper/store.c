@@ -11,6 +11,8 @@
 
 #define VAL_VERSION 2
 
+static int index_build(struct store *s, MDB_txn *txn);
+
 static int mdb_errno(int rc)
 {
 	switch (rc) {
@@ -38,7 +40,7 @@ int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *er
 	}
 	if ((rc = mdb_env_create(&s->env)) ||
 	    (rc = mdb_env_set_mapsize(s->env, (size_t)map_size_mb << 20)) ||
-	    (rc = mdb_env_set_maxdbs(s->env, 4)) ||
+	    (rc = mdb_env_set_maxdbs(s->env, 5)) ||
 	    (rc = mdb_env_open(s->env, path, MDB_NOTLS, 0600))) {
 		snprintf(err, errlen, "store %s: %s", path, mdb_strerror(rc));
 		if (s->env)
@@ -53,7 +55,10 @@ int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *er
 	if ((rc = mdb_dbi_open(txn, "map", MDB_CREATE, &s->map)) ||
 	    (rc = mdb_dbi_open(txn, "journal", MDB_CREATE, &s->journal)) ||
 	    (rc = mdb_dbi_open(txn, "expiry", MDB_CREATE, &s->expiry)) ||
-	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta))) {
+	    (rc = mdb_dbi_open(txn, "owner", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
+			       &s->owner)) ||
+	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) ||
+	    (rc = index_build(s, txn))) {
 		snprintf(err, errlen, "store %s: %s", path, mdb_strerror(rc));
 		mdb_txn_abort(txn);
 		goto fail;
@@ -151,6 +156,7 @@ void store_key_to_record(const struct store_key *k, struct ila_record *r)
 #define VAL_MAX (VAL_FIXED + 16 + 2 * (1 + ILA_PROTO_NAME_MAX))
 #define BIT_STANDBY 0x01
 #define BIT_PREV 0x02
+#define BIT_LAPSED 0x04
 #define U32_FOREVER UINT32_MAX
 
 static uint32_t time32(uint64_t t)
@@ -184,7 +190,8 @@ static size_t encode_value(const struct mapping *m, uint8_t *v)
 
 	*p++ = VAL_VERSION;
 	*p++ = m->rec.state;
-	*p++ = (m->rec.has_standby ? BIT_STANDBY : 0) | (m->rec.has_prev ? BIT_PREV : 0);
+	*p++ = (m->rec.has_standby ? BIT_STANDBY : 0) | (m->rec.has_prev ? BIT_PREV : 0) |
+	       (m->lapsed ? BIT_LAPSED : 0);
 	*p++ = m->moves > 255 ? 255 : (uint8_t)m->moves;
 	ila_put_be32(p, m->rec.flags), p += 4;
 	ila_put_be32(p, m->rec.lifetime), p += 4;
@@ -229,6 +236,7 @@ static int decode_value(const MDB_val *val, struct mapping *m)
 	m->frozen_until = frozen == U32_FOREVER ? STORE_FROZEN_PERMANENT : frozen;
 	m->rec.has_standby = bits & BIT_STANDBY;
 	m->rec.has_prev = bits & BIT_PREV;
+	m->lapsed = bits & BIT_LAPSED;
 	if ((size_t)(end - p) < (m->rec.has_standby ? 8u : 0u) + (m->rec.has_prev ? 8u : 0u))
 		return -EIO;
 	if (m->rec.has_standby)
@@ -267,16 +275,171 @@ static void expiry_key(uint8_t *b, uint64_t expires, const struct store_key *k)
 	memcpy(b + 4, k->b, STORE_KEY_LEN);
 }
 
-/* The journal is keyed by position alone, so every entry is an append. */
+/* The journal is keyed by position alone, so every entry is an append. Its
+ * value is the key and the number the change got, so that a removal is
+ * still pushed with its number once its tombstone is gone. */
 static int journal_append(struct store *s, MDB_txn *txn, const struct store_key *k,
-			  uint64_t *jseq)
+			  uint64_t seq, uint64_t *jseq)
 {
-	uint8_t jk[8];
-	MDB_val key = { sizeof(jk), jk }, val = { STORE_KEY_LEN, (void *)k->b };
+	uint8_t jk[8], jv[STORE_JOURNAL_VAL_LEN];
+	MDB_val key = { sizeof(jk), jk }, val = { sizeof(jv), jv };
 
+	memcpy(jv, k->b, STORE_KEY_LEN);
+	ila_put_be64(jv + STORE_KEY_LEN, seq);
 	*jseq = ++s->jseq;
 	ila_put_be64(jk, *jseq);
 	return mdb_errno(mdb_put(txn, s->journal, &key, &val, MDB_APPEND));
+}
+
+static bool live(const struct mapping *m)
+{
+	return m && m->rec.state != ILA_STATE_REMOVED;
+}
+
+static void vn_count_key(uint8_t *b, uint32_t vn)
+{
+	b[0] = 'v';
+	ila_put_be32(b + 1, vn);
+}
+
+static int vn_count_add(struct store *s, MDB_txn *txn, uint32_t vn, int delta)
+{
+	uint8_t kb[5], vb[8];
+	MDB_val key = { sizeof(kb), kb }, val;
+	uint64_t n = 0;
+	int rc;
+
+	vn_count_key(kb, vn);
+	if (mdb_get(txn, s->meta, &key, &val) == 0 && val.mv_size == 8)
+		n = ila_get_be64(val.mv_data);
+	n = delta < 0 ? (n ? n - 1 : 0) : n + 1;
+	ila_put_be64(vb, n);
+	val.mv_size = sizeof(vb);
+	val.mv_data = vb;
+	rc = mdb_put(txn, s->meta, &key, &val, 0);
+	return mdb_errno(rc);
+}
+
+static int owner_op(struct store *s, MDB_txn *txn, const char *node, const struct store_key *k,
+		    bool add)
+{
+	MDB_val key = { strnlen(node, ILA_PROTO_NAME_MAX), (void *)node };
+	MDB_val val = { STORE_KEY_LEN, (void *)k->b };
+	int rc;
+
+	if (key.mv_size == 0)
+		return 0; /* no owner: nothing to index */
+	rc = add ? mdb_put(txn, s->owner, &key, &val, MDB_NODUPDATA)
+		 : mdb_del(txn, s->owner, &key, &val);
+	if (rc == MDB_KEYEXIST || rc == MDB_NOTFOUND)
+		rc = 0;
+	return mdb_errno(rc);
+}
+
+/* Keeps the owner index and the vns' counts in step with a change of one
+ * mapping from old to m (either may be NULL or a tombstone). */
+static int index_update(struct store *s, MDB_txn *txn, const struct store_key *k,
+			const struct mapping *old, const struct mapping *m)
+{
+	bool was = live(old), is = live(m);
+	bool same = was && is && strcmp(old->rec.node, m->rec.node) == 0;
+	int rc;
+
+	if (was && !same && (rc = owner_op(s, txn, old->rec.node, k, false)))
+		return rc;
+	if (is && !same && (rc = owner_op(s, txn, m->rec.node, k, true)))
+		return rc;
+	if (was != is)
+		return vn_count_add(s, txn, ila_get_be32(k->b), is ? 1 : -1);
+	return 0;
+}
+
+/* A store written before the owner index had none: built once, at open. */
+static int index_build(struct store *s, MDB_txn *txn)
+{
+	MDB_val mk = { 5, "owner" }, v, key, val;
+	MDB_cursor *cur;
+	int rc;
+
+	if (mdb_get(txn, s->meta, &mk, &v) == 0)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->map, &cur)))
+		return rc;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		struct mapping m = { 0 };
+		struct store_key k;
+
+		if (key.mv_size != STORE_KEY_LEN)
+			continue;
+		memcpy(k.b, key.mv_data, STORE_KEY_LEN);
+		store_key_to_record(&k, &m.rec);
+		if (decode_value(&val, &m) < 0)
+			continue;
+		if (index_update(s, txn, &k, NULL, &m) < 0) {
+			rc = MDB_CORRUPTED;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	v.mv_size = 1;
+	v.mv_data = "1";
+	return mdb_put(txn, s->meta, &mk, &v, 0);
+}
+
+uint64_t store_vn_count(struct store *s, MDB_txn *txn, uint32_t vn)
+{
+	uint8_t kb[5];
+	MDB_val key = { sizeof(kb), kb }, val;
+
+	vn_count_key(kb, vn);
+	if (mdb_get(txn, s->meta, &key, &val) == 0 && val.mv_size == 8)
+		return ila_get_be64(val.mv_data);
+	return 0;
+}
+
+uint64_t store_owner_count(struct store *s, MDB_txn *txn, const char *node)
+{
+	MDB_val key = { strnlen(node, ILA_PROTO_NAME_MAX), (void *)node }, val;
+	MDB_cursor *cur;
+	size_t n = 0;
+
+	if (key.mv_size == 0 || mdb_cursor_open(txn, s->owner, &cur))
+		return 0;
+	if (mdb_cursor_get(cur, &key, &val, MDB_SET) == 0 && mdb_cursor_count(cur, &n) != 0)
+		n = 0;
+	mdb_cursor_close(cur);
+	return n;
+}
+
+int store_owner_keys(struct store *s, MDB_txn *txn, const char *node, store_key_fn fn,
+		     void *arg)
+{
+	MDB_val key = { strnlen(node, ILA_PROTO_NAME_MAX), (void *)node }, val;
+	MDB_cursor *cur;
+	int rc;
+
+	if (key.mv_size == 0)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->owner, &cur)))
+		return mdb_errno(rc);
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_SET); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT_DUP)) {
+		struct store_key k;
+		int r;
+
+		if (val.mv_size != STORE_KEY_LEN)
+			continue;
+		memcpy(k.b, val.mv_data, STORE_KEY_LEN);
+		if ((r = fn(arg, &k))) {
+			mdb_cursor_close(cur);
+			return r;
+		}
+	}
+	mdb_cursor_close(cur);
+	return rc == MDB_NOTFOUND ? 0 : mdb_errno(rc);
 }
 
 int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,
@@ -289,7 +452,9 @@ int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct map
 	int rc;
 
 	store_key_of(&m->rec, &k);
-	if (journal && (rc = journal_append(s, txn, &k, &m->jseq)))
+	if (journal && (rc = journal_append(s, txn, &k, m->rec.seq, &m->jseq)))
+		return rc;
+	if ((rc = index_update(s, txn, &k, old, m)))
 		return rc;
 	if (old && old->expires != m->expires) {
 		expiry_key(ek, old->expires, &k);
@@ -311,7 +476,7 @@ int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct map
 	return mdb_errno(mdb_put(txn, s->map, &key, &val, 0));
 }
 
-int store_del(struct store *s, MDB_txn *txn, const struct mapping *old)
+int store_del(struct store *s, MDB_txn *txn, const struct mapping *old, bool journal)
 {
 	struct store_key k;
 	uint8_t ek[EXPIRY_KEY_LEN];
@@ -320,13 +485,15 @@ int store_del(struct store *s, MDB_txn *txn, const struct mapping *old)
 	int rc;
 
 	store_key_of(&old->rec, &k);
+	if ((rc = index_update(s, txn, &k, old, NULL)))
+		return rc;
 	expiry_key(ek, old->expires, &k);
 	rc = mdb_del(txn, s->expiry, &ekey, NULL);
 	if (rc && rc != MDB_NOTFOUND)
 		return mdb_errno(rc);
 	if ((rc = mdb_del(txn, s->map, &key, NULL)))
 		return mdb_errno(rc);
-	return journal_append(s, txn, &k, &jseq);
+	return journal ? journal_append(s, txn, &k, old->rec.seq, &jseq) : 0;
 }
 
 int store_scan(struct store *s, MDB_txn *txn, uint32_t vn, const struct store_key *after,
@@ -406,7 +573,8 @@ int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, un
 		struct mapping m;
 		uint64_t jseq;
 
-		if (key.mv_size != 8 || val.mv_size != STORE_KEY_LEN)
+		if (key.mv_size != 8 ||
+		    (val.mv_size != STORE_KEY_LEN && val.mv_size != STORE_JOURNAL_VAL_LEN))
 			continue;
 		jseq = ila_get_be64(key.mv_data);
 		scanned++;
@@ -415,6 +583,14 @@ int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, un
 		if (ila_get_be32(k.b) != vn)
 			continue; /* another vn's change: passed over */
 		int got = get_raw(s, txn, &k, &m);
+		if (got < 0 && val.mv_size == STORE_JOURNAL_VAL_LEN) {
+			/* the tombstone is gone too: a removal with the number it had */
+			memset(&m, 0, sizeof(m));
+			store_key_to_record(&k, &m.rec);
+			m.rec.state = ILA_STATE_REMOVED;
+			m.rec.seq = ila_get_be64((const uint8_t *)val.mv_data + STORE_KEY_LEN);
+			got = 0;
+		}
 		fn(arg, jseq, &k, got == 0 ? &m : NULL);
 		n++;
 	}
@@ -486,8 +662,10 @@ int store_stats(struct store *s, struct store_stats *st)
 	memset(st, 0, sizeof(*st));
 	if ((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)))
 		return mdb_errno(rc);
-	if (mdb_stat(txn, s->map, &ms) == 0)
+	if (mdb_stat(txn, s->owner, &ms) == 0)
 		st->mappings = ms.ms_entries;
+	if (mdb_stat(txn, s->map, &ms) == 0 && ms.ms_entries >= st->mappings)
+		st->tombstones = ms.ms_entries - st->mappings;
 	if (mdb_stat(txn, s->journal, &ms) == 0)
 		st->journal = ms.ms_entries;
 	mdb_txn_abort(txn);

@@ -1,9 +1,14 @@
 /*
- * The mapper's durable store, in LMDB. Four databases:
- *   map      key (vn, family, address) -> the mapping
- *   journal  key jseq                  -> the map key changed at that position
+ * The mapper's durable store, in LMDB. Five databases:
+ *   map      key (vn, family, address) -> the mapping (a removed one is kept
+ *            as a tombstone: state removed, its sequence number)
+ *   journal  key jseq                  -> the map key changed at that
+ *            position and the sequence number it got
  *   expiry   key (expires, map key)    -> nothing; the soft-state timer's index
- *   meta     "jseq" -> last journal position; "trim" -> journal kept after it
+ *   owner    key owner node name       -> map keys (sorted duplicates): the
+ *            live (not removed) mappings of each node
+ *   meta     "jseq" -> last journal position; "trim" -> journal kept after it;
+ *            "v" vn -> live mappings of the vn; "owner" -> index built
  * Every change to a mapping appends to the journal, so subscribers resume
  * from a position and a slow subscriber is fed from the journal instead of
  * from an in-memory queue.
@@ -18,6 +23,7 @@
 #include "proto.h"
 
 #define STORE_KEY_LEN 21 /* vn u32, family u8, address 16 */
+#define STORE_JOURNAL_VAL_LEN (STORE_KEY_LEN + 8) /* key, seq of the change */
 #define STORE_FROZEN_PERMANENT UINT64_MAX
 
 struct store_key {
@@ -33,11 +39,12 @@ struct mapping {
 	uint32_t moves;		/* moves in the current damping window (stored up to 255) */
 	uint64_t window_start;	/* wall seconds */
 	uint64_t frozen_until;	/* 0, wall seconds, or STORE_FROZEN_PERMANENT */
+	bool lapsed;		/* down or removed by expiry, not by a node */
 };
 
 struct store {
 	MDB_env *env;
-	MDB_dbi map, journal, expiry, meta;
+	MDB_dbi map, journal, expiry, owner, meta;
 	uint64_t jseq;		 /* last journal position handed out */
 	uint64_t committed_jseq; /* last journal position committed */
 };
@@ -59,13 +66,24 @@ void store_key_to_record(const struct store_key *k, struct ila_record *r);
 /* 0, -ENOENT, or -EIO. */
 int store_get(struct store *s, MDB_txn *txn, const struct store_key *k, struct mapping *m);
 /*
- * Writes m (old: its previous version, or NULL) and, when journal is set,
- * appends a journal entry and sets m->jseq. 0 or -EIO/-ENOSPC.
+ * Writes m (old: its previous version, tombstone included, or NULL) and,
+ * when journal is set, appends a journal entry and sets m->jseq. A mapping
+ * in state removed is a tombstone: kept with its sequence number, out of
+ * the owner index and the vn's count. 0 or -EIO/-ENOSPC.
  */
 int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,
 	      bool journal);
-/* Removes the mapping and journals the removal. */
-int store_del(struct store *s, MDB_txn *txn, const struct mapping *old);
+/* Erases the entry (a tombstone whose time is up), journalled when asked. */
+int store_del(struct store *s, MDB_txn *txn, const struct mapping *old, bool journal);
+
+/* Live (not removed) mappings of a vn, and of an owner node. */
+uint64_t store_vn_count(struct store *s, MDB_txn *txn, uint32_t vn);
+uint64_t store_owner_count(struct store *s, MDB_txn *txn, const char *node);
+/* Calls fn for each live mapping's key owned by node (owner index, no scan
+ * of the store); stops when fn returns non-zero and returns that value. */
+typedef int (*store_key_fn)(void *arg, const struct store_key *k);
+int store_owner_keys(struct store *s, MDB_txn *txn, const char *node, store_key_fn fn,
+		     void *arg);
 
 /* Calls fn for each mapping of vn (vn 0: all) in key order, starting after
  * the key `after` when given; stops when fn returns non-zero and returns
@@ -77,8 +95,9 @@ int store_scan(struct store *s, MDB_txn *txn, uint32_t vn, const struct store_ke
 /*
  * Journal entries of vn after position `after`, at most max, passing over
  * other vns' entries (at most STORE_JOURNAL_SCAN entries are looked at per
- * call): fn gets the position, the key, and the mapping (NULL when it was
- * removed). *reached is the last position looked at, so a caller can move
+ * call): fn gets the position, the key, and the mapping as it is now (a
+ * tombstone, or when even that is gone a removed mapping with the number
+ * the journal kept; NULL only for an entry of an older store). *reached is the last position looked at, so a caller can move
  * past other vns' changes even when none of its own came. Returns the
  * number of entries of vn, -EIO, or -ERANGE when `after` is older than what
  * the journal still holds (the subscriber needs a snapshot).
@@ -97,7 +116,8 @@ int store_expired(struct store *s, MDB_txn *txn, uint64_t now, struct store_key 
 
 /* Statistics for show commands. */
 struct store_stats {
-	uint64_t mappings;
+	uint64_t mappings;	/* live */
+	uint64_t tombstones;
 	uint64_t journal;
 	uint64_t map_size;
 	uint64_t used;

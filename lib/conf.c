@@ -73,6 +73,10 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->push_delay_ms = 5;
 	c->push_queue_limit_kb = 1024;
 	c->commit_batch = 512;
+	c->quota_node_mappings = 1000000;
+	c->quota_vn_mappings = 4000000;
+	c->quota_rate = 20000;
+	c->quota_burst = 200000;
 	c->commit_delay_ms = 2;
 	c->limit_unauth = 256;
 	c->limit_unauth_source = 32;
@@ -124,6 +128,7 @@ static const struct keyword {
 	{ "push", KIND_MAPPER, conf_kw_push },
 	{ "commit", KIND_MAPPER, conf_kw_commit },
 	{ "limit", KIND_MAPPER, conf_kw_limit },
+	{ "quota", KIND_MAPPER, conf_kw_quota },
 	{ "node-name", KIND_NODE, conf_kw_node_name },
 	{ "mode", KIND_NODE, conf_kw_mode },
 	{ "role", KIND_NODE, conf_kw_role },

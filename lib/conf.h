@@ -166,6 +166,12 @@ struct ila_conf {
 	uint32_t limit_unauth_source;	/* ... from one address (IPv6: one /64) */
 	uint32_t limit_open_timeout_ms;	/* TLS handshake plus OPEN */
 	uint32_t limit_malformed;	/* malformed frames a session may send */
+	/* quotas (0: no limit): live mappings per node and per vn; REGISTER
+	 * records per node, a token bucket of `burst` filled at `rate` per s */
+	uint32_t quota_node_mappings;
+	uint32_t quota_vn_mappings;
+	uint32_t quota_rate;
+	uint32_t quota_burst;
 
 	/* ilad */
 	char node_name[ILA_CONF_NAME_MAX];

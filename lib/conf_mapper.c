@@ -156,3 +156,15 @@ int conf_kw_commit(struct parser *p)
 {
 	return conf_attrs(p, 1, commit_attrs, ILA_ARRAY_SIZE(commit_attrs));
 }
+
+static const struct attr quota_attrs[] = {
+	ATTR_U32("node-mappings", quota_node_mappings, 0, UINT32_MAX),
+	ATTR_U32("vn-mappings", quota_vn_mappings, 0, UINT32_MAX),
+	ATTR_U32("rate", quota_rate, 0, UINT32_MAX),
+	ATTR_U32("burst", quota_burst, 1, UINT32_MAX),
+};
+
+int conf_kw_quota(struct parser *p)
+{
+	return conf_attrs(p, 1, quota_attrs, ILA_ARRAY_SIZE(quota_attrs));
+}

@@ -136,6 +136,7 @@ int conf_kw_lifetime(struct parser *p);
 int conf_kw_push(struct parser *p);
 int conf_kw_limit(struct parser *p);
 int conf_kw_commit(struct parser *p);
+int conf_kw_quota(struct parser *p);
 
 /* In conf_node.c: */
 int conf_kw_node_name(struct parser *p);

@@ -196,6 +196,13 @@ static void print_mapper(const struct ila_conf *c, FILE *out)
 	pl_add_u32(&pl, "malformed", c->limit_malformed);
 	pl_flush(&pl);
 
+	pl_begin(&pl, out, "quota", NULL, NULL);
+	pl_add_u32(&pl, "node-mappings", c->quota_node_mappings);
+	pl_add_u32(&pl, "vn-mappings", c->quota_vn_mappings);
+	pl_add_u32(&pl, "rate", c->quota_rate);
+	pl_add_u32(&pl, "burst", c->quota_burst);
+	pl_flush(&pl);
+
 	if (c->n_nodes)
 		fputc('\n', out);
 	for (unsigned int i = 0; i < c->n_nodes; i++) {

@@ -144,7 +144,9 @@ static const struct msg_rule msg_rules[ILA_MSG_TYPE_MAX + 1] = {
 		.repeat = B(T_RECORD),
 		.rec_allowed = REC_MAPPING | B(T_OWNER),
 		.rec_required = REC_MAPPING_REQ | B(T_STATE),
-		.rec_states = ST(ILA_STATE_UP) | ST(ILA_STATE_DOWN) | ST(ILA_STATE_FROZEN),
+		/* removed: a tombstone, the number a registration must beat */
+		.rec_states = ST(ILA_STATE_UP) | ST(ILA_STATE_DOWN) | ST(ILA_STATE_FROZEN) |
+			      ST(ILA_STATE_REMOVED),
 	},
 	[ILA_MSG_SUBSCRIBE] = {
 		.name = "subscribe",

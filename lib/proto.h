@@ -150,7 +150,15 @@ enum ila_proto_err {
 	ILA_PERR_NO_MAPPING = 0x20b,
 	ILA_PERR_UNSUPPORTED = 0x20c,
 	ILA_PERR_CEASE = 0x20d,
+	ILA_PERR_QUOTA = 0x20e,		/* a mapping quota or the registration rate */
+	ILA_PERR_SEQ_EXHAUSTED = 0x20f,	/* the number would pass ILA_SEQ_LIMIT */
 };
+
+/* The highest sequence number a node may ask for (REGISTER, DEREGISTER, or
+ * a tie the mapper breaks with +1): 2^64 - 2^32. The numbers above it are
+ * left to the mapper's own changes (expiry, freeze end, promotion), so that
+ * every change still gets a higher number; none ever wraps. */
+#define ILA_SEQ_LIMIT (UINT64_MAX - UINT32_MAX)
 
 /* A mapping record. Which fields a message carries is in doc/protocol.md;
  * the others are zero after decoding and ignored by the encoder. */

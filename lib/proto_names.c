@@ -67,6 +67,8 @@ static const struct err_desc err_desc[] = {
 	{ILA_PERR_NO_MAPPING, "no-mapping", "no such mapping"},
 	{ILA_PERR_UNSUPPORTED, "unsupported", "capability not negotiated"},
 	{ILA_PERR_CEASE, "cease", "session closed by the peer"},
+	{ILA_PERR_QUOTA, "quota", "over a mapping quota or the registration rate"},
+	{ILA_PERR_SEQ_EXHAUSTED, "seq-exhausted", "sequence number at its limit"},
 };
 
 /* Either sign; computed unsigned so that INT_MIN cannot overflow. */

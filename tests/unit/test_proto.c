@@ -390,6 +390,15 @@ static void test_roundtrip_reply(void **state)
 	assert_string_equal(d.rec[0].node, "node-a");
 	ila_msg_free(&d);
 
+	/* a tombstone: state removed with the number a registration must beat */
+	r[1].state = ILA_STATE_REMOVED;
+	r[1].seq = 100;
+	roundtrip(&m, &d, NULL);
+	assert_int_equal(d.nrec, 2);
+	assert_int_equal(d.rec[1].state, ILA_STATE_REMOVED);
+	assert_int_equal(d.rec[1].seq, 100);
+	ila_msg_free(&d);
+
 	/* no mapping for any queried address: an empty reply */
 	m.nrec = 0;
 	m.rec = NULL;
@@ -684,9 +693,9 @@ static void test_malformed_reply(void **state)
 	struct bb f;
 
 	bb_hdr(&f, ILA_MSG_REPLY, 4);
-	bb_full_rec(&f, 1, ILA_STATE_REMOVED);
+	bb_full_rec(&f, 1, 4);
 	bb_rec_end(&f);
-	expect_err(&f, ILA_PERR_BAD_VALUE); /* removed is for pushes */
+	expect_err(&f, ILA_PERR_BAD_VALUE); /* no state 4 */
 
 	bb_hdr(&f, ILA_MSG_REPLY, 4);
 	bb_full_rec(&f, 1, ILA_STATE_UP);
@@ -1322,7 +1331,7 @@ static void test_encode_rejects_invalid(void **state)
 	BAD(m.rec[0].state = ILA_STATE_UP, ILA_MSG_DEREGISTER);
 	BAD(m.sub.vn = 0, ILA_MSG_QUERY);
 	BAD(m.nrec = 0, ILA_MSG_QUERY);
-	BAD(m.rec[0].state = ILA_STATE_REMOVED, ILA_MSG_REPLY);
+	BAD(m.rec[0].state = 4, ILA_MSG_REPLY);
 	BAD(strcpy(m.rec[1].node, "\xff"), ILA_MSG_REPLY);
 	BAD(m.sub.vn = 0, ILA_MSG_SUBSCRIBE);
 	BAD(m.sub.vn = 0, ILA_MSG_UNSUBSCRIBE);
@@ -1477,7 +1486,7 @@ static void test_names(void **state)
 		ILA_PERR_VN_UNKNOWN, ILA_PERR_ADDR_OUTSIDE_VN, ILA_PERR_STALE_SEQ,
 		ILA_PERR_FROZEN, ILA_PERR_NOT_SUBSCRIBED, ILA_PERR_INTERNAL, ILA_PERR_OVERLOADED,
 		ILA_PERR_UNEXPECTED, ILA_PERR_HOLD_EXPIRED, ILA_PERR_NO_MAPPING,
-		ILA_PERR_UNSUPPORTED, ILA_PERR_CEASE,
+		ILA_PERR_UNSUPPORTED, ILA_PERR_CEASE, ILA_PERR_QUOTA, ILA_PERR_SEQ_EXHAUSTED,
 	};
 
 	for (size_t i = 0; i < ILA_ARRAY_SIZE(codes); i++) {

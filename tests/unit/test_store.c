@@ -150,6 +150,7 @@ static void test_ipv4_and_ipv6_keys_distinct(void **state)
 struct jrow {
 	uint64_t jseq[16];
 	bool removed[16];
+	uint64_t seq[16];
 	uint8_t loc[16];
 	int n;
 };
@@ -160,7 +161,8 @@ static int jcollect(void *arg, uint64_t jseq, const struct store_key *k, const s
 
 	(void)k;
 	r->jseq[r->n] = jseq;
-	r->removed[r->n] = m == NULL;
+	r->removed[r->n] = !m || m->rec.state == ILA_STATE_REMOVED;
+	r->seq[r->n] = m ? m->rec.seq : 0;
 	r->loc[r->n] = m ? m->rec.loc.b[7] : 0;
 	r->n++;
 	return 0;
@@ -179,7 +181,7 @@ static void test_journal_order_resume_and_removal(void **state)
 	put(f, &c, NULL); /* 2, other vn */
 	put(f, &b, NULL); /* 3 */
 	assert_int_equal(store_begin(&f->s, true, &txn), 0);
-	assert_int_equal(store_del(&f->s, txn, &a), 0); /* 4 */
+	assert_int_equal(store_del(&f->s, txn, &a, true), 0); /* 4 */
 	assert_int_equal(store_commit(&f->s, txn), 0);
 
 	assert_int_equal(store_begin(&f->s, false, &txn), 0);
@@ -265,7 +267,7 @@ static void test_expiry_index_follows_updates(void **state)
 	assert_memory_equal(keys[0].b, ka.b, STORE_KEY_LEN);
 	mdb_txn_abort(txn);
 	assert_int_equal(store_begin(&f->s, true, &txn), 0);
-	assert_int_equal(store_del(&f->s, txn, &a), 0);
+	assert_int_equal(store_del(&f->s, txn, &a, true), 0);
 	assert_int_equal(store_commit(&f->s, txn), 0);
 	assert_int_equal(store_begin(&f->s, false, &txn), 0);
 	assert_int_equal(store_expired(&f->s, txn, 1000, keys, 4), 1);
@@ -351,6 +353,192 @@ static void test_trim_forces_resync(void **state)
 	mdb_txn_abort(txn);
 }
 
+struct keyrows {
+	int n;
+	struct store_key keys[8];
+};
+
+static int key_collect(void *arg, const struct store_key *k)
+{
+	struct keyrows *r = arg;
+
+	r->keys[r->n++] = *k;
+	return r->n == 8;
+}
+
+static uint64_t owner_count(struct fx *f, const char *node)
+{
+	MDB_txn *txn;
+	uint64_t n;
+
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	n = store_owner_count(&f->s, txn, node);
+	mdb_txn_abort(txn);
+	return n;
+}
+
+static uint64_t vn_count(struct fx *f, uint32_t vn)
+{
+	MDB_txn *txn;
+	uint64_t n;
+
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	n = store_vn_count(&f->s, txn, vn);
+	mdb_txn_abort(txn);
+	return n;
+}
+
+static struct keyrows owner_keys(struct fx *f, const char *node)
+{
+	struct keyrows r = { 0 };
+	MDB_txn *txn;
+
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	assert_int_equal(store_owner_keys(&f->s, txn, node, key_collect, &r), 0);
+	mdb_txn_abort(txn);
+	return r;
+}
+
+/* The owner index holds each node's live mappings through puts, moves,
+ * tombstones and erasures, and the vns' counts follow. */
+static void test_owner_index_follows_owner(void **state)
+{
+	struct fx *f = *state;
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 1, 10); /* owner n1 */
+	struct mapping b = mk(100, "2001:db8:100::2", 1, 1, 10);
+	struct mapping c = mk(200, "10.0.0.1", 2, 1, 10);	 /* owner n2 */
+	struct store_key kb, kc;
+	struct keyrows r;
+	MDB_txn *txn;
+
+	put(f, &a, NULL);
+	put(f, &b, NULL);
+	put(f, &c, NULL);
+	store_key_of(&b.rec, &kb);
+	store_key_of(&c.rec, &kc);
+	assert_int_equal(owner_count(f, "n1"), 2);
+	assert_int_equal(owner_count(f, "n2"), 1);
+	assert_int_equal(owner_count(f, "n3"), 0);
+	assert_int_equal(vn_count(f, 100), 2);
+	assert_int_equal(vn_count(f, 200), 1);
+	put(f, &a, &a); /* a refresh changes nothing */
+	assert_int_equal(owner_count(f, "n1"), 2);
+	assert_int_equal(vn_count(f, 100), 2);
+
+	/* b moves to n2 */
+	struct mapping b2 = b;
+	snprintf(b2.rec.node, sizeof(b2.rec.node), "n2");
+	b2.rec.seq = 2;
+	put(f, &b2, &b);
+	r = owner_keys(f, "n2");
+	assert_int_equal(r.n, 2);
+	assert_true(memcmp(r.keys[0].b, kb.b, STORE_KEY_LEN) == 0 ||
+		    memcmp(r.keys[1].b, kb.b, STORE_KEY_LEN) == 0);
+	assert_true(memcmp(r.keys[0].b, kc.b, STORE_KEY_LEN) == 0 ||
+		    memcmp(r.keys[1].b, kc.b, STORE_KEY_LEN) == 0);
+	assert_int_equal(owner_count(f, "n1"), 1);
+	assert_int_equal(vn_count(f, 100), 2);
+
+	/* a becomes a tombstone: out of the index and the count, still stored */
+	struct mapping a2 = a, g;
+	a2.rec.state = ILA_STATE_REMOVED;
+	a2.rec.seq = 9;
+	put(f, &a2, &a);
+	assert_int_equal(owner_count(f, "n1"), 0);
+	assert_int_equal(owner_keys(f, "n1").n, 0);
+	assert_int_equal(vn_count(f, 100), 1);
+	assert_int_equal(get(f, &a, &g), 0);
+	assert_int_equal(g.rec.state, ILA_STATE_REMOVED);
+	assert_int_equal(g.rec.seq, 9);
+
+	/* a registered again over its tombstone: back in */
+	struct mapping a3 = a;
+	a3.rec.seq = 10;
+	put(f, &a3, &a2);
+	assert_int_equal(owner_count(f, "n1"), 1);
+	assert_int_equal(vn_count(f, 100), 2);
+
+	/* c erased */
+	assert_int_equal(store_begin(&f->s, true, &txn), 0);
+	assert_int_equal(store_del(&f->s, txn, &c, true), 0);
+	assert_int_equal(store_commit(&f->s, txn), 0);
+	r = owner_keys(f, "n2");
+	assert_int_equal(r.n, 1);
+	assert_memory_equal(r.keys[0].b, kb.b, STORE_KEY_LEN);
+	assert_int_equal(vn_count(f, 200), 0);
+}
+
+/* A store written before the owner index gets it built when opened. */
+static void test_owner_index_built_at_open(void **state)
+{
+	struct fx *f = *state;
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 1, 10), b = mk(100, "2001:db8:100::2", 2, 1, 10);
+	struct mapping t = mk(100, "2001:db8:100::3", 2, 7, 10);
+	MDB_val mk_ = { 5, "owner" };
+	char err[256];
+	MDB_txn *txn;
+
+	t.rec.state = ILA_STATE_REMOVED;
+	put(f, &a, NULL);
+	put(f, &b, NULL);
+	put(f, &t, NULL);
+	/* as an older version left it: no index, no counts, no marker */
+	assert_int_equal(mdb_txn_begin(f->s.env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_drop(txn, f->s.owner, 0), 0);
+	assert_int_equal(mdb_del(txn, f->s.meta, &mk_, NULL), 0);
+	{
+		uint8_t kb[5] = { 'v', 0, 0, 0, 100 };
+		MDB_val vk = { 5, kb };
+
+		assert_int_equal(mdb_del(txn, f->s.meta, &vk, NULL), 0);
+	}
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	assert_int_equal(owner_count(f, "n1"), 0);
+	store_close(&f->s);
+	assert_int_equal(store_open(&f->s, f->dir, 64, err, sizeof(err)), 0);
+	assert_int_equal(owner_count(f, "n1"), 1);
+	assert_int_equal(owner_count(f, "n2"), 1); /* the tombstone is not counted */
+	assert_int_equal(vn_count(f, 100), 2);
+}
+
+/* A removed mapping keeps its number: as a tombstone, in the journal, and
+ * in the journal still once the tombstone is erased without a new entry. */
+static void test_tombstone_keeps_seq(void **state)
+{
+	struct fx *f = *state;
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 5, 10), t, g;
+	struct jrow r = { 0 };
+	struct store_stats st;
+	uint64_t reached;
+	MDB_txn *txn;
+
+	put(f, &a, NULL); /* 1 */
+	t = a;
+	t.rec.state = ILA_STATE_REMOVED;
+	t.rec.seq = 6;
+	t.expires = 20;
+	put(f, &t, &a); /* 2 */
+	assert_int_equal(store_stats(&f->s, &st), 0);
+	assert_int_equal(st.mappings, 0);
+	assert_int_equal(st.tombstones, 1);
+	assert_int_equal(get(f, &a, &g), 0);
+	assert_int_equal(g.rec.seq, 6);
+
+	assert_int_equal(store_begin(&f->s, true, &txn), 0);
+	assert_int_equal(store_del(&f->s, txn, &t, false), 0); /* erased, not journalled */
+	assert_int_equal(store_commit(&f->s, txn), 0);
+	assert_int_equal(f->s.committed_jseq, 2);
+	assert_int_equal(get(f, &a, &g), -ENOENT);
+
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	assert_int_equal(store_journal(&f->s, txn, 100, 0, 10, &reached, jcollect, &r), 2);
+	mdb_txn_abort(txn);
+	assert_true(r.removed[0] && r.removed[1]);
+	/* the mapping is gone: each entry is a removal, with its own change's number */
+	assert_int_equal(r.seq[0], 5);
+	assert_int_equal(r.seq[1], 6);
+}
+
 static void test_open_reports_bad_path(void **state)
 {
 	struct store s;
@@ -372,6 +560,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_expiry_index_follows_updates, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_scan_by_vn_and_after_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim_forces_resync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_index_follows_owner, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_owner_index_built_at_open, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_tombstone_keeps_seq, setup, teardown),
 		cmocka_unit_test(test_open_reports_bad_path),
 	};
 
