@@ -127,7 +127,8 @@ static const struct msg_rule msg_rules[ILA_MSG_TYPE_MAX + 1] = {
 		.required = B(T_RECORD),
 		.repeat = B(T_RECORD),
 		.min_items = 1,
-		.rec_allowed = REC_COMMON,
+		/* REC_FLAGS: STANDBY_REG, a standby withdrawing its offer */
+		.rec_allowed = REC_COMMON | B(T_REC_FLAGS),
 		.rec_required = B(T_VN) | B(T_SEQ) | B(T_STATE),
 		.rec_states = ST(ILA_STATE_DOWN) | ST(ILA_STATE_REMOVED),
 	},

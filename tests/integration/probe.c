@@ -140,8 +140,8 @@ static void usage(FILE *out)
 		"              [--trigger FILE] [--stall-rcvbuf BYTES]   prints READY, then latencies\n"
 		"  open        [--hold MS]   OPEN only: prints OPENED or REFUSED\n"
 		"  raw         --hex HEX... [--open] [--shutdown] [--linger MS]\n"
-		"  encode      --type open|keepalive|register|deregister|query|subscribe [--xid N]\n"
-		"              (same options as those commands; prints the frame in hex)\n"
+		"  encode      --type open|keepalive|register|deregister|query|subscribe|unsubscribe\n"
+		"              [--xid N]   (same options as those commands; prints the frame in hex)\n"
 		"Session options:\n"
 		"  --connect HOST:PORT   mapper address ([::1]:7787, 127.0.0.1:7787)\n"
 		"  --tls DIR --name CERT DIR/CERT.crt, DIR/CERT.key, DIR/ca.crt (--ca FILE)\n"
@@ -445,6 +445,7 @@ static void fill_record(const struct opts *o, struct ila_record *r, const struct
 	*r = (struct ila_record){ .family = AF_INET6, .addr6 = *a, .vn = o->vn, .seq = o->seq };
 	if (o->cmd == C_DEREGISTER || (o->cmd == C_ENCODE && o->state)) {
 		r->state = o->state;
+		r->flags = o->rflags; /* STANDBY_REG: a standby withdraws */
 		return;
 	}
 	r->state = ILA_STATE_UP;
@@ -870,7 +871,26 @@ static void print_msg(const struct sess *s, const struct ila_msg *m)
 	if (m->type == ILA_MSG_ACK)
 		for (size_t i = 0; i < m->ack.nstatus; i++)
 			printf(" 0x%x %s", m->ack.status[i], ila_proto_err_name(m->ack.status[i]));
+	if (m->type == ILA_MSG_REPLY || m->type == ILA_MSG_PUSH)
+		printf(" records %zu", m->nrec);
 	printf("\n");
+	/* raw mode: one line per record of a REPLY or PUSH */
+	for (size_t i = 0; (m->type == ILA_MSG_REPLY || m->type == ILA_MSG_PUSH) && i < m->nrec; i++) {
+		const struct ila_record *r = &m->rec[i];
+		char a[INET6_ADDRSTRLEN], l[ILA_LOCATOR_STRLEN];
+
+		if (r->family == AF_INET)
+			inet_ntop(AF_INET, &r->addr4, a, sizeof(a));
+		else
+			inet_ntop(AF_INET6, &r->addr6, a, sizeof(a));
+		char sb[ILA_LOCATOR_STRLEN] = "-";
+
+		if (r->has_standby)
+			ila_locator_format(&r->standby, sb, sizeof(sb));
+		printf("REC %s %s seq %" PRIu64 " state %s lifetime %" PRIu32 " owner %s standby %s\n",
+		       a, ila_locator_format(&r->loc, l, sizeof(l)), r->seq,
+		       ila_record_state_name(r->state), r->lifetime, r->node[0] ? r->node : "-", sb);
+	}
 }
 
 static void on_up(struct probe *p, struct sess *s)
@@ -1184,9 +1204,10 @@ static int finish(struct probe *p)
 static int do_encode(struct probe *p)
 {
 	static const char *const types[] = { "open", "keepalive", "register", "deregister",
-					     "query", "subscribe" };
+					     "query", "subscribe", "unsubscribe" };
 	static const uint8_t codes[] = { ILA_MSG_OPEN, ILA_MSG_KEEPALIVE, ILA_MSG_REGISTER,
-					 ILA_MSG_DEREGISTER, ILA_MSG_QUERY, ILA_MSG_SUBSCRIBE };
+					 ILA_MSG_DEREGISTER, ILA_MSG_QUERY, ILA_MSG_SUBSCRIBE,
+					 ILA_MSG_UNSUBSCRIBE };
 	struct ila_msg m = { 0 };
 	uint8_t buf[ILA_PROTO_MAX_FRAME];
 	size_t len, i;
@@ -1210,7 +1231,8 @@ static int do_encode(struct probe *p)
 	}
 	m.type = codes[i];
 	m.xid = p->o.xid;
-	if (codes[i] == ILA_MSG_QUERY || codes[i] == ILA_MSG_SUBSCRIBE)
+	if (codes[i] == ILA_MSG_QUERY || codes[i] == ILA_MSG_SUBSCRIBE ||
+	    codes[i] == ILA_MSG_UNSUBSCRIBE)
 		m.sub.vn = p->o.vn; /* a union with open: only for these */
 	if (ila_msg_encode(&m, buf, sizeof(buf), &len) < 0)
 		die_usage(p->o.etype, "cannot encode (missing options?)");
