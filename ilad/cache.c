@@ -6,18 +6,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
+#include "clock.h"
 #include "log.h"
 #include "ilad.h"
 
+/* The tables' hash is SipHash-2-4 under a key drawn at start: which
+ * addresses share a bucket differs from one daemon to the next, so
+ * registrations cannot be chosen to pile up in one (hash flooding). */
+static uint8_t hash_key[crypto_shorthash_KEYBYTES];
+
 static unsigned long key_hash(const void *k)
 {
-	const uint8_t *p = k;
-	uint64_t h = 1469598103934665603ull; /* FNV-1a over the key bytes */
+	uint8_t out[crypto_shorthash_BYTES];
+	uint64_t h;
 
-	for (size_t i = 0; i < sizeof(struct ilad_key); i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
+	crypto_shorthash(out, k, sizeof(struct ilad_key), hash_key);
+	memcpy(&h, out, sizeof(h));
 	return (unsigned long)h;
 }
 
@@ -33,6 +39,12 @@ static void entry_free(struct lh_entry *e)
 
 int cache_init(struct ilad *d, char *err, size_t errlen)
 {
+	int rc = ila_random_bytes(hash_key, sizeof(hash_key));
+
+	if (rc < 0) {
+		snprintf(err, errlen, "hash key: getrandom: %s", strerror(-rc));
+		return rc;
+	}
 	d->cache = lh_table_new(1024, entry_free, key_hash, key_equal);
 	d->locals = lh_table_new(64, entry_free, key_hash, key_equal);
 	if (!d->cache || !d->locals) {

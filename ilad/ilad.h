@@ -84,7 +84,8 @@ struct local {
 	uint64_t queried_in;	/* a QUERY about it is out on that session (mapper_connects) */
 	uint64_t seq;
 	uint64_t since_ms;
-	uint64_t failed_since_ms; /* neighbour FAILED, for attach-grace */
+	uint64_t failed_since_ms; /* neighbour FAILED or deleted, for attach-grace */
+	uint64_t probed_ms;	/* the last time the kernel was asked to resolve it */
 };
 
 /* A REGISTER or DEREGISTER waiting for its ACK. */
@@ -136,6 +137,10 @@ struct ilad_stats {
 	uint64_t auto_attached;
 	uint64_t spoof_refused;	/* neighbour for an address attached elsewhere, not expected */
 	uint64_t auto_detached;
+	uint64_t neigh_unsynced;	/* neighbour events left for later: vn not in sync */
+	uint64_t neigh_overflows;	/* neighbour events lost (ENOBUFS): tables read again */
+	uint64_t neigh_dumps;		/* neighbour table dumps requested */
+	uint64_t neigh_probes;		/* attached workloads whose entry went: resolved again */
 	uint64_t forwarded_moves; /* local workloads that moved away: routes re-pointed */
 	uint64_t locator_unreachable; /* ILA routes to a locator the kernel cannot reach */
 	uint64_t resumed;	/* workloads from before a restart registered again */
@@ -233,6 +238,9 @@ struct ilad {
 	unsigned n_nh;
 	bool reconciled;	/* routes from before the start were checked */
 	int neigh_fd;
+	bool neigh_dumping;	/* a dump of the neighbour tables is under way */
+	bool neigh_dump_again;	/* ... and another one is wanted after it */
+	uint64_t neigh_dump_ms;	/* when the one under way was asked for */
 	ev_io neigh_io;
 	ev_timer neigh_timer;
 	ev_timer hold_timer;	/* ends the forwarding of moved-away addresses */
@@ -287,6 +295,7 @@ int cache_install_xlat(struct ilad *d, char *err, size_t errlen);
 void cache_hold(struct ilad *d, const struct ilad_key *k);
 
 /* local.c */
+/* Opens the neighbour socket and asks for both neighbour tables. */
 int local_init(struct ilad *d, char *err, size_t errlen);
 void local_free(struct ilad *d);
 /* A local delivery route found in the kernel at start: the workload runs here. */

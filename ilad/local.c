@@ -497,12 +497,22 @@ static void resync_register(struct ilad *d, struct local **reg, size_t nreg)
 	cache_flush(d);
 }
 
+static void local_resync_vn(struct ilad *d, uint32_t vn);
+static void neigh_dump(struct ilad *d);
+
 static bool query_out(const struct ilad *d, const struct local *l)
 {
 	return mc_up(d) && l->queried_in == d->stats.mapper_connects;
 }
 
 void local_resync(struct ilad *d, uint32_t vn)
+{
+	/* neighbours seen while the vn was not in sync are decided now */
+	neigh_dump(d);
+	local_resync_vn(d, vn);
+}
+
+static void local_resync_vn(struct ilad *d, uint32_t vn)
 {
 	size_t n = (size_t)lh_table_length(d->locals), nreg = 0;
 	struct local **reg = calloc(n ? n : 1, sizeof(*reg));
@@ -692,16 +702,66 @@ static bool allowed(const struct ila_conf_vn *vn, const struct kneigh *n)
 	return false;
 }
 
+#define PROBE_EVERY_MS 1000 /* an entry that went is resolved again at most this often */
+#define DUMP_LOST_MS 10000 /* a dump not ended by then is taken as lost */
+
+/* Reads both neighbour tables (one AF_UNSPEC dump); one dump at a time, a
+ * request made meanwhile runs once the current one ends. */
+static void neigh_dump(struct ilad *d)
+{
+	uint64_t now = ilad_now_ms();
+
+	if (d->neigh_fd < 0)
+		return;
+	if (d->neigh_dumping && now - d->neigh_dump_ms < DUMP_LOST_MS) {
+		d->neigh_dump_again = true;
+		return;
+	}
+	d->neigh_dump_again = false;
+	if (kernel_neigh_request_dump(d->neigh_fd, AF_UNSPEC) < 0) {
+		d->neigh_dumping = false;
+		d->neigh_dump_again = true; /* the timer tries again */
+		return;
+	}
+	d->stats.neigh_dumps++;
+	d->neigh_dumping = true;
+	d->neigh_dump_ms = now;
+}
+
+/* The workload's neighbour entry failed or went (the kernel's garbage
+ * collection removes entries of quiet neighbours): the kernel is asked to
+ * resolve it again, and only a neighbour that stays unresolved for
+ * attach-grace detaches it. */
+static void neigh_lost(struct ilad *d, struct local *l)
+{
+	uint64_t now = ilad_now_ms();
+
+	if (!l->failed_since_ms)
+		l->failed_since_ms = now;
+	if (l->probed_ms && now - l->probed_ms < PROBE_EVERY_MS)
+		return;
+	l->probed_ms = now;
+	if (kernel_neigh_probe(d->neigh_fd, l->key.family, l->ifindex, &l->key.addr) == 0)
+		d->stats.neigh_probes++;
+}
+
 static void neigh_event(void *arg, const struct kneigh *n)
 {
 	struct ilad *d = arg;
-	const struct ila_conf_vn *vn = vn_of_ifindex(d, n->ifindex);
+	const struct ila_conf_vn *vn;
 	struct ilad_key k = { 0 };
 	struct local *l;
 	struct centry *e;
 	char a[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE] = "";
 
+	if (n->dump_end) {
+		d->neigh_dumping = false;
+		if (d->neigh_dump_again)
+			neigh_dump(d);
+		return;
+	}
 	d->stats.neigh_events++;
+	vn = vn_of_ifindex(d, n->ifindex);
 	if (!vn)
 		return;
 	k.vn = vn->id;
@@ -711,15 +771,15 @@ static void neigh_event(void *arg, const struct kneigh *n)
 		return;
 	l = local_get(d, &k);
 	if (n->deleted || (n->state & NUD_FAILED)) {
-		if (l && l->state == LOCAL_ATTACHED && l->ifindex == n->ifindex &&
-		    !l->failed_since_ms)
-			l->failed_since_ms = ilad_now_ms();
+		if (l && l->state == LOCAL_ATTACHED && l->ifindex == n->ifindex)
+			neigh_lost(d, l);
 		return;
 	}
 	if (!(n->state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)))
 		return;
 	if (l && l->state == LOCAL_ATTACHED) {
 		l->failed_since_ms = 0;
+		l->probed_ms = 0;
 		return;
 	}
 	if (l && l->state == LOCAL_REFUSED)
@@ -727,6 +787,12 @@ static void neigh_event(void *arg, const struct kneigh *n)
 	bool expected = l && (l->state == LOCAL_EXPECTED || l->state == LOCAL_PREPARED);
 	if (!expected && !allowed(vn, n))
 		return;
+	if (!mc_vn_synced(d, vn->id)) {
+		/* who owns it is not known yet: the tables are read again once the
+		 * vn is in sync (local_resync), and the neighbour decided then */
+		d->stats.neigh_unsynced++;
+		return;
+	}
 	e = cache_get(d, &k, false);
 	if (!expected && e && e->known && e->rec.state != ILA_STATE_DOWN &&
 	    strcmp(e->rec.node, d->conf->node_name) != 0) {
@@ -752,8 +818,11 @@ static void neigh_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 	(void)revents;
 	rc = kernel_neigh_read(d->neigh_fd, neigh_event, d);
 	if (rc == -ENOBUFS) {
-		/* events were lost: read the whole table again */
-		kernel_neigh_request_dump(d->neigh_fd, AF_INET6);
+		/* events were lost, of either family: read both tables again (after
+		 * the dump under way, if any, whose entries may predate the loss) */
+		d->stats.neigh_overflows++;
+		log_warn("neighbour events lost (socket overflow): reading the tables again");
+		neigh_dump(d);
 	}
 }
 
@@ -765,15 +834,20 @@ static void neigh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
+	if (d->neigh_dump_again || (d->neigh_dumping && now - d->neigh_dump_ms >= DUMP_LOST_MS))
+		neigh_dump(d);
 	lh_foreach_safe(d->locals, le, tmp) {
 		struct local *l = lh_entry_v(le);
 		char a[INET6_ADDRSTRLEN];
 
-		if (l->state != LOCAL_ATTACHED || !l->failed_since_ms ||
-		    now - l->failed_since_ms < grace)
+		if (l->state != LOCAL_ATTACHED || !l->failed_since_ms)
 			continue;
+		if (now - l->failed_since_ms < grace) {
+			neigh_lost(d, l); /* resolved again while it may still answer */
+			continue;
+		}
 		d->stats.auto_detached++;
-		log_info("%s: neighbour failed for %u s: detaching",
+		log_info("%s: neighbour unresolved for %u s: detaching",
 			 ilad_key_addr(&l->key, a, sizeof(a)), d->conf->attach_grace_s);
 		l->state = LOCAL_DETACHED;
 		l->down = false;
@@ -798,6 +872,9 @@ int local_init(struct ilad *d, char *err, size_t errlen)
 	ev_timer_init(&d->neigh_timer, neigh_timer_cb, 1.0, 1.0);
 	d->neigh_timer.data = d;
 	ev_timer_start(d->loop, &d->neigh_timer);
+	/* both tables: workloads already there, and the state of those found
+	 * attached from before the start */
+	neigh_dump(d);
 	return 0;
 }
 

@@ -86,6 +86,7 @@ struct kxlat {
 
 /* A neighbour table event (or a line of a neighbour dump). */
 struct kneigh {
+	bool dump_end; /* the end of a dump (NLMSG_DONE, or the dump's error): no entry */
 	bool deleted; /* RTM_DELNEIGH */
 	uint8_t family;
 	int ifindex;
@@ -231,15 +232,24 @@ int kernel_xlat_build(void *buf, size_t size, uint16_t family, uint8_t cmd, cons
  * caller's event loop. Returns the fd (close it with close()) or -errno.
  */
 int kernel_neigh_open(char *err, size_t errlen);
-/* Asks for a dump of the neighbour table of family; its entries then come
- * through kernel_neigh_read() like events. Use it at start and after
+/* Asks for a dump of the neighbour table of family (AF_UNSPEC: every
+ * family, IPv4 and IPv6 in one dump); its entries then come through
+ * kernel_neigh_read() like events, followed by a dump_end. A socket runs
+ * one dump at a time: a request made while one runs is refused by the
+ * kernel (EBUSY, reported as a dump_end). Use it at start and after
  * -ENOBUFS. */
 int kernel_neigh_request_dump(int fd, int family);
+/* Asks the kernel to resolve addr on ifindex again (RTM_NEWNEIGH with
+ * NTF_USE, creating the entry if needed): it solicits the neighbour (ARP
+ * or neighbour solicitation) and reports the outcome as events, REACHABLE
+ * when it answers, FAILED when it does not. 0 or -errno. */
+int kernel_neigh_probe(int fd, int family, int ifindex, const union kaddr *addr);
 /*
  * Reads every pending message without blocking and calls cb for each
- * RTM_NEWNEIGH / RTM_DELNEIGH of AF_INET or AF_INET6. Returns the number
- * of events, 0 if none was pending, -ENOBUFS when the kernel dropped events
- * (request a dump), or another -errno.
+ * RTM_NEWNEIGH / RTM_DELNEIGH of AF_INET or AF_INET6, and with dump_end
+ * set at the end of a dump. Returns the number of events, 0 if none was
+ * pending, -ENOBUFS when the kernel dropped events (request a dump), or
+ * another -errno.
  */
 typedef void (*kernel_neigh_fn)(void *arg, const struct kneigh *n);
 int kernel_neigh_read(int fd, kernel_neigh_fn cb, void *arg);

@@ -55,6 +55,29 @@ int kernel_neigh_request_dump(int fd, int family)
 	return 0;
 }
 
+int kernel_neigh_probe(int fd, int family, int ifindex, const union kaddr *addr)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	uint8_t buf[128];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *nd;
+
+	if (family != AF_INET && family != AF_INET6)
+		return -EAFNOSUPPORT;
+	nlh->nlmsg_type = RTM_NEWNEIGH;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_CREATE;
+	nlh->nlmsg_seq = (uint32_t)time(NULL);
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = (uint8_t)family;
+	nd->ndm_ifindex = ifindex;
+	nd->ndm_state = NUD_NONE;
+	nd->ndm_flags = NTF_USE; /* resolve it, as a packet to it would */
+	mnl_attr_put(nlh, NDA_DST, addr_len((uint8_t)family), addr->b);
+	if (sendto(fd, buf, nlh->nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
 static int neigh_parse(const struct nlmsghdr *nlh, struct kneigh *n)
 {
 	const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
@@ -62,6 +85,24 @@ static int neigh_parse(const struct nlmsghdr *nlh, struct kneigh *n)
 	bool have_dst = false;
 	size_t alen;
 
+	if (nlh->nlmsg_type == NLMSG_DONE) {
+		memset(n, 0, sizeof(*n));
+		n->dump_end = true;
+		return 1;
+	}
+	if (nlh->nlmsg_type == NLMSG_ERROR &&
+	    mnl_nlmsg_get_payload_len(nlh) >= sizeof(struct nlmsgerr)) {
+		const struct nlmsgerr *e = mnl_nlmsg_get_payload(nlh);
+
+		/* a refused dump request ends that dump; other errors answer
+		 * probes and are not events */
+		if (e->error && e->msg.nlmsg_type == RTM_GETNEIGH) {
+			memset(n, 0, sizeof(*n));
+			n->dump_end = true;
+			return 1;
+		}
+		return 0;
+	}
 	if ((nlh->nlmsg_type != RTM_NEWNEIGH && nlh->nlmsg_type != RTM_DELNEIGH) ||
 	    mnl_nlmsg_get_payload_len(nlh) < sizeof(*nd))
 		return 0;
