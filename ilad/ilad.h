@@ -142,6 +142,11 @@ struct ilad_stats {
 	uint64_t released;	/* ... let go: they moved while ilad was down */
 	uint64_t lapsed;	/* own mappings that lapsed at the mapper, registered again */
 	uint64_t subscriptions_refused;
+	uint64_t mapper_identity_refused; /* mapper certificate of the wrong name or role */
+	/* records from PUSH or REPLY dropped before the cache: */
+	uint64_t records_rejected_vn;	  /* of a vn this node does not serve */
+	uint64_t records_rejected_family; /* IPv4 in a vn without ipv4-prefix */
+	uint64_t records_rejected_prefix; /* address outside the vn's prefix */
 };
 
 /*
@@ -219,6 +224,7 @@ struct ilad {
 	char mc_error[160];
 	unsigned failures_in_row;
 	struct vn_sync sync[ILA_CONF_MAX_VNS];
+	unsigned rejects_logged; /* bit per REJ_* logged this session (mclient.c) */
 
 	/* state */
 	struct lh_table *cache;	/* struct ilad_key -> struct centry */

@@ -118,7 +118,7 @@ int ila_conn_init(struct ila_conn *c, int fd, struct ila_tls_ctx *tls)
 
 int ila_conn_set_peer_name(struct ila_conn *c, const char *name)
 {
-	if (!c->ssl)
+	if (!c->ssl || !name || !*name)
 		return 0;
 	SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_WILDCARDS);
 	if (SSL_set1_host(c->ssl, name) != 1) {

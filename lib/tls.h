@@ -47,7 +47,7 @@ int ila_conn_init(struct ila_conn *c, int fd, struct ila_tls_ctx *tls);
  * Before the handshake: the peer's certificate must carry name (OpenSSL's
  * host name check: DNS subjectAltNames, the subject CN only when there is no
  * DNS subjectAltName; no wildcards), else the handshake fails with -EPERM.
- * Nothing in plaintext. 0 or -EINVAL.
+ * Nothing in plaintext or when name is NULL or "". 0 or -EINVAL.
  */
 int ila_conn_set_peer_name(struct ila_conn *c, const char *name);
 /* Frees the TLS state and closes fd. */
