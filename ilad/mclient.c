@@ -396,8 +396,12 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 	struct vn_sync *s = sync_of(d, m->push.vn);
 	bool was_synced;
 
-	if (!s)
-		return; /* a vn we no longer serve */
+	if (!s) {
+		/* a vn we do not serve: nothing of it is applied */
+		for (size_t i = 0; i < m->nrec; i++)
+			record_ok(d, "PUSH", &m->rec[i]);
+		return;
+	}
 	was_synced = s->synced;
 	d->stats.pushes++;
 	d->stats.push_records += m->nrec;
