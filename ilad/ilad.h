@@ -332,6 +332,10 @@ void local_lapsed(struct ilad *d, const struct ilad_key *k, const struct ila_rec
 /* mclient.c */
 void mc_init(struct ilad *d);
 void mc_stop(struct ilad *d, bool goodbye);
+/* Takes fd, a socket connected to a mapper in plaintext, as the session to
+ * the current mapper (the fuzz target's way in): OPEN is sent, the rest goes
+ * as after a connect. The session must be idle. 0 or -EINVAL. */
+int mc_adopt(struct ilad *d, int fd);
 bool mc_up(const struct ilad *d);
 /* The mapper's view of vn is complete this session (its snapshot arrived). */
 bool mc_vn_synced(const struct ilad *d, uint32_t vn);

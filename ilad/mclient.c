@@ -367,7 +367,7 @@ static bool record_ok(struct ilad *d, const char *what, const struct ila_record 
 		why = "outside the vn's sir-prefix";
 	} else if (vn->ipv4_prefix.family != AF_INET) {
 		reason = REJ_FAMILY, count = &d->stats.records_rejected_family;
-		why = "IPv4 in a vn without ipv4-prefix";
+		why = "of IPv4 in a vn without ipv4-prefix";
 	} else {
 		const struct ila_conf_prefix *p = &vn->ipv4_prefix;
 		uint32_t mask = p->len ? htonl(~0u << (32 - p->len)) : 0;
@@ -776,6 +776,19 @@ static void mc_connect(struct ilad *d)
 	ev_timer_stop(d->loop, &d->mc_timer);
 	ev_timer_set(&d->mc_timer, d->conf->dead_interval_ms / 1000.0, 0.);
 	ev_timer_start(d->loop, &d->mc_timer);
+}
+
+int mc_adopt(struct ilad *d, int fd)
+{
+	if (d->mc != MC_IDLE || d->use_tls || !d->conf->n_mappers)
+		return -EINVAL;
+	ev_timer_stop(d->loop, &d->retry_timer);
+	d->fd = fd;
+	d->mc = MC_CONNECTING;
+	d->mc_since_ms = ilad_now_ms();
+	ev_io_set(&d->mc_io, d->fd, EV_WRITE);
+	ev_io_start(d->loop, &d->mc_io);
+	return 0;
 }
 
 void mc_init(struct ilad *d)
