@@ -129,6 +129,16 @@ int main(int argc, char **argv)
 	if (d.use_tls && ila_tls_ctx_init(&d.tls, false, d.conf->tls_certificate, d.conf->tls_key,
 					  d.conf->tls_ca, err, sizeof(err)) < 0)
 		ila_fatal("tls: %s", err);
+	for (unsigned i = 0; d.use_tls && i < d.conf->n_mappers; i++) {
+		char a[INET6_ADDRSTRLEN];
+
+		if (d.conf->mapper_identity[i][0])
+			continue;
+		inet_ntop(d.conf->mappers[i].family, &d.conf->mappers[i].addr, a, sizeof(a));
+		log_warn("mapper %s port %u: no identity configured: its certificate's name is not "
+			 "checked, only that the CA signed it for a mapper (extended key usage "
+			 "serverAuth)", a, d.conf->mappers[i].port);
+	}
 	if ((rc = cache_init(&d, err, sizeof(err))) < 0)
 		ila_fatal("%s", err);
 	ilad_events_init(&d, run_event);

@@ -147,6 +147,11 @@ struct ilad_stats {
 	uint64_t released;	/* ... let go: they moved while ilad was down */
 	uint64_t lapsed;	/* own mappings that lapsed at the mapper, registered again */
 	uint64_t subscriptions_refused;
+	uint64_t mapper_identity_refused; /* mapper certificate of the wrong name or role */
+	/* records from PUSH or REPLY dropped before the cache: */
+	uint64_t records_rejected_vn;	  /* of a vn this node does not serve */
+	uint64_t records_rejected_family; /* IPv4 in a vn without ipv4-prefix */
+	uint64_t records_rejected_prefix; /* address outside the vn's prefix */
 };
 
 /*
@@ -224,6 +229,7 @@ struct ilad {
 	char mc_error[160];
 	unsigned failures_in_row;
 	struct vn_sync sync[ILA_CONF_MAX_VNS];
+	unsigned rejects_logged; /* bit per REJ_* logged this session (mclient.c) */
 
 	/* state */
 	struct lh_table *cache;	/* struct ilad_key -> struct centry */
@@ -335,6 +341,10 @@ void local_lapsed(struct ilad *d, const struct ilad_key *k, const struct ila_rec
 /* mclient.c */
 void mc_init(struct ilad *d);
 void mc_stop(struct ilad *d, bool goodbye);
+/* Takes fd, a socket connected to a mapper in plaintext, as the session to
+ * the current mapper (the fuzz target's way in): OPEN is sent, the rest goes
+ * as after a connect. The session must be idle. 0 or -EINVAL. */
+int mc_adopt(struct ilad *d, int fd);
 bool mc_up(const struct ilad *d);
 /* The mapper's view of vn is complete this session (its snapshot arrived). */
 bool mc_vn_synced(const struct ilad *d, uint32_t vn);

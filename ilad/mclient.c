@@ -103,6 +103,7 @@ static void mc_close(struct ilad *d)
 		d->sync[i].refused = false;
 	}
 	d->mc = MC_IDLE;
+	d->rejects_logged = 0;
 }
 
 /* The session failed: try the next mapper, pausing after a full round. */
@@ -342,13 +343,65 @@ static struct vn_sync *sync_of(struct ilad *d, uint32_t vn)
 	return NULL;
 }
 
+enum { REJ_VN, REJ_FAMILY, REJ_PREFIX };
+
+/*
+ * Whether a record from the mapper may reach the cache: of a vn this node
+ * serves, of a family the vn has, its address inside the vn's SIR prefix or
+ * IPv4 prefix. Else it is counted and logged (once per session and reason).
+ */
+static bool record_ok(struct ilad *d, const char *what, const struct ila_record *r)
+{
+	const struct ila_conf_vn *vn = ilad_vn(d, r->vn);
+	uint64_t *count;
+	const char *why;
+	int reason;
+
+	if (!vn) {
+		reason = REJ_VN, count = &d->stats.records_rejected_vn;
+		why = "of a vn this node does not serve";
+	} else if (r->family == AF_INET6) {
+		if (ila_sir_prefix_contains(&vn->sir_prefix, &r->addr6))
+			return true;
+		reason = REJ_PREFIX, count = &d->stats.records_rejected_prefix;
+		why = "outside the vn's sir-prefix";
+	} else if (vn->ipv4_prefix.family != AF_INET) {
+		reason = REJ_FAMILY, count = &d->stats.records_rejected_family;
+		why = "of IPv4 in a vn without ipv4-prefix";
+	} else {
+		const struct ila_conf_prefix *p = &vn->ipv4_prefix;
+		uint32_t mask = p->len ? htonl(~0u << (32 - p->len)) : 0;
+
+		if ((r->addr4.s_addr & mask) == (p->addr.v4.s_addr & mask))
+			return true;
+		reason = REJ_PREFIX, count = &d->stats.records_rejected_prefix;
+		why = "outside the vn's ipv4-prefix";
+	}
+	(*count)++;
+	if (!(d->rejects_logged & 1u << reason)) {
+		char a[INET6_ADDRSTRLEN];
+
+		d->rejects_logged |= 1u << reason;
+		inet_ntop(r->family, r->family == AF_INET6 ? (const void *)&r->addr6
+							   : (const void *)&r->addr4, a, sizeof(a));
+		log_warn("mapper sent in a %s a record %s (vn %u, %s): dropped; no more such "
+			 "lines this session, see records_rejected_* in show stats", what, why,
+			 r->vn, a);
+	}
+	return false;
+}
+
 static void handle_push(struct ilad *d, const struct ila_msg *m)
 {
 	struct vn_sync *s = sync_of(d, m->push.vn);
 	bool was_synced;
 
-	if (!s)
-		return; /* a vn we no longer serve */
+	if (!s) {
+		/* a vn we do not serve: nothing of it is applied */
+		for (size_t i = 0; i < m->nrec; i++)
+			record_ok(d, "PUSH", &m->rec[i]);
+		return;
+	}
 	was_synced = s->synced;
 	d->stats.pushes++;
 	d->stats.push_records += m->nrec;
@@ -367,7 +420,8 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 		cache_snapshot_begin(d, s->vn);
 	}
 	for (size_t i = 0; i < m->nrec; i++)
-		cache_apply(d, &m->rec[i]);
+		if (record_ok(d, "PUSH", &m->rec[i]))
+			cache_apply(d, &m->rec[i]);
 	if (m->push.flags & ILA_PUSH_F_SNAPSHOT_END) {
 		s->in_snapshot = false;
 		cache_snapshot_end(d, s->vn);
@@ -418,7 +472,8 @@ static void handle_reply(struct ilad *d, const struct ila_msg *m)
 		}
 	}
 	for (size_t i = 0; i < m->nrec; i++)
-		cache_apply(d, &m->rec[i]);
+		if (record_ok(d, "REPLY", &m->rec[i]))
+			cache_apply(d, &m->rec[i]);
 	cache_flush(d);
 	if (!t)
 		return;
@@ -627,6 +682,12 @@ static void mc_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 			mc_fail(d, "out of memory");
 			return;
 		}
+		if (ila_conn_set_peer_name(&d->conn, d->conf->mapper_identity[d->mapper]) < 0) {
+			ila_conn_close(&d->conn);
+			d->fd = -1;
+			mc_fail(d, "cannot check the mapper's name");
+			return;
+		}
 		ila_frame_reader_init(&d->rd);
 		ila_frame_writer_init(&d->wr, MC_QUEUE_LIMIT);
 		d->mc = MC_HANDSHAKE;
@@ -638,6 +699,12 @@ static void mc_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		if (rc == -EAGAIN) {
 			mc_watch(d);
 			return;
+		}
+		if (rc == -EPERM) {
+			char who[64];
+
+			d->stats.mapper_identity_refused++;
+			log_err("mapper %s refused: %s", mapper_name(d, who, sizeof(who)), err);
 		}
 		if (rc < 0) {
 			mc_fail(d, "%s", err);
@@ -709,6 +776,19 @@ static void mc_connect(struct ilad *d)
 	ev_timer_stop(d->loop, &d->mc_timer);
 	ev_timer_set(&d->mc_timer, d->conf->dead_interval_ms / 1000.0, 0.);
 	ev_timer_start(d->loop, &d->mc_timer);
+}
+
+int mc_adopt(struct ilad *d, int fd)
+{
+	if (d->mc != MC_IDLE || d->use_tls || !d->conf->n_mappers)
+		return -EINVAL;
+	ev_timer_stop(d->loop, &d->retry_timer);
+	d->fd = fd;
+	d->mc = MC_CONNECTING;
+	d->mc_since_ms = ilad_now_ms();
+	ev_io_set(&d->mc_io, d->fd, EV_WRITE);
+	ev_io_start(d->loop, &d->mc_io);
+	return 0;
 }
 
 void mc_init(struct ilad *d)

@@ -666,7 +666,8 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 			return false;
 	}
 	for (unsigned int i = 0; i < a->n_mappers; i++) {
-		if (!conf_endpoint_equal(&a->mappers[i], &b->mappers[i]))
+		if (!conf_endpoint_equal(&a->mappers[i], &b->mappers[i]) ||
+		    strcmp(a->mapper_identity[i], b->mapper_identity[i]) != 0)
 			return false;
 	}
 	return true;

@@ -180,6 +180,8 @@ struct ila_conf {
 	struct ila_locator locators[ILA_CONF_MAX_LOCATORS];
 	unsigned int n_locators;
 	struct ila_conf_endpoint mappers[ILA_CONF_MAX_MAPPERS]; /* failover order */
+	/* the name each mapper's certificate must carry; "" when not checked */
+	char mapper_identity[ILA_CONF_MAX_MAPPERS][ILA_CONF_IDENTITY_MAX];
 	unsigned int n_mappers;
 	enum ila_csum_mode csum_mode;
 	enum ila_ident_type ident_type;

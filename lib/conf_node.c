@@ -136,12 +136,31 @@ int conf_kw_locator(struct parser *p)
 	return 0;
 }
 
+/* mapper ADDRESS [port P] [identity NAME] */
 int conf_kw_mapper(struct parser *p)
 {
 	struct ila_conf *c = p->c;
 	struct ila_conf_endpoint e;
-	int rc = conf_parse_endpoint(p, 1, &e);
+	const char *identity = NULL;
+	size_t ntok = p->ntok;
+	int rc;
 
+	for (size_t k = 2; k < ntok; k++) {
+		if (strcmp(p->tok[k], "identity") != 0)
+			continue;
+		if (k + 1 >= ntok)
+			return conf_perr(p, "mapper identity: missing value");
+		if (k + 2 < ntok)
+			return conf_perr(p, "mapper: extra value '%s'", p->tok[k + 2]);
+		identity = p->tok[k + 1];
+		if (strlen(identity) >= ILA_CONF_IDENTITY_MAX)
+			return conf_perr(p, "mapper identity: bad identity '%s' (1-%d bytes)",
+					 identity, ILA_CONF_IDENTITY_MAX - 1);
+		p->ntok = k; /* the endpoint is what comes before */
+		break;
+	}
+	rc = conf_parse_endpoint(p, 1, &e);
+	p->ntok = ntok;
 	if (rc)
 		return rc;
 	for (unsigned int i = 0; i < c->n_mappers; i++) {
@@ -157,6 +176,8 @@ int conf_kw_mapper(struct parser *p)
 		return conf_perr(p, "mapper: too many mappers (at most %d) at '%s'",
 				 ILA_CONF_MAX_MAPPERS, p->tok[1]);
 	p->mapper_line[c->n_mappers] = p->line;
+	conf_copy_str(c->mapper_identity[c->n_mappers], ILA_CONF_IDENTITY_MAX,
+		      identity ? identity : "");
 	c->mappers[c->n_mappers++] = e;
 	return 0;
 }

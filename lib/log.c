@@ -193,6 +193,11 @@ static void log_vlog(enum ila_log_level level, const char *fmt, va_list ap)
 	char msg[LOG_MSG_MAX];
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* names from certificates and the network are in messages: a control
+	 * byte (a newline, an escape sequence) never reaches a log */
+	for (char *c = msg; *c; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
 	if (log_ratelimit_pass(level, msg))
 		log_emit(level, msg);
 }

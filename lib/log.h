@@ -1,7 +1,9 @@
 /*
  * Logging: a handful of calls, to stderr in the foreground and to syslog
  * once daemonised. A message repeated within the rate-limit window is
- * counted and summarised instead of flooding the log.
+ * counted and summarised instead of flooding the log. Every control byte
+ * of a message (0x00-0x1f, 0x7f: newlines, escape sequences from names that
+ * came from certificates or the network) is written as '?'.
  */
 #ifndef ILA_LOG_H
 #define ILA_LOG_H

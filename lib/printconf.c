@@ -115,7 +115,9 @@ static void line_u32(FILE *out, const char *kw, uint32_t v)
 	pl_flush(&pl);
 }
 
-static void line_endpoint(FILE *out, const char *kw, const struct ila_conf_endpoint *e)
+/* identity: printed when not NULL or "" */
+static void line_endpoint(FILE *out, const char *kw, const struct ila_conf_endpoint *e,
+			  const char *identity)
 {
 	char a[INET6_ADDRSTRLEN];
 	struct pline pl;
@@ -124,6 +126,8 @@ static void line_endpoint(FILE *out, const char *kw, const struct ila_conf_endpo
 	pl_begin(&pl, out, kw, NULL, NULL);
 	pl_add(&pl, NULL, a);
 	pl_add_u32(&pl, "port", e->port);
+	if (identity && *identity)
+		pl_add(&pl, "identity", identity);
 	pl_flush(&pl);
 }
 
@@ -160,7 +164,7 @@ static void print_mapper(const struct ila_conf *c, FILE *out)
 	struct pline pl;
 
 	for (unsigned int i = 0; i < c->n_listen; i++)
-		line_endpoint(out, "listen", &c->listen[i]);
+		line_endpoint(out, "listen", &c->listen[i], NULL);
 	line_str(out, "store", c->store);
 	line_u32(out, "store-map-size", c->store_map_size_mb);
 
@@ -224,7 +228,7 @@ static void print_node(const struct ila_conf *c, FILE *out)
 	for (unsigned int i = 0; i < c->n_locators; i++)
 		line_str(out, "locator", ila_locator_format(&c->locators[i], s, sizeof(s)));
 	for (unsigned int i = 0; i < c->n_mappers; i++)
-		line_endpoint(out, "mapper", &c->mappers[i]);
+		line_endpoint(out, "mapper", &c->mappers[i], c->mapper_identity[i]);
 	line_str(out, "csum-mode", ila_csum_mode_name(c->csum_mode));
 	line_str(out, "ident-type", ila_ident_type_name(c->ident_type));
 	line_u32(out, "route-protocol", c->route_protocol);

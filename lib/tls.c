@@ -22,6 +22,34 @@ static void ssl_error_text(const char *what, char *err, size_t errlen)
 	snprintf(err, errlen, "%s: %s", what, reason);
 }
 
+/*
+ * The peer's certificate must name its role in its extended key usage: a
+ * server (ila-mapper) accepts only clientAuth certificates, a client (ilad)
+ * only serverAuth ones. A certificate without the extension is refused too
+ * (OpenSSL's purpose check alone would let it pass as "any purpose").
+ */
+/* The identity of the last certificate refused at depth 0, for the message
+ * of the handshake that refused it (the daemons are single-threaded). */
+static char refused_name[ILA_TLS_NAME_MAX];
+
+static int verify_cb(int ok, X509_STORE_CTX *x)
+{
+	SSL *ssl = X509_STORE_CTX_get_ex_data(x, SSL_get_ex_data_X509_STORE_CTX_idx());
+	X509 *cert = X509_STORE_CTX_get_current_cert(x);
+
+	if (!ssl || !cert || X509_STORE_CTX_get_error_depth(x) != 0)
+		return ok;
+	uint32_t want = SSL_is_server(ssl) ? XKU_SSL_CLIENT : XKU_SSL_SERVER;
+	if (ok && (!(X509_get_extension_flags(cert) & EXFLAG_XKUSAGE) ||
+		   !(X509_get_extended_key_usage(cert) & want))) {
+		X509_STORE_CTX_set_error(x, X509_V_ERR_INVALID_PURPOSE);
+		ok = 0;
+	}
+	if (!ok && ila_cert_identity(cert, refused_name, sizeof(refused_name)) < 0)
+		snprintf(refused_name, sizeof(refused_name), "(no usable name)");
+	return ok;
+}
+
 int ila_tls_ctx_init(struct ila_tls_ctx *t, bool server, const char *cert, const char *key,
 		     const char *ca, char *err, size_t errlen)
 {
@@ -53,7 +81,8 @@ int ila_tls_ctx_init(struct ila_tls_ctx *t, bool server, const char *cert, const
 		ssl_error_text(ca, err, errlen);
 		goto fail;
 	}
-	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
+	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
+	SSL_CTX_set_purpose(ctx, server ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
 	t->ctx = ctx;
 	return 0;
 fail:
@@ -84,6 +113,18 @@ int ila_conn_init(struct ila_conn *c, int fd, struct ila_tls_ctx *tls)
 		SSL_set_accept_state(c->ssl);
 	else
 		SSL_set_connect_state(c->ssl);
+	return 0;
+}
+
+int ila_conn_set_peer_name(struct ila_conn *c, const char *name)
+{
+	if (!c->ssl || !name || !*name)
+		return 0;
+	SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_WILDCARDS);
+	if (SSL_set1_host(c->ssl, name) != 1) {
+		ERR_clear_error();
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -131,6 +172,7 @@ int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen)
 
 	if (c->established)
 		return 0;
+	refused_name[0] = '\0';
 	ret = SSL_do_handshake(c->ssl);
 	if (ret == 1) {
 		c->established = true;
@@ -143,6 +185,21 @@ int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen)
 		return -EAGAIN;
 	}
 	long vr = SSL_get_verify_result(c->ssl);
+	if (vr == X509_V_ERR_HOSTNAME_MISMATCH || vr == X509_V_ERR_INVALID_PURPOSE) {
+		const char *who = refused_name[0] ? refused_name : "?";
+		const char *want = X509_VERIFY_PARAM_get0_host(SSL_get0_param(c->ssl), 0);
+
+		if (vr == X509_V_ERR_HOSTNAME_MISMATCH)
+			snprintf(err, errlen, "TLS handshake: peer certificate '%s' does not carry "
+				 "the name '%s'", who, want ? want : "?");
+		else
+			snprintf(err, errlen, "TLS handshake: peer certificate '%s' is not a %s "
+				 "certificate (extended key usage %s missing)", who,
+				 SSL_is_server(c->ssl) ? "node" : "mapper",
+				 SSL_is_server(c->ssl) ? "clientAuth" : "serverAuth");
+		ERR_clear_error();
+		return -EPERM;
+	}
 	if (vr != X509_V_OK) {
 		snprintf(err, errlen, "TLS handshake: peer certificate: %s",
 			 X509_verify_cert_error_string(vr));
@@ -192,39 +249,69 @@ ssize_t ila_conn_write(struct ila_conn *c, const void *buf, size_t n)
 	return rc == 0 ? -EPIPE : rc;
 }
 
+/* Whether s (l bytes) is a name fit for the logs and the config: printable
+ * ASCII, no NUL. */
+static bool name_ok(const unsigned char *s, int l, size_t len)
+{
+	if (l <= 0 || (size_t)l >= len)
+		return false;
+	for (int i = 0; i < l; i++)
+		if (s[i] <= 0x20 || s[i] >= 0x7f)
+			return false;
+	return true;
+}
+
+int ila_cert_identity(X509 *cert, char *out, size_t len)
+{
+	int rc = -ENOENT;
+	GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
+
+	if (sans) {
+		/* a certificate with names in subjectAltName is known by them only */
+		for (int i = 0; i < sk_GENERAL_NAME_num(sans); i++) {
+			const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
+
+			if (gn->type != GEN_DNS)
+				continue;
+			const unsigned char *d = ASN1_STRING_get0_data(gn->d.dNSName);
+			int l = ASN1_STRING_length(gn->d.dNSName);
+			if (name_ok(d, l, len)) {
+				memcpy(out, d, (size_t)l);
+				out[l] = '\0';
+				rc = 0;
+			}
+			break; /* the first DNS name, good or not */
+		}
+		GENERAL_NAMES_free(sans);
+		return rc;
+	}
+	X509_NAME *subj = X509_get_subject_name(cert);
+	int i = X509_NAME_get_index_by_NID(subj, NID_commonName, -1);
+	if (i < 0 || X509_NAME_get_index_by_NID(subj, NID_commonName, i) >= 0)
+		return -ENOENT; /* none, or more than one: ambiguous */
+	ASN1_STRING *cn = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(subj, i));
+	unsigned char *u = NULL;
+	int l = ASN1_STRING_to_UTF8(&u, cn);
+	if (l > 0 && name_ok(u, l, len)) {
+		memcpy(out, u, (size_t)l);
+		out[l] = '\0';
+		rc = 0;
+	}
+	OPENSSL_free(u);
+	return rc;
+}
+
 int ila_conn_peer_identity(const struct ila_conn *c, char *out, size_t len)
 {
 	X509 *cert;
-	int rc = -ENOENT;
+	int rc;
 
 	if (!c->ssl)
 		return -ENOENT;
 	cert = SSL_get1_peer_certificate(c->ssl);
 	if (!cert)
 		return -ENOENT;
-	GENERAL_NAMES *sans = X509_get_ext_d2i(cert, NID_subject_alt_name, NULL, NULL);
-	for (int i = 0; sans && i < sk_GENERAL_NAME_num(sans); i++) {
-		const GENERAL_NAME *gn = sk_GENERAL_NAME_value(sans, i);
-
-		if (gn->type != GEN_DNS)
-			continue;
-		const unsigned char *d = ASN1_STRING_get0_data(gn->d.dNSName);
-		int l = ASN1_STRING_length(gn->d.dNSName);
-		if (l > 0 && (size_t)l < len && !memchr(d, 0, (size_t)l)) {
-			memcpy(out, d, (size_t)l);
-			out[l] = '\0';
-			rc = 0;
-			break;
-		}
-	}
-	GENERAL_NAMES_free(sans);
-	if (rc < 0) {
-		X509_NAME *subj = X509_get_subject_name(cert);
-		int l = X509_NAME_get_text_by_NID(subj, NID_commonName, out, (int)len);
-
-		if (l > 0 && (size_t)l < len && strlen(out) == (size_t)l)
-			rc = 0;
-	}
+	rc = ila_cert_identity(cert, out, len);
 	X509_free(cert);
 	return rc;
 }

@@ -354,7 +354,7 @@ class World:
 
     def start_ilad(self, name, router):
         n = Ilad(self, Netns(self.h, router.ns), name, [
-            'locator %s' % LOC[name], 'mapper %s port %d' % (LINK6[0], MAPPER_PORT),
+            'locator %s' % LOC[name], 'mapper %s port %d identity mapper' % (LINK6[0], MAPPER_PORT),
             self.tls(name), 'zebra on socket %s version auto route-type babel' % router.zsock,
             'vn blue id 1 sir-prefix %s ipv4-prefix %s' % (SIR, V4NET)])
         n.start()

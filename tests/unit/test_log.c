@@ -152,6 +152,20 @@ static void test_ratelimit_disabled(void **state)
 	assert_int_equal(cap->n, 50);
 }
 
+/* A name from a certificate or the network cannot forge a log line or
+ * send escape sequences to a terminal. */
+static void test_control_bytes_filtered(void **state)
+{
+	struct capture *cap = *state;
+
+	log_warn("node %s says %s", "evil\nilad: err: forged line", "\x1b[31mred\x7f\t");
+	assert_int_equal(cap->n, 1);
+	assert_string_equal(cap->last, "node evil?ilad: err: forged line says ?[31mred??");
+	/* bytes above 0x7f (UTF-8) pass */
+	log_warn("mapper-\xc3\xa9");
+	assert_string_equal(cap->last, "mapper-\xc3\xa9");
+}
+
 static void test_long_message_truncated(void **state)
 {
 	struct capture *cap = *state;
@@ -194,6 +208,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ratelimit_distinct_messages, setup),
 		cmocka_unit_test_setup(test_ratelimit_disabled, setup),
 		cmocka_unit_test_setup(test_long_message_truncated, setup),
+		cmocka_unit_test_setup(test_control_bytes_filtered, setup),
 		cmocka_unit_test_setup(test_eviction_flushes_summary, setup),
 	};
 

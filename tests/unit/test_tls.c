@@ -1,7 +1,9 @@
 /*
  * The session transport over a real socketpair: TLS 1.3 handshakes with
  * mutual authentication, data both ways, peer identity, refusal of a peer
- * whose certificate another CA signed, and the plaintext mode.
+ * whose certificate another CA signed, and the plaintext mode. The identity
+ * of a certificate (DNS subjectAltName, CN only without subjectAltName), the
+ * extended key usage each side requires and the check of the mapper's name.
  */
 #include "config.h"
 
@@ -19,6 +21,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "tls.h"
 
@@ -41,9 +45,30 @@ static int group_setup(void **state)
 	if (!mkdtemp(pki))
 		return -1;
 	snprintf(other, sizeof(other), "%s/other", pki);
-	snprintf(cmd, sizeof(cmd), "%s/scripts/mkcerts.sh %s mapper n1 && %s/scripts/mkcerts.sh %s n1",
+	snprintf(cmd, sizeof(cmd), "%s/scripts/mkcerts.sh %s mapper n1 n2 && %s/scripts/mkcerts.sh %s n1",
 		 top ? top : ".", pki, top ? top : ".", other);
-	return system(cmd) == 0 ? 0 : -1;
+	if (system(cmd) != 0)
+		return -1;
+	/* certificates whose names differ: NAME.crt from a subject and extensions */
+	static const char *const odd[][3] = {
+		{ "san-and-cn", "/CN=the-cn", "subjectAltName=DNS:the-san,DNS:second" },
+		{ "cn-only", "/CN=only-cn", "extendedKeyUsage=clientAuth" },
+		{ "ip-san", "/CN=cn-ignored", "subjectAltName=IP:192.0.2.1" },
+		{ "bad-chars", "/CN=x", "subjectAltName=DNS:evil name" },
+		{ "no-eku", "/CN=no-eku", "subjectAltName=DNS:no-eku" },
+	};
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		snprintf(cmd, sizeof(cmd),
+			 "cd %s && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+			 "-subj '%s' -keyout %s.key -out %s.csr 2>/dev/null && "
+			 "printf '%%s\\n' '%s' >%s.ext && openssl x509 -req -in %s.csr -CA ca.crt "
+			 "-CAkey ca.key -CAcreateserial -days 1 -extfile %s.ext -out %s.crt 2>/dev/null",
+			 pki, odd[i][1], odd[i][0], odd[i][0], odd[i][2], odd[i][0], odd[i][0],
+			 odd[i][0], odd[i][0]);
+		if (system(cmd) != 0)
+			return -1;
+	}
+	return 0;
 }
 
 static int group_teardown(void **state)
@@ -181,6 +206,113 @@ static void test_plaintext(void **state)
 	ila_conn_close(&s);
 }
 
+/* The identity of pki/NAME.crt, or -errno. */
+static int identity_of(const char *name, char *out, size_t len)
+{
+	char file[128];
+	FILE *f;
+	X509 *x;
+	int rc;
+
+	snprintf(file, sizeof(file), "%s/%s.crt", pki, name);
+	f = fopen(file, "r");
+	assert_non_null(f);
+	x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(x);
+	rc = ila_cert_identity(x, out, len);
+	X509_free(x);
+	return rc;
+}
+
+static void test_identity_san_before_cn(void **state)
+{
+	char id[64];
+
+	(void)state;
+	/* the first DNS subjectAltName, never the CN beside it */
+	assert_int_equal(identity_of("san-and-cn", id, sizeof(id)), 0);
+	assert_string_equal(id, "the-san");
+	/* the CN only when there is no subjectAltName at all */
+	assert_int_equal(identity_of("cn-only", id, sizeof(id)), 0);
+	assert_string_equal(id, "only-cn");
+	/* a subjectAltName without a DNS name: no identity, not the CN */
+	assert_int_equal(identity_of("ip-san", id, sizeof(id)), -ENOENT);
+	/* a name with a space (or any control byte) is no identity */
+	assert_int_equal(identity_of("bad-chars", id, sizeof(id)), -ENOENT);
+	/* too long for the buffer: refused, not cut */
+	assert_int_equal(identity_of("san-and-cn", id, 7), -ENOENT);
+	assert_int_equal(identity_of("san-and-cn", id, 8), 0);
+}
+
+/* A handshake of client certificate cname against server certificate sname;
+ * peer: the name the client wants of the server, or NULL. */
+static void try_pair(const char *sname, const char *cname, const char *peer, int *rs, int *rc,
+		     char *err)
+{
+	struct ila_tls_ctx sctx, cctx;
+	struct ila_conn s, c;
+	char e2[256];
+	int sv[2];
+
+	assert_int_equal(ctx_for(&sctx, true, pki, sname, e2, sizeof(e2)), 0);
+	assert_int_equal(ctx_for(&cctx, false, pki, cname, e2, sizeof(e2)), 0);
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(ila_conn_init(&c, sv[1], &cctx), 0);
+	if (peer)
+		assert_int_equal(ila_conn_set_peer_name(&c, peer), 0);
+	*rs = *rc = -EAGAIN;
+	err[0] = '\0';
+	for (int i = 0; i < 100 && (*rs == -EAGAIN || *rc == -EAGAIN); i++) {
+		if (*rc == -EAGAIN)
+			*rc = ila_conn_handshake(&c, err, 256);
+		if (*rs == -EAGAIN)
+			*rs = ila_conn_handshake(&s, *rc < 0 && *rc != -EAGAIN ? e2 : err, 256);
+	}
+	ila_conn_close(&s);
+	ila_conn_close(&c);
+	ila_tls_ctx_free(&sctx);
+	ila_tls_ctx_free(&cctx);
+}
+
+static void test_mapper_name_checked(void **state)
+{
+	char err[256];
+	int rs, rc;
+
+	(void)state;
+	try_pair("mapper", "n1", "mapper", &rs, &rc, err);
+	assert_int_equal(rc, 0);
+	assert_int_equal(rs, 0);
+	try_pair("mapper", "n1", "other-mapper", &rs, &rc, err);
+	assert_int_equal(rc, -EPERM);
+	assert_non_null(strstr(err, "'mapper' does not carry the name 'other-mapper'"));
+	/* the CN is not looked at when the certificate has DNS names */
+	try_pair("san-and-cn", "n1", "the-cn", &rs, &rc, err);
+	assert_int_equal(rc, -EPERM);
+}
+
+static void test_roles_by_key_usage(void **state)
+{
+	char err[256];
+	int rs, rc;
+
+	(void)state;
+	/* a node certificate (clientAuth only) playing the mapper */
+	try_pair("n2", "n1", NULL, &rs, &rc, err);
+	assert_int_equal(rc, -EPERM);
+	assert_non_null(strstr(err, "'n2' is not a mapper certificate"));
+	/* the mapper's certificate (serverAuth only) playing a node */
+	try_pair("mapper", "mapper", NULL, &rs, &rc, err);
+	assert_int_equal(rs, -EPERM);
+	/* a certificate without extended key usage is neither */
+	try_pair("no-eku", "n1", NULL, &rs, &rc, err);
+	assert_int_equal(rc, -EPERM);
+	try_pair("mapper", "no-eku", NULL, &rs, &rc, err);
+	assert_int_equal(rs, -EPERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -188,6 +320,9 @@ int main(void)
 		cmocka_unit_test(test_foreign_ca_refused),
 		cmocka_unit_test(test_bad_files_explained),
 		cmocka_unit_test(test_plaintext),
+		cmocka_unit_test(test_identity_san_before_cn),
+		cmocka_unit_test(test_mapper_name_checked),
+		cmocka_unit_test(test_roles_by_key_usage),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -282,7 +282,7 @@ class Net:
             'node-name %s' % node,
             'mode ila',
             'locator %s' % LOC[node],
-            'mapper %s port %d' % (MAPPER_ADDR, MAPPER_PORT),
+            'mapper %s port %d identity mapper' % (MAPPER_ADDR, MAPPER_PORT),
             'tls certificate {0}/{1}.crt key {0}/{1}.key ca {0}/ca.crt'.format(self.pki, node),
             'control %s' % self.path(node + '.sock'),
             'pidfile %s' % self.path(node + '.pid'),

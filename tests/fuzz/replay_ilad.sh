@@ -1,0 +1,4 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# Replays the ilad seed corpus through the fuzz target (TAP, one result).
+exec "${top_builddir:-.}/tests/fuzz/replay_ilad" ilad "${top_srcdir:-.}/tests/fuzz/corpus/ilad"
