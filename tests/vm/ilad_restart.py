@@ -102,7 +102,8 @@ class RestartSuite(Suite):
         watch = RouteWatch(NS['c'], W_SIR)
         watch.start()
         rid = self.run_id()
-        rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=60, idle_ms=4000, log=log)
+        # the gap can last seconds: the receiver is stopped once the sender is done
+        rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=90, log=log)
         tx = N.flood_send(net, 'x', W_SIR, STREAM_PORT, RATE, count, rid, src=X_SIR,
                           background=True, timeout_s=60)
         time.sleep(0.5)
@@ -126,7 +127,10 @@ class RestartSuite(Suite):
         net.wait_synced('a')
         t_back = until(lambda: watch.first(t_start, 'new', 'ila ' + LOC['a']), 10, 0.02)
         sent = N.flood_send_result(tx, 70)
-        r = rx.result(30)
+        time.sleep(1.0)     # the last packets in flight
+        if rx.p.poll() is None:
+            rx.p.send_signal(signal.SIGTERM)
+        r = rx.result(15)
         watch.stop()
         m1 = net.mapping(W_SIR) or {}
         got = received(log)
