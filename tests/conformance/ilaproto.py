@@ -433,6 +433,8 @@ class Closed(Exception):
 
 
 class Conn:
+    all = []    # every Conn made: while one waits, the others send their KEEPALIVEs
+
     """A TLS (or plain TCP) connection to the mapper that reads frames.
 
     Frames that are not the awaited response (PUSH, KEEPALIVE, others) are kept in
@@ -453,16 +455,33 @@ class Conn:
         self.eof = False
         self.last_sent = time.monotonic()
         self.auto_keepalive = True
+        self.closed = False
+        Conn.all.append(self)
 
     def send(self, data):
+        self.sock.settimeout(10)
         self.sock.sendall(data)
         self.last_sent = time.monotonic()
 
     def close(self):
+        self.closed = True
+        if self in Conn.all:
+            Conn.all.remove(self)
         try:
             self.sock.close()
         except OSError:
             pass
+
+    def keepalive_all(self):
+        """A KEEPALIVE on every other open connection silent for 0.5 s."""
+        now = time.monotonic()
+        for c in list(Conn.all):
+            if c is not self and c.auto_keepalive and not c.eof and not c.closed and \
+                    now - c.last_sent > 0.5:
+                try:
+                    c.send(keepalive())
+                except OSError:
+                    c.eof = True
 
     def _fill(self, deadline):
         """Read more bytes; False on timeout; raises Closed at EOF/reset."""
@@ -474,6 +493,7 @@ class Conn:
                 self.send(keepalive())
             except OSError:
                 pass
+        self.keepalive_all()
         left = deadline - now
         if left <= 0:
             return False
