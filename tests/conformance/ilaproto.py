@@ -4,6 +4,7 @@ Python 3 standard library only. Encoders build frames byte by byte (so that
 tests can also build wrong ones); the decoder reads a frame the mapper sent
 and `validate` says what in it departs from the specification.
 """
+import ipaddress
 import socket
 import ssl
 import struct
@@ -272,10 +273,26 @@ def split_tlvs(buf):
     return out
 
 
+class Record(dict):
+    """A decoded RECORD; shown with addresses and locators in text."""
+
+    def __repr__(self):
+        out = []
+        for k, v in self.items():
+            if k == 'fields':
+                continue
+            if k == 'addr':
+                v = str(ipaddress.ip_address(v)) if len(v) in (4, 16) else v.hex()
+            elif k in ('loc', 'standby', 'prev'):
+                v = ':'.join(v[i:i + 2].hex().lstrip('0') or '0' for i in range(0, 8, 2))
+            out.append('%s=%s' % (k, v))
+        return '{' + ' '.join(out) + '}'
+
+
 def decode_record(value):
     """A RECORD's fields as a dict: addr, vn, loc, standby, seq, lifetime, state, flags,
     owner, prev, and 'fields' (the field types in order)."""
-    r = {'fields': []}
+    r = Record(fields=[])
     names = {T_ADDR6: 'addr', T_ADDR4: 'addr', T_VN: 'vn', T_LOCATOR: 'loc',
              T_STANDBY: 'standby', T_SEQ: 'seq', T_LIFETIME: 'lifetime', T_STATE: 'state',
              T_REC_FLAGS: 'flags', T_OWNER: 'owner', T_PREV_LOCATOR: 'prev'}
@@ -434,6 +451,7 @@ class Closed(Exception):
 
 class Conn:
     all = []    # every Conn made: while one waits, the others send their KEEPALIVEs
+    record_fields = []   # the field types, in order, of every REPLY or PUSH record received
 
     """A TLS (or plain TCP) connection to the mapper that reads frames.
 
@@ -526,6 +544,12 @@ class Conn:
             self.invalid.append('undecodable frame: %s' % e)
             return None
         self.log.append(m)
+        if m.type in (REPLY, PUSH):
+            try:
+                Conn.record_fields.extend([t for t, _ in split_tlvs(v)]
+                                          for v in m.all(T_RECORD))
+            except ValueError:
+                pass
         for b in validate(m):
             self.invalid.append('%s: %s' % (m.name(), b))
         return m
