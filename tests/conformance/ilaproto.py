@@ -432,8 +432,10 @@ def validate(m):
             r = decode_record(v)
             if r.get('vn') == 0:
                 bad.append('record of VN 0')
-            if m.type == REPLY and r.get('state') not in (UP, DOWN, FROZEN):
+            if m.type == REPLY and r.get('state') not in (UP, DOWN, FROZEN, REMOVED):
                 bad.append('REPLY record in state %s' % r.get('state'))
+            if m.type == REPLY and r.get('lifetime') == 0:
+                bad.append('REPLY record with LIFETIME 0 (8.4: at least 1)')
             if m.type == PUSH:
                 if r.get('state', 0) > REMOVED:
                     bad.append('PUSH record in state %s' % r.get('state'))
