@@ -7,7 +7,7 @@
 #
 # Environment: BUILD_DIR (default ./build), FUZZ_SECONDS (default 60),
 # CHECK_SKIP (space-separated step names to skip: integration vm frr
-# sanitizers fuzz distcheck manlint callgraph).
+# conformance sanitizers fuzz distcheck manlint callgraph).
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -111,7 +111,7 @@ say "unit tests (make check)"
 (cd "$build/main" && make -j"$jobs" check >"$build/check.log" 2>&1)
 count_suite "make check" "$build/main"
 
-for suite in integration vm frr; do
+for suite in integration conformance vm frr; do
 	if [ -x "$top/tests/$suite/run" ]; then
 		say "tests/$suite"
 		skipped "$suite" || ILA_BUILD="$build/main" run_suite "tests/$suite" "$top/tests/$suite/run"
