@@ -155,6 +155,8 @@ def main():
                  'control %s/ctl.sock' % tmp, 'pidfile %s/pid' % tmp,
                  'keepalive 20000', 'dead-interval 120000', 'push batch 256 delay 0 queue-limit 1024',
                  'commit batch 512 delay 0', 'damping moves 1000 interval 1 freeze 1',
+                 # every subscriber connects from 127.0.0.1 at once; no quota in a benchmark
+                 'limit unauthenticated 4096 per-source 4096', 'quota node-mappings 0 vn-mappings 0 rate 0', 
                  'node mover', 'vn blue id 1 sir-prefix 2001:db8:100::/64', 'vn blue serve mover']
         lines += ['node s%d' % i for i in range(biggest)]
         lines += ['vn blue subscribe ' + ' '.join('s%d' % i for i in range(j, min(j + 50, biggest)))

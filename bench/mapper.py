@@ -68,6 +68,8 @@ def start_mapper(tmp, name, tls):
     lines = ["listen 127.0.0.1 port %d" % port, "store %s/store" % d,
              "store-map-size 8192", "control %s/ctl.sock" % d, "pidfile %s/pid" % d,
              "lifetime default 3600 max 3600", "node n1", "commit batch 4096 delay 0",
+             # a benchmark measures the directory, not its quotas
+             "quota node-mappings 0 vn-mappings 0 rate 0",
              "vn blue id 100 sir-prefix 2001:db8:100::/64", "vn blue serve n1"]
     if tls:
         pki = os.path.join(tmp, "pki")

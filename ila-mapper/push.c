@@ -73,12 +73,23 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 	if (sub->snapshot) {
 		rc = store_scan(&m->store, txn, sub->vn, sub->have_cursor ? &sub->cursor : NULL,
 				snap_collect, &b);
+		bool more = false;
+		if (rc >= 0 && b.n == max) {
+			/* a full frame: MORE when another mapping follows (8.7) */
+			struct ila_record next;
+			struct push_batch peek = { .m = m, .rec = &next, .max = 1 };
+
+			more = store_scan(&m->store, txn, sub->vn, &b.last_key, snap_collect,
+					  &peek) >= 0 && peek.n > 0;
+		}
 		mdb_txn_abort(txn);
 		if (rc < 0)
 			return 0;
 		if (!sub->began)
 			push.push.flags |= ILA_PUSH_F_SNAPSHOT_BEGIN;
-		if (b.n < max)
+		if (more)
+			push.push.flags |= ILA_PUSH_F_MORE;
+		else
 			push.push.flags |= ILA_PUSH_F_SNAPSHOT_END;
 		push.push.high_seq = sub->snap_pos;
 	} else {

@@ -87,8 +87,10 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 	/* a node reconnecting replaces its old session: no failover */
 	for (struct session *o = m->sessions, *next; o; o = next) {
 		next = o->next;
-		if (o != s && o->node == node)
+		if (o != s && o->node == node) {
+			session_send_error(o, 0, ILA_PERR_CEASE, "replaced by a new session");
 			session_close(o, "replaced by a new session of the node", false);
+		}
 	}
 	s->node = node;
 	s->state = S_ESTABLISHED;
@@ -244,7 +246,9 @@ static int session_frames(struct session *s)
 			log_warn("session %s%s%s: malformed %s: %s", s->peer, s->node >= 0 ? " node " : "",
 				 session_node_name(s), ila_msg_type_name(msg.type),
 				 ila_proto_strerror(rc));
-			session_send_error(s, msg.xid, rc, "%s", ila_proto_strerror(rc));
+			/* an ERROR is never answered, even a malformed one (6.11) */
+			if (msg.type != ILA_MSG_ERROR)
+				session_send_error(s, msg.xid, rc, "%s", ila_proto_strerror(rc));
 			if (s->state == S_OPENWAIT)
 				session_close(s, "malformed OPEN", false);
 			else if (++s->malformed >= s->m->conf->limit_malformed) {

@@ -62,8 +62,10 @@ int ila_tls_ctx_init(struct ila_tls_ctx *t, bool server, const char *cert, const
 		return -ENOMEM;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	/* buffers are released while a connection is idle: an idle peer (and
+	 * one that never finishes its handshake) costs little memory */
 	SSL_CTX_set_mode(ctx, SSL_MODE_ENABLE_PARTIAL_WRITE |
-				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+				      SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS);
 	if (SSL_CTX_use_certificate_chain_file(ctx, cert) != 1) {
 		ssl_error_text(cert, err, errlen);
 		goto fail;
