@@ -73,6 +73,10 @@ static void reload(void *arg)
 	memcpy(nc->listen, old->listen, sizeof(nc->listen));
 	memcpy(nc->store, old->store, sizeof(nc->store));
 	memcpy(nc->control, old->control, sizeof(nc->control));
+	/* the user and the sockets' permissions are set once, at start-up */
+	memcpy(nc->user, old->user, sizeof(nc->user));
+	memcpy(nc->control_group, old->control_group, sizeof(nc->control_group));
+	memcpy(nc->control_readonly, old->control_readonly, sizeof(nc->control_readonly));
 	directory_commit(m); /* pending operations refer to the old node table */
 	mapper_events_run(m);
 	m->conf = nc;

@@ -93,6 +93,10 @@ static void reload(void *arg)
 		nc->csum_mode = d->conf->csum_mode;
 	}
 	memcpy(nc->control, d->conf->control, sizeof(nc->control));
+	/* the user and the sockets' permissions are set once, at start-up */
+	memcpy(nc->user, d->conf->user, sizeof(nc->user));
+	memcpy(nc->control_group, d->conf->control_group, sizeof(nc->control_group));
+	memcpy(nc->control_readonly, d->conf->control_readonly, sizeof(nc->control_readonly));
 	ila_conf_free(d->conf);
 	free(d->conf);
 	d->conf = nc;
