@@ -381,3 +381,25 @@ int ila_daemon_drop_privileges(const struct ila_daemon_account *acct, const int 
 	}
 	return 0;
 }
+
+int ila_daemon_control_owner(const struct ila_conf *c, const struct ila_daemon_account *acct,
+			     uid_t *owner, gid_t *group, char *err, size_t errlen)
+{
+	*owner = acct->set ? acct->uid : (uid_t)-1;
+	*group = acct->set ? acct->gid : (gid_t)-1;
+	if (c->control_group[0])
+		return ila_daemon_lookup_group(c->control_group, group, err, errlen);
+	return 0;
+}
+
+void ila_daemon_log_privileges(void)
+{
+	char *caps;
+
+	capng_clear(CAPNG_SELECT_BOTH);
+	capng_get_caps_process();
+	caps = capng_print_caps_text(CAPNG_PRINT_BUFFER, CAPNG_EFFECTIVE);
+	log_info("running as uid %u gid %u, capabilities: %s", (unsigned)getuid(),
+		 (unsigned)getgid(), caps && *caps ? caps : "none");
+	free(caps);
+}

@@ -90,6 +90,16 @@ int ila_daemon_drop_privileges(const struct ila_daemon_account *acct, const int 
 			       size_t nkeep, const gid_t *extra_gid, char *err, size_t errlen);
 
 /*
+ * The owner and group of the control sockets: the user's when c names one,
+ * the group control-group's when it names one; (uid_t)-1 / (gid_t)-1 leave
+ * the daemon's. 0, or -errno with err set (an unknown group).
+ */
+int ila_daemon_control_owner(const struct ila_conf *c, const struct ila_daemon_account *acct,
+			     uid_t *owner, gid_t *group, char *err, size_t errlen);
+/* Logs the uid, gid and effective capabilities the daemon runs with. */
+void ila_daemon_log_privileges(void);
+
+/*
  * SIGTERM and SIGINT end the loop; SIGHUP calls reload(arg). The struct
  * must live as long as the loop.
  */
