@@ -340,7 +340,8 @@ int ila_daemon_drop_privileges(const struct ila_daemon_account *acct, const int 
 			return -EPERM;
 		}
 	} else {
-		if (root && setgroups(extra_gid ? 1 : 0, extra_gid) < 0) {
+		/* root's own groups are left alone (a user namespace forbids setgroups) */
+		if (root && extra_gid && setgroups(1, extra_gid) < 0) {
 			snprintf(err, errlen, "setgroups: %s", strerror(errno));
 			return -errno;
 		}
