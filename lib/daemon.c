@@ -293,6 +293,22 @@ static bool kept(int cap, const int *keep, size_t nkeep)
 	return false;
 }
 
+/* Whether the process holds (effective or permitted) no capability outside keep. */
+static bool holds_only(const int *keep, size_t nkeep)
+{
+	capng_clear(CAPNG_SELECT_BOTH);
+	if (capng_get_caps_process() < 0)
+		return false;
+	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
+		if (kept(cap, keep, nkeep))
+			continue;
+		if (capng_have_capability(CAPNG_EFFECTIVE, (unsigned)cap) ||
+		    capng_have_capability(CAPNG_PERMITTED, (unsigned)cap))
+			return false;
+	}
+	return true;
+}
+
 /* The user's groups and the extra one, while still root. */
 static int set_groups(const struct ila_daemon_account *acct, const gid_t *extra_gid, char *err,
 		      size_t errlen)
@@ -325,6 +341,11 @@ int ila_daemon_drop_privileges(const struct ila_daemon_account *acct, const int 
 			 acct->name, (unsigned)getuid());
 		return -EPERM;
 	}
+	if (!root && holds_only(keep, nkeep)) {
+		/* started with no more than it keeps (systemd's User= and
+		 * AmbientCapabilities=): no capset, which a seccomp filter may forbid */
+		goto no_new_privs;
+	}
 	capng_clear(CAPNG_SELECT_BOTH);
 	for (size_t i = 0; i < nkeep; i++)
 		capng_update(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED | CAPNG_BOUNDING_SET,
@@ -356,25 +377,15 @@ int ila_daemon_drop_privileges(const struct ila_daemon_account *acct, const int 
 			return -EPERM;
 		}
 	}
+no_new_privs:
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		snprintf(err, errlen, "no_new_privs: %s", strerror(errno));
 		return -errno;
 	}
 	/* check, rather than trust: nothing beyond keep, and no way back to root */
-	capng_clear(CAPNG_SELECT_BOTH);
-	if (capng_get_caps_process() < 0) {
-		snprintf(err, errlen, "reading the capabilities back failed");
+	if (!holds_only(keep, nkeep)) {
+		snprintf(err, errlen, "a capability beyond those kept is still held");
 		return -EPERM;
-	}
-	for (int cap = 0; cap <= CAP_LAST_CAP; cap++) {
-		if (kept(cap, keep, nkeep))
-			continue;
-		if (capng_have_capability(CAPNG_EFFECTIVE, (unsigned)cap) ||
-		    capng_have_capability(CAPNG_PERMITTED, (unsigned)cap)) {
-			snprintf(err, errlen, "capability %s still held after dropping",
-				 capng_capability_to_name((unsigned)cap));
-			return -EPERM;
-		}
 	}
 	if (acct->set && acct->uid != 0 && (setuid(0) == 0 || seteuid(0) == 0)) {
 		snprintf(err, errlen, "user %s: could regain root after dropping it", acct->name);
@@ -388,8 +399,14 @@ int ila_daemon_control_owner(const struct ila_conf *c, const struct ila_daemon_a
 {
 	*owner = acct->set ? acct->uid : (uid_t)-1;
 	*group = acct->set ? acct->gid : (gid_t)-1;
-	if (c->control_group[0])
-		return ila_daemon_lookup_group(c->control_group, group, err, errlen);
+	if (c->control_group[0] &&
+	    ila_daemon_lookup_group(c->control_group, group, err, errlen) < 0)
+		return -ENOENT;
+	/* what the sockets get anyway: no chown, which a seccomp filter may forbid */
+	if (*owner == geteuid())
+		*owner = (uid_t)-1;
+	if (*group == getegid())
+		*group = (gid_t)-1;
 	return 0;
 }
 
