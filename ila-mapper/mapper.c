@@ -73,6 +73,10 @@ static void reload(void *arg)
 	memcpy(nc->listen, old->listen, sizeof(nc->listen));
 	memcpy(nc->store, old->store, sizeof(nc->store));
 	memcpy(nc->control, old->control, sizeof(nc->control));
+	/* the user and the sockets' permissions are set once, at start-up */
+	memcpy(nc->user, old->user, sizeof(nc->user));
+	memcpy(nc->control_group, old->control_group, sizeof(nc->control_group));
+	memcpy(nc->control_readonly, old->control_readonly, sizeof(nc->control_readonly));
 	directory_commit(m); /* pending operations refer to the old node table */
 	mapper_events_run(m);
 	m->conf = nc;
@@ -90,6 +94,9 @@ static void reload(void *arg)
 int main(int argc, char **argv)
 {
 	struct mapper m = { 0 };
+	struct ila_daemon_account acct;
+	uid_t ctl_owner;
+	gid_t ctl_group;
 	char err[512];
 	int rc;
 
@@ -109,6 +116,9 @@ int main(int argc, char **argv)
 		     m.opts.debug ? ILA_LOG_DEBUG : m.conf->log_level);
 	ila_daemon_log_warnings(m.conf);
 	signal(SIGPIPE, SIG_IGN);
+	if (ila_daemon_lookup_user(m.conf->user, &acct, err, sizeof(err)) < 0 ||
+	    ila_daemon_control_owner(m.conf, &acct, &ctl_owner, &ctl_group, err, sizeof(err)) < 0)
+		ila_fatal("%s", err);
 	m.started = mapper_now_ms();
 	m.dispatch = run_event;
 	m.loop = ev_default_loop(EVFLAG_AUTO);
@@ -126,8 +136,12 @@ int main(int argc, char **argv)
 		ila_fatal("%s", err);
 	log_info("store %s: journal at position %llu", m.conf->store,
 		 (unsigned long long)m.store.committed_jseq);
+	/* the store stays the user's, so that the next start may open it as that user */
+	if (acct.set && (rc = ila_daemon_give_folder(m.conf->store, acct.uid, acct.gid)) < 0)
+		ila_fatal("store %s: giving it to user %s: %s", m.conf->store, acct.name,
+			  strerror(-rc));
 	ila_daemon_make_parent(m.conf->control);
-	if (show_open(&m, err, sizeof(err)) < 0)
+	if (show_open(&m, ctl_owner, ctl_group, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
 	if (sessions_listen(&m, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
@@ -137,6 +151,12 @@ int main(int argc, char **argv)
 	ila_daemon_make_parent(m.conf->pidfile);
 	if ((rc = ila_daemon_write_pidfile(m.conf->pidfile)) < 0)
 		log_warn("pid file %s: %s", m.conf->pidfile, strerror(-rc));
+	/* everything that needed root is open: the mapper keeps no capability */
+	if (ila_daemon_drop_privileges(&acct, NULL, 0, NULL, err, sizeof(err)) < 0)
+		ila_fatal("least privilege: %s", err);
+	if (!acct.set && getuid() == 0)
+		log_warn("running as root: set 'user' in %s to run unprivileged", m.opts.conf_path);
+	ila_daemon_log_privileges();
 	ila_daemon_watch_signals(&m.signals, m.loop, reload, &m);
 	ila_daemon_notify("READY=1");
 	log_notice("%s %s started", MAPPER_NAME, PACKAGE_VERSION);

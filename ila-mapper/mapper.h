@@ -275,7 +275,8 @@ struct subscription *session_sub_add(struct session *s);
 void session_sub_del(struct session *s, struct subscription *sub);
 
 /* show.c */
-int show_open(struct mapper *m, char *err, size_t errlen);
+/* The control sockets, given to owner:group ((uid_t)-1, (gid_t)-1: unchanged). */
+int show_open(struct mapper *m, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct mapper *m);
 
 /* event.c */

@@ -305,6 +305,7 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		{ "control_commands", cs->commands },
 		{ "control_errors", cs->errors },
 		{ "control_oversized", cs->oversized },
+		{ "control_readonly_refused", cs->readonly_refused },
 	};
 	json_object *o = a->json ? json_object_new_object() : NULL;
 	json_object *mal = a->json ? json_object_new_object() : NULL;
@@ -412,10 +413,18 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	{ "help", "this list", cmd_help },
 };
 
-int show_open(struct mapper *m, char *err, size_t errlen)
+/* "help" and "show ..." are read-only (ila_cli_is_readonly()); unfreeze and
+ * delete change state: the read-only socket refuses them. */
+int show_open(struct mapper *m, uid_t owner, gid_t group, char *err, size_t errlen)
 {
-	return ila_ctl_server_open(&m->ctl, m->loop, m->conf->control, commands, NCOMMANDS, m,
-				   err, errlen);
+	const struct ila_ctl_config cfg = {
+		.path = m->conf->control,
+		.readonly_path = m->conf->control_readonly,
+		.owner = owner,
+		.group = group,
+	};
+
+	return ila_ctl_server_open(&m->ctl, m->loop, &cfg, commands, NCOMMANDS, m, err, errlen);
 }
 
 void show_close(struct mapper *m)

@@ -265,6 +265,23 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	fd = connect_unix(sock);
+	if (fd == -EACCES || fd == -EPERM) {
+		/* not in the socket's group: the daemon's read-only socket next to
+		 * it serves show, monitor and help to anyone */
+		static char ro[sizeof(((struct sockaddr_un *)0)->sun_path) + 8];
+		size_t n = strlen(sock);
+
+		if (n > 5 && strcmp(sock + n - 5, ".sock") == 0)
+			snprintf(ro, sizeof(ro), "%.*s.ro.sock", (int)(n - 5), sock);
+		else
+			snprintf(ro, sizeof(ro), "%s.ro", sock);
+		int rofd = connect_unix(ro);
+
+		if (rofd >= 0) {
+			fd = rofd;
+			sock = ro;
+		}
+	}
 	if (fd < 0) {
 		fprintf(stderr, "ilactl: cannot connect to %s: %s (is %s running?)\n", sock,
 			strerror(-fd), mapper ? "ila-mapper" : "ilad");

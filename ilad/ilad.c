@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "clock.h"
 #include "log.h"
@@ -93,6 +94,10 @@ static void reload(void *arg)
 		nc->csum_mode = d->conf->csum_mode;
 	}
 	memcpy(nc->control, d->conf->control, sizeof(nc->control));
+	/* the user and the sockets' permissions are set once, at start-up */
+	memcpy(nc->user, d->conf->user, sizeof(nc->user));
+	memcpy(nc->control_group, d->conf->control_group, sizeof(nc->control_group));
+	memcpy(nc->control_readonly, d->conf->control_readonly, sizeof(nc->control_readonly));
 	ila_conf_free(d->conf);
 	free(d->conf);
 	d->conf = nc;
@@ -104,6 +109,11 @@ static void reload(void *arg)
 int main(int argc, char **argv)
 {
 	struct ilad d = { 0 };
+	struct ila_daemon_account acct;
+	static const int net_admin[] = { CAP_NET_ADMIN };
+	uid_t ctl_owner;
+	gid_t ctl_group, zebra_gid;
+	bool zebra_group;
 	char err[512];
 	int rc;
 
@@ -122,6 +132,9 @@ int main(int argc, char **argv)
 		     d.opts.debug ? ILA_LOG_DEBUG : d.conf->log_level);
 	ila_daemon_log_warnings(d.conf);
 	signal(SIGPIPE, SIG_IGN);
+	if (ila_daemon_lookup_user(d.conf->user, &acct, err, sizeof(err)) < 0 ||
+	    ila_daemon_control_owner(d.conf, &acct, &ctl_owner, &ctl_group, err, sizeof(err)) < 0)
+		ila_fatal("%s", err);
 	d.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!d.loop)
 		ila_fatal("cannot create the event loop");
@@ -162,11 +175,23 @@ int main(int argc, char **argv)
 	if (zebra_init(&d, err, sizeof(err)) < 0)
 		ila_fatal("zebra: %s", err);
 	ila_daemon_make_parent(d.conf->control);
-	if (show_open(&d, err, sizeof(err)) < 0)
+	if (show_open(&d, ctl_owner, ctl_group, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
 	ila_daemon_make_parent(d.conf->pidfile);
 	if ((rc = ila_daemon_write_pidfile(d.conf->pidfile)) < 0)
 		log_warn("pid file %s: %s", d.conf->pidfile, strerror(-rc));
+	/*
+	 * Everything that needed root is open. ilad keeps CAP_NET_ADMIN for
+	 * netlink (none in mode control-plane, which programs nothing), and
+	 * joins the group of zebra's socket (FRR's frr group) so that it may
+	 * reconnect to zebra without CAP_DAC_OVERRIDE.
+	 */
+	zebra_group = d.conf->zebra && ila_daemon_path_group(d.conf->zebra_socket, &zebra_gid) == 0;
+	if (ila_daemon_drop_privileges(&acct, net_admin,
+				       d.conf->mode == ILA_CONF_MODE_CONTROL_PLANE ? 0 : 1,
+				       zebra_group ? &zebra_gid : NULL, err, sizeof(err)) < 0)
+		ila_fatal("least privilege: %s", err);
+	ila_daemon_log_privileges();
 	ila_daemon_watch_signals(&d.signals, d.loop, reload, &d);
 	mc_init(&d);
 	ila_daemon_notify("READY=1");

@@ -367,7 +367,8 @@ void zebra_sync(struct ilad *d, const struct ilad_key *k);
 void zebra_stop(struct ilad *d, bool withdraw);
 
 /* show.c */
-int show_open(struct ilad *d, char *err, size_t errlen);
+/* The control sockets, given to owner:group ((uid_t)-1, (gid_t)-1: unchanged). */
+int show_open(struct ilad *d, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct ilad *d);
 
 /* event.c */

@@ -330,6 +330,7 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		{ "local_workloads", (uint64_t)lh_table_length(d->locals) },
 		{ "control_commands", cs->commands },
 		{ "control_errors", cs->errors },
+		{ "control_readonly_refused", cs->readonly_refused },
 	};
 	json_object *o = a->json ? json_object_new_object() : NULL;
 
@@ -511,10 +512,18 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	{ "show help", "this list", cmd_help },
 };
 
-int show_open(struct ilad *d, char *err, size_t errlen)
+/* "help" and "show ..." are read-only (ila_cli_is_readonly()); attach, detach,
+ * prepare and expect change state: the read-only socket refuses them. */
+int show_open(struct ilad *d, uid_t owner, gid_t group, char *err, size_t errlen)
 {
-	return ila_ctl_server_open(&d->ctl, d->loop, d->conf->control, commands, NCOMMANDS, d, err,
-				   errlen);
+	const struct ila_ctl_config cfg = {
+		.path = d->conf->control,
+		.readonly_path = d->conf->control_readonly,
+		.owner = owner,
+		.group = group,
+	};
+
+	return ila_ctl_server_open(&d->ctl, d->loop, &cfg, commands, NCOMMANDS, d, err, errlen);
 }
 
 void show_close(struct ilad *d)

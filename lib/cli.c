@@ -79,8 +79,8 @@ static enum match match_cmd(const struct syntax *syn, char **in, int nin, int *e
 	return MATCH_FULL;
 }
 
-int ila_cli_execute(const struct ila_cli_cmd *cmds, size_t ncmds, void *ctx, char *line,
-		    struct ila_buf *out)
+int ila_cli_find(const struct ila_cli_cmd *cmds, size_t ncmds, char *line,
+		 const struct ila_cli_cmd **cmd, struct ila_cli_args *argsp, struct ila_buf *out)
 {
 	char *in[ILA_CLI_MAX_WORDS + 1];
 	struct ila_cli_args args = { 0 }, cand_args = { 0 };
@@ -97,6 +97,7 @@ int ila_cli_execute(const struct ila_cli_cmd *cmds, size_t ncmds, void *ctx, cha
 		args.json = true;
 		nin--;
 	}
+	*cmd = NULL;
 	if (nin == 0)
 		return ILA_CLI_SUCCESS; /* an empty line, as in vtysh */
 	for (size_t c = 0; c < ncmds; c++) {
@@ -135,7 +136,28 @@ int ila_cli_execute(const struct ila_cli_cmd *cmds, size_t ncmds, void *ctx, cha
 		ila_buf_printf(out, "%% Unknown command\n");
 		return ILA_CLI_ERR_NO_MATCH;
 	}
-	return best->fn(ctx, &args, out);
+	*cmd = best;
+	*argsp = args;
+	return ILA_CLI_SUCCESS;
+}
+
+int ila_cli_execute(const struct ila_cli_cmd *cmds, size_t ncmds, void *ctx, char *line,
+		    struct ila_buf *out)
+{
+	const struct ila_cli_cmd *cmd;
+	struct ila_cli_args args;
+	int status = ila_cli_find(cmds, ncmds, line, &cmd, &args, out);
+
+	if (status != ILA_CLI_SUCCESS || !cmd)
+		return status;
+	return cmd->fn(ctx, &args, out);
+}
+
+bool ila_cli_is_readonly(const struct ila_cli_cmd *cmd)
+{
+	const char *s = cmd->syntax;
+
+	return strcmp(s, "help") == 0 || (strncmp(s, "show", 4) == 0 && (s[4] == ' ' || !s[4]));
 }
 
 void ila_cli_help(const struct ila_cli_cmd *cmds, size_t ncmds, struct ila_buf *out)

@@ -45,6 +45,22 @@ struct ila_cli_cmd {
 int ila_cli_execute(const struct ila_cli_cmd *cmds, size_t ncmds, void *ctx, char *line,
 		    struct ila_buf *out);
 
+/*
+ * The matching half of ila_cli_execute(): on a match sets *cmd and *args
+ * (whose values point into line) and returns ILA_CLI_SUCCESS; an empty line
+ * gives ILA_CLI_SUCCESS with *cmd NULL; a failed match writes the "% ..."
+ * text and returns its status.
+ */
+int ila_cli_find(const struct ila_cli_cmd *cmds, size_t ncmds, char *line,
+		 const struct ila_cli_cmd **cmd, struct ila_cli_args *args, struct ila_buf *out);
+
+/*
+ * Whether a command only reads: "help" and every "show ..." command. All
+ * others change state; the read-only control socket refuses them and the
+ * main one logs who ran them.
+ */
+bool ila_cli_is_readonly(const struct ila_cli_cmd *cmd);
+
 /* Lists every command's syntax and help. */
 void ila_cli_help(const struct ila_cli_cmd *cmds, size_t ncmds, struct ila_buf *out);
 

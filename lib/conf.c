@@ -55,6 +55,8 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 		      mapper ? ILA_RUNDIR "/ila-mapper.pid" : ILA_RUNDIR "/ilad.pid");
 	conf_copy_str(c->control, sizeof(c->control),
 		      mapper ? ILA_RUNDIR "/ila-mapper.sock" : ILA_RUNDIR "/ilad.sock");
+	conf_copy_str(c->control_readonly, sizeof(c->control_readonly),
+		      mapper ? ILA_RUNDIR "/ila-mapper.ro.sock" : ILA_RUNDIR "/ilad.ro.sock");
 	c->keepalive_ms = 1000;
 	c->dead_interval_ms = 3000;
 
@@ -114,6 +116,9 @@ static const struct keyword {
 	{ "log-level", KIND_BOTH, conf_kw_log_level },
 	{ "pidfile", KIND_BOTH, conf_kw_pidfile },
 	{ "control", KIND_BOTH, conf_kw_control },
+	{ "user", KIND_BOTH, conf_kw_user },
+	{ "control-group", KIND_BOTH, conf_kw_control_group },
+	{ "control-readonly", KIND_BOTH, conf_kw_control_readonly },
 	{ "tls", KIND_BOTH, conf_kw_tls },
 	{ "plaintext", KIND_BOTH, conf_kw_plaintext },
 	{ "keepalive", KIND_BOTH, conf_kw_keepalive },
@@ -456,7 +461,9 @@ static int finish(struct parser *p)
 								  : p->keepalive_line,
 				   "dead-interval %u ms is less than twice keepalive %u ms",
 				   c->dead_interval_ms, c->keepalive_ms);
-	rc = check_vns(p);
+	rc = conf_check_privilege(p);
+	if (!rc)
+		rc = check_vns(p);
 	if (!rc)
 		rc = c->kind == ILA_CONF_MAPPER ? check_mapper(p) : check_node(p);
 	if (!rc && c->plaintext)
@@ -629,6 +636,7 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 #define SAME(f) (a->f == b->f)
 #define SAME_STR(f) (strcmp(a->f, b->f) == 0)
 	if (!SAME(kind) || !SAME(log_level) || !SAME_STR(pidfile) || !SAME_STR(control) ||
+	    !SAME_STR(user) || !SAME_STR(control_group) || !SAME_STR(control_readonly) ||
 	    !SAME(tls) || !SAME_STR(tls_certificate) || !SAME_STR(tls_key) ||
 	    !SAME_STR(tls_ca) || !SAME(plaintext) || !SAME(keepalive_ms) ||
 	    !SAME(dead_interval_ms) || !SAME(n_vns))

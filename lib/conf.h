@@ -141,6 +141,10 @@ struct ila_conf {
 	bool plaintext;
 	uint32_t keepalive_ms;
 	uint32_t dead_interval_ms;
+	/* least privilege: "" means none */
+	char user[ILA_CONF_NAME_MAX];		  /* run as this user after start-up */
+	char control_group[ILA_CONF_NAME_MAX];	  /* group of the control socket */
+	char control_readonly[ILA_CONF_PATH_MAX]; /* the read-only control socket */
 	struct ila_conf_vn vns[ILA_CONF_MAX_VNS];
 	unsigned int n_vns;
 

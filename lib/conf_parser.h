@@ -51,6 +51,7 @@ struct parser {
 	bool listen_given;
 	unsigned int plaintext_line, tls_line, lifetime_line, dead_line, keepalive_line;
 	unsigned int cache_line;
+	unsigned int control_readonly_line; /* 0: the default, next to control */
 	unsigned int listen_line[ILA_CONF_MAX_LISTEN];
 	unsigned int mapper_line[ILA_CONF_MAX_MAPPERS];
 	unsigned int node_line[ILA_CONF_MAX_NODES];
@@ -122,6 +123,12 @@ int conf_kw_plaintext(struct parser *p);
 int conf_kw_keepalive(struct parser *p);
 int conf_kw_dead_interval(struct parser *p);
 int conf_kw_tls(struct parser *p);
+
+/* In conf_privilege.c: */
+int conf_kw_user(struct parser *p);
+int conf_kw_control_group(struct parser *p);
+int conf_kw_control_readonly(struct parser *p);
+int conf_check_privilege(struct parser *p); /* after the last line */
 
 /* In conf_vn.c: */
 int conf_kw_vn(struct parser *p);

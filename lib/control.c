@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 #include "config.h"
 
 #include <errno.h>
@@ -11,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
+#include <ctype.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -22,6 +24,8 @@ struct ctl_client {
 	struct ila_ctl_server *srv;
 	ev_io io;
 	int fd;
+	bool readonly;		/* came in through the read-only socket */
+	struct ucred cred;	/* the peer's, at connect time (SO_PEERCRED) */
 	char in[ILA_CTL_MAX_CMD + 1];
 	size_t inlen;
 	struct ila_buf out;
@@ -32,11 +36,18 @@ struct ctl_client {
 	struct ctl_client *next;
 };
 
+/* One listening socket: the control socket, or the read-only one. */
+struct ctl_listener {
+	struct ila_ctl_server *srv;
+	ev_io io;
+	int fd; /* -1: not open */
+	bool readonly;
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+};
+
 struct ila_ctl_server {
 	struct ev_loop *loop;
-	ev_io io;
-	int fd;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	struct ctl_listener main, ro;
 	const struct ila_cli_cmd *cmds;
 	size_t ncmds;
 	void *ctx;
@@ -94,9 +105,51 @@ static int client_flush(struct ctl_client *c)
 	return 0;
 }
 
+/* The command as it goes to the log: printable, without the client's control bytes. */
+static void log_safe(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	for (i = 0; src[i] && i + 1 < len; i++)
+		dst[i] = isprint((unsigned char)src[i]) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+/*
+ * Matches cmd. A state-changing command is refused on the read-only socket
+ * (counted) and logged with its peer's credentials on the control socket.
+ */
+static int client_check(struct ctl_client *c, char *cmd, const struct ila_cli_cmd **found,
+			struct ila_cli_args *args)
+{
+	struct ila_ctl_server *s = c->srv;
+	char text[ILA_CTL_MAX_CMD + 1];
+	int status;
+
+	log_safe(text, sizeof(text), cmd);
+	status = ila_cli_find(s->cmds, s->ncmds, cmd, found, args, &c->out);
+	if (status != ILA_CLI_SUCCESS || !*found || ila_cli_is_readonly(*found))
+		return status;
+	if (c->readonly) {
+		s->stats.readonly_refused++;
+		log_info("control: '%s' from uid %u pid %d refused on the read-only socket %s",
+			 text, (unsigned)c->cred.uid, (int)c->cred.pid, s->ro.path);
+		ila_buf_printf(&c->out, "%% %s: refused: %s is the read-only control socket "
+			       "(show, monitor and help); use %s\n",
+			       text, s->ro.path, s->main.path);
+		*found = NULL;
+		return ILA_CLI_WARNING;
+	}
+	log_notice("control: '%s' from uid %u gid %u pid %d", text, (unsigned)c->cred.uid,
+		   (unsigned)c->cred.gid, (int)c->cred.pid);
+	return status;
+}
+
 static void client_run(struct ctl_client *c, char *cmd)
 {
 	struct ila_ctl_server *s = c->srv;
+	const struct ila_cli_cmd *found = NULL;
+	struct ila_cli_args args;
 	int status;
 	uint8_t trailer[4] = { 0, 0, 0, 0 };
 
@@ -110,9 +163,12 @@ static void client_run(struct ctl_client *c, char *cmd)
 		return;
 	}
 	c->ticket = 0;
-	s->running = c;
-	status = ila_cli_execute(s->cmds, s->ncmds, s->ctx, cmd, &c->out);
-	s->running = NULL;
+	status = client_check(c, cmd, &found, &args);
+	if (status == ILA_CLI_SUCCESS && found) {
+		s->running = c;
+		status = found->fn(s->ctx, &args, &c->out);
+		s->running = NULL;
+	}
 	if (status == ILA_CLI_DEFERRED) {
 		if (c->ticket)
 			return; /* answered by ila_ctl_answer() */
@@ -214,8 +270,10 @@ void ila_ctl_answer(struct ila_ctl_server *s, uint64_t ticket, int status, const
 
 static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
-	struct ila_ctl_server *s = w->data;
-	int fd = accept4(s->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	struct ctl_listener *l = w->data;
+	struct ila_ctl_server *s = l->srv;
+	int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	socklen_t credlen = sizeof(struct ucred);
 	struct ctl_client *c;
 
 	(void)revents;
@@ -228,6 +286,10 @@ static void accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 	c->srv = s;
 	c->fd = fd;
+	c->readonly = l->readonly;
+	c->cred = (struct ucred){ .pid = 0, .uid = (uid_t)-1, .gid = (gid_t)-1 };
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &credlen) < 0)
+		log_warn("control: SO_PEERCRED: %s", strerror(errno));
 	ila_buf_init(&c->out);
 	ev_io_init(&c->io, client_cb, fd, EV_READ);
 	c->io.data = c;
@@ -250,14 +312,16 @@ static bool socket_is_live(const struct sockaddr_un *sun)
 	return live;
 }
 
-int ila_ctl_server_open(struct ila_ctl_server **out, struct ev_loop *loop, const char *path,
-			const struct ila_cli_cmd *cmds, size_t ncmds, void *ctx, char *err,
-			size_t errlen)
+/* Binds one listening socket with its owner and mode. */
+static int listener_open(struct ila_ctl_server *s, struct ctl_listener *l, const char *path,
+			 bool readonly, const struct ila_ctl_config *cfg, char *err, size_t errlen)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	struct ila_ctl_server *s;
+	mode_t mode = readonly ? 0666 : 0660;
 	int rc;
 
+	l->srv = s;
+	l->readonly = readonly;
 	if (strlen(path) >= sizeof(sun.sun_path)) {
 		snprintf(err, errlen, "control socket path %s is too long", path);
 		return -ENAMETOOLONG;
@@ -269,36 +333,75 @@ int ila_ctl_server_open(struct ila_ctl_server **out, struct ev_loop *loop, const
 		return -EADDRINUSE;
 	}
 	unlink(path);
-	s = calloc(1, sizeof(*s));
-	if (!s) {
-		snprintf(err, errlen, "out of memory");
-		return -ENOMEM;
-	}
-	s->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (s->fd < 0)
+	l->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (l->fd < 0)
 		goto fail;
-	mode_t old = umask(0117);
-	rc = bind(s->fd, (struct sockaddr *)&sun, sizeof(sun));
+	/* never wider than mode, not even between bind and chmod */
+	mode_t old = umask(0777 & ~mode);
+	rc = bind(l->fd, (struct sockaddr *)&sun, sizeof(sun));
 	umask(old);
-	if (rc < 0 || listen(s->fd, 16) < 0)
+	if (rc < 0)
 		goto fail;
-	snprintf(s->path, sizeof(s->path), "%s", path);
-	s->loop = loop;
-	s->cmds = cmds;
-	s->ncmds = ncmds;
-	s->ctx = ctx;
-	ev_io_init(&s->io, accept_cb, s->fd, EV_READ);
-	s->io.data = s;
-	ev_io_start(loop, &s->io);
-	*out = s;
+	snprintf(l->path, sizeof(l->path), "%s", path);
+	if ((cfg->owner != (uid_t)-1 || cfg->group != (gid_t)-1) &&
+	    chown(path, cfg->owner, cfg->group) < 0)
+		goto fail;
+	if (chmod(path, mode) < 0 || listen(l->fd, 16) < 0)
+		goto fail;
+	ev_io_init(&l->io, accept_cb, l->fd, EV_READ);
+	l->io.data = l;
+	ev_io_start(s->loop, &l->io);
 	return 0;
 fail:
 	rc = -errno;
 	snprintf(err, errlen, "control socket %s: %s", path, strerror(errno));
-	if (s->fd >= 0)
-		close(s->fd);
-	free(s);
+	if (l->path[0])
+		unlink(l->path);
+	l->path[0] = '\0';
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = -1;
 	return rc;
+}
+
+static void listener_close(struct ila_ctl_server *s, struct ctl_listener *l)
+{
+	if (l->fd < 0)
+		return;
+	ev_io_stop(s->loop, &l->io);
+	close(l->fd);
+	l->fd = -1;
+	/* fails harmlessly when the daemon no longer may write the folder: the
+	 * next start replaces a socket nobody answers on */
+	unlink(l->path);
+}
+
+int ila_ctl_server_open(struct ila_ctl_server **out, struct ev_loop *loop,
+			const struct ila_ctl_config *cfg, const struct ila_cli_cmd *cmds,
+			size_t ncmds, void *ctx, char *err, size_t errlen)
+{
+	struct ila_ctl_server *s = calloc(1, sizeof(*s));
+	int rc;
+
+	if (!s) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	s->loop = loop;
+	s->cmds = cmds;
+	s->ncmds = ncmds;
+	s->ctx = ctx;
+	s->main.fd = s->ro.fd = -1;
+	rc = listener_open(s, &s->main, cfg->path, false, cfg, err, errlen);
+	if (!rc && cfg->readonly_path && cfg->readonly_path[0])
+		rc = listener_open(s, &s->ro, cfg->readonly_path, true, cfg, err, errlen);
+	if (rc < 0) {
+		listener_close(s, &s->main);
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
 }
 
 void ila_ctl_server_close(struct ila_ctl_server *s)
@@ -307,9 +410,8 @@ void ila_ctl_server_close(struct ila_ctl_server *s)
 		return;
 	while (s->clients)
 		client_free(s->clients);
-	ev_io_stop(s->loop, &s->io);
-	close(s->fd);
-	unlink(s->path);
+	listener_close(s, &s->main);
+	listener_close(s, &s->ro);
 	free(s);
 }
 

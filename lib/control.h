@@ -1,8 +1,15 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The daemons' control socket: a unix stream socket speaking FRR's vty
  * framing. A client writes a command and a NUL; the daemon answers with the
  * output and the four bytes 00 00 00 STATUS. A connection may carry many
  * commands. Commands are matched by lib/cli.c.
+ *
+ * Two sockets serve the same commands: the control socket (mode 0660, for
+ * its owner and group) runs all of them and logs every state-changing one
+ * with the peer's uid, gid and pid; the read-only socket (mode 0666, for
+ * anyone) runs "help", "show ..." and "monitor" only and refuses the others
+ * (ila_cli_is_readonly()) with a "% ..." line, status 1, counted.
  */
 #ifndef ILA_CONTROL_H
 #define ILA_CONTROL_H
@@ -10,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "cli.h"
 
@@ -26,16 +34,24 @@ struct ila_ctl_stats {
 	uint64_t oversized;  /* commands over ILA_CTL_MAX_CMD: client dropped */
 	uint64_t refused;    /* connections over ILA_CTL_MAX_CLIENTS */
 	uint64_t monitor_dropped; /* events a slow monitor client missed */
+	uint64_t readonly_refused; /* state-changing commands on the read-only socket */
+};
+
+struct ila_ctl_config {
+	const char *path;	   /* the control socket */
+	const char *readonly_path; /* the read-only socket; NULL or "": none */
+	uid_t owner;		   /* of both socket files; (uid_t)-1: the daemon's */
+	gid_t group;		   /* of both socket files; (gid_t)-1: the daemon's */
 };
 
 /*
- * Creates the socket at path (mode 0660; a stale socket file left by a dead
- * daemon is replaced, a live one is an error) and serves cmds with ctx.
- * Returns 0 or -errno with err set.
+ * Creates the sockets of cfg (a stale socket file left by a dead daemon is
+ * replaced, a live one is an error), gives them to cfg's owner and group
+ * and serves cmds with ctx. Returns 0 or -errno with err set.
  */
-int ila_ctl_server_open(struct ila_ctl_server **out, struct ev_loop *loop, const char *path,
-			const struct ila_cli_cmd *cmds, size_t ncmds, void *ctx, char *err,
-			size_t errlen);
+int ila_ctl_server_open(struct ila_ctl_server **out, struct ev_loop *loop,
+			const struct ila_ctl_config *cfg, const struct ila_cli_cmd *cmds,
+			size_t ncmds, void *ctx, char *err, size_t errlen);
 /* Closes every client and removes the socket file. */
 void ila_ctl_server_close(struct ila_ctl_server *s);
 const struct ila_ctl_stats *ila_ctl_server_stats(const struct ila_ctl_server *s);

@@ -146,6 +146,9 @@ static void print_common(const struct ila_conf *c, FILE *out)
 	line_str(out, "log-level", ila_log_level_name(c->log_level));
 	line_str(out, "pidfile", c->pidfile);
 	line_str(out, "control", c->control);
+	line_str(out, "user", c->user[0] ? c->user : "none");
+	line_str(out, "control-group", c->control_group[0] ? c->control_group : "none");
+	line_str(out, "control-readonly", c->control_readonly[0] ? c->control_readonly : "none");
 	if (c->tls) {
 		pl_begin(&pl, out, "tls", NULL, NULL);
 		pl_add(&pl, "certificate", c->tls_certificate);

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The control socket server: vty framing over a real unix socket and libev. */
 #include "config.h"
 
@@ -21,6 +22,7 @@
 #include <json-c/json.h>
 
 #include "control.h"
+#include "log.h"
 
 static int h_echo(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
@@ -70,6 +72,8 @@ static const struct ila_cli_cmd cmds[] = {
 	{ "echo [WORD]", "echo", h_echo },
 	{ "big", "a large answer", h_big },
 	{ "later", "answers when told", h_later },
+	{ "show echo [WORD]", "echo, read-only", h_echo },
+	{ "help", "read-only", h_echo },
 };
 #define NCMDS (sizeof(cmds) / sizeof(cmds[0]))
 
@@ -78,6 +82,7 @@ struct fixture {
 	struct ila_ctl_server *srv;
 	char dir[64];
 	char path[128];
+	char ro[128];
 	int calls;
 };
 
@@ -90,8 +95,12 @@ static int setup(void **state)
 	if (!mkdtemp(f->dir))
 		return -1;
 	snprintf(f->path, sizeof(f->path), "%s/ctl.sock", f->dir);
+	snprintf(f->ro, sizeof(f->ro), "%s/ctl.ro.sock", f->dir);
 	f->loop = ev_loop_new(EVFLAG_AUTO);
-	if (ila_ctl_server_open(&f->srv, f->loop, f->path, cmds, NCMDS, &f->calls, err,
+	const struct ila_ctl_config cfg = {
+		.path = f->path, .readonly_path = f->ro, .owner = (uid_t)-1, .group = (gid_t)-1,
+	};
+	if (ila_ctl_server_open(&f->srv, f->loop, &cfg, cmds, NCMDS, &f->calls, err,
 				sizeof(err)) < 0)
 		return -1;
 	later_srv = f->srv;
@@ -221,7 +230,11 @@ static void test_live_socket_not_stolen(void **state)
 	char err[256];
 	struct stat st;
 
-	assert_int_equal(ila_ctl_server_open(&second, f->loop, f->path, cmds, NCMDS, NULL, err,
+	const struct ila_ctl_config cfg = {
+		.path = f->path, .owner = (uid_t)-1, .group = (gid_t)-1,
+	};
+
+	assert_int_equal(ila_ctl_server_open(&second, f->loop, &cfg, cmds, NCMDS, NULL, err,
 					     sizeof(err)),
 			 -EADDRINUSE);
 	assert_non_null(strstr(err, "in use"));
@@ -322,6 +335,160 @@ static void test_client_gone_during_own_command_is_freed_after_it(void **state)
 	close(other);
 }
 
+/* ---- the read-only socket, the sockets' modes and owners, the peer's credentials ---- */
+
+static void test_socket_modes(void **state)
+{
+	struct fixture *f = *state;
+	struct stat st;
+
+	assert_int_equal(stat(f->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(stat(f->ro, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0666);
+}
+
+static void test_readonly_refuses_state_changing(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->ro);
+	char buf[512];
+	size_t n;
+
+	/* full name and abbreviation alike: refused, not run, counted */
+	assert_int_equal(write(fd, "echo x\0", 7), 7);
+	n = answer(f, fd, buf, sizeof(buf));
+	assert_true(n > 4);
+	assert_int_equal((unsigned char)buf[n - 1], ILA_CLI_WARNING);
+	buf[n - 4] = '\0';
+	assert_non_null(strstr(buf, "refused"));
+	assert_non_null(strstr(buf, f->path)); /* says where to go instead */
+	assert_int_equal(write(fd, "ec y\0", 5), 5);
+	n = answer(f, fd, buf, sizeof(buf));
+	assert_int_equal((unsigned char)buf[n - 1], ILA_CLI_WARNING);
+	assert_int_equal(f->calls, 0);
+	assert_int_equal(ila_ctl_server_stats(f->srv)->readonly_refused, 2);
+	/* an unknown command is an error as on the other socket, not a refusal */
+	assert_int_equal(write(fd, "nonsense\0", 9), 9);
+	n = answer(f, fd, buf, sizeof(buf));
+	assert_int_equal((unsigned char)buf[n - 1], ILA_CLI_ERR_NO_MATCH);
+	assert_int_equal(ila_ctl_server_stats(f->srv)->readonly_refused, 2);
+	close(fd);
+}
+
+static void test_readonly_serves_show_and_help(void **state)
+{
+	struct fixture *f = *state;
+	int fd = client(f->ro);
+	char buf[256];
+	size_t n;
+
+	assert_int_equal(write(fd, "show echo hi\0", 13), 13);
+	n = answer(f, fd, buf, sizeof(buf));
+	assert_int_equal(n, 8 + 4);
+	assert_memory_equal(buf, "echo hi\n\0\0\0\0", 12);
+	assert_int_equal(write(fd, "help\0", 5), 5);
+	n = answer(f, fd, buf, sizeof(buf));
+	assert_int_equal((unsigned char)buf[n - 1], ILA_CLI_SUCCESS);
+	assert_int_equal(f->calls, 2);
+	assert_int_equal(ila_ctl_server_stats(f->srv)->readonly_refused, 0);
+	close(fd);
+	/* the same command on the control socket runs */
+	fd = client(f->path);
+	assert_int_equal(write(fd, "echo x\0", 7), 7);
+	n = answer(f, fd, buf, sizeof(buf));
+	assert_memory_equal(buf, "echo x\n\0\0\0\0", 11);
+	assert_int_equal(f->calls, 3);
+	close(fd);
+}
+
+/* A monitor on the read-only socket sees what a command on the other one does. */
+static void test_readonly_monitor(void **state)
+{
+	struct fixture *f = *state;
+	int mon = client(f->ro), fd = client(f->path);
+	char buf[512];
+	size_t n;
+
+	assert_int_equal(write(mon, "monitor json\0", 13), 13);
+	idle(f, mon, buf, sizeof(buf));
+	assert_true(ila_ctl_monitoring(f->srv));
+	assert_int_equal(write(fd, "emit\0", 5), 5);
+	answer(f, fd, buf, sizeof(buf));
+	n = idle(f, mon, buf, sizeof(buf) - 1);
+	buf[n] = '\0';
+	assert_non_null(strstr(buf, "\"event\":\"emit\""));
+	close(mon);
+	close(fd);
+}
+
+struct captured {
+	char lines[8][512];
+	int n;
+};
+
+static void capture(enum ila_log_level level, const char *msg, void *arg)
+{
+	struct captured *c = arg;
+
+	(void)level;
+	if (c->n < 8)
+		snprintf(c->lines[c->n++], sizeof(c->lines[0]), "%s", msg);
+}
+
+/* Every state-changing command is logged with who sent it; reads are not. */
+static void test_peer_credentials_logged(void **state)
+{
+	struct fixture *f = *state;
+	struct captured cap = { .n = 0 };
+	char want[128], buf[256];
+	int fd = client(f->path);
+
+	ila_log_init("test", ILA_LOG_TO_STDERR, ILA_LOG_DEBUG);
+	ila_log_set_callback(capture, &cap);
+	assert_int_equal(write(fd, "show echo a\0", 12), 12);
+	answer(f, fd, buf, sizeof(buf));
+	assert_int_equal(cap.n, 0);
+	assert_int_equal(write(fd, "echo \001b\0", 8), 8);
+	answer(f, fd, buf, sizeof(buf));
+	ila_log_set_callback(NULL, NULL);
+	assert_int_equal(cap.n, 1);
+	snprintf(want, sizeof(want), "from uid %u gid %u pid %d", (unsigned)getuid(),
+		 (unsigned)getgid(), (int)getpid());
+	assert_non_null(strstr(cap.lines[0], want));
+	/* the client's control byte does not reach the log */
+	assert_non_null(strstr(cap.lines[0], "'echo ?b'"));
+	close(fd);
+}
+
+/* Both sockets are given to the configured owner and group. */
+static void test_sockets_given_to_group(void **state)
+{
+	struct fixture *f = *state;
+	struct ila_ctl_server *srv;
+	char path[160], ro[160], err[256];
+	gid_t gid = geteuid() == 0 ? 4242 : getgid();
+	struct stat st;
+
+	snprintf(path, sizeof(path), "%s/g.sock", f->dir);
+	snprintf(ro, sizeof(ro), "%s/g.ro.sock", f->dir);
+	const struct ila_ctl_config cfg = {
+		.path = path, .readonly_path = ro, .owner = (uid_t)-1, .group = gid,
+	};
+	assert_int_equal(ila_ctl_server_open(&srv, f->loop, &cfg, cmds, NCMDS, NULL, err,
+					     sizeof(err)),
+			 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_gid, gid);
+	assert_int_equal(st.st_mode & 0777, 0660);
+	assert_int_equal(stat(ro, &st), 0);
+	assert_int_equal(st.st_gid, gid);
+	ila_ctl_server_close(srv);
+	/* closing removes both */
+	assert_int_equal(stat(path, &st), -1);
+	assert_int_equal(stat(ro, &st), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +501,12 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_deferred_client_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_client_gone_during_own_command_is_freed_after_it,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_socket_modes, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_refuses_state_changing, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_serves_show_and_help, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_readonly_monitor, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_peer_credentials_logged, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sockets_given_to_group, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
