@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """bench/run convergence: one /128 moved between two nodes, time until a third
 node has the new location, for ilad beside the routing protocol users would
 otherwise pick (BGP host routes), interleaved in the same run.

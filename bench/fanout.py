@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """bench/run fanout: one move pushed to 100 and to 1,000 subscribed nodes,
 time until the last subscriber has it, beside Redis pub/sub delivering one
 message to as many subscribers, measured in the same run by the same

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # frr_host_route_to_remote_fib: two FRR routers in network namespaces with
 # eBGP between them (tests/frr/run builds them). The time from the zebra API
 # client's route add next to R1's zebra until the /128 is in R2's kernel FIB,

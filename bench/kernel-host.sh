@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # kernel_100k_routes_host: ilad's netlink layer (through tests/vm/kroute)
 # against `ip -6 -batch` programming the same 100,000 plain /128 routes (half
 # unreachable, half to a veth), each in a fresh network namespace, on the

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # kernel_20k_ila_routes_vm, kernel_20k_ila_moves_vm: ilad programming 20,000
 # encap ila routes pushed by ila-mapper, then moving all of them to a new
 # locator, beside `ip -6 -batch` doing the same replaces, in the test VM

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The guest half of bench/kernel-vm.sh: runs inside the test VM (a kernel
 with ILA), as root, with the host's build tree visible.
 

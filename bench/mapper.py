@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """bench/run mapper: ila-mapper against redis-server, measured in the same run.
 
 Durable registrations per second and lookups per second over loopback with

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Records benchmark figures in bench/results.json (or $RESULTS): a JSON array
 of {name, unit, ila, baseline, ratio, better}. A new figure replaces the one
 of the same name; the others are kept. The file is replaced atomically.

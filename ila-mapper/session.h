@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ila-mapper: a node's session, shared by session.c (its state and output)
  * and server.c (accepting, reading and dispatching). */
 #ifndef ILA_MAPPER_SESSION_H

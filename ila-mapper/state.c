@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ila-mapper/state.c: lookups in the configuration (vns), the clock, and
  * how a record's address is written. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The mapper's durable store, in LMDB. Five databases:
  *   map      key (vn, family, address) -> the mapping (a removed one is kept

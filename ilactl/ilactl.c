@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ilactl: the command-line client of ilad and ila-mapper.
  *

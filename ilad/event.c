@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ilad/event.c: the daemon's event queue (what one module tells another
  * runs after the current callback returns) and the events of `ilactl
  * monitor`. */

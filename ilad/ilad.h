@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ilad: one struct holds the daemon; the files split its work, each calling
  * only the files below it (what goes up goes through the event queue):

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* ilad/state.c: lookups in the daemon's configuration and tables: vns,
  * locators, mapping keys, local workloads; the clock. */
 #include "config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * What ilad announces through FRR's zebra: its locator prefixes (so the
  * fabric routes locators), in the router role the SIR and IPv4 prefixes it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Identifier-locator addressing: parsing, printing, and the translations the
  * kernel's ILA module performs (net/ipv6/ila/ila_common.c), reproduced bit

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Identifier-locator addressing (RFC draft-herbert-intarea-ila) as the Linux
  * kernel implements it (net/ipv6/ila/ila_common.c).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* A growable byte buffer with printf, for control-socket output. */
 #ifndef ILA_BUF_H
 #define ILA_BUF_H

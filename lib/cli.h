@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Command matching for the daemons' control sockets, in FRR's manner:
  * keywords may be abbreviated to any unique prefix, UPPERCASE words in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Time and randomness, each behind one small function so that tests can
  * replace them (link with -Wl,--wrap=ila_clock_mono_ms and friends).

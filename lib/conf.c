@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Config parser: entry points, defaults, keyword dispatch, whole-file checks, equality.
  *

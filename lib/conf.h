@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Configuration of ila-mapper and ilad: one line-based grammar for both
  * files (doc/config.md), parsed into one plain struct and printed back in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Config keywords of both daemons: log-level, pidfile, control, tls, plaintext, timers. */
 #include "config.h"
 

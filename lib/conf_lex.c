@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Config parser: messages, the lexer, value parsers and the shapes of keyword lines. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Config keywords of ila-mapper only. */
 #include "config.h"
 

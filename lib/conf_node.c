@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Config keywords of ilad only, and the names of the values they choose from. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Private to the config parser (lib/conf*.c): the parser's state and what its files share. */
 #ifndef ILA_CONF_PARSER_H
 #define ILA_CONF_PARSER_H

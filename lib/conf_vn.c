@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Config keyword vn: a virtual network's id, prefixes and per-daemon lists. */
 #include "config.h"
 

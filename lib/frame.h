@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Framing of the mapping protocol over a byte stream (TCP, or TLS on top of
  * it): a reader that reassembles frames from partial reads on a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Logging: a handful of calls, to stderr in the foreground and to syslog
  * once daemonised. A message repeated within the rate-limit window is

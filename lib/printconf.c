@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Prints a config in the canonical form: every setting, defaults included,
  * in a fixed order, values quoted only where the lexer needs it. Parsing

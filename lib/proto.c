@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Protocol codec: TLV and message rules, value checks, decoder, encoder, batching. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The ilad <-> ila-mapper protocol (doc/protocol.md): message types, TLV
  * numbers, error codes, the decoded form of a message, and its codec.

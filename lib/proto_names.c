@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Names of record states and roles; names and texts of protocol error codes. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The session transport: TLS 1.3 with mutual certificate authentication over
  * a non-blocking TCP socket, or plaintext (tests on loopback only) when no

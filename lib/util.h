@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Small helpers shared by every part of ila. */
 #ifndef ILA_UTIL_H
 #define ILA_UTIL_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Route batches: replaces and deletes queued, sent in chunks, their errors read back. */
 /*
  * Batches: the kernel processes every message of a sendmsg() synchronously

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ilad's netlink layer, on libmnl: routes on rtnetlink (ILA lightweight
  * tunnels, unreachable, device and blackhole routes), the ILA translation

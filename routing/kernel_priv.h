@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the files of ilad's netlink layer share: struct kernel, the ILA attributes, helpers. */
 /* The layer: nl.c (sockets), kroute.c, kbatch.c, kxlat.c, kneigh.c; kernel.h is its contract. */
 #ifndef ILA_ROUTING_KERNEL_PRIV_H

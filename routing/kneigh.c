@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Neighbour events: the subscribed socket, dump requests, reading and parsing events. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Routes: check, build, compare, format, parse, dump, next-hop lookup, and the ILA probe. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The ILA translation table over generic netlink: build, add, delete, get, dump. */
 #include "config.h"
 

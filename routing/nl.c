@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Netlink sockets: open and close, one request and its answer, extended ACKs, genl family ids. */
 /* ilad's netlink layer on libmnl. See kernel.h for the contract. */
 #include "config.h"

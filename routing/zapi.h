@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ilad's client of FRRouting's zebra API (ZAPI, wire version 6, FRR 8.2 to
  * 10.x): it says HELLO with a route type of its own, asks for owner

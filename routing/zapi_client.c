@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The session with zebra: connection, profile finding, the desired set and its replay, the API. */
 /*
  * ilad's zebra API client. See zapi.h for the contract.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The zebra API codec: profiles, route types, header, encoders and parsers; pure functions. */
 #include "config.h"
 

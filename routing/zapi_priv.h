@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What zapi_codec.c and zapi_client.c share: the ZAPI wire constants and addr_len(). */
 #ifndef ILA_ROUTING_ZAPI_PRIV_H
 #define ILA_ROUTING_ZAPI_PRIV_H

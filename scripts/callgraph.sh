@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # usage: scripts/callgraph.sh DIR...
 # Prints, for the C files of each folder, which file calls functions defined
 # in which other file of the same folder ("a.c -> b.c: f, g"), from ctags'

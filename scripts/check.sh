@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The whole test suite, from a clean checkout on a fresh Debian 12 machine:
 # dependencies, build, unit tests, every integration suite that exists, the
 # unit tests again under ASan+UBSan, the fuzz smoke, the man-page lint and

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The service at work in one command: installs what it needs, builds, then
 # runs ila-mapper, three ilad nodes, an FRR fabric router, a workload and a
 # correspondent in network namespaces, moves the workload hot and then cold

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Install every Debian package the build, the tests and the benchmarks need.
 # Idempotent: packages already present are not fetched again.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Lints man pages with mandoc and groff; prints every complaint and fails on any.
 set -u
 status=0

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Makes a test PKI: a CA and one certificate per NAME (CN and DNS SAN = NAME),
 # EC P-256 keys, valid 30 days. For tests and the demo, not for production.
 # A NAME that begins with "mapper" gets a mapper certificate (extended key

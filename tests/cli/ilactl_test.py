@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """ilactl against a fake daemon speaking FRR's vty framing (TAP output).
 
 Each case starts a one-shot server on a unix socket, runs the real ilactl

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Every configuration the project ships is accepted by the daemon it is for,
 # and a configuration start-up refuses is refused by -n too, with the same
 # message (TAP output).

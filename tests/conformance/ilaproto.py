@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The ila mapping protocol, version 1, written from doc/protocol.md alone.
 
 Python 3 standard library only. Encoders build frames byte by byte (so that

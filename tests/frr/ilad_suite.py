@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Suite `ilad` of tests/frr/run: ilad and ila-mapper with real FRR.
 
 Called by tests/frr/run (which owns the results, the namespaces, the

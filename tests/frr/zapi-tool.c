@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Drives the zebra API client for tests/frr/run and bench/frr.sh: commands
  * on stdin, one per line, answers and events on stdout, one per line.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Fuzz target for the config parser. The input is parsed as ila-mapper.conf
  * and as ilad.conf; whatever parses must print, parse back to an equal

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Fuzz target for the frame reader and the message codec. The input is a
  * byte stream: it goes through the reader in chunks whose sizes derive from

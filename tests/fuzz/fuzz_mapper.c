@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Fuzzes ila-mapper's message handling, not only the codec: each input is
  * what a node sends on a real session (a socketpair adopted by the mapper),

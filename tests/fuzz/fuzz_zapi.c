@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Fuzz target for the receive side of the zebra API client: everything
  * zebra may send, through the real client (profile probe, frame

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Writes the seed corpus of the frame fuzz target (tests/fuzz/corpus/frame/).
 
 The frames are built from doc/protocol.md with this file's own small encoder,

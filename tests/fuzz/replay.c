@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Replays a fuzz target's seed corpus without libFuzzer, so every build runs
  * the corpus as a regression test. Prints one TAP result for the whole

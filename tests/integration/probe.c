@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ila-probe: a test client of ila-mapper built on the real codec, framing
  * and TLS code of libila. Every subcommand is bounded by counts and by

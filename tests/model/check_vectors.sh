@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # The vectors the C tests replay must be exactly what the independent model
 # prints: regenerate them and compare with the file in the tree (TAP output).
 top_srcdir=${top_srcdir:-.}

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Independent model of Linux ILA address translation (net/ipv6/ila/).
 
 This model is written from the description of the kernel's algorithm, in plain

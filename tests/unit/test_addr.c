@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Addressing: parsing and printing of locators, SIR prefixes and addresses,
  * identifier bits, translation round trips, and the property that

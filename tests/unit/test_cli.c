@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Control-socket command matching and the output buffer. */
 #include "config.h"
 

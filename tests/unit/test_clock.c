@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Clock and randomness: the real implementations behave as promised. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Config grammar: defaults, full configs of both daemons, the print/parse
  * round trip, every class of error with its file:line prefix, golden

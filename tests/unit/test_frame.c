@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Framing over a byte stream: the reader with partial reads, split headers,
  * early refusal of bad headers, a real non-blocking socketpair with EAGAIN

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ilad's netlink layer against the running kernel, in a network namespace
  * of the test's own (unshare(CLONE_NEWNET) at start: the host's tables are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Logging: levels, level names, and the rate limiter driven by a fake clock. */
 #include "config.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The protocol codec (doc/protocol.md): a round trip and malformed input for
  * every message, every decoder error code from hand-built bytes, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The mapper's LMDB store on a real LMDB file in a temporary folder. */
 #include "config.h"
 

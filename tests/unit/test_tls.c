@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The session transport over a real socketpair: TLS 1.3 handshakes with
  * mutual authentication, data both ways, peer identity, refusal of a peer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Replays the vectors that the independent Python model
  * (tests/model/ila_model.py) wrote to tests/model/ila_vectors.txt against the

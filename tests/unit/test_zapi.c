@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The zebra API client: messages checked byte by byte against bytes written
  * out by hand from the layouts of lib/zclient.c and zebra/zapi_msg.c (FRR

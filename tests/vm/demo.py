@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The service at work, for scripts/demo.sh: a workload moving between
 hosts while a correspondent streams to it, on a kernel that has ILA.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * flood: a rate-limited UDP stream of sequence-numbered packets and its
  * receiver, for the VM suites that move a workload under traffic. Python

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs inside the test VM (started by tests/vm/run): each suite named on the
 # command line in turn, its output also kept in $ILA_VM_OUT/NAME.log. A suite
 # prints "PASS: ..." / "FAIL: ..." lines; one that exits non-zero without a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ila-xlat: the library's ILA translations on the command line, so that the
  * VM suites can compare them with what a real kernel puts on the wire.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The network and the daemons of the ilad VM suites (tests/vm/ilad_*.py).
 
     il-x --- il-c ---+                 +--- il-a ---+

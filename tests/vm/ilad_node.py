@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The ilad suites (tests/vm/suites/ilad-*.sh): ilad on a kernel with ILA.
 
 usage: ilad_node.py SUITE PHASE...

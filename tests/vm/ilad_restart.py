@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The ilad-restart suite (tests/vm/suites/ilad-restart.sh): restarts that
 must not hurt a workload, and refusals that must be undone, on a kernel with
 ILA. The network is ilad_node.py's; node A registers with a short lifetime.

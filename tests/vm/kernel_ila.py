@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """The kernel-ila suite (run by tests/vm/suites/kernel-ila.sh in the guest).
 
 Proves the guest kernel does ILA and that the library's translations are the

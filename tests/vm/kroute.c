@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * kroute: a command-line driver of ilad's netlink layer (routing/kernel.c),
  * for the VM suites and the benches, where iproute2 is the independent

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Test VM harness, sourced by tests/vm/run-in-vm and tests/vm/run (bash).
 #
 # Boots Debian's stock kernel, which has ILA (CONFIG_IPV6_ILA=m), under qemu

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Helpers for the test suites that run inside the test VM (tests/vm/suites/).
 
 A suite prints one line per check, "PASS: name" or "FAIL: name - detail",

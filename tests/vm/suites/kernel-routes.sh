@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # ilad's netlink layer (routing/kernel.c, driven by tests/vm/kroute) on a
 # kernel with ILA, with iproute2 as the independent reader: encap ila routes
 # appear in `ip -6 route show proto 73` exactly as asked, a replace moves them
