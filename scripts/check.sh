@@ -166,6 +166,15 @@ if ! skipped manlint; then
 	fi
 fi
 
+say "license: an SPDX line in every source file"
+if ! skipped spdx; then
+	if "$top/scripts/spdx.sh"; then
+		pass "SPDX lines"
+	else
+		fail "source files without an SPDX line"
+	fi
+fi
+
 say "call graph: within a daemon, no two files call each other"
 if ! skipped callgraph; then
 	if "$top/scripts/callgraph.sh" "$top/ilad" "$top/ila-mapper" >"$build/callgraph.txt"; then
