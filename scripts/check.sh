@@ -8,7 +8,7 @@
 #
 # Environment: BUILD_DIR (default ./build), FUZZ_SECONDS (default 60),
 # CHECK_SKIP (space-separated step names to skip: integration vm frr
-# conformance sanitizers fuzz distcheck manlint callgraph).
+# conformance sanitizers fuzz distcheck manlint callgraph spdx).
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
