@@ -276,7 +276,14 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		return 0;
 	}
 
-	if (r->seq < old.rec.seq &&
+	/* the owner refreshing at the same locator with a number the mapper has
+	 * raised since (a standby offer, a freeze: changes it did not make) is
+	 * a refresh, not stale: nobody else's registration is at stake, and a
+	 * refresh that crossed the push must not cost the workload its mapping */
+	bool owner_refresh = owner && ila_locator_equal(&old.rec.loc, &r->loc) &&
+			     (old.rec.state == ILA_STATE_UP || old.rec.state == ILA_STATE_FROZEN);
+
+	if (r->seq < old.rec.seq && !owner_refresh &&
 	    !(owner && old.lapsed && old.rec.state == ILA_STATE_DOWN &&
 	      ila_locator_equal(&old.rec.loc, &r->loc) && r->seq >= lapsed_floor(&old)))
 		return stale(m, name, r, old.rec.seq);

@@ -111,7 +111,7 @@ int main(int argc, char **argv)
 {
 	struct ilad d = { 0 };
 	struct ila_daemon_account acct;
-	static const int net_admin[] = { CAP_NET_ADMIN };
+	int keep[2], nkeep = 0;
 	uid_t ctl_owner;
 	gid_t ctl_group, zebra_gid;
 	bool zebra_group;
@@ -188,8 +188,14 @@ int main(int argc, char **argv)
 	 * reconnect to zebra without CAP_DAC_OVERRIDE.
 	 */
 	zebra_group = d.conf->zebra && ila_daemon_path_group(d.conf->zebra_socket, &zebra_gid) == 0;
-	if (ila_daemon_drop_privileges(&acct, net_admin,
-				       d.conf->mode == ILA_CONF_MODE_CONTROL_PLANE ? 0 : 1,
+	if (d.conf->mode != ILA_CONF_MODE_CONTROL_PLANE)
+		keep[nkeep++] = CAP_NET_ADMIN;
+	/* with zebra, CAP_DAC_OVERRIDE too: FRR's API socket may be owner-only
+	 * (zebra's -z socket is created srwx------ by some packagings), and
+	 * ilad reconnects to it whenever zebra restarts */
+	if (d.conf->zebra)
+		keep[nkeep++] = CAP_DAC_OVERRIDE;
+	if (ila_daemon_drop_privileges(&acct, keep, nkeep,
 				       zebra_group ? &zebra_gid : NULL, err, sizeof(err)) < 0)
 		ila_fatal("least privilege: %s", err);
 	ila_daemon_log_privileges();

@@ -613,6 +613,12 @@ void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_r
 	struct local *l = local_get(d, k);
 	char a[INET6_ADDRSTRLEN];
 
+	if (l && l->state == LOCAL_ATTACHED && !l->resync && r->seq > l->seq) {
+		/* the mapper raised the number of our own mapping (a standby
+		 * offer, a freeze): refreshes go on with it */
+		l->seq = r->seq;
+		return;
+	}
 	if (!l || (l->state != LOCAL_PREPARED && l->state != LOCAL_EXPECTED))
 		return;
 	/* the mapper made this node the owner (failover to the standby): deliver
