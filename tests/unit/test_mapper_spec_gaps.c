@@ -1,0 +1,298 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Where ila-mapper does not do what doc/protocol.md says: one case per
+ * divergence, asserting what the document says, so every case fails today.
+ * The program is in XFAIL_TESTS (tests/subdir.am): each failing case
+ * counts as an expected failure, and a case that starts to pass is an
+ * unexpected pass that fails `make check`, so that whoever fixes the
+ * mapper (or the document) moves the case into test_mapper_directory.c,
+ * test_mapper_push.c or test_mapper_session.c. Same fixture as those
+ * (mapper_fixture.c).
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mapper_fixture.h"
+#include "session.h"
+
+#define A1 "2001:db8:100::1"
+#define A2 "2001:db8:100::2"
+#define RED1 "2001:db8:200::1"
+
+static struct mapping get(uint32_t vn, const char *addr)
+{
+	struct mapping mp;
+
+	if (!fx_get(vn, addr, &mp))
+		fail_msg("no mapping of %s", addr);
+	return mp;
+}
+
+static void register_many(struct fx_node *n, unsigned count, uint64_t seq)
+{
+	static struct ila_record recs[1024];
+
+	for (unsigned i = 0; i < count; i++) {
+		char addr[64];
+
+		snprintf(addr, sizeof(addr), "2001:db8:100::1:%x", i);
+		recs[i] = fx_rec(FX_BLUE, addr, FX_LOC_A, seq, 300);
+	}
+	fx_register(n, recs, count);
+	fx_clear(n);
+}
+
+static struct fx_conf batch4 = { .push_batch = 4 };
+
+/* 8.8: a batch larger than `push batch` is split, MORE on all frames but
+ * the last. */
+static void test_split_push_batch_sets_more_on_all_but_last(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	size_t frames;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	register_many(n1, 10, 1);
+	frames = fx_count(gw, ILA_MSG_PUSH);
+	assert_int_equal(frames, 3);
+	for (size_t i = 0; i < frames; i++)
+		assert_int_equal(!!(fx_nth(gw, ILA_MSG_PUSH, i)->push.flags & ILA_PUSH_F_MORE),
+				 i < frames - 1);
+}
+
+static struct fx_conf push_delay = { .push_delay_ms = 1000 };
+
+/* 8.8: "Within what is held for one session, several changes of the same
+ * mapping collapse into the latest". push.c replays the journal, and
+ * journal_collect() gives each position the mapping's current state: the
+ * latest record, once per change. */
+static void test_changes_held_by_push_delay_collapse_into_the_latest(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	fx_hold_delay_timers();
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 2), 0);
+	fx_hold_delay_timers();
+	fx_push_delay_ends();
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	assert_int_equal(fx_push_record(gw, FX_BLUE, 0)->seq, 2);
+}
+
+static struct fx_conf small_queue = { .queue_limit_kb = 4 };
+
+/* 8.6: a subscriber whose queue was full has its pending changes dropped
+ * and gets a snapshot once the queue drained. push_pump() marks it stalled
+ * and then goes on from the journal where it stopped. */
+static void test_stalled_subscriber_gets_snapshot_after_drain(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	const struct ila_msg *first;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	fx_send_blocked = gw->mapper_fd;
+	register_many(n1, 300, 1);
+	assert_true(fx_mapper()->stats.subscriber_stalls >= 1);
+	fx_send_blocked = -1;
+	fx_run();
+	/* what was queued before the stall goes out first; then the snapshot */
+	for (size_t i = 0; (first = fx_nth(gw, ILA_MSG_PUSH, i)); i++)
+		if (first->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN)
+			break;
+	assert_non_null(first);
+}
+
+/* 8.3: "If the commit fails nothing is acknowledged: ERROR internal for the
+ * whole request". directory_commit() sends an ACK with COUNT 0 and every
+ * STATUS internal instead. */
+static void test_commit_failure_answers_error_internal(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300);
+	const struct ila_msg *a;
+
+	(void)state;
+	fx_commit_fails = true;
+	a = fx_answer(n1, fx_register(n1, &r, 1));
+	fx_commit_fails = false;
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
+}
+
+/* n1 registers A1, then n2, n1, n2 move it: three moves, the limit; the
+ * fourth, at T0 + 40, freezes it. */
+static void freeze(struct fx_node *n1, struct fx_node *n2)
+{
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	fx_at(FX_T0 + 10);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 2), 0);
+	fx_at(FX_T0 + 20);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 3), 0);
+	fx_at(FX_T0 + 30);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 4), 0);
+	fx_at(FX_T0 + 40);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+}
+
+/* 9.3: "When the freeze ends the state returns to up (pushed, number + 1)".
+ * Nothing in directory.c does this: the state stays frozen until the next
+ * move or `ilactl -M unfreeze`. (The expiry tick is fired here as the one
+ * periodic timer the directory has.) */
+static void test_freeze_end_returns_mapping_to_up_and_pushes_it(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2"), *gw = fx_connect("gw");
+	uint64_t seq;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	freeze(n1, n2);
+	seq = get(FX_BLUE, A1).rec.seq;
+	fx_clear(gw);
+	fx_at(FX_T0 + 40 + 50 + 1);
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_UP);
+	assert_int_equal(get(FX_BLUE, A1).rec.seq, seq + 1);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+}
+
+/* 9.3: the mapper counts the moves, "owner changes". apply_register()
+ * counts every locator change, also the owner's own. */
+static void test_damping_counts_only_owner_changes(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	const char *locs[5] = { FX_LOC_B, FX_LOC_C, FX_LOC_A, FX_LOC_B, FX_LOC_C };
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		fx_at(FX_T0 + i + 1);
+		assert_int_equal(fx_register1(n1, FX_BLUE, A1, locs[i], i + 2), 0);
+	}
+}
+
+/* 9.3: "More than `damping moves` within `damping interval` seconds".
+ * apply_register() counts in fixed windows from the first move, so four
+ * moves within 11 s that straddle a window's end are not damped. */
+static void test_damping_counts_moves_within_any_interval(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	fx_at(FX_T0 + 90);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 2), 0);
+	fx_at(FX_T0 + 95);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 3), 0);
+	fx_at(FX_T0 + 99);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 4), 0);
+	fx_at(FX_T0 + 101);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
+}
+
+/* 8.3: failover promotes the standby "whose node is connected".
+ * failover_collect() does not look at the standby node's sessions. */
+static void test_failover_needs_a_connected_standby(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_B, 1, 300);
+	struct mapping mp;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), 0);
+	r.flags = ILA_REC_F_STANDBY_REG;
+	assert_int_equal(fx_register_rec(n2, &r), 0);
+	fx_goodbye(n2); /* the standby leaves */
+	fx_hangup(n1);	/* then the owner dies */
+	mp = get(FX_BLUE, A1);
+	assert_string_equal(mp.rec.node, "n1");
+	fx_assert_loc(&mp.rec.loc, FX_LOC_A);
+}
+
+/* 6.10: "The mapper sends COUNT with every ACK of a REGISTER or DEREGISTER,
+ * and STATUS when at least one record was refused." send_ack() always
+ * sends STATUS. */
+static void test_ack_of_fully_accepted_register_has_no_status_list(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300);
+	const struct ila_msg *a;
+
+	(void)state;
+	a = fx_answer(n1, fx_register(n1, &r, 1));
+	assert_non_null(a);
+	assert_int_equal(a->ack.count, 1);
+	assert_int_equal(a->ack.nstatus, 0);
+}
+
+/* 8.3: a lapsed mapping (down or removed by expiry) "accepts its owner's
+ * registration with the same locator down to the number before the
+ * expiry". For a lapsed tombstone apply_register() does not compare the
+ * locator (the `tomb` branch checks owner, lapsed and the floor only), so
+ * the owner takes the address back at another locator with an old number. */
+static void test_lapsed_tombstone_comes_back_only_at_the_same_locator(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 5, 30);
+
+	(void)state;
+	fx_register(n1, &r, 1);
+	fx_at(FX_T0 + 30);
+	fx_expire();
+	fx_at(FX_T0 + 60);
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_REMOVED);
+	assert_int_equal(get(FX_BLUE, A1).rec.seq, 7);
+	r.loc = fx_loc(FX_LOC_C);
+	assert_int_equal(fx_register_rec(n1, &r), ILA_PERR_STALE_SEQ);
+}
+
+/* 9.2: "each VN has a journal: every committed change gets the next
+ * position, a u64 starting at 1". store.c keeps one journal for all vns. */
+static void test_journal_positions_are_per_vn(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n4 = fx_connect("n4");
+
+	(void)state;
+	assert_int_equal(fx_register1(n4, FX_RED, RED1, FX_LOC_C, 1), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	assert_int_equal(get(FX_BLUE, A1).jseq, 1);
+}
+
+#define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
+#define TC(f, conf) cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, &conf)
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		TC(test_split_push_batch_sets_more_on_all_but_last, batch4),
+		TC(test_changes_held_by_push_delay_collapse_into_the_latest, push_delay),
+		TC(test_stalled_subscriber_gets_snapshot_after_drain, small_queue),
+		T(test_commit_failure_answers_error_internal),
+		T(test_freeze_end_returns_mapping_to_up_and_pushes_it),
+		T(test_damping_counts_only_owner_changes),
+		T(test_damping_counts_moves_within_any_interval),
+		T(test_failover_needs_a_connected_standby),
+		T(test_ack_of_fully_accepted_register_has_no_status_list),
+		T(test_lapsed_tombstone_comes_back_only_at_the_same_locator),
+		T(test_journal_positions_are_per_vn),
+	};
+
+	/* The results are the TAP lines, every one an expected failure; the
+	 * driver would count a non-zero exit as an error of its own. */
+	cmocka_run_group_tests(tests, NULL, NULL);
+	return 0;
+}
