@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* tests/unit/fake_ilad_dispatch.c: the event dispatcher of ilad, a copy of
+ * run_event() in ilad/ilad.c (static there, in the file with main()): each
+ * event goes to the local.c function that handles it, then the routes
+ * follow in one flush. */
+#include "config.h"
+
+#include "fake_ilad.h"
+
+void fake_ilad_dispatch(struct ilad *d, const struct ilad_ev *ev)
+{
+	const struct ila_record *r = ev->has_rec ? &ev->rec : NULL;
+
+	switch (ev->type) {
+	case ILAD_EV_MONITOR:
+		return; /* event.c writes those */
+	case ILAD_EV_ADOPTED:
+		local_adopt(d, &ev->key, ev->ifindex);
+		break;
+	case ILAD_EV_LAPSED:
+		local_lapsed(d, &ev->key, r);
+		break;
+	case ILAD_EV_MOVED_AWAY:
+		local_moved_away(d, &ev->key, r);
+		break;
+	case ILAD_EV_PROMOTED:
+		local_promoted(d, &ev->key, r);
+		break;
+	case ILAD_EV_REGISTERED:
+		local_registered(d, &ev->key, ev->msg_type, ev->status, ev->xid);
+		break;
+	case ILAD_EV_UNANSWERED:
+		local_unanswered(d, &ev->key, ev->xid, ev->status);
+		break;
+	case ILAD_EV_RESYNC:
+		local_resync(d, ev->vn);
+		break;
+	case ILAD_EV_ANSWERED:
+		local_answered(d, ev->keys, ev->n, ev->recs, ev->nrec, ev->status);
+		break;
+	case ILAD_EV_QUERY_WAITING:
+		local_query_waiting(d);
+		break;
+	}
+	/* whatever the workloads' changes did to the routes, in one batch */
+	cache_flush(d);
+}
