@@ -1274,6 +1274,30 @@ static void test_neighbour_before_vn_sync_attached_elsewhere_stays_refused(void 
 	assert_int_equal(fake_mc_count(ILA_MSG_REGISTER), 0);
 }
 
+/*
+ * The same let go in host-route mode: an IPv4 workload is carried to its
+ * new node for the hold time. resync_one() calls local_moved_away(d,
+ * &l->key, view), which frees l (local_remove) and then reads the key
+ * again for cache_hold(): the freed memory (glibc's tcache, ASan's free
+ * record) no longer holds the key, so no hold is made. Passes once
+ * local_moved_away() keeps a copy of the key.
+ */
+static void test_adopted_ipv4_up_elsewhere_is_forwarded_over_srv6(void **state)
+{
+	struct ilad *d = *state;
+	struct ilad_key k = fake_key(VN_BLUE, V4);
+
+	adopted(d, VN_BLUE, V4, FAKE_IF_TAP0);
+	push(d, fake_rec(VN_BLUE, V4, LOC_H2, "h2", 7, ILA_STATE_UP));
+	resync(d, VN_BLUE);
+	assert_null(local_of(d, VN_BLUE, V4));
+	assert_int_equal(d->stats.released, 1);
+	assert_int_equal(d->n_holds, 1);
+	assert_memory_equal(&d->holds[0], &k, sizeof(k));
+	assert_non_null(installed(d, VN_BLUE, V4));
+	assert_int_equal(installed(d, VN_BLUE, V4)->kind, KROUTE_SEG6);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup_ila, teardown)
 #define T_HOST(name) cmocka_unit_test_setup_teardown(name, setup_host_route, teardown)
 
@@ -1321,6 +1345,7 @@ int main(void)
 		T(test_adopted_workload_down_elsewhere_registers_seq_plus_one),
 		T(test_adopted_workload_gone_registers_seq_one),
 		T(test_adopted_workload_up_elsewhere_is_let_go),
+		T_HOST(test_adopted_ipv4_up_elsewhere_is_forwarded_over_srv6),
 		T(test_adopted_workload_decided_by_query_answer),
 		T(test_query_answer_without_record_registers_adopted_at_seq_one),
 		T(test_queried_workload_unknown_to_snapshot_waits_for_reply),
