@@ -112,7 +112,8 @@ void cache_apply(struct ilad *d, const struct ila_record *r)
 	if (!e)
 		return;
 	e->seen = true;
-	if (e->known && r->state != ILA_STATE_REMOVED && r->seq < e->rec.seq)
+	if (e->known && r->state != ILA_STATE_REMOVED && r->seq < e->rec.seq &&
+	    !d->applying_snapshot)
 		return; /* an older view than ours: the journal replays in order, but be safe */
 	/* live here on the mapper's books: a down record of ours is not (it
 	 * was already taken as lapsed, or is a cold detach) */

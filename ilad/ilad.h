@@ -236,6 +236,7 @@ struct ilad {
 	struct lh_table *cache;	/* struct ilad_key -> struct centry */
 	struct lh_table *locals;	/* struct ilad_key -> struct local */
 	struct centry *dirty;
+	bool applying_snapshot;	/* cache_apply: records of a snapshot win whatever their number */
 	struct nh_memo {	/* next hops of locators, for the flush under way */
 		struct ila_locator loc;
 		int oif;

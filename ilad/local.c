@@ -636,8 +636,9 @@ void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_r
 	ilad_event(d, "promoted", k, NULL);
 }
 
-void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila_record *r)
+void local_moved_away(struct ilad *d, const struct ilad_key *kp, const struct ila_record *r)
 {
+	const struct ilad_key key = *kp, *k = &key; /* kp may be the local's own, freed below */
 	struct local *l = local_get(d, k);
 	char a[INET6_ADDRSTRLEN], loc[ILA_LOCATOR_STRLEN];
 

@@ -420,9 +420,11 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 		s->in_snapshot = true;
 		cache_snapshot_begin(d, s->vn);
 	}
+	d->applying_snapshot = s->in_snapshot; /* 8.7: a snapshot record wins */
 	for (size_t i = 0; i < m->nrec; i++)
 		if (record_ok(d, "PUSH", &m->rec[i]))
 			cache_apply(d, &m->rec[i]);
+	d->applying_snapshot = false;
 	if (m->push.flags & ILA_PUSH_F_SNAPSHOT_END) {
 		s->in_snapshot = false;
 		cache_snapshot_end(d, s->vn);
