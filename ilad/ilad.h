@@ -74,6 +74,8 @@ struct local {
 	char ifname[16];
 	bool registered;	/* the mapper acknowledged the last registration */
 	bool down;		/* detach down: deregister as down (cold move) */
+	bool standby;		/* detached while prepared: the deregistration withdraws
+				 * the standby offer (STANDBY_REG) */
 	uint16_t last_status;	/* the mapper's status of the last registration */
 	enum local_resync {
 		RESYNC_NONE,

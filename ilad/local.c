@@ -265,6 +265,20 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 	return local_wait(d, &k, (uint32_t)xid, err, errlen);
 }
 
+/* A workload still waiting for the mapper's view has no number yet: its
+ * deregistration takes the number of our own record when the cache has it
+ * (0 would be refused as stale). */
+static void own_seq(struct ilad *d, struct local *l)
+{
+	struct centry *e;
+
+	if (!l->resync)
+		return;
+	e = cache_get(d, &l->key, false);
+	if (e && e->known && strcmp(e->rec.node, d->conf->node_name) == 0 && e->rec.seq > l->seq)
+		l->seq = e->rec.seq;
+}
+
 int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t errlen)
 {
 	struct ilad_key k;
@@ -284,6 +298,8 @@ int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t 
 		return -ENOENT;
 	}
 	l->down = down;
+	l->standby = l->state == LOCAL_PREPARED;
+	own_seq(d, l);
 	l->state = LOCAL_DETACHED;
 	l->registered = false;
 	l->resync = RESYNC_NONE;
@@ -857,8 +873,10 @@ static void neigh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		d->stats.auto_detached++;
 		log_info("%s: neighbour unresolved for %u s: detaching",
 			 ilad_key_addr(&l->key, a, sizeof(a)), d->conf->attach_grace_s);
+		own_seq(d, l);
 		l->state = LOCAL_DETACHED;
 		l->down = false;
+		l->standby = false;
 		l->resync = RESYNC_NONE;
 		cache_touch(d, &l->key);
 		mc_register(d, &l, 1, ILA_MSG_DEREGISTER);

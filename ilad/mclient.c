@@ -177,6 +177,8 @@ static void fill_record(struct ilad *d, const struct local *l, uint8_t type, str
 	r->seq = l->seq;
 	if (type == ILA_MSG_DEREGISTER) {
 		r->state = l->down ? ILA_STATE_DOWN : ILA_STATE_REMOVED;
+		if (l->standby)
+			r->flags |= ILA_REC_F_STANDBY_REG;
 		return;
 	}
 	if (loc)

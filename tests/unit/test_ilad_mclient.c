@@ -587,6 +587,48 @@ static void test_prepare_offers_own_locator_as_standby(void **state)
 	assert_int_equal(reg->state, ILA_STATE_UP);
 }
 
+static void test_detach_of_prepared_workload_withdraws_standby_offer(void **state)
+{
+	struct ilad *d = *state;
+	struct ila_record r = fake_rec(VN_BLUE, A1, LOC_H2, "h2", 5, ILA_STATE_UP);
+	const struct ila_record *dereg;
+	char err[256];
+
+	mapper_open(d);
+	mapper_snapshot(d, VN_BLUE, &r, 1);
+	mapper_recv();
+	assert_true(local_prepare(d, A1, "tap0", err, sizeof(err)) >= 0);
+	ilad_events_run(d);
+	mapper_recv();
+	assert_int_equal(local_detach(d, A1, false, err, sizeof(err)), 0);
+	ilad_events_run(d);
+	mapper_recv();
+	dereg = rec_of(got_of(ILA_MSG_DEREGISTER, 0), VN_BLUE, A1);
+	assert_non_null(dereg);
+	/* the standby withdraws its offer; it never takes down the owner's mapping */
+	assert_true(dereg->flags & ILA_REC_F_STANDBY_REG);
+}
+
+static void test_detach_of_workload_waiting_for_view_uses_own_record_number(void **state)
+{
+	struct ilad *d = *state;
+	struct ilad_key k = fake_key(VN_BLUE, A1);
+	struct ila_record r = fake_rec(VN_BLUE, A1, LOC_H1, "h1", 9, ILA_STATE_UP);
+	const struct ila_record *dereg;
+	char err[256];
+
+	local_adopt(d, &k, 7);
+	cache_apply(d, &r); /* what the cache knows of our own record */
+	ilad_events_run(d);
+	mapper_open(d);
+	assert_int_equal(local_detach(d, A1, false, err, sizeof(err)), 0);
+	ilad_events_run(d);
+	mapper_recv();
+	dereg = rec_of(got_of(ILA_MSG_DEREGISTER, 0), VN_BLUE, A1);
+	assert_non_null(dereg);
+	assert_int_equal(dereg->seq, 9); /* not 0, which the mapper refuses as stale */
+}
+
 static void test_cease_from_mapper_fails_over_to_next_mapper(void **state)
 {
 	struct ilad *d = *state;
@@ -637,6 +679,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_error_answer_to_register_is_sent_again_at_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deregistration_ack_forgets_detached_workload, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepare_offers_own_locator_as_standby, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_detach_of_prepared_workload_withdraws_standby_offer,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_detach_of_workload_waiting_for_view_uses_own_record_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cease_from_mapper_fails_over_to_next_mapper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_refused_at_open_tries_next_mapper, setup, teardown),
 	};
