@@ -32,25 +32,6 @@ static bool needs_restart(const struct ila_conf *a, const struct ila_conf *b)
 	       strcmp(a->tls_key, b->tls_key) != 0 || strcmp(a->tls_ca, b->tls_ca) != 0;
 }
 
-/* What one module tells another, once the callback that said it returned. */
-static void run_event(struct mapper *m, const struct mapper_ev *ev)
-{
-	switch (ev->type) {
-	case MAPPER_EV_MONITOR:
-		break; /* event.c writes those */
-	case MAPPER_EV_CHANGED:
-		push_changed(m, ev->vns, ev->nvns);
-		for (unsigned i = 0; i < ev->nmoved; i++)
-			push_directed(m, ev->moved[i].prev_node, &ev->moved[i].m);
-		break;
-	case MAPPER_EV_SESSION_GONE:
-		directory_session_gone(m, ev->s);
-		if (ev->failed)
-			directory_node_failed(m, ev->node);
-		break;
-	}
-}
-
 static void reload(void *arg)
 {
 	struct mapper *m = arg;
@@ -121,7 +102,7 @@ int main(int argc, char **argv)
 	    ila_daemon_control_owner(m.conf, &acct, &ctl_owner, &ctl_group, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
 	m.started = mapper_now_ms();
-	m.dispatch = run_event;
+	m.dispatch = mapper_run_event;
 	m.loop = ev_default_loop(EVFLAG_AUTO);
 	if (!m.loop)
 		ila_fatal("cannot create the event loop");

@@ -3,7 +3,8 @@
  * ila-mapper: one struct holds the daemon; the files split its work, each
  * calling only the files below it (what goes up goes through the event
  * queue):
- *   mapper.c     startup, signals, reload, shutdown; runs the queued events
+ *   mapper.c     startup, signals, reload, shutdown
+ *   dispatch.c   the queued events, each to the module that handles it
  *   show.c       the control socket's commands
  *   server.c     listeners, TLS handshake, reading frames, OPEN, keepalive
  *                and dead timers, dispatching the nodes' requests
@@ -279,6 +280,9 @@ void session_sub_del(struct session *s, struct subscription *sub);
 /* The control sockets, given to owner:group ((uid_t)-1, (gid_t)-1: unchanged). */
 int show_open(struct mapper *m, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct mapper *m);
+
+/* dispatch.c: what the queue runs for each event (m->dispatch) */
+void mapper_run_event(struct mapper *m, const struct mapper_ev *ev);
 
 /* event.c */
 /* Queues ev (taking its fields and moved arrays); it runs, in order, from

@@ -23,46 +23,6 @@ static const struct ila_daemon_info ilad_info = {
 	.kind = ILA_CONF_NODE,
 };
 
-/* What one module tells another, once the callback that said it returned. */
-static void run_event(struct ilad *d, const struct ilad_ev *ev)
-{
-	const struct ila_record *r = ev->has_rec ? &ev->rec : NULL;
-
-	switch (ev->type) {
-	case ILAD_EV_MONITOR:
-		return; /* event.c writes those */
-	case ILAD_EV_ADOPTED:
-		local_adopt(d, &ev->key, ev->ifindex);
-		break;
-	case ILAD_EV_LAPSED:
-		local_lapsed(d, &ev->key, r);
-		break;
-	case ILAD_EV_MOVED_AWAY:
-		local_moved_away(d, &ev->key, r);
-		break;
-	case ILAD_EV_PROMOTED:
-		local_promoted(d, &ev->key, r);
-		break;
-	case ILAD_EV_REGISTERED:
-		local_registered(d, &ev->key, ev->msg_type, ev->status, ev->xid);
-		break;
-	case ILAD_EV_UNANSWERED:
-		local_unanswered(d, &ev->key, ev->xid, ev->status);
-		break;
-	case ILAD_EV_RESYNC:
-		local_resync(d, ev->vn);
-		break;
-	case ILAD_EV_ANSWERED:
-		local_answered(d, ev->keys, ev->n, ev->recs, ev->nrec, ev->status);
-		break;
-	case ILAD_EV_QUERY_WAITING:
-		local_query_waiting(d);
-		break;
-	}
-	/* whatever the workloads' changes did to the routes, in one batch */
-	cache_flush(d);
-}
-
 static void reload(void *arg)
 {
 	struct ilad *d = arg;
@@ -155,7 +115,7 @@ int main(int argc, char **argv)
 	}
 	if ((rc = cache_init(&d, err, sizeof(err))) < 0)
 		ila_fatal("%s", err);
-	ilad_events_init(&d, run_event);
+	ilad_events_init(&d, ilad_run_event);
 	if (d.conf->mode != ILA_CONF_MODE_CONTROL_PLANE) {
 		if (kernel_open(&d.kernel, d.conf->route_protocol, err, sizeof(err)) < 0)
 			ila_fatal("netlink: %s", err);

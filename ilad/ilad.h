@@ -2,7 +2,8 @@
 /*
  * ilad: one struct holds the daemon; the files split its work, each calling
  * only the files below it (what goes up goes through the event queue):
- *   ilad.c     startup, signals, reload, shutdown; runs the queued events
+ *   ilad.c     startup, signals, reload, shutdown
+ *   dispatch.c the queued events, each to the module that handles it
  *   show.c     the control socket's commands
  *   local.c    local workloads: attach, detach, prepare, expect, neighbours,
  *              refusals, what a restart found
@@ -374,6 +375,9 @@ void zebra_stop(struct ilad *d, bool withdraw);
 /* The control sockets, given to owner:group ((uid_t)-1, (gid_t)-1: unchanged). */
 int show_open(struct ilad *d, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct ilad *d);
+
+/* dispatch.c: what the queue runs for each event (ilad_events_init) */
+void ilad_run_event(struct ilad *d, const struct ilad_ev *ev);
 
 /* event.c */
 /* The queue runs dispatch(d, ev) for each event, in order, once the

@@ -42,45 +42,6 @@ static void quiet(enum ila_log_level level, const char *msg, void *arg)
 	(void)arg;
 }
 
-/* The daemon's dispatcher (ilad.c's run_event, which has main beside it). */
-static void run_event(struct ilad *d, const struct ilad_ev *ev)
-{
-	const struct ila_record *r = ev->has_rec ? &ev->rec : NULL;
-
-	switch (ev->type) {
-	case ILAD_EV_MONITOR:
-		return;
-	case ILAD_EV_ADOPTED:
-		local_adopt(d, &ev->key, ev->ifindex);
-		break;
-	case ILAD_EV_LAPSED:
-		local_lapsed(d, &ev->key, r);
-		break;
-	case ILAD_EV_MOVED_AWAY:
-		local_moved_away(d, &ev->key, r);
-		break;
-	case ILAD_EV_PROMOTED:
-		local_promoted(d, &ev->key, r);
-		break;
-	case ILAD_EV_REGISTERED:
-		local_registered(d, &ev->key, ev->msg_type, ev->status, ev->xid);
-		break;
-	case ILAD_EV_UNANSWERED:
-		local_unanswered(d, &ev->key, ev->xid, ev->status);
-		break;
-	case ILAD_EV_RESYNC:
-		local_resync(d, ev->vn);
-		break;
-	case ILAD_EV_ANSWERED:
-		local_answered(d, ev->keys, ev->n, ev->recs, ev->nrec, ev->status);
-		break;
-	case ILAD_EV_QUERY_WAITING:
-		local_query_waiting(d);
-		break;
-	}
-	cache_flush(d);
-}
-
 static struct ilad *fuzz_ilad(void)
 {
 	static struct ilad d;
@@ -102,7 +63,7 @@ static struct ilad *fuzz_ilad(void)
 	d.conf = &conf;
 	d.loop = ev_default_loop(0);
 	d.use_tls = false;
-	ilad_events_init(&d, run_event);
+	ilad_events_init(&d, ilad_run_event);
 	if (local_init(&d, err, sizeof(err)) < 0)
 		abort();
 	mc_init(&d);

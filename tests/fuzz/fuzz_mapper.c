@@ -20,7 +20,6 @@
 #include "log.h"
 #include "mapper.h"
 
-static void run_event(struct mapper *m, const struct mapper_ev *ev);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -74,29 +73,10 @@ static struct mapper *fuzz_mapper(void)
 	}
 	if (push_init(&m) < 0)
 		abort();
-	m.dispatch = run_event;
+	m.dispatch = mapper_run_event;
 	directory_init(&m);
 	ready = true;
 	return &m;
-}
-
-/* The daemon's dispatcher (mapper.c's run_event), which has main beside it. */
-static void run_event(struct mapper *m, const struct mapper_ev *ev)
-{
-	switch (ev->type) {
-	case MAPPER_EV_MONITOR:
-		break;
-	case MAPPER_EV_CHANGED:
-		push_changed(m, ev->vns, ev->nvns);
-		for (unsigned i = 0; i < ev->nmoved; i++)
-			push_directed(m, ev->moved[i].prev_node, &ev->moved[i].m);
-		break;
-	case MAPPER_EV_SESSION_GONE:
-		directory_session_gone(m, ev->s);
-		if (ev->failed)
-			directory_node_failed(m, ev->node);
-		break;
-	}
 }
 
 static void send_open(int fd, const char *node)

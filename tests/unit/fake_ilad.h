@@ -136,8 +136,6 @@ void fake_ilad_free(struct ilad *d);
 /* Every fake back to its defaults. */
 void fake_reset(void);
 
-/* The event dispatcher of ilad.c (fake_ilad_dispatch.c: links local.c). */
-void fake_ilad_dispatch(struct ilad *d, const struct ilad_ev *ev);
 
 /* Keys and records from strings: an address with ':' is IPv6. */
 struct ilad_key fake_key(uint32_t vn, const char *addr);

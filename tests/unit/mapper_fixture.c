@@ -86,25 +86,6 @@ static struct {
 	uint32_t xid;
 } F;
 
-/* mapper.c's run_event: mapper.c has main, so each test driver has its own. */
-static void run_event(struct mapper *m, const struct mapper_ev *ev)
-{
-	switch (ev->type) {
-	case MAPPER_EV_MONITOR:
-		break;
-	case MAPPER_EV_CHANGED:
-		push_changed(m, ev->vns, ev->nvns);
-		for (unsigned i = 0; i < ev->nmoved; i++)
-			push_directed(m, ev->moved[i].prev_node, &ev->moved[i].m);
-		break;
-	case MAPPER_EV_SESSION_GONE:
-		directory_session_gone(m, ev->s);
-		if (ev->failed)
-			directory_node_failed(m, ev->node);
-		break;
-	}
-}
-
 static void quiet(enum ila_log_level level, const char *msg, void *arg)
 {
 	(void)arg;
@@ -193,7 +174,7 @@ int fx_setup(void **state)
 	}
 	if (push_init(&F.m) < 0)
 		return -1;
-	F.m.dispatch = run_event;
+	F.m.dispatch = mapper_run_event;
 	directory_init(&F.m);
 	/* the timers run when a test says so (fx_expire), never by real time */
 	ev_timer_stop(F.m.loop, &F.m.expiry_w);

@@ -65,7 +65,7 @@ static int setup_with(void **state, const char *conf)
 
 	fake_reset();
 	fake_mc_reset();
-	d = fake_ilad_new(conf, fake_ilad_dispatch);
+	d = fake_ilad_new(conf, ilad_run_event);
 	assert_int_equal(local_init(d, err, sizeof(err)), 0);
 	assert_true(d->neigh_fd >= 0);
 	/* a session up, both vns in sync, someone watching `ilactl monitor` */

@@ -154,7 +154,7 @@ static int setup(void **state)
 	peer = sv[1];
 	ila_frame_reader_init(&peer_rd);
 	n_got = 0;
-	d = fake_ilad_new(conf, fake_ilad_dispatch);
+	d = fake_ilad_new(conf, ilad_run_event);
 	assert_int_equal(local_init(d, err, sizeof(err)), 0);
 	mc_init(d);
 	assert_int_equal(d->mc, MC_CONNECTING);

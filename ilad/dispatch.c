@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* tests/unit/fake_ilad_dispatch.c: the event dispatcher of ilad, a copy of
- * run_event() in ilad/ilad.c (static there, in the file with main()): each
- * event goes to the local.c function that handles it, then the routes
- * follow in one flush. */
+/* ilad/dispatch.c: the event queue's dispatcher: each queued event goes to
+ * the module that handles it, then the routes follow in one flush. */
 #include "config.h"
 
-#include "fake_ilad.h"
+#include "ilad.h"
 
-void fake_ilad_dispatch(struct ilad *d, const struct ilad_ev *ev)
+/* What one module tells another, once the callback that said it returned. */
+void ilad_run_event(struct ilad *d, const struct ilad_ev *ev)
 {
 	const struct ila_record *r = ev->has_rec ? &ev->rec : NULL;
 

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* ila-mapper/dispatch.c: the event queue's dispatcher: each queued event
+ * goes to the module that handles it. */
+#include "config.h"
+
+#include "mapper.h"
+
+/* What one module tells another, once the callback that said it returned. */
+void mapper_run_event(struct mapper *m, const struct mapper_ev *ev)
+{
+	switch (ev->type) {
+	case MAPPER_EV_MONITOR:
+		break; /* event.c writes those */
+	case MAPPER_EV_CHANGED:
+		push_changed(m, ev->vns, ev->nvns);
+		for (unsigned i = 0; i < ev->nmoved; i++)
+			push_directed(m, ev->moved[i].prev_node, &ev->moved[i].m);
+		break;
+	case MAPPER_EV_SESSION_GONE:
+		directory_session_gone(m, ev->s);
+		if (ev->failed)
+			directory_node_failed(m, ev->node);
+		break;
+	}
+}
