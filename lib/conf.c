@@ -67,6 +67,9 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->n_listen = mapper ? 1 : 0;
 	conf_copy_str(c->store, sizeof(c->store), ILA_STATEDIR "/mapper");
 	c->store_map_size_mb = 1024;
+	conf_copy_str(c->etcd_prefix, sizeof(c->etcd_prefix), "/ila/");
+	c->etcd_timeout_ms = 2000;
+	c->etcd_lease_s = 10;
 	c->damping_moves = 5;
 	c->damping_interval_s = 180;
 	c->damping_freeze_s = 600;
@@ -128,6 +131,7 @@ static const struct keyword {
 	{ "listen", KIND_MAPPER, conf_kw_listen },
 	{ "store", KIND_MAPPER, conf_kw_store },
 	{ "store-map-size", KIND_MAPPER, conf_kw_store_map_size },
+	{ "etcd", KIND_MAPPER, conf_kw_etcd },
 	{ "node", KIND_MAPPER, conf_kw_node },
 	{ "damping", KIND_MAPPER, conf_kw_damping },
 	{ "lifetime", KIND_MAPPER, conf_kw_lifetime },
@@ -356,6 +360,8 @@ static int check_mapper(struct parser *p)
 	int rc = resolve_refs(p);
 
 	if (rc)
+		return rc;
+	if ((rc = conf_check_etcd(p)))
 		return rc;
 	if (c->lifetime_default_s > c->lifetime_max_s)
 		return conf_err_at(p, p->lifetime_line, "lifetime: default %u is above max %u",
@@ -649,6 +655,14 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 	    !SAME(commit_delay_ms) || !SAME(limit_unauth) || !SAME(limit_unauth_source) ||
 	    !SAME(limit_open_timeout_ms) || !SAME(limit_malformed))
 		return false;
+	if (!SAME(store_etcd) || !SAME(n_etcd) || !SAME_STR(etcd_certificate) ||
+	    !SAME_STR(etcd_key) || !SAME_STR(etcd_ca) || !SAME_STR(etcd_prefix) ||
+	    !SAME(etcd_timeout_ms) || !SAME(etcd_lease_s))
+		return false;
+	for (unsigned int i = 0; i < a->n_etcd; i++) {
+		if (!SAME_STR(etcd_endpoints[i]))
+			return false;
+	}
 	if (!SAME_STR(node_name) || !SAME(mode) || !SAME(role) || !SAME(n_locators) ||
 	    !SAME(n_mappers) || !SAME(csum_mode) || !SAME(ident_type) ||
 	    !SAME(route_protocol) || !SAME(hold_time_s) || !SAME(registration_lifetime_s) ||

@@ -41,6 +41,10 @@ enum ila_conf_kind {
 #define ILA_CONF_MAX_WARNINGS 8
 #define ILA_CONF_WARNING_LEN 256
 
+#define ILA_CONF_MAX_ETCD 8       /* etcd endpoints */
+#define ILA_CONF_URL_MAX 256      /* an etcd endpoint URL: 1-255 bytes + NUL */
+#define ILA_CONF_ETCD_PREFIX_MAX 128
+
 #define ILA_CONF_DEFAULT_PORT 7787
 /* damping freeze value meaning "frozen until an operator unfreezes". */
 #define ILA_CONF_FREEZE_PERMANENT UINT32_MAX
@@ -152,8 +156,18 @@ struct ila_conf {
 	/* ila-mapper */
 	struct ila_conf_endpoint listen[ILA_CONF_MAX_LISTEN];
 	unsigned int n_listen;
+	bool store_etcd;	/* store etcd: the directory is in etcd; `store` is
+				 * then the folder of the instance's local copy */
 	char store[ILA_CONF_PATH_MAX];
 	uint32_t store_map_size_mb;
+	char etcd_endpoints[ILA_CONF_MAX_ETCD][ILA_CONF_URL_MAX];
+	unsigned int n_etcd;
+	char etcd_certificate[ILA_CONF_PATH_MAX]; /* "" : no client certificate */
+	char etcd_key[ILA_CONF_PATH_MAX];
+	char etcd_ca[ILA_CONF_PATH_MAX];
+	char etcd_prefix[ILA_CONF_ETCD_PREFIX_MAX];
+	uint32_t etcd_timeout_ms;
+	uint32_t etcd_lease_s;	/* a node's presence lease */
 	struct ila_conf_node nodes[ILA_CONF_MAX_NODES];
 	unsigned int n_nodes;
 	uint32_t damping_moves;

@@ -52,6 +52,7 @@ struct parser {
 	bool listen_given;
 	unsigned int plaintext_line, tls_line, lifetime_line, dead_line, keepalive_line;
 	unsigned int cache_line;
+	unsigned int store_line, etcd_line, etcd_tls_line;
 	unsigned int control_readonly_line; /* 0: the default, next to control */
 	unsigned int listen_line[ILA_CONF_MAX_LISTEN];
 	unsigned int mapper_line[ILA_CONF_MAX_MAPPERS];
@@ -138,6 +139,9 @@ int conf_kw_vn(struct parser *p);
 int conf_kw_listen(struct parser *p);
 int conf_kw_store(struct parser *p);
 int conf_kw_store_map_size(struct parser *p);
+int conf_kw_etcd(struct parser *p);
+/* End of file: the etcd lines agree with `store`. */
+int conf_check_etcd(struct parser *p);
 int conf_kw_node(struct parser *p);
 int conf_kw_damping(struct parser *p);
 int conf_kw_lifetime(struct parser *p);

@@ -169,8 +169,37 @@ static void print_mapper(const struct ila_conf *c, FILE *out)
 
 	for (unsigned int i = 0; i < c->n_listen; i++)
 		line_endpoint(out, "listen", &c->listen[i], NULL);
-	line_str(out, "store", c->store);
+	if (c->store_etcd) {
+		pl_begin(&pl, out, "store", "etcd", NULL);
+		pl_add(&pl, "cache", c->store);
+		pl_flush(&pl);
+	} else {
+		line_str(out, "store", c->store);
+	}
 	line_u32(out, "store-map-size", c->store_map_size_mb);
+	if (c->store_etcd) {
+		for (unsigned int i = 0; i < c->n_etcd; i++)
+			fprintf(out, "etcd endpoint %s\n", c->etcd_endpoints[i]);
+		if (c->etcd_ca[0] || c->etcd_certificate[0]) {
+			pl_begin(&pl, out, "etcd", "tls", NULL);
+			if (c->etcd_certificate[0]) {
+				pl_add(&pl, "certificate", c->etcd_certificate);
+				pl_add(&pl, "key", c->etcd_key);
+			}
+			if (c->etcd_ca[0])
+				pl_add(&pl, "ca", c->etcd_ca);
+			pl_flush(&pl);
+		}
+		pl_begin(&pl, out, "etcd", "prefix", NULL);
+		pl_add(&pl, NULL, c->etcd_prefix);
+		pl_flush(&pl);
+		pl_begin(&pl, out, "etcd", "timeout", NULL);
+		pl_add_u32(&pl, NULL, c->etcd_timeout_ms);
+		pl_flush(&pl);
+		pl_begin(&pl, out, "etcd", "lease", NULL);
+		pl_add_u32(&pl, NULL, c->etcd_lease_s);
+		pl_flush(&pl);
+	}
 
 	pl_begin(&pl, out, "lifetime", NULL, NULL);
 	pl_add_u32(&pl, "default", c->lifetime_default_s);

@@ -26,6 +26,8 @@
 /* Minimal valid bodies, to which a test appends what it is about. */
 #define NODE_BASE "node-name n1\nlocator 2001:0:0:a\nmapper ::1\nplaintext\n"
 #define MAPPER_BASE "plaintext\n"
+#define MAPPER_BASE_LINES 1
+#define NODE_BASE_LINES 4
 
 static const char full_mapper[] =
 	"# ila-mapper test config\n"
@@ -430,6 +432,83 @@ static void test_round_trip_mapper(void **state)
 	c = must_parse(ILA_CONF_MAPPER, MAPPER_BASE);
 	assert_round_trip(c);
 	free(c);
+}
+
+/* store etcd: endpoints, TLS, prefix, timeouts; printed back the same. */
+static void test_etcd_store_settings(void **state)
+{
+	struct ila_conf *c = must_parse(ILA_CONF_MAPPER, MAPPER_BASE
+		"store etcd cache /var/cache/ila\n"
+		"etcd endpoint https://192.0.2.1:2379 https://[2001:db8::1]:2379\n"
+		"etcd endpoint https://etcd-3.example/\n"
+		"etcd tls certificate /c.pem key /k.pem\n"
+		"etcd tls ca /ca.pem\n"
+		"etcd prefix /ila/dc1/\n"
+		"etcd timeout 500\n"
+		"etcd lease 20\n");
+
+	assert_true(c->store_etcd);
+	assert_string_equal(c->store, "/var/cache/ila");
+	assert_int_equal(c->n_etcd, 3);
+	assert_string_equal(c->etcd_endpoints[1], "https://[2001:db8::1]:2379");
+	assert_string_equal(c->etcd_certificate, "/c.pem");
+	assert_string_equal(c->etcd_ca, "/ca.pem");
+	assert_string_equal(c->etcd_prefix, "/ila/dc1/");
+	assert_int_equal(c->etcd_timeout_ms, 500);
+	assert_int_equal(c->etcd_lease_s, 20);
+	assert_round_trip(c);
+	free(c);
+	c = must_parse(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd endpoint http://127.0.0.1:2379\n");
+	assert_string_equal(c->etcd_prefix, "/ila/");
+	assert_int_equal(c->etcd_timeout_ms, 2000);
+	assert_int_equal(c->etcd_lease_s, 10);
+	assert_round_trip(c);
+	free(c);
+	/* LMDB stays the default: no etcd at all. */
+	c = must_parse(ILA_CONF_MAPPER, MAPPER_BASE);
+	assert_false(c->store_etcd);
+	assert_int_equal(c->n_etcd, 0);
+	free(c);
+}
+
+/* Each wrong etcd line is refused with its line and what is wrong. */
+static void test_error_etcd(void **state)
+{
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\n", MAPPER_BASE_LINES + 1,
+		     "no 'etcd endpoint'");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "etcd endpoint http://a\n",
+		     MAPPER_BASE_LINES + 1, "the store is not etcd");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd endpoint ftp://a\n",
+		     MAPPER_BASE_LINES + 2, "not an http:// or https://");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd endpoint http://a:65536\n",
+		     MAPPER_BASE_LINES + 2, "bad port");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd endpoint http://a/v3\n",
+		     MAPPER_BASE_LINES + 2, "unexpected '/v3'");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd endpoint http://a http://a\n",
+		     MAPPER_BASE_LINES + 2, "given twice");
+	expect_error(ILA_CONF_MAPPER,
+		     MAPPER_BASE "store etcd\netcd endpoint http://a https://b\n",
+		     MAPPER_BASE_LINES + 2, "not both");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd endpoint https://a\n",
+		     MAPPER_BASE_LINES + 2, "'etcd tls ca FILE' is needed");
+	expect_error(ILA_CONF_MAPPER,
+		     MAPPER_BASE "store etcd\netcd endpoint https://a\netcd tls ca /a certificate /c\n",
+		     MAPPER_BASE_LINES + 3, "certificate and key go together");
+	expect_error(ILA_CONF_MAPPER,
+		     MAPPER_BASE "store etcd\netcd endpoint http://a\netcd tls ca /a\n",
+		     MAPPER_BASE_LINES + 3, "endpoints are http://");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd prefix ila\n",
+		     MAPPER_BASE_LINES + 2, "must start and end with '/'");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd timeout 5\n",
+		     MAPPER_BASE_LINES + 2, "etcd timeout");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd lease 1\n",
+		     MAPPER_BASE_LINES + 2, "etcd lease");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\netcd watch 1\n",
+		     MAPPER_BASE_LINES + 2, "unknown setting 'watch'");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "store etcd\nstore /x\n",
+		     MAPPER_BASE_LINES + 2, "store");
+	expect_error(ILA_CONF_NODE, NODE_BASE "etcd endpoint http://a\n", NODE_BASE_LINES + 1,
+		     "etcd");
 }
 
 static void test_round_trip_node(void **state)
@@ -1121,6 +1200,8 @@ int main(void)
 		cmocka_unit_test(test_objects_across_lines),
 		cmocka_unit_test(test_error_other_daemon),
 		cmocka_unit_test(test_error_names),
+		cmocka_unit_test(test_etcd_store_settings),
+		cmocka_unit_test(test_error_etcd),
 		cmocka_unit_test(test_error_unknown_reference),
 		cmocka_unit_test(test_error_conflicting_vns),
 		cmocka_unit_test(test_error_transport),
