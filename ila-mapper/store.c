@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -81,6 +82,9 @@ fail:
 
 void store_close(struct store *s)
 {
+	free(s->ops);
+	s->ops = NULL;
+	s->nops = s->ops_cap = 0;
 	if (s->env)
 		mdb_env_close(s->env);
 	s->env = NULL;
@@ -154,7 +158,8 @@ void store_key_to_record(const struct store_key *k, struct ila_record *r)
  *   [standby 8], [prev 8], owner len 1 + name, [standby node len 1 + name]
  */
 #define VAL_FIXED 48
-#define VAL_MAX (VAL_FIXED + 16 + 2 * (1 + ILA_PROTO_NAME_MAX))
+#define VAL_MAX STORE_VALUE_MAX
+_Static_assert(VAL_FIXED + 16 + 2 * (1 + ILA_PROTO_NAME_MAX) == VAL_MAX, "value size");
 #define BIT_STANDBY 0x01
 #define BIT_PREV 0x02
 #define BIT_LAPSED 0x04
@@ -185,7 +190,7 @@ static const uint8_t *get_name(char *name, const uint8_t *p, const uint8_t *end)
 	return p + l;
 }
 
-static size_t encode_value(const struct mapping *m, uint8_t *v)
+size_t store_value_encode(const struct mapping *m, uint8_t *v)
 {
 	uint8_t *p = v;
 
@@ -216,6 +221,12 @@ static size_t encode_value(const struct mapping *m, uint8_t *v)
 
 static int decode_value(const MDB_val *val, struct mapping *m)
 {
+	return store_value_decode(val->mv_data, val->mv_size, m);
+}
+
+int store_value_decode(const void *data, size_t len, struct mapping *m)
+{
+	const MDB_val v = { len, (void *)data }, *val = &v;
 	const uint8_t *p = val->mv_data, *end = p + val->mv_size;
 	uint8_t bits;
 	uint32_t frozen;
@@ -289,6 +300,22 @@ static int journal_append(struct store *s, MDB_txn *txn, const struct store_key 
 	ila_put_be64(jv + STORE_KEY_LEN, seq);
 	*jseq = ++s->jseq;
 	ila_put_be64(jk, *jseq);
+	return mdb_errno(mdb_put(txn, s->journal, &key, &val, MDB_APPEND));
+}
+
+/* The local copy of an etcd store: the position is the change's revision. */
+static int journal_append_at(struct store *s, MDB_txn *txn, const struct store_key *k,
+			     uint64_t seq, uint64_t rev)
+{
+	uint8_t jk[8], jv[STORE_JOURNAL_VAL_LEN];
+	MDB_val key = { sizeof(jk), jk }, val = { sizeof(jv), jv };
+
+	if (rev <= s->jseq)
+		return -ERANGE;
+	memcpy(jv, k->b, STORE_KEY_LEN);
+	ila_put_be64(jv + STORE_KEY_LEN, seq);
+	s->jseq = rev;
+	ila_put_be64(jk, rev);
 	return mdb_errno(mdb_put(txn, s->journal, &key, &val, MDB_APPEND));
 }
 
@@ -443,6 +470,63 @@ int store_owner_keys(struct store *s, MDB_txn *txn, const char *node, store_key_
 	return rc == MDB_NOTFOUND ? 0 : mdb_errno(rc);
 }
 
+/* A change made while recording, for the etcd transaction; a second change
+ * of one key within a transaction replaces the first and keeps what it
+ * expected. */
+static int record_op(struct store *s, const struct store_key *k, const struct mapping *m,
+		     uint64_t expect)
+{
+	struct store_op *op = NULL;
+
+	for (size_t i = 0; i < s->nops; i++) {
+		if (memcmp(s->ops[i].key.b, k->b, STORE_KEY_LEN) == 0) {
+			op = &s->ops[i];
+			expect = op->expect_rev;
+			break;
+		}
+	}
+	if (!op) {
+		if (s->nops == s->ops_cap) {
+			size_t ncap = s->ops_cap ? 2 * s->ops_cap : 64;
+			struct store_op *n = realloc(s->ops, ncap * sizeof(*n));
+
+			if (!n)
+				return -ENOMEM;
+			s->ops = n;
+			s->ops_cap = ncap;
+		}
+		op = &s->ops[s->nops++];
+	}
+	memset(op, 0, sizeof(*op));
+	op->key = *k;
+	op->expect_rev = expect;
+	op->del = !m;
+	if (m)
+		op->m = *m;
+	return 0;
+}
+
+void store_record(struct store *s, bool on)
+{
+	s->recording = on;
+	s->nops = 0;
+}
+
+int store_apply(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,
+		uint64_t rev)
+{
+	struct store_key k;
+	int rc;
+
+	store_key_of(m ? &m->rec : &old->rec, &k);
+	if (rev && (rc = journal_append_at(s, txn, &k, m ? m->rec.seq : old->rec.seq, rev)))
+		return rc;
+	if (!m)
+		return old ? store_del(s, txn, old, false) : 0;
+	m->jseq = rev ? rev : m->jseq;
+	return store_put(s, txn, m, old, false);
+}
+
 int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,
 	      bool journal)
 {
@@ -453,8 +537,16 @@ int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct map
 	int rc;
 
 	store_key_of(&m->rec, &k);
-	if (journal && (rc = journal_append(s, txn, &k, m->rec.seq, &m->jseq)))
+	if (s->recording) {
+		/* etcd: the change is written by a transaction that expects the
+		 * key at the revision the copy has; the copy itself changes when
+		 * the watch brings it back */
+		m->jseq = old ? old->jseq : 0;
+		if ((rc = record_op(s, &k, m, m->jseq)))
+			return rc;
+	} else if (journal && (rc = journal_append(s, txn, &k, m->rec.seq, &m->jseq))) {
 		return rc;
+	}
 	if ((rc = index_update(s, txn, &k, old, m)))
 		return rc;
 	if (old && old->expires != m->expires) {
@@ -473,7 +565,7 @@ int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct map
 		if (rc)
 			return mdb_errno(rc);
 	}
-	val.mv_size = encode_value(m, v);
+	val.mv_size = store_value_encode(m, v);
 	return mdb_errno(mdb_put(txn, s->map, &key, &val, 0));
 }
 
@@ -486,6 +578,11 @@ int store_del(struct store *s, MDB_txn *txn, const struct mapping *old, bool jou
 	int rc;
 
 	store_key_of(&old->rec, &k);
+	if (s->recording) {
+		if ((rc = record_op(s, &k, NULL, old->jseq)))
+			return rc;
+		journal = false;
+	}
 	if ((rc = index_update(s, txn, &k, old, NULL)))
 		return rc;
 	expiry_key(ek, old->expires, &k);

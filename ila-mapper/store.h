@@ -43,11 +43,25 @@ struct mapping {
 	bool lapsed;		/* down or removed by expiry, not by a node */
 };
 
+/* A change recorded for etcd (store_record): the key's new value, or its
+ * deletion, expected at the revision the local copy had for it (0: absent). */
+struct store_op {
+	struct store_key key;
+	bool del;
+	uint64_t expect_rev;
+	struct mapping m;
+};
+
 struct store {
 	MDB_env *env;
 	MDB_dbi map, journal, expiry, owner, meta;
 	uint64_t jseq;		 /* last journal position handed out */
 	uint64_t committed_jseq; /* last journal position committed */
+	/* etcd: while recording, store_put and store_del also note their change
+	 * in ops, and journal nothing (positions are etcd's revisions) */
+	bool recording;
+	struct store_op *ops;
+	size_t nops, ops_cap;
 };
 
 int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *err, size_t errlen);
@@ -76,6 +90,26 @@ int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct map
 	      bool journal);
 /* Erases the entry (a tombstone whose time is up), journalled when asked. */
 int store_del(struct store *s, MDB_txn *txn, const struct mapping *old, bool journal);
+
+/*
+ * etcd: recording on (also clears the ops) or off. The caller of a
+ * recording transaction aborts it and sends s->ops to etcd; the changes
+ * come back through store_apply().
+ */
+void store_record(struct store *s, bool on);
+/*
+ * The local copy of an etcd store: writes m (NULL: deletes old) as etcd has
+ * it at revision rev, journalled at rev (0: not journalled, the initial
+ * read). rev must be above every position journalled before (-ERANGE).
+ */
+int store_apply(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,
+		uint64_t rev);
+
+/* The value of a mapping as stored (also etcd's value): at most
+ * STORE_VALUE_MAX bytes. decode: 0 or -EIO. */
+#define STORE_VALUE_MAX (48 + 16 + 2 * (1 + ILA_PROTO_NAME_MAX))
+size_t store_value_encode(const struct mapping *m, uint8_t *v);
+int store_value_decode(const void *data, size_t len, struct mapping *m);
 
 /* Live (not removed) mappings of a vn, and of an owner node. */
 uint64_t store_vn_count(struct store *s, MDB_txn *txn, uint32_t vn);

@@ -540,6 +540,98 @@ static void test_tombstone_keeps_seq(void **state)
 	assert_int_equal(r.seq[1], 6);
 }
 
+/* etcd: a recording transaction notes each key's last change once, expected
+ * at the revision the copy had, and journals nothing. */
+static void test_recording_notes_each_key_once_with_its_expected_revision(void **state)
+{
+	struct fx *f = *state;
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 1, 10), b = mk(100, "2001:db8:100::2", 1, 1, 10);
+	struct mapping a2, a3, old;
+	MDB_txn *txn;
+
+	assert_int_equal(store_begin(&f->s, true, &txn), 0);
+	assert_int_equal(store_apply(&f->s, txn, &a, NULL, 40), 0);
+	assert_int_equal(store_commit(&f->s, txn), 0);
+	assert_int_equal(get(f, &a, &old), 0);
+	assert_int_equal(old.jseq, 40);
+
+	store_record(&f->s, true);
+	assert_int_equal(store_begin(&f->s, true, &txn), 0);
+	a2 = old;
+	a2.rec.seq = 2;
+	assert_int_equal(store_put(&f->s, txn, &a2, &old, true), 0);
+	a3 = a2;
+	a3.rec.seq = 3;
+	assert_int_equal(store_put(&f->s, txn, &a3, &a2, true), 0);
+	assert_int_equal(store_put(&f->s, txn, &b, NULL, true), 0);
+	assert_int_equal(f->s.nops, 2);
+	assert_int_equal(f->s.ops[0].expect_rev, 40); /* a: as the copy had it */
+	assert_int_equal(f->s.ops[0].m.rec.seq, 3);   /* its last change */
+	assert_false(f->s.ops[0].del);
+	assert_int_equal(f->s.ops[1].expect_rev, 0);  /* b: absent */
+	assert_int_equal(f->s.jseq, 40);	      /* no position handed out */
+	store_abort(&f->s, txn);
+	store_record(&f->s, false);
+	assert_int_equal(f->s.nops, 0);
+	/* the copy is unchanged until the watch brings the change back */
+	assert_int_equal(get(f, &a, &old), 0);
+	assert_int_equal(old.rec.seq, 1);
+}
+
+/* etcd: the copy journals each change at its revision, in order only. */
+static void test_copy_journals_at_revisions(void **state)
+{
+	struct fx *f = *state;
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 1, 10), a2, g;
+	struct jrow r = { 0 };
+	uint64_t reached;
+	MDB_txn *txn;
+
+	assert_int_equal(store_begin(&f->s, true, &txn), 0);
+	assert_int_equal(store_apply(&f->s, txn, &a, NULL, 1000), 0);
+	a2 = a;
+	a2.rec.seq = 2;
+	assert_int_equal(store_apply(&f->s, txn, &a2, &a, 1007), 0);
+	assert_int_equal(store_apply(&f->s, txn, &a, &a2, 1007), -ERANGE); /* not after 1007 */
+	assert_int_equal(store_commit(&f->s, txn), 0);
+	assert_int_equal(get(f, &a, &g), 0);
+	assert_int_equal(g.jseq, 1007);
+	assert_int_equal(g.rec.seq, 2);
+
+	assert_int_equal(store_begin(&f->s, true, &txn), 0);
+	assert_int_equal(store_apply(&f->s, txn, NULL, &g, 1010), 0); /* deleted in etcd */
+	assert_int_equal(store_commit(&f->s, txn), 0);
+	assert_int_equal(get(f, &a, &g), -ENOENT);
+
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	assert_int_equal(store_journal(&f->s, txn, 100, 1000, 10, &reached, jcollect, &r), 2);
+	assert_int_equal(r.jseq[0], 1007);
+	assert_int_equal(r.jseq[1], 1010);
+	assert_true(r.removed[1]);
+	assert_int_equal(r.seq[1], 2);
+	mdb_txn_abort(txn);
+}
+
+/* The value codec round-trips and refuses a truncated value. */
+static void test_value_codec_refuses_truncated(void **state)
+{
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 77, 10), g;
+	uint8_t v[STORE_VALUE_MAX];
+	size_t n;
+
+	(void)state;
+	a.rec.has_standby = true;
+	a.rec.standby.b[7] = 9;
+	snprintf(a.standby_node, sizeof(a.standby_node), "n9");
+	n = store_value_encode(&a, v);
+	memset(&g, 0, sizeof(g));
+	assert_int_equal(store_value_decode(v, n, &g), 0);
+	assert_int_equal(g.rec.seq, 77);
+	assert_string_equal(g.standby_node, "n9");
+	for (size_t i = 0; i < n; i++)
+		assert_int_equal(store_value_decode(v, i, &g), -EIO);
+}
+
 static void test_open_reports_bad_path(void **state)
 {
 	struct store s;
@@ -564,6 +656,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_owner_index_follows_owner, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_index_built_at_open, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_tombstone_keeps_seq, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_recording_notes_each_key_once_with_its_expected_revision, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_copy_journals_at_revisions, setup, teardown),
+		cmocka_unit_test(test_value_codec_refuses_truncated),
 		cmocka_unit_test(test_open_reports_bad_path),
 	};
 
