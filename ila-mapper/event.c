@@ -17,6 +17,7 @@ static void ev_free(struct mapper_ev *ev)
 	if (ev->fields)
 		json_object_put(ev->fields);
 	free(ev->moved);
+	free(ev->outcome);
 	free(ev);
 }
 
@@ -29,6 +30,7 @@ void mapper_post(struct mapper *m, const struct mapper_ev *ev)
 		if (ev->fields)
 			json_object_put(ev->fields);
 		free(ev->moved);
+		free(ev->outcome);
 		return;
 	}
 	*c = *ev;

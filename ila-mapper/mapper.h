@@ -13,8 +13,11 @@
  *   session.c    a session's state and output: queueing, writing, closing
  *   event.c      the event queue, and the lines of `ilactl -M monitor`
  *   state.c      lookups: vns, record addresses; the clock
+ *   etcdstore.c  store etcd: the local copy followed by a watch, conditional
+ *                transactions, the instance's lease and the nodes' presence
  *   store.c      the LMDB store: mappings and tombstones, journal, expiry
- *                and owner indexes
+ *                and owner indexes (with etcd: the local copy)
+ *   etcd.c       the etcd client (JSON gateway, libcurl on libev)
  */
 #ifndef ILA_MAPPER_H
 #define ILA_MAPPER_H
@@ -25,6 +28,7 @@
 
 #include "conf.h"
 #include "control.h"
+#include "etcdstore.h"
 #include "daemon.h"
 #include "frame.h"
 #include "proto.h"
@@ -129,6 +133,9 @@ enum mapper_ev_type {
 	MAPPER_EV_CHANGED,	/* vns changed by a commit; moves to tell old owners */
 	MAPPER_EV_SESSION_GONE,	/* s closed (still in the graveyard); failed: its node
 				 * has no other session, its standbys take over */
+	MAPPER_EV_COMMITTED,	/* etcd: a commit's transactions answered (token,
+				 * outcome per recorded change, rev) */
+	MAPPER_EV_NODE_GONE,	/* etcd: node's presence key went away: fail it over */
 };
 
 struct json_object;
@@ -145,6 +152,10 @@ struct mapper_ev {
 	struct session *s;
 	int node;
 	bool failed;
+	void *token;		/* MAPPER_EV_COMMITTED */
+	uint8_t *outcome;	/* owned by the event: enum estore_outcome each */
+	size_t noutcome;
+	int64_t rev;
 };
 
 struct listener {
@@ -158,6 +169,7 @@ struct mapper {
 	struct ila_daemon_opts opts;
 	struct ila_conf *conf;
 	struct store store;
+	struct estore estore;	/* store etcd */
 	struct ila_tls_ctx tls;
 	bool use_tls;
 	struct listener listeners[ILA_CONF_MAX_LISTEN];
@@ -275,6 +287,25 @@ struct subscription *session_subs(struct session *s, unsigned *n);
 /* A zeroed slot, or NULL when the session holds one per configured vn. */
 struct subscription *session_sub_add(struct session *s);
 void session_sub_del(struct session *s, struct subscription *sub);
+
+/* etcdstore.c */
+enum { ESTORE_KEY_OTHER, ESTORE_KEY_MAPPING, ESTORE_KEY_NODE };
+int estore_start(struct mapper *m, char *err, size_t errlen);
+void estore_stop(struct mapper *m);
+/* Sends the recorded changes as conditional transactions; when all are
+ * answered, MAPPER_EV_COMMITTED comes with token. 0 or -ENOMEM. */
+int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, void *token);
+/* The copy is loaded and holds revision rev or later. */
+bool estore_caught_up(const struct mapper *m, int64_t rev);
+void estore_node_up(struct mapper *m, int node);
+void estore_node_down(struct mapper *m, int node, bool failed);
+/* The node has a session on some instance. */
+bool estore_present(const struct mapper *m, int node);
+uint64_t estore_pos(int64_t rev, unsigned idx);
+int64_t estore_pos_rev(uint64_t pos);
+size_t estore_key(const struct estore *e, const struct store_key *k, char *buf);
+int estore_parse_key(const struct estore *e, const uint8_t *key, size_t len, struct store_key *k,
+		     char *name, size_t namelen);
 
 /* show.c */
 /* The control sockets, given to owner:group ((uid_t)-1, (gid_t)-1: unchanged). */

@@ -698,6 +698,29 @@ int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, un
 	return n;
 }
 
+int store_reset(struct store *s, MDB_txn *txn, uint64_t pos, bool empty)
+{
+	MDB_val jk = { 4, "jseq" }, tk = { 4, "trim" }, val;
+	uint8_t b[8];
+	int rc;
+
+	if (empty) {
+		MDB_dbi dbs[] = { s->map, s->journal, s->expiry, s->owner, s->meta };
+
+		for (size_t i = 0; i < ILA_ARRAY_SIZE(dbs); i++) {
+			if ((rc = mdb_drop(txn, dbs[i], 0)))
+				return mdb_errno(rc);
+		}
+	}
+	ila_put_be64(b, pos);
+	val.mv_size = sizeof(b);
+	val.mv_data = b;
+	if ((rc = mdb_put(txn, s->meta, &tk, &val, 0)) || (rc = mdb_put(txn, s->meta, &jk, &val, 0)))
+		return mdb_errno(rc);
+	s->jseq = pos;
+	return 0;
+}
+
 int store_journal_trim(struct store *s, MDB_txn *txn, uint64_t keep_after)
 {
 	MDB_cursor *cur;

@@ -105,6 +105,13 @@ void store_record(struct store *s, bool on);
 int store_apply(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,
 		uint64_t rev);
 
+/*
+ * The local copy of an etcd store read again: empties it (when asked) and
+ * sets its position to pos, journal kept after pos only (resumes from
+ * before it get a snapshot).
+ */
+int store_reset(struct store *s, MDB_txn *txn, uint64_t pos, bool empty);
+
 /* The value of a mapping as stored (also etcd's value): at most
  * STORE_VALUE_MAX bytes. decode: 0 or -EIO. */
 #define STORE_VALUE_MAX (48 + 16 + 2 * (1 + ILA_PROTO_NAME_MAX))
