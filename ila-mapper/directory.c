@@ -462,6 +462,7 @@ static void op_free(struct pending_op *op)
 {
 	ila_msg_free(&op->msg);
 	free(op->status);
+	free(op->done);
 	free(op);
 }
 
@@ -509,8 +510,14 @@ static void send_ack(struct pending_op *op)
 		session_kick(op->s);
 }
 
+static void etcd_commit(struct mapper *m);
+
 void directory_commit(struct mapper *m)
 {
+	if (m->conf->store_etcd) {
+		etcd_commit(m);
+		return;
+	}
 	struct change_set cs = { 0 };
 	struct pending_op *ops = m->pending, *op;
 	uint64_t now = mapper_now_s(m);
@@ -565,6 +572,231 @@ void directory_commit(struct mapper *m)
 		op_free(op);
 	}
 	changes_push(m, &cs);
+}
+
+/* ---- store etcd: the same decisions, written by conditional transactions ---- */
+
+enum dir_write_kind {
+	W_BATCH,	/* REGISTER and DEREGISTER requests */
+	W_FAILOVER,	/* a failed node's standbys promoted */
+	W_EXPIRY,	/* lifetimes, tombstones, freezes that ended */
+	W_CONTROL,	/* ilactl -M unfreeze or delete */
+};
+
+/* A write whose transactions are out (the token of estore_commit). */
+struct dir_write {
+	enum dir_write_kind kind;
+	int node;			/* W_FAILOVER */
+	struct pending_op *ops;		/* W_BATCH */
+	long *rec_op;			/* W_BATCH: per record, its change (-1: none) */
+	size_t nrec;
+};
+
+#define ETCD_TRIES 8 /* a request decided again after conflicts, at most */
+
+/* Opens a write that records its changes instead of committing them. */
+static int etcd_begin(struct mapper *m, MDB_txn **txn)
+{
+	store_record(&m->store, true);
+	int rc = store_begin(&m->store, true, txn);
+
+	if (rc < 0)
+		store_record(&m->store, false);
+	return rc;
+}
+
+/* Sends what the write recorded; the copy is left as it was (the changes
+ * come back through the watch). */
+static void etcd_send(struct mapper *m, MDB_txn *txn, struct dir_write *w)
+{
+	store_abort(&m->store, txn);
+	if (estore_commit(m, m->store.ops, m->store.nops, w) < 0) {
+		struct mapper_ev ev = { .type = MAPPER_EV_COMMITTED, .token = w };
+
+		/* no memory for the transactions: everything failed */
+		ev.outcome = malloc(m->store.nops ? m->store.nops : 1);
+		if (ev.outcome)
+			memset(ev.outcome, ESTORE_FAILED, m->store.nops);
+		ev.noutcome = ev.outcome ? m->store.nops : 0;
+		mapper_post(m, &ev);
+	}
+	store_record(&m->store, false);
+}
+
+static void op_error(struct pending_op *op, int code, const char *text)
+{
+	if (op->s && session_open(op->s)) {
+		session_send_error(op->s, op->msg.xid, code, "%s", text);
+		session_kick(op->s);
+	}
+}
+
+static void etcd_commit(struct mapper *m)
+{
+	struct change_set cs = { 0 };
+	struct pending_op *ops = m->pending, *op;
+	uint64_t now = mapper_now_s(m);
+	struct dir_write *w;
+	MDB_txn *txn;
+	size_t k = 0;
+
+	ev_timer_stop(m->loop, &m->commit_delay_w);
+	/* failovers that met a conflict, once the copy caught up */
+	for (unsigned i = 0; i < m->conf->n_nodes; i++) {
+		if (m->failover_again[i] && estore_caught_up(m, m->need_rev)) {
+			m->failover_again[i] = false;
+			directory_node_failed(m, (int)i);
+		}
+	}
+	if (!ops || m->batch_out)
+		return;
+	if (!m->estore.ready && !m->estore.reachable) {
+		/* nothing can be acknowledged: the nodes go to another mapper */
+		m->pending = NULL;
+		m->pending_tail = &m->pending;
+		m->pending_records = 0;
+		while ((op = ops)) {
+			ops = op->next;
+			m->stats.unavailable++;
+			op_error(op, ILA_PERR_UNAVAILABLE, m->estore.why);
+			op_free(op);
+		}
+		return;
+	}
+	/* decided on a copy that holds every change this instance made */
+	if (!estore_caught_up(m, m->need_rev))
+		return;
+	w = calloc(1, sizeof(*w));
+	if (w)
+		w->rec_op = malloc((m->pending_records ? m->pending_records : 1) * sizeof(long));
+	if (!w || !w->rec_op || etcd_begin(m, &txn) < 0) {
+		if (w)
+			free(w->rec_op);
+		free(w);
+		return; /* tried again at the next loop iteration */
+	}
+	m->pending = NULL;
+	m->pending_tail = &m->pending;
+	w->kind = W_BATCH;
+	w->ops = ops;
+	w->nrec = m->pending_records;
+	m->pending_records = 0;
+	for (op = ops; op; op = op->next) {
+		op->accepted = 0;
+		for (size_t i = 0; i < op->msg.nrec; i++, k++) {
+			const struct ila_record *r = &op->msg.rec[i];
+
+			w->rec_op[k] = -1;
+			if (op->done && op->done[i]) {
+				op->accepted += op->status[i] == 0;
+				continue;
+			}
+			m->store.last_op = -1;
+			int st = op->msg.type == ILA_MSG_REGISTER
+					 ? apply_register(m, txn, op->node, r, now, &cs)
+					 : apply_deregister(m, txn, op->node, r, now, &cs);
+
+			op->status[i] = (uint16_t)st;
+			w->rec_op[k] = st == 0 ? m->store.last_op : -1;
+			if (st == 0)
+				op->accepted++;
+			else
+				mapper_event(m, "refused", r, m->conf->nodes[op->node].name,
+					     ila_proto_err_name(st));
+		}
+	}
+	free(cs.moved); /* pushed when the watch brings the changes back */
+	m->batch_out = w;
+	etcd_send(m, txn, w);
+}
+
+/* A batch's transactions answered: requests etcd took entirely are
+ * acknowledged; those that met a conflict are decided again first in line;
+ * the others get ERROR (nothing of them is acknowledged). */
+static void batch_committed(struct mapper *m, struct dir_write *w, const struct mapper_ev *ev)
+{
+	struct pending_op *again = NULL, **again_tail = &again, *op;
+	size_t k = 0;
+
+	m->batch_out = NULL;
+	while ((op = w->ops)) {
+		bool conflict = false, failed = false;
+
+		w->ops = op->next;
+		op->next = NULL;
+		for (size_t i = 0; i < op->msg.nrec; i++, k++) {
+			long o = k < w->nrec ? w->rec_op[k] : -1;
+
+			if (o < 0)
+				continue;
+			if ((size_t)o >= ev->noutcome || ev->outcome[o] == ESTORE_FAILED) {
+				failed = true;
+			} else if (ev->outcome[o] == ESTORE_CONFLICT) {
+				conflict = true;
+			} else {
+				if (!op->done)
+					op->done = calloc(op->msg.nrec, 1);
+				if (op->done)
+					op->done[i] = 1;
+			}
+		}
+		if (failed) {
+			m->stats.unavailable++;
+			op_error(op, ILA_PERR_UNAVAILABLE,
+				 m->estore.why[0] ? m->estore.why : "etcd did not take the change");
+			op_free(op);
+		} else if (conflict && ++op->tries < ETCD_TRIES) {
+			*again_tail = op;
+			again_tail = &op->next;
+			m->pending_records += (unsigned)op->msg.nrec;
+		} else if (conflict) {
+			m->stats.commit_failures++;
+			op_error(op, ILA_PERR_INTERNAL, "changed by other mappers too often");
+			op_free(op);
+		} else {
+			m->stats.commits++;
+			m->stats.commit_records += op->msg.nrec;
+			send_ack(op);
+			op_free(op);
+		}
+	}
+	if (again) {
+		/* first in line, ahead of what came since */
+		*again_tail = m->pending;
+		if (!m->pending)
+			m->pending_tail = again_tail;
+		m->pending = again;
+	}
+	free(w->rec_op);
+}
+
+void directory_committed(struct mapper *m, const struct mapper_ev *ev)
+{
+	struct dir_write *w = ev->token;
+	bool redo = false;
+
+	if (ev->rev > m->need_rev)
+		m->need_rev = ev->rev;
+	for (size_t i = 0; i < ev->noutcome; i++)
+		redo |= ev->outcome[i] != ESTORE_COMMITTED;
+	switch (w->kind) {
+	case W_BATCH:
+		batch_committed(m, w, ev);
+		break;
+	case W_FAILOVER:
+		/* another instance promoted some of them first: look again */
+		if (redo && w->node >= 0 && (unsigned)w->node < m->conf->n_nodes)
+			m->failover_again[w->node] = true;
+		break;
+	case W_EXPIRY:
+		m->expiry_out = false; /* the next tick looks again */
+		break;
+	case W_CONTROL:
+		if (redo)
+			log_warn("etcd: an operator's change was not written (changed meanwhile)");
+		break;
+	}
+	free(w);
 }
 
 void directory_query(struct mapper *m, struct session *s, const struct ila_msg *msg)
@@ -666,7 +898,7 @@ void directory_node_failed(struct mapper *m, int node)
 		free(f.keys);
 		return;
 	}
-	if (store_begin(&m->store, true, &txn) < 0) {
+	if ((m->conf->store_etcd ? etcd_begin(m, &txn) : store_begin(&m->store, true, &txn)) < 0) {
 		free(f.keys);
 		return;
 	}
@@ -695,7 +927,21 @@ void directory_node_failed(struct mapper *m, int node)
 		}
 	}
 	free(f.keys);
-	if (store_commit(&m->store, txn) < 0) {
+	if (m->conf->store_etcd) {
+		struct dir_write *w = calloc(1, sizeof(*w));
+
+		free(cs.moved);
+		memset(&cs, 0, sizeof(cs));
+		if (!w) {
+			store_abort(&m->store, txn);
+			store_record(&m->store, false);
+			m->failover_again[node] = true;
+			return;
+		}
+		w->kind = W_FAILOVER;
+		w->node = node;
+		etcd_send(m, txn, w);
+	} else if (store_commit(&m->store, txn) < 0) {
 		m->stats.commit_failures++;
 		log_err("failover of node %s: store commit failed", m->conf->nodes[node].name);
 		return;
@@ -718,7 +964,9 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (store_begin(&m->store, true, &txn) < 0)
+	if (m->conf->store_etcd && (m->expiry_out || !m->estore.ready))
+		return;
+	if ((m->conf->store_etcd ? etcd_begin(m, &txn) : store_begin(&m->store, true, &txn)) < 0)
 		return;
 	for (unsigned round = 0; round < MAPPER_EXPIRE_BATCH / ILA_ARRAY_SIZE(keys); round++) {
 		n = store_expired(&m->store, txn, now, keys, ILA_ARRAY_SIZE(keys));
@@ -758,6 +1006,21 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	}
 	if (cs.nvns == 0 && !purged) {
 		store_abort(&m->store, txn);
+		store_record(&m->store, false);
+		return;
+	}
+	if (m->conf->store_etcd) {
+		struct dir_write *dw = calloc(1, sizeof(*dw));
+
+		free(cs.moved);
+		if (!dw) {
+			store_abort(&m->store, txn);
+			store_record(&m->store, false);
+			return;
+		}
+		dw->kind = W_EXPIRY;
+		m->expiry_out = true;
+		etcd_send(m, txn, dw);
 		return;
 	}
 	if (store_commit(&m->store, txn) < 0) {
@@ -774,11 +1037,17 @@ static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 	(void)loop;
 	(void)revents;
-	if (m->store.jseq <= MAPPER_JOURNAL_KEEP)
+	/* with etcd, positions are revisions (estore_pos): as many revisions kept */
+	uint64_t last = m->conf->store_etcd ? (uint64_t)estore_pos_rev(m->store.jseq)
+					    : m->store.jseq;
+
+	if (last <= MAPPER_JOURNAL_KEEP)
 		return;
+	last -= MAPPER_JOURNAL_KEEP;
 	if (store_begin(&m->store, true, &txn) < 0)
 		return;
-	store_journal_trim(&m->store, txn, m->store.jseq - MAPPER_JOURNAL_KEEP);
+	store_journal_trim(&m->store, txn,
+			   m->conf->store_etcd ? estore_pos((int64_t)last, 0) : last);
 	if (store_commit(&m->store, txn) < 0)
 		m->stats.commit_failures++;
 }
@@ -793,12 +1062,15 @@ static int single_change(struct mapper *m, const struct ila_record *key, bool de
 
 	directory_commit(m);
 	store_key_of(key, &k);
-	if ((rc = store_begin(&m->store, true, &txn)) < 0)
+	if (m->conf->store_etcd && !m->estore.ready)
+		return -EAGAIN;
+	if ((rc = m->conf->store_etcd ? etcd_begin(m, &txn) : store_begin(&m->store, true, &txn)) < 0)
 		return rc;
 	if ((rc = store_get(&m->store, txn, &k, &old)) == 0 && old.rec.state == ILA_STATE_REMOVED)
 		rc = -ENOENT; /* a tombstone is no mapping to act on */
 	if (rc < 0) {
 		store_abort(&m->store, txn);
+		store_record(&m->store, false);
 		return rc;
 	}
 	nm = old;
@@ -819,7 +1091,21 @@ static int single_change(struct mapper *m, const struct ila_record *key, bool de
 	}
 	if (rc < 0) {
 		store_abort(&m->store, txn);
+		store_record(&m->store, false);
 		return rc;
+	}
+	if (m->conf->store_etcd) {
+		/* the change is out: the watch brings it to every instance */
+		struct dir_write *w = calloc(1, sizeof(*w));
+
+		if (!w) {
+			store_abort(&m->store, txn);
+			store_record(&m->store, false);
+			return -ENOMEM;
+		}
+		w->kind = W_CONTROL;
+		etcd_send(m, txn, w);
+		return 0;
 	}
 	if ((rc = store_commit(&m->store, txn)) < 0)
 		return rc;

@@ -18,8 +18,20 @@ void mapper_run_event(struct mapper *m, const struct mapper_ev *ev)
 		break;
 	case MAPPER_EV_SESSION_GONE:
 		directory_session_gone(m, ev->s);
-		if (ev->failed)
+		if (m->conf->store_etcd) {
+			/* every instance fails the node over when its presence key
+			 * goes (MAPPER_EV_NODE_GONE) */
+			if (ev->last)
+				estore_node_down(m, ev->node, ev->failed);
+		} else if (ev->failed) {
 			directory_node_failed(m, ev->node);
+		}
+		break;
+	case MAPPER_EV_COMMITTED:
+		directory_committed(m, ev);
+		break;
+	case MAPPER_EV_NODE_GONE:
+		directory_node_failed(m, ev->node);
 		break;
 	}
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "etcd.h"
@@ -470,6 +472,66 @@ static void load_page(struct mapper *m)
 	}
 }
 
+/*
+ * The directory's id: PREFIX "id", 16 hexadecimal digits, made by the first
+ * instance (a transaction that creates it only when absent). Nodes resume
+ * their journal positions only on mappers of the same id.
+ */
+static void id_cb(void *arg, const struct etcd_error *err, const struct etcd_txn_result *res)
+{
+	struct mapper *m = arg;
+	struct estore *e = &m->estore;
+	const struct etcd_kv *kv = NULL;
+	uint8_t b[8];
+
+	if (err->kind != ETCD_OK) {
+		set_reachable(m, false, "reading %sid: %s: %s", e->prefix,
+			      etcd_err_name(err->kind), err->msg);
+		e->loading = false;
+		ev_timer_again(m->loop, &e->retry_w);
+		return;
+	}
+	if (!res->succeeded && res->n_responses == 1 &&
+	    res->responses[0].type == ETCD_OP_RANGE && res->responses[0].range.n_kvs == 1)
+		kv = &res->responses[0].range.kvs[0];
+	if (res->succeeded) {
+		e->directory = e->new_directory;
+	} else if (kv && kv->value_len == 16 && hex_bytes(kv->value, 8, b)) {
+		e->directory = ila_get_be64(b);
+	} else {
+		set_reachable(m, false, "%sid: not 16 hexadecimal digits", e->prefix);
+		e->loading = false;
+		ev_timer_again(m->loop, &e->retry_w);
+		return;
+	}
+	load_page(m);
+}
+
+static void read_id(struct mapper *m)
+{
+	struct estore *e = &m->estore;
+	char key[ILA_CONF_ETCD_PREFIX_MAX + 2], val[17];
+	size_t kl = (size_t)snprintf(key, sizeof(key), "%sid", e->prefix);
+
+	do {
+		if (getrandom(&e->new_directory, sizeof(e->new_directory), 0) < 0)
+			e->new_directory = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	} while (!e->new_directory);
+	snprintf(val, sizeof(val), "%016llx", (unsigned long long)e->new_directory);
+	struct etcd_compare cmp = { .target = ETCD_CMP_CREATE, .result = ETCD_CMP_EQUAL,
+				    .key = (const uint8_t *)key, .key_len = kl };
+	struct etcd_op put = { .type = ETCD_OP_PUT, .key = (const uint8_t *)key, .key_len = kl,
+			       .value = (const uint8_t *)val, .value_len = 16 };
+	struct etcd_op get = { .type = ETCD_OP_RANGE, .key = (const uint8_t *)key, .key_len = kl };
+	struct etcd_txn_req req = { .compare = &cmp, .n_compare = 1, .success = &put,
+				    .n_success = 1, .failure = &get, .n_failure = 1 };
+
+	if (etcd_txn(e->etcd, &req, id_cb, m) < 0) {
+		e->loading = false;
+		ev_timer_again(m->loop, &e->retry_w);
+	}
+}
+
 /* Empties the copy and reads the prefix again at the latest revision. */
 static void start_load(struct mapper *m)
 {
@@ -495,7 +557,7 @@ static void start_load(struct mapper *m)
 		ev_timer_again(m->loop, &e->retry_w);
 		return;
 	}
-	load_page(m);
+	read_id(m);
 }
 
 static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)

@@ -48,6 +48,8 @@ struct estore {
 	char why[160];		/* why not ready or not reachable */
 	int64_t rev;		/* the copy's revision (last applied) */
 	int64_t cluster_id;
+	uint64_t directory;	/* PREFIX id: what nodes' positions are valid on */
+	uint64_t new_directory;	/* the id offered when there is none yet */
 	/* loading: range pages at load_rev */
 	bool loading;
 	int64_t load_rev;

@@ -96,6 +96,7 @@ struct mapper_stats {
 	uint64_t quota_rate;		/* records refused: node over its registration rate */
 	uint64_t seq_exhausted;		/* records refused: number past ILA_SEQ_LIMIT */
 	uint64_t tombstones_purged;	/* removed mappings forgotten after lifetime max */
+	uint64_t unavailable;		/* requests refused: the etcd store unreachable */
 };
 
 /* A node's registration rate: a token bucket on the monotonic clock. */
@@ -114,7 +115,13 @@ struct pending_op {
 	struct ila_msg msg;	/* owns its records */
 	uint16_t *status;	/* one per record */
 	uint32_t accepted;
+	/* store etcd: records whose change etcd has (not decided again when a
+	 * conflict sends the request back), and how often it went back */
+	uint8_t *done;
+	unsigned tries;
 };
+
+struct dir_write;
 
 /* A move whose previous owner hears of it directly (push_directed). */
 struct mapper_moved {
@@ -152,6 +159,7 @@ struct mapper_ev {
 	struct session *s;
 	int node;
 	bool failed;
+	bool last;		/* SESSION_GONE: the node has no other session here */
 	void *token;		/* MAPPER_EV_COMMITTED */
 	uint8_t *outcome;	/* owned by the event: enum estore_outcome each */
 	size_t noutcome;
@@ -191,6 +199,13 @@ struct mapper {
 	struct ila_record *push_recs; /* ILA_PROTO_MAX_RECORDS, for the frame being built */
 	ev_timer expiry_w;
 	ev_timer trim_w;
+	/* store etcd (directory.c): the batch whose transactions are out (one
+	 * at a time), the revision the copy must reach before the next one is
+	 * decided, an expiry out, nodes whose failover must be tried again */
+	struct dir_write *batch_out;
+	int64_t need_rev;
+	bool expiry_out;
+	bool failover_again[ILA_CONF_MAX_NODES];
 	struct ila_daemon_signals signals;
 	struct mapper_stats stats;
 	uint64_t started;
@@ -251,6 +266,8 @@ void directory_query(struct mapper *m, struct session *s, const struct ila_msg *
 /* A node's last session died without a goodbye: promote its standbys. */
 void directory_node_failed(struct mapper *m, int node);
 void directory_session_gone(struct mapper *m, struct session *s);
+/* store etcd: what the transactions of a write came to (MAPPER_EV_COMMITTED). */
+void directory_committed(struct mapper *m, const struct mapper_ev *ev);
 /* Control: 0, -ENOENT, or -errno. */
 int directory_unfreeze(struct mapper *m, const struct ila_record *key);
 int directory_delete(struct mapper *m, const struct ila_record *key);

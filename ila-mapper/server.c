@@ -85,6 +85,14 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 		session_close(s, "identity mismatch", false);
 		return;
 	}
+	if (c->store_etcd && !m->estore.ready) {
+		/* nothing could be acknowledged: the node tries another mapper */
+		m->stats.unavailable++;
+		session_send_error(s, msg->xid, ILA_PERR_UNAVAILABLE, "directory store: %s",
+				   m->estore.why[0] ? m->estore.why : "not ready");
+		session_close(s, "the etcd store is not ready", false);
+		return;
+	}
 	/* a node reconnecting replaces its old session: no failover */
 	for (struct session *o = m->sessions, *next; o; o = next) {
 		next = o->next;
@@ -113,7 +121,10 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 	reply.open.caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST;
 	reply.open.keepalive_ms = c->keepalive_ms;
 	reply.open.dead_ms = c->dead_interval_ms;
+	reply.open.directory = c->store_etcd ? m->estore.directory : m->store.id;
 	session_send(s, &reply);
+	if (c->store_etcd)
+		estore_node_up(m, node);
 	s->dead_w.repeat = dead / 1000.0;
 	ev_timer_again(m->loop, &s->dead_w);
 	ev_timer_set(&s->keepalive_w, ka / 1000.0, ka / 1000.0);

@@ -160,11 +160,11 @@ void session_close(struct session *s, const char *why, bool failover)
 	s->next = m->graveyard;
 	m->graveyard = s;
 	struct mapper_ev ev = { .type = MAPPER_EV_SESSION_GONE, .s = s, .node = node,
-				.failed = failover && node >= 0 };
+				.failed = failover && node >= 0, .last = node >= 0 };
 
-	for (struct session *o = m->sessions; o && ev.failed; o = o->next)
+	for (struct session *o = m->sessions; o && ev.last; o = o->next)
 		if (o->node == node && o->state == S_ESTABLISHED)
-			ev.failed = false; /* the node is still connected */
+			ev.failed = ev.last = false; /* the node is still connected */
 	mapper_post(m, &ev);
 }
 

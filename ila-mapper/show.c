@@ -300,6 +300,7 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		{ "quota_rate", st->quota_rate },
 		{ "seq_exhausted", st->seq_exhausted },
 		{ "tombstones_purged", st->tombstones_purged },
+		{ "unavailable", st->unavailable },
 		{ "commits", st->commits },
 		{ "commit_records", st->commit_records },
 		{ "commit_failures", st->commit_failures },

@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "store.h"
 #include "util.h"
@@ -27,6 +30,31 @@ static int mdb_errno(int rc)
 	default:
 		return rc > 0 && rc < 4096 ? -rc : -EIO;
 	}
+}
+
+/* The store's id (meta "id"), made at random when the store is new: what a
+ * node's journal positions are valid on. */
+static int store_id(struct store *s, MDB_txn *txn)
+{
+	MDB_val k = { 2, "id" }, v;
+	uint8_t b[8];
+	int rc = mdb_get(txn, s->meta, &k, &v);
+
+	if (rc == 0 && v.mv_size == 8) {
+		s->id = ila_get_be64(v.mv_data);
+		if (s->id)
+			return 0;
+	} else if (rc != MDB_NOTFOUND && rc != 0) {
+		return rc;
+	}
+	do {
+		if (getrandom(&s->id, sizeof(s->id), 0) != sizeof(s->id))
+			s->id = (uint64_t)getpid() << 32 ^ (uint64_t)time(NULL);
+	} while (!s->id);
+	ila_put_be64(b, s->id);
+	v.mv_size = sizeof(b);
+	v.mv_data = b;
+	return mdb_put(txn, s->meta, &k, &v, 0);
 }
 
 int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *err, size_t errlen)
@@ -68,6 +96,11 @@ int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *er
 	rc = mdb_get(txn, s->meta, &k, &v);
 	if (rc == 0 && v.mv_size == 8)
 		s->jseq = ila_get_be64(v.mv_data);
+	if ((rc = store_id(s, txn))) {
+		snprintf(err, errlen, "store %s: %s", path, mdb_strerror(rc));
+		mdb_txn_abort(txn);
+		goto fail;
+	}
 	s->committed_jseq = s->jseq;
 	if ((rc = mdb_txn_commit(txn))) {
 		snprintf(err, errlen, "store %s: %s", path, mdb_strerror(rc));
@@ -497,6 +530,7 @@ static int record_op(struct store *s, const struct store_key *k, const struct ma
 		}
 		op = &s->ops[s->nops++];
 	}
+	s->last_op = (long)(op - s->ops);
 	memset(op, 0, sizeof(*op));
 	op->key = *k;
 	op->expect_rev = expect;

@@ -9,6 +9,7 @@
  *   owner    key owner node name       -> map keys (sorted duplicates): the
  *            live (not removed) mappings of each node
  *   meta     "jseq" -> last journal position; "trim" -> journal kept after it;
+ *            "id" -> the store's id (random, made with the store);
  *            "v" vn -> live mappings of the vn; "owner" -> index built
  * Every change to a mapping appends to the journal, so subscribers resume
  * from a position and a slow subscriber is fed from the journal instead of
@@ -57,11 +58,13 @@ struct store {
 	MDB_dbi map, journal, expiry, owner, meta;
 	uint64_t jseq;		 /* last journal position handed out */
 	uint64_t committed_jseq; /* last journal position committed */
+	uint64_t id;		 /* made at random with the store (meta "id") */
 	/* etcd: while recording, store_put and store_del also note their change
 	 * in ops, and journal nothing (positions are etcd's revisions) */
 	bool recording;
 	struct store_op *ops;
 	size_t nops, ops_cap;
+	long last_op;		/* index in ops of the last change noted */
 };
 
 int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *err, size_t errlen);

@@ -117,6 +117,7 @@ struct vn_sync {
 	bool synced;		/* a snapshot or resume completed this session */
 	bool refused;		/* the mapper refused the subscription this session */
 	int mapper;		/* which mapper pos belongs to (-1: none) */
+	uint64_t directory;	/* the directory pos belongs to (0: not said) */
 };
 
 struct ilad_stats {
@@ -232,6 +233,8 @@ struct ilad {
 	uint64_t last_up_ms;
 	char mc_error[160];
 	unsigned failures_in_row;
+	unsigned rounds_failed;	/* full rounds of the mappers failed in a row */
+	uint64_t directory;	/* the current mapper's directory (OPEN), 0: not said */
 	struct vn_sync sync[ILA_CONF_MAX_VNS];
 	unsigned rejects_logged; /* bit per REJ_* logged this session (mclient.c) */
 

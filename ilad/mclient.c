@@ -12,10 +12,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "ilad.h"
 
-#define MC_RETRY_S 1.0 /* pause after every mapper failed in a row */
+#define MC_RETRY_S 1.0	    /* pause after every mapper failed in a row, doubled */
+#define MC_RETRY_MAX_S 30.0 /* ... up to this */
+#define MC_NEXT_JITTER_S 0.1 /* the next mapper: at most this late, at random */
 #define MC_QUEUE_LIMIT (8u << 20)
 
 static void mc_connect(struct ilad *d);
@@ -107,6 +110,34 @@ static void mc_close(struct ilad *d)
 	d->rejects_logged = 0;
 }
 
+/*
+ * When to try the next mapper: soon, at a random moment within
+ * MC_NEXT_JITTER_S (so that the nodes of a mapper that died do not all
+ * arrive at the next one in the same millisecond); after a full round of
+ * failures, MC_RETRY_S doubled for each round in a row, up to
+ * MC_RETRY_MAX_S, between half and one and a half times that.
+ */
+static double mc_retry_delay(struct ilad *d)
+{
+	uint32_t r = 0;
+	double u;
+
+	ila_random_bytes(&r, sizeof(r)); /* on failure, no jitter: still bounded */
+	u = r / 4294967296.0; /* 0..1 */
+
+	if (d->failures_in_row < d->conf->n_mappers)
+		return 0.001 + u * MC_NEXT_JITTER_S;
+	d->failures_in_row = 0;
+	double base = MC_RETRY_S;
+
+	for (unsigned i = 0; i < d->rounds_failed && base < MC_RETRY_MAX_S; i++)
+		base *= 2;
+	if (base > MC_RETRY_MAX_S)
+		base = MC_RETRY_MAX_S;
+	d->rounds_failed++;
+	return base * (0.5 + u);
+}
+
 /* The session failed: try the next mapper, pausing after a full round. */
 static void mc_fail(struct ilad *d, const char *fmt, ...) ILA_PRINTF(2, 3);
 static void mc_fail(struct ilad *d, const char *fmt, ...)
@@ -131,10 +162,7 @@ static void mc_fail(struct ilad *d, const char *fmt, ...)
 	d->failures_in_row++;
 	d->mapper = (d->mapper + 1) % (int)d->conf->n_mappers;
 	ev_timer_stop(d->loop, &d->retry_timer);
-	ev_timer_set(&d->retry_timer,
-		     d->failures_in_row >= d->conf->n_mappers ? MC_RETRY_S : 0.001, 0.);
-	if (d->failures_in_row >= d->conf->n_mappers)
-		d->failures_in_row = 0;
+	ev_timer_set(&d->retry_timer, mc_retry_delay(d), 0.);
 	ev_timer_start(d->loop, &d->retry_timer);
 }
 
@@ -332,8 +360,13 @@ static void subscribe_all(struct ilad *d)
 		m.xid = ++d->next_xid;
 		s->sub_xid = m.xid;
 		m.sub.vn = s->vn;
-		/* journal positions mean something only to the mapper that gave them */
-		m.sub.resume_seq = s->mapper == d->mapper ? s->pos : 0;
+		/* journal positions mean something only in the directory that gave
+		 * them: mappers that say the same directory share them; one that
+		 * says none, only itself */
+		m.sub.resume_seq = (s->directory ? s->directory == d->directory
+						 : s->mapper == d->mapper && !d->directory)
+					   ? s->pos
+					   : 0;
 		mc_send(d, &m);
 	}
 }
@@ -434,6 +467,7 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 	if (!(m->push.flags & (ILA_PUSH_F_MORE | ILA_PUSH_F_DIRECTED)) && !s->in_snapshot) {
 		s->pos = m->push.high_seq;
 		s->mapper = d->mapper;
+		s->directory = d->directory;
 		s->synced = true;
 	}
 	/* each push is applied as one netlink batch */
@@ -551,6 +585,8 @@ static void handle_msg(struct ilad *d, const struct ila_msg *m)
 			d->mc = MC_UP;
 			d->mc_since_ms = d->last_up_ms = ilad_now_ms();
 			d->failures_in_row = 0;
+			d->rounds_failed = 0;
+			d->directory = m->open.directory;
 			d->mc_error[0] = '\0';
 			d->stats.mapper_connects++;
 			log_notice("mapper %s up", mapper_name(d, who, sizeof(who)));
@@ -594,6 +630,11 @@ static void handle_msg(struct ilad *d, const struct ila_msg *m)
 		d->stats.errors_received++;
 		if (m->error.code == ILA_PERR_CEASE) {
 			mc_fail(d, "mapper closed the session: %s", m->error.text);
+			return;
+		}
+		if (m->error.code == ILA_PERR_UNAVAILABLE) {
+			/* it cannot acknowledge anything: another mapper may */
+			mc_fail(d, "mapper cannot reach its store: %s", m->error.text);
 			return;
 		}
 		if (m->xid) {

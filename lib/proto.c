@@ -44,6 +44,7 @@ enum {
 	T_REC_FLAGS,
 	T_OWNER,
 	T_PREV,
+	T_DIRECTORY,
 	T_NTYPES
 };
 
@@ -81,6 +82,7 @@ static const struct tlv_desc tlv_desc[T_NTYPES] = {
 	[T_REC_FLAGS] = {ILA_TLV_REC_FLAGS, 4, 4, "record-flags"},
 	[T_OWNER] = {ILA_TLV_OWNER, 0, ILA_PROTO_NAME_MAX, "owner"},
 	[T_PREV] = {ILA_TLV_PREV_LOCATOR, 8, 8, "prev-locator"},
+	[T_DIRECTORY] = {ILA_TLV_DIRECTORY, 8, 8, "directory"},
 };
 
 #define ADDRS (B(T_ADDR6) | B(T_ADDR4))
@@ -105,7 +107,7 @@ static const struct msg_rule msg_rules[ILA_MSG_TYPE_MAX + 1] = {
 	[ILA_MSG_OPEN] = {
 		.name = "open",
 		.allowed = B(T_NODE_NAME) | B(T_CAPS) | B(T_KEEPALIVE) | B(T_DEAD) | B(T_ROLE) |
-			   B(T_SW_VERSION),
+			   B(T_SW_VERSION) | B(T_DIRECTORY),
 		.required = B(T_NODE_NAME) | B(T_CAPS) | B(T_KEEPALIVE) | B(T_DEAD) | B(T_ROLE),
 	},
 	[ILA_MSG_KEEPALIVE] = {
@@ -464,6 +466,9 @@ static int decode_msg_tlv(struct ila_msg *m, const struct msg_rule *r, int i,
 		return get_str(t, m->open.node, true);
 	case T_SW_VERSION:
 		return get_str(t, m->open.sw_version, false);
+	case T_DIRECTORY:
+		m->open.directory = ila_get_be64(t->val);
+		return 0;
 	case T_CAPS:
 		m->open.caps = ila_get_be32(t->val);
 		return 0;
@@ -746,6 +751,8 @@ static void put_body(struct wbuf *w, const struct msg_rule *r, const struct ila_
 		put_u8(w, ILA_TLV_ROLE, m->open.role);
 		if (m->open.sw_version[0])
 			put_str(w, ILA_TLV_SW_VERSION, m->open.sw_version);
+		if (m->open.directory)
+			put_u64(w, ILA_TLV_DIRECTORY, m->open.directory);
 		break;
 	case ILA_MSG_QUERY:
 		put_u32(w, ILA_TLV_VN, m->sub.vn);

@@ -81,6 +81,7 @@ enum ila_tlv_type {
 	ILA_TLV_REC_FLAGS = 0x8016,	/* u32: record */
 	ILA_TLV_OWNER = 0x0017,		/* string 1..63: record (REPLY, PUSH) */
 	ILA_TLV_PREV_LOCATOR = 0x0018,	/* 8 bytes: record (PUSH) */
+	ILA_TLV_DIRECTORY = 0x0019,	/* u64: OPEN (mapper): the store its positions are of */
 };
 
 /* OPEN capabilities; the session uses the intersection of both sides'. */
@@ -153,6 +154,7 @@ enum ila_proto_err {
 	ILA_PERR_CEASE = 0x20d,
 	ILA_PERR_QUOTA = 0x20e,		/* a mapping quota or the registration rate */
 	ILA_PERR_SEQ_EXHAUSTED = 0x20f,	/* the number would pass ILA_SEQ_LIMIT */
+	ILA_PERR_UNAVAILABLE = 0x210,	/* the mapper cannot reach its store: try another */
 };
 
 /* The highest sequence number a node may ask for (REGISTER, DEREGISTER, or
@@ -187,6 +189,9 @@ struct ila_msg_open {
 	uint32_t keepalive_ms;
 	uint32_t dead_ms;
 	uint8_t role;		/* enum ila_role */
+	/* mapper: the directory it serves (0: not said); mappers with the same
+	 * one share a store, and a node's journal positions hold on all */
+	uint64_t directory;
 };
 
 /* QUERY, SUBSCRIBE and UNSUBSCRIBE (QUERY and UNSUBSCRIBE use vn only). */

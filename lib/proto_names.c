@@ -70,6 +70,7 @@ static const struct err_desc err_desc[] = {
 	{ILA_PERR_CEASE, "cease", "session closed by the peer"},
 	{ILA_PERR_QUOTA, "quota", "over a mapping quota or the registration rate"},
 	{ILA_PERR_SEQ_EXHAUSTED, "seq-exhausted", "sequence number at its limit"},
+	{ILA_PERR_UNAVAILABLE, "unavailable", "the mapper cannot reach its store"},
 };
 
 /* Either sign; computed unsigned so that INT_MIN cannot overflow. */
