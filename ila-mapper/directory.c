@@ -1136,7 +1136,9 @@ static void prepare_cb(struct ev_loop *loop, ev_prepare *w, int revents)
 	 * the timer decides instead), then the pushes it made; closed sessions
 	 * are freed last, once nothing refers to them */
 	mapper_events_run(m);
-	if (!m->conf->commit_delay_ms)
+	/* with etcd, also what waited for the copy to catch up or for the
+	 * batch out, and what came back from a conflict */
+	if (m->conf->store_etcd ? !ev_is_active(&m->commit_delay_w) : !m->conf->commit_delay_ms)
 		directory_commit(m);
 	mapper_events_run(m);
 	sessions_reap(m);

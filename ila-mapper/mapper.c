@@ -116,8 +116,11 @@ int main(int argc, char **argv)
 	ila_daemon_make_parent(m.conf->store);
 	if ((rc = store_open(&m.store, m.conf->store, m.conf->store_map_size_mb, err, sizeof(err))) < 0)
 		ila_fatal("%s", err);
-	log_info("store %s: journal at position %llu", m.conf->store,
-		 (unsigned long long)m.store.committed_jseq);
+	if (m.conf->store_etcd)
+		log_info("store etcd %s, local copy in %s", m.conf->etcd_prefix, m.conf->store);
+	else
+		log_info("store %s: journal at position %llu", m.conf->store,
+			 (unsigned long long)m.store.committed_jseq);
 	/* the store stays the user's, so that the next start may open it as that user */
 	if (acct.set && (rc = ila_daemon_give_folder(m.conf->store, acct.uid, acct.gid)) < 0)
 		ila_fatal("store %s: giving it to user %s: %s", m.conf->store, acct.name,
@@ -130,6 +133,8 @@ int main(int argc, char **argv)
 	if (push_init(&m) < 0)
 		ila_fatal("out of memory");
 	directory_init(&m);
+	if (m.conf->store_etcd && estore_start(&m, err, sizeof(err)) < 0)
+		ila_fatal("etcd: %s", err);
 	ila_daemon_make_parent(m.conf->pidfile);
 	if ((rc = ila_daemon_write_pidfile(m.conf->pidfile)) < 0)
 		log_warn("pid file %s: %s", m.conf->pidfile, strerror(-rc));
@@ -147,6 +152,7 @@ int main(int argc, char **argv)
 	ila_daemon_notify("STOPPING=1");
 
 	directory_stop(&m);
+	estore_stop(&m); /* writes still out end as failed: their requests get ERROR */
 	mapper_events_run(&m);
 	push_flush(&m);
 	push_free(&m);
