@@ -375,7 +375,7 @@ static bool etcd_json_int_text(struct json_object *v, const char **s, size_t *n)
 	}
 }
 
-/* Optional int64 field (absent: 0), within [min, INT64_MAX]. */
+/* An int64 field within [min, INT64_MAX]; absent means 0 (missing if min > 0). */
 static bool etcd_get_i64(struct json_object *o, const char *k, int64_t min, int64_t *out,
 			 struct etcd_error *err, const char *path)
 {
@@ -386,8 +386,13 @@ static bool etcd_get_i64(struct json_object *o, const char *k, int64_t min, int6
 	bool neg;
 
 	*out = 0;
-	if (!json_object_object_get_ex(o, k, &v) || !v)
+	if (!json_object_object_get_ex(o, k, &v) || !v) {
+		if (min > 0) {
+			etcd_bad(err, "%s%s: missing", path, k);
+			return false;
+		}
 		return true;
+	}
 	if (!etcd_json_int_text(v, &s, &n)) {
 		etcd_bad(err, "%s%s: not an integer", path, k);
 		return false;

@@ -20,9 +20,11 @@
  * Failures are classified so that the caller can act on them:
  *   ETCD_ERR_UNAVAILABLE  no endpoint answered (connection refused, reset,
  *                         TLS failure, HTTP 5xx, gRPC "unavailable": no
- *                         leader, member stopping). Reads were already
- *                         retried once on the next endpoint.
- *   ETCD_ERR_TIMEOUT      no answer within request_timeout_ms.
+ *                         leader, member stopping). Reads, and writes that
+ *                         certainly did not reach etcd, were already sent
+ *                         once more to the next endpoint.
+ *   ETCD_ERR_TIMEOUT      no answer within request_timeout_ms, or etcd
+ *                         gave up waiting (for a quorum, for a leader).
  *   ETCD_ERR_ETCD         etcd refused the request: err->code is the gRPC
  *                         status code, err->msg etcd's message.
  *   ETCD_ERR_COMPACTED    the revision asked for was compacted; err->revision
@@ -313,7 +315,7 @@ enum etcd_watch_state {
 	ETCD_WATCH_CREATED,	/* etcd accepted the watch (first stream) */
 	ETCD_WATCH_LOST,	/* the stream broke (err says why); reconnecting */
 	ETCD_WATCH_RESUMED,	/* a new stream runs from the next revision not seen */
-	ETCD_WATCH_FAILED,	/* etcd refused or canceled it; it is over (err) */
+	ETCD_WATCH_FAILED,	/* etcd refused or canceled it; it is over (err); cancel it */
 };
 
 /*
@@ -325,8 +327,9 @@ typedef void (*etcd_watch_events_cb)(void *arg, int64_t revision,
 				     const struct etcd_event *events, size_t n);
 /*
  * The revision to watch from is compacted: events between it and
- * compact_revision are gone. The watch is over (no more callbacks); read a
- * snapshot and watch again from its revision + 1.
+ * compact_revision are gone. The watch is over (no more callbacks; free it
+ * with etcd_watch_cancel()); read a snapshot and watch again from its
+ * revision + 1.
  */
 typedef void (*etcd_watch_compacted_cb)(void *arg, int64_t compact_revision);
 typedef void (*etcd_watch_state_cb)(void *arg, enum etcd_watch_state state,
@@ -342,7 +345,7 @@ struct etcd_watch_req {
 	bool progress_notify;
 	etcd_watch_events_cb on_events;
 	etcd_watch_compacted_cb on_compacted;
-	etcd_watch_state_cb on_state;	/* may be NULL */
+	etcd_watch_state_cb on_state;
 	void *arg;
 };
 
@@ -356,7 +359,10 @@ struct etcd_watch *etcd_watch(struct etcd *e, const struct etcd_watch_req *req, 
 			      size_t errlen);
 /* No callback of w runs after this (it may be called from w's own callbacks). */
 void etcd_watch_cancel(struct etcd_watch *w);
-/* The next revision the watch will deliver (last delivered + 1). */
+/*
+ * The revision a new stream would start from: after the last event
+ * delivered, or that of the last progress notification.
+ */
 int64_t etcd_watch_next_revision(const struct etcd_watch *w);
 
 /* ---- for tests and the fuzz target ---- */

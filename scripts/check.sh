@@ -2,13 +2,14 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # The whole test suite, from a clean checkout on a fresh Debian 12 machine:
 # dependencies, build, unit tests, every integration suite that exists, the
-# unit tests again under ASan+UBSan, the fuzz smoke, the man-page lint and
-# make distcheck. Exits non-zero on any failure; the last line reads
+# unit tests and the etcd client's tests again under ASan+UBSan, the fuzz
+# smoke, the man-page lint and make distcheck. Exits non-zero on any failure; the last line reads
 # "N passed, M failed".
 #
 # Environment: BUILD_DIR (default ./build), FUZZ_SECONDS (default 60),
 # CHECK_SKIP (space-separated step names to skip: integration vm frr
-# conformance sanitizers fuzz distcheck manlint callgraph spdx).
+# conformance etcd sanitizers fuzz distcheck manlint callgraph spdx; etcd
+# also skips the etcd client's tests under the sanitizers).
 set -u
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -112,7 +113,7 @@ say "unit tests (make check)"
 (cd "$build/main" && make -j"$jobs" check >"$build/check.log" 2>&1)
 count_suite "make check" "$build/main"
 
-for suite in integration conformance vm frr; do
+for suite in integration conformance etcd vm frr; do
 	if [ -x "$top/tests/$suite/run" ]; then
 		say "tests/$suite"
 		skipped "$suite" || ILA_BUILD="$build/main" run_suite "tests/$suite" "$top/tests/$suite/run"
@@ -128,6 +129,13 @@ if ! skipped sanitizers; then
 			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 			make -j"$jobs" check >"$build/san-check.log" 2>&1)
 		count_suite "sanitizers" "$build/san"
+		# the etcd client against real members (tests/etcd), its build with ASan
+		if ! skipped etcd; then
+			say "tests/etcd under ASan and UBSan"
+			ILA_BUILD="$build/san" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+				UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+				run_suite "tests/etcd-sanitizers" "$top/tests/etcd/run"
+		fi
 	else
 		tail -n 50 "$build/san-make.log"
 		fail "sanitizer build"

@@ -365,6 +365,7 @@ struct wrec {
 	unsigned created, lost, resumed, failed, progress;
 	int64_t compacted;
 	bool cancel_on_event;
+	bool want_progress;
 	unsigned calls_after_cancel;
 	bool canceled;
 	struct etcd_error last_err;
@@ -445,7 +446,7 @@ static struct etcd_watch *watch_prefix(struct etcd *e, const char *prefix, int64
 	struct etcd_watch_req q = {
 		.key = B(prefix), .key_len = strlen(prefix),
 		.range_end = end, .range_end_len = end_len,
-		.start_revision = start, .prev_kv = true,
+		.start_revision = start, .prev_kv = true, .progress_notify = r->want_progress,
 		.on_events = wrec_events, .on_compacted = wrec_compacted, .on_state = wrec_state,
 		.arg = r,
 	};
@@ -987,6 +988,32 @@ static void test_watch_callback_may_cancel_its_own_watch(void **state)
 	assert_int_equal(put_sync(e, k, "3", 0, NULL), ETCD_OK);
 	sleep_loop(200);
 	assert_int_equal(r.calls_after_cancel, 0);
+	free(r.ev);
+	etcd_free(e);
+}
+
+static void test_watch_progress_notification_tells_the_revision_reached(void **state)
+{
+	/* tests/etcd/run starts this member with a progress interval of 1 s */
+	struct etcd *e = client();
+	char p[96];
+	struct wrec r = { .want_progress = true };
+	int64_t rev;
+	ev_tstamp end;
+
+	prefix_for(p, sizeof(p), "progress");
+	watch_prefix(e, p, 0, &r);
+	assert_true(wait_created(&r));
+	assert_int_equal(put_sync(e, "/ila-etcd-test-progress-elsewhere", "x", 0, &rev), ETCD_OK);
+	end = ev_time() + 10.0;
+	while ((r.progress == 0 || r.last_header < rev) && ev_time() < end)
+		sleep_loop(50);
+	assert_true(r.progress > 0);
+	assert_true(r.last_header >= rev);
+	assert_int_equal(r.n, 0);
+	/* a stream opened again would start there, not before */
+	assert_true(etcd_watch_next_revision(r.w) >= rev);
+	etcd_watch_cancel(r.w);
 	free(r.ev);
 	etcd_free(e);
 }
@@ -1738,6 +1765,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_txn_refused_by_etcd_carries_its_code_and_message),
 		cmocka_unit_test(test_watch_delivers_events_in_revision_order_with_prev_kv),
 		cmocka_unit_test(test_watch_callback_may_cancel_its_own_watch),
+		cmocka_unit_test(test_watch_progress_notification_tells_the_revision_reached),
 		cmocka_unit_test(test_watch_from_compacted_revision_reports_compaction),
 		cmocka_unit_test(test_lease_without_keepalive_expires_and_deletes_its_key),
 		cmocka_unit_test(test_lease_keepalive_keeps_its_key_and_revoke_deletes_it),
