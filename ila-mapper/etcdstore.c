@@ -321,8 +321,7 @@ static void watch_compacted(void *arg, int64_t compact_revision)
 
 	log_warn("etcd: the watch's revision was compacted (at %lld): reading the copy again",
 		 (long long)compact_revision);
-	m->estore.watch = NULL; /* over: no more callbacks */
-	start_load(m);
+	start_load(m); /* frees the watch, which is over */
 }
 
 static void watch_state(void *arg, enum etcd_watch_state st, const struct etcd_error *err)
@@ -339,8 +338,7 @@ static void watch_state(void *arg, enum etcd_watch_state st, const struct etcd_e
 		break;
 	case ETCD_WATCH_FAILED:
 		set_reachable(m, false, "watch refused: %s", err ? err->msg : "?");
-		m->estore.watch = NULL;
-		start_load(m);
+		start_load(m); /* frees the watch, which is over */
 		break;
 	}
 }
