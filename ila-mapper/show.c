@@ -9,6 +9,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "etcd.h"
 #include "mapper.h"
 
 /* Parses "ADDR" into a record key with its vn; writes an error otherwise. */
@@ -350,6 +351,94 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 	return ila_ctl_print_json(out, o);
 }
 
+/* A name and a number of show store. */
+struct kv {
+	const char *name;
+	uint64_t v;
+};
+
+static void put_rows(json_object *o, struct ila_buf *out, const struct kv *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (o)
+			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
+		else
+			ila_buf_printf(out, "%-24s %llu\n", rows[i].name,
+				       (unsigned long long)rows[i].v);
+	}
+}
+
+static void put_str(json_object *o, struct ila_buf *out, const char *name, const char *v)
+{
+	if (o)
+		json_object_object_add(o, name, json_object_new_string(v));
+	else
+		ila_buf_printf(out, "%-24s %s\n", name, v);
+}
+
+static int cmd_show_store(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct mapper *m = ctx;
+	const struct ila_conf *c = m->conf;
+	json_object *o = a->json ? json_object_new_object() : NULL;
+	struct store_stats ss;
+	char id[24];
+
+	store_stats(&m->store, &ss);
+	put_str(o, out, "backend", c->store_etcd ? "etcd" : "lmdb");
+	put_str(o, out, c->store_etcd ? "cache" : "path", c->store);
+	snprintf(id, sizeof(id), "%016llx",
+		 (unsigned long long)(c->store_etcd ? m->estore.directory : m->store.id));
+	put_str(o, out, "directory", id);
+	const struct kv rows[] = {
+		{ "mappings", ss.mappings },
+		{ "tombstones", ss.tombstones },
+		{ "journal_entries", ss.journal },
+		{ "journal_position", m->store.committed_jseq },
+		{ "used_bytes", ss.used },
+		{ "map_bytes", ss.map_size },
+	};
+
+	put_rows(o, out, rows, ILA_ARRAY_SIZE(rows));
+	if (c->store_etcd) {
+		const struct estore *e = &m->estore;
+		const struct etcd_counters *ec = etcd_counters(e->etcd);
+		const struct kv erows[] = {
+			{ "revision", (uint64_t)e->rev },
+			{ "lease", (uint64_t)e->lease },
+			{ "transactions", e->stats.txns },
+			{ "transaction_conflicts", e->stats.txn_conflicts },
+			{ "transaction_failures", e->stats.txn_failures },
+			{ "transaction_unknown", e->stats.txn_unknown },
+			{ "watch_events", e->stats.events },
+			{ "bad_values", e->stats.bad_values },
+			{ "copy_reread", e->stats.resyncs },
+			{ "lease_grants", e->stats.lease_grants },
+			{ "lease_lost", e->stats.lease_lost },
+			{ "presence_puts", e->stats.presence_puts },
+			{ "presence_dels", e->stats.presence_dels },
+			{ "requests", ec->requests },
+			{ "requests_ok", ec->ok },
+			{ "retries", ec->retries },
+			{ "endpoint_failovers", ec->failovers },
+			{ "watch_reconnects", ec->watch_reconnects },
+			{ "answers_malformed", ec->malformed },
+			{ "bytes_sent", ec->bytes_sent },
+			{ "bytes_received", ec->bytes_received },
+		};
+
+		put_str(o, out, "prefix", c->etcd_prefix);
+		put_str(o, out, "state", !e->ready ? "loading" : e->reachable ? "ready" : "unreachable");
+		put_str(o, out, "endpoint", etcd_endpoint_url(e->etcd, etcd_endpoint_current(e->etcd)));
+		if (e->why[0])
+			put_str(o, out, "reason", e->why);
+		put_rows(o, out, erows, ILA_ARRAY_SIZE(erows));
+	}
+	if (!o)
+		return ILA_CLI_SUCCESS;
+	return ila_ctl_print_json(out, o);
+}
+
 static int cmd_show_running(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	struct mapper *m = ctx;
@@ -391,7 +480,7 @@ static int cmd_delete(void *ctx, const struct ila_cli_args *a, struct ila_buf *o
 	return change_cmd(ctx, a->argv[0], true, out);
 }
 
-#define NCOMMANDS 8
+#define NCOMMANDS 9
 static const struct ila_cli_cmd commands[NCOMMANDS];
 
 static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -409,6 +498,8 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	{ "show subscriptions", "subscriptions, their journal position and lag",
 	  cmd_show_subscriptions },
 	{ "show stats", "counters of every kind of event, refusal and error", cmd_show_stats },
+	{ "show store", "the store: backend, position, and with etcd its state and counters",
+	  cmd_show_store },
 	{ "show running-config", "the configuration in force", cmd_show_running },
 	{ "unfreeze ADDR", "lift move damping from a mapping", cmd_unfreeze },
 	{ "delete ADDR", "remove a mapping (pushed as removed)", cmd_delete },
