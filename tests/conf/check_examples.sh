@@ -62,7 +62,7 @@ accept() {
 	fi
 }
 
-examples="$top_srcdir/doc/ilad.conf.example $top_srcdir/doc/ila-mapper.conf.example"
+examples="$top_srcdir/doc/ilad.conf.example $top_srcdir/doc/ila-mapper.conf.example $top_srcdir/doc/ila-mapper-etcd.conf.example"
 for f in $examples "$top_srcdir"/tests/conf/*.conf; do
 	accept "$f" "${f#"$top_srcdir"/}"
 done

@@ -1102,6 +1102,7 @@ static void test_examples(void **state)
 		enum ila_conf_kind kind;
 	} examples[] = {
 		{ "doc/ila-mapper.conf.example", ILA_CONF_MAPPER },
+		{ "doc/ila-mapper-etcd.conf.example", ILA_CONF_MAPPER },
 		{ "doc/ilad.conf.example", ILA_CONF_NODE },
 	};
 
