@@ -176,7 +176,7 @@ struct mapper {
 	ev_timer push_delay_w;		/* push delay: changes wait to fill a batch */
 	uint32_t push_vns[ILA_CONF_MAX_VNS]; /* vns changed since the last push */
 	unsigned push_nvns;
-	struct ila_record *push_recs; /* ILA_PROTO_MAX_RECORDS, for the frame being built */
+	struct ila_record *push_recs; /* ILA_PROTO_MAX_RECORDS + 1, for the frame being built */
 	ev_timer expiry_w;
 	ev_timer trim_w;
 	struct ila_daemon_signals signals;

@@ -592,8 +592,8 @@ int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, un
 			m.rec.seq = ila_get_be64((const uint8_t *)val.mv_data + STORE_KEY_LEN);
 			got = 0;
 		}
-		fn(arg, jseq, &k, got == 0 ? &m : NULL);
-		n++;
+		if (fn(arg, jseq, &k, got == 0 ? &m : NULL) == 0)
+			n++;
 	}
 	mdb_cursor_close(cur);
 	if (rc && rc != MDB_NOTFOUND)

@@ -98,9 +98,13 @@ int store_scan(struct store *s, MDB_txn *txn, uint32_t vn, const struct store_ke
  * other vns' entries (at most STORE_JOURNAL_SCAN entries are looked at per
  * call): fn gets the position, the key, and the mapping as it is now (a
  * tombstone, or when even that is gone a removed mapping with the number
- * the journal kept; NULL only for an entry of an older store). *reached is the last position looked at, so a caller can move
- * past other vns' changes even when none of its own came. Returns the
- * number of entries of vn, -EIO, or -ERANGE when `after` is older than what
+ * the journal kept; NULL only for an entry of an older store). fn returns
+ * 0 when the entry counts (the caller took it as a new item), non-zero
+ * when it does not (passed over, or folded into an item taken before):
+ * only the entries that count make up max and the result. *reached is the
+ * last position looked at, so a caller can move past other vns' changes
+ * (and entries it passed over) even when none came. Returns the number of
+ * entries that counted, -EIO, or -ERANGE when `after` is older than what
  * the journal still holds (the subscriber needs a snapshot).
  */
 #define STORE_JOURNAL_SCAN 16384

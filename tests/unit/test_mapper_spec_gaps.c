@@ -50,46 +50,6 @@ static void register_many(struct fx_node *n, unsigned count, uint64_t seq)
 	fx_clear(n);
 }
 
-static struct fx_conf batch4 = { .push_batch = 4 };
-
-/* 8.8: a batch larger than `push batch` is split, MORE on all frames but
- * the last. */
-static void test_split_push_batch_sets_more_on_all_but_last(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
-	size_t frames;
-
-	(void)state;
-	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
-	register_many(n1, 10, 1);
-	frames = fx_count(gw, ILA_MSG_PUSH);
-	assert_int_equal(frames, 3);
-	for (size_t i = 0; i < frames; i++)
-		assert_int_equal(!!(fx_nth(gw, ILA_MSG_PUSH, i)->push.flags & ILA_PUSH_F_MORE),
-				 i < frames - 1);
-}
-
-static struct fx_conf push_delay = { .push_delay_ms = 1000 };
-
-/* 8.8: "Within what is held for one session, several changes of the same
- * mapping collapse into the latest". push.c replays the journal, and
- * journal_collect() gives each position the mapping's current state: the
- * latest record, once per change. */
-static void test_changes_held_by_push_delay_collapse_into_the_latest(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
-
-	(void)state;
-	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
-	fx_hold_delay_timers();
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 2), 0);
-	fx_hold_delay_timers();
-	fx_push_delay_ends();
-	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
-	assert_int_equal(fx_push_record(gw, FX_BLUE, 0)->seq, 2);
-}
-
 static struct fx_conf small_queue = { .queue_limit_kb = 4 };
 
 /* 8.6: a subscriber whose queue was full has its pending changes dropped
@@ -278,8 +238,6 @@ static void test_journal_positions_are_per_vn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TC(test_split_push_batch_sets_more_on_all_but_last, batch4),
-		TC(test_changes_held_by_push_delay_collapse_into_the_latest, push_delay),
 		TC(test_stalled_subscriber_gets_snapshot_after_drain, small_queue),
 		T(test_commit_failure_answers_error_internal),
 		T(test_freeze_end_returns_mapping_to_up_and_pushes_it),

@@ -208,6 +208,41 @@ static void test_journal_order_resume_and_removal(void **state)
 	mdb_txn_abort(txn);
 }
 
+/* Takes only the entries that are a mapping's latest change. */
+static int jlatest(void *arg, uint64_t jseq, const struct store_key *k, const struct mapping *m)
+{
+	if (m && m->jseq > jseq)
+		return 1;
+	return jcollect(arg, jseq, k, m);
+}
+
+static void test_journal_counts_only_the_entries_taken(void **state)
+{
+	struct fx *f = *state;
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 1, 10), b = mk(100, "2001:db8:100::2", 1, 1, 10);
+	struct mapping a2, b2;
+	struct jrow r = { 0 };
+	uint64_t reached;
+	MDB_txn *txn;
+
+	put(f, &a, NULL); /* 1 */
+	put(f, &b, NULL); /* 2 */
+	a2 = a, a2.rec.seq = 2;
+	put(f, &a2, &a); /* 3 */
+	b2 = b, b2.rec.seq = 2;
+	put(f, &b2, &b); /* 4 */
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	/* 1 and 2 passed over: they do not count towards max */
+	assert_int_equal(store_journal(&f->s, txn, 100, 0, 1, &reached, jlatest, &r), 1);
+	assert_int_equal(r.jseq[0], 3);
+	assert_int_equal(reached, 3);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_journal(&f->s, txn, 100, 0, 10, &reached, jlatest, &r), 2);
+	assert_int_equal(r.jseq[1], 4);
+	assert_int_equal(reached, 4);
+	mdb_txn_abort(txn);
+}
+
 static void test_abort_gives_positions_back(void **state)
 {
 	struct fx *f = *state;
@@ -556,6 +591,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_get_every_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv4_and_ipv6_keys_distinct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_order_resume_and_removal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_counts_only_the_entries_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_gives_positions_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_index_follows_updates, setup, teardown),
