@@ -900,6 +900,81 @@ static void test_stalled_subscriber_queue_stays_bounded_and_catches_up(void **st
 	}
 }
 
+/* 8.6: a stalled subscriber is paused; once its queue drained it resumes
+ * from the journal at the position where it stopped: no snapshot, every
+ * change once. */
+static void test_stalled_subscriber_resumes_from_the_journal_after_drain(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	uint64_t pos, snapshots = fx_mapper()->stats.snapshots;
+	unsigned nsubs;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	fx_send_blocked = gw->mapper_fd;
+	register_many(n1, 300, 1);
+	assert_true(fx_mapper()->stats.subscriber_stalls >= 1);
+	assert_true(sub_of("gw", &nsubs)->stalled);
+	pos = sub_of("gw", &nsubs)->pos;
+	assert_true(pos > 0 && pos < committed()); /* it stopped part of the way */
+	fx_send_blocked = -1;
+	fx_run();
+	for (size_t i = 0; i < fx_count(gw, ILA_MSG_PUSH); i++)
+		assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, i)->push.flags & SNAP, 0);
+	assert_int_equal(fx_mapper()->stats.snapshots, snapshots);
+	assert_int_equal(fx_mapper()->stats.resyncs, 0);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 300);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, fx_count(gw, ILA_MSG_PUSH) - 1)->push.high_seq,
+			 committed());
+	assert_false(sub_of("gw", &nsubs)->stalled);
+}
+
+/* 8.6: when the journal no longer holds the position where a stalled
+ * subscriber stopped, it gets a snapshot once its queue drained, then the
+ * changes after it as ordinary pushes. */
+static void test_stalled_subscriber_gets_snapshot_when_the_journal_was_trimmed(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	const struct ila_msg *p = NULL;
+	size_t i, n;
+	unsigned nsubs;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	fx_send_blocked = gw->mapper_fd;
+	register_many(n1, 300, 1);
+	assert_true(sub_of("gw", &nsubs)->pos < committed());
+	fx_trim(committed()); /* the journal forgets where it stopped */
+	fx_send_blocked = -1;
+	fx_run();
+	assert_int_equal(fx_mapper()->stats.resyncs, 1);
+	/* what was queued before the stall goes out first; then the snapshot */
+	n = fx_count(gw, ILA_MSG_PUSH);
+	for (i = 0; i < n; i++) {
+		p = fx_nth(gw, ILA_MSG_PUSH, i);
+		if (p->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN)
+			break;
+		assert_int_equal(p->push.flags & SNAP, 0);
+	}
+	assert_true(i < n);
+	for (size_t snap = 0; i < n; i++, snap += p->nrec) {
+		p = fx_nth(gw, ILA_MSG_PUSH, i);
+		assert_int_equal(p->push.high_seq, committed());
+		if (p->push.flags & ILA_PUSH_F_SNAPSHOT_END) {
+			assert_int_equal(snap + p->nrec, 300);
+			break;
+		}
+	}
+	assert_true(i < n);
+	assert_int_equal(i, n - 1);
+	/* then it is live again */
+	fx_clear(gw);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 1);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, 0)->push.flags & SNAP, 0);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, 0)->push.high_seq, committed());
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 #define TC(f, conf) cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, &conf)
 
@@ -944,6 +1019,8 @@ int main(void)
 		T(test_unsubscribe_of_vn_not_subscribed_is_not_subscribed),
 		T(test_unsubscribe_of_one_vn_keeps_the_other),
 		TC(test_stalled_subscriber_queue_stays_bounded_and_catches_up, small_queue),
+		TC(test_stalled_subscriber_resumes_from_the_journal_after_drain, small_queue),
+		TC(test_stalled_subscriber_gets_snapshot_when_the_journal_was_trimmed, small_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -36,44 +36,6 @@ static struct mapping get(uint32_t vn, const char *addr)
 	return mp;
 }
 
-static void register_many(struct fx_node *n, unsigned count, uint64_t seq)
-{
-	static struct ila_record recs[1024];
-
-	for (unsigned i = 0; i < count; i++) {
-		char addr[64];
-
-		snprintf(addr, sizeof(addr), "2001:db8:100::1:%x", i);
-		recs[i] = fx_rec(FX_BLUE, addr, FX_LOC_A, seq, 300);
-	}
-	fx_register(n, recs, count);
-	fx_clear(n);
-}
-
-static struct fx_conf small_queue = { .queue_limit_kb = 4 };
-
-/* 8.6: a subscriber whose queue was full has its pending changes dropped
- * and gets a snapshot once the queue drained. push_pump() marks it stalled
- * and then goes on from the journal where it stopped. */
-static void test_stalled_subscriber_gets_snapshot_after_drain(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
-	const struct ila_msg *first;
-
-	(void)state;
-	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
-	fx_send_blocked = gw->mapper_fd;
-	register_many(n1, 300, 1);
-	assert_true(fx_mapper()->stats.subscriber_stalls >= 1);
-	fx_send_blocked = -1;
-	fx_run();
-	/* what was queued before the stall goes out first; then the snapshot */
-	for (size_t i = 0; (first = fx_nth(gw, ILA_MSG_PUSH, i)); i++)
-		if (first->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN)
-			break;
-	assert_non_null(first);
-}
-
 /* 8.3: "If the commit fails nothing is acknowledged: ERROR internal for the
  * whole request". directory_commit() sends an ACK with COUNT 0 and every
  * STATUS internal instead. */
@@ -238,7 +200,6 @@ static void test_journal_positions_are_per_vn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		TC(test_stalled_subscriber_gets_snapshot_after_drain, small_queue),
 		T(test_commit_failure_answers_error_internal),
 		T(test_freeze_end_returns_mapping_to_up_and_pushes_it),
 		T(test_damping_counts_only_owner_changes),
