@@ -495,12 +495,21 @@ void directory_session_gone(struct mapper *m, struct session *s)
 			op->s = NULL;
 }
 
-static void send_ack(struct pending_op *op)
+/* The answer to a REGISTER or DEREGISTER once its commit ended (6.10, 8.3). */
+static void send_ack(struct pending_op *op, bool committed)
 {
 	struct ila_msg ack = { .type = ILA_MSG_ACK, .xid = op->msg.xid };
 
 	if (!op->s || !session_open(op->s))
 		return;
+	if (!committed) {
+		/* nothing of it is durable: the whole request fails, the node
+		 * sends it again */
+		session_send_error(op->s, op->msg.xid, ILA_PERR_INTERNAL,
+				   "store commit failed: nothing of the request was done");
+		session_kick(op->s);
+		return;
+	}
 	ack.ack.has_count = true;
 	ack.ack.count = op->accepted;
 	ack.ack.status = op->status;
@@ -545,14 +554,9 @@ void directory_commit(struct mapper *m)
 		rc = store_commit(&m->store, txn);
 	}
 	if (rc < 0) {
-		/* nothing of this batch is acknowledged: the nodes retry */
+		/* nothing of this batch is acknowledged: ERROR internal, the nodes retry */
 		m->stats.commit_failures++;
 		log_err("store commit of %u records failed: %s", records, strerror(-rc));
-		for (op = ops; op; op = op->next) {
-			op->accepted = 0;
-			for (size_t i = 0; i < op->msg.nrec; i++)
-				op->status[i] = ILA_PERR_INTERNAL;
-		}
 		free(cs.moved);
 		memset(&cs, 0, sizeof(cs));
 	} else {
@@ -561,7 +565,7 @@ void directory_commit(struct mapper *m)
 	}
 	while ((op = ops)) {
 		ops = op->next;
-		send_ack(op);
+		send_ack(op, rc == 0);
 		op_free(op);
 	}
 	changes_push(m, &cs);

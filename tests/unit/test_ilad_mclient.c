@@ -566,6 +566,48 @@ static void test_deregistration_ack_forgets_detached_workload(void **state)
 	assert_null(local_of(d, A1));
 }
 
+/* protocol.md 8.3: a commit that failed at the mapper is answered ERROR
+ * internal for the whole request; nothing was done, so nothing is taken as
+ * registered and the records go again at the next refresh. */
+static void test_error_internal_answer_to_register_leaves_it_pending(void **state)
+{
+	struct ilad *d = *state;
+
+	up_and_synced(d);
+	attach(d, A1);
+	mapper_recv();
+	mapper_error(d, got_of(ILA_MSG_REGISTER, 0)->xid, ILA_PERR_INTERNAL);
+	assert_false(local_of(d, A1)->registered);
+	assert_int_equal(local_of(d, A1)->state, LOCAL_ATTACHED);
+	assert_int_equal(d->stats.registrations_acked, 0);
+	assert_int_equal(d->stats.registrations_refused, 0);
+	ev_invoke(d->loop, &d->refresh_timer, EV_TIMER);
+	mapper_recv();
+	assert_non_null(rec_of(got_of(ILA_MSG_REGISTER, 0), VN_BLUE, A1));
+}
+
+static void test_error_internal_answer_to_deregister_keeps_it_until_acknowledged(void **state)
+{
+	struct ilad *d = *state;
+	char err[256];
+
+	up_and_synced(d);
+	attach(d, A1);
+	mapper_recv();
+	mapper_ack(d, got_of(ILA_MSG_REGISTER, 0)->xid, NULL, 0, 1);
+	assert_int_equal(local_detach(d, A1, true, err, sizeof(err)), 0);
+	ilad_events_run(d);
+	mapper_recv();
+	mapper_error(d, got_of(ILA_MSG_DEREGISTER, 0)->xid, ILA_PERR_INTERNAL);
+	assert_non_null(local_of(d, A1));
+	assert_int_equal(local_of(d, A1)->state, LOCAL_DETACHED);
+	ev_invoke(d->loop, &d->refresh_timer, EV_TIMER);
+	mapper_recv();
+	assert_non_null(rec_of(got_of(ILA_MSG_DEREGISTER, 0), VN_BLUE, A1));
+	mapper_ack(d, got_of(ILA_MSG_DEREGISTER, 0)->xid, NULL, 0, 1);
+	assert_null(local_of(d, A1));
+}
+
 static void test_prepare_offers_own_locator_as_standby(void **state)
 {
 	struct ilad *d = *state;
@@ -678,6 +720,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refresh_does_not_register_refused_workloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_answer_to_register_is_sent_again_at_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deregistration_ack_forgets_detached_workload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_internal_answer_to_register_leaves_it_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_internal_answer_to_deregister_keeps_it_until_acknowledged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepare_offers_own_locator_as_standby, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detach_of_prepared_workload_withdraws_standby_offer,
 						setup, teardown),

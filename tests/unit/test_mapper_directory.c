@@ -1277,16 +1277,8 @@ static void test_commit_failure_acknowledges_nothing_and_stores_nothing(void **s
 	a = fx_answer(n1, fx_register(n1, r, 2));
 	fx_commit_fails = false;
 	assert_non_null(a);
-	if (a->type == ILA_MSG_ERROR) {
-		assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
-	} else {
-		/* whichever form the answer takes, nothing is accepted */
-		assert_int_equal(a->type, ILA_MSG_ACK);
-		assert_int_equal(a->ack.count, 0);
-		assert_int_equal(a->ack.nstatus, 2);
-		assert_int_equal(a->ack.status[0], ILA_PERR_INTERNAL);
-		assert_int_equal(a->ack.status[1], ILA_PERR_INTERNAL);
-	}
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
 	assert_false(fx_get(FX_BLUE, A1, &mp));
 	assert_false(fx_get(FX_BLUE, A2, &mp));
 	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
@@ -1299,6 +1291,59 @@ static void test_commit_failure_acknowledges_nothing_and_stores_nothing(void **s
 	assert_int_equal(a->ack.count, 2);
 	assert_int_equal(get(FX_BLUE, A1).jseq, pos + 1);
 	assert_int_equal(fx_push_records(gw, FX_BLUE), 2);
+}
+
+/* 8.3: "If the commit fails nothing is acknowledged: ERROR internal for the
+ * whole request". Every request of the failed commit gets its ERROR, with
+ * its xid, and no ACK. */
+static void test_commit_failure_answers_error_internal(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+	struct ila_record r1 = fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300);
+	struct ila_record r2 = fx_rec(FX_BLUE, A2, FX_LOC_B, 1, 300);
+	struct ila_msg m1 = { .type = ILA_MSG_REGISTER, .xid = fx_xid(), .rec = &r1, .nrec = 1 };
+	struct ila_msg m2 = { .type = ILA_MSG_REGISTER, .xid = fx_xid(), .rec = &r2, .nrec = 1 };
+	const struct ila_msg *a;
+
+	(void)state;
+	fx_commit_fails = true;
+	/* read in one loop iteration: one commit, and it fails */
+	fx_send(n1, &m1);
+	fx_send(n2, &m2);
+	fx_run();
+	fx_commit_fails = false;
+	a = fx_answer(n1, m1.xid);
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
+	a = fx_answer(n2, m2.xid);
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
+	assert_int_equal(fx_count(n1, ILA_MSG_ACK), 0);
+	assert_int_equal(fx_count(n2, ILA_MSG_ACK), 0);
+	/* the sessions go on */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+}
+
+/* 8.3: a DEREGISTER whose commit fails is refused whole in the same way,
+ * and the mapping stays as it was. */
+static void test_commit_failure_of_a_deregister_answers_error_internal(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, NULL, 1, 0);
+	const struct ila_msg *a;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	r.state = ILA_STATE_REMOVED;
+	fx_commit_fails = true;
+	a = fx_answer(n1, fx_deregister(n1, &r, 1));
+	fx_commit_fails = false;
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_UP);
 }
 
 static struct fx_conf commit_delay = { .commit_delay_ms = 1000, .commit_batch = 3 };
@@ -1381,13 +1426,8 @@ static void test_full_store_refuses_with_internal_and_keeps_what_was_committed(v
 	}
 	assert_true(round < 64); /* 1 MB is full long before 64k mappings */
 	assert_true(accepted > 0);
-	if (a->type == ILA_MSG_ERROR) {
-		assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
-	} else {
-		assert_int_equal(a->ack.count, 0);
-		for (size_t i = 0; i < a->ack.nstatus; i++)
-			assert_int_equal(a->ack.status[i], ILA_PERR_INTERNAL);
-	}
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
 	/* what was acknowledged is there, nothing of the refused request is */
 	assert_true(fx_get(FX_BLUE, "2001:db8:100::1:1", &mp));
 	snprintf(first, sizeof(first), "2001:db8:100::%x:1", round + 1);
@@ -1597,6 +1637,8 @@ int main(void)
 		TC(test_commit_delay_groups_requests_read_apart_into_one_commit, commit_delay),
 		TC(test_commit_batch_size_commits_without_waiting_for_the_delay, commit_delay),
 		T(test_commit_failure_acknowledges_nothing_and_stores_nothing),
+		T(test_commit_failure_answers_error_internal),
+		T(test_commit_failure_of_a_deregister_answers_error_internal),
 		TC(test_full_store_refuses_with_internal_and_keeps_what_was_committed, tiny_store),
 		T(test_acknowledged_registration_survives_reopening_the_store),
 		T(test_query_answers_known_addresses_in_query_order),

