@@ -1091,6 +1091,28 @@ static void test_moves_spread_wider_than_the_damping_interval_do_not_freeze(void
 	assert_int_equal(fx_mapper()->stats.freezes, 0);
 }
 
+/* Damping runs on the monotonic clock (doc/protocol.md 9.3): a step of the
+ * system clock neither starts a new window of moves nor ends a freeze. */
+static void test_wall_clock_step_neither_resets_damping_nor_ends_a_freeze(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+
+	(void)state;
+	three_moves(n1, n2); /* T0 .. T0 + 30 */
+	fx_at(FX_T0 + 40);
+	fx_wall_s += 86400; /* the system clock jumps a day; 40 s of the window went by */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+	fx_at(FX_T0 + 60);
+	fx_wall_s += 2 * 86400; /* and again: 30 s of the 50 s freeze are left */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 100), ILA_PERR_FROZEN);
+	assert_string_equal(get(FX_BLUE, A1).rec.node, "n2");
+	fx_at(FX_T0 + 90); /* 50 s of real time: the freeze is over */
+	fx_wall_s -= 86400; /* whatever the system clock says */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 100), 0);
+	assert_string_equal(get(FX_BLUE, A1).rec.node, "n1");
+}
+
 static struct fx_conf permanent = { .freeze_permanent = true };
 
 static void test_permanent_freeze_holds_until_an_operator_unfreezes(void **state)
@@ -1684,6 +1706,7 @@ int main(void)
 		T(test_frozen_mapping_accepts_refresh_by_owner),
 		T(test_move_after_the_freeze_ends_is_accepted),
 		T(test_moves_spread_wider_than_the_damping_interval_do_not_freeze),
+		T(test_wall_clock_step_neither_resets_damping_nor_ends_a_freeze),
 		TC(test_permanent_freeze_holds_until_an_operator_unfreezes, permanent),
 		TC(test_registration_rate_refuses_records_beyond_the_burst, rate3),
 		TC(test_node_mapping_quota_refuses_that_node_only, node_quota2),
