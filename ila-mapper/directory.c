@@ -713,6 +713,37 @@ void directory_node_failed(struct mapper *m, int node)
 	changes_push(m, &cs);
 }
 
+/* A frozen mapping whose freeze ran its time (and whose lifetime did not:
+ * expiry comes first): the store's expiry index holds it at that time. */
+static bool freeze_ended(const struct mapping *mp, uint64_t now)
+{
+	return mp->rec.state == ILA_STATE_FROZEN && mp->frozen_until &&
+	       !frozen_now(mp, now) && now < mp->expires;
+}
+
+/* The freeze is over: the mapping is up again at its locator, with the next
+ * number, pushed, and its damping starts afresh (9.3). */
+static void freeze_end(struct mapper *m, MDB_txn *txn, const struct mapping *old, uint64_t now,
+		       struct change_set *cs)
+{
+	struct mapping nm = *old;
+	char a[INET6_ADDRSTRLEN];
+
+	nm.rec.state = ILA_STATE_UP;
+	nm.rec.seq = seq_next(old->rec.seq);
+	nm.frozen_until = 0;
+	nm.moves = 0;
+	nm.window_start = now;
+	if (store_put(&m->store, txn, &nm, old, true) < 0)
+		return;
+	m->stats.freeze_ends++;
+	changed_vn(cs, nm.rec.vn);
+	mapper_event(m, "freeze-end", &nm.rec, nm.rec.node, "freeze time passed");
+	log_info("mapping %s at node %s: freeze ended, up again with seq %llu",
+		 mapper_rec_addr(&nm.rec, a, sizeof(a)), nm.rec.node,
+		 (unsigned long long)nm.rec.seq);
+}
+
 static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mapper *m = w->data;
@@ -742,6 +773,10 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 					m->stats.tombstones_purged++;
 					purged = true;
 				}
+				continue;
+			}
+			if (freeze_ended(&old, now)) {
+				freeze_end(m, txn, &old, now, &cs);
 				continue;
 			}
 			changed_vn(&cs, old.rec.vn);

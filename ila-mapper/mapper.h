@@ -80,7 +80,8 @@ struct mapper_stats {
 	uint64_t expired;
 	uint64_t failovers;
 	uint64_t freezes;
-	uint64_t unfreezes;
+	uint64_t unfreezes;		/* by the operator (ilactl -M unfreeze) */
+	uint64_t freeze_ends;		/* freezes that ran their time: pushed up again */
 	uint64_t commits;
 	uint64_t commit_records;
 	uint64_t commit_failures;

@@ -292,6 +292,7 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		{ "failovers", st->failovers },
 		{ "freezes", st->freezes },
 		{ "unfreezes", st->unfreezes },
+		{ "freeze_ends", st->freeze_ends },
 		{ "deletes", st->deletes },
 		{ "not_subscribed", st->not_subscribed },
 		{ "query_not_authorised", st->query_not_authorised },

@@ -5,11 +5,14 @@
  *            as a tombstone: state removed, its sequence number)
  *   journal  key jseq                  -> the map key changed at that
  *            position and the sequence number it got
- *   expiry   key (expires, map key)    -> nothing; the soft-state timer's index
+ *   expiry   key (due, map key)        -> nothing; the soft-state timer's index:
+ *            due is when the lifetime ends, or when the freeze ends if that
+ *            comes first
  *   owner    key owner node name       -> map keys (sorted duplicates): the
  *            live (not removed) mappings of each node
  *   meta     "jseq" -> last journal position; "trim" -> journal kept after it;
- *            "v" vn -> live mappings of the vn; "owner" -> index built
+ *            "v" vn -> live mappings of the vn; "owner" -> index built;
+ *            "due" -> expiry index at freeze ends
  * Every change to a mapping appends to the journal, so subscribers resume
  * from a position and a slow subscriber is fed from the journal instead of
  * from an in-memory queue.
@@ -115,7 +118,8 @@ int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, un
 /* Drops journal entries at or before keep_after. */
 int store_journal_trim(struct store *s, MDB_txn *txn, uint64_t keep_after);
 
-/* Keys whose expiry is <= now, at most max, in expiry order. Returns count. */
+/* Keys due (their lifetime or their freeze ended) at or before now, at most
+ * max, in that order. Returns count. */
 int store_expired(struct store *s, MDB_txn *txn, uint64_t now, struct store_key *keys,
 		  unsigned max);
 

