@@ -267,7 +267,6 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		nm.rec.lifetime = lifetime;
 		memcpy(nm.rec.node, name, strnlen(name, ILA_PROTO_NAME_MAX) + 1);
 		nm.expires = now + lifetime;
-		nm.window_start = now;
 		if (store_put(&m->store, txn, &nm, tomb ? &old : NULL, true) < 0)
 			return ILA_PERR_INTERNAL;
 		m->stats.registrations++;
@@ -315,7 +314,8 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		return 0;
 	}
 
-	/* a move (or the owner changing its locator) */
+	/* a move, or the owner changing its locator: a frozen mapping stays
+	 * where it is for both */
 	if (old.frozen_until) {
 		if (frozen_now(&old, now)) {
 			m->stats.frozen_refused++;
@@ -323,13 +323,15 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		}
 		nm.frozen_until = 0;
 		nm.moves = 0;
-		nm.window_start = now;
 	}
-	if (now < nm.window_start || now - nm.window_start >= c->damping_interval_s) {
+	/* damping counts moves, owner changes, in fixed windows of `damping
+	 * interval` seconds: a move when no window is open opens one (9.3) */
+	if (!owner && (nm.moves == 0 || now < nm.window_start ||
+		       now - nm.window_start >= c->damping_interval_s)) {
 		nm.window_start = now;
 		nm.moves = 0;
 	}
-	if (c->damping_moves && nm.moves + 1 > c->damping_moves) {
+	if (!owner && c->damping_moves && nm.moves + 1 > c->damping_moves) {
 		nm.frozen_until = c->damping_freeze_s == ILA_CONF_FREEZE_PERMANENT
 					  ? STORE_FROZEN_PERMANENT
 					  : now + c->damping_freeze_s;
@@ -353,7 +355,8 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	if ((rc = seq_check(m, nm.rec.seq)) ||
 	    (!owner && (rc = quota_check(m, txn, name, r->vn, false))))
 		return rc;
-	nm.moves++;
+	if (!owner)
+		nm.moves++;
 	nm.rec.prev = old.rec.loc;
 	nm.rec.has_prev = true;
 	nm.rec.loc = r->loc;
@@ -723,7 +726,7 @@ static bool freeze_ended(const struct mapping *mp, uint64_t now)
 
 /* The freeze is over: the mapping is up again at its locator, with the next
  * number, pushed, and its damping starts afresh (9.3). */
-static void freeze_end(struct mapper *m, MDB_txn *txn, const struct mapping *old, uint64_t now,
+static void freeze_end(struct mapper *m, MDB_txn *txn, const struct mapping *old,
 		       struct change_set *cs)
 {
 	struct mapping nm = *old;
@@ -732,8 +735,7 @@ static void freeze_end(struct mapper *m, MDB_txn *txn, const struct mapping *old
 	nm.rec.state = ILA_STATE_UP;
 	nm.rec.seq = seq_next(old->rec.seq);
 	nm.frozen_until = 0;
-	nm.moves = 0;
-	nm.window_start = now;
+	nm.moves = 0; /* no damping window open */
 	if (store_put(&m->store, txn, &nm, old, true) < 0)
 		return;
 	m->stats.freeze_ends++;
@@ -776,7 +778,7 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 				continue;
 			}
 			if (freeze_ended(&old, now)) {
-				freeze_end(m, txn, &old, now, &cs);
+				freeze_end(m, txn, &old, &cs);
 				continue;
 			}
 			changed_vn(&cs, old.rec.vn);
@@ -851,8 +853,7 @@ static int single_change(struct mapper *m, const struct ila_record *key, bool de
 		m->stats.deletes++;
 	} else {
 		nm.frozen_until = 0;
-		nm.moves = 0;
-		nm.window_start = mapper_now_s(m);
+		nm.moves = 0; /* no damping window open */
 		nm.rec.seq = seq_next(old.rec.seq);
 		if (nm.rec.state == ILA_STATE_FROZEN)
 			nm.rec.state = ILA_STATE_UP;

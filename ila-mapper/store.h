@@ -40,8 +40,9 @@ struct mapping {
 	char standby_node[ILA_PROTO_NAME_MAX + 1];
 	uint64_t expires;	/* wall seconds (stored in 32 bits: until 2106) */
 	uint64_t jseq;		/* journal position of the last change */
-	uint32_t moves;		/* moves in the current damping window (stored up to 255) */
-	uint64_t window_start;	/* wall seconds */
+	uint32_t moves;		/* moves (owner changes) in the damping window, open
+				 * while not 0 (stored up to 255) */
+	uint64_t window_start;	/* wall seconds: the move that opened the window */
 	uint64_t frozen_until;	/* 0, wall seconds, or STORE_FROZEN_PERMANENT */
 	bool lapsed;		/* down or removed by expiry, not by a node */
 };

@@ -1187,6 +1187,71 @@ static void test_freeze_longer_than_the_lifetime_ends_in_the_expiry(void **state
 	assert_int_equal(fx_mapper()->stats.freeze_ends, 0);
 }
 
+/* 9.3: the moves counted are owner changes; the owner changing its own
+ * locator is not a move, however often. */
+static void test_damping_counts_only_owner_changes(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+	const char *locs[5] = { FX_LOC_B, FX_LOC_C, FX_LOC_A, FX_LOC_B, FX_LOC_C };
+	struct mapping mp;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		fx_at(FX_T0 + i + 1);
+		assert_int_equal(fx_register1(n1, FX_BLUE, A1, locs[i], i + 2), 0);
+	}
+	mp = get(FX_BLUE, A1);
+	assert_int_equal(mp.rec.state, ILA_STATE_UP);
+	fx_assert_loc(&mp.rec.loc, FX_LOC_C);
+	assert_int_equal(mp.moves, 0);
+	assert_int_equal(fx_mapper()->stats.freezes, 0);
+	/* nor does it count within a window that owner changes opened */
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 7), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 8), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_C, 9), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 10), 0);
+	assert_int_equal(get(FX_BLUE, A1).moves, 2);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 11), 0); /* the third */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 12), ILA_PERR_FROZEN);
+}
+
+/* 9.3, as documented: moves are counted in fixed windows of `damping
+ * interval` seconds, each opened by the first move made while none is open
+ * (not by the registration); the move that would be the fourth of one
+ * window freezes the mapping. Moves either side of a window's end are in two
+ * windows, so up to twice `damping moves` can pass in less than the
+ * interval without a freeze. */
+static void test_damping_counts_moves_in_fixed_windows_opened_by_a_move(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+	struct fx_node *to[2] = { n2, n1 };
+	const char *loc[2] = { FX_LOC_B, FX_LOC_A };
+	/* A1: the window opens at the first move (T0 + 90), not at T0 */
+	static const unsigned t1[] = { 90, 95, 99, 101 };
+	/* A2: three moves late in the window opened at T0 + 10, three early in
+	 * the next: six within 12 s, none frozen; the seventh is */
+	static const unsigned t2[] = { 10, 105, 109, 110, 111, 112, 113 };
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	for (unsigned i = 0; i < ILA_ARRAY_SIZE(t1); i++) {
+		fx_at(FX_T0 + t1[i]);
+		assert_int_equal(fx_register1(to[i % 2], FX_BLUE, A1, loc[i % 2], i + 2),
+				 i < 3 ? 0 : ILA_PERR_FROZEN);
+	}
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+
+	fx_at(FX_T0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_A, 1), 0);
+	for (unsigned i = 0; i < ILA_ARRAY_SIZE(t2); i++) {
+		fx_at(FX_T0 + t2[i]);
+		assert_int_equal(fx_register1(to[i % 2], FX_BLUE, A2, loc[i % 2], i + 2),
+				 i < 6 ? 0 : ILA_PERR_FROZEN);
+	}
+	assert_int_equal(get(FX_BLUE, A2).rec.state, ILA_STATE_FROZEN);
+}
+
 static struct fx_conf permanent = { .freeze_permanent = true };
 
 /* A permanent freeze has no end for the expiry tick to find. */
@@ -1796,6 +1861,8 @@ int main(void)
 		T(test_move_after_the_freeze_ends_is_accepted),
 		T(test_moves_spread_wider_than_the_damping_interval_do_not_freeze),
 		T(test_wall_clock_step_neither_resets_damping_nor_ends_a_freeze),
+		T(test_damping_counts_only_owner_changes),
+		T(test_damping_counts_moves_in_fixed_windows_opened_by_a_move),
 		T(test_freeze_end_returns_mapping_to_up_and_pushes_it),
 		T(test_freeze_longer_than_the_lifetime_ends_in_the_expiry),
 		TC(test_permanent_freeze_does_not_end_by_time, permanent),

@@ -36,40 +36,6 @@ static struct mapping get(uint32_t vn, const char *addr)
 	return mp;
 }
 
-/* 9.3: the mapper counts the moves, "owner changes". apply_register()
- * counts every locator change, also the owner's own. */
-static void test_damping_counts_only_owner_changes(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1");
-	const char *locs[5] = { FX_LOC_B, FX_LOC_C, FX_LOC_A, FX_LOC_B, FX_LOC_C };
-
-	(void)state;
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
-	for (unsigned i = 0; i < 5; i++) {
-		fx_at(FX_T0 + i + 1);
-		assert_int_equal(fx_register1(n1, FX_BLUE, A1, locs[i], i + 2), 0);
-	}
-}
-
-/* 9.3: "More than `damping moves` within `damping interval` seconds".
- * apply_register() counts in fixed windows from the first move, so four
- * moves within 11 s that straddle a window's end are not damped. */
-static void test_damping_counts_moves_within_any_interval(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
-
-	(void)state;
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
-	fx_at(FX_T0 + 90);
-	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 2), 0);
-	fx_at(FX_T0 + 95);
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 3), 0);
-	fx_at(FX_T0 + 99);
-	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 4), 0);
-	fx_at(FX_T0 + 101);
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
-}
-
 /* 8.3: failover promotes the standby "whose node is connected".
  * failover_collect() does not look at the standby node's sessions. */
 static void test_failover_needs_a_connected_standby(void **state)
@@ -129,8 +95,6 @@ static void test_journal_positions_are_per_vn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_damping_counts_only_owner_changes),
-		T(test_damping_counts_moves_within_any_interval),
 		T(test_failover_needs_a_connected_standby),
 		T(test_lapsed_tombstone_comes_back_only_at_the_same_locator),
 		T(test_journal_positions_are_per_vn),
