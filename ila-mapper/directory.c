@@ -658,13 +658,29 @@ static int failover_collect(void *arg, const struct store_key *k)
 	return 0;
 }
 
+/* The nodes with an established session now, by config index: only those
+ * can serve an address a failover gives them (session.c is below). */
+static void connected_nodes(const struct mapper *m, ila_conf_nodeset set)
+{
+	memset(set, 0, sizeof(ila_conf_nodeset));
+	for (struct session *s = session_next(m, NULL); s; s = session_next(m, s)) {
+		int n = session_node(s);
+
+		if (n >= 0 && n < ILA_CONF_MAX_NODES && session_open(s))
+			set[n / 8] |= (uint8_t)(1u << (n % 8));
+	}
+}
+
 void directory_node_failed(struct mapper *m, int node)
 {
 	const char *name = m->conf->nodes[node].name;
 	struct failover_scan f = { 0 };
 	struct change_set cs = { 0 };
+	ila_conf_nodeset up;
+	char last[ILA_PROTO_NAME_MAX + 1] = "";
+	bool last_up = false;
 	MDB_txn *txn;
-	unsigned promoted = 0;
+	unsigned promoted = 0, kept = 0;
 
 	directory_commit(m); /* what the node sent before it died comes first */
 	if (store_begin(&m->store, false, &txn) < 0)
@@ -680,6 +696,7 @@ void directory_node_failed(struct mapper *m, int node)
 		free(f.keys);
 		return;
 	}
+	connected_nodes(m, up);
 	for (unsigned i = 0; i < f.n; i++) {
 		struct mapping old, nm;
 
@@ -687,6 +704,22 @@ void directory_node_failed(struct mapper *m, int node)
 		    strcmp(old.rec.node, name) != 0 || !old.rec.has_standby ||
 		    old.rec.state == ILA_STATE_DOWN || old.rec.state == ILA_STATE_REMOVED)
 			continue;
+		/* a standby whose node has no session is not promoted: the
+		 * mapping stays as without a standby (8.3), its offer kept */
+		if (strcmp(old.standby_node, last) != 0) {
+			int sb = ila_conf_node_find(m->conf, old.standby_node);
+
+			snprintf(last, sizeof(last), "%s", old.standby_node);
+			last_up = sb >= 0 && ila_conf_nodeset_has(up, (unsigned)sb);
+		}
+		if (!last_up) {
+			char why[ILA_PROTO_NAME_MAX + 40];
+
+			kept++;
+			snprintf(why, sizeof(why), "standby node %s not connected", old.standby_node);
+			mapper_event(m, "failover-skipped", &old.rec, old.rec.node, why);
+			continue;
+		}
 		nm = old;
 		nm.rec.prev = old.rec.loc;
 		nm.rec.has_prev = true;
@@ -711,8 +744,14 @@ void directory_node_failed(struct mapper *m, int node)
 		return;
 	}
 	m->stats.failovers += promoted;
-	log_warn("node %s failed: %u mappings promoted to their standby locators",
-		 m->conf->nodes[node].name, promoted);
+	m->stats.failovers_skipped += kept;
+	if (kept)
+		log_warn("node %s failed: %u mappings promoted to their standby locators, %u kept: "
+			 "their standby node is not connected",
+			 m->conf->nodes[node].name, promoted, kept);
+	else
+		log_warn("node %s failed: %u mappings promoted to their standby locators",
+			 m->conf->nodes[node].name, promoted);
 	changes_push(m, &cs);
 }
 

@@ -79,6 +79,7 @@ struct mapper_stats {
 	uint64_t overloaded;		/* sessions closed for not reading at all */
 	uint64_t expired;
 	uint64_t failovers;
+	uint64_t failovers_skipped;	/* a failed node's mappings kept: standby not connected */
 	uint64_t freezes;
 	uint64_t unfreezes;		/* by the operator (ilactl -M unfreeze) */
 	uint64_t freeze_ends;		/* freezes that ran their time: pushed up again */

@@ -290,6 +290,7 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		{ "overloaded", st->overloaded },
 		{ "expired", st->expired },
 		{ "failovers", st->failovers },
+		{ "failovers_skipped", st->failovers_skipped },
 		{ "freezes", st->freezes },
 		{ "unfreezes", st->unfreezes },
 		{ "freeze_ends", st->freeze_ends },

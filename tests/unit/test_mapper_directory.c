@@ -796,6 +796,62 @@ static void test_session_replaced_by_reconnect_does_not_fail_over(void **state)
 	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
 }
 
+/* 8.3: failover promotes the standby "whose node is connected"; a standby
+ * whose node has no session is not promoted, and the mapping stays as it
+ * would without a standby (its offer kept, nothing pushed). */
+static void test_failover_needs_a_connected_standby(void **state)
+{
+	struct fx_node *n1, *n2, *gw;
+	struct mapping mp;
+
+	(void)state;
+	failover_setup(&n1, &n2, &gw);
+	fx_goodbye(n2); /* the standby leaves */
+	fx_hangup(n1);	/* then the owner dies */
+	mp = get(FX_BLUE, A1);
+	assert_string_equal(mp.rec.node, "n1");
+	fx_assert_loc(&mp.rec.loc, FX_LOC_A);
+	assert_int_equal(mp.rec.state, ILA_STATE_UP);
+	assert_true(mp.rec.has_standby);
+	assert_string_equal(mp.standby_node, "n2");
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+	assert_int_equal(fx_mapper()->stats.failovers, 0);
+	assert_int_equal(fx_mapper()->stats.failovers_skipped, 1);
+	/* the standby coming back later promotes nothing either */
+	fx_connect("n2");
+	assert_string_equal(get(FX_BLUE, A1).rec.node, "n1");
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+}
+
+/* Each mapping by its own standby: of a failed node's mappings, those whose
+ * standby node is connected are promoted, the others kept. */
+static void test_failover_promotes_only_the_mappings_whose_standby_is_connected(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2"), *n3 = fx_connect("n3");
+	struct fx_node *gw = subscriber();
+	struct ila_record r2 = standby_rec(A1, FX_LOC_B), r3 = standby_rec(A2, FX_LOC_C);
+	struct mapping a1, a2;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_A, 1), 0);
+	assert_int_equal(fx_register_rec(n2, &r2), 0);
+	assert_int_equal(fx_register_rec(n3, &r3), 0);
+	fx_hangup(n3); /* n3 dies first: it owns nothing, nothing happens */
+	fx_clear(gw);
+	fx_hangup(n1);
+	a1 = get(FX_BLUE, A1);
+	a2 = get(FX_BLUE, A2);
+	assert_string_equal(a1.rec.node, "n2");
+	fx_assert_loc(&a1.rec.loc, FX_LOC_B);
+	assert_string_equal(a2.rec.node, "n1");
+	fx_assert_loc(&a2.rec.loc, FX_LOC_A);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	assert_string_equal(fx_push_record(gw, FX_BLUE, 0)->node, "n2");
+	assert_int_equal(fx_mapper()->stats.failovers, 1);
+	assert_int_equal(fx_mapper()->stats.failovers_skipped, 1);
+}
+
 static void test_lost_session_without_standby_changes_nothing(void **state)
 {
 	struct fx_node *n1 = fx_connect("n1"), *gw = subscriber();
@@ -1844,6 +1900,8 @@ int main(void)
 		T(test_standby_field_in_a_register_is_ignored),
 		T(test_move_by_the_standby_node_clears_the_standby),
 		T(test_failover_promotes_connected_standby),
+		T(test_failover_needs_a_connected_standby),
+		T(test_failover_promotes_only_the_mappings_whose_standby_is_connected),
 		T(test_dead_timer_fails_over_to_connected_standby),
 		T(test_goodbye_does_not_fail_over),
 		T(test_session_replaced_by_reconnect_does_not_fail_over),

