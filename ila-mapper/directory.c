@@ -185,6 +185,16 @@ static uint64_t lapsed_floor(const struct mapping *mp)
 	return mp->rec.seq > back ? mp->rec.seq - back : 0;
 }
 
+/* The owner taking its lapsed mapping back (8.3): at the same locator, with
+ * a number down to the one it refreshed with. Elsewhere it is a move, and
+ * an old number is stale. */
+static bool lapsed_return(const struct mapping *mp, bool owner, const struct ila_record *r,
+			  uint64_t seq)
+{
+	return owner && mp->lapsed && ila_locator_equal(&mp->rec.loc, &r->loc) &&
+	       seq >= lapsed_floor(mp);
+}
+
 static int apply_standby(struct mapper *m, MDB_txn *txn, const char *name,
 			 const struct ila_record *r, struct mapping *old, bool found,
 			 struct change_set *cs)
@@ -249,7 +259,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		/* a tombstone is beaten like a mapping: a lower number is stale,
 		 * an equal one is ordered after it (its owner's lapsed mapping may
 		 * come back with the number it refreshed with) */
-		if (tomb && seq < old.rec.seq && !(owner && old.lapsed && seq >= lapsed_floor(&old)))
+		if (tomb && seq < old.rec.seq && !lapsed_return(&old, owner, r, seq))
 			return stale(m, name, r, old.rec.seq);
 		if (tomb && seq <= old.rec.seq) {
 			seq = old.rec.seq + 1;
@@ -283,8 +293,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 			     (old.rec.state == ILA_STATE_UP || old.rec.state == ILA_STATE_FROZEN);
 
 	if (r->seq < old.rec.seq && !owner_refresh &&
-	    !(owner && old.lapsed && old.rec.state == ILA_STATE_DOWN &&
-	      ila_locator_equal(&old.rec.loc, &r->loc) && r->seq >= lapsed_floor(&old)))
+	    !(old.rec.state == ILA_STATE_DOWN && lapsed_return(&old, owner, r, r->seq)))
 		return stale(m, name, r, old.rec.seq);
 	nm = old;
 	nm.rec.lifetime = lifetime;

@@ -1021,6 +1021,56 @@ static void test_owner_brings_expired_tombstone_back_with_the_number_it_refreshe
 	assert_string_equal(mp.rec.node, "n1");
 }
 
+/* 8.3: a lapsed mapping "accepts its owner's registration with the same
+ * locator down to the number before the expiry": removed by expiry too, the
+ * owner at another locator with an old number is stale; with a number above
+ * the tombstone's it is an ordinary registration. */
+static void test_lapsed_tombstone_comes_back_only_at_the_same_locator(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 5, 30);
+	struct mapping mp;
+
+	(void)state;
+	fx_register(n1, &r, 1);
+	fx_at(FX_T0 + 30);
+	fx_expire();
+	fx_at(FX_T0 + 60);
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_REMOVED);
+	assert_int_equal(get(FX_BLUE, A1).rec.seq, 7);
+	r.loc = fx_loc(FX_LOC_C);
+	assert_int_equal(fx_register_rec(n1, &r), ILA_PERR_STALE_SEQ);
+	r.seq = 6;
+	assert_int_equal(fx_register_rec(n1, &r), ILA_PERR_STALE_SEQ);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_REMOVED);
+	r.seq = 8;
+	assert_int_equal(fx_register_rec(n1, &r), 0);
+	mp = get(FX_BLUE, A1);
+	assert_int_equal(mp.rec.state, ILA_STATE_UP);
+	assert_int_equal(mp.rec.seq, 8);
+	fx_assert_loc(&mp.rec.loc, FX_LOC_C);
+}
+
+/* The same for a lapsed mapping still down. */
+static void test_lapsed_down_mapping_comes_back_only_at_the_same_locator(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 5, 30);
+
+	(void)state;
+	fx_register(n1, &r, 1);
+	fx_at(FX_T0 + 30);
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_DOWN);
+	r.loc = fx_loc(FX_LOC_C);
+	assert_int_equal(fx_register_rec(n1, &r), ILA_PERR_STALE_SEQ);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_DOWN);
+	r.loc = fx_loc(FX_LOC_A);
+	assert_int_equal(fx_register_rec(n1, &r), 0);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_UP);
+}
+
 static void test_taken_down_mapping_refreshed_by_owner_comes_up_with_a_higher_number(void **state)
 {
 	struct fx_node *n1 = fx_connect("n1"), *gw = subscriber();
@@ -1911,6 +1961,8 @@ int main(void)
 		T(test_wall_clock_step_expires_nothing),
 		T(test_refreshed_mapping_does_not_expire),
 		T(test_owner_brings_lapsed_mapping_back_with_the_number_it_refreshed_with),
+		T(test_lapsed_tombstone_comes_back_only_at_the_same_locator),
+		T(test_lapsed_down_mapping_comes_back_only_at_the_same_locator),
 		T(test_owner_brings_expired_tombstone_back_with_the_number_it_refreshed_with),
 		T(test_taken_down_mapping_refreshed_by_owner_comes_up_with_a_higher_number),
 		T(test_damping_freezes_after_n_moves),

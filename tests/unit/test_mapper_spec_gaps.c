@@ -36,28 +36,6 @@ static struct mapping get(uint32_t vn, const char *addr)
 	return mp;
 }
 
-/* 8.3: a lapsed mapping (down or removed by expiry) "accepts its owner's
- * registration with the same locator down to the number before the
- * expiry". For a lapsed tombstone apply_register() does not compare the
- * locator (the `tomb` branch checks owner, lapsed and the floor only), so
- * the owner takes the address back at another locator with an old number. */
-static void test_lapsed_tombstone_comes_back_only_at_the_same_locator(void **state)
-{
-	struct fx_node *n1 = fx_connect("n1");
-	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 5, 30);
-
-	(void)state;
-	fx_register(n1, &r, 1);
-	fx_at(FX_T0 + 30);
-	fx_expire();
-	fx_at(FX_T0 + 60);
-	fx_expire();
-	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_REMOVED);
-	assert_int_equal(get(FX_BLUE, A1).rec.seq, 7);
-	r.loc = fx_loc(FX_LOC_C);
-	assert_int_equal(fx_register_rec(n1, &r), ILA_PERR_STALE_SEQ);
-}
-
 /* 9.2: "each VN has a journal: every committed change gets the next
  * position, a u64 starting at 1". store.c keeps one journal for all vns. */
 static void test_journal_positions_are_per_vn(void **state)
@@ -76,7 +54,6 @@ static void test_journal_positions_are_per_vn(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		T(test_lapsed_tombstone_comes_back_only_at_the_same_locator),
 		T(test_journal_positions_are_per_vn),
 	};
 
