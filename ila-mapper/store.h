@@ -4,7 +4,8 @@
  *   map      key (vn, family, address) -> the mapping (a removed one is kept
  *            as a tombstone: state removed, its sequence number)
  *   journal  key jseq                  -> the map key changed at that
- *            position and the sequence number it got
+ *            position and the sequence number it got (one journal for
+ *            all vns: a vn's positions increase with gaps)
  *   expiry   key (due, map key)        -> nothing; the soft-state timer's index:
  *            due is when the lifetime ends, or when the freeze ends if that
  *            comes first

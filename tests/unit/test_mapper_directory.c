@@ -2,7 +2,8 @@
 /*
  * ila-mapper's directory (directory.c) through real sessions: the rules of
  * doc/protocol.md 8.3 (registration, deregistration, standby, failover,
- * lifetimes, group commit) and 9.1 and 9.3 (sequence numbers, damping),
+ * lifetimes, group commit), 9.1 and 9.3 (sequence numbers, damping) and
+ * 9.2 (journal positions),
  * each case named after the rule it proves (doc/protocol.md as on main
  * after "every change takes a higher number" and tombstones). The clocks
  * are wrapped (mapper_fixture.c), so lifetimes and damping windows are
@@ -1904,6 +1905,42 @@ static void test_query_of_unknown_vn_is_vn_unknown(void **state)
 	assert_int_equal(a->error.code, ILA_PERR_VN_UNKNOWN);
 }
 
+/* ---- journal positions (9.2) ---- */
+
+/* 9.2: one journal for all vns: every committed change gets the next
+ * position whatever its vn, so one vn's positions increase with gaps, a
+ * PUSH reports the position reached, and a resume position taken from
+ * another vn's change works. */
+static void test_journal_positions_come_from_one_journal_shared_by_all_vns(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n4 = fx_connect("n4"), *gw;
+	struct ila_record a2 = fx_rec(FX_BLUE, A2, FX_LOC_A, 1, 300);
+	const struct ila_msg *p;
+
+	(void)state;
+	assert_int_equal(fx_register1(n4, FX_RED, RED1, FX_LOC_C, 1), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	assert_int_equal(fx_register1(n4, FX_RED, RED1, FX_LOC_C, 2), 0);
+	assert_int_equal(fx_register_rec(n1, &a2), 0);
+	assert_int_equal(get(FX_BLUE, A1).jseq, 2);
+	assert_int_equal(get(FX_RED, RED1).jseq, 3);
+	assert_int_equal(get(FX_BLUE, A2).jseq, 4);
+	/* blue resumed after red's position 3: A2 alone, no snapshot */
+	gw = fx_connect("gw");
+	fx_subscribe(gw, FX_BLUE, 3, 0);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	assert_memory_equal(&fx_push_record(gw, FX_BLUE, 0)->addr6, &a2.addr6, 16);
+	p = fx_nth(gw, ILA_MSG_PUSH, 0);
+	assert_int_equal(p->push.high_seq, 4);
+	assert_false(p->push.flags & (ILA_PUSH_F_SNAPSHOT_BEGIN | ILA_PUSH_F_SNAPSHOT_END));
+	/* live: red takes 5, blue's next change is pushed at 6 */
+	fx_clear(gw);
+	assert_int_equal(fx_register1(n4, FX_RED, RED1, FX_LOC_C, 3), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 2), 0);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, fx_count(gw, ILA_MSG_PUSH) - 1)->push.high_seq, 6);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 #define TC(f, conf) cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, &conf)
 
@@ -1998,6 +2035,7 @@ int main(void)
 		T(test_query_answers_a_tombstone_with_its_seq),
 		T(test_query_answers_a_repeated_address_once),
 		T(test_query_of_unknown_vn_is_vn_unknown),
+		T(test_journal_positions_come_from_one_journal_shared_by_all_vns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
