@@ -185,6 +185,16 @@ static uint64_t lapsed_floor(const struct mapping *mp)
 	return mp->rec.seq > back ? mp->rec.seq - back : 0;
 }
 
+/* The owner taking its lapsed mapping back (8.3): at the same locator, with
+ * a number down to the one it refreshed with. Elsewhere it is a move, and
+ * an old number is stale. */
+static bool lapsed_return(const struct mapping *mp, bool owner, const struct ila_record *r,
+			  uint64_t seq)
+{
+	return owner && mp->lapsed && ila_locator_equal(&mp->rec.loc, &r->loc) &&
+	       seq >= lapsed_floor(mp);
+}
+
 static int apply_standby(struct mapper *m, MDB_txn *txn, const char *name,
 			 const struct ila_record *r, struct mapping *old, bool found,
 			 struct change_set *cs)
@@ -249,7 +259,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		/* a tombstone is beaten like a mapping: a lower number is stale,
 		 * an equal one is ordered after it (its owner's lapsed mapping may
 		 * come back with the number it refreshed with) */
-		if (tomb && seq < old.rec.seq && !(owner && old.lapsed && seq >= lapsed_floor(&old)))
+		if (tomb && seq < old.rec.seq && !lapsed_return(&old, owner, r, seq))
 			return stale(m, name, r, old.rec.seq);
 		if (tomb && seq <= old.rec.seq) {
 			seq = old.rec.seq + 1;
@@ -267,7 +277,6 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		nm.rec.lifetime = lifetime;
 		memcpy(nm.rec.node, name, strnlen(name, ILA_PROTO_NAME_MAX) + 1);
 		nm.expires = now + lifetime;
-		nm.window_start = now;
 		if (store_put(&m->store, txn, &nm, tomb ? &old : NULL, true) < 0)
 			return ILA_PERR_INTERNAL;
 		m->stats.registrations++;
@@ -284,8 +293,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 			     (old.rec.state == ILA_STATE_UP || old.rec.state == ILA_STATE_FROZEN);
 
 	if (r->seq < old.rec.seq && !owner_refresh &&
-	    !(owner && old.lapsed && old.rec.state == ILA_STATE_DOWN &&
-	      ila_locator_equal(&old.rec.loc, &r->loc) && r->seq >= lapsed_floor(&old)))
+	    !(old.rec.state == ILA_STATE_DOWN && lapsed_return(&old, owner, r, r->seq)))
 		return stale(m, name, r, old.rec.seq);
 	nm = old;
 	nm.rec.lifetime = lifetime;
@@ -315,7 +323,8 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		return 0;
 	}
 
-	/* a move (or the owner changing its locator) */
+	/* a move, or the owner changing its locator: a frozen mapping stays
+	 * where it is for both */
 	if (old.frozen_until) {
 		if (frozen_now(&old, now)) {
 			m->stats.frozen_refused++;
@@ -323,13 +332,15 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		}
 		nm.frozen_until = 0;
 		nm.moves = 0;
-		nm.window_start = now;
 	}
-	if (now < nm.window_start || now - nm.window_start >= c->damping_interval_s) {
+	/* damping counts moves, owner changes, in fixed windows of `damping
+	 * interval` seconds: a move when no window is open opens one (9.3) */
+	if (!owner && (nm.moves == 0 || now < nm.window_start ||
+		       now - nm.window_start >= c->damping_interval_s)) {
 		nm.window_start = now;
 		nm.moves = 0;
 	}
-	if (c->damping_moves && nm.moves + 1 > c->damping_moves) {
+	if (!owner && c->damping_moves && nm.moves + 1 > c->damping_moves) {
 		nm.frozen_until = c->damping_freeze_s == ILA_CONF_FREEZE_PERMANENT
 					  ? STORE_FROZEN_PERMANENT
 					  : now + c->damping_freeze_s;
@@ -353,7 +364,8 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	if ((rc = seq_check(m, nm.rec.seq)) ||
 	    (!owner && (rc = quota_check(m, txn, name, r->vn, false))))
 		return rc;
-	nm.moves++;
+	if (!owner)
+		nm.moves++;
 	nm.rec.prev = old.rec.loc;
 	nm.rec.has_prev = true;
 	nm.rec.loc = r->loc;
@@ -496,16 +508,28 @@ void directory_session_gone(struct mapper *m, struct session *s)
 			op->s = NULL;
 }
 
-static void send_ack(struct pending_op *op)
+/* The answer to a REGISTER or DEREGISTER once its commit ended (6.10, 8.3). */
+static void send_ack(struct pending_op *op, bool committed)
 {
 	struct ila_msg ack = { .type = ILA_MSG_ACK, .xid = op->msg.xid };
 
 	if (!op->s || !session_open(op->s))
 		return;
+	if (!committed) {
+		/* nothing of it is durable: the whole request fails, the node
+		 * sends it again */
+		session_send_error(op->s, op->msg.xid, ILA_PERR_INTERNAL,
+				   "store commit failed: nothing of the request was done");
+		session_kick(op->s);
+		return;
+	}
 	ack.ack.has_count = true;
 	ack.ack.count = op->accepted;
-	ack.ack.status = op->status;
-	ack.ack.nstatus = op->msg.nrec;
+	if (op->accepted < op->msg.nrec) {
+		/* STATUS only when a record was refused */
+		ack.ack.status = op->status;
+		ack.ack.nstatus = op->msg.nrec;
+	}
 	if (session_send(op->s, &ack) == 0)
 		session_kick(op->s);
 }
@@ -552,14 +576,9 @@ void directory_commit(struct mapper *m)
 		rc = store_commit(&m->store, txn);
 	}
 	if (rc < 0) {
-		/* nothing of this batch is acknowledged: the nodes retry */
+		/* nothing of this batch is acknowledged: ERROR internal, the nodes retry */
 		m->stats.commit_failures++;
 		log_err("store commit of %u records failed: %s", records, strerror(-rc));
-		for (op = ops; op; op = op->next) {
-			op->accepted = 0;
-			for (size_t i = 0; i < op->msg.nrec; i++)
-				op->status[i] = ILA_PERR_INTERNAL;
-		}
 		free(cs.moved);
 		memset(&cs, 0, sizeof(cs));
 	} else {
@@ -568,7 +587,7 @@ void directory_commit(struct mapper *m)
 	}
 	while ((op = ops)) {
 		ops = op->next;
-		send_ack(op);
+		send_ack(op, rc == 0);
 		op_free(op);
 	}
 	changes_push(m, &cs);
@@ -756,7 +775,7 @@ static void batch_committed(struct mapper *m, struct dir_write *w, const struct 
 		} else {
 			m->stats.commits++;
 			m->stats.commit_records += op->msg.nrec;
-			send_ack(op);
+			send_ack(op, true);
 			op_free(op);
 		}
 	}
@@ -880,13 +899,37 @@ static int failover_collect(void *arg, const struct store_key *k)
 	return 0;
 }
 
+/* The nodes with an established session now, by config index: only those
+ * can serve an address a failover gives them (session.c is below). */
+static void connected_nodes(const struct mapper *m, ila_conf_nodeset set)
+{
+	memset(set, 0, sizeof(ila_conf_nodeset));
+	if (m->conf->store_etcd) {
+		/* with etcd, connected to any instance: its presence key */
+		for (unsigned n = 0; n < m->conf->n_nodes && n < ILA_CONF_MAX_NODES; n++) {
+			if (estore_present(m, (int)n))
+				set[n / 8] |= (uint8_t)(1u << (n % 8));
+		}
+		return;
+	}
+	for (struct session *s = session_next(m, NULL); s; s = session_next(m, s)) {
+		int n = session_node(s);
+
+		if (n >= 0 && n < ILA_CONF_MAX_NODES && session_open(s))
+			set[n / 8] |= (uint8_t)(1u << (n % 8));
+	}
+}
+
 void directory_node_failed(struct mapper *m, int node)
 {
 	const char *name = m->conf->nodes[node].name;
 	struct failover_scan f = { 0 };
 	struct change_set cs = { 0 };
+	ila_conf_nodeset up;
+	char last[ILA_PROTO_NAME_MAX + 1] = "";
+	bool last_up = false;
 	MDB_txn *txn;
-	unsigned promoted = 0;
+	unsigned promoted = 0, kept = 0;
 
 	directory_commit(m); /* what the node sent before it died comes first */
 	if (store_begin(&m->store, false, &txn) < 0)
@@ -902,6 +945,7 @@ void directory_node_failed(struct mapper *m, int node)
 		free(f.keys);
 		return;
 	}
+	connected_nodes(m, up);
 	for (unsigned i = 0; i < f.n; i++) {
 		struct mapping old, nm;
 
@@ -909,6 +953,22 @@ void directory_node_failed(struct mapper *m, int node)
 		    strcmp(old.rec.node, name) != 0 || !old.rec.has_standby ||
 		    old.rec.state == ILA_STATE_DOWN || old.rec.state == ILA_STATE_REMOVED)
 			continue;
+		/* a standby whose node has no session is not promoted: the
+		 * mapping stays as without a standby (8.3), its offer kept */
+		if (strcmp(old.standby_node, last) != 0) {
+			int sb = ila_conf_node_find(m->conf, old.standby_node);
+
+			snprintf(last, sizeof(last), "%s", old.standby_node);
+			last_up = sb >= 0 && ila_conf_nodeset_has(up, (unsigned)sb);
+		}
+		if (!last_up) {
+			char why[ILA_PROTO_NAME_MAX + 40];
+
+			kept++;
+			snprintf(why, sizeof(why), "standby node %s not connected", old.standby_node);
+			mapper_event(m, "failover-skipped", &old.rec, old.rec.node, why);
+			continue;
+		}
 		nm = old;
 		nm.rec.prev = old.rec.loc;
 		nm.rec.has_prev = true;
@@ -947,9 +1007,45 @@ void directory_node_failed(struct mapper *m, int node)
 		return;
 	}
 	m->stats.failovers += promoted;
-	log_warn("node %s failed: %u mappings promoted to their standby locators",
-		 m->conf->nodes[node].name, promoted);
+	m->stats.failovers_skipped += kept;
+	if (kept)
+		log_warn("node %s failed: %u mappings promoted to their standby locators, %u kept: "
+			 "their standby node is not connected",
+			 m->conf->nodes[node].name, promoted, kept);
+	else
+		log_warn("node %s failed: %u mappings promoted to their standby locators",
+			 m->conf->nodes[node].name, promoted);
 	changes_push(m, &cs);
+}
+
+/* A frozen mapping whose freeze ran its time (and whose lifetime did not:
+ * expiry comes first): the store's expiry index holds it at that time. */
+static bool freeze_ended(const struct mapping *mp, uint64_t now)
+{
+	return mp->rec.state == ILA_STATE_FROZEN && mp->frozen_until &&
+	       !frozen_now(mp, now) && now < mp->expires;
+}
+
+/* The freeze is over: the mapping is up again at its locator, with the next
+ * number, pushed, and its damping starts afresh (9.3). */
+static void freeze_end(struct mapper *m, MDB_txn *txn, const struct mapping *old,
+		       struct change_set *cs)
+{
+	struct mapping nm = *old;
+	char a[INET6_ADDRSTRLEN];
+
+	nm.rec.state = ILA_STATE_UP;
+	nm.rec.seq = seq_next(old->rec.seq);
+	nm.frozen_until = 0;
+	nm.moves = 0; /* no damping window open */
+	if (store_put(&m->store, txn, &nm, old, true) < 0)
+		return;
+	m->stats.freeze_ends++;
+	changed_vn(cs, nm.rec.vn);
+	mapper_event(m, "freeze-end", &nm.rec, nm.rec.node, "freeze time passed");
+	log_info("mapping %s at node %s: freeze ended, up again with seq %llu",
+		 mapper_rec_addr(&nm.rec, a, sizeof(a)), nm.rec.node,
+		 (unsigned long long)nm.rec.seq);
 }
 
 static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -983,6 +1079,10 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 					m->stats.tombstones_purged++;
 					purged = true;
 				}
+				continue;
+			}
+			if (freeze_ended(&old, now)) {
+				freeze_end(m, txn, &old, &cs);
 				continue;
 			}
 			changed_vn(&cs, old.rec.vn);
@@ -1081,8 +1181,7 @@ static int single_change(struct mapper *m, const struct ila_record *key, bool de
 		m->stats.deletes++;
 	} else {
 		nm.frozen_until = 0;
-		nm.moves = 0;
-		nm.window_start = mapper_now_s(m);
+		nm.moves = 0; /* no damping window open */
 		nm.rec.seq = seq_next(old.rec.seq);
 		if (nm.rec.state == ILA_STATE_FROZEN)
 			nm.rec.state = ILA_STATE_UP;

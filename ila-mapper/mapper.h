@@ -83,8 +83,10 @@ struct mapper_stats {
 	uint64_t overloaded;		/* sessions closed for not reading at all */
 	uint64_t expired;
 	uint64_t failovers;
+	uint64_t failovers_skipped;	/* a failed node's mappings kept: standby not connected */
 	uint64_t freezes;
-	uint64_t unfreezes;
+	uint64_t unfreezes;		/* by the operator (ilactl -M unfreeze) */
+	uint64_t freeze_ends;		/* freezes that ran their time: pushed up again */
 	uint64_t commits;
 	uint64_t commit_records;
 	uint64_t commit_failures;
@@ -196,7 +198,7 @@ struct mapper {
 	ev_timer push_delay_w;		/* push delay: changes wait to fill a batch */
 	uint32_t push_vns[ILA_CONF_MAX_VNS]; /* vns changed since the last push */
 	unsigned push_nvns;
-	struct ila_record *push_recs; /* ILA_PROTO_MAX_RECORDS, for the frame being built */
+	struct ila_record *push_recs; /* ILA_PROTO_MAX_RECORDS + 1, for the frame being built */
 	ev_timer expiry_w;
 	ev_timer trim_w;
 	/* store etcd (directory.c): the batch whose transactions are out (one

@@ -29,12 +29,43 @@ static int snap_collect(void *arg, const struct store_key *k, const struct mappi
 	return b->n == b->max ? 1 : 0;
 }
 
+/* A mapping gone from the store (its tombstone forgotten) is known only by
+ * its journal entries: an earlier one of them in this frame gives way to
+ * the later. Returns whether one did. */
+static bool drop_gone(struct push_batch *b, const struct store_key *k)
+{
+	for (unsigned i = 0; i < b->n; i++) {
+		struct store_key rk;
+
+		store_key_of(&b->rec[i], &rk);
+		if (memcmp(rk.b, k->b, STORE_KEY_LEN) != 0)
+			continue;
+		memmove(&b->rec[i], &b->rec[i + 1], (b->n - i - 1) * sizeof(*b->rec));
+		b->n--;
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Changes held for one session collapse into the latest (protocol.md 8.8):
+ * each entry gives the mapping as it is now, so an entry of a mapping that
+ * changed again later is passed over, and the mapping goes out once, at
+ * the position of its last change. Returns 0 when the entry took a place
+ * in the frame, 1 when it did not (store_journal counts only the former).
+ */
 static int journal_collect(void *arg, uint64_t jseq, const struct store_key *k,
 			   const struct mapping *mp)
 {
 	struct push_batch *b = arg;
-	struct ila_record *r = &b->rec[b->n++];
+	struct ila_record *r;
+	bool folded = false;
 
+	if (mp && mp->jseq > jseq)
+		return 1;
+	if (!mp || mp->jseq == 0)
+		folded = drop_gone(b, k);
+	r = &b->rec[b->n++];
 	if (mp) {
 		*r = mp->rec;
 		if (r->state != ILA_STATE_REMOVED)
@@ -45,7 +76,7 @@ static int journal_collect(void *arg, uint64_t jseq, const struct store_key *k,
 		r->state = ILA_STATE_REMOVED;
 	}
 	b->last_jseq = jseq;
-	return 0;
+	return folded ? 1 : 0;
 }
 
 static void sub_start_snapshot(struct mapper *m, struct subscription *sub)
@@ -96,7 +127,9 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 	} else {
 		uint64_t reached;
 
-		rc = store_journal(&m->store, txn, sub->vn, sub->pos, max, &reached,
+		/* one record more than the frame holds tells whether another
+		 * frame of the batch follows (MORE, 8.8) */
+		rc = store_journal(&m->store, txn, sub->vn, sub->pos, max + 1, &reached,
 				   journal_collect, &b);
 		mdb_txn_abort(txn);
 		if (rc == -ERANGE) {
@@ -108,11 +141,19 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 		if (rc < 0)
 			return 0;
 		if (rc == 0) {
-			/* only other vns' changes: move past them, nothing to send */
+			/* only other vns' changes, or changes superseded later:
+			 * move past them, nothing to send */
 			bool moved = reached > sub->pos;
 
 			sub->pos = reached;
 			return moved ? 2 : 0;
+		}
+		if (b.n > max) {
+			/* the frame ends just before the record it cannot hold:
+			 * what lies between was passed over */
+			b.n = max;
+			reached = b.last_jseq - 1;
+			push.push.flags |= ILA_PUSH_F_MORE;
 		}
 		b.last_jseq = reached;
 		push.push.high_seq = reached;
@@ -312,8 +353,9 @@ static void push_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
 int push_init(struct mapper *m)
 {
 	/* one frame's records, built here for every push: allocated once, as
-	 * a move fans out to every subscriber in turn */
-	m->push_recs = calloc(ILA_PROTO_MAX_RECORDS, sizeof(*m->push_recs));
+	 * a move fans out to every subscriber in turn; one more than a frame
+	 * holds, to see whether another follows */
+	m->push_recs = calloc(ILA_PROTO_MAX_RECORDS + 1, sizeof(*m->push_recs));
 	if (!m->push_recs)
 		return -ENOMEM;
 	ev_timer_init(&m->push_delay_w, push_delay_cb, m->conf->push_delay_ms / 1000.0, 0.);

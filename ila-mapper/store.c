@@ -17,6 +17,7 @@
 #define VAL_VERSION 2
 
 static int index_build(struct store *s, MDB_txn *txn);
+static int due_build(struct store *s, MDB_txn *txn);
 
 static int mdb_errno(int rc)
 {
@@ -88,7 +89,7 @@ int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *er
 	    (rc = mdb_dbi_open(txn, "owner", MDB_CREATE | MDB_DUPSORT | MDB_DUPFIXED,
 			       &s->owner)) ||
 	    (rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta)) ||
-	    (rc = index_build(s, txn))) {
+	    (rc = index_build(s, txn)) || (rc = due_build(s, txn))) {
 		snprintf(err, errlen, "store %s: %s", path, mdb_strerror(rc));
 		mdb_txn_abort(txn);
 		goto fail;
@@ -314,10 +315,20 @@ int store_get(struct store *s, MDB_txn *txn, const struct store_key *k, struct m
 
 #define EXPIRY_KEY_LEN (4 + STORE_KEY_LEN)
 
-static void expiry_key(uint8_t *b, uint64_t expires, const struct store_key *k)
+static void expiry_key(uint8_t *b, uint64_t due, const struct store_key *k)
 {
-	ila_put_be32(b, time32(expires));
+	ila_put_be32(b, time32(due));
 	memcpy(b + 4, k->b, STORE_KEY_LEN);
+}
+
+/* When the expiry tick has to look at a mapping: the end of its lifetime,
+ * or the end of its freeze when that comes first (it is pushed up then). */
+static uint64_t due_of(const struct mapping *m)
+{
+	if (m->rec.state == ILA_STATE_FROZEN && m->frozen_until &&
+	    m->frozen_until != STORE_FROZEN_PERMANENT && m->frozen_until < m->expires)
+		return m->frozen_until;
+	return m->expires;
 }
 
 /* The journal is keyed by position alone, so every entry is an append. Its
@@ -439,6 +450,51 @@ static int index_build(struct store *s, MDB_txn *txn)
 			continue;
 		if (index_update(s, txn, &k, NULL, &m) < 0) {
 			rc = MDB_CORRUPTED;
+			break;
+		}
+	}
+	mdb_cursor_close(cur);
+	if (rc != MDB_NOTFOUND)
+		return rc;
+	v.mv_size = 1;
+	v.mv_data = "1";
+	return mdb_put(txn, s->meta, &mk, &v, 0);
+}
+
+/* A store written before frozen mappings were indexed at the end of their
+ * freeze has them at the end of their lifetime: moved once, at open. */
+static int due_build(struct store *s, MDB_txn *txn)
+{
+	MDB_val mk = { 3, "due" }, v, key, val, empty = { 0, NULL };
+	MDB_cursor *cur;
+	int rc;
+
+	if (mdb_get(txn, s->meta, &mk, &v) == 0)
+		return 0;
+	if ((rc = mdb_cursor_open(txn, s->map, &cur)))
+		return rc;
+	for (rc = mdb_cursor_get(cur, &key, &val, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(cur, &key, &val, MDB_NEXT)) {
+		struct mapping m = { 0 };
+		struct store_key k;
+		uint8_t ek[EXPIRY_KEY_LEN];
+		MDB_val ekey = { sizeof(ek), ek };
+		int r;
+
+		if (key.mv_size != STORE_KEY_LEN)
+			continue;
+		memcpy(k.b, key.mv_data, STORE_KEY_LEN);
+		store_key_to_record(&k, &m.rec);
+		if (decode_value(&val, &m) < 0 || due_of(&m) == m.expires)
+			continue;
+		expiry_key(ek, m.expires, &k);
+		r = mdb_del(txn, s->expiry, &ekey, NULL);
+		if (r == 0 || r == MDB_NOTFOUND) {
+			expiry_key(ek, due_of(&m), &k);
+			r = mdb_put(txn, s->expiry, &ekey, &empty, 0);
+		}
+		if (r) {
+			rc = r;
 			break;
 		}
 	}
@@ -583,14 +639,14 @@ int store_put(struct store *s, MDB_txn *txn, struct mapping *m, const struct map
 	}
 	if ((rc = index_update(s, txn, &k, old, m)))
 		return rc;
-	if (old && old->expires != m->expires) {
-		expiry_key(ek, old->expires, &k);
+	if (old && due_of(old) != due_of(m)) {
+		expiry_key(ek, due_of(old), &k);
 		rc = mdb_del(txn, s->expiry, &ekey, NULL);
 		if (rc && rc != MDB_NOTFOUND)
 			return mdb_errno(rc);
 	}
-	if (!old || old->expires != m->expires) {
-		expiry_key(ek, m->expires, &k);
+	if (!old || due_of(old) != due_of(m)) {
+		expiry_key(ek, due_of(m), &k);
 		/* registrations mostly expire after everything already there: try
 		 * the cheap append first, and a normal insert when it is not last */
 		rc = mdb_put(txn, s->expiry, &ekey, &empty, MDB_APPEND);
@@ -619,7 +675,7 @@ int store_del(struct store *s, MDB_txn *txn, const struct mapping *old, bool jou
 	}
 	if ((rc = index_update(s, txn, &k, old, NULL)))
 		return rc;
-	expiry_key(ek, old->expires, &k);
+	expiry_key(ek, due_of(old), &k);
 	rc = mdb_del(txn, s->expiry, &ekey, NULL);
 	if (rc && rc != MDB_NOTFOUND)
 		return mdb_errno(rc);
@@ -723,8 +779,8 @@ int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, un
 			m.rec.seq = ila_get_be64((const uint8_t *)val.mv_data + STORE_KEY_LEN);
 			got = 0;
 		}
-		fn(arg, jseq, &k, got == 0 ? &m : NULL);
-		n++;
+		if (fn(arg, jseq, &k, got == 0 ? &m : NULL) == 0)
+			n++;
 	}
 	mdb_cursor_close(cur);
 	if (rc && rc != MDB_NOTFOUND)

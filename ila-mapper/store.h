@@ -4,13 +4,17 @@
  *   map      key (vn, family, address) -> the mapping (a removed one is kept
  *            as a tombstone: state removed, its sequence number)
  *   journal  key jseq                  -> the map key changed at that
- *            position and the sequence number it got
- *   expiry   key (expires, map key)    -> nothing; the soft-state timer's index
+ *            position and the sequence number it got (one journal for
+ *            all vns: a vn's positions increase with gaps)
+ *   expiry   key (due, map key)        -> nothing; the soft-state timer's index:
+ *            due is when the lifetime ends, or when the freeze ends if that
+ *            comes first
  *   owner    key owner node name       -> map keys (sorted duplicates): the
  *            live (not removed) mappings of each node
  *   meta     "jseq" -> last journal position; "trim" -> journal kept after it;
  *            "id" -> the store's id (random, made with the store);
- *            "v" vn -> live mappings of the vn; "owner" -> index built
+ *            "v" vn -> live mappings of the vn; "owner" -> index built;
+ *            "due" -> expiry index at freeze ends
  * Every change to a mapping appends to the journal, so subscribers resume
  * from a position and a slow subscriber is fed from the journal instead of
  * from an in-memory queue.
@@ -38,8 +42,9 @@ struct mapping {
 	char standby_node[ILA_PROTO_NAME_MAX + 1];
 	uint64_t expires;	/* wall seconds (stored in 32 bits: until 2106) */
 	uint64_t jseq;		/* journal position of the last change */
-	uint32_t moves;		/* moves in the current damping window (stored up to 255) */
-	uint64_t window_start;	/* wall seconds */
+	uint32_t moves;		/* moves (owner changes) in the damping window, open
+				 * while not 0 (stored up to 255) */
+	uint64_t window_start;	/* wall seconds: the move that opened the window */
 	uint64_t frozen_until;	/* 0, wall seconds, or STORE_FROZEN_PERMANENT */
 	bool lapsed;		/* down or removed by expiry, not by a node */
 };
@@ -142,9 +147,13 @@ int store_scan(struct store *s, MDB_txn *txn, uint32_t vn, const struct store_ke
  * other vns' entries (at most STORE_JOURNAL_SCAN entries are looked at per
  * call): fn gets the position, the key, and the mapping as it is now (a
  * tombstone, or when even that is gone a removed mapping with the number
- * the journal kept; NULL only for an entry of an older store). *reached is the last position looked at, so a caller can move
- * past other vns' changes even when none of its own came. Returns the
- * number of entries of vn, -EIO, or -ERANGE when `after` is older than what
+ * the journal kept; NULL only for an entry of an older store). fn returns
+ * 0 when the entry counts (the caller took it as a new item), non-zero
+ * when it does not (passed over, or folded into an item taken before):
+ * only the entries that count make up max and the result. *reached is the
+ * last position looked at, so a caller can move past other vns' changes
+ * (and entries it passed over) even when none came. Returns the number of
+ * entries that counted, -EIO, or -ERANGE when `after` is older than what
  * the journal still holds (the subscriber needs a snapshot).
  */
 #define STORE_JOURNAL_SCAN 16384
@@ -155,7 +164,8 @@ int store_journal(struct store *s, MDB_txn *txn, uint32_t vn, uint64_t after, un
 /* Drops journal entries at or before keep_after. */
 int store_journal_trim(struct store *s, MDB_txn *txn, uint64_t keep_after);
 
-/* Keys whose expiry is <= now, at most max, in expiry order. Returns count. */
+/* Keys due (their lifetime or their freeze ended) at or before now, at most
+ * max, in that order. Returns count. */
 int store_expired(struct store *s, MDB_txn *txn, uint64_t now, struct store_key *keys,
 		  unsigned max);
 

@@ -296,3 +296,62 @@ def suite_records_validated(h, root, res):
     finally:
         n.stop()
         fake.close()
+
+
+def make_cert(pki, name, subject, ext):
+    """pki/NAME.crt and .key signed by pki's CA: subject as given (any bytes the
+    shell could not pass), ext the lines of an openssl extension file."""
+    h_run = __import__('subprocess').run
+    key, csr = os.path.join(pki, name + '.key'), os.path.join(pki, name + '.csr')
+    crt, extf = os.path.join(pki, name + '.crt'), os.path.join(pki, name + '.ext')
+    h_run(['openssl', 'req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256',
+           '-nodes', '-subj', subject, '-keyout', key, '-out', csr],
+          check=True, capture_output=True, timeout=60)
+    with open(extf, 'w') as f:
+        f.write(ext)
+    h_run(['openssl', 'x509', '-req', '-in', csr, '-CA', os.path.join(pki, 'ca.crt'),
+           '-CAkey', os.path.join(pki, 'ca.key'), '-CAcreateserial', '-days', '30',
+           '-extfile', extf, '-out', crt], check=True, capture_output=True, timeout=60)
+    os.unlink(csr)
+    os.unlink(extf)
+
+
+def suite_cert_identity(h, root, res):
+    """A certificate's identity is its first DNS subjectAltName, the CN only when it
+    has no subjectAltName at all; names from certificates reach the log filtered."""
+    env = h.Env(root, 'cert-identity', ['n1'],
+                [dict(name='blue', id=1, prefix=PREFIX, serve=['n1'], subscribe=['n1'])])
+    # CN n1 beside a subjectAltName that names no host (an IP address only)
+    make_cert(env.pki, 'n1-ipsan', '/CN=n1',
+              'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=clientAuth\n')
+    # the name n1 in the DNS subjectAltName, another CN beside it
+    make_cert(env.pki, 'n1-dnssan', '/CN=somebody-else',
+              'subjectAltName=DNS:n1\nextendedKeyUsage=clientAuth\n')
+    # no subjectAltName, a CN with an escape sequence and a line of its own
+    forged = 'ila-mapper: node n1 up from a forged line'
+    make_cert(env.pki, 'n1-ctl', '/CN=n1\x1b[31m\n' + forged,
+              'extendedKeyUsage=clientAuth\n')
+    env.start()
+    before = env.stats()
+    r = env.probe('open', env.session('n1', cert='n1-ipsan'), timeout=10)
+    d = h.stat_delta(before, env.stats())
+    res.check('cert-identity: a certificate with a subjectAltName but no DNS name is not '
+              'known by its CN (CN n1, SAN IP:127.0.0.1: refused, counted)',
+              r.returncode != 0 and 'OPENED' not in r.stdout and
+              (d.get('auth_failures', 0) + d.get('tls_failures', 0)) >= 1,
+              'exit %d %s; %s' % (r.returncode, r.stdout.strip()[-160:], d))
+    r = env.probe('open', env.session('n1', cert='n1-dnssan'), timeout=10)
+    res.check('cert-identity: the DNS subjectAltName is the identity, not the CN beside it '
+              '(SAN n1, CN somebody-else: opens as n1)',
+              r.returncode == 0 and 'OPENED' in r.stdout, r.stdout.strip()[-160:])
+    r = env.probe('open', env.session('n1', cert='n1-ctl'), timeout=10)
+    with open(env.log, 'rb') as f:
+        log = f.read()
+    ctl = sorted({b for b in log if b < 0x20 and b != 0x0a})
+    res.check('cert-identity: a certificate name with control bytes is refused, and no '
+              'control byte or forged line reaches the log',
+              r.returncode != 0 and not ctl and
+              not any(ln.startswith(forged.encode()) for ln in log.splitlines()),
+              'exit %d; control bytes in the log %s; forged line %s' %
+              (r.returncode, ['0x%02x' % b for b in ctl],
+               any(ln.startswith(forged.encode()) for ln in log.splitlines())))

@@ -343,6 +343,48 @@ static void test_directed_push_does_not_complete_sync(void **state)
 	assert_int_equal(cache_get(d, &k, false)->inst.kind, KROUTE_ILA);
 }
 
+/* What the mapper sends is checked before it is used: a record of a vn the
+ * node does not serve, or outside the vn's prefix, is dropped and counted,
+ * whatever its state; a down one does not become an unreachable route. */
+static void test_down_records_outside_served_vns_and_prefixes_install_no_route(void **state)
+{
+	struct ilad *d = *state;
+	struct ila_record outside = fake_rec(VN_BLUE, "2001:db8:99::1", LOC_H2, "h2", 5,
+					     ILA_STATE_DOWN);
+	struct ila_record other_vn = fake_rec(30, "2001:db8:10::44", LOC_H2, "h2", 5,
+					      ILA_STATE_DOWN);
+	struct ila_record replied = fake_rec(VN_BLUE, "2001:db8:98::1", LOC_H2, "h2", 5,
+					     ILA_STATE_DOWN);
+	struct ila_record inside = fake_rec(VN_BLUE, A2, LOC_H2, "h2", 5, ILA_STATE_DOWN);
+	struct ila_msg reply = { .type = ILA_MSG_REPLY, .xid = 4242, .rec = &replied, .nrec = 1 };
+	union kaddr a;
+	struct ilad_key k;
+
+	up_and_synced(d);
+	fake_kernel_clear();
+	mapper_push(d, VN_BLUE, 0, 101, &outside, 1);
+	mapper_push(d, 30, 0, 7, &other_vn, 1);
+	mapper_send(reply);
+	deliver(d);
+	mapper_push(d, VN_BLUE, 0, 102, &inside, 1); /* the control: applied */
+	a = fake_kaddr("2001:db8:99::1");
+	assert_null(fake_kernel_last(FK_REPLACE, &a));
+	a = fake_kaddr("2001:db8:10::44");
+	assert_null(fake_kernel_last(FK_REPLACE, &a));
+	a = fake_kaddr("2001:db8:98::1");
+	assert_null(fake_kernel_last(FK_REPLACE, &a));
+	k = fake_key(VN_BLUE, "2001:db8:99::1");
+	assert_null(cache_get(d, &k, false));
+	k = fake_key(30, "2001:db8:10::44");
+	assert_null(cache_get(d, &k, false));
+	a = fake_kaddr(A2);
+	assert_non_null(fake_kernel_last(FK_REPLACE, &a));
+	assert_int_equal(fake_kernel_last(FK_REPLACE, &a)->r.kind, KROUTE_UNREACHABLE);
+	assert_int_equal(d->stats.records_rejected_prefix, 2);
+	assert_int_equal(d->stats.records_rejected_vn, 1);
+	assert_int_equal(d->mc, MC_UP);
+}
+
 static void test_reply_to_query_decides_waiting_attach(void **state)
 {
 	struct ilad *d = *state;
@@ -566,6 +608,48 @@ static void test_deregistration_ack_forgets_detached_workload(void **state)
 	assert_null(local_of(d, A1));
 }
 
+/* protocol.md 8.3: a commit that failed at the mapper is answered ERROR
+ * internal for the whole request; nothing was done, so nothing is taken as
+ * registered and the records go again at the next refresh. */
+static void test_error_internal_answer_to_register_leaves_it_pending(void **state)
+{
+	struct ilad *d = *state;
+
+	up_and_synced(d);
+	attach(d, A1);
+	mapper_recv();
+	mapper_error(d, got_of(ILA_MSG_REGISTER, 0)->xid, ILA_PERR_INTERNAL);
+	assert_false(local_of(d, A1)->registered);
+	assert_int_equal(local_of(d, A1)->state, LOCAL_ATTACHED);
+	assert_int_equal(d->stats.registrations_acked, 0);
+	assert_int_equal(d->stats.registrations_refused, 0);
+	ev_invoke(d->loop, &d->refresh_timer, EV_TIMER);
+	mapper_recv();
+	assert_non_null(rec_of(got_of(ILA_MSG_REGISTER, 0), VN_BLUE, A1));
+}
+
+static void test_error_internal_answer_to_deregister_keeps_it_until_acknowledged(void **state)
+{
+	struct ilad *d = *state;
+	char err[256];
+
+	up_and_synced(d);
+	attach(d, A1);
+	mapper_recv();
+	mapper_ack(d, got_of(ILA_MSG_REGISTER, 0)->xid, NULL, 0, 1);
+	assert_int_equal(local_detach(d, A1, true, err, sizeof(err)), 0);
+	ilad_events_run(d);
+	mapper_recv();
+	mapper_error(d, got_of(ILA_MSG_DEREGISTER, 0)->xid, ILA_PERR_INTERNAL);
+	assert_non_null(local_of(d, A1));
+	assert_int_equal(local_of(d, A1)->state, LOCAL_DETACHED);
+	ev_invoke(d->loop, &d->refresh_timer, EV_TIMER);
+	mapper_recv();
+	assert_non_null(rec_of(got_of(ILA_MSG_DEREGISTER, 0), VN_BLUE, A1));
+	mapper_ack(d, got_of(ILA_MSG_DEREGISTER, 0)->xid, NULL, 0, 1);
+	assert_null(local_of(d, A1));
+}
+
 static void test_prepare_offers_own_locator_as_standby(void **state)
 {
 	struct ilad *d = *state;
@@ -667,6 +751,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_snapshot_resyncs_adopted_workload_at_mapper_seq, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_snapshot_in_several_frames_syncs_at_its_end, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_directed_push_does_not_complete_sync, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_down_records_outside_served_vns_and_prefixes_install_no_route,
+						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_to_query_decides_waiting_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_subscription_lets_waiting_workloads_register, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_decides_workload_the_snapshot_did_not_know, setup, teardown),
@@ -678,6 +764,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_refresh_does_not_register_refused_workloads, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_error_answer_to_register_is_sent_again_at_refresh, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_deregistration_ack_forgets_detached_workload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_internal_answer_to_register_leaves_it_pending, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_error_internal_answer_to_deregister_keeps_it_until_acknowledged, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_prepare_offers_own_locator_as_standby, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_detach_of_prepared_workload_withdraws_standby_offer,
 						setup, teardown),

@@ -2,7 +2,8 @@
 /*
  * ila-mapper's directory (directory.c) through real sessions: the rules of
  * doc/protocol.md 8.3 (registration, deregistration, standby, failover,
- * lifetimes, group commit) and 9.1 and 9.3 (sequence numbers, damping),
+ * lifetimes, group commit), 9.1 and 9.3 (sequence numbers, damping) and
+ * 9.2 (journal positions),
  * each case named after the rule it proves (doc/protocol.md as on main
  * after "every change takes a higher number" and tombstones). The clocks
  * are wrapped (mapper_fixture.c), so lifetimes and damping windows are
@@ -796,6 +797,62 @@ static void test_session_replaced_by_reconnect_does_not_fail_over(void **state)
 	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
 }
 
+/* 8.3: failover promotes the standby "whose node is connected"; a standby
+ * whose node has no session is not promoted, and the mapping stays as it
+ * would without a standby (its offer kept, nothing pushed). */
+static void test_failover_needs_a_connected_standby(void **state)
+{
+	struct fx_node *n1, *n2, *gw;
+	struct mapping mp;
+
+	(void)state;
+	failover_setup(&n1, &n2, &gw);
+	fx_goodbye(n2); /* the standby leaves */
+	fx_hangup(n1);	/* then the owner dies */
+	mp = get(FX_BLUE, A1);
+	assert_string_equal(mp.rec.node, "n1");
+	fx_assert_loc(&mp.rec.loc, FX_LOC_A);
+	assert_int_equal(mp.rec.state, ILA_STATE_UP);
+	assert_true(mp.rec.has_standby);
+	assert_string_equal(mp.standby_node, "n2");
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+	assert_int_equal(fx_mapper()->stats.failovers, 0);
+	assert_int_equal(fx_mapper()->stats.failovers_skipped, 1);
+	/* the standby coming back later promotes nothing either */
+	fx_connect("n2");
+	assert_string_equal(get(FX_BLUE, A1).rec.node, "n1");
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+}
+
+/* Each mapping by its own standby: of a failed node's mappings, those whose
+ * standby node is connected are promoted, the others kept. */
+static void test_failover_promotes_only_the_mappings_whose_standby_is_connected(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2"), *n3 = fx_connect("n3");
+	struct fx_node *gw = subscriber();
+	struct ila_record r2 = standby_rec(A1, FX_LOC_B), r3 = standby_rec(A2, FX_LOC_C);
+	struct mapping a1, a2;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_A, 1), 0);
+	assert_int_equal(fx_register_rec(n2, &r2), 0);
+	assert_int_equal(fx_register_rec(n3, &r3), 0);
+	fx_hangup(n3); /* n3 dies first: it owns nothing, nothing happens */
+	fx_clear(gw);
+	fx_hangup(n1);
+	a1 = get(FX_BLUE, A1);
+	a2 = get(FX_BLUE, A2);
+	assert_string_equal(a1.rec.node, "n2");
+	fx_assert_loc(&a1.rec.loc, FX_LOC_B);
+	assert_string_equal(a2.rec.node, "n1");
+	fx_assert_loc(&a2.rec.loc, FX_LOC_A);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	assert_string_equal(fx_push_record(gw, FX_BLUE, 0)->node, "n2");
+	assert_int_equal(fx_mapper()->stats.failovers, 1);
+	assert_int_equal(fx_mapper()->stats.failovers_skipped, 1);
+}
+
 static void test_lost_session_without_standby_changes_nothing(void **state)
 {
 	struct fx_node *n1 = fx_connect("n1"), *gw = subscriber();
@@ -965,6 +1022,56 @@ static void test_owner_brings_expired_tombstone_back_with_the_number_it_refreshe
 	assert_string_equal(mp.rec.node, "n1");
 }
 
+/* 8.3: a lapsed mapping "accepts its owner's registration with the same
+ * locator down to the number before the expiry": removed by expiry too, the
+ * owner at another locator with an old number is stale; with a number above
+ * the tombstone's it is an ordinary registration. */
+static void test_lapsed_tombstone_comes_back_only_at_the_same_locator(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 5, 30);
+	struct mapping mp;
+
+	(void)state;
+	fx_register(n1, &r, 1);
+	fx_at(FX_T0 + 30);
+	fx_expire();
+	fx_at(FX_T0 + 60);
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_REMOVED);
+	assert_int_equal(get(FX_BLUE, A1).rec.seq, 7);
+	r.loc = fx_loc(FX_LOC_C);
+	assert_int_equal(fx_register_rec(n1, &r), ILA_PERR_STALE_SEQ);
+	r.seq = 6;
+	assert_int_equal(fx_register_rec(n1, &r), ILA_PERR_STALE_SEQ);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_REMOVED);
+	r.seq = 8;
+	assert_int_equal(fx_register_rec(n1, &r), 0);
+	mp = get(FX_BLUE, A1);
+	assert_int_equal(mp.rec.state, ILA_STATE_UP);
+	assert_int_equal(mp.rec.seq, 8);
+	fx_assert_loc(&mp.rec.loc, FX_LOC_C);
+}
+
+/* The same for a lapsed mapping still down. */
+static void test_lapsed_down_mapping_comes_back_only_at_the_same_locator(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_A, 5, 30);
+
+	(void)state;
+	fx_register(n1, &r, 1);
+	fx_at(FX_T0 + 30);
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_DOWN);
+	r.loc = fx_loc(FX_LOC_C);
+	assert_int_equal(fx_register_rec(n1, &r), ILA_PERR_STALE_SEQ);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_DOWN);
+	r.loc = fx_loc(FX_LOC_A);
+	assert_int_equal(fx_register_rec(n1, &r), 0);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_UP);
+}
+
 static void test_taken_down_mapping_refreshed_by_owner_comes_up_with_a_higher_number(void **state)
 {
 	struct fx_node *n1 = fx_connect("n1"), *gw = subscriber();
@@ -1091,7 +1198,183 @@ static void test_moves_spread_wider_than_the_damping_interval_do_not_freeze(void
 	assert_int_equal(fx_mapper()->stats.freezes, 0);
 }
 
+/* Damping runs on the monotonic clock (doc/protocol.md 9.3): a step of the
+ * system clock neither starts a new window of moves nor ends a freeze. */
+static void test_wall_clock_step_neither_resets_damping_nor_ends_a_freeze(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+
+	(void)state;
+	three_moves(n1, n2); /* T0 .. T0 + 30 */
+	fx_at(FX_T0 + 40);
+	fx_wall_s += 86400; /* the system clock jumps a day; 40 s of the window went by */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+	fx_at(FX_T0 + 60);
+	fx_wall_s += 2 * 86400; /* and again: 30 s of the 50 s freeze are left */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 100), ILA_PERR_FROZEN);
+	assert_string_equal(get(FX_BLUE, A1).rec.node, "n2");
+	fx_at(FX_T0 + 90); /* 50 s of real time: the freeze is over */
+	fx_wall_s -= 86400; /* whatever the system clock says */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 100), 0);
+	assert_string_equal(get(FX_BLUE, A1).rec.node, "n1");
+}
+
+/* 9.3: "When the freeze ends the state returns to up (pushed, number +
+ * 1)": the expiry tick does it, nobody has to register; the damping then
+ * counts afresh. */
+static void test_freeze_end_returns_mapping_to_up_and_pushes_it(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2"), *gw = subscriber();
+	const struct ila_record *p;
+	struct mapping mp;
+	uint64_t seq;
+
+	(void)state;
+	three_moves(n1, n2);
+	fx_at(FX_T0 + 40);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
+	seq = get(FX_BLUE, A1).rec.seq;
+	fx_clear(gw);
+	fx_at(FX_T0 + 89); /* frozen until T0 + 90 */
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+	fx_at(FX_T0 + 90);
+	fx_expire();
+	mp = get(FX_BLUE, A1);
+	assert_int_equal(mp.rec.state, ILA_STATE_UP);
+	assert_int_equal(mp.rec.seq, seq + 1);
+	assert_int_equal(mp.frozen_until, 0);
+	assert_string_equal(mp.rec.node, "n2"); /* where it was frozen */
+	fx_assert_loc(&mp.rec.loc, FX_LOC_B);
+	assert_int_equal(mp.expires, FX_T0 + 30 + 300); /* the lifetime is not touched */
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	p = fx_push_record(gw, FX_BLUE, 0);
+	assert_int_equal(p->state, ILA_STATE_UP);
+	assert_int_equal(p->seq, seq + 1);
+	assert_int_equal(fx_mapper()->stats.freeze_ends, 1);
+	assert_int_equal(fx_mapper()->stats.unfreezes, 0);
+	/* pushed once: the next ticks leave it alone */
+	fx_clear(gw);
+	fx_at(FX_T0 + 91);
+	fx_expire();
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+	/* the damping counts afresh: three moves, then the fourth freezes */
+	seq = get(FX_BLUE, A1).rec.seq;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, seq + 1), 0);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, seq + 2), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, seq + 3), 0);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, seq + 4), ILA_PERR_FROZEN);
+}
+
+/* A freeze outlasting the lifetime: the expiry comes first and takes the
+ * mapping down; the end of the freeze pushes nothing more. */
+static void test_freeze_longer_than_the_lifetime_ends_in_the_expiry(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2"), *gw = subscriber();
+	struct ila_record r = fx_rec(FX_BLUE, A1, FX_LOC_B, 0, 45);
+
+	(void)state;
+	three_moves(n1, n2); /* n2's registration at T0 + 30 lives 300 s */
+	r.seq = get(FX_BLUE, A1).rec.seq;
+	assert_int_equal(fx_register_rec(n2, &r), 0); /* now 45 s: until T0 + 75 */
+	fx_at(FX_T0 + 40); /* frozen until T0 + 90 */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 10), ILA_PERR_FROZEN);
+	fx_clear(gw);
+	fx_at(FX_T0 + 75);
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_DOWN);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	fx_clear(gw);
+	fx_at(FX_T0 + 90); /* down until T0 + 120 */
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_DOWN);
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+	assert_int_equal(fx_mapper()->stats.freeze_ends, 0);
+}
+
+/* 9.3: the moves counted are owner changes; the owner changing its own
+ * locator is not a move, however often. */
+static void test_damping_counts_only_owner_changes(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+	const char *locs[5] = { FX_LOC_B, FX_LOC_C, FX_LOC_A, FX_LOC_B, FX_LOC_C };
+	struct mapping mp;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	for (unsigned i = 0; i < 5; i++) {
+		fx_at(FX_T0 + i + 1);
+		assert_int_equal(fx_register1(n1, FX_BLUE, A1, locs[i], i + 2), 0);
+	}
+	mp = get(FX_BLUE, A1);
+	assert_int_equal(mp.rec.state, ILA_STATE_UP);
+	fx_assert_loc(&mp.rec.loc, FX_LOC_C);
+	assert_int_equal(mp.moves, 0);
+	assert_int_equal(fx_mapper()->stats.freezes, 0);
+	/* nor does it count within a window that owner changes opened */
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 7), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 8), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_C, 9), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 10), 0);
+	assert_int_equal(get(FX_BLUE, A1).moves, 2);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 11), 0); /* the third */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 12), ILA_PERR_FROZEN);
+}
+
+/* 9.3, as documented: moves are counted in fixed windows of `damping
+ * interval` seconds, each opened by the first move made while none is open
+ * (not by the registration); the move that would be the fourth of one
+ * window freezes the mapping. Moves either side of a window's end are in two
+ * windows, so up to twice `damping moves` can pass in less than the
+ * interval without a freeze. */
+static void test_damping_counts_moves_in_fixed_windows_opened_by_a_move(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+	struct fx_node *to[2] = { n2, n1 };
+	const char *loc[2] = { FX_LOC_B, FX_LOC_A };
+	/* A1: the window opens at the first move (T0 + 90), not at T0 */
+	static const unsigned t1[] = { 90, 95, 99, 101 };
+	/* A2: three moves late in the window opened at T0 + 10, three early in
+	 * the next: six within 12 s, none frozen; the seventh is */
+	static const unsigned t2[] = { 10, 105, 109, 110, 111, 112, 113 };
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	for (unsigned i = 0; i < ILA_ARRAY_SIZE(t1); i++) {
+		fx_at(FX_T0 + t1[i]);
+		assert_int_equal(fx_register1(to[i % 2], FX_BLUE, A1, loc[i % 2], i + 2),
+				 i < 3 ? 0 : ILA_PERR_FROZEN);
+	}
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+
+	fx_at(FX_T0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_A, 1), 0);
+	for (unsigned i = 0; i < ILA_ARRAY_SIZE(t2); i++) {
+		fx_at(FX_T0 + t2[i]);
+		assert_int_equal(fx_register1(to[i % 2], FX_BLUE, A2, loc[i % 2], i + 2),
+				 i < 6 ? 0 : ILA_PERR_FROZEN);
+	}
+	assert_int_equal(get(FX_BLUE, A2).rec.state, ILA_STATE_FROZEN);
+}
+
 static struct fx_conf permanent = { .freeze_permanent = true };
+
+/* A permanent freeze has no end for the expiry tick to find. */
+static void test_permanent_freeze_does_not_end_by_time(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+
+	(void)state;
+	three_moves(n1, n2);
+	fx_at(FX_T0 + 40);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
+	fx_at(FX_T0 + 329); /* the last second of the lifetime */
+	fx_expire();
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+	assert_int_equal(fx_mapper()->stats.freeze_ends, 0);
+}
 
 static void test_permanent_freeze_holds_until_an_operator_unfreezes(void **state)
 {
@@ -1226,7 +1509,7 @@ static void test_group_commit_answers_each_register_with_its_own_ack(void **stat
 	a = fx_answer(n1, m2.xid);
 	assert_non_null(a);
 	assert_int_equal(a->ack.count, 1);
-	assert_true(a->ack.nstatus == 0 || (a->ack.nstatus == 1 && a->ack.status[0] == 0));
+	assert_int_equal(a->ack.nstatus, 0); /* all accepted: no STATUS */
 
 	a = fx_answer(n2, m3.xid);
 	assert_non_null(a);
@@ -1277,16 +1560,8 @@ static void test_commit_failure_acknowledges_nothing_and_stores_nothing(void **s
 	a = fx_answer(n1, fx_register(n1, r, 2));
 	fx_commit_fails = false;
 	assert_non_null(a);
-	if (a->type == ILA_MSG_ERROR) {
-		assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
-	} else {
-		/* whichever form the answer takes, nothing is accepted */
-		assert_int_equal(a->type, ILA_MSG_ACK);
-		assert_int_equal(a->ack.count, 0);
-		assert_int_equal(a->ack.nstatus, 2);
-		assert_int_equal(a->ack.status[0], ILA_PERR_INTERNAL);
-		assert_int_equal(a->ack.status[1], ILA_PERR_INTERNAL);
-	}
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
 	assert_false(fx_get(FX_BLUE, A1, &mp));
 	assert_false(fx_get(FX_BLUE, A2, &mp));
 	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
@@ -1299,6 +1574,115 @@ static void test_commit_failure_acknowledges_nothing_and_stores_nothing(void **s
 	assert_int_equal(a->ack.count, 2);
 	assert_int_equal(get(FX_BLUE, A1).jseq, pos + 1);
 	assert_int_equal(fx_push_records(gw, FX_BLUE), 2);
+}
+
+/* 8.3: "If the commit fails nothing is acknowledged: ERROR internal for the
+ * whole request". Every request of the failed commit gets its ERROR, with
+ * its xid, and no ACK. */
+static void test_commit_failure_answers_error_internal(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+	struct ila_record r1 = fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300);
+	struct ila_record r2 = fx_rec(FX_BLUE, A2, FX_LOC_B, 1, 300);
+	struct ila_msg m1 = { .type = ILA_MSG_REGISTER, .xid = fx_xid(), .rec = &r1, .nrec = 1 };
+	struct ila_msg m2 = { .type = ILA_MSG_REGISTER, .xid = fx_xid(), .rec = &r2, .nrec = 1 };
+	const struct ila_msg *a;
+
+	(void)state;
+	fx_commit_fails = true;
+	/* read in one loop iteration: one commit, and it fails */
+	fx_send(n1, &m1);
+	fx_send(n2, &m2);
+	fx_run();
+	fx_commit_fails = false;
+	a = fx_answer(n1, m1.xid);
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
+	a = fx_answer(n2, m2.xid);
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
+	assert_int_equal(fx_count(n1, ILA_MSG_ACK), 0);
+	assert_int_equal(fx_count(n2, ILA_MSG_ACK), 0);
+	/* the sessions go on */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+}
+
+/* 8.3: a DEREGISTER whose commit fails is refused whole in the same way,
+ * and the mapping stays as it was. */
+static void test_commit_failure_of_a_deregister_answers_error_internal(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, NULL, 1, 0);
+	const struct ila_msg *a;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	r.state = ILA_STATE_REMOVED;
+	fx_commit_fails = true;
+	a = fx_answer(n1, fx_deregister(n1, &r, 1));
+	fx_commit_fails = false;
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_UP);
+}
+
+/* 6.10: "The mapper sends COUNT with every ACK of a REGISTER or DEREGISTER,
+ * and STATUS when at least one record was refused." */
+static void test_ack_of_fully_accepted_register_has_no_status_list(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r[2] = { fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300),
+				   fx_rec(FX_BLUE, A2, FX_LOC_A, 1, 300) };
+	const struct ila_msg *a;
+
+	(void)state;
+	a = fx_answer(n1, fx_register(n1, r, 2));
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ACK);
+	assert_true(a->ack.has_count);
+	assert_int_equal(a->ack.count, 2);
+	assert_int_equal(a->ack.nstatus, 0);
+}
+
+static void test_ack_of_fully_accepted_deregister_has_no_status_list(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r = fx_rec(FX_BLUE, A1, NULL, 1, 0);
+	const struct ila_msg *a;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	r.state = ILA_STATE_DOWN;
+	a = fx_answer(n1, fx_deregister(n1, &r, 1));
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ACK);
+	assert_true(a->ack.has_count);
+	assert_int_equal(a->ack.count, 1);
+	assert_int_equal(a->ack.nstatus, 0);
+}
+
+/* 6.10: with one record refused, STATUS has one code per record, 0 for
+ * the accepted ones, and COUNT is the number of zeros. */
+static void test_ack_with_a_refused_record_lists_every_status(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1");
+	struct ila_record r[3] = { fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300),
+				   fx_rec(FX_BLUE, OUTSIDE, FX_LOC_A, 1, 300),
+				   fx_rec(FX_BLUE, A2, FX_LOC_A, 1, 300) };
+	const struct ila_msg *a;
+
+	(void)state;
+	a = fx_answer(n1, fx_register(n1, r, 3));
+	assert_non_null(a);
+	assert_int_equal(a->type, ILA_MSG_ACK);
+	assert_int_equal(a->ack.count, 2);
+	assert_int_equal(a->ack.nstatus, 3);
+	assert_int_equal(a->ack.status[0], 0);
+	assert_int_equal(a->ack.status[1], ILA_PERR_ADDR_OUTSIDE_VN);
+	assert_int_equal(a->ack.status[2], 0);
 }
 
 static struct fx_conf commit_delay = { .commit_delay_ms = 1000, .commit_batch = 3 };
@@ -1381,13 +1765,8 @@ static void test_full_store_refuses_with_internal_and_keeps_what_was_committed(v
 	}
 	assert_true(round < 64); /* 1 MB is full long before 64k mappings */
 	assert_true(accepted > 0);
-	if (a->type == ILA_MSG_ERROR) {
-		assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
-	} else {
-		assert_int_equal(a->ack.count, 0);
-		for (size_t i = 0; i < a->ack.nstatus; i++)
-			assert_int_equal(a->ack.status[i], ILA_PERR_INTERNAL);
-	}
+	assert_int_equal(a->type, ILA_MSG_ERROR);
+	assert_int_equal(a->error.code, ILA_PERR_INTERNAL);
 	/* what was acknowledged is there, nothing of the refused request is */
 	assert_true(fx_get(FX_BLUE, "2001:db8:100::1:1", &mp));
 	snprintf(first, sizeof(first), "2001:db8:100::%x:1", round + 1);
@@ -1526,6 +1905,42 @@ static void test_query_of_unknown_vn_is_vn_unknown(void **state)
 	assert_int_equal(a->error.code, ILA_PERR_VN_UNKNOWN);
 }
 
+/* ---- journal positions (9.2) ---- */
+
+/* 9.2: one journal for all vns: every committed change gets the next
+ * position whatever its vn, so one vn's positions increase with gaps, a
+ * PUSH reports the position reached, and a resume position taken from
+ * another vn's change works. */
+static void test_journal_positions_come_from_one_journal_shared_by_all_vns(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n4 = fx_connect("n4"), *gw;
+	struct ila_record a2 = fx_rec(FX_BLUE, A2, FX_LOC_A, 1, 300);
+	const struct ila_msg *p;
+
+	(void)state;
+	assert_int_equal(fx_register1(n4, FX_RED, RED1, FX_LOC_C, 1), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	assert_int_equal(fx_register1(n4, FX_RED, RED1, FX_LOC_C, 2), 0);
+	assert_int_equal(fx_register_rec(n1, &a2), 0);
+	assert_int_equal(get(FX_BLUE, A1).jseq, 2);
+	assert_int_equal(get(FX_RED, RED1).jseq, 3);
+	assert_int_equal(get(FX_BLUE, A2).jseq, 4);
+	/* blue resumed after red's position 3: A2 alone, no snapshot */
+	gw = fx_connect("gw");
+	fx_subscribe(gw, FX_BLUE, 3, 0);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	assert_memory_equal(&fx_push_record(gw, FX_BLUE, 0)->addr6, &a2.addr6, 16);
+	p = fx_nth(gw, ILA_MSG_PUSH, 0);
+	assert_int_equal(p->push.high_seq, 4);
+	assert_false(p->push.flags & (ILA_PUSH_F_SNAPSHOT_BEGIN | ILA_PUSH_F_SNAPSHOT_END));
+	/* live: red takes 5, blue's next change is pushed at 6 */
+	fx_clear(gw);
+	assert_int_equal(fx_register1(n4, FX_RED, RED1, FX_LOC_C, 3), 0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 2), 0);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, fx_count(gw, ILA_MSG_PUSH) - 1)->push.high_seq, 6);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 #define TC(f, conf) cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, &conf)
 
@@ -1572,6 +1987,8 @@ int main(void)
 		T(test_standby_field_in_a_register_is_ignored),
 		T(test_move_by_the_standby_node_clears_the_standby),
 		T(test_failover_promotes_connected_standby),
+		T(test_failover_needs_a_connected_standby),
+		T(test_failover_promotes_only_the_mappings_whose_standby_is_connected),
 		T(test_dead_timer_fails_over_to_connected_standby),
 		T(test_goodbye_does_not_fail_over),
 		T(test_session_replaced_by_reconnect_does_not_fail_over),
@@ -1581,6 +1998,8 @@ int main(void)
 		T(test_wall_clock_step_expires_nothing),
 		T(test_refreshed_mapping_does_not_expire),
 		T(test_owner_brings_lapsed_mapping_back_with_the_number_it_refreshed_with),
+		T(test_lapsed_tombstone_comes_back_only_at_the_same_locator),
+		T(test_lapsed_down_mapping_comes_back_only_at_the_same_locator),
 		T(test_owner_brings_expired_tombstone_back_with_the_number_it_refreshed_with),
 		T(test_taken_down_mapping_refreshed_by_owner_comes_up_with_a_higher_number),
 		T(test_damping_freezes_after_n_moves),
@@ -1588,6 +2007,12 @@ int main(void)
 		T(test_frozen_mapping_accepts_refresh_by_owner),
 		T(test_move_after_the_freeze_ends_is_accepted),
 		T(test_moves_spread_wider_than_the_damping_interval_do_not_freeze),
+		T(test_wall_clock_step_neither_resets_damping_nor_ends_a_freeze),
+		T(test_damping_counts_only_owner_changes),
+		T(test_damping_counts_moves_in_fixed_windows_opened_by_a_move),
+		T(test_freeze_end_returns_mapping_to_up_and_pushes_it),
+		T(test_freeze_longer_than_the_lifetime_ends_in_the_expiry),
+		TC(test_permanent_freeze_does_not_end_by_time, permanent),
 		TC(test_permanent_freeze_holds_until_an_operator_unfreezes, permanent),
 		TC(test_registration_rate_refuses_records_beyond_the_burst, rate3),
 		TC(test_node_mapping_quota_refuses_that_node_only, node_quota2),
@@ -1597,6 +2022,11 @@ int main(void)
 		TC(test_commit_delay_groups_requests_read_apart_into_one_commit, commit_delay),
 		TC(test_commit_batch_size_commits_without_waiting_for_the_delay, commit_delay),
 		T(test_commit_failure_acknowledges_nothing_and_stores_nothing),
+		T(test_commit_failure_answers_error_internal),
+		T(test_commit_failure_of_a_deregister_answers_error_internal),
+		T(test_ack_of_fully_accepted_register_has_no_status_list),
+		T(test_ack_of_fully_accepted_deregister_has_no_status_list),
+		T(test_ack_with_a_refused_record_lists_every_status),
 		TC(test_full_store_refuses_with_internal_and_keeps_what_was_committed, tiny_store),
 		T(test_acknowledged_registration_survives_reopening_the_store),
 		T(test_query_answers_known_addresses_in_query_order),
@@ -1605,6 +2035,7 @@ int main(void)
 		T(test_query_answers_a_tombstone_with_its_seq),
 		T(test_query_answers_a_repeated_address_once),
 		T(test_query_of_unknown_vn_is_vn_unknown),
+		T(test_journal_positions_come_from_one_journal_shared_by_all_vns),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

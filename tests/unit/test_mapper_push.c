@@ -589,6 +589,40 @@ static void test_push_batch_limit_splits_frames(void **state)
 	}
 }
 
+/* 8.8: a batch larger than `push batch` is split, MORE on all frames but
+ * the last; a node remembers only the last frame's JSEQ. */
+static void test_split_push_batch_sets_more_on_all_but_last(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	size_t frames;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	register_many(n1, 10, 1);
+	frames = fx_count(gw, ILA_MSG_PUSH);
+	assert_int_equal(frames, 3);
+	for (size_t i = 0; i < frames; i++)
+		assert_int_equal(!!(fx_nth(gw, ILA_MSG_PUSH, i)->push.flags & ILA_PUSH_F_MORE),
+				 i < frames - 1);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, frames - 1)->push.high_seq, committed());
+}
+
+/* 8.8: a batch of exactly `push batch` records is one frame, without MORE. */
+static void test_batch_that_fills_one_frame_has_no_more(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	const struct ila_msg *p;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	register_many(n1, 4, 1);
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 1);
+	p = fx_nth(gw, ILA_MSG_PUSH, 0);
+	assert_int_equal(p->nrec, 4);
+	assert_int_equal(p->push.flags & ILA_PUSH_F_MORE, 0);
+	assert_int_equal(p->push.high_seq, committed());
+}
+
 static void test_snapshot_frames_hold_at_most_the_push_batch(void **state)
 {
 	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
@@ -622,6 +656,143 @@ static void test_push_delay_holds_changes_until_it_ends(void **state)
 	assert_true(same_addr(fx_push_record(gw, FX_BLUE, 0), A1));
 	assert_true(same_addr(fx_push_record(gw, FX_BLUE, 1), A2));
 	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, 0)->push.high_seq, committed());
+}
+
+/* 8.8: "Within what is held for one session, several changes of the same
+ * mapping collapse into the latest". */
+static void test_changes_held_by_push_delay_collapse_into_the_latest(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	const struct ila_msg *p;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	fx_hold_delay_timers();
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 2), 0);
+	fx_hold_delay_timers();
+	fx_push_delay_ends();
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 1);
+	assert_int_equal(fx_push_record(gw, FX_BLUE, 0)->seq, 2);
+	/* the frame still reports the position of both changes */
+	p = fx_nth(gw, ILA_MSG_PUSH, 0);
+	assert_int_equal(p->push.high_seq, committed());
+	assert_int_equal(p->push.flags & ILA_PUSH_F_MORE, 0);
+	assert_int_equal(sub_of("gw", &(unsigned){ 0 })->pos, committed());
+}
+
+/* 8.8: a mapping goes out at the position of its latest change, so the
+ * records keep journal order (A2 changed after A3, so it comes after A3). */
+static void test_collapsed_mapping_is_sent_at_its_latest_position(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	fx_hold_delay_timers();
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_A, 1), 0);
+	fx_hold_delay_timers();
+	assert_int_equal(fx_register1(n1, FX_BLUE, A3, FX_LOC_A, 1), 0);
+	fx_hold_delay_timers();
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_B, 2), 0);
+	fx_hold_delay_timers();
+	fx_push_delay_ends();
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 3);
+	assert_true(same_addr(fx_push_record(gw, FX_BLUE, 0), A1));
+	assert_true(same_addr(fx_push_record(gw, FX_BLUE, 1), A3));
+	assert_true(same_addr(fx_push_record(gw, FX_BLUE, 2), A2));
+	assert_int_equal(fx_push_record(gw, FX_BLUE, 2)->seq, 2);
+	fx_assert_loc(&fx_push_record(gw, FX_BLUE, 2)->loc, FX_LOC_B);
+}
+
+/* 8.6, 8.8: a node resuming from a position gets each mapping changed since
+ * once, in its latest state. */
+static void test_resume_sends_each_changed_mapping_once(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+
+	(void)state;
+	three_changes(n1);						 /* 1 2 3 */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_B, 2), 0); /* 4 */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_B, 2), 0); /* 5 */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_C, 3), 0); /* 6 */
+	fx_subscribe(gw, FX_BLUE, 1, 0);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 3);
+	assert_true(same_addr(fx_push_record(gw, FX_BLUE, 0), A3));
+	assert_true(same_addr(fx_push_record(gw, FX_BLUE, 1), A2));
+	assert_int_equal(fx_push_record(gw, FX_BLUE, 1)->seq, 2);
+	assert_true(same_addr(fx_push_record(gw, FX_BLUE, 2), A1));
+	assert_int_equal(fx_push_record(gw, FX_BLUE, 2)->seq, 3);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, fx_count(gw, ILA_MSG_PUSH) - 1)->push.high_seq, 6);
+}
+
+/* 8.8: a mapping whose tombstone was forgotten is known only by its journal
+ * entries; replayed, its changes still collapse into one removal, with the
+ * tombstone's number. */
+static void test_resume_collapses_the_changes_of_a_forgotten_mapping(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	const struct ila_record *r, *a1 = NULL;
+	struct mapping mp;
+	uint64_t tomb;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_A, 1), 0);		  /* 1 */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 4), 0);		  /* 2 */
+	assert_int_equal(fx_deregister1(n1, FX_BLUE, A1, 4, ILA_STATE_REMOVED), 0); /* 3 */
+	assert_true(fx_get(FX_BLUE, A1, &mp));
+	tomb = mp.rec.seq;
+	fx_at(FX_T0 + 600); /* lifetime max: the tombstone is forgotten */
+	fx_expire();
+	assert_false(fx_get(FX_BLUE, A1, &mp));
+	fx_subscribe(gw, FX_BLUE, 1, 0);
+	for (size_t i = 0; (r = fx_push_record(gw, FX_BLUE, i)); i++)
+		if (same_addr(r, A1))
+			a1 = r, n++;
+	assert_int_equal(n, 1);
+	assert_int_equal(a1->state, ILA_STATE_REMOVED);
+	assert_int_equal(a1->seq, tomb);
+}
+
+static struct fx_conf batch4_delay = { .push_batch = 4, .push_delay_ms = 1000 };
+
+/* 8.8: when a batch of collapsed changes is split, each frame's JSEQ is the
+ * position its records reach: the changes passed over before the first
+ * record of the next frame belong to this one, those after it to the
+ * next, and the last frame reaches the newest position. */
+static void test_split_collapsed_batch_frames_report_the_positions_they_cover(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	static struct ila_record again[2];
+	const struct ila_msg *p;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	register_many(n1, 6, 1); /* 1..6: mappings 0..5 */
+	fx_hold_delay_timers();
+	for (unsigned i = 0; i < 2; i++) {
+		char addr[64];
+
+		addr_n(addr, sizeof(addr), i);
+		again[i] = fx_rec(FX_BLUE, addr, FX_LOC_B, 2, 300);
+	}
+	fx_register(n1, again, 2); /* 7, 8: mappings 0 and 1 again */
+	fx_hold_delay_timers();
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
+	fx_push_delay_ends();
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 2);
+	p = fx_nth(gw, ILA_MSG_PUSH, 0);
+	assert_int_equal(p->nrec, 4); /* mappings 2..5: 1 and 2 were passed over */
+	assert_true(p->push.flags & ILA_PUSH_F_MORE);
+	assert_int_equal(p->push.high_seq, 6);
+	p = fx_nth(gw, ILA_MSG_PUSH, 1);
+	assert_int_equal(p->nrec, 2); /* mappings 0 and 1, latest */
+	assert_int_equal(p->rec[0].seq, 2);
+	assert_int_equal(p->rec[1].seq, 2);
+	assert_int_equal(p->push.flags & ILA_PUSH_F_MORE, 0);
+	assert_int_equal(p->push.high_seq, 8);
 }
 
 /* ---- unsubscribing (6.8) ---- */
@@ -729,6 +900,81 @@ static void test_stalled_subscriber_queue_stays_bounded_and_catches_up(void **st
 	}
 }
 
+/* 8.6: a stalled subscriber is paused; once its queue drained it resumes
+ * from the journal at the position where it stopped: no snapshot, every
+ * change once. */
+static void test_stalled_subscriber_resumes_from_the_journal_after_drain(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	uint64_t pos, snapshots = fx_mapper()->stats.snapshots;
+	unsigned nsubs;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	fx_send_blocked = gw->mapper_fd;
+	register_many(n1, 300, 1);
+	assert_true(fx_mapper()->stats.subscriber_stalls >= 1);
+	assert_true(sub_of("gw", &nsubs)->stalled);
+	pos = sub_of("gw", &nsubs)->pos;
+	assert_true(pos > 0 && pos < committed()); /* it stopped part of the way */
+	fx_send_blocked = -1;
+	fx_run();
+	for (size_t i = 0; i < fx_count(gw, ILA_MSG_PUSH); i++)
+		assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, i)->push.flags & SNAP, 0);
+	assert_int_equal(fx_mapper()->stats.snapshots, snapshots);
+	assert_int_equal(fx_mapper()->stats.resyncs, 0);
+	assert_int_equal(fx_push_records(gw, FX_BLUE), 300);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, fx_count(gw, ILA_MSG_PUSH) - 1)->push.high_seq,
+			 committed());
+	assert_false(sub_of("gw", &nsubs)->stalled);
+}
+
+/* 8.6: when the journal no longer holds the position where a stalled
+ * subscriber stopped, it gets a snapshot once its queue drained, then the
+ * changes after it as ordinary pushes. */
+static void test_stalled_subscriber_gets_snapshot_when_the_journal_was_trimmed(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *gw = fx_connect("gw");
+	const struct ila_msg *p = NULL;
+	size_t i, n;
+	unsigned nsubs;
+
+	(void)state;
+	fx_subscribe(gw, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	fx_send_blocked = gw->mapper_fd;
+	register_many(n1, 300, 1);
+	assert_true(sub_of("gw", &nsubs)->pos < committed());
+	fx_trim(committed()); /* the journal forgets where it stopped */
+	fx_send_blocked = -1;
+	fx_run();
+	assert_int_equal(fx_mapper()->stats.resyncs, 1);
+	/* what was queued before the stall goes out first; then the snapshot */
+	n = fx_count(gw, ILA_MSG_PUSH);
+	for (i = 0; i < n; i++) {
+		p = fx_nth(gw, ILA_MSG_PUSH, i);
+		if (p->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN)
+			break;
+		assert_int_equal(p->push.flags & SNAP, 0);
+	}
+	assert_true(i < n);
+	for (size_t snap = 0; i < n; i++, snap += p->nrec) {
+		p = fx_nth(gw, ILA_MSG_PUSH, i);
+		assert_int_equal(p->push.high_seq, committed());
+		if (p->push.flags & ILA_PUSH_F_SNAPSHOT_END) {
+			assert_int_equal(snap + p->nrec, 300);
+			break;
+		}
+	}
+	assert_true(i < n);
+	assert_int_equal(i, n - 1);
+	/* then it is live again */
+	fx_clear(gw);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 1);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, 0)->push.flags & SNAP, 0);
+	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, 0)->push.high_seq, committed());
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 #define TC(f, conf) cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, &conf)
 
@@ -760,12 +1006,21 @@ int main(void)
 		T(test_directed_push_reaches_non_subscribing_previous_owner),
 		T(test_subscribing_previous_owner_gets_no_directed_push),
 		TC(test_push_batch_limit_splits_frames, batch4),
+		TC(test_split_push_batch_sets_more_on_all_but_last, batch4),
+		TC(test_batch_that_fills_one_frame_has_no_more, batch4),
 		TC(test_snapshot_frames_hold_at_most_the_push_batch, batch4),
 		TC(test_push_delay_holds_changes_until_it_ends, push_delay),
+		TC(test_changes_held_by_push_delay_collapse_into_the_latest, push_delay),
+		TC(test_collapsed_mapping_is_sent_at_its_latest_position, push_delay),
+		T(test_resume_sends_each_changed_mapping_once),
+		T(test_resume_collapses_the_changes_of_a_forgotten_mapping),
+		TC(test_split_collapsed_batch_frames_report_the_positions_they_cover, batch4_delay),
 		T(test_unsubscribe_stops_pushes),
 		T(test_unsubscribe_of_vn_not_subscribed_is_not_subscribed),
 		T(test_unsubscribe_of_one_vn_keeps_the_other),
 		TC(test_stalled_subscriber_queue_stays_bounded_and_catches_up, small_queue),
+		TC(test_stalled_subscriber_resumes_from_the_journal_after_drain, small_queue),
+		TC(test_stalled_subscriber_gets_snapshot_when_the_journal_was_trimmed, small_queue),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

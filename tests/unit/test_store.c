@@ -208,6 +208,41 @@ static void test_journal_order_resume_and_removal(void **state)
 	mdb_txn_abort(txn);
 }
 
+/* Takes only the entries that are a mapping's latest change. */
+static int jlatest(void *arg, uint64_t jseq, const struct store_key *k, const struct mapping *m)
+{
+	if (m && m->jseq > jseq)
+		return 1;
+	return jcollect(arg, jseq, k, m);
+}
+
+static void test_journal_counts_only_the_entries_taken(void **state)
+{
+	struct fx *f = *state;
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 1, 10), b = mk(100, "2001:db8:100::2", 1, 1, 10);
+	struct mapping a2, b2;
+	struct jrow r = { 0 };
+	uint64_t reached;
+	MDB_txn *txn;
+
+	put(f, &a, NULL); /* 1 */
+	put(f, &b, NULL); /* 2 */
+	a2 = a, a2.rec.seq = 2;
+	put(f, &a2, &a); /* 3 */
+	b2 = b, b2.rec.seq = 2;
+	put(f, &b2, &b); /* 4 */
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	/* 1 and 2 passed over: they do not count towards max */
+	assert_int_equal(store_journal(&f->s, txn, 100, 0, 1, &reached, jlatest, &r), 1);
+	assert_int_equal(r.jseq[0], 3);
+	assert_int_equal(reached, 3);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(store_journal(&f->s, txn, 100, 0, 10, &reached, jlatest, &r), 2);
+	assert_int_equal(r.jseq[1], 4);
+	assert_int_equal(reached, 4);
+	mdb_txn_abort(txn);
+}
+
 static void test_abort_gives_positions_back(void **state)
 {
 	struct fx *f = *state;
@@ -273,6 +308,80 @@ static void test_expiry_index_follows_updates(void **state)
 	assert_int_equal(store_begin(&f->s, false, &txn), 0);
 	assert_int_equal(store_expired(&f->s, txn, 1000, keys, 4), 1);
 	assert_memory_equal(keys[0].b, kb.b, STORE_KEY_LEN);
+	mdb_txn_abort(txn);
+}
+
+/* A frozen mapping is due when its freeze ends, if that comes before its
+ * lifetime ends; once up again, at the end of its lifetime. */
+static void test_frozen_mapping_is_due_at_the_end_of_its_freeze(void **state)
+{
+	struct fx *f = *state;
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 1, 100), fz, up;
+	struct store_key keys[4];
+	MDB_txn *txn;
+
+	put(f, &a, NULL);
+	fz = a;
+	fz.rec.state = ILA_STATE_FROZEN;
+	fz.frozen_until = 40;
+	put(f, &fz, &a);
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	assert_int_equal(store_expired(&f->s, txn, 39, keys, 4), 0);
+	assert_int_equal(store_expired(&f->s, txn, 40, keys, 4), 1);
+	mdb_txn_abort(txn);
+	up = fz;
+	up.rec.state = ILA_STATE_UP;
+	up.frozen_until = 0;
+	put(f, &up, &fz);
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	assert_int_equal(store_expired(&f->s, txn, 99, keys, 4), 0);
+	assert_int_equal(store_expired(&f->s, txn, 100, keys, 4), 1);
+	mdb_txn_abort(txn);
+	/* a freeze past the lifetime, or permanent: due when the lifetime ends */
+	fz = up;
+	fz.rec.state = ILA_STATE_FROZEN;
+	fz.frozen_until = STORE_FROZEN_PERMANENT;
+	put(f, &fz, &up);
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	assert_int_equal(store_expired(&f->s, txn, 99, keys, 4), 0);
+	assert_int_equal(store_expired(&f->s, txn, 100, keys, 4), 1);
+	mdb_txn_abort(txn);
+}
+
+/* A store written when frozen mappings were indexed at the end of their
+ * lifetime: moved to the end of their freeze at open, once. */
+static void test_expiry_index_of_an_older_store_moved_to_freeze_ends_at_open(void **state)
+{
+	struct fx *f = *state;
+	struct mapping a = mk(100, "2001:db8:100::1", 1, 1, 100), fz;
+	uint8_t ek[4 + STORE_KEY_LEN];
+	MDB_val due = { 3, "due" }, ekey = { sizeof(ek), ek }, empty = { 0, NULL };
+	struct store_key k, keys[4];
+	char err[256];
+	MDB_txn *txn;
+
+	put(f, &a, NULL);
+	fz = a;
+	fz.rec.state = ILA_STATE_FROZEN;
+	fz.frozen_until = 40;
+	put(f, &fz, &a);
+	/* as an older version left it: the entry at the expiry, no marker */
+	store_key_of(&a.rec, &k);
+	memcpy(ek + 4, k.b, STORE_KEY_LEN);
+	assert_int_equal(mdb_txn_begin(f->s.env, NULL, 0, &txn), 0);
+	ek[0] = ek[1] = ek[2] = 0;
+	ek[3] = 40;
+	assert_int_equal(mdb_del(txn, f->s.expiry, &ekey, NULL), 0);
+	ek[3] = 100;
+	assert_int_equal(mdb_put(txn, f->s.expiry, &ekey, &empty, 0), 0);
+	assert_int_equal(mdb_del(txn, f->s.meta, &due, NULL), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	store_close(&f->s);
+	assert_int_equal(store_open(&f->s, f->dir, 64, err, sizeof(err)), 0);
+	assert_int_equal(store_begin(&f->s, false, &txn), 0);
+	assert_int_equal(store_expired(&f->s, txn, 39, keys, 4), 0);
+	assert_int_equal(store_expired(&f->s, txn, 40, keys, 4), 1);
+	assert_int_equal(store_expired(&f->s, txn, 1000, keys, 4), 1); /* one entry, not two */
 	mdb_txn_abort(txn);
 }
 
@@ -648,9 +757,15 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_put_get_every_field, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_ipv4_and_ipv6_keys_distinct, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_journal_order_resume_and_removal, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_journal_counts_only_the_entries_taken, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_abort_gives_positions_back, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reopen_keeps_everything, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_expiry_index_follows_updates, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_frozen_mapping_is_due_at_the_end_of_its_freeze,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_expiry_index_of_an_older_store_moved_to_freeze_ends_at_open, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(test_scan_by_vn_and_after_key, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_trim_forces_resync, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_owner_index_follows_owner, setup, teardown),
