@@ -379,7 +379,8 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	}
 	if (store_put(&m->store, txn, &nm, &old, true) < 0)
 		return ILA_PERR_INTERNAL;
-	m->stats.moves++;
+	if (!owner)
+		m->stats.moves++; /* a move is an owner change (9.3) */
 	m->stats.registrations++;
 	changed_vn(cs, r->vn);
 	if (strcmp(old.rec.node, name) != 0)

@@ -292,7 +292,7 @@ static int attr_freeze(struct parser *p, const struct attr *a, const char *what,
 }
 
 static const struct attr damping_attrs[] = {
-	ATTR_U32("moves", damping_moves, 1, 1000),
+	ATTR_U32("moves", damping_moves, 1, 254), /* the store counts up to 255 */
 	ATTR_U32("interval", damping_interval_s, 1, 86400),
 	{ .name = "freeze", .fn = attr_freeze, .off = offsetof(struct ila_conf, damping_freeze_s),
 	  .min = 1, .max = 604800 },

@@ -684,6 +684,9 @@ static void test_error_numbers(void **state)
 	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "keepalive -5\n", 2, "bad number '-5'");
 	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "keepalive 1e3\n", 2, "bad number '1e3'");
 	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "keepalive 5\n", 2, "'5' out of range");
+	/* the store counts a mapping's moves in one byte */
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "damping moves 255\n", 2,
+		     "'255' out of range (1-254)");
 	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "keepalive 4294967296\n", 2,
 		     "'4294967296' out of range");
 	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "vn b id 0 sir-prefix 2001:db8::/64\n", 2,
