@@ -11,10 +11,10 @@
  *   directory.c  registrations: ordering, damping, failover, expiry, group commit
  *   push.c       subscriptions: snapshot, journal replay, directed pushes
  *   session.c    a session's state and output: queueing, writing, closing
- *   event.c      the event queue, and the lines of `ilactl -M monitor`
- *   state.c      lookups: vns, record addresses; the clock
  *   etcdstore.c  store etcd: the local copy followed by a watch, conditional
  *                transactions, the instance's lease and the nodes' presence
+ *   event.c      the event queue, and the lines of `ilactl -M monitor`
+ *   state.c      lookups: vns, record addresses; the clock
  *   store.c      the LMDB store: mappings and tombstones, journal, expiry
  *                and owner indexes (with etcd: the local copy)
  *   etcd.c       the etcd client (JSON gateway, libcurl on libev)
