@@ -51,6 +51,7 @@ T_STATE = 0x8015
 T_REC_FLAGS = 0x8016
 T_OWNER = 0x0017
 T_PREV_LOCATOR = 0x0018
+T_DIRECTORY = 0x0019
 M_BIT = 0x8000
 
 # 12.3 capabilities
@@ -323,11 +324,11 @@ def is_string(b):
 FIXED_LEN = {T_CAPS: 4, T_KEEPALIVE_MS: 4, T_DEAD_MS: 4, T_ROLE: 1, T_VN: 4, T_JSEQ: 8,
              T_MSG_FLAGS: 4, T_COUNT: 4, T_ERROR_CODE: 2, T_ADDR6: 16, T_ADDR4: 4,
              T_LOCATOR: 8, T_STANDBY: 8, T_SEQ: 8, T_LIFETIME: 4, T_STATE: 1,
-             T_REC_FLAGS: 4, T_PREV_LOCATOR: 8}
+             T_REC_FLAGS: 4, T_PREV_LOCATOR: 8, T_DIRECTORY: 8}
 
 # what a mapper-sent message may carry (section 6), required ones
 MSG_TLVS = {
-    OPEN: ({T_NODE_NAME, T_CAPS, T_KEEPALIVE_MS, T_DEAD_MS, T_ROLE, T_SW_VERSION},
+    OPEN: ({T_NODE_NAME, T_CAPS, T_KEEPALIVE_MS, T_DEAD_MS, T_ROLE, T_SW_VERSION, T_DIRECTORY},
            {T_NODE_NAME, T_CAPS, T_KEEPALIVE_MS, T_DEAD_MS, T_ROLE}),
     KEEPALIVE: (set(), set()),
     REPLY: ({T_RECORD}, set()),
@@ -384,6 +385,8 @@ def validate(m):
             bad.append('SW_VERSION of %d bytes' % len(sw))
         if m.int(T_ROLE) not in (1, 2):
             bad.append('role %d' % m.int(T_ROLE))
+        if m.get(T_DIRECTORY) is not None and m.int(T_DIRECTORY) == 0:
+            bad.append('DIRECTORY 0')
         if m.int(T_KEEPALIVE_MS) < 1 or m.int(T_DEAD_MS) <= m.int(T_KEEPALIVE_MS):
             bad.append('timers %d/%d' % (m.int(T_KEEPALIVE_MS), m.int(T_DEAD_MS)))
     if m.type == ERROR:
