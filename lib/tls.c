@@ -84,6 +84,13 @@ int ila_tls_ctx_init(struct ila_tls_ctx *t, bool server, const char *cert, const
 		ssl_error_text(ca, err, errlen);
 		goto fail;
 	}
+	/* no resumption: every session presents and verifies its certificate.
+	 * OpenSSL would otherwise issue two tickets per session that cost CPU
+	 * and memory and that no node could use: with SSL_VERIFY_PEER and no
+	 * session id context, a ticket presented back fails the handshake
+	 * ("session id context uninitialized") */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	SSL_CTX_set_purpose(ctx, server ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
 	t->ctx = ctx;

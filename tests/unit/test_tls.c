@@ -5,6 +5,7 @@
  * whose certificate another CA signed, and the plaintext mode. The identity
  * of a certificate (DNS subjectAltName, CN only without subjectAltName), the
  * extended key usage each side requires and the check of the mapper's name.
+ * No session is resumed: the server issues no tickets.
  */
 #include "config.h"
 
@@ -23,6 +24,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "tls.h"
@@ -142,6 +144,57 @@ static void test_mutual_handshake_and_data(void **state)
 	/* the close_notify reads as an orderly EOF */
 	assert_int_equal(ila_conn_read(&s, buf, sizeof(buf)), 0);
 	ila_conn_close(&s);
+	ila_tls_ctx_free(&sctx);
+	ila_tls_ctx_free(&cctx);
+}
+
+/* One session from a client that offers offer (NULL: none) for resumption;
+ * its session (a reference) in *out when out is not NULL. */
+static void session_with(struct ila_tls_ctx *sctx, struct ila_tls_ctx *cctx, SSL_SESSION *offer,
+			 SSL_SESSION **out, bool *reused)
+{
+	struct ila_conn s, c;
+	char err[256] = "", buf[8];
+	int sv[2], rs, rc;
+
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], sctx), 0);
+	assert_int_equal(ila_conn_init(&c, sv[1], cctx), 0);
+	if (offer)
+		assert_int_equal(SSL_set_session(c.ssl, offer), 1);
+	handshake(&s, &c, &rs, &rc, err);
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	/* a TLS 1.3 client takes the tickets sent after the handshake as it reads */
+	assert_int_equal(ila_conn_write(&s, "x", 1), 1);
+	assert_int_equal(ila_conn_read(&c, buf, sizeof(buf)), 1);
+	*reused = SSL_session_reused(s.ssl) == 1;
+	if (out)
+		*out = SSL_get1_session(c.ssl);
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+}
+
+static void test_no_resumption(void **state)
+{
+	struct ila_tls_ctx sctx, cctx;
+	SSL_SESSION *first = NULL;
+	char err[256] = "";
+	bool reused;
+
+	(void)state;
+	assert_int_equal(ctx_for(&sctx, true, pki, "mapper", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&cctx, false, pki, "n1", err, sizeof(err)), 0);
+	session_with(&sctx, &cctx, NULL, &first, &reused);
+	assert_non_null(first);
+	assert_false(reused);
+	/* no ticket: nothing a client could present instead of its certificate */
+	assert_int_equal(SSL_SESSION_has_ticket(first), 0);
+	assert_int_equal(SSL_SESSION_is_resumable(first), 0);
+	/* a client that offers its old session anyway gets a full handshake */
+	session_with(&sctx, &cctx, first, NULL, &reused);
+	assert_false(reused);
+	SSL_SESSION_free(first);
 	ila_tls_ctx_free(&sctx);
 	ila_tls_ctx_free(&cctx);
 }
@@ -318,6 +371,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mutual_handshake_and_data),
+		cmocka_unit_test(test_no_resumption),
 		cmocka_unit_test(test_foreign_ca_refused),
 		cmocka_unit_test(test_bad_files_explained),
 		cmocka_unit_test(test_plaintext),
