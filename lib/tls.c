@@ -106,30 +106,43 @@ void ila_tls_ctx_free(struct ila_tls_ctx *t)
 	t->ctx = NULL;
 }
 
-int ila_conn_init(struct ila_conn *c, int fd, struct ila_tls_ctx *tls)
+/* Creates the SSL object of a TLS connection that has none yet. */
+static int conn_start(struct ila_conn *c)
 {
-	*c = (struct ila_conn){ .fd = fd, .established = tls == NULL };
-	if (!tls)
+	if (c->ssl || !c->tls)
 		return 0;
-	c->ssl = SSL_new(tls->ctx);
-	if (!c->ssl)
+	c->ssl = SSL_new(c->tls->ctx);
+	if (!c->ssl) {
+		ERR_clear_error();
 		return -ENOMEM;
-	if (SSL_set_fd(c->ssl, fd) != 1) {
+	}
+	if (SSL_set_fd(c->ssl, c->fd) != 1) { /* its socket BIO */
 		SSL_free(c->ssl);
 		c->ssl = NULL;
-		return -EINVAL;
+		ERR_clear_error();
+		return -ENOMEM;
 	}
-	if (tls->server)
+	if (c->tls->server)
 		SSL_set_accept_state(c->ssl);
 	else
 		SSL_set_connect_state(c->ssl);
 	return 0;
 }
 
+int ila_conn_init(struct ila_conn *c, int fd, struct ila_tls_ctx *tls)
+{
+	*c = (struct ila_conn){ .fd = fd, .tls = tls, .established = tls == NULL };
+	if (!tls || tls->server)
+		return 0;
+	return conn_start(c);
+}
+
 int ila_conn_set_peer_name(struct ila_conn *c, const char *name)
 {
-	if (!c->ssl || !name || !*name)
+	if (!c->tls || !name || !*name)
 		return 0;
+	if (conn_start(c) < 0)
+		return -ENOMEM;
 	SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_WILDCARDS);
 	if (SSL_set1_host(c->ssl, name) != 1) {
 		ERR_clear_error();
@@ -150,6 +163,7 @@ void ila_conn_close(struct ila_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	c->tls = NULL;
 	ERR_clear_error();
 }
 
@@ -182,6 +196,11 @@ int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen)
 
 	if (c->established)
 		return 0;
+	rc = conn_start(c);
+	if (rc < 0) {
+		snprintf(err, errlen, "TLS handshake: %s", strerror(-rc));
+		return rc;
+	}
 	refused_name[0] = '\0';
 	ret = SSL_do_handshake(c->ssl);
 	if (ret == 1) {
@@ -222,6 +241,10 @@ int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen)
 
 ssize_t ila_conn_read(struct ila_conn *c, void *buf, size_t n)
 {
+	int rc = conn_start(c);
+
+	if (rc < 0)
+		return rc;
 	if (!c->ssl) {
 		ssize_t r = read(c->fd, buf, n);
 
@@ -241,6 +264,10 @@ ssize_t ila_conn_read(struct ila_conn *c, void *buf, size_t n)
 
 ssize_t ila_conn_write(struct ila_conn *c, const void *buf, size_t n)
 {
+	int rc = conn_start(c);
+
+	if (rc < 0)
+		return rc;
 	if (!c->ssl) {
 		ssize_t w = send(c->fd, buf, n, MSG_NOSIGNAL);
 
@@ -255,7 +282,7 @@ ssize_t ila_conn_write(struct ila_conn *c, const void *buf, size_t n)
 		c->want_write = false;
 		return (ssize_t)done;
 	}
-	int rc = conn_ssl_result(c, ret);
+	rc = conn_ssl_result(c, ret);
 	return rc == 0 ? -EPIPE : rc;
 }
 

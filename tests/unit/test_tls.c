@@ -5,7 +5,8 @@
  * whose certificate another CA signed, and the plaintext mode. The identity
  * of a certificate (DNS subjectAltName, CN only without subjectAltName), the
  * extended key usage each side requires and the check of the mapper's name.
- * No session is resumed: the server issues no tickets.
+ * No session is resumed: the server issues no tickets. A server connection
+ * creates its TLS state when the client speaks.
  */
 #include "config.h"
 
@@ -199,6 +200,41 @@ static void test_no_resumption(void **state)
 	ila_tls_ctx_free(&cctx);
 }
 
+/* A server connection has no TLS state until its peer speaks: one that never
+ * does costs no SSL object. */
+static void test_server_tls_state_waits_for_the_client(void **state)
+{
+	struct ila_tls_ctx sctx, cctx;
+	struct ila_conn s, c, idle;
+	char err[256] = "";
+	int sv[2], iv[2], rs, rc;
+
+	(void)state;
+	assert_int_equal(ctx_for(&sctx, true, pki, "mapper", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&cctx, false, pki, "n1", err, sizeof(err)), 0);
+	pair(sv);
+	pair(iv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(ila_conn_init(&c, sv[1], &cctx), 0);
+	assert_int_equal(ila_conn_init(&idle, iv[0], &sctx), 0);
+	assert_null(s.ssl);
+	assert_non_null(c.ssl);
+	assert_false(s.established);
+	handshake(&s, &c, &rs, &rc, err);
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	assert_non_null(s.ssl);
+	/* closed without a word: nothing to free but the socket */
+	assert_null(idle.ssl);
+	ila_conn_close(&idle);
+	assert_int_equal(idle.fd, -1);
+	close(iv[1]);
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+	ila_tls_ctx_free(&sctx);
+	ila_tls_ctx_free(&cctx);
+}
+
 static void test_foreign_ca_refused(void **state)
 {
 	struct ila_tls_ctx sctx, cctx;
@@ -372,6 +408,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mutual_handshake_and_data),
 		cmocka_unit_test(test_no_resumption),
+		cmocka_unit_test(test_server_tls_state_waits_for_the_client),
 		cmocka_unit_test(test_foreign_ca_refused),
 		cmocka_unit_test(test_bad_files_explained),
 		cmocka_unit_test(test_plaintext),
