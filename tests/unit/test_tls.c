@@ -6,7 +6,8 @@
  * of a certificate (DNS subjectAltName, CN only without subjectAltName), the
  * extended key usage each side requires and the check of the mapper's name.
  * No session is resumed: the server issues no tickets. A server connection
- * creates its TLS state when the client speaks.
+ * creates its TLS state when the client speaks. Neither side sends the root
+ * of its chain.
  */
 #include "config.h"
 
@@ -41,7 +42,7 @@ static void path(char *buf, size_t len, const char *dir, const char *file)
 static int group_setup(void **state)
 {
 	const char *top = getenv("top_srcdir");
-	char cmd[512];
+	char cmd[1024];
 
 	(void)state;
 	signal(SIGPIPE, SIG_IGN); /* as the daemons do */
@@ -72,6 +73,21 @@ static int group_setup(void **state)
 		if (system(cmd) != 0)
 			return -1;
 	}
+	/* a node certificate from an intermediate CA, which its file carries */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		 "-subj '/CN=ila test intermediate' -keyout inter.key -out inter.csr 2>/dev/null && "
+		 "printf 'basicConstraints=critical,CA:true\\nkeyUsage=critical,keyCertSign\\n' "
+		 ">inter.ext && openssl x509 -req -in inter.csr -CA ca.crt -CAkey ca.key "
+		 "-CAcreateserial -days 1 -extfile inter.ext -out inter.crt 2>/dev/null && "
+		 "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=n3 "
+		 "-keyout n3.key -out n3.csr 2>/dev/null && "
+		 "printf 'subjectAltName=DNS:n3\\nextendedKeyUsage=clientAuth\\n' >n3.ext && "
+		 "openssl x509 -req -in n3.csr -CA inter.crt -CAkey inter.key -CAcreateserial "
+		 "-days 1 -extfile n3.ext -out n3.leaf 2>/dev/null && cat n3.leaf inter.crt >n3.crt",
+		 pki);
+	if (system(cmd) != 0)
+		return -1;
 	return 0;
 }
 
@@ -233,6 +249,52 @@ static void test_server_tls_state_waits_for_the_client(void **state)
 	ila_conn_close(&s);
 	ila_tls_ctx_free(&sctx);
 	ila_tls_ctx_free(&cctx);
+}
+
+/* Each side sends its certificate and intermediates, not the root the peer
+ * holds already (the server would keep a parsed copy per session). */
+static void test_chain_sent_without_root(void **state)
+{
+	struct ila_tls_ctx sctx, cctx, ictx;
+	struct ila_conn s, c;
+	char err[256] = "", id[64];
+	int sv[2], rs, rc;
+
+	(void)state;
+	assert_int_equal(ctx_for(&sctx, true, pki, "mapper", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&cctx, false, pki, "n1", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&ictx, false, pki, "n3", err, sizeof(err)), 0);
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(ila_conn_init(&c, sv[1], &cctx), 0);
+	handshake(&s, &c, &rs, &rc, err);
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	/* a server's peer chain leaves out the peer's own certificate, a
+	 * client's includes it */
+	assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(s.ssl)), 0);
+	assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(c.ssl)), 1);
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+
+	/* the intermediate of the certificate file goes along */
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(ila_conn_init(&c, sv[1], &ictx), 0);
+	handshake(&s, &c, &rs, &rc, err);
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(ila_conn_peer_identity(&s, id, sizeof(id)), 0);
+	assert_string_equal(id, "n3");
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(s.ssl);
+	assert_int_equal(sk_X509_num(chain), 1);
+	X509_NAME_oneline(X509_get_subject_name(sk_X509_value(chain, 0)), id, sizeof(id));
+	assert_string_equal(id, "/CN=ila test intermediate");
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+	ila_tls_ctx_free(&sctx);
+	ila_tls_ctx_free(&cctx);
+	ila_tls_ctx_free(&ictx);
 }
 
 static void test_foreign_ca_refused(void **state)
@@ -409,6 +471,7 @@ int main(void)
 		cmocka_unit_test(test_mutual_handshake_and_data),
 		cmocka_unit_test(test_no_resumption),
 		cmocka_unit_test(test_server_tls_state_waits_for_the_client),
+		cmocka_unit_test(test_chain_sent_without_root),
 		cmocka_unit_test(test_foreign_ca_refused),
 		cmocka_unit_test(test_bad_files_explained),
 		cmocka_unit_test(test_plaintext),
