@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -205,12 +207,58 @@ static int conn_ssl_result(struct ila_conn *c, int ret)
 	}
 }
 
+/*
+ * Whether a server may start its handshake: when the client's first record
+ * (its ClientHello) is whole in the socket. Started on a part of it, OpenSSL
+ * would hold the SSL object, its handshake buffers and a read buffer (46 KiB)
+ * for a peer that sent a few bytes and stalled. Until then SO_RCVLOWAT keeps
+ * the socket unreadable to the event loop, so that the peer costs no wake-up
+ * either. A peer that closes, a socket error, or a first record that is not
+ * a handshake record of a legal length, go to OpenSSL, which refuses them.
+ */
+static bool first_record_in(struct ila_conn *c)
+{
+	unsigned char h[5];
+	int avail = 0, want = (int)sizeof(h);
+
+	if (ioctl(c->fd, FIONREAD, &avail) < 0)
+		return true;
+	if (avail >= want) {
+		if (recv(c->fd, h, sizeof(h), MSG_PEEK) != (ssize_t)sizeof(h))
+			return true;
+		unsigned int len = (unsigned int)h[3] << 8 | h[4];
+		if (h[0] != SSL3_RT_HANDSHAKE || len > SSL3_RT_MAX_PLAIN_LENGTH)
+			return true;
+		want += (int)len;
+	}
+	if (avail >= want) {
+		if (c->rcvlowat) {
+			int one = 1;
+
+			setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+			c->rcvlowat = false;
+		}
+		return true;
+	}
+	struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+	if (poll(&p, 1, 0) != 0) /* the peer closed, the socket failed, or poll did */
+		return true;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof(want)) < 0)
+		return true;
+	c->rcvlowat = true;
+	return false;
+}
+
 int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen)
 {
 	int ret, rc;
 
 	if (c->established)
 		return 0;
+	if (!c->ssl && c->tls && c->tls->server && !first_record_in(c)) {
+		c->want_write = false;
+		return -EAGAIN;
+	}
 	rc = conn_start(c);
 	if (rc < 0) {
 		snprintf(err, errlen, "TLS handshake: %s", strerror(-rc));

@@ -40,6 +40,7 @@ struct ila_conn {
 	struct ila_tls_ctx *tls; /* NULL: plaintext */
 	bool established; /* handshake done (always true for plaintext) */
 	bool want_write;  /* the last call needs the socket writable to go on */
+	bool rcvlowat;	  /* SO_RCVLOWAT raised until the first record is in */
 };
 
 /*
@@ -60,11 +61,16 @@ int ila_conn_set_peer_name(struct ila_conn *c, const char *name);
 /* Frees the TLS state and closes fd. */
 void ila_conn_close(struct ila_conn *c);
 
-/* Drives the handshake: 0 when done, -EAGAIN to call again when the socket
+/*
+ * Drives the handshake: 0 when done, -EAGAIN to call again when the socket
  * is ready (see want_write), or on failure (err says why): -EPERM when the
  * peer's certificate is valid but not the one wanted (wrong name, or not of
  * the peer's role by extended key usage), -EACCES when it is not valid,
- * -ENOMEM when there is no memory for the TLS state, -EPROTO otherwise. */
+ * -ENOMEM when there is no memory for the TLS state, -EPROTO otherwise.
+ * A server starts when the client's first record is whole; until then it
+ * raises the socket's SO_RCVLOWAT to that record's length, so that the
+ * socket does not read ready before, and lowers it again after.
+ */
 int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen);
 
 /* > 0 bytes, 0 at orderly EOF, -EAGAIN, or -errno/-EPROTO. */

@@ -6,8 +6,8 @@
  * of a certificate (DNS subjectAltName, CN only without subjectAltName), the
  * extended key usage each side requires and the check of the mapper's name.
  * No session is resumed: the server issues no tickets. A server connection
- * creates its TLS state when the client speaks. Neither side sends the root
- * of its chain.
+ * creates its TLS state when the client's first record is whole. Neither
+ * side sends the root of its chain.
  */
 #include "config.h"
 
@@ -297,6 +297,91 @@ static void test_chain_sent_without_root(void **state)
 	ila_tls_ctx_free(&ictx);
 }
 
+/* Moves what is waiting on from to to; the byte count. */
+static size_t relay(int from, int to, size_t max)
+{
+	char buf[32768];
+	ssize_t n = recv(from, buf, max < sizeof(buf) ? max : sizeof(buf), 0);
+
+	if (n <= 0)
+		return 0;
+	assert_int_equal(send(to, buf, (size_t)n, 0), n);
+	return (size_t)n;
+}
+
+/* A server starts its TLS state only when the whole ClientHello record is in:
+ * a peer that sent part of it and stalls costs no SSL object, and the socket
+ * does not read ready before the rest. */
+static void test_server_waits_for_the_whole_first_record(void **state)
+{
+	struct ila_tls_ctx sctx, cctx;
+	struct ila_conn s, c;
+	char err[256] = "";
+	int cv[2], sv[2], lowat, rs = -EAGAIN, rc;
+	socklen_t len = sizeof(lowat);
+
+	(void)state;
+	assert_int_equal(ctx_for(&sctx, true, pki, "mapper", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&cctx, false, pki, "n1", err, sizeof(err)), 0);
+	pair(cv); /* client - relay */
+	pair(sv); /* relay - server */
+	assert_int_equal(ila_conn_init(&c, cv[0], &cctx), 0);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	rc = ila_conn_handshake(&c, err, sizeof(err));
+	assert_int_equal(rc, -EAGAIN);
+	/* 3 bytes: not even the record header */
+	assert_int_equal(relay(cv[1], sv[1], 3), 3);
+	assert_int_equal(ila_conn_handshake(&s, err, sizeof(err)), -EAGAIN);
+	assert_null(s.ssl);
+	assert_false(s.want_write);
+	assert_int_equal(getsockopt(sv[0], SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
+	assert_int_equal(lowat, 5);
+	/* the header and some: the whole record is asked for */
+	assert_int_equal(relay(cv[1], sv[1], 20), 20);
+	assert_int_equal(ila_conn_handshake(&s, err, sizeof(err)), -EAGAIN);
+	assert_null(s.ssl);
+	assert_int_equal(getsockopt(sv[0], SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
+	assert_true(lowat > 23);
+	/* the rest: the handshake goes on as usual and the mark is back to 1 */
+	relay(cv[1], sv[1], sizeof(err) * 1000);
+	for (int i = 0; i < 100 && (rs == -EAGAIN || rc == -EAGAIN); i++) {
+		if (rs == -EAGAIN)
+			rs = ila_conn_handshake(&s, err, sizeof(err));
+		relay(sv[1], cv[1], 1 << 20);
+		if (rc == -EAGAIN)
+			rc = ila_conn_handshake(&c, err, sizeof(err));
+		relay(cv[1], sv[1], 1 << 20);
+	}
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(getsockopt(sv[0], SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
+	assert_int_equal(lowat, 1);
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+	close(cv[1]);
+	close(sv[1]);
+
+	/* a peer that closes after a part of its hello fails the handshake */
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(send(sv[1], "\x16\x03\x01\x02\x00\x01", 6, 0), 6);
+	assert_int_equal(ila_conn_handshake(&s, err, sizeof(err)), -EAGAIN);
+	assert_null(s.ssl);
+	close(sv[1]);
+	assert_int_not_equal(ila_conn_handshake(&s, err, sizeof(err)), -EAGAIN);
+	ila_conn_close(&s);
+
+	/* a first record that is no handshake goes to OpenSSL, which refuses it */
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(send(sv[1], "GET / HTTP/1.0\r\n", 16, 0), 16);
+	assert_int_equal(ila_conn_handshake(&s, err, sizeof(err)), -EPROTO);
+	ila_conn_close(&s);
+	close(sv[1]);
+	ila_tls_ctx_free(&sctx);
+	ila_tls_ctx_free(&cctx);
+}
+
 static void test_foreign_ca_refused(void **state)
 {
 	struct ila_tls_ctx sctx, cctx;
@@ -471,6 +556,7 @@ int main(void)
 		cmocka_unit_test(test_mutual_handshake_and_data),
 		cmocka_unit_test(test_no_resumption),
 		cmocka_unit_test(test_server_tls_state_waits_for_the_client),
+		cmocka_unit_test(test_server_waits_for_the_whole_first_record),
 		cmocka_unit_test(test_chain_sent_without_root),
 		cmocka_unit_test(test_foreign_ca_refused),
 		cmocka_unit_test(test_bad_files_explained),
