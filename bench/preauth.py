@@ -12,7 +12,8 @@ Prints three figures, each measured on loopback against a mapper started here:
      idle TCP connections, over 200 TLS sessions that never send OPEN (target
      < 16 KiB; the client presents its certificate as ilad does, without the
      root), and over 200 connections that sent a ClientHello, read the
-     mapper's answer and stalled there (handshake never finished), divided by
+     mapper's answer and stalled there (handshake never finished), and over
+     200 that sent the first 20 bytes of a ClientHello and stalled, divided by
      the count;
   3. CPU of the mapper at its descriptor limit (ulimit -n 64, 200 pending
      connections): utime+stime from /proc/PID/stat over 5 s (target < 5%), and the
@@ -154,9 +155,10 @@ def node_ctx(pki):
     return ctx
 
 
-def hello_only(port, n):
+def hello_only(port, n, cut=None):
     """n connections that send a TLS 1.3 ClientHello, wait for the first bytes of
-    the mapper's answer (so it has processed the hello) and then say nothing."""
+    the mapper's answer (so it has processed the hello) and then say nothing;
+    with cut, that send only the first cut bytes of it, and nothing more."""
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
@@ -170,8 +172,9 @@ def hello_only(port, n):
         except ssl.SSLWantReadError:
             pass
         c = socket.create_connection(('127.0.0.1', port), timeout=5)
-        c.sendall(wr.read())
-        c.recv(1)
+        c.sendall(wr.read()[:cut])
+        if cut is None:
+            c.recv(1)
         out.append(c)
     return out
 
@@ -278,6 +281,19 @@ def main():
     print('memory per TLS handshake stalled after the ClientHello: %.2f KiB (RSS %d -> %d '
           'KiB over 200)' % ((r1 - r0) / 200, r0, r1))
     res['kib_per_stalled_handshake'] = round((r1 - r0) / 200, 2)
+    for c in conns:
+        c.close()
+    m.stop()
+    m = Mapper(root, 'mem-part', lim)
+    time.sleep(0.5)
+    r0 = m.rss_kib()
+    conns = hello_only(m.port, 200, cut=20)
+    m.wait_stat('sessions_unauthenticated', 200)
+    time.sleep(0.5)
+    r1 = m.rss_kib()
+    print('memory per connection that sent 20 bytes of a ClientHello: %.2f KiB (RSS %d -> '
+          '%d KiB over 200)' % ((r1 - r0) / 200, r0, r1))
+    res['kib_per_partial_hello'] = round((r1 - r0) / 200, 2)
     for c in conns:
         c.close()
     m.stop()
