@@ -9,8 +9,12 @@ Prints three figures, each measured on loopback against a mapper started here:
      connections spread over N_IDLE source addresses (beyond the per-source cap,
      only the open-timeout deadline frees room: printed for information);
   2. memory per unauthenticated connection: RSS delta of the mapper over 1,000
-     idle TCP connections, and over 200 TLS sessions that never send OPEN, divided
-     by the count (target < 16 KiB);
+     idle TCP connections, over 200 TLS sessions that never send OPEN (target
+     < 16 KiB; the client presents its certificate as ilad does, without the
+     root), and over 200 connections that sent a ClientHello, read the
+     mapper's answer and stalled there (handshake never finished), and over
+     200 that sent the first 20 bytes of a ClientHello and stalled, divided by
+     the count;
   3. CPU of the mapper at its descriptor limit (ulimit -n 64, 200 pending
      connections): utime+stime from /proc/PID/stat over 5 s (target < 5%), and the
      number of log lines about it (target 1).
@@ -140,6 +144,41 @@ def tls_ctx(pki):
     return ctx
 
 
+def node_ctx(pki):
+    """A client that sends what ilad sends: its certificate without the CA root
+    (Python's client would add the root from its CA bundle; it does not verify
+    the mapper here, having none)."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.load_cert_chain(os.path.join(pki, 'n1.crt'), os.path.join(pki, 'n1.key'))
+    return ctx
+
+
+def hello_only(port, n, cut=None):
+    """n connections that send a TLS 1.3 ClientHello, wait for the first bytes of
+    the mapper's answer (so it has processed the hello) and then say nothing;
+    with cut, that send only the first cut bytes of it, and nothing more."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    ctx.minimum_version = ssl.TLSVersion.TLSv1_3
+    out = []
+    for _ in range(n):
+        rd, wr = ssl.MemoryBIO(), ssl.MemoryBIO()
+        o = ctx.wrap_bio(rd, wr)
+        try:
+            o.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        c = socket.create_connection(('127.0.0.1', port), timeout=5)
+        c.sendall(wr.read()[:cut])
+        if cut is None:
+            c.recv(1)
+        out.append(c)
+    return out
+
+
 def legit_opens(m, open_frame, n):
     """Seconds taken by each of n sessions (TCP + TLS + OPEN answered), None if failed."""
     ctx = tls_ctx(m.pki)
@@ -222,7 +261,7 @@ def main():
     m = Mapper(root, 'mem-tls', lim)
     time.sleep(0.5)
     r0 = m.rss_kib()
-    ctx = tls_ctx(m.pki)
+    ctx = node_ctx(m.pki)
     conns = [ctx.wrap_socket(socket.create_connection(('127.0.0.1', m.port)))
              for _ in range(200)]
     m.wait_stat('sessions_unauthenticated', 200)
@@ -230,6 +269,31 @@ def main():
     print('memory per TLS session without OPEN: %.2f KiB (RSS %d -> %d KiB over 200)'
           % ((r1 - r0) / 200, r0, r1))
     res['kib_per_tls_no_open'] = round((r1 - r0) / 200, 2)
+    for c in conns:
+        c.close()
+    m.stop()
+    m = Mapper(root, 'mem-hello', lim)
+    time.sleep(0.5)
+    r0 = m.rss_kib()
+    conns = hello_only(m.port, 200)
+    m.wait_stat('sessions_unauthenticated', 200)
+    r1 = m.rss_kib()
+    print('memory per TLS handshake stalled after the ClientHello: %.2f KiB (RSS %d -> %d '
+          'KiB over 200)' % ((r1 - r0) / 200, r0, r1))
+    res['kib_per_stalled_handshake'] = round((r1 - r0) / 200, 2)
+    for c in conns:
+        c.close()
+    m.stop()
+    m = Mapper(root, 'mem-part', lim)
+    time.sleep(0.5)
+    r0 = m.rss_kib()
+    conns = hello_only(m.port, 200, cut=20)
+    m.wait_stat('sessions_unauthenticated', 200)
+    time.sleep(0.5)
+    r1 = m.rss_kib()
+    print('memory per connection that sent 20 bytes of a ClientHello: %.2f KiB (RSS %d -> '
+          '%d KiB over 200)' % ((r1 - r0) / 200, r0, r1))
+    res['kib_per_partial_hello'] = round((r1 - r0) / 200, 2)
     for c in conns:
         c.close()
     m.stop()

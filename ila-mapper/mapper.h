@@ -303,7 +303,8 @@ void push_flush(struct mapper *m);
 /* A move's previous owner hears of it even when it does not subscribe. */
 void push_directed(struct mapper *m, const char *node, const struct mapping *mp);
 struct subscription *session_subs(struct session *s, unsigned *n);
-/* A zeroed slot, or NULL when the session holds one per configured vn. */
+/* A zeroed slot, or NULL when the session holds ILA_CONF_MAX_VNS already or
+ * memory ran out. Slots move when one is added. */
 struct subscription *session_sub_add(struct session *s);
 void session_sub_del(struct session *s, struct subscription *sub);
 

@@ -264,7 +264,11 @@ int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *ms
 	}
 	sub = sub_find(s, msg->sub.vn);
 	if (!sub && !(sub = session_sub_add(s))) {
-		session_send_error(s, msg->xid, ILA_PERR_OVERLOADED, "too many subscriptions");
+		unsigned n;
+
+		session_subs(s, &n);
+		session_send_error(s, msg->xid, ILA_PERR_OVERLOADED, "%s",
+				   n >= ILA_CONF_MAX_VNS ? "too many subscriptions" : "out of memory");
 		return -ENOSPC;
 	}
 	memset(sub, 0, sizeof(*sub));

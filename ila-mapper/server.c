@@ -299,8 +299,13 @@ static void session_read(struct session *s)
 			return;
 		}
 		r = ila_conn_read(&s->conn, p, (size_t)room);
-		if (r == -EAGAIN)
+		if (r == -EAGAIN) {
+			/* a peer that has not sent its OPEN holds no read buffer
+			 * while it waits */
+			if (s->state != S_ESTABLISHED)
+				ila_frame_reader_release(&s->rd);
 			return;
+		}
 		if (r == 0) {
 			if (ila_frame_reader_pending(&s->rd))
 				count_malformed(s->m, -ILA_PERR_TRUNCATED);

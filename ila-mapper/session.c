@@ -75,6 +75,7 @@ void session_free(struct session *s)
 {
 	ila_frame_reader_free(&s->rd);
 	ila_frame_writer_free(&s->wr);
+	free(s->subs);
 	free(s);
 }
 
@@ -90,8 +91,20 @@ void sessions_reap(struct mapper *m)
 
 struct subscription *session_sub_add(struct session *s)
 {
-	if (s->nsubs >= ILA_ARRAY_SIZE(s->subs))
+	if (s->nsubs >= ILA_CONF_MAX_VNS)
 		return NULL;
+	if (s->nsubs == s->subs_cap) {
+		unsigned cap = s->subs_cap ? s->subs_cap * 2 : 4;
+		struct subscription *n;
+
+		if (cap > ILA_CONF_MAX_VNS)
+			cap = ILA_CONF_MAX_VNS;
+		n = realloc(s->subs, cap * sizeof(*n));
+		if (!n)
+			return NULL;
+		s->subs = n;
+		s->subs_cap = cap;
+	}
 	memset(&s->subs[s->nsubs], 0, sizeof(s->subs[0]));
 	return &s->subs[s->nsubs++];
 }

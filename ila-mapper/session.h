@@ -31,8 +31,10 @@ struct session {
 	uint8_t src[9];	/* source for limit per-source: family, then IPv4 or an IPv6 /64 */
 	unsigned malformed;	/* malformed frames received */
 	uint32_t caps;		/* negotiated in OPEN */
-	struct subscription subs[ILA_CONF_MAX_VNS];
-	unsigned nsubs;
+	/* allocated at the first SUBSCRIBE: most sessions before OPEN never
+	 * get there, and most nodes subscribe to few VNs */
+	struct subscription *subs;
+	unsigned nsubs, subs_cap;
 	bool more; /* subscriptions had more to send when the last turn ended */
 };
 

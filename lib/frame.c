@@ -40,6 +40,15 @@ size_t ila_frame_reader_pending(const struct ila_frame_reader *fr)
 	return fr->end - fr->start;
 }
 
+void ila_frame_reader_release(struct ila_frame_reader *fr)
+{
+	if (fr->end != fr->start)
+		return;
+	free(fr->buf);
+	fr->buf = NULL;
+	fr->cap = fr->start = fr->end = 0;
+}
+
 /* Size of the frame that starts the held bytes, when its header says one. */
 static size_t next_frame_len(const struct ila_frame_reader *fr)
 {

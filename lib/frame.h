@@ -84,6 +84,14 @@ int ila_frame_reader_next(struct ila_frame_reader *fr, const uint8_t **frame, si
 size_t ila_frame_reader_pending(const struct ila_frame_reader *fr);
 
 /*
+ * Frees the buffer when it holds no such bytes, so that a connection that
+ * waits (a peer not yet authenticated) costs no buffer; the next space,
+ * feed or read_fd allocates one again. The limit and a sticky error stay.
+ * Like feed, it invalidates the last frame returned by next.
+ */
+void ila_frame_reader_release(struct ila_frame_reader *fr);
+
+/*
  * Writer: a queue of encoded frames, kept in one buffer, bounded by limit
  * bytes so that a peer that does not read cannot make us hold unbounded
  * memory. Appends are all or nothing.

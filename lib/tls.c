@@ -2,6 +2,8 @@
 #include "config.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/ioctl.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
@@ -84,6 +86,28 @@ int ila_tls_ctx_init(struct ila_tls_ctx *t, bool server, const char *cert, const
 		ssl_error_text(ca, err, errlen);
 		goto fail;
 	}
+	/* The chain we send, built once: our certificate, the intermediates
+	 * of the certificate file or the CA bundle, not the root. Left to
+	 * itself OpenSSL rebuilds it from the CA bundle at every handshake
+	 * and sends the root too, which the peer must already hold as its
+	 * trust anchor and only parses and keeps with the session (the
+	 * mapper: 3 KiB and 60 allocations per node). A certificate that
+	 * does not chain to our own bundle (the peer's CA may differ) is
+	 * sent with what could be built. */
+	if (SSL_CTX_build_cert_chain(ctx, SSL_BUILD_CHAIN_FLAG_UNTRUSTED |
+						  SSL_BUILD_CHAIN_FLAG_NO_ROOT |
+						  SSL_BUILD_CHAIN_FLAG_IGNORE_ERROR |
+						  SSL_BUILD_CHAIN_FLAG_CLEAR_ERROR) <= 0) {
+		ssl_error_text(cert, err, errlen);
+		goto fail;
+	}
+	/* no resumption: every session presents and verifies its certificate.
+	 * OpenSSL would otherwise issue two tickets per session that cost CPU
+	 * and memory and that no node could use: with SSL_VERIFY_PEER and no
+	 * session id context, a ticket presented back fails the handshake
+	 * ("session id context uninitialized") */
+	SSL_CTX_set_num_tickets(ctx, 0);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, verify_cb);
 	SSL_CTX_set_purpose(ctx, server ? X509_PURPOSE_SSL_CLIENT : X509_PURPOSE_SSL_SERVER);
 	t->ctx = ctx;
@@ -99,30 +123,43 @@ void ila_tls_ctx_free(struct ila_tls_ctx *t)
 	t->ctx = NULL;
 }
 
-int ila_conn_init(struct ila_conn *c, int fd, struct ila_tls_ctx *tls)
+/* Creates the SSL object of a TLS connection that has none yet. */
+static int conn_start(struct ila_conn *c)
 {
-	*c = (struct ila_conn){ .fd = fd, .established = tls == NULL };
-	if (!tls)
+	if (c->ssl || !c->tls)
 		return 0;
-	c->ssl = SSL_new(tls->ctx);
-	if (!c->ssl)
+	c->ssl = SSL_new(c->tls->ctx);
+	if (!c->ssl) {
+		ERR_clear_error();
 		return -ENOMEM;
-	if (SSL_set_fd(c->ssl, fd) != 1) {
+	}
+	if (SSL_set_fd(c->ssl, c->fd) != 1) { /* its socket BIO */
 		SSL_free(c->ssl);
 		c->ssl = NULL;
-		return -EINVAL;
+		ERR_clear_error();
+		return -ENOMEM;
 	}
-	if (tls->server)
+	if (c->tls->server)
 		SSL_set_accept_state(c->ssl);
 	else
 		SSL_set_connect_state(c->ssl);
 	return 0;
 }
 
+int ila_conn_init(struct ila_conn *c, int fd, struct ila_tls_ctx *tls)
+{
+	*c = (struct ila_conn){ .fd = fd, .tls = tls, .established = tls == NULL };
+	if (!tls || tls->server)
+		return 0;
+	return conn_start(c);
+}
+
 int ila_conn_set_peer_name(struct ila_conn *c, const char *name)
 {
-	if (!c->ssl || !name || !*name)
+	if (!c->tls || !name || !*name)
 		return 0;
+	if (conn_start(c) < 0)
+		return -ENOMEM;
 	SSL_set_hostflags(c->ssl, X509_CHECK_FLAG_NO_WILDCARDS);
 	if (SSL_set1_host(c->ssl, name) != 1) {
 		ERR_clear_error();
@@ -143,6 +180,7 @@ void ila_conn_close(struct ila_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
+	c->tls = NULL;
 	ERR_clear_error();
 }
 
@@ -169,12 +207,63 @@ static int conn_ssl_result(struct ila_conn *c, int ret)
 	}
 }
 
+/*
+ * Whether a server may start its handshake: when the client's first record
+ * (its ClientHello) is whole in the socket. Started on a part of it, OpenSSL
+ * would hold the SSL object, its handshake buffers and a read buffer (46 KiB)
+ * for a peer that sent a few bytes and stalled. Until then SO_RCVLOWAT keeps
+ * the socket unreadable to the event loop, so that the peer costs no wake-up
+ * either. A peer that closes, a socket error, or a first record that is not
+ * a handshake record of a legal length, go to OpenSSL, which refuses them.
+ */
+static bool first_record_in(struct ila_conn *c)
+{
+	unsigned char h[5];
+	int avail = 0, want = (int)sizeof(h);
+
+	if (ioctl(c->fd, FIONREAD, &avail) < 0)
+		return true;
+	if (avail >= want) {
+		if (recv(c->fd, h, sizeof(h), MSG_PEEK) != (ssize_t)sizeof(h))
+			return true;
+		unsigned int len = (unsigned int)h[3] << 8 | h[4];
+		if (h[0] != SSL3_RT_HANDSHAKE || len > SSL3_RT_MAX_PLAIN_LENGTH)
+			return true;
+		want += (int)len;
+	}
+	if (avail >= want) {
+		if (c->rcvlowat) {
+			int one = 1;
+
+			setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+			c->rcvlowat = false;
+		}
+		return true;
+	}
+	struct pollfd p = { .fd = c->fd, .events = POLLRDHUP };
+	if (poll(&p, 1, 0) != 0) /* the peer closed, the socket failed, or poll did */
+		return true;
+	if (setsockopt(c->fd, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof(want)) < 0)
+		return true;
+	c->rcvlowat = true;
+	return false;
+}
+
 int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen)
 {
 	int ret, rc;
 
 	if (c->established)
 		return 0;
+	if (!c->ssl && c->tls && c->tls->server && !first_record_in(c)) {
+		c->want_write = false;
+		return -EAGAIN;
+	}
+	rc = conn_start(c);
+	if (rc < 0) {
+		snprintf(err, errlen, "TLS handshake: %s", strerror(-rc));
+		return rc;
+	}
 	refused_name[0] = '\0';
 	ret = SSL_do_handshake(c->ssl);
 	if (ret == 1) {
@@ -215,6 +304,10 @@ int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen)
 
 ssize_t ila_conn_read(struct ila_conn *c, void *buf, size_t n)
 {
+	int rc = conn_start(c);
+
+	if (rc < 0)
+		return rc;
 	if (!c->ssl) {
 		ssize_t r = read(c->fd, buf, n);
 
@@ -234,6 +327,10 @@ ssize_t ila_conn_read(struct ila_conn *c, void *buf, size_t n)
 
 ssize_t ila_conn_write(struct ila_conn *c, const void *buf, size_t n)
 {
+	int rc = conn_start(c);
+
+	if (rc < 0)
+		return rc;
 	if (!c->ssl) {
 		ssize_t w = send(c->fd, buf, n, MSG_NOSIGNAL);
 
@@ -248,7 +345,7 @@ ssize_t ila_conn_write(struct ila_conn *c, const void *buf, size_t n)
 		c->want_write = false;
 		return (ssize_t)done;
 	}
-	int rc = conn_ssl_result(c, ret);
+	rc = conn_ssl_result(c, ret);
 	return rc == 0 ? -EPIPE : rc;
 }
 

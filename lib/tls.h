@@ -36,29 +36,41 @@ void ila_tls_ctx_free(struct ila_tls_ctx *t);
 
 struct ila_conn {
 	int fd;
-	SSL *ssl;	 /* NULL: plaintext */
+	SSL *ssl;	 /* NULL: plaintext, or a server's TLS not started yet */
+	struct ila_tls_ctx *tls; /* NULL: plaintext */
 	bool established; /* handshake done (always true for plaintext) */
 	bool want_write;  /* the last call needs the socket writable to go on */
+	bool rcvlowat;	  /* SO_RCVLOWAT raised until the first record is in */
 };
 
-/* Wraps fd (non-blocking, connected or accepted). tls NULL means plaintext.
- * OpenSSL writes with write(2): the process must ignore SIGPIPE. */
+/*
+ * Wraps fd (non-blocking, connected or accepted). tls NULL means plaintext.
+ * A server creates its SSL object at the first handshake, read or write
+ * (the mapper's first one: when the ClientHello arrives), so that a
+ * connection that sends nothing costs no TLS state; a client creates it
+ * now. OpenSSL writes with write(2): the process must ignore SIGPIPE.
+ */
 int ila_conn_init(struct ila_conn *c, int fd, struct ila_tls_ctx *tls);
 /*
  * Before the handshake: the peer's certificate must carry name (OpenSSL's
  * host name check: DNS subjectAltNames, the subject CN only when there is no
  * DNS subjectAltName; no wildcards), else the handshake fails with -EPERM.
- * Nothing in plaintext or when name is NULL or "". 0 or -EINVAL.
+ * Nothing in plaintext or when name is NULL or "". 0, -EINVAL or -ENOMEM.
  */
 int ila_conn_set_peer_name(struct ila_conn *c, const char *name);
 /* Frees the TLS state and closes fd. */
 void ila_conn_close(struct ila_conn *c);
 
-/* Drives the handshake: 0 when done, -EAGAIN to call again when the socket
+/*
+ * Drives the handshake: 0 when done, -EAGAIN to call again when the socket
  * is ready (see want_write), or on failure (err says why): -EPERM when the
  * peer's certificate is valid but not the one wanted (wrong name, or not of
  * the peer's role by extended key usage), -EACCES when it is not valid,
- * -EPROTO otherwise. */
+ * -ENOMEM when there is no memory for the TLS state, -EPROTO otherwise.
+ * A server starts when the client's first record is whole; until then it
+ * raises the socket's SO_RCVLOWAT to that record's length, so that the
+ * socket does not read ready before, and lowers it again after.
+ */
 int ila_conn_handshake(struct ila_conn *c, char *err, size_t errlen);
 
 /* > 0 bytes, 0 at orderly EOF, -EAGAIN, or -errno/-EPROTO. */

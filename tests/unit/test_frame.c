@@ -594,6 +594,50 @@ static void test_reader_limit(void **state)
 	ila_frame_reader_free(&fr);
 }
 
+/* An empty reader gives its buffer back; one holding part of a frame keeps
+ * it, and a released one reads on as before. */
+static void test_reader_release(void **state)
+{
+	struct ila_frame_reader fr;
+	uint8_t f[300], *p;
+	const uint8_t *got;
+	size_t n;
+
+	(void)state;
+	ila_frame_reader_init(&fr);
+	ila_frame_reader_limit(&fr, 2048);
+	ila_frame_reader_release(&fr); /* nothing allocated yet: no-op */
+	assert_null(fr.buf);
+	assert_true(ila_frame_reader_space(&fr, &p) > 0);
+	assert_non_null(fr.buf);
+	ila_frame_reader_release(&fr);
+	assert_null(fr.buf);
+	assert_int_equal(fr.cap, 0);
+	assert_int_equal(fr.max, 2048);
+
+	make_frame(f, sizeof(f), 7);
+	assert_int_equal(ila_frame_reader_feed(&fr, f, 100), 100);
+	ila_frame_reader_release(&fr); /* part of a frame: kept */
+	assert_non_null(fr.buf);
+	assert_int_equal(ila_frame_reader_pending(&fr), 100);
+	expect_none(&fr);
+	assert_int_equal(ila_frame_reader_feed(&fr, f + 100, sizeof(f) - 100), sizeof(f) - 100);
+	expect_frame(&fr, 7, sizeof(f));
+	ila_frame_reader_release(&fr); /* every frame taken: released */
+	assert_null(fr.buf);
+	assert_int_equal(ila_frame_reader_feed(&fr, f, sizeof(f)), sizeof(f));
+	expect_frame(&fr, 7, sizeof(f));
+
+	/* the error of a bad header sticks across a release */
+	make_frame(f, 12, 8);
+	f[0] = ILA_PROTO_VERSION + 1;
+	assert_int_equal(ila_frame_reader_feed(&fr, f, 12), 12);
+	assert_int_equal(ila_frame_reader_next(&fr, &got, &n), -ILA_PERR_BAD_VERSION);
+	ila_frame_reader_release(&fr);
+	assert_int_equal(ila_frame_reader_next(&fr, &got, &n), -ILA_PERR_BAD_VERSION);
+	ila_frame_reader_free(&fr);
+}
+
 /* A small writer limit bounds its allocation and refuses what exceeds it;
  * a raised limit takes the larger frame. */
 static void test_writer_limit(void **state)
@@ -634,6 +678,7 @@ int main(void)
 		cmocka_unit_test(test_writer_peek_consume),
 		cmocka_unit_test(test_writer_epipe),
 		cmocka_unit_test(test_reader_limit),
+		cmocka_unit_test(test_reader_release),
 		cmocka_unit_test(test_writer_limit),
 	};
 

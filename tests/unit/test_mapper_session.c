@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "mapper_fixture.h"
@@ -273,6 +274,41 @@ static void test_keepalive_is_not_answered(void **state)
 	assert_false(n1->eof);
 }
 
+/* ---- a session's subscriptions ---- */
+
+static void test_subscription_slots_grow_to_one_per_possible_vn_and_keep_their_contents(
+	void **state)
+{
+	struct session s = { .nsubs = 0 };
+	struct subscription *sub;
+	unsigned n;
+
+	(void)state;
+	/* nothing allocated before the first SUBSCRIBE */
+	assert_null(session_subs(&s, &n));
+	assert_int_equal(n, 0);
+	for (uint32_t vn = 1; vn <= ILA_CONF_MAX_VNS; vn++) {
+		sub = session_sub_add(&s);
+		assert_non_null(sub);
+		assert_int_equal(sub->vn, 0); /* zeroed */
+		sub->vn = vn;
+		sub->pos = vn * 10;
+	}
+	assert_null(session_sub_add(&s));
+	sub = session_subs(&s, &n);
+	assert_int_equal(n, ILA_CONF_MAX_VNS);
+	for (unsigned i = 0; i < n; i++) {
+		assert_int_equal(sub[i].vn, i + 1);
+		assert_int_equal(sub[i].pos, (i + 1) * 10);
+	}
+	session_sub_del(&s, &sub[0]);
+	sub = session_subs(&s, &n);
+	assert_int_equal(n, ILA_CONF_MAX_VNS - 1);
+	assert_int_equal(sub[0].vn, 2);
+	assert_non_null(session_sub_add(&s));
+	free(s.subs);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 
 int main(void)
@@ -292,6 +328,8 @@ int main(void)
 		T(test_session_closes_at_limit_malformed_frames),
 		T(test_bad_version_closes_the_session),
 		T(test_keepalive_is_not_answered),
+		cmocka_unit_test(
+			test_subscription_slots_grow_to_one_per_possible_vn_and_keep_their_contents),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -5,6 +5,9 @@
  * whose certificate another CA signed, and the plaintext mode. The identity
  * of a certificate (DNS subjectAltName, CN only without subjectAltName), the
  * extended key usage each side requires and the check of the mapper's name.
+ * No session is resumed: the server issues no tickets. A server connection
+ * creates its TLS state when the client's first record is whole. Neither
+ * side sends the root of its chain.
  */
 #include "config.h"
 
@@ -23,6 +26,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/pem.h>
+#include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include "tls.h"
@@ -38,7 +42,7 @@ static void path(char *buf, size_t len, const char *dir, const char *file)
 static int group_setup(void **state)
 {
 	const char *top = getenv("top_srcdir");
-	char cmd[512];
+	char cmd[1024];
 
 	(void)state;
 	signal(SIGPIPE, SIG_IGN); /* as the daemons do */
@@ -69,6 +73,21 @@ static int group_setup(void **state)
 		if (system(cmd) != 0)
 			return -1;
 	}
+	/* a node certificate from an intermediate CA, which its file carries */
+	snprintf(cmd, sizeof(cmd),
+		 "cd %s && openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes "
+		 "-subj '/CN=ila test intermediate' -keyout inter.key -out inter.csr 2>/dev/null && "
+		 "printf 'basicConstraints=critical,CA:true\\nkeyUsage=critical,keyCertSign\\n' "
+		 ">inter.ext && openssl x509 -req -in inter.csr -CA ca.crt -CAkey ca.key "
+		 "-CAcreateserial -days 1 -extfile inter.ext -out inter.crt 2>/dev/null && "
+		 "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj /CN=n3 "
+		 "-keyout n3.key -out n3.csr 2>/dev/null && "
+		 "printf 'subjectAltName=DNS:n3\\nextendedKeyUsage=clientAuth\\n' >n3.ext && "
+		 "openssl x509 -req -in n3.csr -CA inter.crt -CAkey inter.key -CAcreateserial "
+		 "-days 1 -extfile n3.ext -out n3.leaf 2>/dev/null && cat n3.leaf inter.crt >n3.crt",
+		 pki);
+	if (system(cmd) != 0)
+		return -1;
 	return 0;
 }
 
@@ -142,6 +161,223 @@ static void test_mutual_handshake_and_data(void **state)
 	/* the close_notify reads as an orderly EOF */
 	assert_int_equal(ila_conn_read(&s, buf, sizeof(buf)), 0);
 	ila_conn_close(&s);
+	ila_tls_ctx_free(&sctx);
+	ila_tls_ctx_free(&cctx);
+}
+
+/* One session from a client that offers offer (NULL: none) for resumption;
+ * its session (a reference) in *out when out is not NULL. */
+static void session_with(struct ila_tls_ctx *sctx, struct ila_tls_ctx *cctx, SSL_SESSION *offer,
+			 SSL_SESSION **out, bool *reused)
+{
+	struct ila_conn s, c;
+	char err[256] = "", buf[8];
+	int sv[2], rs, rc;
+
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], sctx), 0);
+	assert_int_equal(ila_conn_init(&c, sv[1], cctx), 0);
+	if (offer)
+		assert_int_equal(SSL_set_session(c.ssl, offer), 1);
+	handshake(&s, &c, &rs, &rc, err);
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	/* a TLS 1.3 client takes the tickets sent after the handshake as it reads */
+	assert_int_equal(ila_conn_write(&s, "x", 1), 1);
+	assert_int_equal(ila_conn_read(&c, buf, sizeof(buf)), 1);
+	*reused = SSL_session_reused(s.ssl) == 1;
+	if (out)
+		*out = SSL_get1_session(c.ssl);
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+}
+
+static void test_no_resumption(void **state)
+{
+	struct ila_tls_ctx sctx, cctx;
+	SSL_SESSION *first = NULL;
+	char err[256] = "";
+	bool reused;
+
+	(void)state;
+	assert_int_equal(ctx_for(&sctx, true, pki, "mapper", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&cctx, false, pki, "n1", err, sizeof(err)), 0);
+	session_with(&sctx, &cctx, NULL, &first, &reused);
+	assert_non_null(first);
+	assert_false(reused);
+	/* no ticket: nothing a client could present instead of its certificate */
+	assert_int_equal(SSL_SESSION_has_ticket(first), 0);
+	assert_int_equal(SSL_SESSION_is_resumable(first), 0);
+	/* a client that offers its old session anyway gets a full handshake */
+	session_with(&sctx, &cctx, first, NULL, &reused);
+	assert_false(reused);
+	SSL_SESSION_free(first);
+	ila_tls_ctx_free(&sctx);
+	ila_tls_ctx_free(&cctx);
+}
+
+/* A server connection has no TLS state until its peer speaks: one that never
+ * does costs no SSL object. */
+static void test_server_tls_state_waits_for_the_client(void **state)
+{
+	struct ila_tls_ctx sctx, cctx;
+	struct ila_conn s, c, idle;
+	char err[256] = "";
+	int sv[2], iv[2], rs, rc;
+
+	(void)state;
+	assert_int_equal(ctx_for(&sctx, true, pki, "mapper", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&cctx, false, pki, "n1", err, sizeof(err)), 0);
+	pair(sv);
+	pair(iv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(ila_conn_init(&c, sv[1], &cctx), 0);
+	assert_int_equal(ila_conn_init(&idle, iv[0], &sctx), 0);
+	assert_null(s.ssl);
+	assert_non_null(c.ssl);
+	assert_false(s.established);
+	handshake(&s, &c, &rs, &rc, err);
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	assert_non_null(s.ssl);
+	/* closed without a word: nothing to free but the socket */
+	assert_null(idle.ssl);
+	ila_conn_close(&idle);
+	assert_int_equal(idle.fd, -1);
+	close(iv[1]);
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+	ila_tls_ctx_free(&sctx);
+	ila_tls_ctx_free(&cctx);
+}
+
+/* Each side sends its certificate and intermediates, not the root the peer
+ * holds already (the server would keep a parsed copy per session). */
+static void test_chain_sent_without_root(void **state)
+{
+	struct ila_tls_ctx sctx, cctx, ictx;
+	struct ila_conn s, c;
+	char err[256] = "", id[64];
+	int sv[2], rs, rc;
+
+	(void)state;
+	assert_int_equal(ctx_for(&sctx, true, pki, "mapper", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&cctx, false, pki, "n1", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&ictx, false, pki, "n3", err, sizeof(err)), 0);
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(ila_conn_init(&c, sv[1], &cctx), 0);
+	handshake(&s, &c, &rs, &rc, err);
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	/* a server's peer chain leaves out the peer's own certificate, a
+	 * client's includes it */
+	assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(s.ssl)), 0);
+	assert_int_equal(sk_X509_num(SSL_get_peer_cert_chain(c.ssl)), 1);
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+
+	/* the intermediate of the certificate file goes along */
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(ila_conn_init(&c, sv[1], &ictx), 0);
+	handshake(&s, &c, &rs, &rc, err);
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(ila_conn_peer_identity(&s, id, sizeof(id)), 0);
+	assert_string_equal(id, "n3");
+	STACK_OF(X509) *chain = SSL_get_peer_cert_chain(s.ssl);
+	assert_int_equal(sk_X509_num(chain), 1);
+	X509_NAME_oneline(X509_get_subject_name(sk_X509_value(chain, 0)), id, sizeof(id));
+	assert_string_equal(id, "/CN=ila test intermediate");
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+	ila_tls_ctx_free(&sctx);
+	ila_tls_ctx_free(&cctx);
+	ila_tls_ctx_free(&ictx);
+}
+
+/* Moves what is waiting on from to to; the byte count. */
+static size_t relay(int from, int to, size_t max)
+{
+	char buf[32768];
+	ssize_t n = recv(from, buf, max < sizeof(buf) ? max : sizeof(buf), 0);
+
+	if (n <= 0)
+		return 0;
+	assert_int_equal(send(to, buf, (size_t)n, 0), n);
+	return (size_t)n;
+}
+
+/* A server starts its TLS state only when the whole ClientHello record is in:
+ * a peer that sent part of it and stalls costs no SSL object, and the socket
+ * does not read ready before the rest. */
+static void test_server_waits_for_the_whole_first_record(void **state)
+{
+	struct ila_tls_ctx sctx, cctx;
+	struct ila_conn s, c;
+	char err[256] = "";
+	int cv[2], sv[2], lowat, rs = -EAGAIN, rc;
+	socklen_t len = sizeof(lowat);
+
+	(void)state;
+	assert_int_equal(ctx_for(&sctx, true, pki, "mapper", err, sizeof(err)), 0);
+	assert_int_equal(ctx_for(&cctx, false, pki, "n1", err, sizeof(err)), 0);
+	pair(cv); /* client - relay */
+	pair(sv); /* relay - server */
+	assert_int_equal(ila_conn_init(&c, cv[0], &cctx), 0);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	rc = ila_conn_handshake(&c, err, sizeof(err));
+	assert_int_equal(rc, -EAGAIN);
+	/* 3 bytes: not even the record header */
+	assert_int_equal(relay(cv[1], sv[1], 3), 3);
+	assert_int_equal(ila_conn_handshake(&s, err, sizeof(err)), -EAGAIN);
+	assert_null(s.ssl);
+	assert_false(s.want_write);
+	assert_int_equal(getsockopt(sv[0], SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
+	assert_int_equal(lowat, 5);
+	/* the header and some: the whole record is asked for */
+	assert_int_equal(relay(cv[1], sv[1], 20), 20);
+	assert_int_equal(ila_conn_handshake(&s, err, sizeof(err)), -EAGAIN);
+	assert_null(s.ssl);
+	assert_int_equal(getsockopt(sv[0], SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
+	assert_true(lowat > 23);
+	/* the rest: the handshake goes on as usual and the mark is back to 1 */
+	relay(cv[1], sv[1], sizeof(err) * 1000);
+	for (int i = 0; i < 100 && (rs == -EAGAIN || rc == -EAGAIN); i++) {
+		if (rs == -EAGAIN)
+			rs = ila_conn_handshake(&s, err, sizeof(err));
+		relay(sv[1], cv[1], 1 << 20);
+		if (rc == -EAGAIN)
+			rc = ila_conn_handshake(&c, err, sizeof(err));
+		relay(cv[1], sv[1], 1 << 20);
+	}
+	assert_int_equal(rs, 0);
+	assert_int_equal(rc, 0);
+	assert_int_equal(getsockopt(sv[0], SOL_SOCKET, SO_RCVLOWAT, &lowat, &len), 0);
+	assert_int_equal(lowat, 1);
+	ila_conn_close(&c);
+	ila_conn_close(&s);
+	close(cv[1]);
+	close(sv[1]);
+
+	/* a peer that closes after a part of its hello fails the handshake */
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(send(sv[1], "\x16\x03\x01\x02\x00\x01", 6, 0), 6);
+	assert_int_equal(ila_conn_handshake(&s, err, sizeof(err)), -EAGAIN);
+	assert_null(s.ssl);
+	close(sv[1]);
+	assert_int_not_equal(ila_conn_handshake(&s, err, sizeof(err)), -EAGAIN);
+	ila_conn_close(&s);
+
+	/* a first record that is no handshake goes to OpenSSL, which refuses it */
+	pair(sv);
+	assert_int_equal(ila_conn_init(&s, sv[0], &sctx), 0);
+	assert_int_equal(send(sv[1], "GET / HTTP/1.0\r\n", 16, 0), 16);
+	assert_int_equal(ila_conn_handshake(&s, err, sizeof(err)), -EPROTO);
+	ila_conn_close(&s);
+	close(sv[1]);
 	ila_tls_ctx_free(&sctx);
 	ila_tls_ctx_free(&cctx);
 }
@@ -318,6 +554,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_mutual_handshake_and_data),
+		cmocka_unit_test(test_no_resumption),
+		cmocka_unit_test(test_server_tls_state_waits_for_the_client),
+		cmocka_unit_test(test_server_waits_for_the_whole_first_record),
+		cmocka_unit_test(test_chain_sent_without_root),
 		cmocka_unit_test(test_foreign_ca_refused),
 		cmocka_unit_test(test_bad_files_explained),
 		cmocka_unit_test(test_plaintext),
