@@ -33,5 +33,8 @@ void mapper_run_event(struct mapper *m, const struct mapper_ev *ev)
 	case MAPPER_EV_NODE_GONE:
 		directory_node_failed(m, ev->node);
 		break;
+	case MAPPER_EV_STORE_LOST:
+		sessions_unavailable(m, m->estore.why);
+		break;
 	}
 }

@@ -158,6 +158,10 @@ static void set_reachable(struct mapper *m, bool ok, const char *fmt, ...)
 		log_notice("etcd: reachable again");
 	else if (!ok && (e->reachable || strcmp(why, e->why) != 0))
 		log_err("etcd: %s", why);
+	if (!ok && e->reachable)
+		e->unreachable_since_ms = mapper_now_ms();
+	if (ok)
+		e->cut = false;
 	e->reachable = ok;
 	if (!ok)
 		snprintf(e->why, sizeof(e->why), "%s", why);
@@ -608,6 +612,17 @@ static void lease_tick(struct ev_loop *loop, ev_timer *w, int revents)
 	int rc;
 
 	(void)loop, (void)revents;
+	/* cut off for a lease's time: the other instances have failed this
+	 * one's nodes over; they are told to go where etcd is reachable */
+	if (!e->reachable && !e->cut &&
+	    mapper_now_ms() - e->unreachable_since_ms >= m->conf->etcd_lease_s * 1000ull) {
+		struct mapper_ev ev = { .type = MAPPER_EV_STORE_LOST };
+
+		e->cut = true;
+		log_err("etcd: unreachable for %u s (%s): sending the nodes to other mappers",
+			m->conf->etcd_lease_s, e->why);
+		mapper_post(m, &ev);
+	}
 	if (e->lease_pending)
 		return;
 	if (e->lease)
@@ -679,6 +694,11 @@ void estore_node_down(struct mapper *m, int node, bool failed)
 
 	e->stats.presence_dels++;
 	etcd_txn(e->etcd, &req, presence_cb, m);
+}
+
+bool estore_usable(const struct mapper *m)
+{
+	return m->estore.ready && !m->estore.cut;
 }
 
 bool estore_present(const struct mapper *m, int node)

@@ -45,6 +45,8 @@ struct estore {
 	char instance[96];	/* this instance's name in presence keys */
 	bool ready;		/* the copy is loaded and followed */
 	bool reachable;		/* the last request reached a member */
+	uint64_t unreachable_since_ms;
+	bool cut;		/* unreachable for a lease's time: nodes sent away */
 	char why[160];		/* why not ready or not reachable */
 	int64_t rev;		/* the copy's revision (last applied) */
 	int64_t cluster_id;

@@ -145,6 +145,7 @@ enum mapper_ev_type {
 	MAPPER_EV_COMMITTED,	/* etcd: a commit's transactions answered (token,
 				 * outcome per recorded change, rev) */
 	MAPPER_EV_NODE_GONE,	/* etcd: node's presence key went away: fail it over */
+	MAPPER_EV_STORE_LOST,	/* etcd: cut off for a lease's time: nodes go elsewhere */
 };
 
 struct json_object;
@@ -227,6 +228,9 @@ int sessions_listen(struct mapper *m, char *err, size_t errlen);
  * follow their node to its new index; subscriptions to removed vns end. */
 void sessions_reconfigure(struct mapper *m, const struct ila_conf *old);
 void sessions_stop(struct mapper *m);
+/* The store is lost: every node session gets ERROR unavailable and closes
+ * (no failover: the node goes to another mapper). */
+void sessions_unavailable(struct mapper *m, const char *why);
 /* Serves a connected, non-blocking socket (accepted, or a test's socketpair). */
 int session_adopt(struct mapper *m, int fd, const char *peer);
 /* Queues a message to the session; closes it when its queue is over the
@@ -319,6 +323,8 @@ int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, voi
 bool estore_caught_up(const struct mapper *m, int64_t rev);
 void estore_node_up(struct mapper *m, int node);
 void estore_node_down(struct mapper *m, int node, bool failed);
+/* Ready and not cut off: sessions may open. */
+bool estore_usable(const struct mapper *m);
 /* The node has a session on some instance. */
 bool estore_present(const struct mapper *m, int node);
 uint64_t estore_pos(int64_t rev, unsigned idx);

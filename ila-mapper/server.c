@@ -85,7 +85,7 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 		session_close(s, "identity mismatch", false);
 		return;
 	}
-	if (c->store_etcd && !m->estore.ready) {
+	if (c->store_etcd && !estore_usable(m)) {
 		/* nothing could be acknowledged: the node tries another mapper */
 		m->stats.unavailable++;
 		session_send_error(s, msg->xid, ILA_PERR_UNAVAILABLE, "directory store: %s",
@@ -590,6 +590,18 @@ void sessions_stop(struct mapper *m)
 	}
 	mapper_events_run(m); /* the directory forgets them, then they are freed */
 	sessions_reap(m);
+}
+
+void sessions_unavailable(struct mapper *m, const char *why)
+{
+	for (struct session *s = m->sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->node < 0)
+			continue;
+		m->stats.unavailable++;
+		session_send_error(s, 0, ILA_PERR_UNAVAILABLE, "directory store: %s", why);
+		session_close(s, "the etcd store is unreachable", false);
+	}
 }
 
 void sessions_reconfigure(struct mapper *m, const struct ila_conf *old)
