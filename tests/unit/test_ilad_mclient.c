@@ -178,10 +178,14 @@ static int teardown(void **state)
 	return 0;
 }
 
+static uint64_t mapper_directory; /* what the next OPEN says: 0, none */
+
 /* The mapper answers OPEN: the session is up. */
 static void mapper_open(struct ilad *d)
 {
 	struct ila_msg m = { .type = ILA_MSG_OPEN, .xid = 1 };
+
+	m.open.directory = mapper_directory;
 
 	snprintf(m.open.node, sizeof(m.open.node), "mapper1");
 	m.open.role = ILA_ROLE_MAPPER;
@@ -732,6 +736,103 @@ static void test_cease_from_mapper_fails_over_to_next_mapper(void **state)
 	assert_null(fake_kernel_last(FK_DELETE, &k.addr));
 }
 
+/* The session failed: the next mapper's connection is made (a new
+ * socketpair) once the retry timer fires, up to OPEN sent. */
+static void reconnect(struct ilad *d)
+{
+	int sv[2];
+
+	ila_frame_reader_free(&peer_rd);
+	close(peer);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv), 0);
+	fake_mapper_fd = sv[0];
+	peer = sv[1];
+	ila_frame_reader_init(&peer_rd);
+	got_free();
+	assert_true(ev_is_active(&d->retry_timer));
+	ev_invoke(d->loop, &d->retry_timer, EV_TIMER);
+	assert_int_equal(d->mc, MC_CONNECTING);
+	ev_invoke(d->loop, &d->mc_io, EV_WRITE);
+	assert_int_equal(d->mc, MC_OPENSENT);
+}
+
+/* Mappers that say the same DIRECTORY share journal positions: the node
+ * resumes where it was on the next one, with no snapshot (protocol.md 6.1). */
+static void test_positions_resume_on_a_mapper_of_the_same_directory(void **state)
+{
+	struct ilad *d = *state;
+
+	mapper_directory = 0x1234;
+	mapper_open(d);
+	mapper_push(d, VN_BLUE, ILA_PUSH_F_SNAPSHOT_BEGIN | ILA_PUSH_F_SNAPSHOT_END, 700, NULL, 0);
+	mapper_error(d, 0, ILA_PERR_CEASE);
+	reconnect(d);
+	mapper_open(d);
+	mapper_recv();
+	const struct ila_msg *m = got_of(ILA_MSG_SUBSCRIBE, 0);
+
+	assert_non_null(m);
+	assert_int_equal(m->sub.vn, VN_BLUE);
+	assert_int_equal(m->sub.resume_seq, 700);
+	mapper_directory = 0;
+}
+
+/* On a mapper of another directory (or one that says none) positions mean
+ * nothing: the node subscribes from 0 and takes a snapshot. */
+static void test_positions_do_not_cross_directories(void **state)
+{
+	struct ilad *d = *state;
+
+	mapper_directory = 0x1234;
+	mapper_open(d);
+	mapper_push(d, VN_BLUE, ILA_PUSH_F_SNAPSHOT_BEGIN | ILA_PUSH_F_SNAPSHOT_END, 700, NULL, 0);
+	mapper_error(d, 0, ILA_PERR_CEASE);
+	reconnect(d);
+	mapper_directory = 0x5678;
+	mapper_open(d);
+	mapper_recv();
+	assert_int_equal(got_of(ILA_MSG_SUBSCRIBE, 0)->sub.resume_seq, 0);
+	mapper_directory = 0;
+}
+
+/* ERROR unavailable (the mapper cannot reach its store) sends the node to
+ * the next mapper, keeping its cache (protocol.md 8.5). */
+static void test_unavailable_store_moves_to_next_mapper(void **state)
+{
+	struct ilad *d = *state;
+
+	mapper_open(d);
+	mapper_error(d, 0, ILA_PERR_UNAVAILABLE);
+	assert_int_equal(d->mc, MC_IDLE);
+	assert_int_equal(d->mapper, 1);
+	assert_true(ev_is_active(&d->retry_timer));
+	/* the next mapper is tried soon: within the jitter of 100 ms */
+	assert_true(ev_timer_remaining(d->loop, &d->retry_timer) <= 0.11);
+}
+
+/* When every mapper failed in a row the node pauses, doubling the pause
+ * each round, with jitter: between half and one and a half times 1 s, 2 s,
+ * 4 s ... (protocol.md 8.5). */
+static void test_full_rounds_of_failures_back_off_exponentially(void **state)
+{
+	struct ilad *d = *state;
+	double base = 1.0;
+
+	for (int round = 0; round < 4; round++, base *= 2) {
+		for (unsigned i = 0; i < d->conf->n_mappers; i++) {
+			if (d->mc != MC_OPENSENT)
+				reconnect(d);
+			mapper_recv();
+			mapper_error(d, 0, ILA_PERR_NOT_AUTHORISED);
+		}
+		double left = ev_timer_remaining(d->loop, &d->retry_timer);
+
+		if (left < base * 0.5 - 0.01 || left > base * 1.5 + 0.01)
+			fail_msg("round %d: pause %.3f s, wanted %.1f..%.1f s", round, left,
+				 base * 0.5, base * 1.5);
+	}
+}
+
 static void test_session_refused_at_open_tries_next_mapper(void **state)
 {
 	struct ilad *d = *state;
@@ -773,6 +874,12 @@ int main(void)
 			test_detach_of_workload_waiting_for_view_uses_own_record_number, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_cease_from_mapper_fails_over_to_next_mapper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_session_refused_at_open_tries_next_mapper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_positions_resume_on_a_mapper_of_the_same_directory,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_positions_do_not_cross_directories, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unavailable_store_moves_to_next_mapper, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_full_rounds_of_failures_back_off_exponentially,
+						setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
