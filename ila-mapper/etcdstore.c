@@ -319,6 +319,12 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_event *e
 	}
 }
 
+void estore_watch_events(struct mapper *m, int64_t revision, const struct etcd_event *evs,
+			 size_t n)
+{
+	watch_events(m, revision, evs, n);
+}
+
 static void watch_compacted(void *arg, int64_t compact_revision)
 {
 	struct mapper *m = arg;
@@ -540,6 +546,8 @@ static void start_load(struct mapper *m)
 	struct estore *e = &m->estore;
 	MDB_txn *txn;
 
+	if (!e->etcd)
+		return; /* not started (the fuzz target applies events alone) */
 	if (e->watch) {
 		etcd_watch_cancel(e->watch);
 		e->watch = NULL;

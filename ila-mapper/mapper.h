@@ -327,6 +327,11 @@ void estore_node_down(struct mapper *m, int node, bool failed);
 bool estore_usable(const struct mapper *m);
 /* The node has a session on some instance. */
 bool estore_present(const struct mapper *m, int node);
+/* What a watch message brings, applied to the copy (the fuzz target calls it
+ * with events made of its input). */
+struct etcd_event;
+void estore_watch_events(struct mapper *m, int64_t revision, const struct etcd_event *evs,
+			 size_t n);
 uint64_t estore_pos(int64_t rev, unsigned idx);
 int64_t estore_pos_rev(uint64_t pos);
 size_t estore_key(const struct estore *e, const struct store_key *k, char *buf);

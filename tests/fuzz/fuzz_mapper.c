@@ -5,7 +5,11 @@
  * handled by the session, directory and push code against a real LMDB
  * store. The first input byte picks the preamble: bit 0 sends a valid OPEN
  * of node n1 (serving vn 100) first, bit 1 of node n2 (subscriber), so the
- * rest reaches the established-session paths.
+ * rest reaches the established-session paths. With bit 2 the rest is not
+ * sent on a session but read as what an etcd watch brings (store etcd):
+ * events of a 1-byte type (bit 0: delete), a 1-byte key length, the key, a
+ * 1-byte value length, the value, applied to the local copy under prefix
+ * /f/ (keys that do not start with it are mostly made to).
  */
 #include "config.h"
 
@@ -17,6 +21,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "etcd.h"
 #include "log.h"
 #include "mapper.h"
 
@@ -102,6 +107,48 @@ static void drain(int fd)
 		;
 }
 
+/* The input as watch events applied to the copy (bit 2 of the first byte). */
+static void fuzz_watch(struct mapper *m, const uint8_t *data, size_t size)
+{
+	static struct etcd_event evs[64];
+	static uint8_t keys[64][260], vals[64][256];
+	size_t off = 0, n = 0;
+	/* revisions above every position the LMDB store of the target handed out */
+	int64_t rev = estore_pos_rev(m->store.jseq) + 1;
+
+	snprintf(m->estore.prefix, sizeof(m->estore.prefix), "/f/");
+	m->estore.plen = 3;
+	while (n < 64 && off + 2 <= size) {
+		struct etcd_event *e = &evs[n];
+		uint8_t type = data[off++], kl = data[off++];
+
+		if (off + kl + 1 > size)
+			break;
+		/* most keys get the prefix, so that the mapping paths are reached */
+		size_t pl = (type & 2) ? 0 : 3;
+
+		memcpy(keys[n], "/f/", pl);
+		memcpy(keys[n] + pl, data + off, kl);
+		off += kl;
+		uint8_t vl = data[off++];
+
+		if (off + vl > size)
+			break;
+		memcpy(vals[n], data + off, vl);
+		off += vl;
+		memset(e, 0, sizeof(*e));
+		e->type = (type & 1) ? ETCD_EVENT_DELETE : ETCD_EVENT_PUT;
+		e->kv.key = keys[n];
+		e->kv.key_len = pl + kl;
+		e->kv.value = vals[n];
+		e->kv.value_len = vl;
+		e->kv.mod_revision = rev + ((type >> 2) & 1); /* one or two revisions */
+		n++;
+	}
+	estore_watch_events(m, evs[n ? n - 1 : 0].kv.mod_revision, evs, n);
+	mapper_events_run(m);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct mapper *m = fuzz_mapper();
@@ -110,6 +157,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (data[0] & 4) {
+		fuzz_watch(m, data + 1, size - 1);
+		return 0;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) < 0)
 		return 0;
 	if (session_adopt(m, sv[0], "fuzz") < 0) {
