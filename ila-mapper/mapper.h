@@ -34,7 +34,7 @@
 #define MAPPER_NAME "ila-mapper"
 #define MAPPER_JOURNAL_KEEP 262144 /* journal positions kept for resumes */
 #define MAPPER_EXPIRE_BATCH 1024   /* expiries handled per tick */
-#define MAPPER_MAX_SESSIONS 4096
+#define MAPPER_MAX_SESSIONS 16384
 
 /* A counter for every kind of refusal and error (show stats). */
 struct mapper_stats {
