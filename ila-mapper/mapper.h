@@ -38,7 +38,7 @@
 #define MAPPER_NAME "ila-mapper"
 #define MAPPER_JOURNAL_KEEP 262144 /* journal positions kept for resumes */
 #define MAPPER_EXPIRE_BATCH 1024   /* expiries handled per tick */
-#define MAPPER_MAX_SESSIONS 4096
+#define MAPPER_MAX_SESSIONS 16384
 
 /* A counter for every kind of refusal and error (show stats). */
 struct mapper_stats {
@@ -200,6 +200,9 @@ struct mapper {
 	uint32_t push_vns[ILA_CONF_MAX_VNS]; /* vns changed since the last push */
 	unsigned push_nvns;
 	struct ila_record *push_recs; /* ILA_PROTO_MAX_RECORDS + 1, for the frame being built */
+	struct push_memo *push_memo;  /* frames built during one push_flush (push.c) */
+	unsigned push_nmemo;
+	bool push_memo_on;
 	ev_timer expiry_w;
 	ev_timer trim_w;
 	/* store etcd (directory.c): the batch whose transactions are out (one
@@ -236,6 +239,8 @@ int session_adopt(struct mapper *m, int fd, const char *peer);
 /* Queues a message to the session; closes it when its queue is over the
  * hard limit. Returns 0 or -ENOBUFS (session closed). */
 int session_send(struct session *s, const struct ila_msg *msg);
+/* The same for a frame already encoded (len bytes at frame). */
+int session_send_frame(struct session *s, const uint8_t *frame, size_t len);
 void session_send_error(struct session *s, uint32_t xid, int code, const char *fmt, ...)
 	ILA_PRINTF(4, 5);
 void session_close(struct session *s, const char *why, bool failover);

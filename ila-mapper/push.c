@@ -8,6 +8,27 @@
 #include "log.h"
 #include "mapper.h"
 
+/*
+ * A frame of journal changes built once during a push_flush() and sent as
+ * it is to every other subscriber at the same position: the store does not
+ * change while the flush runs, so the frame would come out the same, and a
+ * move fanning out to thousands of nodes costs one journal scan and one
+ * encoding instead of one per node.
+ */
+struct push_memo {
+	uint32_t vn;
+	uint64_t pos;	/* the subscription's position before the frame */
+	unsigned max;
+	int rc;		/* what pump_one returned: 0, 1 (frame) or 2 */
+	uint64_t next_pos;
+	unsigned nrec;
+	uint64_t high_seq;
+	uint8_t *frame;
+	size_t len, cap;
+};
+
+#define PUSH_MEMO_MAX 16
+
 /* Records of one PUSH frame being built. */
 struct push_batch {
 	const struct mapper *m;
@@ -88,6 +109,91 @@ static void sub_start_snapshot(struct mapper *m, struct subscription *sub)
 	m->stats.snapshots++;
 }
 
+static void push_event(struct mapper *m, struct session *s, const struct subscription *sub,
+		       unsigned nrec, uint64_t high_seq)
+{
+	char detail[96];
+
+	snprintf(detail, sizeof(detail), "vn %u, %u records, position %llu%s", sub->vn, nrec,
+		 (unsigned long long)high_seq, sub->snapshot ? ", snapshot" : "");
+	mapper_event(m, "push", NULL, session_node_name(s), detail);
+}
+
+static struct push_memo *memo_find(struct mapper *m, const struct subscription *sub, unsigned max)
+{
+	if (!m->push_memo_on)
+		return NULL;
+	for (unsigned i = 0; i < m->push_nmemo; i++) {
+		struct push_memo *p = &m->push_memo[i];
+
+		if (p->vn == sub->vn && p->pos == sub->pos && p->max == max)
+			return p;
+	}
+	return NULL;
+}
+
+/* A place for the outcome of the subscription's next frame, or NULL. */
+static struct push_memo *memo_new(struct mapper *m, const struct subscription *sub, unsigned max,
+				  int rc, uint64_t next_pos)
+{
+	struct push_memo *p;
+
+	if (!m->push_memo_on || m->push_nmemo == PUSH_MEMO_MAX)
+		return NULL;
+	p = &m->push_memo[m->push_nmemo++];
+	p->vn = sub->vn;
+	p->pos = sub->pos;
+	p->max = max;
+	p->rc = rc;
+	p->next_pos = next_pos;
+	p->len = 0;
+	return p;
+}
+
+/* Sends the frame another subscriber at the same position had. */
+static int pump_memo(struct mapper *m, struct session *s, struct subscription *sub,
+		     const struct push_memo *p)
+{
+	if (p->rc != 1) {
+		sub->pos = p->next_pos;
+		return p->rc;
+	}
+	if (session_send_frame(s, p->frame, p->len) < 0)
+		return -1;
+	m->stats.push_frames++;
+	m->stats.push_records += p->nrec;
+	if (ila_ctl_monitoring(m->ctl))
+		push_event(m, s, sub, p->nrec, p->high_seq);
+	sub->pos = p->next_pos;
+	return 1;
+}
+
+/* Queues push, encoded once into p, which keeps it for the next subscriber. */
+static int send_memo(struct session *s, struct push_memo *p, const struct ila_msg *push)
+{
+	size_t n = ila_msg_encoded_len(push);
+
+	if (n == 0)
+		return session_send(s, push); /* it says why */
+	if (n > p->cap) {
+		uint8_t *nb = realloc(p->frame, n);
+
+		if (!nb) {
+			p->vn = 0; /* vn 0 is never subscribed: the entry is unused */
+			return session_send(s, push);
+		}
+		p->frame = nb;
+		p->cap = n;
+	}
+	if (ila_msg_encode(push, p->frame, p->cap, &p->len) < 0) {
+		p->vn = 0;
+		return session_send(s, push);
+	}
+	p->nrec = (unsigned)push->nrec;
+	p->high_seq = push->push.high_seq;
+	return session_send_frame(s, p->frame, p->len);
+}
+
 /* Builds and queues one PUSH frame. Returns 1 if a frame went out, 2 when
  * the subscription moved on without a frame, 0 when it has nothing to send,
  * -1 on a session error. */
@@ -96,9 +202,12 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 {
 	struct push_batch b = { .m = m, .rec = recs, .max = max };
 	struct ila_msg push = { .type = ILA_MSG_PUSH };
+	struct push_memo *memo = NULL;
 	MDB_txn *txn;
 	int rc;
 
+	if (!sub->snapshot && (memo = memo_find(m, sub, max)))
+		return pump_memo(m, s, sub, memo);
 	if (store_begin(&m->store, false, &txn) < 0)
 		return 0;
 	push.push.vn = sub->vn;
@@ -145,6 +254,7 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 			 * move past them, nothing to send */
 			bool moved = reached > sub->pos;
 
+			memo_new(m, sub, max, moved ? 2 : 0, reached);
 			sub->pos = reached;
 			return moved ? 2 : 0;
 		}
@@ -157,20 +267,16 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 		}
 		b.last_jseq = reached;
 		push.push.high_seq = reached;
+		memo = memo_new(m, sub, max, 1, reached);
 	}
 	push.rec = recs;
 	push.nrec = b.n;
-	if (session_send(s, &push) < 0)
+	if ((memo ? send_memo(s, memo, &push) : session_send(s, &push)) < 0)
 		return -1;
 	m->stats.push_frames++;
 	m->stats.push_records += b.n;
-	if (ila_ctl_monitoring(m->ctl)) {
-		char detail[96];
-
-		snprintf(detail, sizeof(detail), "vn %u, %u records, position %llu%s", sub->vn, b.n,
-			 (unsigned long long)push.push.high_seq, sub->snapshot ? ", snapshot" : "");
-		mapper_event(m, "push", NULL, session_node_name(s), detail);
-	}
+	if (ila_ctl_monitoring(m->ctl))
+		push_event(m, s, sub, b.n, push.push.high_seq);
 	if (sub->snapshot) {
 		sub->began = true;
 		if (b.n) {
@@ -334,6 +440,9 @@ void push_flush(struct mapper *m)
 	m->push_nvns = 0;
 	if (nvns == 0)
 		return;
+	/* every subscriber at one position gets the frame built for the first */
+	m->push_memo_on = true;
+	m->push_nmemo = 0;
 	for (struct session *s = session_next(m, NULL), *next; s; s = next) {
 		bool hit = false;
 
@@ -345,6 +454,7 @@ void push_flush(struct mapper *m)
 		push_pump(m, s);
 		session_kick(s);
 	}
+	m->push_memo_on = false;
 }
 
 static void push_delay_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -360,8 +470,14 @@ int push_init(struct mapper *m)
 	 * a move fans out to every subscriber in turn; one more than a frame
 	 * holds, to see whether another follows */
 	m->push_recs = calloc(ILA_PROTO_MAX_RECORDS + 1, sizeof(*m->push_recs));
-	if (!m->push_recs)
+	m->push_memo = calloc(PUSH_MEMO_MAX, sizeof(*m->push_memo));
+	if (!m->push_recs || !m->push_memo) {
+		free(m->push_recs);
+		free(m->push_memo);
+		m->push_recs = NULL;
+		m->push_memo = NULL;
 		return -ENOMEM;
+	}
 	ev_timer_init(&m->push_delay_w, push_delay_cb, m->conf->push_delay_ms / 1000.0, 0.);
 	m->push_delay_w.data = m;
 	return 0;
@@ -371,6 +487,11 @@ void push_free(struct mapper *m)
 {
 	free(m->push_recs);
 	m->push_recs = NULL;
+	for (unsigned i = 0; m->push_memo && i < PUSH_MEMO_MAX; i++)
+		free(m->push_memo[i].frame);
+	free(m->push_memo);
+	m->push_memo = NULL;
+	m->push_nmemo = 0;
 }
 
 void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns)

@@ -228,6 +228,25 @@ int session_send(struct session *s, const struct ila_msg *msg)
 	return 0;
 }
 
+int session_send_frame(struct session *s, const uint8_t *frame, size_t len)
+{
+	int rc;
+
+	if (s->state == S_CLOSED)
+		return -EPIPE;
+	rc = ila_frame_writer_append(&s->wr, frame, len);
+	if (rc == -ENOBUFS) {
+		s->m->stats.overloaded++;
+		session_close(s, "peer does not read: output queue full", true);
+		return rc;
+	}
+	if (rc < 0)
+		return rc;
+	s->frames_out++;
+	s->m->stats.frames_out++;
+	return 0;
+}
+
 void session_send_error(struct session *s, uint32_t xid, int code, const char *fmt, ...)
 {
 	struct ila_msg e = { .type = ILA_MSG_ERROR, .xid = xid };

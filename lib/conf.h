@@ -32,7 +32,7 @@ enum ila_conf_kind {
 #define ILA_CONF_PATH_MAX 1024    /* paths: 1-1023 bytes + NUL */
 #define ILA_CONF_IFNAME_MAX 16    /* IFNAMSIZ: 1-15 bytes + NUL */
 #define ILA_CONF_MAX_VNS 64
-#define ILA_CONF_MAX_NODES 1024   /* node lines of the mapper */
+#define ILA_CONF_MAX_NODES 16384  /* node lines of the mapper */
 #define ILA_CONF_MAX_LISTEN 8
 #define ILA_CONF_MAX_LOCATORS 16
 #define ILA_CONF_MAX_MAPPERS 8
