@@ -285,6 +285,7 @@ fail:
 }
 
 static void start_load(struct mapper *m);
+static void landing_release(struct estore *e);
 
 static void watch_events(void *arg, int64_t revision, const struct etcd_event *evs, size_t n)
 {
@@ -303,6 +304,7 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_event *e
 	}
 	if (revision > e->rev)
 		e->rev = revision;
+	landing_release(e);
 	set_reachable(m, true, NULL);
 	if (c.nvns || c.nmoved) {
 		struct mapper_ev ev = { .type = MAPPER_EV_CHANGED, .nvns = c.nvns,
@@ -434,6 +436,7 @@ static void load_cb(void *arg, const struct etcd_error *err, const struct etcd_r
 	    (rc = store_commit(&m->store, txn)) < 0)
 		goto fail;
 	e->rev = e->load_rev;
+	landing_release(e);
 	e->loading = false;
 	e->ready = true;
 	e->why[0] = '\0';
@@ -686,6 +689,167 @@ bool estore_present(const struct mapper *m, int node)
 	return node >= 0 && (unsigned)node < m->conf->n_nodes && m->estore.present[node];
 }
 
+/* ---- keys in flight: written, not yet back in the copy ---- */
+
+struct estore_busy_key {
+	struct store_key k;
+	uint32_t count; /* 0: a free slot */
+};
+
+/* The keys of one answered transaction, held until the copy reaches rev. */
+struct estore_landing {
+	struct estore_landing *next;
+	int64_t rev;
+	size_t n;
+	struct store_key keys[ESTORE_OPS_PER_TXN];
+};
+
+static size_t key_hash(const struct store_key *k)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < STORE_KEY_LEN; i++)
+		h = (h ^ k->b[i]) * 1099511628211ULL;
+	return (size_t)(h ^ h >> 32);
+}
+
+static struct estore_busy_key *busy_find(const struct estore_keyset *s, const struct store_key *k)
+{
+	if (!s->cap)
+		return NULL;
+	for (size_t i = key_hash(k) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		struct estore_busy_key *b = &s->slots[i];
+
+		if (!b->count)
+			return NULL;
+		if (memcmp(b->k.b, k->b, STORE_KEY_LEN) == 0)
+			return b;
+	}
+}
+
+static int busy_grow(struct estore_keyset *s)
+{
+	size_t ncap = s->cap ? 2 * s->cap : 1024;
+	struct estore_busy_key *n = calloc(ncap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->slots[i].count)
+			continue;
+		size_t j = key_hash(&s->slots[i].k) & (ncap - 1);
+
+		while (n[j].count)
+			j = (j + 1) & (ncap - 1);
+		n[j] = s->slots[i];
+	}
+	free(s->slots);
+	s->slots = n;
+	s->cap = ncap;
+	return 0;
+}
+
+/* Without memory the key is not held: a decision on it then meets a
+ * conflict at worst, the compare keeps it right. */
+static void busy_add(struct estore_keyset *s, const struct store_key *k)
+{
+	struct estore_busy_key *b = busy_find(s, k);
+	size_t i;
+
+	if (b) {
+		b->count++;
+		return;
+	}
+	if ((s->n + 1) * 2 > s->cap && busy_grow(s) < 0)
+		return;
+	for (i = key_hash(k) & (s->cap - 1); s->slots[i].count; i = (i + 1) & (s->cap - 1))
+		;
+	s->slots[i].k = *k;
+	s->slots[i].count = 1;
+	s->n++;
+}
+
+static void busy_del(struct estore_keyset *s, const struct store_key *k)
+{
+	struct estore_busy_key *b = busy_find(s, k);
+	size_t mask, i, j;
+
+	if (!b || --b->count)
+		return;
+	/* backward shift deletion: a later key of the probe run moves into the
+	 * hole unless its home slot lies after the hole */
+	mask = s->cap - 1;
+	i = j = (size_t)(b - s->slots);
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!s->slots[j].count)
+			break;
+		size_t h = key_hash(&s->slots[j].k) & mask;
+		bool stays = i < j ? h > i && h <= j : h > i || h <= j;
+
+		if (!stays) {
+			s->slots[i] = s->slots[j];
+			i = j;
+		}
+	}
+	s->slots[i].count = 0;
+	s->n--;
+}
+
+bool estore_busy(const struct mapper *m, const struct store_key *k)
+{
+	return busy_find(&m->estore.busy, k) != NULL;
+}
+
+/* Lets go of the keys of the answered transactions the copy has reached. */
+static void landing_release(struct estore *e)
+{
+	struct estore_landing **pp = &e->landing, *l;
+
+	while ((l = *pp)) {
+		if (l->rev > e->rev) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		for (size_t i = 0; i < l->n; i++)
+			busy_del(&e->busy, &l->keys[i]);
+		free(l);
+	}
+	e->landing_tail = pp;
+}
+
+/* An answered transaction's keys stay busy until the copy has rev. */
+static void landing_add(struct estore *e, const struct store_key *keys, size_t n, int64_t rev)
+{
+	struct estore_landing *l = rev > e->rev ? malloc(sizeof(*l)) : NULL;
+
+	if (!l) {
+		for (size_t i = 0; i < n; i++)
+			busy_del(&e->busy, &keys[i]);
+		return;
+	}
+	l->next = NULL;
+	l->rev = rev;
+	l->n = n;
+	memcpy(l->keys, keys, n * sizeof(*keys));
+	*e->landing_tail = l;
+	e->landing_tail = &l->next;
+}
+
+static void landing_free(struct estore *e)
+{
+	struct estore_landing *l;
+
+	while ((l = e->landing)) {
+		e->landing = l->next;
+		free(l);
+	}
+	e->landing_tail = &e->landing;
+	free(e->busy.slots);
+	memset(&e->busy, 0, sizeof(e->busy));
+}
+
 /* ---- commits ---- */
 
 struct ecommit {
@@ -702,6 +866,7 @@ struct etx {
 	size_t first, n;
 	struct etcd_compare cmp[ESTORE_OPS_PER_TXN];
 	struct etcd_op ops[ESTORE_OPS_PER_TXN];
+	struct store_key skeys[ESTORE_OPS_PER_TXN];
 	char keys[ESTORE_OPS_PER_TXN][ESTORE_KEY_MAX];
 	uint8_t vals[ESTORE_OPS_PER_TXN][STORE_VALUE_MAX];
 };
@@ -721,8 +886,11 @@ static void txn_cb(void *arg, const struct etcd_error *err, const struct etcd_tx
 	struct ecommit *c = t->c;
 	struct estore *e = &c->m->estore;
 	uint8_t o;
+	int64_t rev = e->seen_rev;
 
 	e->inflight--;
+	if (err->kind == ETCD_OK && res->header.revision > e->seen_rev)
+		e->seen_rev = rev = res->header.revision;
 	if (err->kind == ETCD_OK && res->succeeded) {
 		o = ESTORE_COMMITTED;
 		if (res->header.revision > c->rev)
@@ -742,6 +910,9 @@ static void txn_cb(void *arg, const struct etcd_error *err, const struct etcd_tx
 			      etcd_err_name(err->kind), err->msg);
 	}
 	memset(c->outcome + t->first, o, t->n);
+	/* committed or not, the keys are decided again only on a copy that
+	 * holds the answer's revision (a failed one: the last seen) */
+	landing_add(e, t->skeys, t->n, err->kind == ETCD_OK ? res->header.revision : rev);
 	free(t);
 	if (--c->txns_left == 0)
 		commit_done(c);
@@ -774,6 +945,7 @@ int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, voi
 			const struct store_op *op = &ops[first + i];
 			size_t kl = estore_key(e, &op->key, t->keys[i]);
 
+			t->skeys[i] = op->key;
 			t->cmp[i] = (struct etcd_compare){
 				.target = op->expect_rev ? ETCD_CMP_MOD : ETCD_CMP_CREATE,
 				.result = ETCD_CMP_EQUAL,
@@ -794,7 +966,11 @@ int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, voi
 
 		c->txns_left++;
 		e->stats.txns++;
+		for (size_t i = 0; i < n; i++)
+			busy_add(&e->busy, &t->skeys[i]);
 		if (etcd_txn(e->etcd, &req, txn_cb, t) < 0) {
+			for (size_t i = 0; i < n; i++)
+				busy_del(&e->busy, &t->skeys[i]);
 			c->txns_left--;
 			e->stats.txn_failures++;
 			free(t);
@@ -839,6 +1015,7 @@ int estore_start(struct mapper *m, char *err, size_t errlen)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(e->instance, sizeof(e->instance), "%s/%ld", host, (long)getpid());
 	e->reachable = true;
+	e->landing_tail = &e->landing;
 	snprintf(e->why, sizeof(e->why), "reading the directory from etcd");
 	if (!(e->etcd = etcd_new(m->loop, &ec, err, errlen)))
 		return -EINVAL;
@@ -865,4 +1042,5 @@ void estore_stop(struct mapper *m)
 	e->watch = NULL;
 	etcd_free(e->etcd); /* pending commits end as failed, their outcome posted */
 	e->etcd = NULL;
+	landing_free(e);
 }
