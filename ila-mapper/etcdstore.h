@@ -77,6 +77,8 @@ struct estore {
 	 * instance's own (written under its lease) */
 	bool present[ILA_CONF_MAX_NODES];
 	bool mine[ILA_CONF_MAX_NODES];
+	uint8_t pres_todo[ILA_CONF_MAX_NODES]; /* presence keys to write, batched */
+	ev_timer pres_w;
 	unsigned inflight;	/* transactions sent and not answered */
 	struct estore_keyset busy; /* keys of transactions out or not yet in the copy */
 	struct estore_landing *landing, **landing_tail; /* answered, copy not there yet */
