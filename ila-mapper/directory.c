@@ -613,6 +613,7 @@ struct dir_write {
 };
 
 #define ETCD_TRIES 8 /* a request decided again after conflicts, at most */
+#define ETCD_BATCHES_OUT 4 /* batches of requests whose transactions are out, at most */
 
 /* Opens a write that records its changes instead of committing them. */
 static int etcd_begin(struct mapper *m, MDB_txn **txn)
@@ -651,14 +652,31 @@ static void op_error(struct pending_op *op, int code, const char *text)
 	}
 }
 
+/* A record of the request still to decide touches a key in flight. */
+static bool op_busy(const struct mapper *m, const struct pending_op *op)
+{
+	for (size_t i = 0; i < op->msg.nrec; i++) {
+		struct store_key k;
+
+		if (op->done && op->done[i])
+			continue;
+		store_key_of(&op->msg.rec[i], &k);
+		if (estore_busy(m, &k))
+			return true;
+	}
+	return false;
+}
+
 static void etcd_commit(struct mapper *m)
 {
 	struct change_set cs = { 0 };
 	struct pending_op *ops = m->pending, *op;
 	uint64_t now = mapper_now_s(m);
+	struct pending_op **cut;
 	struct dir_write *w;
 	MDB_txn *txn;
 	size_t k = 0;
+	unsigned nrec = 0;
 
 	ev_timer_stop(m->loop, &m->commit_delay_w);
 	/* failovers that met a conflict, once the copy caught up */
@@ -668,7 +686,7 @@ static void etcd_commit(struct mapper *m)
 			directory_node_failed(m, (int)i);
 		}
 	}
-	if (!ops || m->batch_out)
+	if (!ops || m->batches_out >= ETCD_BATCHES_OUT)
 		return;
 	if (!m->estore.ready && !m->estore.reachable) {
 		/* nothing can be acknowledged: the nodes go to another mapper */
@@ -683,24 +701,34 @@ static void etcd_commit(struct mapper *m)
 		}
 		return;
 	}
-	/* decided on a copy that holds every change this instance made */
+	/* after a conflict, decided on a copy that holds what etcd had then */
 	if (!estore_caught_up(m, m->need_rev))
+		return;
+	/* the requests in line up to the first that touches a key whose write
+	 * is out or not yet back in the copy: that one waits for the copy, so
+	 * that no key is decided on a value the copy no longer has; requests on
+	 * other keys go while earlier batches are out */
+	for (cut = &m->pending; *cut && !op_busy(m, *cut); cut = &(*cut)->next)
+		nrec += (*cut)->msg.nrec;
+	if (cut == &m->pending)
 		return;
 	w = calloc(1, sizeof(*w));
 	if (w)
-		w->rec_op = malloc((m->pending_records ? m->pending_records : 1) * sizeof(long));
+		w->rec_op = malloc((nrec ? nrec : 1) * sizeof(long));
 	if (!w || !w->rec_op || etcd_begin(m, &txn) < 0) {
 		if (w)
 			free(w->rec_op);
 		free(w);
 		return; /* tried again at the next loop iteration */
 	}
-	m->pending = NULL;
-	m->pending_tail = &m->pending;
+	m->pending = *cut;
+	*cut = NULL;
+	if (!m->pending)
+		m->pending_tail = &m->pending;
 	w->kind = W_BATCH;
 	w->ops = ops;
-	w->nrec = m->pending_records;
-	m->pending_records = 0;
+	w->nrec = nrec;
+	m->pending_records -= nrec;
 	for (op = ops; op; op = op->next) {
 		op->accepted = 0;
 		for (size_t i = 0; i < op->msg.nrec; i++, k++) {
@@ -726,7 +754,7 @@ static void etcd_commit(struct mapper *m)
 		}
 	}
 	free(cs.moved); /* pushed when the watch brings the changes back */
-	m->batch_out = w;
+	m->batches_out++;
 	etcd_send(m, txn, w);
 }
 
@@ -738,7 +766,7 @@ static void batch_committed(struct mapper *m, struct dir_write *w, const struct 
 	struct pending_op *again = NULL, **again_tail = &again, *op;
 	size_t k = 0;
 
-	m->batch_out = NULL;
+	m->batches_out--;
 	while ((op = w->ops)) {
 		bool conflict = false, failed = false;
 
@@ -795,10 +823,12 @@ void directory_committed(struct mapper *m, const struct mapper_ev *ev)
 	struct dir_write *w = ev->token;
 	bool redo = false;
 
-	if (ev->rev > m->need_rev)
-		m->need_rev = ev->rev;
 	for (size_t i = 0; i < ev->noutcome; i++)
 		redo |= ev->outcome[i] != ESTORE_COMMITTED;
+	/* a batch that etcd took whole holds nothing up: its keys wait for the
+	 * copy on their own (estore_busy) */
+	if (ev->rev > m->need_rev && (w->kind != W_BATCH || redo))
+		m->need_rev = ev->rev;
 	switch (w->kind) {
 	case W_BATCH:
 		batch_committed(m, w, ev);

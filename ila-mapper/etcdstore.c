@@ -289,6 +289,7 @@ fail:
 }
 
 static void start_load(struct mapper *m);
+static void landing_release(struct estore *e);
 
 static void watch_events(void *arg, int64_t revision, const struct etcd_event *evs, size_t n)
 {
@@ -307,6 +308,7 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_event *e
 	}
 	if (revision > e->rev)
 		e->rev = revision;
+	landing_release(e);
 	set_reachable(m, true, NULL);
 	if (c.nvns || c.nmoved) {
 		struct mapper_ev ev = { .type = MAPPER_EV_CHANGED, .nvns = c.nvns,
@@ -444,6 +446,7 @@ static void load_cb(void *arg, const struct etcd_error *err, const struct etcd_r
 	    (rc = store_commit(&m->store, txn)) < 0)
 		goto fail;
 	e->rev = e->load_rev;
+	landing_release(e);
 	e->loading = false;
 	e->ready = true;
 	e->why[0] = '\0';
@@ -650,22 +653,191 @@ static void presence_cb(void *arg, const struct etcd_error *err,
 		set_reachable(m, false, "presence: %s: %s", etcd_err_name(err->kind), err->msg);
 }
 
-/* n/NODE under this instance's lease (left: no lease, no failover). */
-static void presence_put(struct mapper *m, int node, bool left)
+/*
+ * Presence keys are written in batches, once per loop iteration: nodes that
+ * connect or leave together (an instance's restart, a rack's reboot) cost a
+ * transaction per 64 keys instead of one each, and stay well below the
+ * client's requests in flight. pres_todo holds the last wish per node.
+ */
+enum { PRES_NONE, PRES_PUT, PRES_LEFT, PRES_DEL };
+
+struct pres_txn {
+	struct mapper *m;
+	size_t n;
+	bool again;	/* deletes: the keys found under this lease after a failed compare */
+	int nodes[ESTORE_OPS_PER_TXN];
+	struct etcd_compare cmp[ESTORE_OPS_PER_TXN];
+	struct etcd_op ops[ESTORE_OPS_PER_TXN];
+	struct etcd_op fail[ESTORE_OPS_PER_TXN]; /* deletes: read the keys back */
+	char keys[ESTORE_OPS_PER_TXN][ESTORE_KEY_MAX + ILA_CONF_NAME_MAX];
+};
+
+static void presence_schedule(struct mapper *m, double delay)
+{
+	struct estore *e = &m->estore;
+
+	if (!ev_is_active(&e->pres_w)) {
+		ev_timer_set(&e->pres_w, delay, 0.);
+		ev_timer_start(m->loop, &e->pres_w);
+	}
+}
+
+/* n/NODE deleted only while under this instance's lease: the node may be
+ * elsewhere now. */
+static void presence_del_one(struct mapper *m, int node)
 {
 	struct estore *e = &m->estore;
 	char key[ESTORE_KEY_MAX + ILA_CONF_NAME_MAX];
 	int n = snprintf(key, sizeof(key), "%sn/%s", e->prefix, m->conf->nodes[node].name);
-	const char *val = left ? PRESENCE_LEFT : e->instance;
-	struct etcd_op put = { .type = ETCD_OP_PUT, .key = (const uint8_t *)key,
-			       .key_len = (size_t)n, .value = (const uint8_t *)val,
-			       .value_len = strlen(val), .lease = left ? 0 : e->lease };
-	struct etcd_txn_req req = { .success = &put, .n_success = 1 };
+	struct etcd_compare cmp = { .target = ETCD_CMP_LEASE, .result = ETCD_CMP_EQUAL,
+				    .key = (const uint8_t *)key, .key_len = (size_t)n,
+				    .number = e->lease };
+	struct etcd_op del = { .type = ETCD_OP_DELETE_RANGE, .key = (const uint8_t *)key,
+			       .key_len = (size_t)n };
+	struct etcd_txn_req req = { .compare = &cmp, .n_compare = 1, .success = &del,
+				    .n_success = 1 };
+
+	if (etcd_txn(e->etcd, &req, presence_cb, m) < 0 && e->pres_todo[node] == PRES_NONE) {
+		e->pres_todo[node] = PRES_DEL; /* the client is full: later */
+		presence_schedule(m, 0.05);
+	}
+}
+
+static void presence_add(struct pres_txn *t, struct mapper *m, int node, uint8_t todo);
+static void presence_send(struct mapper *m, struct pres_txn *t, bool del);
+
+static void presence_del_cb(void *arg, const struct etcd_error *err,
+			    const struct etcd_txn_result *res)
+{
+	struct pres_txn *t = arg, *t2;
+	struct mapper *m = t->m;
+
+	if (err->kind != ETCD_OK || res->succeeded) {
+		presence_cb(m, err, res);
+		free(t);
+		return;
+	}
+	/* some key is absent or under another lease (the node is elsewhere
+	 * now): the keys read back under this lease, in one more transaction */
+	if (!t->again && res->n_responses == t->n && (t2 = calloc(1, sizeof(*t2)))) {
+		t2->again = true;
+		for (size_t i = 0; i < t->n; i++) {
+			const struct etcd_op_result *r = &res->responses[i];
+
+			if (r->type == ETCD_OP_RANGE && r->range.n_kvs == 1 &&
+			    r->range.kvs[0].lease == m->estore.lease)
+				presence_add(t2, m, t->nodes[i], PRES_DEL);
+		}
+		if (t2->n)
+			presence_send(m, t2, true);
+		else
+			free(t2);
+	} else {
+		for (size_t i = 0; i < t->n; i++)
+			presence_del_one(m, t->nodes[i]);
+	}
+	free(t);
+}
+
+static void presence_put_cb(void *arg, const struct etcd_error *err,
+			    const struct etcd_txn_result *res)
+{
+	struct pres_txn *t = arg;
+
+	presence_cb(t->m, err, res);
+	free(t);
+}
+
+static void presence_send(struct mapper *m, struct pres_txn *t, bool del)
+{
+	struct estore *e = &m->estore;
+	struct etcd_txn_req req = { .compare = del ? t->cmp : NULL, .n_compare = del ? t->n : 0,
+				    .success = t->ops, .n_success = t->n,
+				    .failure = del ? t->fail : NULL, .n_failure = del ? t->n : 0 };
+
+	if (etcd_txn(e->etcd, &req, del ? presence_del_cb : presence_put_cb, t) == 0) {
+		if (del)
+			e->stats.presence_dels += t->n;
+		else
+			e->stats.presence_puts += t->n;
+		return;
+	}
+	/* the client is full: again shortly, unless a newer wish came */
+	for (size_t i = 0; i < t->n; i++) {
+		int node = t->nodes[i];
+
+		if (e->pres_todo[node] == PRES_NONE)
+			e->pres_todo[node] = del ? PRES_DEL : t->ops[i].lease ? PRES_PUT : PRES_LEFT;
+	}
+	free(t);
+	presence_schedule(m, 0.05);
+}
+
+/* One more key in the batch t. */
+static void presence_add(struct pres_txn *t, struct mapper *m, int node, uint8_t todo)
+{
+	struct estore *e = &m->estore;
+	bool del = todo == PRES_DEL;
+	const char *val = todo == PRES_LEFT ? PRESENCE_LEFT : e->instance;
+	size_t i = t->n++;
+	int n = snprintf(t->keys[i], sizeof(t->keys[0]), "%sn/%s", e->prefix,
+			 m->conf->nodes[node].name);
+	const uint8_t *key = (const uint8_t *)t->keys[i];
+
+	t->m = m;
+	t->nodes[i] = node;
+	t->ops[i] = (struct etcd_op){
+		.type = del ? ETCD_OP_DELETE_RANGE : ETCD_OP_PUT, .key = key, .key_len = (size_t)n,
+		.value = del ? NULL : (const uint8_t *)val, .value_len = del ? 0 : strlen(val),
+		.lease = todo == PRES_PUT ? e->lease : 0,
+	};
+	if (!del)
+		return;
+	t->cmp[i] = (struct etcd_compare){ .target = ETCD_CMP_LEASE, .result = ETCD_CMP_EQUAL,
+					   .key = key, .key_len = (size_t)n, .number = e->lease };
+	t->fail[i] = (struct etcd_op){ .type = ETCD_OP_RANGE, .key = key, .key_len = (size_t)n };
+}
+
+static void presence_flush(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct mapper *m = w->data;
+	struct estore *e = &m->estore;
+	struct pres_txn *put = NULL, *del = NULL;
+
+	(void)loop, (void)revents;
+	for (unsigned i = 0; i < m->conf->n_nodes; i++) {
+		uint8_t todo = e->pres_todo[i];
+		bool is_del = todo == PRES_DEL;
+		struct pres_txn **tp = is_del ? &del : &put;
+
+		if (todo == PRES_NONE || (todo == PRES_PUT && !e->lease))
+			continue; /* a put without lease: written when the lease comes */
+		if (!*tp && !(*tp = calloc(1, sizeof(**tp)))) {
+			presence_schedule(m, 0.05);
+			continue;
+		}
+		e->pres_todo[i] = PRES_NONE;
+		presence_add(*tp, m, (int)i, todo);
+		if ((*tp)->n == ESTORE_OPS_PER_TXN) {
+			presence_send(m, *tp, is_del);
+			*tp = NULL;
+		}
+	}
+	if (put)
+		presence_send(m, put, false);
+	if (del)
+		presence_send(m, del, true);
+}
+
+/* n/NODE under this instance's lease (left: no lease, no failover). */
+static void presence_put(struct mapper *m, int node, bool left)
+{
+	struct estore *e = &m->estore;
 
 	if (!left && !e->lease)
 		return; /* written when the lease comes */
-	e->stats.presence_puts++;
-	etcd_txn(e->etcd, &req, presence_cb, m);
+	e->pres_todo[node] = left ? PRES_LEFT : PRES_PUT;
+	presence_schedule(m, 0.);
 }
 
 void estore_node_up(struct mapper *m, int node)
@@ -689,19 +861,8 @@ void estore_node_down(struct mapper *m, int node, bool failed)
 		presence_put(m, node, true);
 		return;
 	}
-	char key[ESTORE_KEY_MAX + ILA_CONF_NAME_MAX];
-	int n = snprintf(key, sizeof(key), "%sn/%s", e->prefix, m->conf->nodes[node].name);
-	/* only the key this instance wrote: the node may be elsewhere now */
-	struct etcd_compare cmp = { .target = ETCD_CMP_LEASE, .result = ETCD_CMP_EQUAL,
-				    .key = (const uint8_t *)key, .key_len = (size_t)n,
-				    .number = e->lease };
-	struct etcd_op del = { .type = ETCD_OP_DELETE_RANGE, .key = (const uint8_t *)key,
-			       .key_len = (size_t)n };
-	struct etcd_txn_req req = { .compare = &cmp, .n_compare = 1, .success = &del,
-				    .n_success = 1 };
-
-	e->stats.presence_dels++;
-	etcd_txn(e->etcd, &req, presence_cb, m);
+	e->pres_todo[node] = PRES_DEL;
+	presence_schedule(m, 0.);
 }
 
 bool estore_usable(const struct mapper *m)
@@ -712,6 +873,167 @@ bool estore_usable(const struct mapper *m)
 bool estore_present(const struct mapper *m, int node)
 {
 	return node >= 0 && (unsigned)node < m->conf->n_nodes && m->estore.present[node];
+}
+
+/* ---- keys in flight: written, not yet back in the copy ---- */
+
+struct estore_busy_key {
+	struct store_key k;
+	uint32_t count; /* 0: a free slot */
+};
+
+/* The keys of one answered transaction, held until the copy reaches rev. */
+struct estore_landing {
+	struct estore_landing *next;
+	int64_t rev;
+	size_t n;
+	struct store_key keys[ESTORE_OPS_PER_TXN];
+};
+
+static size_t key_hash(const struct store_key *k)
+{
+	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
+
+	for (size_t i = 0; i < STORE_KEY_LEN; i++)
+		h = (h ^ k->b[i]) * 1099511628211ULL;
+	return (size_t)(h ^ h >> 32);
+}
+
+static struct estore_busy_key *busy_find(const struct estore_keyset *s, const struct store_key *k)
+{
+	if (!s->cap)
+		return NULL;
+	for (size_t i = key_hash(k) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
+		struct estore_busy_key *b = &s->slots[i];
+
+		if (!b->count)
+			return NULL;
+		if (memcmp(b->k.b, k->b, STORE_KEY_LEN) == 0)
+			return b;
+	}
+}
+
+static int busy_grow(struct estore_keyset *s)
+{
+	size_t ncap = s->cap ? 2 * s->cap : 1024;
+	struct estore_busy_key *n = calloc(ncap, sizeof(*n));
+
+	if (!n)
+		return -ENOMEM;
+	for (size_t i = 0; i < s->cap; i++) {
+		if (!s->slots[i].count)
+			continue;
+		size_t j = key_hash(&s->slots[i].k) & (ncap - 1);
+
+		while (n[j].count)
+			j = (j + 1) & (ncap - 1);
+		n[j] = s->slots[i];
+	}
+	free(s->slots);
+	s->slots = n;
+	s->cap = ncap;
+	return 0;
+}
+
+/* Without memory the key is not held: a decision on it then meets a
+ * conflict at worst, the compare keeps it right. */
+static void busy_add(struct estore_keyset *s, const struct store_key *k)
+{
+	struct estore_busy_key *b = busy_find(s, k);
+	size_t i;
+
+	if (b) {
+		b->count++;
+		return;
+	}
+	if ((s->n + 1) * 2 > s->cap && busy_grow(s) < 0)
+		return;
+	for (i = key_hash(k) & (s->cap - 1); s->slots[i].count; i = (i + 1) & (s->cap - 1))
+		;
+	s->slots[i].k = *k;
+	s->slots[i].count = 1;
+	s->n++;
+}
+
+static void busy_del(struct estore_keyset *s, const struct store_key *k)
+{
+	struct estore_busy_key *b = busy_find(s, k);
+	size_t mask, i, j;
+
+	if (!b || --b->count)
+		return;
+	/* backward shift deletion: a later key of the probe run moves into the
+	 * hole unless its home slot lies after the hole */
+	mask = s->cap - 1;
+	i = j = (size_t)(b - s->slots);
+	for (;;) {
+		j = (j + 1) & mask;
+		if (!s->slots[j].count)
+			break;
+		size_t h = key_hash(&s->slots[j].k) & mask;
+		bool stays = i < j ? h > i && h <= j : h > i || h <= j;
+
+		if (!stays) {
+			s->slots[i] = s->slots[j];
+			i = j;
+		}
+	}
+	s->slots[i].count = 0;
+	s->n--;
+}
+
+bool estore_busy(const struct mapper *m, const struct store_key *k)
+{
+	return busy_find(&m->estore.busy, k) != NULL;
+}
+
+/* Lets go of the keys of the answered transactions the copy has reached. */
+static void landing_release(struct estore *e)
+{
+	struct estore_landing **pp = &e->landing, *l;
+
+	while ((l = *pp)) {
+		if (l->rev > e->rev) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		for (size_t i = 0; i < l->n; i++)
+			busy_del(&e->busy, &l->keys[i]);
+		free(l);
+	}
+	e->landing_tail = pp;
+}
+
+/* An answered transaction's keys stay busy until the copy has rev. */
+static void landing_add(struct estore *e, const struct store_key *keys, size_t n, int64_t rev)
+{
+	struct estore_landing *l = rev > e->rev ? malloc(sizeof(*l)) : NULL;
+
+	if (!l) {
+		for (size_t i = 0; i < n; i++)
+			busy_del(&e->busy, &keys[i]);
+		return;
+	}
+	l->next = NULL;
+	l->rev = rev;
+	l->n = n;
+	memcpy(l->keys, keys, n * sizeof(*keys));
+	*e->landing_tail = l;
+	e->landing_tail = &l->next;
+}
+
+static void landing_free(struct estore *e)
+{
+	struct estore_landing *l;
+
+	while ((l = e->landing)) {
+		e->landing = l->next;
+		free(l);
+	}
+	e->landing_tail = &e->landing;
+	free(e->busy.slots);
+	memset(&e->busy, 0, sizeof(e->busy));
 }
 
 /* ---- commits ---- */
@@ -730,6 +1052,7 @@ struct etx {
 	size_t first, n;
 	struct etcd_compare cmp[ESTORE_OPS_PER_TXN];
 	struct etcd_op ops[ESTORE_OPS_PER_TXN];
+	struct store_key skeys[ESTORE_OPS_PER_TXN];
 	char keys[ESTORE_OPS_PER_TXN][ESTORE_KEY_MAX];
 	uint8_t vals[ESTORE_OPS_PER_TXN][STORE_VALUE_MAX];
 };
@@ -749,8 +1072,11 @@ static void txn_cb(void *arg, const struct etcd_error *err, const struct etcd_tx
 	struct ecommit *c = t->c;
 	struct estore *e = &c->m->estore;
 	uint8_t o;
+	int64_t rev = e->seen_rev;
 
 	e->inflight--;
+	if (err->kind == ETCD_OK && res->header.revision > e->seen_rev)
+		e->seen_rev = rev = res->header.revision;
 	if (err->kind == ETCD_OK && res->succeeded) {
 		o = ESTORE_COMMITTED;
 		if (res->header.revision > c->rev)
@@ -770,6 +1096,9 @@ static void txn_cb(void *arg, const struct etcd_error *err, const struct etcd_tx
 			      etcd_err_name(err->kind), err->msg);
 	}
 	memset(c->outcome + t->first, o, t->n);
+	/* committed or not, the keys are decided again only on a copy that
+	 * holds the answer's revision (a failed one: the last seen) */
+	landing_add(e, t->skeys, t->n, err->kind == ETCD_OK ? res->header.revision : rev);
 	free(t);
 	if (--c->txns_left == 0)
 		commit_done(c);
@@ -802,6 +1131,7 @@ int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, voi
 			const struct store_op *op = &ops[first + i];
 			size_t kl = estore_key(e, &op->key, t->keys[i]);
 
+			t->skeys[i] = op->key;
 			t->cmp[i] = (struct etcd_compare){
 				.target = op->expect_rev ? ETCD_CMP_MOD : ETCD_CMP_CREATE,
 				.result = ETCD_CMP_EQUAL,
@@ -822,7 +1152,11 @@ int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, voi
 
 		c->txns_left++;
 		e->stats.txns++;
+		for (size_t i = 0; i < n; i++)
+			busy_add(&e->busy, &t->skeys[i]);
 		if (etcd_txn(e->etcd, &req, txn_cb, t) < 0) {
+			for (size_t i = 0; i < n; i++)
+				busy_del(&e->busy, &t->skeys[i]);
 			c->txns_left--;
 			e->stats.txn_failures++;
 			free(t);
@@ -867,11 +1201,14 @@ int estore_start(struct mapper *m, char *err, size_t errlen)
 	gethostname(host, sizeof(host) - 1);
 	snprintf(e->instance, sizeof(e->instance), "%s/%ld", host, (long)getpid());
 	e->reachable = true;
+	e->landing_tail = &e->landing;
 	snprintf(e->why, sizeof(e->why), "reading the directory from etcd");
 	if (!(e->etcd = etcd_new(m->loop, &ec, err, errlen)))
 		return -EINVAL;
 	ev_timer_init(&e->retry_w, retry_cb, 0., 1.);
 	e->retry_w.data = m;
+	ev_timer_init(&e->pres_w, presence_flush, 0., 0.);
+	e->pres_w.data = m;
 	ev_timer_init(&e->lease_w, lease_tick, 0., cf->etcd_lease_s / 3.);
 	e->lease_w.data = m;
 	ev_timer_again(m->loop, &e->lease_w);
@@ -888,9 +1225,11 @@ void estore_stop(struct mapper *m)
 		return;
 	ev_timer_stop(m->loop, &e->retry_w);
 	ev_timer_stop(m->loop, &e->lease_w);
+	ev_timer_stop(m->loop, &e->pres_w);
 	if (e->watch)
 		etcd_watch_cancel(e->watch);
 	e->watch = NULL;
 	etcd_free(e->etcd); /* pending commits end as failed, their outcome posted */
 	e->etcd = NULL;
+	landing_free(e);
 }

@@ -37,6 +37,18 @@ struct estore_stats {
 	uint64_t presence_dels;
 };
 
+/*
+ * Keys written and not yet back in the copy: from the commit that sends
+ * them until the copy reached the revision their transaction answered with.
+ * A key counts once per transaction holding it.
+ */
+struct estore_keyset {
+	struct estore_busy_key *slots;	/* open addressing, linear probing */
+	size_t cap, n;			/* cap: a power of 2, or 0 */
+};
+
+struct estore_landing;
+
 struct estore {
 	struct etcd *etcd;
 	struct etcd_watch *watch;
@@ -67,7 +79,12 @@ struct estore {
 	 * instance's own (written under its lease) */
 	bool present[ILA_CONF_MAX_NODES];
 	bool mine[ILA_CONF_MAX_NODES];
+	uint8_t pres_todo[ILA_CONF_MAX_NODES]; /* presence keys to write, batched */
+	ev_timer pres_w;
 	unsigned inflight;	/* transactions sent and not answered */
+	struct estore_keyset busy; /* keys of transactions out or not yet in the copy */
+	struct estore_landing *landing, **landing_tail; /* answered, copy not there yet */
+	int64_t seen_rev;	/* the highest revision any answer told */
 	struct estore_stats stats;
 };
 

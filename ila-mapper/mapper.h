@@ -205,10 +205,10 @@ struct mapper {
 	bool push_memo_on;
 	ev_timer expiry_w;
 	ev_timer trim_w;
-	/* store etcd (directory.c): the batch whose transactions are out (one
-	 * at a time), the revision the copy must reach before the next one is
-	 * decided, an expiry out, nodes whose failover must be tried again */
-	struct dir_write *batch_out;
+	/* store etcd (directory.c): batches whose transactions are out, the
+	 * revision the copy must reach after a conflict before the next batch
+	 * is decided, an expiry out, nodes whose failover must be tried again */
+	unsigned batches_out;
 	int64_t need_rev;
 	bool expiry_out;
 	bool failover_again[ILA_CONF_MAX_NODES];
@@ -326,6 +326,7 @@ void estore_stop(struct mapper *m);
 int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, void *token);
 /* The copy is loaded and holds revision rev or later. */
 bool estore_caught_up(const struct mapper *m, int64_t rev);
+bool estore_busy(const struct mapper *m, const struct store_key *k);
 void estore_node_up(struct mapper *m, int node);
 void estore_node_down(struct mapper *m, int node, bool failed);
 /* Ready and not cut off: sessions may open. */
