@@ -834,6 +834,10 @@ void directory_committed(struct mapper *m, const struct mapper_ev *ev)
 		batch_committed(m, w, ev);
 		break;
 	case W_FAILOVER:
+		/* every instance sends the promotions; those etcd took are counted
+		 * here, once across the instances */
+		for (size_t i = 0; i < ev->noutcome; i++)
+			m->stats.failovers += ev->outcome[i] == ESTORE_COMMITTED;
 		/* another instance promoted some of them first: look again */
 		if (redo && w->node >= 0 && (unsigned)w->node < m->conf->n_nodes)
 			m->failover_again[w->node] = true;
@@ -1037,7 +1041,8 @@ void directory_node_failed(struct mapper *m, int node)
 		log_err("failover of node %s: store commit failed", m->conf->nodes[node].name);
 		return;
 	}
-	m->stats.failovers += promoted;
+	if (!m->conf->store_etcd)
+		m->stats.failovers += promoted; /* with etcd: once committed */
 	m->stats.failovers_skipped += kept;
 	if (kept)
 		log_warn("node %s failed: %u mappings promoted to their standby locators, %u kept: "

@@ -93,7 +93,11 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 		session_close(s, "the etcd store is not ready", false);
 		return;
 	}
-	/* a node reconnecting replaces its old session: no failover */
+	/* a node reconnecting replaces its old session: no failover, and the
+	 * node counts as still connected when the old one closes (with etcd,
+	 * its presence key stays this session's, not a goodbye) */
+	s->node = node;
+	s->state = S_ESTABLISHED;
 	for (struct session *o = m->sessions, *next; o; o = next) {
 		next = o->next;
 		if (o != s && o->node == node) {
@@ -101,8 +105,6 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 			session_close(o, "replaced by a new session of the node", false);
 		}
 	}
-	s->node = node;
-	s->state = S_ESTABLISHED;
 	m->nunauth--;
 	s->caps = msg->open.caps & (ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST);
 	/* section 8.1: the smaller dead interval; keepalive at most a third of it */

@@ -48,10 +48,15 @@ static const char *const cmd_names[] = {
 	"register", "deregister", "query", "subscribe", "open", "raw", "encode",
 };
 
+#define PROBE_MAX_CONNECT 8
+
 struct opts {
 	enum cmd cmd;
-	char host[256], port[16];
-	const char *tlsdir, *name, *ca, *node, *acked, *file, *trigger, *etype;
+	char host[256], port[16];	/* the first --connect */
+	/* subscribe: every --connect, tried in turn when a session is lost */
+	char hosts[PROBE_MAX_CONNECT][256], ports[PROBE_MAX_CONNECT][16];
+	unsigned int nconnect;
+	const char *tlsdir, *name, *ca, *node, *acked, *file, *trigger, *etype, *log;
 	bool plaintext, nocert, resume, do_fsync, json, quiet, open_first, shutdown;
 	uint32_t vn, lifetime, rflags, caps, timeout_ms, keepalive_ms, dead_ms, hold_ms;
 	uint32_t linger_ms, xid;
@@ -82,6 +87,10 @@ struct sess {
 	uint32_t next_xid, ka_ms;
 	uint64_t ka_due, snap_recs;
 	int64_t saw_ns;
+	/* subscribe with several --connect: where it is, what it resumes from */
+	unsigned int ep;	/* index in o.hosts */
+	bool in_snapshot;
+	uint64_t pos, directory, retry_at;
 };
 
 /* A request in flight: the slice of work[] it carries. */
@@ -103,6 +112,7 @@ struct probe {
 	bool *answered;
 	size_t acked, refused, found, missing;
 	FILE *ackf;
+	FILE *logf;	/* subscribe --log: every record pushed, as received */
 	bool ready, finished, any_reply, json_first, holding;
 	int64_t ready_ns;
 	int result;
@@ -139,6 +149,11 @@ static void usage(FILE *out)
 		"              missing; --quiet counts only\n"
 		"  subscribe   --vn ID --sessions N [--stall K] --expect ADDR LOCATOR\n"
 		"              [--trigger FILE] [--stall-rcvbuf BYTES]   prints READY, then latencies\n"
+		"              [--log FILE]   writes IDX ADDR SEQ STATE KIND OWNER FLAGS per record\n"
+		"              pushed (KIND s snapshot, p push, d directed) and # lines per session\n"
+		"              --connect repeated: session I starts on mapper I modulo their number\n"
+		"              and, when lost, goes to the next one after 100 ms, resuming its\n"
+		"              position there when the mapper says the same DIRECTORY\n"
 		"  open        [--hold MS]   OPEN only: prints OPENED or REFUSED\n"
 		"  raw         --hex HEX... [--open] [--shutdown] [--linger MS]\n"
 		"  encode      --type open|keepalive|register|deregister|query|subscribe|unsubscribe\n"
@@ -191,6 +206,9 @@ static void parse_connect(struct opts *o, const char *s)
 	const char *colon = strrchr(s, ':');
 	size_t hl;
 
+	if (o->nconnect == PROBE_MAX_CONNECT)
+		die_usage(s, "too many --connect");
+
 	if (!colon || colon == s || strlen(colon + 1) >= sizeof(o->port))
 		die_usage(s, "bad --connect (HOST:PORT)");
 	hl = (size_t)(colon - s);
@@ -200,9 +218,13 @@ static void parse_connect(struct opts *o, const char *s)
 	}
 	if (hl >= sizeof(o->host))
 		die_usage(s, "bad --connect");
-	memcpy(o->host, s, hl);
-	o->host[hl] = '\0';
-	strcpy(o->port, colon + 1);
+	memcpy(o->hosts[o->nconnect], s, hl);
+	o->hosts[o->nconnect][hl] = '\0';
+	strcpy(o->ports[o->nconnect], colon + 1);
+	if (o->nconnect++ == 0) {
+		strcpy(o->host, o->hosts[0]);
+		strcpy(o->port, o->ports[0]);
+	}
 }
 
 enum {
@@ -211,7 +233,7 @@ enum {
 	OPT_LIFETIME, OPT_FLAGS, OPT_STATE, OPT_ACKED, OPT_RESUME, OPT_FSYNC, OPT_TRIGGER,
 	OPT_ADDR, OPT_FILE, OPT_JSON, OPT_QUIET, OPT_SESSIONS, OPT_STALL, OPT_RCVBUF, OPT_EXPECT,
 	OPT_TIMEOUT, OPT_KA, OPT_DEAD, OPT_CAPS, OPT_HOLD, OPT_HEX, OPT_OPEN, OPT_SHUT,
-	OPT_LINGER, OPT_TYPE, OPT_XID, OPT_HELP,
+	OPT_LINGER, OPT_TYPE, OPT_XID, OPT_LOG, OPT_HELP,
 };
 
 static const struct option long_opts[] = {
@@ -231,7 +253,8 @@ static const struct option long_opts[] = {
 	{"keepalive", 1, NULL, OPT_KA}, {"dead", 1, NULL, OPT_DEAD}, {"caps", 1, NULL, OPT_CAPS},
 	{"hold", 1, NULL, OPT_HOLD}, {"hex", 1, NULL, OPT_HEX}, {"open", 0, NULL, OPT_OPEN},
 	{"shutdown", 0, NULL, OPT_SHUT}, {"linger", 1, NULL, OPT_LINGER}, {"type", 1, NULL, OPT_TYPE},
-	{"xid", 1, NULL, OPT_XID}, {"help", 0, NULL, OPT_HELP}, {NULL, 0, NULL, 0},
+	{"xid", 1, NULL, OPT_XID}, {"log", 1, NULL, OPT_LOG}, {"help", 0, NULL, OPT_HELP},
+	{NULL, 0, NULL, 0},
 };
 
 static void parse_args(struct opts *o, int argc, char **argv)
@@ -320,6 +343,7 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		case OPT_LINGER: o->linger_ms = (uint32_t)num(optarg, "--linger", 600000); break;
 		case OPT_TYPE: o->etype = optarg; break;
 		case OPT_XID: o->xid = (uint32_t)num(optarg, "--xid", UINT32_MAX); break;
+		case OPT_LOG: o->log = optarg; break;
 		case OPT_HELP: usage(stdout); exit(EX_OK);
 		default: usage(stderr); exit(EX_USAGE);
 		}
@@ -339,6 +363,8 @@ static void parse_args(struct opts *o, int argc, char **argv)
 		die_usage("--state down|removed is required", "deregister");
 	if (o->cmd == C_SUBSCRIBE && !o->has_expect)
 		die_usage("--expect ADDR LOCATOR is required", "subscribe");
+	if (o->cmd != C_SUBSCRIBE && (o->log || o->nconnect > 1))
+		die_usage("--log and more than one --connect are for subscribe", cmd_names[o->cmd]);
 	if (o->cmd == C_RAW && !o->nhex)
 		die_usage("--hex is required", "raw");
 }
@@ -533,9 +559,9 @@ static int sess_connect(struct probe *p, struct sess *s)
 			exit(EX_USAGE);
 		}
 	}
-	rc = getaddrinfo(o->host, o->port, &hints, &ai);
+	rc = getaddrinfo(o->hosts[s->ep], o->ports[s->ep], &hints, &ai);
 	if (rc) {
-		fprintf(stderr, "ila-probe: %s: %s\n", o->host, gai_strerror(rc));
+		fprintf(stderr, "ila-probe: %s: %s\n", o->hosts[s->ep], gai_strerror(rc));
 		exit(EX_USAGE);
 	}
 	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -562,7 +588,10 @@ static int sess_connect(struct probe *p, struct sess *s)
 	s->next_xid = o->xid;
 	return 0;
 fail:
-	printf("LOST %u connect %s:%s: %s\n", s->idx, o->host, o->port, strerror(errno));
+	printf("LOST %u connect %s:%s: %s\n", s->idx, o->hosts[s->ep], o->ports[s->ep],
+	       strerror(errno));
+	if (p->logf)
+		fprintf(p->logf, "# lost %u connect %s:%s\n", s->idx, o->hosts[s->ep], o->ports[s->ep]);
 	freeaddrinfo(ai);
 	return -1;
 }
@@ -819,10 +848,39 @@ static void on_reply(struct probe *p, struct sess *s, const struct ila_msg *m)
 	fill_window(p, s);
 }
 
+/* --log: each record as received, with what kind of frame carried it; the
+ * harness applies section 9.1's rule to them (tests/etcd/directory). */
+static void log_push(struct probe *p, const struct sess *s, const struct ila_msg *m)
+{
+	char kind = m->push.flags & ILA_PUSH_F_DIRECTED ? 'd' : s->in_snapshot ? 's' : 'p';
+
+	for (size_t i = 0; i < m->nrec; i++) {
+		const struct ila_record *r = &m->rec[i];
+		char a[INET6_ADDRSTRLEN];
+
+		if (r->family == AF_INET)
+			inet_ntop(AF_INET, &r->addr4, a, sizeof(a));
+		else
+			inet_ntop(AF_INET6, &r->addr6, a, sizeof(a));
+		fprintf(p->logf, "%u %s %" PRIu64 " %s %c %s %" PRIu32 "\n", s->idx, a, r->seq,
+			ila_record_state_name(r->state), kind, r->node[0] ? r->node : "-", r->flags);
+	}
+	fflush(p->logf);
+}
+
 static void on_push(struct probe *p, struct sess *s, const struct ila_msg *m)
 {
 	if (m->push.vn != p->o.vn)
 		return;
+	if (m->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN)
+		s->in_snapshot = true;
+	if (p->logf)
+		log_push(p, s, m);
+	if (m->push.flags & ILA_PUSH_F_SNAPSHOT_END)
+		s->in_snapshot = false;
+	/* section 8.6: the position to resume from */
+	if (!(m->push.flags & (ILA_PUSH_F_MORE | ILA_PUSH_F_DIRECTED)) && !s->in_snapshot)
+		s->pos = m->push.high_seq;
 	if (!s->snap_done)
 		s->snap_recs += m->nrec;
 	for (size_t i = 0; p->ready && !s->saw && i < m->nrec; i++) {
@@ -908,6 +966,7 @@ static void on_up(struct probe *p, struct sess *s)
 	case C_SUBSCRIBE:
 		m.type = ILA_MSG_SUBSCRIBE;
 		m.sub.vn = o->vn;
+		m.sub.resume_seq = s->pos;
 		s->next_xid++;
 		put(s, &m);
 		break;
@@ -969,6 +1028,14 @@ static void on_msg(struct probe *p, struct sess *s, struct ila_msg *m)
 			return;
 		}
 		s->st = SS_UP;
+		/* section 6.1: a position holds only on a mapper of the same directory */
+		if (!m->open.directory || m->open.directory != s->directory)
+			s->pos = 0;
+		s->directory = m->open.directory;
+		s->in_snapshot = false;
+		if (p->logf)
+			fprintf(p->logf, "# open %u %s:%s directory %016" PRIx64 " resume %" PRIu64 "\n",
+				s->idx, p->o.hosts[s->ep], p->o.ports[s->ep], s->directory, s->pos);
 		s->ka_ms = m->open.keepalive_ms && m->open.keepalive_ms < p->o.keepalive_ms
 				   ? m->open.keepalive_ms : p->o.keepalive_ms;
 		s->ka_due = mono_ms() + s->ka_ms;
@@ -1007,8 +1074,33 @@ static void sess_close(struct probe *p, struct sess *s, const char *why)
 		printf("LOST %u %s\n", s->idx, why);
 		p->result = EX_LOST;
 	}
+	if (p->logf)
+		fprintf(p->logf, "# lost %u %s\n", s->idx, why);
+	s->retry_at = mono_ms() + 100;
 	if (p->o.cmd != C_SUBSCRIBE)
 		p->finished = true;
+}
+
+/* subscribe with several mappers: a lost session goes to the next one */
+static bool will_reconnect(const struct probe *p, const struct sess *s)
+{
+	return p->o.cmd == C_SUBSCRIBE && p->o.nconnect > 1 && !s->stalled && !s->saw;
+}
+
+static void sess_reconnect(struct probe *p, struct sess *s)
+{
+	if (s->tls.ctx)
+		ila_tls_ctx_free(&s->tls);
+	ila_frame_reader_free(&s->rd);
+	ila_frame_writer_free(&s->wr);
+	s->ep = (s->ep + 1) % p->o.nconnect;
+	printf("RECONNECT %u %s:%s\n", s->idx, p->o.hosts[s->ep], p->o.ports[s->ep]);
+	if (sess_connect(p, s) < 0) {
+		s->st = SS_CLOSED;
+		s->retry_at = mono_ms() + 100;
+		return;
+	}
+	sess_handshake(p, s);
 }
 
 /* ---- the loop ---- */
@@ -1086,9 +1178,10 @@ static void check_done(struct probe *p)
 			const struct sess *s = &p->ss[i];
 
 			snap += s->snap_done;
-			live += s->st != SS_CLOSED;
+			live += s->st != SS_CLOSED || will_reconnect(p, s);
 			/* a reading session is over once it saw the move or died */
-			over += !s->stalled && (s->saw || s->st == SS_CLOSED);
+			over += !s->stalled &&
+				(s->saw || (s->st == SS_CLOSED && !will_reconnect(p, s)));
 		}
 		if (!p->ready && snap == p->nss) {
 			p->ready = true;
@@ -1122,6 +1215,12 @@ static void run(struct probe *p)
 			struct sess *s = &p->ss[k];
 
 			pfd[k] = (struct pollfd){ .fd = -1 };
+			if (s->st == SS_CLOSED && will_reconnect(p, s)) {
+				if (now >= s->retry_at)
+					sess_reconnect(p, s);
+				else if (s->retry_at - now < (uint64_t)wait)
+					wait = (int)(s->retry_at - now);
+			}
 			if (s->st == SS_UP && now >= s->ka_due && p->o.cmd != C_RAW) {
 				struct ila_msg ka = { .type = ILA_MSG_KEEPALIVE };
 
@@ -1266,6 +1365,8 @@ int main(int argc, char **argv)
 		if (!p.ackf)
 			die_usage(p.o.acked, "cannot open --acked");
 	}
+	if (p.o.log && !(p.logf = fopen(p.o.log, "w")))
+		die_usage(p.o.log, "cannot open --log");
 	if (p.o.json && p.o.cmd == C_QUERY)
 		printf("[");
 	p.nss = p.o.cmd == C_SUBSCRIBE ? p.o.sessions : 1;
@@ -1276,6 +1377,7 @@ int main(int argc, char **argv)
 	p.result = EX_LOST;
 	for (unsigned int i = 0; i < p.nss; i++) {
 		p.ss[i].idx = i;
+		p.ss[i].ep = i % p.o.nconnect;
 		/* the last --stall sessions stop reading after their snapshot */
 		p.ss[i].stalled = i >= p.nss - p.o.stall;
 		if (sess_connect(&p, &p.ss[i]) < 0) {
@@ -1298,6 +1400,8 @@ int main(int argc, char **argv)
 	}
 	if (p.ackf)
 		fclose(p.ackf);
+	if (p.logf)
+		fclose(p.logf);
 	free(p.ss);
 	free(p.work);
 	free(p.fly);
