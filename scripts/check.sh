@@ -66,10 +66,13 @@ count_suite() { # name logdir
 
 # Runs an integration suite; a suite that ends with "N passed, M failed"
 # contributes its counts, otherwise its exit status counts as one test.
-run_suite() { # name path
+run_suite() { # name path [args]
 	log="$build/$(printf '%s' "$1" | tr '/' '-').log"
-	"$2" >"$log" 2>&1
+	name=$1 path=$2
+	shift 2
+	"$path" "$@" >"$log" 2>&1
 	rc=$?
+	set -- "$name"
 	cat "$log" | tail -n 40
 	last=$(tail -n 1 "$log")
 	p=$(printf '%s\n' "$last" | sed -n 's/^\([0-9][0-9]*\) passed, \([0-9][0-9]*\) failed$/\1/p')
@@ -134,7 +137,7 @@ if ! skipped sanitizers; then
 			say "tests/etcd under ASan and UBSan"
 			ILA_BUILD="$build/san" ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 				UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-				run_suite "tests/etcd-sanitizers" "$top/tests/etcd/run"
+				run_suite "tests/etcd-sanitizers" "$top/tests/etcd/run" single tls cluster
 		fi
 	else
 		tail -n 50 "$build/san-make.log"
