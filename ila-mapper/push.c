@@ -384,7 +384,10 @@ int push_subscribe(struct mapper *m, struct session *s, const struct ila_msg *ms
 	if (session_send(s, &(struct ila_msg){ .type = ILA_MSG_ACK, .xid = msg->xid }) < 0)
 		return -ENOBUFS;
 	if (msg->sub.resume_seq) {
-		bool ok = msg->sub.resume_seq <= m->store.committed_jseq &&
+		/* ahead of the store: restored from a backup (a snapshot), or with
+		 * etcd an instance whose copy is behind the one that gave the
+		 * position (the changes after it go out once the copy has them) */
+		bool ok = (msg->sub.resume_seq <= m->store.committed_jseq || m->conf->store_etcd) &&
 			  store_begin(&m->store, false, &txn) == 0;
 
 		if (ok) {
