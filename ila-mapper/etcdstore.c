@@ -119,6 +119,13 @@ int estore_parse_key(const struct estore *e, const uint8_t *key, size_t len, str
 	return ESTORE_KEY_MAPPING;
 }
 
+/* PREFIX "id": the directory's id, read apart (not a value that failed). */
+static bool is_id_key(const struct estore *e, const uint8_t *key, size_t len)
+{
+	return len == e->plen + 2 && memcmp(key, e->prefix, e->plen) == 0 &&
+	       memcmp(key + e->plen, "id", 2) == 0;
+}
+
 /* A value from etcd crosses a trust boundary: checked like a record. */
 static bool value_ok(const struct mapper *m, const struct store_key *k, const void *v,
 		     size_t len, struct mapping *mp)
@@ -255,7 +262,8 @@ static int apply_events(struct mapper *m, const struct etcd_event *evs, size_t n
 			continue;
 		}
 		if (kind != ESTORE_KEY_MAPPING) {
-			e->stats.bad_values++;
+			if (!is_id_key(e, ev->kv.key, ev->kv.key_len))
+				e->stats.bad_values++;
 			continue;
 		}
 		bool had = store_get(&m->store, txn, &k, &old) == 0;
@@ -413,7 +421,8 @@ static void load_cb(void *arg, const struct etcd_error *err, const struct etcd_r
 			continue;
 		}
 		if (kind != ESTORE_KEY_MAPPING || !value_ok(m, &k, kv->value, kv->value_len, &mp)) {
-			e->stats.bad_values++;
+			if (!is_id_key(e, kv->key, kv->key_len))
+				e->stats.bad_values++;
 			continue;
 		}
 		mp.jseq = estore_pos(kv->mod_revision, 0);
