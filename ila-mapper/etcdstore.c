@@ -604,6 +604,8 @@ static void lease_cb(void *arg, const struct etcd_error *err, const struct etcd_
 	struct estore *e = &m->estore;
 
 	e->lease_pending = false;
+	if (err->kind == ETCD_OK || err->kind == ETCD_ERR_LEASE_GONE)
+		set_reachable(m, true, NULL); /* a member answered: the keepalive is the heartbeat */
 	if (err->kind == ETCD_ERR_LEASE_GONE) {
 		/* expired while unreachable: the other instances have failed
 		 * our nodes over; they keep their sessions and are announced
