@@ -399,7 +399,7 @@ class Ila:
                  'store %s' % os.path.join(self.dir, 'store'),
                  'tls certificate {0}/mapper.crt key {0}/mapper.key ca {0}/ca.crt'.format(pki),
                  'control %s' % msock, 'pidfile %s' % os.path.join(self.dir, 'mapper.pid'),
-                 'damping moves 1000 interval 1 freeze 1',
+                 'damping moves 254 interval 1 freeze 1',
                  'limit unauthenticated 4096 per-source 4096',
                  'quota node-mappings 0 vn-mappings 0 rate 0',
                  'vn blue id 1 sir-prefix %s' % VN_PREFIX,

@@ -256,7 +256,7 @@ def main():
                  'listen 127.0.0.1 port %d' % mport, 'store %s' % store,
                  'control %s/ctl.sock' % tmp, 'pidfile %s/pid' % tmp,
                  'keepalive 20000', 'dead-interval 120000', 'push batch 256 delay 0 queue-limit 1024',
-                 'commit batch 512 delay 0', 'damping moves 1000 interval 1 freeze 1',
+                 'commit batch 512 delay 0', 'damping moves 254 interval 1 freeze 1',
                  # every subscriber connects from 127.0.0.1 at once; no quota in a benchmark
                  'limit unauthenticated 4096 per-source 4096', 'quota node-mappings 0 vn-mappings 0 rate 0',
                  'node mover identity s%d' % biggest, 'vn blue id 1 sir-prefix 2001:db8:100::/64',
