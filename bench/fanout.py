@@ -5,14 +5,17 @@ nodes, time from the REGISTER of the move until the last subscriber has read
 the PUSH, beside Redis pub/sub delivering one message to as many subscribers,
 measured in the same run by the same harness.
 
-ila-mapper runs with TLS 1.3 (mutual, EC P-256 certificates, one per node);
-redis-server (Debian's build, which has no TLS) runs plaintext, without
-persistence. The subscribers of both are the same C program, bench/fanclient.c,
+ila-mapper runs with TLS 1.3 (mutual, EC P-256 certificates, one per node).
+Redis (Debian's redis-server 7.0, built with TLS) runs twice, without
+persistence: with the same TLS 1.3 setup (the same certificates, client
+certificates required), the like-for-like baseline of the push_fanout_N
+figures, and plaintext, the push_fanout_N_plain figures, which show what
+the encryption costs. The subscribers of all are the same C program, bench/fanclient.c,
 in BENCH_FANOUT_CLIENTS processes (default 2) that split the sessions, on
 loopback; the time is taken on CLOCK_MONOTONIC by the client that saw the
 last delivery. The sessions of one size stay up for its BENCH_RUNS moves
-(default 11, median reported), ila's and Redis's taking turns so that
-both meet the same load on the machine. The mapper's figure includes committing the move to its
+(default 11, median reported), ila's and each Redis's taking turns so that
+all meet the same load on the machine. The mapper's figure includes committing the move to its
 store (an fsync'd LMDB transaction) before pushing it; Redis publishes from
 memory. The store sits in BENCH_FANOUT_STORE (default /dev/shm when there
 is one): the figure is the push path's, not the disk's, whose fsyncs the
@@ -182,13 +185,19 @@ class IlaSide:
 
 
 class RedisSide:
-    """n subscribers of the channel and a publisher."""
+    """n subscribers of the channel and a publisher, over TLS or not."""
 
-    def __init__(self, exe, tmp, port, n):
+    def __init__(self, exe, tmp, port, n, tls):
         hello = b'*2\r\n$9\r\nSUBSCRIBE\r\n$4\r\nmove\r\n'
-        self.subs = Subscribers(exe, tmp, port, [hello] * n, b'move\r\n:1\r\n')
+        self.subs = Subscribers(exe, tmp, port, [hello] * n, b'move\r\n:1\r\n',
+                                tls=tmp if tls else None)
         self.pub = socket.create_connection(('127.0.0.1', port))
         self.pub.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls:
+            ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            ctx.load_verify_locations(os.path.join(tmp, 'ca.crt'))
+            ctx.load_cert_chain(os.path.join(tmp, 'mover.crt'), os.path.join(tmp, 'node.key'))
+            self.pub = ctx.wrap_socket(self.pub, server_hostname='mapper')
 
     def move(self, run_no):
         payload = b'2001:db8:100::42 2001:db8:b:%x seq %d' % (run_no, 1000 + run_no)
@@ -205,10 +214,11 @@ class RedisSide:
         self.subs.close()
 
 
-def one_size(exe, tmp, mport, rport, n, run_base):
-    """RUNS moves of each side, alternating, so that both see the same
-    machine; returns the ila and the redis times (ms)."""
-    sides = [IlaSide(exe, tmp, mport, n), RedisSide(exe, tmp, rport, n)]
+def one_size(exe, tmp, mport, rport, pport, n, run_base):
+    """RUNS moves of each side, taking turns, so that all see the same
+    machine; returns the ila, the redis TLS and the redis plaintext times (ms)."""
+    sides = [IlaSide(exe, tmp, mport, n), RedisSide(exe, tmp, rport, n, True),
+             RedisSide(exe, tmp, pport, n, False)]
     time.sleep(0.3)
     prof = None
     if os.environ.get('BENCH_PROFILE'):
@@ -219,7 +229,7 @@ def one_size(exe, tmp, mport, rport, n, run_base):
         prof = subprocess.Popen(os.environ['BENCH_PROFILE'].format(pid=pid, n=n), shell=True,
                                 start_new_session=True)
         time.sleep(1)
-    times = ([], [])
+    times = ([], [], [])
     for r in range(RUNS):
         for k, side in enumerate(sides):
             times[k].append(side.move(run_base + r))
@@ -270,28 +280,39 @@ def main():
         procs.append(subprocess.Popen([os.path.join(BUILD, 'ila-mapper', 'ila-mapper'), '-d', '-f',
                                        os.path.join(tmp, 'm.conf')], stdout=log, stderr=log))
         wait_port(mport)
-        rport = free_port()
-        procs.append(subprocess.Popen(['redis-server', '--port', str(rport), '--bind', '127.0.0.1',
-                                       '--save', '', '--appendonly', 'no',
-                                       '--maxclients', str(biggest + 100)],
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        rport, pport = free_port(), free_port()
+        common = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+                  '--maxclients', str(biggest + 100)]
+        # the mapper's certificate and CA, client certificates required, TLS 1.3 only
+        tls = ['--port', '0', '--tls-port', str(rport),
+               '--tls-cert-file', os.path.join(tmp, 'mapper.crt'),
+               '--tls-key-file', os.path.join(tmp, 'mapper.key'),
+               '--tls-ca-cert-file', os.path.join(tmp, 'ca.crt'),
+               '--tls-auth-clients', 'yes', '--tls-protocols', 'TLSv1.3']
+        for args in (tls, ['--port', str(pport)]):
+            procs.append(subprocess.Popen(['redis-server'] + args + common,
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         wait_port(rport)
+        wait_port(pport)
         run_no = 0
         print('push fan-out: one move, time until the last subscriber has it (median of %d; '
-              'ila TLS 1.3, redis plaintext; %d client processes)' % (RUNS, CLIENTS))
+              'ila TLS 1.3; redis TLS 1.3 and plaintext; %d client processes)' % (RUNS, CLIENTS))
         for n in SIZES:
-            ila, red = one_size(exe, tmp, mport, rport, n, run_no + 1)
+            ila, red, plain = (sorted(t) for t in
+                               one_size(exe, tmp, mport, rport, pport, n, run_no + 1))
             run_no += RUNS
-            ila.sort()
-            red.sort()
-            i_ms, r_ms = ila[len(ila) // 2], red[len(red) // 2]
-            print('  %5d subscribers: ila-mapper %.2f ms, redis pub/sub %.2f ms, ratio %.3f'
-                  '   (ila %s; redis %s)' % (n, i_ms, r_ms, i_ms / r_ms,
-                                             ' '.join('%.2f' % x for x in ila),
-                                             ' '.join('%.2f' % x for x in red)))
+            i_ms, r_ms, p_ms = ila[len(ila) // 2], red[len(red) // 2], plain[len(plain) // 2]
+            print('  %5d subscribers: ila-mapper %.2f ms, redis pub/sub TLS %.2f ms, ratio %.3f;'
+                  ' redis plaintext %.2f ms, ratio %.3f' % (n, i_ms, r_ms, i_ms / r_ms, p_ms,
+                                                           i_ms / p_ms))
+            for name, xs in (('ila', ila), ('redis TLS', red), ('redis plaintext', plain)):
+                print('         %-15s %s' % (name, ' '.join('%.2f' % x for x in xs)))
             results.append({'name': 'push_fanout_%d' % n, 'unit': 'ms', 'ila': round(i_ms, 2),
                             'baseline': round(r_ms, 2), 'ratio': round(i_ms / r_ms, 3),
                             'better': 'lower'})
+            results.append({'name': 'push_fanout_%d_plain' % n, 'unit': 'ms',
+                            'ila': round(i_ms, 2), 'baseline': round(p_ms, 2),
+                            'ratio': round(i_ms / p_ms, 3), 'better': 'lower'})
     finally:
         for p in procs:
             p.terminate()
