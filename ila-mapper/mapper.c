@@ -116,6 +116,8 @@ int main(int argc, char **argv)
 	ila_daemon_make_parent(m.conf->store);
 	if ((rc = store_open(&m.store, m.conf->store, m.conf->store_map_size_mb, err, sizeof(err))) < 0)
 		ila_fatal("%s", err);
+	if (m.conf->store_etcd && (rc = store_nosync(&m.store)) < 0)
+		ila_fatal("store %s: %s", m.conf->store, strerror(-rc));
 	if (m.conf->store_etcd)
 		log_info("store etcd %s, local copy in %s", m.conf->etcd_prefix, m.conf->store);
 	else

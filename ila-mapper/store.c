@@ -114,6 +114,11 @@ fail:
 	return mdb_errno(rc);
 }
 
+int store_nosync(struct store *s)
+{
+	return mdb_errno(mdb_env_set_flags(s->env, MDB_NOSYNC, 1));
+}
+
 void store_close(struct store *s)
 {
 	free(s->ops);

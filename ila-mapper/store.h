@@ -73,6 +73,9 @@ struct store {
 };
 
 int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *err, size_t errlen);
+/* Commits stop waiting for the disk: for a store that is a copy, emptied
+ * and read again at every start (store etcd's). */
+int store_nosync(struct store *s);
 void store_close(struct store *s);
 
 /* Transactions: one writer at a time (the event loop), readers as needed.
