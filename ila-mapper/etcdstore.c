@@ -19,6 +19,12 @@
 #include "mapper.h"
 #include "util.h"
 
+/* a table that cannot grow stays as it was; the add says it failed */
+static bool hash_oom;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (hash_oom = true)
+#include <uthash.h>
+
 #define POS_SHIFT 16 /* a journal position: revision << 16 | index in the revision */
 #define LOAD_PAGE 2048
 #define PRESENCE_LEFT "left"
@@ -890,7 +896,8 @@ bool estore_present(const struct mapper *m, int node)
 
 struct estore_busy_key {
 	struct store_key k;
-	uint32_t count; /* 0: a free slot */
+	uint32_t count; /* transactions holding the key */
+	UT_hash_handle hh;
 };
 
 /* The keys of one answered transaction, held until the copy reaches rev. */
@@ -901,49 +908,12 @@ struct estore_landing {
 	struct store_key keys[ESTORE_OPS_PER_TXN];
 };
 
-static size_t key_hash(const struct store_key *k)
-{
-	uint64_t h = 1469598103934665603ULL; /* FNV-1a */
-
-	for (size_t i = 0; i < STORE_KEY_LEN; i++)
-		h = (h ^ k->b[i]) * 1099511628211ULL;
-	return (size_t)(h ^ h >> 32);
-}
-
 static struct estore_busy_key *busy_find(const struct estore_keyset *s, const struct store_key *k)
 {
-	if (!s->cap)
-		return NULL;
-	for (size_t i = key_hash(k) & (s->cap - 1);; i = (i + 1) & (s->cap - 1)) {
-		struct estore_busy_key *b = &s->slots[i];
+	struct estore_busy_key *b = NULL;
 
-		if (!b->count)
-			return NULL;
-		if (memcmp(b->k.b, k->b, STORE_KEY_LEN) == 0)
-			return b;
-	}
-}
-
-static int busy_grow(struct estore_keyset *s)
-{
-	size_t ncap = s->cap ? 2 * s->cap : 1024;
-	struct estore_busy_key *n = calloc(ncap, sizeof(*n));
-
-	if (!n)
-		return -ENOMEM;
-	for (size_t i = 0; i < s->cap; i++) {
-		if (!s->slots[i].count)
-			continue;
-		size_t j = key_hash(&s->slots[i].k) & (ncap - 1);
-
-		while (n[j].count)
-			j = (j + 1) & (ncap - 1);
-		n[j] = s->slots[i];
-	}
-	free(s->slots);
-	s->slots = n;
-	s->cap = ncap;
-	return 0;
+	HASH_FIND(hh, s->keys, k->b, STORE_KEY_LEN, b);
+	return b;
 }
 
 /* Without memory the key is not held: a decision on it then meets a
@@ -951,45 +921,32 @@ static int busy_grow(struct estore_keyset *s)
 static void busy_add(struct estore_keyset *s, const struct store_key *k)
 {
 	struct estore_busy_key *b = busy_find(s, k);
-	size_t i;
 
 	if (b) {
 		b->count++;
 		return;
 	}
-	if ((s->n + 1) * 2 > s->cap && busy_grow(s) < 0)
+	if (!(b = calloc(1, sizeof(*b))))
 		return;
-	for (i = key_hash(k) & (s->cap - 1); s->slots[i].count; i = (i + 1) & (s->cap - 1))
-		;
-	s->slots[i].k = *k;
-	s->slots[i].count = 1;
+	b->k = *k;
+	b->count = 1;
+	hash_oom = false;
+	HASH_ADD(hh, s->keys, k.b, STORE_KEY_LEN, b);
+	if (hash_oom) {
+		free(b);
+		return;
+	}
 	s->n++;
 }
 
 static void busy_del(struct estore_keyset *s, const struct store_key *k)
 {
 	struct estore_busy_key *b = busy_find(s, k);
-	size_t mask, i, j;
 
 	if (!b || --b->count)
 		return;
-	/* backward shift deletion: a later key of the probe run moves into the
-	 * hole unless its home slot lies after the hole */
-	mask = s->cap - 1;
-	i = j = (size_t)(b - s->slots);
-	for (;;) {
-		j = (j + 1) & mask;
-		if (!s->slots[j].count)
-			break;
-		size_t h = key_hash(&s->slots[j].k) & mask;
-		bool stays = i < j ? h > i && h <= j : h > i || h <= j;
-
-		if (!stays) {
-			s->slots[i] = s->slots[j];
-			i = j;
-		}
-	}
-	s->slots[i].count = 0;
+	HASH_DEL(s->keys, b);
+	free(b);
 	s->n--;
 }
 
@@ -1043,7 +1000,12 @@ static void landing_free(struct estore *e)
 		free(l);
 	}
 	e->landing_tail = &e->landing;
-	free(e->busy.slots);
+	struct estore_busy_key *b, *tmp;
+
+	HASH_ITER(hh, e->busy.keys, b, tmp) {
+		HASH_DEL(e->busy.keys, b);
+		free(b);
+	}
 	memset(&e->busy, 0, sizeof(e->busy));
 }
 

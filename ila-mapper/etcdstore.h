@@ -43,8 +43,8 @@ struct estore_stats {
  * A key counts once per transaction holding it.
  */
 struct estore_keyset {
-	struct estore_busy_key *slots;	/* open addressing, linear probing */
-	size_t cap, n;			/* cap: a power of 2, or 0 */
+	struct estore_busy_key *keys;	/* a uthash table */
+	size_t n;
 };
 
 struct estore_landing;

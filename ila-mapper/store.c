@@ -14,6 +14,19 @@
 #include "store.h"
 #include "util.h"
 
+/* a table that cannot grow stays as it was; the add says it failed */
+static bool hash_oom;
+#define HASH_NONFATAL_OOM 1
+#define uthash_nonfatal_oom(obj) (hash_oom = true)
+#include <uthash.h>
+
+/* where in ops the change of a key is */
+struct store_op_ix {
+	struct store_key key;
+	size_t i;
+	UT_hash_handle hh;
+};
+
 #define VAL_VERSION 2
 
 static int index_build(struct store *s, MDB_txn *txn);
@@ -119,8 +132,19 @@ int store_nosync(struct store *s)
 	return mdb_errno(mdb_env_set_flags(s->env, MDB_NOSYNC, 1));
 }
 
+static void ops_ix_clear(struct store *s)
+{
+	struct store_op_ix *x, *tmp;
+
+	HASH_ITER(hh, s->ops_ix, x, tmp) {
+		HASH_DEL(s->ops_ix, x);
+		free(x);
+	}
+}
+
 void store_close(struct store *s)
 {
+	ops_ix_clear(s);
 	free(s->ops);
 	s->ops = NULL;
 	s->nops = s->ops_cap = 0;
@@ -571,15 +595,13 @@ static int record_op(struct store *s, const struct store_key *k, const struct ma
 		     uint64_t expect)
 {
 	struct store_op *op = NULL;
+	struct store_op_ix *x = NULL;
 
-	for (size_t i = 0; i < s->nops; i++) {
-		if (memcmp(s->ops[i].key.b, k->b, STORE_KEY_LEN) == 0) {
-			op = &s->ops[i];
-			expect = op->expect_rev;
-			break;
-		}
-	}
-	if (!op) {
+	HASH_FIND(hh, s->ops_ix, k->b, STORE_KEY_LEN, x);
+	if (x) {
+		op = &s->ops[x->i];
+		expect = op->expect_rev;
+	} else {
 		if (s->nops == s->ops_cap) {
 			size_t ncap = s->ops_cap ? 2 * s->ops_cap : 64;
 			struct store_op *n = realloc(s->ops, ncap * sizeof(*n));
@@ -588,6 +610,17 @@ static int record_op(struct store *s, const struct store_key *k, const struct ma
 				return -ENOMEM;
 			s->ops = n;
 			s->ops_cap = ncap;
+		}
+		/* one key, one change in the transaction: etcd refuses a key twice */
+		if (!(x = malloc(sizeof(*x))))
+			return -ENOMEM;
+		x->key = *k;
+		x->i = s->nops;
+		hash_oom = false;
+		HASH_ADD(hh, s->ops_ix, key.b, STORE_KEY_LEN, x);
+		if (hash_oom) {
+			free(x);
+			return -ENOMEM;
 		}
 		op = &s->ops[s->nops++];
 	}
@@ -605,6 +638,7 @@ void store_record(struct store *s, bool on)
 {
 	s->recording = on;
 	s->nops = 0;
+	ops_ix_clear(s);
 }
 
 int store_apply(struct store *s, MDB_txn *txn, struct mapping *m, const struct mapping *old,

@@ -69,6 +69,7 @@ struct store {
 	bool recording;
 	struct store_op *ops;
 	size_t nops, ops_cap;
+	struct store_op_ix *ops_ix; /* ops by key (uthash) */
 	long last_op;		/* index in ops of the last change noted */
 };
 

@@ -22,6 +22,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <search.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,68 +175,54 @@ static int dispatch(struct parser *p)
 
 /* ---- whole-file checks ---- */
 
-/* Node names hashed for resolving serve/subscribe lists in linear time. */
-#define NODE_HASH_SIZE (2 * ILA_CONF_MAX_NODES)
-
-static uint32_t name_hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	for (; *s; s++)
-		h = (h ^ (uint8_t)*s) * 16777619u;
-	return h;
-}
-
 static int resolve_refs(struct parser *p)
 {
 	struct ila_conf *c = p->c;
-	int16_t *table = malloc(NODE_HASH_SIZE * sizeof(*table));
+	struct hsearch_data table = { 0 };
+	int rc = 0;
 
-	if (!table) {
+	/* node names hashed (glibc's hsearch_r) for resolving serve/subscribe
+	 * lists in linear time */
+	if (!p->nrefs)
+		return 0;
+	if (!hcreate_r(2 * (size_t)c->n_nodes + 1, &table)) {
 		conf_perr(p, "out of memory");
 		return -ENOMEM;
 	}
-	for (size_t i = 0; i < NODE_HASH_SIZE; i++)
-		table[i] = -1;
 	for (unsigned int i = 0; i < c->n_nodes; i++) {
-		uint32_t h = name_hash(c->nodes[i].name) % NODE_HASH_SIZE;
+		ENTRY e = { .key = c->nodes[i].name, .data = &c->nodes[i] }, *r;
 
-		while (table[h] >= 0)
-			h = (h + 1) % NODE_HASH_SIZE;
-		table[h] = (int16_t)i;
+		if (!hsearch_r(e, ENTER, &r, &table)) {
+			rc = conf_perr(p, "out of memory");
+			goto out;
+		}
 	}
 	for (size_t r = 0; r < p->nrefs; r++) {
 		const struct node_ref *ref = &p->refs[r];
-		uint32_t h = name_hash(ref->name) % NODE_HASH_SIZE;
-		int found = -1;
-
-		for (; table[h] >= 0; h = (h + 1) % NODE_HASH_SIZE) {
-			if (strcmp(c->nodes[table[h]].name, ref->name) == 0) {
-				found = table[h];
-				break;
-			}
-		}
+		ENTRY q = { .key = (char *)ref->name }, *hit = NULL;
+		int found = hsearch_r(q, FIND, &hit, &table) ?
+				    (int)((const struct ila_conf_node *)hit->data - c->nodes) : -1;
 		struct ila_conf_vn *vn = &c->vns[ref->vn];
 		const char *attr = ref->subscribe ? "subscribe" : "serve";
 
 		if (found < 0) {
-			free(table);
-			return conf_err_at(p, ref->line,
-					   "vn %s %s: unknown node '%s' (no 'node %s' line)",
-					   vn->name, attr, ref->name, ref->name);
+			rc = conf_err_at(p, ref->line, "vn %s %s: unknown node '%s' (no 'node %s' line)",
+					 vn->name, attr, ref->name, ref->name);
+			goto out;
 		}
 		uint8_t *set = ref->subscribe ? vn->subscribe : vn->serve;
 		uint8_t bit = (uint8_t)(1u << (found % 8));
 
 		if (set[found / 8] & bit) {
-			free(table);
-			return conf_err_at(p, ref->line, "vn %s %s: node '%s' listed twice",
-					   vn->name, attr, ref->name);
+			rc = conf_err_at(p, ref->line, "vn %s %s: node '%s' listed twice", vn->name,
+					 attr, ref->name);
+			goto out;
 		}
 		set[found / 8] |= bit;
 	}
-	free(table);
-	return 0;
+out:
+	hdestroy_r(&table);
+	return rc;
 }
 
 static int check_plaintext(struct parser *p)
