@@ -11,49 +11,6 @@
 #include "mapper.h"
 
 /* What one commit changed, for the pushes that follow it. */
-struct change_set {
-	uint32_t vns[ILA_CONF_MAX_VNS];
-	unsigned nvns;
-	struct mapper_moved *moved;
-	unsigned nmoved, capmoved;
-};
-
-static void changed_vn(struct change_set *cs, uint32_t vn)
-{
-	for (unsigned i = 0; i < cs->nvns; i++)
-		if (cs->vns[i] == vn)
-			return;
-	if (cs->nvns < ILA_ARRAY_SIZE(cs->vns))
-		cs->vns[cs->nvns++] = vn;
-}
-
-static void changed_move(struct change_set *cs, const char *prev_node, const struct mapping *m)
-{
-	if (cs->nmoved == cs->capmoved) {
-		unsigned ncap = cs->capmoved ? cs->capmoved * 2 : 16;
-		struct mapper_moved *n = realloc(cs->moved, ncap * sizeof(*n));
-
-		if (!n)
-			return; /* the previous owner still learns it if it subscribes */
-		cs->moved = n;
-		cs->capmoved = ncap;
-	}
-	snprintf(cs->moved[cs->nmoved].prev_node, sizeof(cs->moved[0].prev_node), "%s", prev_node);
-	cs->moved[cs->nmoved].m = *m;
-	cs->nmoved++;
-}
-
-/* The pushes follow once the current callback is done (mapper.c). */
-static void changes_push(struct mapper *m, struct change_set *cs)
-{
-	struct mapper_ev ev = { .type = MAPPER_EV_CHANGED, .nvns = cs->nvns,
-				.moved = cs->moved, .nmoved = cs->nmoved };
-
-	memcpy(ev.vns, cs->vns, sizeof(ev.vns));
-	mapper_post(m, &ev); /* takes cs->moved */
-	memset(cs, 0, sizeof(*cs));
-}
-
 static bool v4_in_prefix(const struct ila_conf_prefix *p, const struct in_addr *a)
 {
 	uint32_t mask = p->len ? htonl(~0u << (32 - p->len)) : 0;
@@ -197,7 +154,7 @@ static bool lapsed_return(const struct mapping *mp, bool owner, const struct ila
 
 static int apply_standby(struct mapper *m, MDB_txn *txn, const char *name,
 			 const struct ila_record *r, struct mapping *old, bool found,
-			 struct change_set *cs)
+			 struct mapper_changes *cs)
 {
 	struct mapping nm;
 	int rc;
@@ -219,13 +176,13 @@ static int apply_standby(struct mapper *m, MDB_txn *txn, const char *name,
 	if (store_put(&m->store, txn, &nm, old, true) < 0)
 		return ILA_PERR_INTERNAL;
 	m->stats.standby_registrations++;
-	changed_vn(cs, r->vn);
+	mapper_changes_vn(cs, r->vn);
 	mapper_event(m, "standby", r, name, NULL);
 	return 0;
 }
 
 static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
-			  uint64_t now, struct change_set *cs)
+			  uint64_t now, struct mapper_changes *cs)
 {
 	const struct ila_conf *c = m->conf;
 	const char *name = c->nodes[node].name;
@@ -280,7 +237,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		if (store_put(&m->store, txn, &nm, tomb ? &old : NULL, true) < 0)
 			return ILA_PERR_INTERNAL;
 		m->stats.registrations++;
-		changed_vn(cs, r->vn);
+		mapper_changes_vn(cs, r->vn);
 		mapper_event(m, "register", &nm.rec, name, NULL);
 		return 0;
 	}
@@ -319,7 +276,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 		m->stats.refreshes++;
 		m->stats.registrations++;
 		if (visible)
-			changed_vn(cs, r->vn);
+			mapper_changes_vn(cs, r->vn);
 		return 0;
 	}
 
@@ -352,7 +309,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 			return ILA_PERR_INTERNAL;
 		m->stats.freezes++;
 		m->stats.frozen_refused++;
-		changed_vn(cs, r->vn);
+		mapper_changes_vn(cs, r->vn);
 		mapper_event(m, "freeze", &nm.rec, old.rec.node, "too many moves");
 		log_warn("mapping %s frozen at node %s: more than %u moves in %u s (move to node %s refused)",
 			 mapper_rec_addr(r, a, sizeof(a)), old.rec.node, c->damping_moves,
@@ -382,9 +339,9 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	if (!owner)
 		m->stats.moves++; /* a move is an owner change (9.3) */
 	m->stats.registrations++;
-	changed_vn(cs, r->vn);
+	mapper_changes_vn(cs, r->vn);
 	if (strcmp(old.rec.node, name) != 0)
-		changed_move(cs, old.rec.node, &nm);
+		mapper_changes_move(cs, old.rec.node, &nm);
 	log_info("move %s: node %s -> node %s, seq %llu", mapper_rec_addr(r, a, sizeof(a)), old.rec.node,
 		 name, (unsigned long long)nm.rec.seq);
 	mapper_event(m, "move", &nm.rec, name, old.rec.node);
@@ -408,7 +365,7 @@ static void make_tombstone(const struct mapper *m, struct mapping *nm, uint64_t 
 }
 
 static int apply_deregister(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
-			    uint64_t now, struct change_set *cs)
+			    uint64_t now, struct mapper_changes *cs)
 {
 	const char *name = m->conf->nodes[node].name;
 	struct store_key k;
@@ -441,7 +398,7 @@ static int apply_deregister(struct mapper *m, MDB_txn *txn, int node, const stru
 		nm.rec.seq = old.rec.seq + 1;
 		if (store_put(&m->store, txn, &nm, &old, true) < 0)
 			return ILA_PERR_INTERNAL;
-		changed_vn(cs, r->vn);
+		mapper_changes_vn(cs, r->vn);
 		mapper_event(m, "standby-withdrawn", &nm.rec, name, NULL);
 		return 0;
 	}
@@ -457,7 +414,7 @@ static int apply_deregister(struct mapper *m, MDB_txn *txn, int node, const stru
 	if ((rc = seq_check(m, seq)))
 		return rc;
 	m->stats.deregistrations++;
-	changed_vn(cs, r->vn);
+	mapper_changes_vn(cs, r->vn);
 	mapper_event(m, r->state == ILA_STATE_DOWN ? "down" : "deregister", r, name, NULL);
 	nm = old;
 	nm.lapsed = false;
@@ -543,7 +500,7 @@ void directory_commit(struct mapper *m)
 		etcd_commit(m);
 		return;
 	}
-	struct change_set cs = { 0 };
+	struct mapper_changes cs = { 0 };
 	struct pending_op *ops = m->pending, *op;
 	uint64_t now = mapper_now_s(m);
 	unsigned records = m->pending_records;
@@ -591,7 +548,7 @@ void directory_commit(struct mapper *m)
 		send_ack(op, rc == 0);
 		op_free(op);
 	}
-	changes_push(m, &cs);
+	mapper_changes_post(m, &cs);
 }
 
 /* ---- store etcd: the same decisions, written by conditional transactions ---- */
@@ -669,7 +626,7 @@ static bool op_busy(const struct mapper *m, const struct pending_op *op)
 
 static void etcd_commit(struct mapper *m)
 {
-	struct change_set cs = { 0 };
+	struct mapper_changes cs = { 0 };
 	struct pending_op *ops = m->pending, *op;
 	uint64_t now = mapper_now_s(m);
 	struct pending_op **cut;
@@ -959,7 +916,7 @@ void directory_node_failed(struct mapper *m, int node)
 {
 	const char *name = m->conf->nodes[node].name;
 	struct failover_scan f = { 0 };
-	struct change_set cs = { 0 };
+	struct mapper_changes cs = { 0 };
 	ila_conf_nodeset up;
 	char last[ILA_PROTO_NAME_MAX + 1] = "";
 	bool last_up = false;
@@ -1017,7 +974,7 @@ void directory_node_failed(struct mapper *m, int node)
 		nm.rec.state = ILA_STATE_UP;
 		if (store_put(&m->store, txn, &nm, &old, true) == 0) {
 			promoted++;
-			changed_vn(&cs, nm.rec.vn);
+			mapper_changes_vn(&cs, nm.rec.vn);
 			mapper_event(m, "failover", &nm.rec, nm.rec.node, old.rec.node);
 		}
 	}
@@ -1051,7 +1008,7 @@ void directory_node_failed(struct mapper *m, int node)
 	else
 		log_warn("node %s failed: %u mappings promoted to their standby locators",
 			 m->conf->nodes[node].name, promoted);
-	changes_push(m, &cs);
+	mapper_changes_post(m, &cs);
 }
 
 /* A frozen mapping whose freeze ran its time (and whose lifetime did not:
@@ -1065,7 +1022,7 @@ static bool freeze_ended(const struct mapping *mp, uint64_t now)
 /* The freeze is over: the mapping is up again at its locator, with the next
  * number, pushed, and its damping starts afresh (9.3). */
 static void freeze_end(struct mapper *m, MDB_txn *txn, const struct mapping *old,
-		       struct change_set *cs)
+		       struct mapper_changes *cs)
 {
 	struct mapping nm = *old;
 	char a[INET6_ADDRSTRLEN];
@@ -1077,7 +1034,7 @@ static void freeze_end(struct mapper *m, MDB_txn *txn, const struct mapping *old
 	if (store_put(&m->store, txn, &nm, old, true) < 0)
 		return;
 	m->stats.freeze_ends++;
-	changed_vn(cs, nm.rec.vn);
+	mapper_changes_vn(cs, nm.rec.vn);
 	mapper_event(m, "freeze-end", &nm.rec, nm.rec.node, "freeze time passed");
 	log_info("mapping %s at node %s: freeze ended, up again with seq %llu",
 		 mapper_rec_addr(&nm.rec, a, sizeof(a)), nm.rec.node,
@@ -1088,7 +1045,7 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mapper *m = w->data;
 	struct store_key keys[64];
-	struct change_set cs = { 0 };
+	struct mapper_changes cs = { 0 };
 	uint64_t now = mapper_now_s(m);
 	MDB_txn *txn;
 	bool purged = false;
@@ -1121,7 +1078,7 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 				freeze_end(m, txn, &old, &cs);
 				continue;
 			}
-			changed_vn(&cs, old.rec.vn);
+			mapper_changes_vn(&cs, old.rec.vn);
 			m->stats.expired++;
 			mapper_event(m, "expire", &old.rec, old.rec.node,
 				     old.rec.state == ILA_STATE_DOWN ? "removed" : "down");
@@ -1163,7 +1120,7 @@ static void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		m->stats.commit_failures++;
 		return;
 	}
-	changes_push(m, &cs);
+	mapper_changes_post(m, &cs);
 }
 
 static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -1190,7 +1147,7 @@ static void trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
 
 static int single_change(struct mapper *m, const struct ila_record *key, bool del)
 {
-	struct change_set cs = { 0 };
+	struct mapper_changes cs = { 0 };
 	struct store_key k;
 	struct mapping old, nm;
 	MDB_txn *txn;
@@ -1244,8 +1201,8 @@ static int single_change(struct mapper *m, const struct ila_record *key, bool de
 	}
 	if ((rc = store_commit(&m->store, txn)) < 0)
 		return rc;
-	changed_vn(&cs, key->vn);
-	changes_push(m, &cs);
+	mapper_changes_vn(&cs, key->vn);
+	mapper_changes_post(m, &cs);
 	return 0;
 }
 

@@ -184,38 +184,6 @@ static void set_reachable(struct mapper *m, bool ok, const char *fmt, ...)
 
 /* ---- the copy: applying what the watch brings ---- */
 
-struct apply_ctx {
-	uint32_t vns[ILA_CONF_MAX_VNS];
-	unsigned nvns;
-	struct mapper_moved *moved;
-	unsigned nmoved, capmoved;
-};
-
-static void ctx_vn(struct apply_ctx *c, uint32_t vn)
-{
-	for (unsigned i = 0; i < c->nvns; i++)
-		if (c->vns[i] == vn)
-			return;
-	if (c->nvns < ILA_ARRAY_SIZE(c->vns))
-		c->vns[c->nvns++] = vn;
-}
-
-static void ctx_moved(struct apply_ctx *c, const char *prev, const struct mapping *mp)
-{
-	if (c->nmoved == c->capmoved) {
-		unsigned ncap = c->capmoved ? 2 * c->capmoved : 16;
-		struct mapper_moved *n = realloc(c->moved, ncap * sizeof(*n));
-
-		if (!n)
-			return; /* the previous owner still learns it if it subscribes */
-		c->moved = n;
-		c->capmoved = ncap;
-	}
-	snprintf(c->moved[c->nmoved].prev_node, sizeof(c->moved[0].prev_node), "%s", prev);
-	c->moved[c->nmoved].m = *mp;
-	c->nmoved++;
-}
-
 static void presence(struct mapper *m, const char *name, bool put, const struct etcd_kv *kv)
 {
 	struct estore *e = &m->estore;
@@ -241,7 +209,7 @@ static void presence(struct mapper *m, const char *name, bool put, const struct 
 
 /* One watch message, in one write transaction of the copy. */
 static int apply_events(struct mapper *m, const struct etcd_event *evs, size_t n,
-			struct apply_ctx *c)
+			struct mapper_changes *c)
 {
 	struct estore *e = &m->estore;
 	MDB_txn *txn;
@@ -278,7 +246,7 @@ static int apply_events(struct mapper *m, const struct etcd_event *evs, size_t n
 			if (had && (rc = store_apply(&m->store, txn, NULL, &old, estore_pos(rev, idx))))
 				goto fail;
 			if (had)
-				ctx_vn(c, old.rec.vn);
+				mapper_changes_vn(c, old.rec.vn);
 			continue;
 		}
 		if (!value_ok(m, &k, ev->kv.value, ev->kv.value_len, &nm)) {
@@ -289,10 +257,10 @@ static int apply_events(struct mapper *m, const struct etcd_event *evs, size_t n
 		}
 		if ((rc = store_apply(&m->store, txn, &nm, had ? &old : NULL, estore_pos(rev, idx))))
 			goto fail;
-		ctx_vn(c, nm.rec.vn);
+		mapper_changes_vn(c, nm.rec.vn);
 		if (had && old.rec.state != ILA_STATE_REMOVED && nm.rec.state != ILA_STATE_REMOVED &&
 		    old.rec.node[0] && strcmp(old.rec.node, nm.rec.node) != 0)
-			ctx_moved(c, old.rec.node, &nm);
+			mapper_changes_move(c, old.rec.node, &nm);
 	}
 	if ((rc = store_commit(&m->store, txn)) < 0)
 		return rc;
@@ -309,7 +277,7 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_event *e
 {
 	struct mapper *m = arg;
 	struct estore *e = &m->estore;
-	struct apply_ctx c = { .nvns = 0 };
+	struct mapper_changes c = { .nvns = 0 };
 	int rc;
 
 	if (n && (rc = apply_events(m, evs, n, &c)) < 0) {
@@ -324,15 +292,10 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_event *e
 		e->rev = revision;
 	landing_release(e);
 	set_reachable(m, true, NULL);
-	if (c.nvns || c.nmoved) {
-		struct mapper_ev ev = { .type = MAPPER_EV_CHANGED, .nvns = c.nvns,
-					.moved = c.moved, .nmoved = c.nmoved };
-
-		memcpy(ev.vns, c.vns, sizeof(ev.vns));
-		mapper_post(m, &ev);
-	} else {
+	if (c.nvns || c.nmoved)
+		mapper_changes_post(m, &c);
+	else
 		free(c.moved);
-	}
 }
 
 void estore_watch_events(struct mapper *m, int64_t revision, const struct etcd_event *evs,

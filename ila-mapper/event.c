@@ -8,6 +8,7 @@
 #include <json-c/json.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "log.h"
 #include "mapper.h"
@@ -101,4 +102,39 @@ void mapper_event(struct mapper *m, const char *event, const struct ila_record *
 
 	snprintf(ev.name, sizeof(ev.name), "%s", event);
 	mapper_post(m, &ev);
+}
+
+void mapper_changes_vn(struct mapper_changes *cs, uint32_t vn)
+{
+	for (unsigned i = 0; i < cs->nvns; i++)
+		if (cs->vns[i] == vn)
+			return;
+	if (cs->nvns < ILA_ARRAY_SIZE(cs->vns))
+		cs->vns[cs->nvns++] = vn;
+}
+
+void mapper_changes_move(struct mapper_changes *cs, const char *prev_node, const struct mapping *m)
+{
+	if (cs->nmoved == cs->capmoved) {
+		unsigned ncap = cs->capmoved ? cs->capmoved * 2 : 16;
+		struct mapper_moved *n = realloc(cs->moved, ncap * sizeof(*n));
+
+		if (!n)
+			return; /* the previous owner still learns it if it subscribes */
+		cs->moved = n;
+		cs->capmoved = ncap;
+	}
+	snprintf(cs->moved[cs->nmoved].prev_node, sizeof(cs->moved[0].prev_node), "%s", prev_node);
+	cs->moved[cs->nmoved].m = *m;
+	cs->nmoved++;
+}
+
+void mapper_changes_post(struct mapper *m, struct mapper_changes *cs)
+{
+	struct mapper_ev ev = { .type = MAPPER_EV_CHANGED, .nvns = cs->nvns,
+				.moved = cs->moved, .nmoved = cs->nmoved };
+
+	memcpy(ev.vns, cs->vns, sizeof(ev.vns));
+	mapper_post(m, &ev); /* takes cs->moved */
+	memset(cs, 0, sizeof(*cs));
 }

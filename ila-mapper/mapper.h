@@ -169,6 +169,15 @@ struct mapper_ev {
 	int64_t rev;
 };
 
+/* What one commit or one watch message changed: the vns to push, the moves
+ * to tell the previous owners of (event.c). */
+struct mapper_changes {
+	uint32_t vns[ILA_CONF_MAX_VNS];
+	unsigned nvns;
+	struct mapper_moved *moved;
+	unsigned nmoved, capmoved;
+};
+
 struct listener {
 	int fd;
 	ev_io io;
@@ -358,6 +367,12 @@ void mapper_run_event(struct mapper *m, const struct mapper_ev *ev);
 void mapper_post(struct mapper *m, const struct mapper_ev *ev);
 void mapper_events_run(struct mapper *m);
 void mapper_events_free(struct mapper *m);
+void mapper_changes_vn(struct mapper_changes *cs, uint32_t vn);
+void mapper_changes_move(struct mapper_changes *cs, const char *prev_node,
+			 const struct mapping *m);
+/* Queues MAPPER_EV_CHANGED with what cs holds (the pushes follow once the
+ * current callback is done) and empties cs. */
+void mapper_changes_post(struct mapper *m, struct mapper_changes *cs);
 /* A line for `ilactl -M monitor`, queued (nothing is built when nobody listens). */
 void mapper_event(struct mapper *m, const char *event, const struct ila_record *r,
 		  const char *node, const char *detail);
