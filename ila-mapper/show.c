@@ -240,16 +240,30 @@ static int cmd_show_subscriptions(void *ctx, const struct ila_cli_args *a, struc
 	return ILA_CLI_SUCCESS;
 }
 
+/* A name and a number, a line of show stats and show store. */
+struct kv {
+	const char *name;
+	uint64_t v;
+};
+
+static void put_rows(json_object *o, struct ila_buf *out, const struct kv *rows, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (o)
+			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
+		else
+			ila_buf_printf(out, "%-24s %llu\n", rows[i].name,
+				       (unsigned long long)rows[i].v);
+	}
+}
+
 static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	struct mapper *m = ctx;
 	const struct mapper_stats *st = &m->stats;
 	const struct ila_ctl_stats *cs = ila_ctl_server_stats(m->ctl);
 	struct store_stats ss;
-	const struct {
-		const char *name;
-		uint64_t v;
-	} rows[] = {
+	const struct kv rows[] = {
 		{ "sessions_accepted", st->sessions_accepted },
 		{ "sessions_closed", st->sessions_closed },
 		{ "sessions_refused", st->sessions_refused },
@@ -316,12 +330,7 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 	json_object *mal = a->json ? json_object_new_object() : NULL;
 
 	store_stats(&m->store, &ss);
-	for (size_t i = 0; i < ILA_ARRAY_SIZE(rows); i++) {
-		if (o)
-			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
-		else
-			ila_buf_printf(out, "%-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
-	}
+	put_rows(o, out, rows, ILA_ARRAY_SIZE(rows));
 	for (int c = ILA_PERR_SHORT_HEADER; c <= ILA_PERR_RECORD_MALFORMED; c++) {
 		uint64_t v = st->malformed_by_code[c - ILA_PERR_SHORT_HEADER];
 
@@ -351,23 +360,6 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 	json_object_object_add(o, "uptime_ms",
 			       json_object_new_uint64(mapper_now_ms() - m->started));
 	return ila_ctl_print_json(out, o);
-}
-
-/* A name and a number of show store. */
-struct kv {
-	const char *name;
-	uint64_t v;
-};
-
-static void put_rows(json_object *o, struct ila_buf *out, const struct kv *rows, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (o)
-			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
-		else
-			ila_buf_printf(out, "%-24s %llu\n", rows[i].name,
-				       (unsigned long long)rows[i].v);
-	}
 }
 
 static void put_str(json_object *o, struct ila_buf *out, const char *name, const char *v)
