@@ -467,7 +467,7 @@ void directory_session_gone(struct mapper *m, struct session *s)
 }
 
 /* The answer to a REGISTER or DEREGISTER once its commit ended (6.10, 8.3). */
-static void send_ack(struct pending_op *op, bool committed)
+static void send_ack(struct mapper *m, struct pending_op *op, bool committed)
 {
 	struct ila_msg ack = { .type = ILA_MSG_ACK, .xid = op->msg.xid };
 
@@ -484,7 +484,11 @@ static void send_ack(struct pending_op *op, bool committed)
 	ack.ack.has_count = true;
 	ack.ack.count = op->accepted;
 	if (op->accepted < op->msg.nrec) {
-		/* STATUS only when a record was refused */
+		/* STATUS only when a record was refused. What made a record
+		 * stale (another node's move, say) reaches the node first: the
+		 * pushes it is owed go out before the refusal (protocol.md 8.3),
+		 * so that it forwards to the new owner instead of dropping */
+		push_pump(m, op->s);
 		ack.ack.status = op->status;
 		ack.ack.nstatus = op->msg.nrec;
 	}
@@ -545,7 +549,7 @@ void directory_commit(struct mapper *m)
 	}
 	while ((op = ops)) {
 		ops = op->next;
-		send_ack(op, rc == 0);
+		send_ack(m, op, rc == 0);
 		op_free(op);
 	}
 	mapper_changes_post(m, &cs);
@@ -761,7 +765,7 @@ static void batch_committed(struct mapper *m, struct dir_write *w, const struct 
 		} else {
 			m->stats.commits++;
 			m->stats.commit_records += op->msg.nrec;
-			send_ack(op, true);
+			send_ack(m, op, true);
 			op_free(op);
 		}
 	}

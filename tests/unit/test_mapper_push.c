@@ -637,6 +637,7 @@ static void test_snapshot_frames_hold_at_most_the_push_batch(void **state)
 }
 
 static struct fx_conf push_delay = { .push_delay_ms = 1000 };
+static struct fx_conf both_delays = { .push_delay_ms = 1000, .commit_delay_ms = 1000 };
 
 static void test_push_delay_holds_changes_until_it_ends(void **state)
 {
@@ -975,6 +976,48 @@ static void test_stalled_subscriber_gets_snapshot_when_the_journal_was_trimmed(v
 	assert_int_equal(fx_nth(gw, ILA_MSG_PUSH, 0)->push.high_seq, committed());
 }
 
+/* 8.3: an ACK that refuses a record comes after the pushes the session is
+ * owed: a node whose refresh crossed another node's move learns the move
+ * before the refusal (and forwards instead of dropping). */
+static void test_refusal_comes_after_the_push_of_the_move_that_made_it_stale(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+	size_t push_at = SIZE_MAX, ack_at = SIZE_MAX;
+	struct ila_record r1 = fx_rec(FX_BLUE, A1, FX_LOC_A, 1, 300);
+	struct ila_record r2 = fx_rec(FX_BLUE, A1, FX_LOC_B, 2, 300);
+	uint32_t xid;
+
+	(void)state;
+	fx_subscribe(n1, FX_BLUE, 0, ILA_SUB_F_NO_SNAPSHOT);
+	xid = fx_register(n1, &r1, 1);
+	fx_commit_delay_ends();
+	assert_int_equal(fx_answer(n1, xid)->ack.count, 1);
+	fx_push_delay_ends();
+	fx_clear(n1);
+	/* n2 takes the workload and n1's refresh crosses the move: both are
+	 * decided in one commit, the move first; the push of the move to n1
+	 * waits for the push delay */
+	fx_register(n2, &r2, 1);
+	xid = fx_register(n1, &r1, 1);
+	assert_int_equal(fx_count(n1, ILA_MSG_PUSH), 0);
+	fx_commit_delay_ends();
+	fx_hold_delay_timers();
+	for (size_t k = 0; k < n1->n; k++) {
+		const struct ila_msg *m = &n1->inbox[k];
+
+		if (m->type == ILA_MSG_PUSH && push_at == SIZE_MAX)
+			push_at = k;
+		if (m->type == ILA_MSG_ACK && m->xid == xid)
+			ack_at = k;
+	}
+	assert_int_not_equal(ack_at, SIZE_MAX);
+	assert_int_equal(fx_answer(n1, xid)->ack.status[0], ILA_PERR_STALE_SEQ);
+	assert_int_not_equal(push_at, SIZE_MAX);
+	assert_true(push_at < ack_at);
+	assert_string_equal(fx_push_record(n1, FX_BLUE, 0)->node, "n2");
+	fx_assert_loc(&fx_push_record(n1, FX_BLUE, 0)->loc, FX_LOC_B);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
 #define TC(f, conf) cmocka_unit_test_prestate_setup_teardown(f, fx_setup, fx_teardown, &conf)
 
@@ -1010,6 +1053,7 @@ int main(void)
 		TC(test_batch_that_fills_one_frame_has_no_more, batch4),
 		TC(test_snapshot_frames_hold_at_most_the_push_batch, batch4),
 		TC(test_push_delay_holds_changes_until_it_ends, push_delay),
+		TC(test_refusal_comes_after_the_push_of_the_move_that_made_it_stale, both_delays),
 		TC(test_changes_held_by_push_delay_collapse_into_the_latest, push_delay),
 		TC(test_collapsed_mapping_is_sent_at_its_latest_position, push_delay),
 		T(test_resume_sends_each_changed_mapping_once),
