@@ -21,6 +21,7 @@ instance 2, B's registration goes there, and the move completes. The report
 adds how long each node took to be up and in sync on instance 2 and shows
 W's mapping on every node and on instance 2.
 """
+import datetime
 import os
 import shutil
 import signal
@@ -246,7 +247,7 @@ class Resume(threading.Thread):
             for n, c in self.ctls.items():
                 if n not in self.at and on_port(c) == self.port:
                     self.at[n] = time.monotonic()
-            time.sleep(0.02)
+            time.sleep(0.05)
         for c in self.ctls.values():
             c.close()
 
@@ -254,6 +255,33 @@ class Resume(threading.Thread):
         return ', '.join('%s %s' % (n.upper(), '%.0f ms' % ((self.at[n] - self.t0) * 1000)
                                     if n in self.at else 'not within %d s' % self.limit)
                          for n in sorted(self.ctls))
+
+
+def start_monitor(net, node):
+    """`ilactl monitor` of a node, until 6 s without an event."""
+    p = subprocess.Popen([ILACTL, '-s', net.path(node + '.sock'), '-t', '6', 'monitor'],
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                         universal_newlines=True)
+    net.procs['monitor-' + node] = p
+    return p
+
+
+def show_monitor(p, node, t_kill):
+    """The node's events, each with its time from the kill (wall clock)."""
+    try:
+        out, _ = p.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        out, _ = p.communicate()
+    say('\n== node %s during the failover: ilactl monitor, times from the SIGKILL' % node.upper())
+    for line in out.splitlines():
+        w = line.split(None, 1)
+        try:
+            t = datetime.datetime.strptime(w[0], '%Y-%m-%dT%H:%M:%S.%fZ').replace(
+                tzinfo=datetime.timezone.utc).timestamp()
+        except (ValueError, IndexError):
+            continue
+        say('%+7.0f ms  %s' % ((t - t_kill) * 1000, w[1] if len(w) > 1 else ''))
 
 
 def w_locators(net):
@@ -373,6 +401,7 @@ def main():
             p = net.procs['mapper1']
             p.send_signal(signal.SIGKILL)
             tk = time.monotonic()
+            kill_wall[0] = time.time()
             resume = Resume(net, INSTANCE_PORTS[1], tk)
             resume.start()
             t = time.monotonic()
@@ -388,7 +417,9 @@ def main():
             return t, 'ila ' + LOC['a']
 
         moved = True
+        kill_wall = [None]
         if ETCD_MODE:
+            mon = start_monitor(net, 'b')
             say('\n== hot move A -> B under %d packets/s from X; instance 1 SIGKILLed in '
                 'the middle (W already sends by B, B has not attached it yet)' % RATE)
             rows = [move(net, 1, 'hot A->B', hot_failover)]
@@ -398,6 +429,7 @@ def main():
             net.ctls['mapper'] = Ctl(net.path('mapper2.sock'))
             moved = bool(until(lambda: all(v == LOC['b'] for v in w_locators(net).values())
                                and len(w_locators(net)) == 3, 30, 0.2))
+            show_monitor(mon, 'b', kill_wall[0])
             show_w_everywhere(net, 2)
         else:
             say('\n== hot move A -> B under %d packets/s from X' % RATE)
