@@ -22,6 +22,7 @@ adds how long each node took to be up and in sync on instance 2 and shows
 W's mapping on every node and on instance 2.
 """
 import datetime
+import json
 import os
 import shutil
 import signal
@@ -33,7 +34,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from ilad_net import (FABRIC, ILACTL, LOC, LOC_NET, MAPPER, MAPPER_ADDR, NS, W_SIR,  # noqa: E402
-                      Ctl, FloodRecv, Net, RouteWatch, dev, flood_send, flood_tool, until)
+                      Ctl, FloodRecv, Net, RouteWatch, dev, flatten, flood_send, flood_tool,
+                      until)
 from vmlib import Failed, NetNS, ip, run  # noqa: E402
 
 FRR = '/usr/lib/frr'
@@ -419,6 +421,7 @@ def main():
         moved = True
         kill_wall = [None]
         if ETCD_MODE:
+            snaps = {n: net.stats(n).get('snapshots', 0) for n in ('a', 'b', 'c')}
             mon = start_monitor(net, 'b')
             say('\n== hot move A -> B under %d packets/s from X; instance 1 SIGKILLed in '
                 'the middle (W already sends by B, B has not attached it yet)' % RATE)
@@ -453,6 +456,15 @@ def main():
         if ETCD_MODE:
             say('instance 1 SIGKILLed during the hot move; nodes up and in sync on instance 2 '
                 'after: %s' % resume.text())
+            snaps = ', '.join('%s %d' % (n.upper(), net.stats(n).get('snapshots', 0) - snaps[n])
+                              for n in ('a', 'b', 'c'))
+            rc, out = instance_ctl(net, 2, 'show', 'stats', 'json')
+            try:
+                fo = flatten(json.loads(out)).get('failovers', '?')
+            except ValueError:
+                fo = '?'
+            say('snapshots the nodes took from instance 2: %s (0: they resumed where they '
+                'were); mappings failed over: %s' % (snaps, fo))
             say('hot move completed through instance 2: %s' % (
                 'W -> %s on A, B and C' % LOC['b'] if moved else
                 'NO, W\'s locators: %s' % w_locators(net)))
