@@ -144,7 +144,7 @@ def start_etcd(net):
             '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
             '--initial-cluster', initial, '--initial-cluster-token', 'ila-demo',
             '--initial-cluster-state', 'new',
-            '--heartbeat-interval', '200', '--election-timeout', '2000',
+            '--heartbeat-interval', '250', '--election-timeout', '5000',
             '--quota-backend-bytes', str(64 << 20), '--snapshot-count', '10000',
             '--logger', 'zap', '--log-level', 'warn'])
     for i in range(3):
@@ -260,8 +260,8 @@ class Resume(threading.Thread):
 
 
 def start_monitor(net, node):
-    """`ilactl monitor` of a node, until 6 s without an event."""
-    p = subprocess.Popen([ILACTL, '-s', net.path(node + '.sock'), '-t', '6', 'monitor'],
+    """`ilactl monitor` of a node (it writes each event as it comes)."""
+    p = subprocess.Popen([ILACTL, '-s', net.path(node + '.sock'), 'monitor'],
                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                          universal_newlines=True)
     net.procs['monitor-' + node] = p
@@ -270,8 +270,9 @@ def start_monitor(net, node):
 
 def show_monitor(p, node, t_kill):
     """The node's events, each with its time from the kill (wall clock)."""
+    p.terminate()
     try:
-        out, _ = p.communicate(timeout=15)
+        out, _ = p.communicate(timeout=10)
     except subprocess.TimeoutExpired:
         p.kill()
         out, _ = p.communicate()
@@ -318,9 +319,10 @@ def stop_etcd_demo(net):
             net.stop(name)
 
 
-def move(net, run_id, name, act):
+def move(net, run_id, name, act, settle=0):
     """Streams X -> W for SECONDS at RATE while act() moves W; returns a
-    report row."""
+    report row. With settle, the route at C is awaited that many seconds
+    more when the stream ended before it came."""
     count = int(RATE * SECONDS)
     recv = FloodRecv(net, 'w', 6000 + run_id, count, run_id, timeout_s=int(SECONDS) + 15,
                      idle_ms=3000)
@@ -333,6 +335,8 @@ def move(net, run_id, name, act):
     from ilad_net import flood_send_result
     s = flood_send_result(sender, SECONDS + 20)
     r = recv.result(SECONDS + 20)
+    if settle:
+        until(lambda: watch.first(t0, 'new', target), settle, 0.1)
     watch.stop()
     t1 = watch.first(t0, 'new', target)
     conv = '%.0f ms' % ((t1 - t0) * 1000) if t1 else 'not seen'
@@ -425,7 +429,7 @@ def main():
             mon = start_monitor(net, 'b')
             say('\n== hot move A -> B under %d packets/s from X; instance 1 SIGKILLed in '
                 'the middle (W already sends by B, B has not attached it yet)' % RATE)
-            rows = [move(net, 1, 'hot A->B', hot_failover)]
+            rows = [move(net, 1, 'hot A->B', hot_failover, settle=30)]
             net.procs['mapper1'].wait(10)
             resume.join(max(0.0, resume.t0 + resume.limit - time.monotonic()) + 1)
             net.ctls['mapper'].close()
