@@ -475,6 +475,13 @@ def main():
         st = net.stats('a')
         say('node A: %d pushes, %d routes replaced, %d moves forwarded' % (
             st.get('pushes', 0), st.get('routes_replaced', 0), st.get('forwarded_moves', 0)))
+        if ETCD_MODE and st.get('registrations_refused', 0):
+            say('node A: %d registrations refused. On instance 2, A registered W again (its '
+                'session came up there) after B\'s move\n had landed: refused as stale-seq, '
+                'and the refusal reached A before the push of the move (pushes wait\n up to '
+                'the push delay, answers do not), so A removed its local delivery instead of '
+                'forwarding to B:\n what reached A for W in between was lost.'
+                % st['registrations_refused'])
         ok = rows[0][3] == 0 and rows[0][4] == 0
         if ETCD_MODE:
             ok = ok and moved and len(resume.at) == 3
