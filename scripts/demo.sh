@@ -7,15 +7,19 @@
 # When the running kernel has no ILA, all of it runs inside a qemu guest with
 # Debian's stock kernel (which has). Options:
 #   --keep   leave the topology running (only on a kernel with ILA)
+#   --etcd   the directory in etcd: three etcd members, two ila-mapper
+#            instances; the one the nodes are on is SIGKILLed mid-move
 # DEMO_RATE (packets/s, default 2000), DEMO_SECONDS (per move, default 4).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}/main
 keep=0
+etcd=0
 for a in "$@"; do
 	case $a in
 	--keep) keep=1 ;;
-	-h|--help) sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	--etcd) etcd=1 ;;
+	-h|--help) sed -n '3,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) echo "demo: unknown option $a" >&2; exit 2 ;;
 	esac
 done
@@ -29,6 +33,16 @@ if [ ! -x "$build/ilad/ilad" ]; then
 fi
 make -C "$build" -s all tests/integration/ila-probe >/dev/null
 export ILA_BUILD="$build"
+set --
+if [ $etcd = 1 ]; then
+	set -- --etcd
+	for tool in etcd etcdctl; do
+		command -v $tool >/dev/null || {
+			echo "demo: $tool not found (Debian: etcd-server etcd-client, scripts/deps.sh)" >&2
+			exit 1
+		}
+	done
+fi
 
 # Does this kernel do ILA? (the module may just need loading)
 modprobe ila 2>/dev/null || true
@@ -45,9 +59,9 @@ start=$(date +%s)
 if [ $has_ila = 1 ]; then
 	echo "== this kernel has ILA: running on the host"
 	if [ $keep = 1 ]; then
-		DEMO_KEEP=1 python3 "$top/tests/vm/demo.py"
+		DEMO_KEEP=1 python3 "$top/tests/vm/demo.py" "$@"
 	else
-		python3 "$top/tests/vm/demo.py"
+		python3 "$top/tests/vm/demo.py" "$@"
 	fi
 	rc=$?
 else
@@ -56,7 +70,14 @@ else
 		echo "      so the demo runs in a qemu guest and ends with it" >&2
 	fi
 	echo "== this kernel has no ILA: running in a qemu guest with Debian's stock kernel"
-	ILA_VM_TIMEOUT=${ILA_VM_TIMEOUT:-240} "$top/tests/vm/run-in-vm" "$top/tests/vm/demo.py"
+	if [ $etcd = 1 ]; then
+		# three etcd members (each preallocates a 64 MiB WAL in the guest's
+		# RAM) and two mapper instances: more memory and time
+		ILA_VM_MEM=${ILA_VM_MEM:-2048} ILA_VM_TIMEOUT=${ILA_VM_TIMEOUT:-420} \
+			"$top/tests/vm/run-in-vm" "$top/tests/vm/demo.py" "$@"
+	else
+		ILA_VM_TIMEOUT=${ILA_VM_TIMEOUT:-240} "$top/tests/vm/run-in-vm" "$top/tests/vm/demo.py"
+	fi
 	rc=$?
 fi
 echo "== demo took $(( $(date +%s) - start )) s"
