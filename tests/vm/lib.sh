@@ -22,7 +22,7 @@
 #   ILA_VM_OUT      the writable shared folder (default: a new temp folder,
 #                   removed afterwards unless ILA_VM_KEEP=1)
 #   ILA_VM_VERBOSE  1: show the kernel's boot messages too
-# Every ILA_* variable of the caller is passed on to SCRIPT.
+# Every ILA_* and DEMO_* variable of the caller is passed on to SCRIPT.
 #
 # The guest (see init): the host's / read-only over 9p with a RAM overlay on
 # top, so SCRIPT may write anywhere and nothing reaches the host; a fresh
@@ -259,7 +259,7 @@ vm_write_job() { # file script args...
 		echo 'export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'
 		echo 'export HOME=/root TERM=dumb LC_ALL=C.UTF-8 ILA_VM=1'
 		echo 'export PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1'
-		for v in $(compgen -e | grep '^ILA_'); do
+		for v in $(compgen -e | grep -E '^(ILA|DEMO)_'); do
 			printf 'export %s=%q\n' "$v" "${!v}"
 		done
 		printf 'export ILA_VM_OUT=%q\n' "$vm_outdir"
