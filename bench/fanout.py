@@ -13,7 +13,8 @@ figures, and plaintext, the push_fanout_N_plain figures, which show what
 the encryption costs. The subscribers of all are the same C program, bench/fanclient.c,
 in BENCH_FANOUT_CLIENTS processes (default 2) that split the sessions, on
 loopback; the time is taken on CLOCK_MONOTONIC by the client that saw the
-last delivery. The sessions of one size stay up for its BENCH_RUNS moves
+last delivery (the subscribers send nothing after their greeting: the sessions
+have a 10-minute dead interval). The sessions of one size stay up for its BENCH_RUNS moves
 (default 11, median reported), ila's and each Redis's taking turns so that
 all meet the same load on the machine. The mapper's figure includes committing the move to its
 store (an fsync'd LMDB transaction) before pushing it; Redis publishes from
@@ -152,7 +153,7 @@ class IlaSide:
     """n subscribed nodes over TLS and the node that moves the workload."""
 
     def __init__(self, exe, tmp, port, n):
-        hellos = [w.frame(w.OPEN, w.open_body(('s%d' % i).encode(), 60000, 120000)) +
+        hellos = [w.frame(w.OPEN, w.open_body(('s%d' % i).encode(), 200000, 600000)) +
                   w.frame(w.SUBSCRIBE, w.u32(w.VN, 1) + w.u64(w.JSEQ, 0), xid=2)
                   for i in range(n)]
         self.subs = Subscribers(exe, tmp, port, hellos, w.frame(w.ACK, b'', xid=2), tls=tmp)
@@ -162,7 +163,7 @@ class IlaSide:
         self.mover = ctx.wrap_socket(socket.create_connection(('127.0.0.1', port)),
                                      server_hostname='mapper')
         self.mover.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.mover.sendall(w.frame(w.OPEN, w.open_body(b'mover', 60000, 120000)))
+        self.mover.sendall(w.frame(w.OPEN, w.open_body(b'mover', 200000, 600000)))
         self.mover.setblocking(False)
 
     def move(self, run_no):
@@ -265,7 +266,7 @@ def main():
         lines = ['tls certificate %s/mapper.crt key %s/mapper.key ca %s/ca.crt' % (tmp, tmp, tmp),
                  'listen 127.0.0.1 port %d' % mport, 'store %s' % store,
                  'control %s/ctl.sock' % tmp, 'pidfile %s/pid' % tmp,
-                 'keepalive 20000', 'dead-interval 120000', 'push batch 256 delay 0 queue-limit 1024',
+                 'keepalive 200000', 'dead-interval 600000', 'push batch 256 delay 0 queue-limit 1024',
                  'commit batch 512 delay 0', 'damping moves 254 interval 1 freeze 1',
                  # every subscriber connects from 127.0.0.1 at once; no quota in a benchmark
                  'limit unauthenticated 4096 per-source 4096', 'quota node-mappings 0 vn-mappings 0 rate 0',
