@@ -153,7 +153,7 @@ class IlaSide:
     """n subscribed nodes over TLS and the node that moves the workload."""
 
     def __init__(self, exe, tmp, port, n):
-        hellos = [w.frame(w.OPEN, w.open_body(('s%d' % i).encode(), 200000, 600000)) +
+        hellos = [w.frame(w.OPEN, w.open_body(('s%d' % i).encode(), 60000, 600000)) +
                   w.frame(w.SUBSCRIBE, w.u32(w.VN, 1) + w.u64(w.JSEQ, 0), xid=2)
                   for i in range(n)]
         self.subs = Subscribers(exe, tmp, port, hellos, w.frame(w.ACK, b'', xid=2), tls=tmp)
@@ -163,7 +163,7 @@ class IlaSide:
         self.mover = ctx.wrap_socket(socket.create_connection(('127.0.0.1', port)),
                                      server_hostname='mapper')
         self.mover.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.mover.sendall(w.frame(w.OPEN, w.open_body(b'mover', 200000, 600000)))
+        self.mover.sendall(w.frame(w.OPEN, w.open_body(b'mover', 60000, 600000)))
         self.mover.setblocking(False)
 
     def move(self, run_no):
@@ -266,7 +266,7 @@ def main():
         lines = ['tls certificate %s/mapper.crt key %s/mapper.key ca %s/ca.crt' % (tmp, tmp, tmp),
                  'listen 127.0.0.1 port %d' % mport, 'store %s' % store,
                  'control %s/ctl.sock' % tmp, 'pidfile %s/pid' % tmp,
-                 'keepalive 200000', 'dead-interval 600000', 'push batch 256 delay 0 queue-limit 1024',
+                 'keepalive 60000', 'dead-interval 600000', 'push batch 256 delay 0 queue-limit 1024',
                  'commit batch 512 delay 0', 'damping moves 254 interval 1 freeze 1',
                  # every subscriber connects from 127.0.0.1 at once; no quota in a benchmark
                  'limit unauthenticated 4096 per-source 4096', 'quota node-mappings 0 vn-mappings 0 rate 0',
