@@ -510,6 +510,43 @@ static void test_down_drops_and_counters_count(void **state)
 	assert_int_equal(kbpf_prefix_del(env->k, &prefix, 48), 0);
 }
 
+/* A UDP checksum that adj-transport brings to 0 is sent as 0xffff (0 would
+ * mean "no checksum"), and a UDP checksum of 0 is left as it is. */
+static void test_udp_zero_checksum(void **state)
+{
+	struct env *env = *state;
+	struct in6_addr src = addr6(src_text), prefix = addr6("2001:db8:4::"),
+			sir = addr6("2001:db8:4::2:3"), ila;
+	struct kbpf_mapping m = { .vn = 13, .addr = sir, .state = KBPF_UP };
+	size_t l4 = ETH_HLEN + IP6_HLEN, n;
+	struct pkt in, out;
+
+	assert_int_equal(ila_locator_parse("2001:0:0:c", &m.loc, NULL, 0), 0);
+	assert_int_equal(ila_sir_to_ila(&sir, &m.loc, ILA_CSUM_ADJUST_TRANSPORT, &ila), 0);
+	assert_int_equal(kbpf_prefix_set(env->k, &prefix, 64, 13, ILA_CSUM_ADJUST_TRANSPORT), 0);
+	assert_int_equal(kbpf_mapping_set(env->k, &m), 0);
+
+	/* a payload word that makes the checksum over the ILA address 0 */
+	build(&in, &src, &sir, 17, 16);
+	n = in.len - l4;
+	put16(in.b + l4 + 8, 0);
+	put16(in.b + in.csum, 0);
+	put16(in.b + l4 + 8, ila_l4_csum(&src, &ila, 17, in.b + l4, n));
+	put16(in.b + in.csum, ila_l4_csum(&src, &sir, 17, in.b + l4, n));
+	assert_int_not_equal(get16(in.b + in.csum), 0);
+	assert_int_equal(run(kbpf_out_fd(env->k), &in, &out), BPF_LWT_REROUTE);
+	assert_int_equal(get16(out.b + out.csum), 0xffff);
+	assert_int_equal(csum_check(&out), 0);
+
+	/* no checksum (RFC 6935 tunnels): stays none */
+	put16(in.b + in.csum, 0);
+	assert_int_equal(run(kbpf_out_fd(env->k), &in, &out), BPF_LWT_REROUTE);
+	assert_int_equal(get16(out.b + out.csum), 0);
+
+	assert_int_equal(kbpf_mapping_del(env->k, 13, &sir), 0);
+	assert_int_equal(kbpf_prefix_del(env->k, &prefix, 64), 0);
+}
+
 /* ---- batches ---- */
 
 #define BATCH 100000
@@ -614,6 +651,7 @@ int main(void)
 		cmocka_unit_test(test_vectors),
 		cmocka_unit_test(test_miss_passes_unchanged),
 		cmocka_unit_test(test_down_drops_and_counters_count),
+		cmocka_unit_test(test_udp_zero_checksum),
 		cmocka_unit_test(test_batch_100k),
 		cmocka_unit_test(test_tc_attach_detach),
 	};
