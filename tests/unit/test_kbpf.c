@@ -21,12 +21,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <linux/pkt_cls.h>
 
 #include "addr.h"
 #include "routing/kbpf.h"
+#include "routing/kernel.h"
 
 #define ETH_HLEN 14
 #define IP6_HLEN 40
@@ -637,6 +646,151 @@ static void test_tc_attach_detach(void **state)
 	assert_int_equal(kbpf_tc_attach(env->k, 1), 0);
 }
 
+/* ---- ila_out on a real route: packets sent through veth ---- */
+
+static int sh(const char *cmd)
+{
+	int st = system(cmd);
+
+	return st == -1 ? -1 : WEXITSTATUS(st);
+}
+
+struct found_bpf {
+	int n;
+};
+
+static int on_route(void *arg, const struct kroute *r)
+{
+	struct found_bpf *f = arg;
+
+	if (r->kind == KROUTE_BPF && r->dst_len == 64)
+		f->n++;
+	return 0;
+}
+
+static void on_route_error(void *arg, size_t index, const struct kroute *r, bool del, int err,
+			   const char *msg)
+{
+	char text[256];
+
+	print_error("route %s: %s: %s\n", kroute_format(r, text, sizeof(text)), strerror(-err),
+		    msg);
+}
+
+/* Sends a UDP datagram to dst port 9 and returns what v1 received of it
+ * (0), or -1 when nothing came within a second. */
+static int send_and_capture(int udp, int cap, const char *dst, struct pkt *got)
+{
+	struct sockaddr_in6 to = { .sin6_family = AF_INET6, .sin6_port = htons(9) };
+	static const char msg[] = "through ila_out";
+
+	to.sin6_addr = addr6(dst);
+	(void)sendto(udp, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to));
+	for (;;) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t n;
+
+		memset(got, 0, sizeof(*got));
+		/* SOCK_DGRAM: from the IPv6 header on; put it where build() does */
+		n = recvfrom(cap, got->b + ETH_HLEN, sizeof(got->b) - ETH_HLEN, 0,
+			     (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return -1;
+		if (from.sll_pkttype == PACKET_OUTGOING || n < IP6_HLEN + 8 ||
+		    got->b[ETH_HLEN + 6] != 17 || get16(got->b + ETH_HLEN + IP6_HLEN + 2) != 9)
+			continue;
+		got->len = ETH_HLEN + (size_t)n;
+		got->proto = 17;
+		got->csum = ETH_HLEN + IP6_HLEN + 6;
+		return 0;
+	}
+}
+
+static void test_lwt_route(void **state)
+{
+	struct env *env = *state;
+	struct kroute r = { .family = AF_INET6, .dst_len = 64, .kind = KROUTE_BPF };
+	struct kbpf_mapping m = { .vn = 1, .addr = addr6("2001:db8:1::42"), .state = KBPF_UP };
+	struct in6_addr prefix = addr6("2001:db8:1::"), want = addr6("2001:0:0:a::42");
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IPV6) };
+	struct timeval tv = { .tv_sec = 1 };
+	struct found_bpf found = { 0 };
+	struct kbpf_counters c;
+	struct kernel *kn = NULL;
+	char err[KERNEL_ERRMSG_LEN];
+	uint64_t down0;
+	struct pkt got;
+	int udp, cap;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		skip();
+	/* v0 is the uplink; the ILA locator 2001:0:0:a is reached through a
+	 * neighbour on it; v1 captures what v0 sends; software checksums */
+	assert_int_equal(sh("ip link set lo up && ip link add v0 type veth peer name v1 && "
+			    "ip link set v0 up && ip link set v1 up && "
+			    "ethtool -K v0 tx off >/dev/null 2>&1 && "
+			    "ip -6 addr add 2001:db8:f::1/64 dev v0 nodad && "
+			    "ip -6 neigh replace 2001:db8:f::2 lladdr 02:00:00:00:00:02 dev v0 nud permanent && "
+			    "ip -6 neigh replace 2001:db8:1::99 lladdr 02:00:00:00:00:03 dev v0 nud permanent && "
+			    "ip -6 route add 2001:0:0:a::/64 via 2001:db8:f::2 dev v0"), 0);
+	assert_int_equal(kernel_open(&kn, KERNEL_ROUTE_PROTOCOL_DEFAULT, err, sizeof(err)), 0);
+	r.dst.v6 = prefix;
+	r.oif = (int)if_nametoindex("v0");
+	r.bpf_fd = kbpf_out_fd(env->k);
+	kernel_batch_begin(kn);
+	assert_int_equal(kernel_route_replace(kn, &r), 0);
+	assert_int_equal(kernel_batch_commit(kn, on_route_error, NULL), 0);
+	assert_true(kernel_route_dump(kn, AF_INET6, 0, on_route, &found) >= 1);
+	assert_int_equal(found.n, 1);
+	assert_int_equal(sh("ip -6 route show 2001:db8:1::/64 | grep -q 'encap bpf xmit ila_out'"), 0);
+
+	assert_int_equal(kbpf_prefix_set(env->k, &prefix, 64, 1, ILA_CSUM_ADJUST_TRANSPORT), 0);
+	assert_int_equal(ila_locator_parse("2001:0:0:a", &m.loc, NULL, 0), 0);
+	assert_int_equal(kbpf_mapping_set(env->k, &m), 0);
+
+	cap = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IPV6));
+	assert_true(cap >= 0);
+	ll.sll_ifindex = (int)if_nametoindex("v1");
+	assert_int_equal(bind(cap, (struct sockaddr *)&ll, sizeof(ll)), 0);
+	assert_int_equal(setsockopt(cap, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	udp = socket(AF_INET6, SOCK_DGRAM, 0);
+	assert_true(udp >= 0);
+
+	/* translated, rerouted toward the locator, with a valid checksum */
+	assert_int_equal(send_and_capture(udp, cap, "2001:db8:1::42", &got), 0);
+	assert_memory_equal(got.b + ETH_HLEN + 24, &want, 16);
+	assert_int_equal(csum_check(&got), 0);
+	assert_int_equal(kbpf_mapping_counters(env->k, 1, &m.addr, &c), 0);
+	assert_int_equal(c.packets, 1);
+	assert_int_equal(c.bytes, got.len - ETH_HLEN);
+
+	/* a miss goes on along the SIR prefix's route, unchanged */
+	assert_int_equal(send_and_capture(udp, cap, "2001:db8:1::99", &got), 0);
+	want = addr6("2001:db8:1::99");
+	assert_memory_equal(got.b + ETH_HLEN + 24, &want, 16);
+	assert_int_equal(csum_check(&got), 0);
+
+	/* DOWN: nothing leaves */
+	down0 = global(env->k, ILA_BPF_OUT_DOWN);
+	m.state = KBPF_DOWN;
+	assert_int_equal(kbpf_mapping_set(env->k, &m), 0);
+	assert_int_equal(send_and_capture(udp, cap, "2001:db8:1::42", &got), -1);
+	assert_int_equal(global(env->k, ILA_BPF_OUT_DOWN), down0 + 1);
+
+	close(udp);
+	close(cap);
+	kernel_batch_begin(kn);
+	assert_int_equal(kernel_route_delete(kn, &r), 0);
+	assert_int_equal(kernel_batch_commit(kn, on_route_error, NULL), 0);
+	found.n = 0;
+	assert_true(kernel_route_dump(kn, AF_INET6, 0, on_route, &found) >= 0);
+	assert_int_equal(found.n, 0);
+	kernel_close(kn);
+	assert_int_equal(kbpf_mapping_del(env->k, 1, &m.addr), 0);
+	assert_int_equal(kbpf_prefix_del(env->k, &prefix, 64), 0);
+}
+
 static int bpf_usable(void)
 {
 	if (geteuid() != 0)
@@ -654,6 +808,7 @@ int main(void)
 		cmocka_unit_test(test_udp_zero_checksum),
 		cmocka_unit_test(test_batch_100k),
 		cmocka_unit_test(test_tc_attach_detach),
+		cmocka_unit_test(test_lwt_route),
 	};
 
 	if (!bpf_usable()) {
