@@ -778,6 +778,27 @@ static void test_lwt_route(void **state)
 	assert_int_equal(send_and_capture(udp, cap, "2001:db8:1::42", &got), -1);
 	assert_int_equal(global(env->k, ILA_BPF_OUT_DOWN), down0 + 1);
 
+	/* checksum offload on: the skb is CHECKSUM_PARTIAL and its UDP field
+	 * holds the pseudo-header sum, which must now be the ILA address's */
+	m.state = KBPF_UP;
+	assert_int_equal(kbpf_mapping_set(env->k, &m), 0);
+	assert_int_equal(sh("ethtool -K v0 tx on >/dev/null 2>&1"), 0);
+	assert_int_equal(send_and_capture(udp, cap, "2001:db8:1::42", &got), 0);
+	want = addr6("2001:0:0:a::42");
+	assert_memory_equal(got.b + ETH_HLEN + 24, &want, 16);
+	{
+		uint8_t tail[8] = { 0 };
+		uint32_t sum;
+		size_t l4len = got.len - ETH_HLEN - IP6_HLEN;
+
+		tail[2] = (uint8_t)(l4len >> 8);
+		tail[3] = (uint8_t)l4len;
+		tail[7] = 17;
+		sum = ila_csum_partial(got.b + ETH_HLEN + 8, 32, 0);
+		sum = ila_csum_partial(tail, sizeof(tail), sum);
+		assert_int_equal(get16(got.b + got.csum), ila_csum_fold(sum));
+	}
+
 	close(udp);
 	close(cap);
 	kernel_batch_begin(kn);
