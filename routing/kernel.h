@@ -37,6 +37,7 @@ enum kroute_kind {
 	KROUTE_BLACKHOLE,   /* silently dropped */
 	KROUTE_SEG6,        /* encapsulated in IPv6 + SRH towards segment (any family) */
 	KROUTE_SEG6_DX4,    /* IPv6 only: the segment's decapsulation, IPv4 to nh4 on oif */
+	KROUTE_BPF,         /* LWT BPF xmit: the BPF data path's ila_out (doc/bpf.md) */
 	KROUTE_OTHER,       /* seen in a dump only: a type ilad never writes */
 };
 
@@ -73,7 +74,13 @@ struct kroute {
 	 * where the decapsulated IPv4 packet goes (End.DX4's nh4) */
 	struct in6_addr segment;
 	struct in_addr nh4;
+	/* KROUTE_BPF: the lwt_xmit program (kbpf_out_fd()), needed to write the
+	 * route; a dump cannot say which program a route holds and leaves it 0 */
+	int bpf_fd;
 };
+
+/* The name a KROUTE_BPF route gives its program (`ip route` shows it). */
+#define KROUTE_BPF_NAME "ila_out"
 
 /* One ILA translation entry (ILA -> SIR on receive), keyed by
  * (loc_match, ifindex). */

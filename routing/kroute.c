@@ -83,6 +83,10 @@ int kroute_check(const struct kroute *r)
 		if (r->family != AF_INET6 || r->oif <= 0 || r->nh4.s_addr == 0)
 			return -EINVAL;
 		break;
+	case KROUTE_BPF:
+		if (r->bpf_fd <= 0 || (r->oif <= 0 && addr_is_zero(&r->gateway)))
+			return -EINVAL;
+		break;
 	case KROUTE_UNREACHABLE:
 	case KROUTE_BLACKHOLE:
 		break;
@@ -194,6 +198,17 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 		mnl_attr_nest_end(nlh, nest);
 		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_SEG6_LOCAL);
 	}
+	if (r->kind == KROUTE_BPF) {
+		struct nlattr *xmit;
+
+		nest = mnl_attr_nest_start(nlh, RTA_ENCAP);
+		xmit = mnl_attr_nest_start(nlh, LWT_BPF_XMIT);
+		mnl_attr_put_u32(nlh, LWT_BPF_PROG_FD, (uint32_t)r->bpf_fd);
+		mnl_attr_put_strz(nlh, LWT_BPF_PROG_NAME, KROUTE_BPF_NAME);
+		mnl_attr_nest_end(nlh, xmit);
+		mnl_attr_nest_end(nlh, nest);
+		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_BPF);
+	}
 	if (r->oif > 0)
 		mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)r->oif);
 	return (int)nlh->nlmsg_len;
@@ -213,6 +228,9 @@ bool kroute_same(const struct kroute *want, const struct kroute *have)
 		       memcmp(&want->segment, &have->segment, sizeof(want->segment)) == 0;
 	if (want->kind == KROUTE_SEG6_DX4)
 		return want->oif == have->oif && want->nh4.s_addr == have->nh4.s_addr;
+	/* a dump does not say which program the route holds: write it again */
+	if (want->kind == KROUTE_BPF)
+		return false;
 	if (want->kind != KROUTE_ILA && want->kind != KROUTE_DEV)
 		return true;
 	if (want->oif != have->oif || memcmp(want->gateway.b, have->gateway.b, alen) != 0)
@@ -287,6 +305,9 @@ char *kroute_format(const struct kroute *r, char *buf, size_t len)
 		APPEND("%s/%u encap seg6local action End.DX4 nh4 %s", dst, r->dst_len, nh);
 		break;
 	}
+	case KROUTE_BPF:
+		APPEND("%s/%u encap bpf xmit %s", dst, r->dst_len, KROUTE_BPF_NAME);
+		break;
 	default:
 		APPEND("%s/%u type-other", dst, r->dst_len);
 		break;
@@ -404,6 +425,15 @@ static int seg6_local_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+static int bpf_encap_cb(const struct nlattr *attr, void *data)
+{
+	struct kroute *r = data;
+
+	if (mnl_attr_get_type(attr) == LWT_BPF_XMIT)
+		r->kind = KROUTE_BPF;
+	return MNL_CB_OK;
+}
+
 static void copy_addr(union kaddr *dst, const struct nlattr *a, size_t alen)
 {
 	if (a && mnl_attr_get_payload_len(a) == alen)
@@ -459,6 +489,8 @@ static int route_parse(const struct nlmsghdr *nlh, uint8_t proto, uint32_t table
 				(void)mnl_attr_parse_nested(ra.tb[RTA_ENCAP], seg6_encap_cb, r);
 			} else if (et == LWTUNNEL_ENCAP_SEG6_LOCAL && ra.tb[RTA_ENCAP]) {
 				(void)mnl_attr_parse_nested(ra.tb[RTA_ENCAP], seg6_local_cb, r);
+			} else if (et == LWTUNNEL_ENCAP_BPF && ra.tb[RTA_ENCAP]) {
+				(void)mnl_attr_parse_nested(ra.tb[RTA_ENCAP], bpf_encap_cb, r);
 			}
 		}
 		break;

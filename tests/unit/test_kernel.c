@@ -257,6 +257,58 @@ static void test_golden_ila_route(void **state)
 	assert_int_equal(buf[12 + 16 + 20], 0x20); /* nest length 40 - 8 */
 }
 
+/*
+ * `ip -6 route replace 2001:db8:1::/64 encap bpf xmit fd 9 dev v0 proto 73`
+ * (the BPF data path's ila_out, doc/bpf.md) with v0 = 3, from linux/lwtunnel.h.
+ */
+static void test_golden_bpf_route(void **state)
+{
+	static const uint8_t want[] = {
+		/* nlmsghdr: len 92, RTM_NEWROUTE 24, REQUEST|ACK|REPLACE|CREATE */
+		0x5c, 0x00, 0x00, 0x00, 0x18, 0x00, 0x05, 0x05,
+		0x04, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00,
+		/* rtmsg: AF_INET6, /64, main, proto 73, universe, RTN_UNICAST */
+		0x0a, 0x40, 0x00, 0x00, 0xfe, 0x49, 0x00, 0x01,
+		0x00, 0x00, 0x00, 0x00,
+		/* RTA_DST 1, len 20: 2001:db8:1:: */
+		0x14, 0x00, 0x01, 0x00,
+		0x20, 0x01, 0x0d, 0xb8, 0x00, 0x01, 0x00, 0x00,
+		0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+		/* RTA_ENCAP 22 | NLA_F_NESTED, len 28 */
+		0x1c, 0x00, 0x16, 0x80,
+		/* LWT_BPF_XMIT 3 | NLA_F_NESTED, len 24 */
+		0x18, 0x00, 0x03, 0x80,
+		/* LWT_BPF_PROG_FD 1, len 8: 9 */
+		0x08, 0x00, 0x01, 0x00, 0x09, 0x00, 0x00, 0x00,
+		/* LWT_BPF_PROG_NAME 2, len 12: "ila_out" */
+		0x0c, 0x00, 0x02, 0x00, 'i', 'l', 'a', '_', 'o', 'u', 't', 0x00,
+		/* RTA_ENCAP_TYPE 21, len 6: LWTUNNEL_ENCAP_BPF 6, 2 bytes pad */
+		0x06, 0x00, 0x15, 0x00, 0x06, 0x00, 0x00, 0x00,
+		/* RTA_OIF 4, len 8: 3 */
+		0x08, 0x00, 0x04, 0x00, 0x03, 0x00, 0x00, 0x00,
+	};
+	struct kroute r = v6(1, 0, KROUTE_BPF, 3);
+	uint8_t buf[KERNEL_ROUTE_MSG_MAX];
+	char text[128];
+	int len;
+
+	(void)state;
+	r.dst_len = 64;
+	r.bpf_fd = 9;
+	memset(buf, 0xee, sizeof(buf));
+	len = kernel_route_build(buf, sizeof(buf), &r, false, PROTO, 0x01020304, 0x0004);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_string_equal(kroute_format(&r, text, sizeof(text)),
+			    "2001:db8:1::/64 encap bpf xmit ila_out oif 3 table 254");
+	/* no program, or nowhere to send: refused */
+	r.bpf_fd = 0;
+	assert_int_equal(kernel_route_build(buf, sizeof(buf), &r, false, PROTO, 1, 0), -EINVAL);
+	r.bpf_fd = 9;
+	r.oif = 0;
+	assert_int_equal(kernel_route_build(buf, sizeof(buf), &r, false, PROTO, 1, 0), -EINVAL);
+}
+
 /* `ip route replace 10.1.2.0/24 dev v0 table 1000 proto 73`, v0 = 3. */
 static void test_golden_v4_table_route(void **state)
 {
@@ -980,6 +1032,7 @@ int main(void)
 #define NS_TEST(f) cmocka_unit_test_prestate_setup_teardown(f, setup, teardown, &env)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_ila_route),
+		cmocka_unit_test(test_golden_bpf_route),
 		cmocka_unit_test(test_golden_v4_table_route),
 		cmocka_unit_test(test_golden_xlat_add),
 		cmocka_unit_test(test_check_and_format),
