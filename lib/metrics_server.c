@@ -9,7 +9,7 @@
  * ev_timer set from MHD_get_timeout() fires, MHD_run() does whatever is
  * ready without waiting (accepts, reads, writes); afterwards the timer is
  * set again from MHD_get_timeout(), which is 0 while MHD still has work
- * buffered. Every socket is non-blocking, so a slow client only leaves its
+ * buffered (and is never more than a second). Every socket is non-blocking, so a slow client only leaves its
  * answer waiting in MHD's buffer: the loop never blocks on it. MHD parses
  * HTTP; this file only answers GET /metrics.
  *
@@ -124,16 +124,34 @@ static void reschedule(struct ila_metrics_server *s)
 	MHD_UNSIGNED_LONG_LONG ms;
 
 	ev_timer_stop(s->loop, &s->timer);
-	if (MHD_get_timeout(s->mhd, &ms) == MHD_YES) {
-		ev_timer_set(&s->timer, (double)ms / 1000.0, 0.);
-		ev_timer_start(s->loop, &s->timer);
-	}
+	/* at least once a second all the same: a safety net, not the clock
+	 * anything relies on */
+	if (MHD_get_timeout(s->mhd, &ms) != MHD_YES || ms > 1000)
+		ms = 1000;
+	ev_timer_set(&s->timer, (double)ms / 1000.0, 0.);
+	ev_timer_start(s->loop, &s->timer);
+}
+
+static unsigned int connections(struct ila_metrics_server *s)
+{
+	const union MHD_DaemonInfo *i =
+		MHD_get_daemon_info(s->mhd, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+
+	return i ? i->num_connections : 0;
 }
 
 static void run(struct ila_metrics_server *s)
 {
+	unsigned int before = connections(s);
+
 	if (MHD_run(s->mhd) != MHD_YES)
 		log_warn("metrics %s: the HTTP server failed a round", s->addr);
+	/* At the connection limit MHD takes the listening socket out of its
+	 * epoll set, and puts it back only at the start of the round after the
+	 * one that closed a connection: without that round, clients waiting in
+	 * the backlog would wait for an unrelated event. */
+	if (connections(s) < before)
+		MHD_run(s->mhd);
 	reschedule(s);
 }
 
