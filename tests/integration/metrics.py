@@ -79,6 +79,8 @@ def prom_query(port, q):
 
 
 def suite(h, root, res):
+    res.require('metrics: promtool and prometheus installed (Debian package prometheus; '
+                'scripts/deps.sh)', PROMTOOL and PROMETHEUS, '%s %s' % (PROMTOOL, PROMETHEUS))
     env = h.Env(root, 'metrics', ['n1'],
                 [dict(name='blue', id=1, prefix=h.PREFIX, serve=['n1'], subscribe=['n1'])],
                 extra='metrics listen 127.0.0.1 port %d\n'
