@@ -125,6 +125,17 @@ def suite(h, root, res):
     res.check('metrics: ilad_registrations_acked_total moves with it', acked,
               '%s -> %s' % (acked_before, sample(scrape(nport)[2],
                                                  'ilad_registrations_acked_total')))
+    # the registration is pushed back to n1, its subscriber: both histograms observe it
+    for who, port, name in (('ila-mapper', mport, 'ila_mapper_push_latency_seconds'),
+                            ('ilad', nport, 'ilad_move_convergence_seconds')):
+        seen = h.until(lambda: (sample(scrape(port)[2], name + '_count') or 0) >= 1, 10)
+        body = scrape(port)[2]
+        res.check('metrics: %s observes the change in %s' % (who, name),
+                  seen and sample(body, name + '_bucket{le="+Inf"}') ==
+                  sample(body, name + '_count') and sample(body, name + '_sum') >= 0,
+                  'count %s, sum %s, le=0.01: %s' % (
+                      sample(body, name + '_count'), sample(body, name + '_sum'),
+                      sample(body, name + '_bucket{le="0.01"}')))
     stats = env.stats()
     res.check('metrics: the same number as show stats', stats.get('registrations') == after,
               'show stats %s, metrics %s' % (stats.get('registrations'), after))
