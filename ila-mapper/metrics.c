@@ -46,6 +46,9 @@ static void render(void *arg, struct ila_buf *out)
 	ila_metrics_put_one(out, PREFIX, "metrics_scrapes_total", "counter",
 			    "Scrapes of this endpoint answered.",
 			    ila_metrics_server_stats(m->metrics)->scrapes);
+	ila_metrics_put_one(out, PREFIX, "metrics_requests_refused_total", "counter",
+			    "HTTP requests to this endpoint answered 404 or 405.",
+			    ila_metrics_server_stats(m->metrics)->refused);
 }
 
 int metrics_open(struct mapper *m, char *err, size_t errlen)

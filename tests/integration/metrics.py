@@ -150,6 +150,10 @@ def suite(h, root, res):
         res.check('metrics: %s /metrics is refused with 405' % method, st == 405,
                   'status %s' % st)
 
+    refused = sample(scrape(mport)[2], 'ila_mapper_metrics_requests_refused_total')
+    res.check('metrics: the mapper counts the 404 and the three 405', refused == 4,
+              'ila_mapper_metrics_requests_refused_total %s' % refused)
+
     # garbage, an oversized request, and more idle connections than allowed
     got = garbage(mport, b'\x00\xff\xfe garbage \r\n\x16\x03\x01\x02\x00\r\n\r\n' * 8)
     res.check('metrics: garbage gets an HTTP error or a close',
