@@ -44,6 +44,7 @@
 #include "conf.h"
 #include "log.h"
 #include "metrics.h"
+#include "util.h"
 
 #define CONTENT_TYPE "text/plain; version=0.0.4; charset=utf-8"
 
@@ -58,6 +59,7 @@ struct ila_metrics_server {
 	struct ila_metrics_server_stats stats;
 };
 
+static void mhd_log(void *cls, const char *fmt, va_list ap) ILA_PRINTF(2, 0);
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	char msg[256];
