@@ -29,7 +29,10 @@ static bool needs_restart(const struct ila_conf *a, const struct ila_conf *b)
 	       strcmp(a->store, b->store) != 0 || strcmp(a->control, b->control) != 0 ||
 	       a->tls != b->tls || a->plaintext != b->plaintext ||
 	       strcmp(a->tls_certificate, b->tls_certificate) != 0 ||
-	       strcmp(a->tls_key, b->tls_key) != 0 || strcmp(a->tls_ca, b->tls_ca) != 0;
+	       strcmp(a->tls_key, b->tls_key) != 0 || strcmp(a->tls_ca, b->tls_ca) != 0 ||
+	       a->metrics != b->metrics ||
+	       (a->metrics && memcmp(&a->metrics_listen, &b->metrics_listen,
+				     sizeof(a->metrics_listen)) != 0);
 }
 
 static void reload(void *arg)
@@ -49,12 +52,15 @@ static void reload(void *arg)
 		return;
 	}
 	if (needs_restart(old, nc))
-		log_warn("reload: listen, store, control and tls changes take effect at restart");
+		log_warn("reload: listen, store, control, tls and metrics changes take effect at "
+			 "restart");
 	/* keep what cannot change live, take everything else */
 	nc->n_listen = old->n_listen;
 	memcpy(nc->listen, old->listen, sizeof(nc->listen));
 	memcpy(nc->store, old->store, sizeof(nc->store));
 	memcpy(nc->control, old->control, sizeof(nc->control));
+	nc->metrics = old->metrics;
+	nc->metrics_listen = old->metrics_listen;
 	/* the user and the sockets' permissions are set once, at start-up */
 	memcpy(nc->user, old->user, sizeof(nc->user));
 	memcpy(nc->control_group, old->control_group, sizeof(nc->control_group));
@@ -132,6 +138,8 @@ int main(int argc, char **argv)
 		ila_fatal("%s", err);
 	if (sessions_listen(&m, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
+	if (metrics_open(&m, err, sizeof(err)) < 0)
+		ila_fatal("%s", err);
 	if (push_init(&m) < 0)
 		ila_fatal("out of memory");
 	directory_init(&m);
@@ -160,6 +168,7 @@ int main(int argc, char **argv)
 	push_free(&m);
 	sessions_stop(&m);
 	mapper_events_free(&m);
+	metrics_close(&m);
 	show_close(&m);
 	store_close(&m.store);
 	if (m.use_tls)

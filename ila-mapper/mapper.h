@@ -31,6 +31,7 @@
 #include "etcdstore.h"
 #include "daemon.h"
 #include "frame.h"
+#include "metrics.h"
 #include "proto.h"
 #include "store.h"
 #include "tls.h"
@@ -223,6 +224,8 @@ struct mapper {
 	bool failover_again[ILA_CONF_MAX_NODES];
 	struct ila_daemon_signals signals;
 	struct mapper_stats stats;
+	struct ila_hist push_latency;	/* commit to PUSH queued (push.c) */
+	struct ila_metrics_server *metrics;
 	uint64_t started;
 	struct mapper_bucket buckets[ILA_CONF_MAX_NODES];
 	/* the clock of lifetimes and damping: wall seconds read once at start,
@@ -357,6 +360,14 @@ int estore_parse_key(const struct estore *e, const uint8_t *key, size_t len, str
 /* The control sockets, given to owner:group ((uid_t)-1, (gid_t)-1: unchanged). */
 int show_open(struct mapper *m, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct mapper *m);
+/* The rows of show stats, with their metric names: fills rows[SHOW_STATS_ROWS]. */
+#define SHOW_STATS_ROWS 80
+struct ila_stat_row;
+size_t show_stats_rows(struct mapper *m, struct ila_stat_row *rows);
+
+/* metrics.c: the metrics listen endpoint (before privileges are dropped) */
+int metrics_open(struct mapper *m, char *err, size_t errlen);
+void metrics_close(struct mapper *m);
 
 /* dispatch.c: what the queue runs for each event (m->dispatch) */
 void mapper_run_event(struct mapper *m, const struct mapper_ev *ev);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "clock.h"
 #include "mapper.h"
 
 /*
@@ -150,6 +151,16 @@ static struct push_memo *memo_new(struct mapper *m, const struct subscription *s
 	return p;
 }
 
+/* Push latency: from the commit of the frame's first change to the frame
+ * queued for the subscriber. jseq 0: no journal change in the frame. */
+static void observe_latency(struct mapper *m, uint64_t jseq)
+{
+	uint64_t t = jseq ? store_commit_time_us(&m->store, jseq) : 0;
+
+	if (t)
+		ila_hist_observe(&m->push_latency, (double)(ila_clock_mono_us() - t) / 1e6);
+}
+
 /* Sends the frame another subscriber at the same position had. */
 static int pump_memo(struct mapper *m, struct session *s, struct subscription *sub,
 		     const struct push_memo *p)
@@ -160,6 +171,7 @@ static int pump_memo(struct mapper *m, struct session *s, struct subscription *s
 	}
 	if (session_send_frame(s, p->frame, p->len) < 0)
 		return -1;
+	observe_latency(m, p->nrec ? p->pos + 1 : 0);
 	m->stats.push_frames++;
 	m->stats.push_records += p->nrec;
 	if (ila_ctl_monitoring(m->ctl))
@@ -273,6 +285,8 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 	push.nrec = b.n;
 	if ((memo ? send_memo(s, memo, &push) : session_send(s, &push)) < 0)
 		return -1;
+	if (!sub->snapshot && b.n)
+		observe_latency(m, sub->pos + 1);
 	m->stats.push_frames++;
 	m->stats.push_records += b.n;
 	if (ila_ctl_monitoring(m->ctl))
@@ -481,6 +495,7 @@ int push_init(struct mapper *m)
 		m->push_memo = NULL;
 		return -ENOMEM;
 	}
+	ila_hist_init(&m->push_latency, ila_hist_latency_bounds, ila_hist_latency_nbounds);
 	ev_timer_init(&m->push_delay_w, push_delay_cb, m->conf->push_delay_ms / 1000.0, 0.);
 	m->push_delay_w.data = m;
 	return 0;

@@ -257,80 +257,157 @@ static void put_rows(json_object *o, struct ila_buf *out, const struct kv *rows,
 	}
 }
 
+/*
+ * The counters of show stats, and their Prometheus names (metrics.c): one
+ * table for both, so that a counter shown is a counter exported.
+ */
+#define R(n, f, metric, label, help) { n, f, metric, label, help }
+#define REFUSED "registrations_refused_total"
+#define REQ_REFUSED "requests_refused_total"
+#define SES_FAILED "session_failures_total"
+#define SES_REFUSED "sessions_refused_total"
+size_t show_stats_rows(struct mapper *m, struct ila_stat_row *rows)
+{
+	const struct mapper_stats *st = &m->stats;
+	const struct ila_ctl_stats *cs = ila_ctl_server_stats(m->ctl);
+	const struct ila_stat_row t[] = {
+		R("sessions_accepted", st->sessions_accepted, "sessions_accepted_total", NULL,
+		  "Node connections accepted."),
+		R("sessions_closed", st->sessions_closed, "sessions_closed_total", NULL,
+		  "Node sessions closed, for any reason."),
+		R("sessions_refused", st->sessions_refused, SES_REFUSED, "reason=\"max_sessions\"",
+		  "Connections refused at accept, by reason."),
+		R("sessions_up", m->nsessions, "sessions", NULL, "Node sessions open now."),
+		R("tls_failures", st->tls_failures, SES_FAILED, "reason=\"tls\"",
+		  "Sessions ended by a failure, by reason."),
+		R("auth_failures", st->auth_failures, SES_FAILED, "reason=\"auth\"", NULL),
+		R("open_errors", st->open_errors, SES_FAILED, "reason=\"open_error\"", NULL),
+		R("dead_timer_expired", st->dead_timer_expired, SES_FAILED,
+		  "reason=\"dead_timer\"", NULL),
+		R("sessions_unauthenticated", m->nunauth, "sessions_unauthenticated", NULL,
+		  "Connections not yet past OPEN."),
+		R("preauth_refused", st->preauth_refused, SES_REFUSED,
+		  "reason=\"limit_unauthenticated\"", NULL),
+		R("preauth_source_refused", st->preauth_source_refused, SES_REFUSED,
+		  "reason=\"limit_per_source\"", NULL),
+		R("open_timeouts", st->open_timeouts, SES_FAILED, "reason=\"open_timeout\"", NULL),
+		R("accept_pauses", st->accept_pauses, "accept_pauses_total", NULL,
+		  "Times accepting paused: out of descriptors."),
+		R("malformed_closes", st->malformed_closes, SES_FAILED,
+		  "reason=\"malformed_limit\"", NULL),
+		R("unsupported", st->unsupported, "unsupported_requests_total", NULL,
+		  "Requests using a capability not negotiated."),
+		R("frames_in", st->frames_in, "frames_received_total", NULL,
+		  "Protocol frames received from nodes."),
+		R("frames_out", st->frames_out, "frames_sent_total", NULL,
+		  "Protocol frames sent to nodes."),
+		R("malformed", st->malformed, "malformed_frames_total", NULL,
+		  "Frames from nodes that did not decode."),
+		R("unexpected", st->unexpected, "unexpected_messages_total", NULL,
+		  "Messages a node must not send."),
+		R("registrations", st->registrations, "registrations_total", NULL,
+		  "Records registered and accepted (new, move or refresh)."),
+		R("moves", st->moves, "moves_total", NULL, "Registrations that moved a mapping."),
+		R("refreshes", st->refreshes, "refreshes_total", NULL,
+		  "Registrations that refreshed a mapping."),
+		R("standby_registrations", st->standby_registrations, "standby_registrations_total",
+		  NULL, "Standby registrations accepted."),
+		R("stale_seq", st->stale_seq, REFUSED, "reason=\"stale_seq\"",
+		  "Registration records refused, by reason."),
+		R("frozen_refused", st->frozen_refused, REFUSED, "reason=\"frozen\"", NULL),
+		R("not_authorised", st->not_authorised, REFUSED, "reason=\"not_authorised\"", NULL),
+		R("vn_unknown", st->vn_unknown, REFUSED, "reason=\"vn_unknown\"", NULL),
+		R("addr_outside_vn", st->addr_outside_vn, REFUSED, "reason=\"addr_outside_vn\"",
+		  NULL),
+		R("no_mapping", st->no_mapping, REQ_REFUSED, "reason=\"no_mapping\"",
+		  "Requests other than registrations refused, by reason."),
+		R("deregistrations", st->deregistrations, "deregistrations_total", NULL,
+		  "Records deregistered."),
+		R("queries", st->queries, "queries_total", NULL, "Queries answered."),
+		R("subscriptions", st->subscriptions, "subscriptions_total", NULL,
+		  "Subscriptions accepted."),
+		R("snapshots", st->snapshots, "snapshots_total", NULL, "Snapshots started."),
+		R("resyncs", st->resyncs, "resyncs_total", NULL,
+		  "Resumes too old for the journal: a snapshot instead."),
+		R("push_frames", st->push_frames, "push_frames_total", NULL, "PUSH frames sent."),
+		R("push_records", st->push_records, "push_records_total", NULL,
+		  "Records sent in PUSH frames."),
+		R("directed_pushes", st->directed_pushes, "directed_pushes_total", NULL,
+		  "Directed pushes sent to a moved workload's old node."),
+		R("subscriber_stalls", st->subscriber_stalls, "subscriber_stalls_total", NULL,
+		  "Times a subscriber's queue was full and it was fed later."),
+		R("overloaded", st->overloaded, SES_FAILED, "reason=\"overloaded\"", NULL),
+		R("expired", st->expired, "expired_total", NULL, "Mappings expired."),
+		R("failovers", st->failovers, "failovers_total", NULL,
+		  "Mappings failed over to their standby."),
+		R("failovers_skipped", st->failovers_skipped, "failovers_skipped_total", NULL,
+		  "Failovers not done: the standby was not connected."),
+		R("freezes", st->freezes, "freezes_total", NULL, "Mappings frozen by move damping."),
+		R("unfreezes", st->unfreezes, "unfreezes_total", NULL,
+		  "Mappings unfrozen by the operator."),
+		R("freeze_ends", st->freeze_ends, "freeze_ends_total", NULL,
+		  "Freezes that ran their time."),
+		R("deletes", st->deletes, "deletes_total", NULL, "Mappings deleted by the operator."),
+		R("not_subscribed", st->not_subscribed, REQ_REFUSED, "reason=\"not_subscribed\"",
+		  NULL),
+		R("query_not_authorised", st->query_not_authorised, REQ_REFUSED,
+		  "reason=\"query_not_authorised\"", NULL),
+		R("quota_node", st->quota_node, REFUSED, "reason=\"quota_node\"", NULL),
+		R("quota_vn", st->quota_vn, REFUSED, "reason=\"quota_vn\"", NULL),
+		R("quota_rate", st->quota_rate, REFUSED, "reason=\"quota_rate\"", NULL),
+		R("seq_exhausted", st->seq_exhausted, REFUSED, "reason=\"seq_exhausted\"", NULL),
+		R("tombstones_purged", st->tombstones_purged, "tombstones_purged_total", NULL,
+		  "Removed mappings forgotten after lifetime max."),
+		R("unavailable", st->unavailable, REQ_REFUSED, "reason=\"store_unavailable\"", NULL),
+		R("commits", st->commits, "commits_total", NULL, "Store commits."),
+		R("commit_records", st->commit_records, "commit_records_total", NULL,
+		  "Records in store commits."),
+		R("commit_failures", st->commit_failures, "commit_failures_total", NULL,
+		  "Store commits that failed."),
+		R("control_commands", cs->commands, "control_commands_total", NULL,
+		  "Control socket commands run."),
+		R("control_errors", cs->errors, "control_errors_total", NULL,
+		  "Control socket commands that failed."),
+		R("control_oversized", cs->oversized, "control_oversized_total", NULL,
+		  "Control socket requests too long."),
+		R("control_readonly_refused", cs->readonly_refused, "control_readonly_refused_total",
+		  NULL, "Commands refused on the read-only control socket."),
+	};
+
+	_Static_assert(ILA_ARRAY_SIZE(t) <= SHOW_STATS_ROWS, "SHOW_STATS_ROWS too small");
+	memcpy(rows, t, sizeof(t));
+	return ILA_ARRAY_SIZE(t);
+}
+#undef R
+#undef REFUSED
+#undef REQ_REFUSED
+#undef SES_FAILED
+#undef SES_REFUSED
+
+static void put_stat_rows(json_object *o, struct ila_buf *out, const struct ila_stat_row *rows,
+			  size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (o)
+			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
+		else
+			ila_buf_printf(out, "%-24s %llu\n", rows[i].name,
+				       (unsigned long long)rows[i].v);
+	}
+}
+
 static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	struct mapper *m = ctx;
 	const struct mapper_stats *st = &m->stats;
-	const struct ila_ctl_stats *cs = ila_ctl_server_stats(m->ctl);
 	struct store_stats ss;
-	const struct kv rows[] = {
-		{ "sessions_accepted", st->sessions_accepted },
-		{ "sessions_closed", st->sessions_closed },
-		{ "sessions_refused", st->sessions_refused },
-		{ "sessions_up", m->nsessions },
-		{ "tls_failures", st->tls_failures },
-		{ "auth_failures", st->auth_failures },
-		{ "open_errors", st->open_errors },
-		{ "dead_timer_expired", st->dead_timer_expired },
-		{ "sessions_unauthenticated", m->nunauth },
-		{ "preauth_refused", st->preauth_refused },
-		{ "preauth_source_refused", st->preauth_source_refused },
-		{ "open_timeouts", st->open_timeouts },
-		{ "accept_pauses", st->accept_pauses },
-		{ "malformed_closes", st->malformed_closes },
-		{ "unsupported", st->unsupported },
-		{ "frames_in", st->frames_in },
-		{ "frames_out", st->frames_out },
-		{ "malformed", st->malformed },
-		{ "unexpected", st->unexpected },
-		{ "registrations", st->registrations },
-		{ "moves", st->moves },
-		{ "refreshes", st->refreshes },
-		{ "standby_registrations", st->standby_registrations },
-		{ "stale_seq", st->stale_seq },
-		{ "frozen_refused", st->frozen_refused },
-		{ "not_authorised", st->not_authorised },
-		{ "vn_unknown", st->vn_unknown },
-		{ "addr_outside_vn", st->addr_outside_vn },
-		{ "no_mapping", st->no_mapping },
-		{ "deregistrations", st->deregistrations },
-		{ "queries", st->queries },
-		{ "subscriptions", st->subscriptions },
-		{ "snapshots", st->snapshots },
-		{ "resyncs", st->resyncs },
-		{ "push_frames", st->push_frames },
-		{ "push_records", st->push_records },
-		{ "directed_pushes", st->directed_pushes },
-		{ "subscriber_stalls", st->subscriber_stalls },
-		{ "overloaded", st->overloaded },
-		{ "expired", st->expired },
-		{ "failovers", st->failovers },
-		{ "failovers_skipped", st->failovers_skipped },
-		{ "freezes", st->freezes },
-		{ "unfreezes", st->unfreezes },
-		{ "freeze_ends", st->freeze_ends },
-		{ "deletes", st->deletes },
-		{ "not_subscribed", st->not_subscribed },
-		{ "query_not_authorised", st->query_not_authorised },
-		{ "quota_node", st->quota_node },
-		{ "quota_vn", st->quota_vn },
-		{ "quota_rate", st->quota_rate },
-		{ "seq_exhausted", st->seq_exhausted },
-		{ "tombstones_purged", st->tombstones_purged },
-		{ "unavailable", st->unavailable },
-		{ "commits", st->commits },
-		{ "commit_records", st->commit_records },
-		{ "commit_failures", st->commit_failures },
-		{ "control_commands", cs->commands },
-		{ "control_errors", cs->errors },
-		{ "control_oversized", cs->oversized },
-		{ "control_readonly_refused", cs->readonly_refused },
-	};
+	struct ila_stat_row rows[SHOW_STATS_ROWS];
+	size_t n = show_stats_rows(m, rows);
 	json_object *o = a->json ? json_object_new_object() : NULL;
 	json_object *mal = a->json ? json_object_new_object() : NULL;
 
 	store_stats(&m->store, &ss);
-	put_rows(o, out, rows, ILA_ARRAY_SIZE(rows));
+	put_stat_rows(o, out, rows, n);
 	for (int c = ILA_PERR_SHORT_HEADER; c <= ILA_PERR_RECORD_MALFORMED; c++) {
 		uint64_t v = st->malformed_by_code[c - ILA_PERR_SHORT_HEADER];
 

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "store.h"
 #include "util.h"
 
@@ -173,11 +174,38 @@ int store_commit(struct store *s, MDB_txn *txn)
 		return mdb_errno(rc);
 	}
 	rc = mdb_txn_commit(txn);
-	if (rc)
+	if (rc) {
 		s->jseq = s->committed_jseq; /* the positions were not kept */
-	else
+	} else if (s->jseq != s->committed_jseq) {
 		s->committed_jseq = s->jseq;
+		s->commit_times[s->commit_next].jseq = s->jseq;
+		s->commit_times[s->commit_next].us = ila_clock_mono_us();
+		s->commit_next = (s->commit_next + 1) % STORE_COMMIT_TIMES;
+	}
 	return mdb_errno(rc);
+}
+
+uint64_t store_commit_time_us(const struct store *s, uint64_t jseq)
+{
+	const struct store_commit_time *best = NULL;
+	bool earlier = false;
+
+	/* the first commit whose position reached jseq */
+	for (unsigned i = 0; i < STORE_COMMIT_TIMES; i++) {
+		const struct store_commit_time *t = &s->commit_times[i];
+
+		if (!t->us)
+			continue;
+		if (t->jseq < jseq)
+			earlier = true;
+		else if (!best || t->jseq < best->jseq)
+			best = t;
+	}
+	/* with the window full and no commit before jseq in it, jseq's own
+	 * commit may have left the window: unknown */
+	if (!best || (!earlier && s->commit_times[s->commit_next].us))
+		return 0;
+	return best->us;
 }
 
 void store_abort(struct store *s, MDB_txn *txn)

@@ -58,6 +58,8 @@ struct store_op {
 	struct mapping m;
 };
 
+#define STORE_COMMIT_TIMES 64
+
 struct store {
 	MDB_env *env;
 	MDB_dbi map, journal, expiry, owner, meta;
@@ -71,6 +73,12 @@ struct store {
 	size_t nops, ops_cap;
 	struct store_op_ix *ops_ix; /* ops by key (uthash) */
 	long last_op;		/* index in ops of the last change noted */
+	/* when the last commits were made, for the push latency histogram */
+	struct store_commit_time {
+		uint64_t jseq;	/* committed_jseq after the commit */
+		uint64_t us;	/* ila_clock_mono_us() */
+	} commit_times[STORE_COMMIT_TIMES];
+	unsigned commit_next;
 };
 
 int store_open(struct store *s, const char *path, uint32_t map_size_mb, char *err, size_t errlen);
@@ -84,6 +92,9 @@ void store_close(struct store *s);
  * transaction with mdb_txn_abort(). */
 int store_begin(struct store *s, bool write, MDB_txn **txn);
 int store_commit(struct store *s, MDB_txn *txn);
+/* When the commit that made journal position jseq durable was made
+ * (ila_clock_mono_us()), among the last STORE_COMMIT_TIMES; 0 if older. */
+uint64_t store_commit_time_us(const struct store *s, uint64_t jseq);
 void store_abort(struct store *s, MDB_txn *txn);
 
 void store_key_of(const struct ila_record *r, struct store_key *k);

@@ -55,6 +55,13 @@ static void reload(void *arg)
 		nc->csum_mode = d->conf->csum_mode;
 	}
 	memcpy(nc->control, d->conf->control, sizeof(nc->control));
+	/* the metrics socket is bound before privileges are dropped */
+	if (nc->metrics != d->conf->metrics ||
+	    (nc->metrics && memcmp(&nc->metrics_listen, &d->conf->metrics_listen,
+				   sizeof(nc->metrics_listen))))
+		log_warn("reload: metrics changes take effect at restart");
+	nc->metrics = d->conf->metrics;
+	nc->metrics_listen = d->conf->metrics_listen;
 	/* the user and the sockets' permissions are set once, at start-up */
 	memcpy(nc->user, d->conf->user, sizeof(nc->user));
 	memcpy(nc->control_group, d->conf->control_group, sizeof(nc->control_group));
@@ -138,6 +145,8 @@ int main(int argc, char **argv)
 	ila_daemon_make_parent(d.conf->control);
 	if (show_open(&d, ctl_owner, ctl_group, err, sizeof(err)) < 0)
 		ila_fatal("%s", err);
+	if (metrics_open(&d, err, sizeof(err)) < 0)
+		ila_fatal("%s", err);
 	ila_daemon_make_parent(d.conf->pidfile);
 	if ((rc = ila_daemon_write_pidfile(d.conf->pidfile)) < 0)
 		log_warn("pid file %s: %s", d.conf->pidfile, strerror(-rc));
@@ -176,6 +185,7 @@ int main(int argc, char **argv)
 	zebra_stop(&d, d.opts.flush_on_exit);
 	local_free(&d);
 	ilad_events_free(&d);
+	metrics_close(&d);
 	show_close(&d);
 	cache_free(&d);
 	if (d.kernel)

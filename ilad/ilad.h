@@ -27,6 +27,7 @@
 #include "control.h"
 #include "daemon.h"
 #include "frame.h"
+#include "metrics.h"
 #include "proto.h"
 #include "tls.h"
 #include "../routing/kernel.h"
@@ -266,6 +267,8 @@ struct ilad {
 
 	struct ila_daemon_signals signals;
 	struct ilad_stats stats;
+	struct ila_hist convergence;	/* PUSH read to data path written (mclient.c) */
+	struct ila_metrics_server *metrics;
 
 	/* the event queue (event.c) */
 	struct ilad_ev *ev_head, *ev_tail;
@@ -378,6 +381,14 @@ void zebra_stop(struct ilad *d, bool withdraw);
 /* The control sockets, given to owner:group ((uid_t)-1, (gid_t)-1: unchanged). */
 int show_open(struct ilad *d, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct ilad *d);
+/* The rows of show stats, with their metric names: fills rows[SHOW_STATS_ROWS]. */
+#define SHOW_STATS_ROWS 64
+struct ila_stat_row;
+size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows);
+
+/* metrics.c: the metrics listen endpoint (before privileges are dropped) */
+int metrics_open(struct ilad *d, char *err, size_t errlen);
+void metrics_close(struct ilad *d);
 
 /* dispatch.c: what the queue runs for each event (ilad_events_init) */
 void ilad_run_event(struct ilad *d, const struct ilad_ev *ev);

@@ -430,7 +430,8 @@ static bool record_ok(struct ilad *d, const char *what, const struct ila_record 
 static void handle_push(struct ilad *d, const struct ila_msg *m)
 {
 	struct vn_sync *s = sync_of(d, m->push.vn);
-	bool was_synced;
+	uint64_t t0 = ila_clock_mono_us();
+	bool was_synced, live;
 
 	if (!s) {
 		/* a vn we do not serve: nothing of it is applied */
@@ -439,6 +440,7 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 		return;
 	}
 	was_synced = s->synced;
+	live = !s->in_snapshot && !(m->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN) && m->nrec;
 	d->stats.pushes++;
 	d->stats.push_records += m->nrec;
 	if (ilad_monitoring(d)) {
@@ -472,6 +474,10 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 	}
 	/* each push is applied as one netlink batch */
 	cache_flush(d);
+	/* move convergence: a change pushed, in the data path (snapshots are
+	 * bulk loads, not moves) */
+	if (live)
+		ila_hist_observe(&d->convergence, (double)(ila_clock_mono_us() - t0) / 1e6);
 	if (s->synced && !was_synced)
 		ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_RESYNC, .vn = s->vn });
 }
@@ -839,6 +845,7 @@ int mc_adopt(struct ilad *d, int fd)
 
 void mc_init(struct ilad *d)
 {
+	ila_hist_init(&d->convergence, ila_hist_latency_bounds, ila_hist_latency_nbounds);
 	d->fd = -1;
 	d->mc = MC_IDLE;
 	ev_init(&d->mc_io, mc_io_cb);

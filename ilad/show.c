@@ -283,59 +283,112 @@ static int cmd_show_mapper(void *ctx, const struct ila_cli_args *a, struct ila_b
 	return ILA_CLI_SUCCESS;
 }
 
+/*
+ * The counters of show stats, and their Prometheus names (metrics.c): one
+ * table for both, so that a counter shown is a counter exported.
+ */
+#define R(n, f, metric, label, help) { n, f, metric, label, help }
+#define REJECTED "records_rejected_total"
+size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows)
+{
+	const struct ilad_stats *s = &d->stats;
+	const struct ila_ctl_stats *cs = ila_ctl_server_stats(d->ctl);
+	const struct ila_stat_row t[] = {
+		R("mapper_connects", s->mapper_connects, "mapper_connects_total", NULL,
+		  "Sessions with a mapper opened."),
+		R("mapper_failures", s->mapper_failures, "mapper_failures_total", NULL,
+		  "Mapper sessions that failed or could not open."),
+		R("mapper_failovers", s->mapper_failovers, "mapper_failovers_total", NULL,
+		  "Moves to the next mapper in the list."),
+		R("pushes", s->pushes, "pushes_total", NULL, "PUSH frames received."),
+		R("push_records", s->push_records, "push_records_total", NULL,
+		  "Records received in PUSH frames."),
+		R("snapshots", s->snapshots, "snapshots_total", NULL, "Snapshots received."),
+		R("registrations_sent", s->registrations_sent, "registrations_sent_total", NULL,
+		  "Registration records sent."),
+		R("registrations_acked", s->registrations_acked, "registrations_acked_total", NULL,
+		  "Registration records the mapper accepted."),
+		R("registrations_refused", s->registrations_refused, "registrations_refused_total",
+		  NULL, "Registration records the mapper refused."),
+		R("deregistrations_sent", s->deregistrations_sent, "deregistrations_sent_total", NULL,
+		  "Deregistration records sent."),
+		R("errors_received", s->errors_received, "errors_received_total", NULL,
+		  "ERROR messages from the mapper."),
+		R("malformed", s->malformed, "malformed_frames_total", NULL,
+		  "Frames from the mapper that did not decode."),
+		R("routes_replaced", s->routes_replaced, "kernel_routes_total", "op=\"replace\"",
+		  "Kernel routes written, by operation."),
+		R("routes_deleted", s->routes_deleted, "kernel_routes_total", "op=\"delete\"", NULL),
+		R("route_failures", s->route_failures, "kernel_route_failures_total", NULL,
+		  "Kernel route operations that failed."),
+		R("netlink_batches", s->netlink_batches, "netlink_batches_total", NULL,
+		  "Netlink batches sent to the kernel."),
+		R("xlat_added", s->xlat_added, "xlat_added_total", NULL,
+		  "ILA translation entries added."),
+		R("neigh_events", s->neigh_events, "neigh_events_total", NULL,
+		  "Neighbour events read."),
+		R("auto_attached", s->auto_attached, "auto_attached_total", NULL,
+		  "Workloads attached by themselves (expect, allow)."),
+		R("auto_detached", s->auto_detached, "auto_detached_total", NULL,
+		  "Workloads detached when their neighbour entry went."),
+		R("spoof_refused", s->spoof_refused, "spoof_refused_total", NULL,
+		  "Neighbours for an address attached elsewhere and not expected here."),
+		R("neigh_unsynced", s->neigh_unsynced, "neigh_unsynced_total", NULL,
+		  "Neighbour events left for later: the vn not in sync."),
+		R("neigh_overflows", s->neigh_overflows, "neigh_overflows_total", NULL,
+		  "Neighbour events lost (ENOBUFS): tables read again."),
+		R("neigh_dumps", s->neigh_dumps, "neigh_dumps_total", NULL,
+		  "Neighbour table dumps requested."),
+		R("neigh_probes", s->neigh_probes, "neigh_probes_total", NULL,
+		  "Attached workloads whose neighbour entry went: resolved again."),
+		R("forwarded_moves", s->forwarded_moves, "forwarded_moves_total", NULL,
+		  "Local workloads that moved away: routes re-pointed."),
+		R("locator_unreachable", s->locator_unreachable, "locator_unreachable_total", NULL,
+		  "ILA routes to a locator the kernel cannot reach."),
+		R("resumed", s->resumed, "resumed_total", NULL,
+		  "Workloads from before a restart registered again."),
+		R("released", s->released, "released_total", NULL,
+		  "Workloads from before a restart let go: they had moved."),
+		R("lapsed", s->lapsed, "lapsed_total", NULL,
+		  "Own mappings that lapsed at the mapper, registered again."),
+		R("subscriptions_refused", s->subscriptions_refused, "subscriptions_refused_total",
+		  NULL, "Subscriptions the mapper refused."),
+		R("mapper_identity_refused", s->mapper_identity_refused,
+		  "mapper_identity_refused_total", NULL,
+		  "Mapper certificates of the wrong name or role."),
+		R("records_rejected_vn", s->records_rejected_vn, REJECTED, "reason=\"vn\"",
+		  "Records from the mapper dropped before the cache, by reason."),
+		R("records_rejected_family", s->records_rejected_family, REJECTED,
+		  "reason=\"family\"", NULL),
+		R("records_rejected_prefix", s->records_rejected_prefix, REJECTED,
+		  "reason=\"prefix\"", NULL),
+		R("cache_entries", (uint64_t)lh_table_length(d->cache), "cache_entries", NULL,
+		  "Entries in the mapping cache."),
+		R("local_workloads", (uint64_t)lh_table_length(d->locals), "local_workloads", NULL,
+		  "Workloads attached, prepared or expected here."),
+		R("control_commands", cs->commands, "control_commands_total", NULL,
+		  "Control socket commands run."),
+		R("control_errors", cs->errors, "control_errors_total", NULL,
+		  "Control socket commands that failed."),
+		R("control_readonly_refused", cs->readonly_refused, "control_readonly_refused_total",
+		  NULL, "Commands refused on the read-only control socket."),
+	};
+
+	_Static_assert(ILA_ARRAY_SIZE(t) <= SHOW_STATS_ROWS, "SHOW_STATS_ROWS too small");
+	memcpy(rows, t, sizeof(t));
+	return ILA_ARRAY_SIZE(t);
+}
+#undef R
+#undef REJECTED
+
 static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	struct ilad *d = ctx;
-	const struct ilad_stats *s = &d->stats;
-	const struct ila_ctl_stats *cs = ila_ctl_server_stats(d->ctl);
-	const struct {
-		const char *name;
-		uint64_t v;
-	} rows[] = {
-		{ "mapper_connects", s->mapper_connects },
-		{ "mapper_failures", s->mapper_failures },
-		{ "mapper_failovers", s->mapper_failovers },
-		{ "pushes", s->pushes },
-		{ "push_records", s->push_records },
-		{ "snapshots", s->snapshots },
-		{ "registrations_sent", s->registrations_sent },
-		{ "registrations_acked", s->registrations_acked },
-		{ "registrations_refused", s->registrations_refused },
-		{ "deregistrations_sent", s->deregistrations_sent },
-		{ "errors_received", s->errors_received },
-		{ "malformed", s->malformed },
-		{ "routes_replaced", s->routes_replaced },
-		{ "routes_deleted", s->routes_deleted },
-		{ "route_failures", s->route_failures },
-		{ "netlink_batches", s->netlink_batches },
-		{ "xlat_added", s->xlat_added },
-		{ "neigh_events", s->neigh_events },
-		{ "auto_attached", s->auto_attached },
-		{ "auto_detached", s->auto_detached },
-		{ "spoof_refused", s->spoof_refused },
-		{ "neigh_unsynced", s->neigh_unsynced },
-		{ "neigh_overflows", s->neigh_overflows },
-		{ "neigh_dumps", s->neigh_dumps },
-		{ "neigh_probes", s->neigh_probes },
-		{ "forwarded_moves", s->forwarded_moves },
-		{ "locator_unreachable", s->locator_unreachable },
-		{ "resumed", s->resumed },
-		{ "released", s->released },
-		{ "lapsed", s->lapsed },
-		{ "subscriptions_refused", s->subscriptions_refused },
-		{ "mapper_identity_refused", s->mapper_identity_refused },
-		{ "records_rejected_vn", s->records_rejected_vn },
-		{ "records_rejected_family", s->records_rejected_family },
-		{ "records_rejected_prefix", s->records_rejected_prefix },
-		{ "cache_entries", (uint64_t)lh_table_length(d->cache) },
-		{ "local_workloads", (uint64_t)lh_table_length(d->locals) },
-		{ "control_commands", cs->commands },
-		{ "control_errors", cs->errors },
-		{ "control_readonly_refused", cs->readonly_refused },
-	};
+	struct ila_stat_row rows[SHOW_STATS_ROWS];
+	size_t n = show_stats_rows(d, rows);
 	json_object *o = a->json ? json_object_new_object() : NULL;
 
-	for (size_t i = 0; i < ILA_ARRAY_SIZE(rows); i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (o)
 			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
 		else

@@ -11,6 +11,8 @@
 
 /* Milliseconds on a monotonic clock (timers, dead intervals, rate limits). */
 uint64_t ila_clock_mono_ms(void);
+/* The same clock in microseconds, for latencies (metrics histograms). */
+uint64_t ila_clock_mono_us(void);
 
 /* Seconds since the epoch (lifetimes written to the store, log stamps). */
 uint64_t ila_clock_wall_s(void);

@@ -128,6 +128,7 @@ static const struct keyword {
 	{ "plaintext", KIND_BOTH, conf_kw_plaintext },
 	{ "keepalive", KIND_BOTH, conf_kw_keepalive },
 	{ "dead-interval", KIND_BOTH, conf_kw_dead_interval },
+	{ "metrics", KIND_BOTH, conf_kw_metrics },
 	{ "vn", KIND_BOTH, conf_kw_vn },
 	{ "listen", KIND_MAPPER, conf_kw_listen },
 	{ "store", KIND_MAPPER, conf_kw_store },
@@ -457,6 +458,8 @@ static int finish(struct parser *p)
 				   c->dead_interval_ms, c->keepalive_ms);
 	rc = conf_check_privilege(p);
 	if (!rc)
+		rc = conf_check_metrics(p);
+	if (!rc)
 		rc = check_vns(p);
 	if (!rc)
 		rc = c->kind == ILA_CONF_MAPPER ? check_mapper(p) : check_node(p);
@@ -633,7 +636,9 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 	    !SAME_STR(user) || !SAME_STR(control_group) || !SAME_STR(control_readonly) ||
 	    !SAME(tls) || !SAME_STR(tls_certificate) || !SAME_STR(tls_key) ||
 	    !SAME_STR(tls_ca) || !SAME(plaintext) || !SAME(keepalive_ms) ||
-	    !SAME(dead_interval_ms) || !SAME(n_vns))
+	    !SAME(dead_interval_ms) || !SAME(n_vns) || !SAME(metrics))
+		return false;
+	if (a->metrics && !conf_endpoint_equal(&a->metrics_listen, &b->metrics_listen))
 		return false;
 	if (!SAME(n_listen) || !SAME_STR(store) || !SAME(store_map_size_mb) || !SAME(n_nodes) ||
 	    !SAME(damping_moves) || !SAME(damping_interval_s) || !SAME(damping_freeze_s) ||

@@ -150,6 +150,9 @@ struct ila_conf {
 	char user[ILA_CONF_NAME_MAX];		  /* run as this user after start-up */
 	char control_group[ILA_CONF_NAME_MAX];	  /* group of the control socket */
 	char control_readonly[ILA_CONF_PATH_MAX]; /* the read-only control socket */
+	/* metrics listen: Prometheus' HTTP endpoint, off unless set */
+	bool metrics;
+	struct ila_conf_endpoint metrics_listen;
 	struct ila_conf_vn vns[ILA_CONF_MAX_VNS];
 	unsigned int n_vns;
 

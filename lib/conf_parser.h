@@ -54,6 +54,7 @@ struct parser {
 	unsigned int cache_line;
 	unsigned int store_line, etcd_line, etcd_tls_line;
 	unsigned int control_readonly_line; /* 0: the default, next to control */
+	unsigned int metrics_line;
 	unsigned int listen_line[ILA_CONF_MAX_LISTEN];
 	unsigned int mapper_line[ILA_CONF_MAX_MAPPERS];
 	unsigned int node_line[ILA_CONF_MAX_NODES];
@@ -125,6 +126,9 @@ int conf_kw_plaintext(struct parser *p);
 int conf_kw_keepalive(struct parser *p);
 int conf_kw_dead_interval(struct parser *p);
 int conf_kw_tls(struct parser *p);
+int conf_kw_metrics(struct parser *p);
+/* End of file: the metrics endpoint is not one of the mapper's listen endpoints. */
+int conf_check_metrics(struct parser *p);
 
 /* In conf_privilege.c: */
 int conf_kw_user(struct parser *p);

@@ -161,6 +161,17 @@ static void print_common(const struct ila_conf *c, FILE *out)
 		fputs("plaintext\n", out);
 	line_u32(out, "keepalive", c->keepalive_ms);
 	line_u32(out, "dead-interval", c->dead_interval_ms);
+	if (c->metrics) {
+		char a[INET6_ADDRSTRLEN];
+
+		inet_ntop(c->metrics_listen.family, &c->metrics_listen.addr, a, sizeof(a));
+		pl_begin(&pl, out, "metrics", "listen", NULL);
+		pl_add(&pl, NULL, a);
+		pl_add_u32(&pl, "port", c->metrics_listen.port);
+		pl_flush(&pl);
+	} else {
+		line_str(out, "metrics", "none");
+	}
 }
 
 static void print_mapper(const struct ila_conf *c, FILE *out)

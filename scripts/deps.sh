@@ -11,6 +11,8 @@ libssl-dev libjson-c-dev libsodium-dev libcap-ng-dev uthash-dev openssl libbpf-d
 python3 iproute2 mandoc groff-base qemu-system-x86 busybox-static cpio ethtool
 redis-server redis-tools frr strace procps universal-ctags
 etcd-server etcd-client libcurl4-openssl-dev
+libmicrohttpd-dev
+prometheus
 "
 
 missing=""

@@ -200,6 +200,72 @@ static const char *srcdir(void)
 	return d && *d ? d : ".";
 }
 
+/* ---- metrics listen ---- */
+
+static void test_metrics(void **state)
+{
+	struct ila_conf *c, *d;
+	char *s;
+
+	(void)state;
+	/* off by default, in both daemons */
+	c = must_parse(ILA_CONF_MAPPER, MAPPER_BASE);
+	assert_false(c->metrics);
+	s = ila_conf_print_str(c);
+	assert_non_null(strstr(s, "\nmetrics none\n"));
+	free(s);
+	free(c);
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "metrics listen 127.0.0.1 port 9101\n");
+	assert_true(c->metrics);
+	assert_int_equal(c->metrics_listen.family, AF_INET);
+	assert_int_equal(c->metrics_listen.port, 9101);
+	s = ila_conf_print_str(c);
+	assert_non_null(strstr(s, "\nmetrics listen 127.0.0.1 port 9101\n"));
+	/* the printed form parses back to an equal config */
+	d = must_parse(ILA_CONF_NODE, s);
+	assert_true(ila_conf_equal(c, d));
+	free(s);
+	free(d);
+	d = must_parse(ILA_CONF_NODE, NODE_BASE "metrics listen 127.0.0.1 port 9102\n");
+	assert_false(ila_conf_equal(c, d));
+	free(d);
+	d = must_parse(ILA_CONF_NODE, NODE_BASE "metrics none\n");
+	assert_false(ila_conf_equal(c, d));
+	free(d);
+	free(c);
+	c = must_parse(ILA_CONF_MAPPER, MAPPER_BASE "metrics listen ::1 port 9100\n");
+	assert_true(c->metrics);
+	assert_int_equal(c->metrics_listen.family, AF_INET6);
+	free(c);
+
+	/* refusals, at the metrics line */
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "metrics listen 127.0.0.1\n",
+		     MAPPER_BASE_LINES + 1, "metrics listen: missing 'port PORT'");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "metrics listen 127.0.0.1 port 0\n",
+		     MAPPER_BASE_LINES + 1, "port");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "metrics listen 127.0.0.1 port 65536\n",
+		     MAPPER_BASE_LINES + 1, "port");
+	expect_error(ILA_CONF_NODE, NODE_BASE "metrics listen 127.0.0.1 port\n",
+		     NODE_BASE_LINES + 1, "missing value");
+	expect_error(ILA_CONF_NODE, NODE_BASE "metrics listen localhost port 9100\n",
+		     NODE_BASE_LINES + 1, "bad address 'localhost'");
+	expect_error(ILA_CONF_NODE, NODE_BASE "metrics listen 300.1.1.1 port 9100\n",
+		     NODE_BASE_LINES + 1, "bad address");
+	expect_error(ILA_CONF_NODE, NODE_BASE "metrics\n", NODE_BASE_LINES + 1,
+		     "expected 'metrics listen ADDRESS port PORT'");
+	expect_error(ILA_CONF_NODE, NODE_BASE "metrics on\n", NODE_BASE_LINES + 1,
+		     "expected 'metrics listen ADDRESS port PORT'");
+	expect_error(ILA_CONF_NODE, NODE_BASE "metrics listen ::1 port 9100 tls\n",
+		     NODE_BASE_LINES + 1, "extra value 'tls'");
+	expect_error(ILA_CONF_NODE,
+		     NODE_BASE "metrics listen ::1 port 9100\nmetrics listen ::1 port 9101\n",
+		     NODE_BASE_LINES + 2, "duplicate 'metrics'");
+	/* the mapper's own node port is not the metrics port */
+	expect_error(ILA_CONF_MAPPER,
+		     MAPPER_BASE "listen ::1 port 7787\nmetrics listen ::1 port 7787\n",
+		     MAPPER_BASE_LINES + 2, "also a listen address");
+}
+
 /* ---- defaults ---- */
 
 static void test_defaults_mapper(void **state)
@@ -1219,6 +1285,7 @@ int main(void)
 		cmocka_unit_test(test_parse_file),
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_metrics),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
