@@ -794,10 +794,13 @@ static enum etcd_err etcd_parse_stream_error(struct json_object *eo, struct etcd
 
 	if (!json_object_is_type(eo, json_type_object))
 		return etcd_bad(err, "error: not an object");
-	if (!etcd_get_i64(eo, "grpc_code", 0, &code, err, "error.") || code > INT32_MAX ||
+	if (!etcd_get_i64(eo, "grpc_code", 0, &code, err, "error.") ||
 	    !etcd_get_i64(eo, "http_code", 0, &http, err, "error.") ||
 	    !etcd_get_str(eo, "message", &msg, err, "error."))
 		return ETCD_ERR_MALFORMED;
+	if (code < 0 || code > INT32_MAX || http < 0 || http > 999)
+		return etcd_bad(err, "error: grpc_code %lld or http_code %lld out of range",
+				(long long)code, (long long)http);
 	return etcd_classify((int)code, *msg ? msg : "no message", (long)http, err);
 }
 
@@ -826,7 +829,7 @@ static enum etcd_err etcd_parse_error_body(const char *body, size_t len, long ht
 		json_object_put(o);
 		return kind;
 	}
-	if (!etcd_get_i64(o, "code", 0, &code, err, "") || code > INT32_MAX ||
+	if (!etcd_get_i64(o, "code", 0, &code, err, "") || code < 0 || code > INT32_MAX ||
 	    !etcd_get_str(o, "message", &msg, err, "")) {
 		json_object_put(o);
 		return etcd_bad(err, "HTTP %ld with an error body that does not validate", http);

@@ -78,6 +78,8 @@ SEEDS = {
     'error-json': (ERROR, '{"error":"invalid character \'g\' looking for beginning of value","message":"invalid character \'g\' looking for beginning of value","code":3}'),
     'error-not-json': (ERROR, 'Not Found\n'),
     'error-stream': (ERROR, '{"error":{"grpc_code":14,"http_code":503,"message":"etcdserver: no leader","http_status":"Service Unavailable"}}'),
+    # found by fuzz_etcd: a code out of range must fail with a reason
+    'error-code-out-of-range': (WATCH, '{"error":{"grpc_code":14666666666666,"http_code":503,"message":"transpble"}}'),
 }
 
 

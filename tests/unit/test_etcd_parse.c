@@ -194,6 +194,20 @@ static void test_gateway_errors_are_classified(void **state)
 	assert_int_equal(parse(ETCD_ANSWER_ERROR, "Not Found\n", &err), ETCD_ERR_MALFORMED);
 	assert_non_null(strstr(err.msg, "Not Found"));
 	assert_int_equal(parse(ETCD_ANSWER_ERROR, "{\"code\":\"x\"}", &err), ETCD_ERR_MALFORMED);
+	/* codes out of range are malformed, and say so (found by fuzz_etcd) */
+	assert_int_equal(parse(ETCD_ANSWER_ERROR,
+			       "{\"error\":{\"grpc_code\":14666666666666,\"http_code\":503,"
+			       "\"message\":\"x\"}}", &err),
+			 ETCD_ERR_MALFORMED);
+	assert_int_equal(err.kind, ETCD_ERR_MALFORMED);
+	assert_non_null(strstr(err.msg, "out of range"));
+	assert_int_equal(parse(ETCD_ANSWER_ERROR,
+			       "{\"error\":{\"grpc_code\":-1,\"http_code\":503,\"message\":\"x\"}}",
+			       &err),
+			 ETCD_ERR_MALFORMED);
+	assert_int_equal(parse(ETCD_ANSWER_ERROR, "{\"code\":-5,\"message\":\"x\"}", &err),
+			 ETCD_ERR_MALFORMED);
+	assert_int_equal(err.kind, ETCD_ERR_MALFORMED);
 }
 
 static void test_keepalive_with_ttl_zero_means_the_lease_is_gone(void **state)
