@@ -44,7 +44,7 @@ static void prefix_addr(const struct ila_conf_vn *vn, union kaddr *a)
 	memcpy(a->v6.s6_addr, vn->sir_prefix.loc.b, 8);
 }
 
-static int add_uplink(struct ilad_bpf *b, int ifindex, char *err, size_t errlen)
+static int add_uplink(struct ilad *d, struct ilad_bpf *b, int ifindex, char *err, size_t errlen)
 {
 	char name[IF_NAMESIZE] = "?";
 	int rc;
@@ -57,6 +57,13 @@ static int add_uplink(struct ilad_bpf *b, int ifindex, char *err, size_t errlen)
 		return -ENOSPC;
 	}
 	if_indextoname((unsigned)ifindex, name);
+	/* an ilad killed before its exit left its filter (and its clsact) */
+	rc = kernel_tc_purge(d->kernel, ifindex, "ila_in:");
+	if (rc > 0)
+		log_notice("dataplane bpf: removed %d stale ila_in filter(s) from %s", rc, name);
+	else if (rc < 0)
+		log_warn("dataplane bpf: looking for stale ila_in filters on %s: %s", name,
+			 strerror(-rc));
 	rc = kbpf_tc_attach(b->k, ifindex);
 	if (rc < 0) {
 		snprintf(err, errlen, "dataplane bpf: ila_in on tc ingress of %s: %s", name,
@@ -122,7 +129,7 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 				 strerror(-rc));
 			goto fail;
 		}
-		if ((rc = add_uplink(b, r->oif, err, errlen)) < 0)
+		if ((rc = add_uplink(d, b, r->oif, err, errlen)) < 0)
 			goto fail;
 		kernel_route_replace(d->kernel, r);
 		log_info("dataplane bpf: vn %s: %s", vn->name, kroute_format(r, buf, sizeof(buf)));
