@@ -30,7 +30,7 @@ struct ktc_found {
 	const char *prefix;
 };
 
-static int opt_cb(const struct nlattr *attr, void *data)
+static int ktc_opt_cb(const struct nlattr *attr, void *data)
 {
 	const char **name = data;
 
@@ -39,7 +39,7 @@ static int opt_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int filter_attr_cb(const struct nlattr *attr, void *data)
+static int ktc_attr_cb(const struct nlattr *attr, void *data)
 {
 	const struct nlattr **tb = data;
 	uint16_t type = mnl_attr_get_type(attr);
@@ -49,7 +49,7 @@ static int filter_attr_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
-static int filter_cb(const struct nlmsghdr *nlh, void *arg)
+static int ktc_filter_cb(const struct nlmsghdr *nlh, void *arg)
 {
 	struct ktc_found *found = arg;
 	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
@@ -58,14 +58,14 @@ static int filter_cb(const struct nlmsghdr *nlh, void *arg)
 
 	if (nlh->nlmsg_type != RTM_NEWTFILTER || mnl_nlmsg_get_payload_len(nlh) < sizeof(*tcm))
 		return 0;
-	if (mnl_attr_parse(nlh, sizeof(*tcm), filter_attr_cb, tb) < 0)
+	if (mnl_attr_parse(nlh, sizeof(*tcm), ktc_attr_cb, tb) < 0)
 		return 0;
 	if (!tcm->tcm_handle)
 		return 0; /* the chain's head, one per priority, not a filter */
 	if (tb[TCA_KIND] && mnl_attr_validate(tb[TCA_KIND], MNL_TYPE_STRING) == 0)
 		kind = mnl_attr_get_str(tb[TCA_KIND]);
 	if (kind && strcmp(kind, "bpf") == 0 && tb[TCA_OPTIONS])
-		(void)mnl_attr_parse_nested(tb[TCA_OPTIONS], opt_cb, &name);
+		(void)mnl_attr_parse_nested(tb[TCA_OPTIONS], ktc_opt_cb, &name);
 	if (found->prefix && name && strncmp(name, found->prefix, strlen(found->prefix)) == 0 &&
 	    found->n < KTC_MAX) {
 		found->f[found->n].handle = tcm->tcm_handle;
@@ -77,7 +77,7 @@ static int filter_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-static int dump(struct kernel *k, int ifindex, uint32_t parent, struct ktc_found *found)
+static int ktc_dump(struct kernel *k, int ifindex, uint32_t parent, struct ktc_found *found)
 {
 	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -90,10 +90,10 @@ static int dump(struct kernel *k, int ifindex, uint32_t parent, struct ktc_found
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = ifindex;
 	tcm->tcm_parent = parent;
-	return nl_talk(k, k->rt, nlh, filter_cb, found);
+	return nl_talk(k, k->rt, nlh, ktc_filter_cb, found);
 }
 
-static int del_filter(struct kernel *k, int ifindex, uint32_t parent, uint32_t handle,
+static int ktc_del_filter(struct kernel *k, int ifindex, uint32_t parent, uint32_t handle,
 		      uint32_t info)
 {
 	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
@@ -113,7 +113,7 @@ static int del_filter(struct kernel *k, int ifindex, uint32_t parent, uint32_t h
 	return nl_talk(k, k->rt, nlh, NULL, NULL);
 }
 
-static int del_clsact(struct kernel *k, int ifindex)
+static int ktc_del_clsact(struct kernel *k, int ifindex)
 {
 	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -138,21 +138,21 @@ int kernel_tc_purge(struct kernel *k, int ifindex, const char *prefix)
 	struct ktc_found rest = { 0 };
 	int rc;
 
-	rc = dump(k, ifindex, ingress, &found);
+	rc = ktc_dump(k, ifindex, ingress, &found);
 	if (rc == -EINVAL || rc == -ENOENT)
 		return 0; /* no clsact there */
 	if (rc < 0)
 		return rc;
 	for (unsigned i = 0; i < found.n; i++) {
-		rc = del_filter(k, ifindex, ingress, found.f[i].handle, found.f[i].info);
+		rc = ktc_del_filter(k, ifindex, ingress, found.f[i].handle, found.f[i].info);
 		if (rc < 0 && rc != -ENOENT)
 			return rc;
 	}
 	if (!found.n || found.others)
 		return (int)found.n;
 	/* the clsact held only the filters of the earlier run: it created it */
-	rc = dump(k, ifindex, egress, &rest);
+	rc = ktc_dump(k, ifindex, egress, &rest);
 	if (rc == 0 && rest.others == 0)
-		(void)del_clsact(k, ifindex);
+		(void)ktc_del_clsact(k, ifindex);
 	return (int)found.n;
 }
