@@ -75,8 +75,29 @@ static int add_uplink(struct ilad *d, struct ilad_bpf *b, int ifindex, char *err
 	return 0;
 }
 
+struct route_err {
+	int err;
+	char msg[KERNEL_ERRMSG_LEN + KROUTE_STRLEN];
+};
+
+static void route_refused(void *arg, size_t index, const struct kroute *r, bool del, int err,
+			  const char *msg)
+{
+	struct route_err *re = arg;
+	char buf[KROUTE_STRLEN];
+
+	(void)index;
+	(void)del;
+	if (re->err)
+		return;
+	re->err = err;
+	snprintf(re->msg, sizeof(re->msg), "%s: %s%s%s", kroute_format(r, buf, sizeof(buf)),
+		 strerror(-err), msg && *msg ? ": " : "", msg ? msg : "");
+}
+
 int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 {
+	struct route_err re = { 0 };
 	struct ilad_bpf *b = calloc(1, sizeof(*b));
 	char buf[KROUTE_STRLEN];
 	int rc;
@@ -134,10 +155,11 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 		kernel_route_replace(d->kernel, r);
 		log_info("dataplane bpf: vn %s: %s", vn->name, kroute_format(r, buf, sizeof(buf)));
 	}
-	rc = kernel_batch_commit(d->kernel, NULL, NULL);
-	if (rc < 0) {
+	rc = kernel_batch_commit(d->kernel, route_refused, &re);
+	if (rc < 0 || re.err) {
 		snprintf(err, errlen, "dataplane bpf: installing the SIR prefix routes: %s",
-			 strerror(-rc));
+			 rc < 0 ? strerror(-rc) : re.msg);
+		rc = rc < 0 ? rc : re.err;
 		goto fail;
 	}
 	for (unsigned i = 0; i < d->conf->n_vns; i++)

@@ -659,8 +659,8 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 		if (!SAME_STR(etcd_endpoints[i]))
 			return false;
 	}
-	if (!SAME_STR(node_name) || !SAME(mode) || !SAME(dataplane) || !SAME(role) || !SAME(n_locators) ||
-	    !SAME(n_mappers) || !SAME(csum_mode) || !SAME(ident_type) ||
+	if (!SAME_STR(node_name) || !SAME(mode) || !SAME(dataplane) || !SAME(role) ||
+	    !SAME(n_locators) || !SAME(n_mappers) || !SAME(csum_mode) || !SAME(ident_type) ||
 	    !SAME(route_protocol) || !SAME(hold_time_s) || !SAME(registration_lifetime_s) ||
 	    !SAME(cache) || !SAME(attach_grace_s) || !SAME(zebra) || !SAME_STR(zebra_socket) ||
 	    !SAME(zebra_version) || !SAME(zebra_route_type) || !SAME(zebra_route_type_num))

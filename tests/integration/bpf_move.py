@@ -59,12 +59,27 @@ def has_clsact(ns, dev):
     return 'clsact' in out
 
 
+def kernel_has_ila():
+    """Whether this kernel has the ILA module, loaded or on disk."""
+    if os.path.exists('/sys/module/ila'):
+        return True
+    top = '/lib/modules/%s' % os.uname().release
+    for _, _, files in os.walk(top):
+        if any(f.startswith('ila.ko') for f in files):
+            return True
+    return False
+
+
 class BpfSuite(ilad_node.Suite):
     def __init__(self, name, res):
         super().__init__(name)
         self.res = res
-        for n in ('a', 'b', 'c'):
+        for n in ('a', 'b'):
             self.node_extra[n] = 'dataplane bpf\n'
+        # C says nothing: dataplane auto, which must take BPF on a kernel
+        # without the ILA module
+        self.c_auto = not kernel_has_ila()
+        self.node_extra['c'] = '' if self.c_auto else 'dataplane bpf\n'
 
     def expected_routes(self, w_at):
         """One route per SIR prefix toward R (iproute2 shows it as 'dev
@@ -98,8 +113,20 @@ class BpfSuite(ilad_node.Suite):
             f = tc_ingress(NS[n], '%s-r' % n)
             self.check('layout: ila_in on tc ingress of %s-r' % n, 'ila_in' in f, f.strip())
             d = net.ctls[n].json('show dataplane')
-            self.check('layout: ilactl show dataplane on %s: bpf, uplink %s-r' % (n.upper(), n),
-                       d.get('dataplane') == 'bpf' and d.get('uplinks') == ['%s-r' % n], d)
+            conf = 'auto' if n == 'c' and self.c_auto else 'bpf'
+            self.check('layout: ilactl show dataplane on %s: %s configured, bpf in use, uplink '
+                       '%s-r' % (n.upper(), conf, n),
+                       d.get('dataplane') == 'bpf' and d.get('configured') == conf and
+                       d.get('uplinks') == ['%s-r' % n], d)
+        # the programs are loaded before the drop; every map update after it
+        # (the moves below) goes through the fds with CAP_NET_ADMIN alone
+        caps = {}
+        for n in ('a', 'b', 'c'):
+            with open(net.path(n + '.log')) as f:
+                m = re.findall(r'capabilities: (\S+)', f.read())
+            caps[n] = m[-1] if m else None
+        self.check('layout: each ilad runs with capabilities net_admin only after start',
+                   all(v == 'net_admin' for v in caps.values()), caps)
         rc, out = ip('-6', 'route', 'get', W_SIR, ns=NS['r'], check=False)
         self.check('layout: R has no route to the SIR prefix (only translated packets cross it)',
                    rc != 0, out.strip())
@@ -203,6 +230,50 @@ class BpfSuite(ilad_node.Suite):
                    via_b == n and sa1.get('bpf_out_translated', 0) -
                    sa0.get('bpf_out_translated', 0) >= n, r['line'])
 
+    # ------------------------------------------------------------ cold move
+
+    def phase_bpfcold(self):
+        """Detach down: C keeps W in its map, DOWN, under an unreachable /128
+        route (senders get ICMPv6 unreachable, as with the module); attach at
+        the other node: delivery resumes through the map alone."""
+        net = self.net
+        src, dst = self.where, 'a' if self.where == 'b' else 'b'
+        run(['ip', 'netns', 'exec', NS['c'], 'sh', '-c',
+             'echo 0 >/proc/sys/net/ipv6/icmp/ratelimit'])
+        rc, out = net.ilactl(src, 'detach', W_SIR, 'down')
+        down = until(lambda: 'unreachable %s' % W_SIR in N.routes(NS['c']), 10)
+        m = self.mapping_at('c', W_SIR)
+        self.check('cold: detach W down at %s: C has it down in its map (%s, in_map %s) under an '
+                   'unreachable route' % (src.upper(), m.get('state'), m.get('in_map')),
+                   rc == 0 and down and m.get('state') == 'down' and m.get('in_map'),
+                   '%s; %s; C routes %s' % (out.strip(), m, N.routes(NS['c'])))
+        gap = 20
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', PORT, gap, rid, timeout_s=10, idle_ms=1500)
+        s = N.flood_send(net, 'x', W_SIR, PORT, 50, gap, rid, src=X_SIR)
+        rx.p.send_signal(signal.SIGTERM)
+        r = rx.result(10)
+        self.check('cold: %d packets during the gap: %d ICMPv6 unreachable back to X, %d reached '
+                   'W' % (gap, s['icmp'], r['unique']),
+                   s['icmp'] == gap and s['icmp_type'] == 1 and r['unique'] == 0, s['line'])
+        t0 = time.monotonic()
+        rc, out = net.ilactl(dst, 'attach', W_SIR, 'dev', '%s-w' % dst)
+        net.w_via(dst)
+        back = until(lambda: self.mapping_at('c', W_SIR).get('locator') == LOC[dst] and
+                     'unreachable %s' % W_SIR not in N.routes(NS['c']), 10, 0.02)
+        t1 = time.monotonic()
+        self.where = dst
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', PORT, gap, rid, timeout_s=10, idle_ms=1500)
+        s = N.flood_send(net, 'x', W_SIR, PORT, 50, gap, rid, src=X_SIR)
+        r = rx.result(15)
+        via = FloodRecv.per_if(r).get(net.ifindex['w-%s' % dst], (0,))[0]
+        self.check('cold: attach at %s: C maps W to %s %.0f ms later, %d of %d packets reach W '
+                   'through %s, no ICMP' % (dst.upper(), LOC[dst], (t1 - t0) * 1000, via, gap,
+                                            dst.upper()),
+                   rc == 0 and back and via == gap and s['icmp'] == 0,
+                   '%s %s | %s' % (out.strip(), s['line'], r['line']))
+
     # ------------------------------------------------------------ exit, restart
 
     def phase_cleanup(self):
@@ -259,7 +330,7 @@ def suite(it, root, res):
     t0 = time.monotonic()
     try:
         s.setup()
-        for ph in ('layout', 'bpfhot', 'cleanup'):
+        for ph in ('layout', 'bpfhot', 'bpfcold', 'cleanup'):
             t = time.monotonic()
             try:
                 getattr(s, 'phase_' + ph)()
