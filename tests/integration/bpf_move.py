@@ -25,7 +25,6 @@ the mapper in M; W moves between A and B, X is C's correspondent. Checked:
 Needs root, network namespaces and an ilad built with the BPF data path;
 otherwise it reports one SKIP line and counts nothing.
 """
-import json
 import os
 import re
 import signal
