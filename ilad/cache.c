@@ -312,6 +312,97 @@ static bool desired_aux(struct ilad *d, const struct centry *e, struct kroute *r
 	return true;
 }
 
+/* dataplane bpf: what ila_map should hold for e. The node's own mappings
+ * stay out (their packets arrive here already: local delivery), so does
+ * IPv4 (not carried over ILA yet). */
+static bool desired_map(struct ilad *d, const struct centry *e, struct bpfpath_op *op)
+{
+	if (!d->bpf_ops || e->key.family != AF_INET6 || !e->known ||
+	    ilad_is_my_locator(d, &e->rec.loc))
+		return false;
+	memset(op, 0, sizeof(*op));
+	op->vn = e->key.vn;
+	op->addr = e->key.addr.v6;
+	op->loc = e->rec.loc;
+	op->down = e->rec.state == ILA_STATE_DOWN;
+	return true;
+}
+
+/* Writes the map changes of the dirty entries in one batch, before the
+ * routes change (make before break: a workload that moved away is in the
+ * map, at its new locator, before its local route goes). */
+static void flush_map(struct ilad *d)
+{
+	struct bpfpath_op *ops = NULL;
+	struct centry **es = NULL;
+	size_t n = 0, cap = 0;
+	struct centry *e;
+	int rc;
+
+	for (e = d->dirty; e; e = e->next_dirty) {
+		struct bpfpath_op op;
+		bool want = desired_map(d, e, &op);
+
+		if (!want && !e->bpf_set)
+			continue;
+		if (want && e->bpf_set && e->bpf_down == op.down &&
+		    ila_locator_equal(&e->bpf_loc, &op.loc))
+			continue;
+		if (!want) {
+			memset(&op, 0, sizeof(op));
+			op.vn = e->key.vn;
+			op.addr = e->key.addr.v6;
+			op.del = true;
+		}
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			struct bpfpath_op *no = realloc(ops, ncap * sizeof(*no));
+			struct centry **ne = no ? realloc(es, ncap * sizeof(*ne)) : NULL;
+
+			if (no)
+				ops = no;
+			if (!ne)
+				break;
+			es = ne;
+			cap = ncap;
+		}
+		ops[n] = op;
+		es[n++] = e;
+	}
+	if (n) {
+		rc = d->bpf_ops->apply(d, ops, n);
+		d->stats.bpf_batches++;
+		if (rc < 0) {
+			/* nothing taken as done: the next flush of these entries
+			 * writes them again (both are idempotent) */
+			log_err("dataplane bpf: updating ila_map (%zu mappings): %s", n,
+				strerror(-rc));
+			d->stats.bpf_failures++;
+		} else {
+			for (size_t i = 0; i < n; i++) {
+				es[i]->bpf_set = !ops[i].del;
+				es[i]->bpf_down = ops[i].down;
+				es[i]->bpf_loc = ops[i].loc;
+				if (ops[i].del)
+					d->stats.bpf_deleted++;
+				else
+					d->stats.bpf_set++;
+				if (ilad_monitoring(d)) {
+					char l[ILA_LOCATOR_STRLEN], buf[64];
+
+					snprintf(buf, sizeof(buf), "ila_map %s%s",
+						 ila_locator_format(&ops[i].loc, l, sizeof(l)),
+						 ops[i].down ? " down" : "");
+					ilad_event(d, ops[i].del ? "map-del" : "map-set",
+						   &es[i]->key, ops[i].del ? "ila_map" : buf);
+				}
+			}
+		}
+	}
+	free(ops);
+	free(es);
+}
+
 struct flush_op {
 	struct centry *e;
 	struct kroute r;
@@ -347,6 +438,8 @@ void cache_flush(struct ilad *d)
 	if (!d->dirty)
 		return;
 	d->n_nh = 0; /* next hops of locators are resolved afresh for each flush */
+	if (d->bpf_ops)
+		flush_map(d);
 	if (d->kernel)
 		kernel_batch_begin(d->kernel);
 	for (e = d->dirty; e; e = e->next_dirty) {
@@ -423,7 +516,7 @@ void cache_flush(struct ilad *d)
 		e->dirty = false;
 		e->next_dirty = NULL;
 		if (!e->known && !e->installed && !e->aux_installed && !e->hold_until_ms &&
-		    !local_get(d, &e->key))
+		    !e->bpf_set && !local_get(d, &e->key))
 			lh_table_delete(d->cache, &e->key);
 	}
 }
@@ -454,6 +547,10 @@ static int load_route(void *arg, const struct kroute *r)
 		}
 	}
 
+	/* dataplane bpf: the SIR prefix route, written at start already */
+	if (vn && d->bpf_ops && r->kind == KROUTE_BPF && r->dst_len == 64 &&
+	    memcmp(r->dst.v6.s6_addr, vn->sir_prefix.loc.b, 8) == 0)
+		return 0;
 	if (!vn || (r->family == AF_INET6 && r->dst_len != 128) ||
 	    (r->family == AF_INET && r->dst_len != 32)) {
 		/* ours by protocol number, but outside every vn: left over */

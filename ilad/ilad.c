@@ -42,10 +42,11 @@ static void reload(void *arg)
 	    nc->n_locators != d->conf->n_locators ||
 	    memcmp(nc->locators, d->conf->locators, sizeof(nc->locators)) ||
 	    nc->n_vns != d->conf->n_vns || nc->route_protocol != d->conf->route_protocol ||
-	    nc->csum_mode != d->conf->csum_mode) {
-		log_warn("reload: node-name, mode, locators, vns, route-protocol and csum-mode "
-			 "change at restart; taking the other settings");
+	    nc->csum_mode != d->conf->csum_mode || nc->dataplane != d->conf->dataplane) {
+		log_warn("reload: node-name, mode, dataplane, locators, vns, route-protocol and "
+			 "csum-mode change at restart; taking the other settings");
 		nc->mode = d->conf->mode;
+		nc->dataplane = d->conf->dataplane;
 		memcpy(nc->node_name, d->conf->node_name, sizeof(nc->node_name));
 		nc->n_locators = d->conf->n_locators;
 		memcpy(nc->locators, d->conf->locators, sizeof(nc->locators));
@@ -72,6 +73,36 @@ static void reload(void *arg)
 	ila_daemon_log_warnings(nc);
 	ila_log_set_level(d->opts.debug ? ILA_LOG_DEBUG : nc->log_level);
 	log_notice("configuration reloaded from %s", d->opts.conf_path);
+}
+
+/* mode ila: the kernel's module, or the BPF programs (dataplane). */
+static void choose_dataplane(struct ilad *d)
+{
+	enum ila_conf_dataplane dp = d->conf->dataplane;
+	char err[512];
+
+	if (dp == ILA_CONF_DATAPLANE_AUTO && bpfpath_built()) {
+		if (kernel_probe_ila(d->kernel, err, sizeof(err)) == 0) {
+			dp = ILA_CONF_DATAPLANE_ILA_MODULE;
+		} else {
+			log_notice("dataplane auto: BPF (%s)", err);
+			dp = ILA_CONF_DATAPLANE_BPF;
+		}
+	} else if (dp == ILA_CONF_DATAPLANE_AUTO) {
+		dp = ILA_CONF_DATAPLANE_ILA_MODULE;
+		if (kernel_probe_ila(d->kernel, err, sizeof(err)) < 0)
+			ila_fatal("%s (this ilad has no BPF data path; or set 'mode control-plane' to "
+				  "run without a data path)", err);
+	} else if (dp == ILA_CONF_DATAPLANE_ILA_MODULE &&
+		   kernel_probe_ila(d->kernel, err, sizeof(err)) < 0) {
+		ila_fatal("%s (or set 'mode control-plane' to run without a data path)", err);
+	}
+	if (dp == ILA_CONF_DATAPLANE_ILA_MODULE) {
+		d->ila = true;
+		return;
+	}
+	if (bpfpath_open(d, err, sizeof(err)) < 0)
+		ila_fatal("%s", err);
 }
 
 int main(int argc, char **argv)
@@ -126,12 +157,8 @@ int main(int argc, char **argv)
 	if (d.conf->mode != ILA_CONF_MODE_CONTROL_PLANE) {
 		if (kernel_open(&d.kernel, d.conf->route_protocol, err, sizeof(err)) < 0)
 			ila_fatal("netlink: %s", err);
-		if (d.conf->mode == ILA_CONF_MODE_ILA) {
-			if (kernel_probe_ila(d.kernel, err, sizeof(err)) < 0)
-				ila_fatal("%s (or set 'mode control-plane' to run without a data path)",
-					  err);
-			d.ila = true;
-		}
+		if (d.conf->mode == ILA_CONF_MODE_ILA)
+			choose_dataplane(&d);
 		if ((rc = cache_load_kernel(&d)) < 0)
 			ila_fatal("reading the kernel's routes: %s", strerror(-rc));
 		ilad_events_run(&d); /* the workloads found are adopted */
@@ -171,8 +198,9 @@ int main(int argc, char **argv)
 	ila_daemon_watch_signals(&d.signals, d.loop, reload, &d);
 	mc_init(&d);
 	ila_daemon_notify("READY=1");
-	log_notice("%s %s started: node %s, mode %s", ILAD_NAME, PACKAGE_VERSION,
-		   d.conf->node_name, ila_conf_mode_name(d.conf->mode));
+	log_notice("%s %s started: node %s, mode %s%s", ILAD_NAME, PACKAGE_VERSION,
+		   d.conf->node_name, ila_conf_mode_name(d.conf->mode),
+		   d.bpf ? ", dataplane bpf" : d.ila ? ", dataplane ila-module" : "");
 
 	ev_run(d.loop, 0);
 	ila_daemon_notify("STOPPING=1");
@@ -182,6 +210,9 @@ int main(int argc, char **argv)
 		log_notice("--flush-on-exit: removing routes and translation entries");
 		cache_flush_all(&d);
 	}
+	/* the BPF data path leaves nothing behind: its prefix routes, tc
+	 * filters and programs go whatever --flush-on-exit says */
+	bpfpath_close(&d);
 	zebra_stop(&d, d.opts.flush_on_exit);
 	local_free(&d);
 	ilad_events_free(&d);

@@ -11,6 +11,7 @@
  *              keepalive, registrations and their ACKs, queries,
  *              subscriptions, pushes
  *   cache.c    the mapping cache and the kernel routes derived from it
+ *   bpfpath.c  the BPF data path (dataplane bpf): programs, prefix routes, maps
  *   zebra.c    routes announced through FRR's zebra
  *   event.c    the event queue, and the lines of `ilactl monitor`
  *   state.c    lookups: vns, locators, keys, local workloads; the clock
@@ -31,6 +32,7 @@
 #include "proto.h"
 #include "tls.h"
 #include "../routing/kernel.h"
+#include "../routing/bpf/ila_bpf.h"
 
 struct zapi;
 
@@ -56,6 +58,9 @@ struct centry {
 	uint64_t hold_until_ms;	 /* moved away: forwarded to the new node until then */
 	bool aux_installed;	 /* aux_inst is in the kernel */
 	struct kroute aux_inst;	 /* the SRv6 decapsulation of an IPv4 workload here */
+	bool bpf_set;		 /* dataplane bpf: in ila_map, as below */
+	bool bpf_down;
+	struct ila_locator bpf_loc;
 	struct centry *next_dirty;
 };
 
@@ -138,6 +143,10 @@ struct ilad_stats {
 	uint64_t routes_deleted;
 	uint64_t route_failures;
 	uint64_t netlink_batches;
+	uint64_t bpf_batches;	/* dataplane bpf: ila_map updates, one per flush */
+	uint64_t bpf_set;	/* mappings written to ila_map */
+	uint64_t bpf_deleted;
+	uint64_t bpf_failures;
 	uint64_t xlat_added;
 	uint64_t neigh_events;
 	uint64_t auto_attached;
@@ -212,6 +221,8 @@ struct ilad {
 	struct kernel *kernel;	/* NULL in control-plane mode */
 	struct zapi *zapi;	/* NULL unless `zebra on` */
 	bool ila;		/* kernel ILA routes and translation */
+	struct ilad_bpf *bpf;	/* dataplane bpf (bpfpath.c); NULL otherwise */
+	const struct bpfpath_ops *bpf_ops;
 	struct ila_ctl_server *ctl;
 
 	/* mapper session */
@@ -368,6 +379,37 @@ const char *mc_state_name(enum mc_state s);
  * local_answered). Returns the last xid, 0 when the session is down, or
  * -errno. */
 int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n);
+
+/* bpfpath.c: dataplane bpf */
+#define BPFPATH_COUNTERS ILA_BPF_COUNTERS
+struct bpfpath_op {
+	uint32_t vn;
+	struct in6_addr addr;
+	struct ila_locator loc;
+	bool down;
+	bool del;
+};
+/* What cache.c and show.c call, through d->bpf_ops: they neither link
+ * libbpf nor know whether it was built (the unit tests link them alone). */
+struct bpfpath_ops {
+	/* Writes ila_map: the sets, then the deletes, each in one batch. */
+	int (*apply)(struct ilad *d, const struct bpfpath_op *ops, size_t n);
+	/* A mapping's packets and bytes since it was set. */
+	int (*counters)(struct ilad *d, uint32_t vn, const struct in6_addr *a, uint64_t *packets,
+			uint64_t *bytes);
+	/* enum ila_bpf_counter, summed over the CPUs. */
+	int (*global)(struct ilad *d, uint64_t out[BPFPATH_COUNTERS]);
+	/* The devices ila_in is attached to. */
+	unsigned (*uplinks)(const struct ilad *d, int *out, unsigned max);
+};
+/* Whether this ilad was built with the BPF data path. */
+bool bpfpath_built(void);
+/* Loads the programs, installs each vn's SIR prefix route with ila_out,
+ * fills the prefixes and locators, attaches ila_in to the uplinks; sets
+ * d->bpf and d->bpf_ops. */
+int bpfpath_open(struct ilad *d, char *err, size_t errlen);
+/* Removes the prefix routes, detaches and unloads everything. */
+void bpfpath_close(struct ilad *d);
 
 /* zebra.c */
 int zebra_init(struct ilad *d, char *err, size_t errlen);

@@ -33,6 +33,8 @@ static const char *local_state_name(enum local_state s)
 
 static const char *route_kind_name(const struct centry *e)
 {
+	if (e && !e->installed && e->bpf_set)
+		return "bpf"; /* under the SIR prefix's route, through ila_map */
 	if (!e || !e->installed)
 		return "-";
 	switch (e->inst.kind) {
@@ -121,21 +123,29 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 			return ILA_CLI_WARNING;
 		}
 	}
-	if (!arr)
+	if (!arr && d->bpf_ops)
+		ila_buf_printf(out, "%-10s %-39s %-19s %8s %-7s %-12s %-11s %10s %12s\n", "VN",
+			       "ADDRESS", "LOCATOR", "SEQ", "STATE", "NODE", "ROUTE", "PACKETS",
+			       "BYTES");
+	else if (!arr)
 		ila_buf_printf(out, "%-10s %-39s %-19s %8s %-7s %-12s %-11s\n", "VN", "ADDRESS",
 			       "LOCATOR", "SEQ", "STATE", "NODE", "ROUTE");
 	lh_foreach(d->cache, le) {
 		const struct centry *e = lh_entry_v(le);
 		char addr[INET6_ADDRSTRLEN], loc[ILA_LOCATOR_STRLEN] = "-";
+		uint64_t packets = 0, bytes = 0;
 
 		if (only_vn && e->key.vn != only_vn)
 			continue;
 		if (one && (e->key.family != only.family ||
 			    memcmp(&e->key.addr, &only.addr, sizeof(only.addr))))
 			continue;
-		if (!e->known && !e->installed)
+		if (!e->known && !e->installed && !e->bpf_set)
 			continue;
 		ilad_key_addr(&e->key, addr, sizeof(addr));
+		/* what ila_out translated (or dropped, down) for it on this node */
+		if (e->bpf_set)
+			(void)d->bpf_ops->counters(d, e->key.vn, &e->key.addr.v6, &packets, &bytes);
 		if (e->known)
 			ila_locator_format(&e->rec.loc, loc, sizeof(loc));
 		if (arr) {
@@ -152,7 +162,19 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 				json_object_object_add(o, "node", json_object_new_string(e->rec.node));
 			}
 			json_object_object_add(o, "route", json_object_new_string(route_kind_name(e)));
+			if (d->bpf_ops) {
+				json_object_object_add(o, "in_map", json_object_new_boolean(e->bpf_set));
+				json_object_object_add(o, "packets", json_object_new_uint64(packets));
+				json_object_object_add(o, "bytes", json_object_new_uint64(bytes));
+			}
 			json_object_array_add(arr, o);
+		} else if (d->bpf_ops) {
+			ila_buf_printf(out, "%-10s %-39s %-19s %8llu %-7s %-12s %-11s %10llu %12llu\n",
+				       ilad_vn_name(d, e->key.vn), addr, loc,
+				       (unsigned long long)(e->known ? e->rec.seq : 0),
+				       e->known ? ila_record_state_name(e->rec.state) : "-",
+				       e->known ? e->rec.node : "-", route_kind_name(e),
+				       (unsigned long long)packets, (unsigned long long)bytes);
 		} else {
 			ila_buf_printf(out, "%-10s %-39s %-19s %8llu %-7s %-12s %-11s\n",
 				       ilad_vn_name(d, e->key.vn), addr, loc,
@@ -381,6 +403,8 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows)
 #undef R
 #undef REJECTED
 
+static void bpf_rows(struct ilad *d, json_object *o, struct ila_buf *out);
+
 static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	struct ilad *d = ctx;
@@ -394,7 +418,96 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 		else
 			ila_buf_printf(out, "%-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
 	}
+	if (d->bpf_ops)
+		bpf_rows(d, o, out);
 	return o ? ila_ctl_print_json(out, o) : ILA_CLI_SUCCESS;
+}
+
+/* The names of enum ila_bpf_counter, prefixed bpf_ in show stats. */
+static const char *const bpf_counter_names[BPFPATH_COUNTERS] = {
+	[ILA_BPF_OUT_TRANSLATED] = "out_translated",
+	[ILA_BPF_OUT_MISS] = "out_miss",
+	[ILA_BPF_OUT_DOWN] = "out_down",
+	[ILA_BPF_OUT_REFUSED] = "out_refused",
+	[ILA_BPF_OUT_NOT_SIR] = "out_not_sir",
+	[ILA_BPF_OUT_NOT_IPV6] = "out_not_ipv6",
+	[ILA_BPF_MISS_EVENTS] = "miss_events",
+	[ILA_BPF_MISS_EVENTS_LOST] = "miss_events_lost",
+	[ILA_BPF_IN_TRANSLATED] = "in_translated",
+	[ILA_BPF_IN_PASSED] = "in_passed",
+};
+
+/* dataplane bpf: ilad's updates of ila_map and the programs' own counters. */
+static void bpf_rows(struct ilad *d, json_object *o, struct ila_buf *out)
+{
+	const struct ilad_stats *s = &d->stats;
+	const struct {
+		const char *name;
+		uint64_t v;
+	} rows[] = {
+		{ "bpf_batches", s->bpf_batches },
+		{ "bpf_set", s->bpf_set },
+		{ "bpf_deleted", s->bpf_deleted },
+		{ "bpf_failures", s->bpf_failures },
+	};
+	uint64_t g[BPFPATH_COUNTERS] = { 0 };
+	char name[40];
+
+	for (size_t i = 0; i < ILA_ARRAY_SIZE(rows); i++) {
+		if (o)
+			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
+		else
+			ila_buf_printf(out, "%-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
+	}
+	(void)d->bpf_ops->global(d, g);
+	for (size_t i = 0; i < BPFPATH_COUNTERS; i++) {
+		snprintf(name, sizeof(name), "bpf_%s", bpf_counter_names[i]);
+		if (o)
+			json_object_object_add(o, name, json_object_new_uint64(g[i]));
+		else
+			ila_buf_printf(out, "%-24s %llu\n", name, (unsigned long long)g[i]);
+	}
+}
+
+static int cmd_show_dataplane(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	const char *dp = d->bpf ? "bpf" : d->ila ? "ila-module" : "none";
+	json_object *o = a->json ? json_object_new_object() : NULL;
+	json_object *ups = o ? json_object_new_array() : NULL;
+	int up[16];
+	unsigned n = d->bpf_ops ? d->bpf_ops->uplinks(d, up, 16) : 0;
+
+	if (o) {
+		json_object_object_add(o, "mode", json_object_new_string(
+							  ila_conf_mode_name(d->conf->mode)));
+		json_object_object_add(o, "configured", json_object_new_string(
+								ila_conf_dataplane_name(d->conf->dataplane)));
+		json_object_object_add(o, "dataplane", json_object_new_string(dp));
+	} else {
+		ila_buf_printf(out, "mode        %s\n", ila_conf_mode_name(d->conf->mode));
+		ila_buf_printf(out, "configured  %s\n", ila_conf_dataplane_name(d->conf->dataplane));
+		ila_buf_printf(out, "dataplane   %s\n", dp);
+	}
+	for (unsigned i = 0; i < n; i++) {
+		char name[IF_NAMESIZE] = "?";
+
+		if (!if_indextoname((unsigned)up[i], name))
+			snprintf(name, sizeof(name), "#%d", up[i]);
+		if (ups)
+			json_object_array_add(ups, json_object_new_string(name));
+		else
+			ila_buf_printf(out, "uplink      %s (ila_in on tc ingress)\n", name);
+	}
+	if (o) {
+		json_object_object_add(o, "uplinks", ups);
+		if (d->bpf_ops)
+			bpf_rows(d, o, out);
+		return ila_ctl_print_json(out, o);
+	}
+	if (d->bpf_ops)
+		bpf_rows(d, NULL, out);
+	return ILA_CLI_SUCCESS;
 }
 
 static int cmd_show_running(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -530,7 +643,7 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 	return ILA_CLI_SUCCESS;
 }
 
-#define NCOMMANDS 16
+#define NCOMMANDS 17
 static const struct ila_cli_cmd commands[NCOMMANDS];
 
 static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -550,6 +663,8 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	{ "show mapper", "the mapper session, per-vn sync, cache staleness", cmd_show_mapper },
 	{ "show routing", "routes announced through zebra and their state", cmd_show_routing },
 	{ "show stats", "counters", cmd_show_stats },
+	{ "show dataplane", "the data path in use (ila-module or bpf), its uplinks and counters",
+	  cmd_show_dataplane },
 	{ "show running-config", "the configuration in force", cmd_show_running },
 	{ "attach ADDR", "a workload runs here (planned move): local delivery, then register",
 	  cmd_attach },

@@ -92,6 +92,7 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 
 	c->mode = ILA_CONF_MODE_ILA;
 	c->role = ILA_CONF_ROLE_HOST;
+	c->dataplane = ILA_CONF_DATAPLANE_AUTO;
 	c->csum_mode = ILA_CSUM_NEUTRAL_MAP;
 	c->ident_type = ILA_IDENT_LUID;
 	c->route_protocol = DEFAULT_ROUTE_PROTOCOL;
@@ -144,6 +145,7 @@ static const struct keyword {
 	{ "node-name", KIND_NODE, conf_kw_node_name },
 	{ "mode", KIND_NODE, conf_kw_mode },
 	{ "role", KIND_NODE, conf_kw_role },
+	{ "dataplane", KIND_NODE, conf_kw_dataplane },
 	{ "locator", KIND_NODE, conf_kw_locator },
 	{ "mapper", KIND_NODE, conf_kw_mapper },
 	{ "csum-mode", KIND_NODE, conf_kw_csum_mode },
@@ -418,6 +420,13 @@ static int check_node(struct parser *p)
 		return conf_err_at(p, eof, "at least one 'mapper' is required");
 	if (c->mode == ILA_CONF_MODE_ILA && c->n_locators == 0)
 		return conf_err_at(p, eof, "mode ila needs at least one 'locator'");
+#ifndef HAVE_BPF
+	if (c->dataplane == ILA_CONF_DATAPLANE_BPF)
+		return conf_err_at(p, p->dataplane_line,
+				   "dataplane bpf: this ilad was built without the BPF data path "
+				   "(configure found no clang, bpftool or libbpf, or --disable-bpf); "
+				   "use dataplane ila-module or auto");
+#endif
 	if (c->cache == ILA_CONF_CACHE_ON_DEMAND)
 		return conf_err_at(p, p->cache_line,
 				   "cache on-demand is not supported by this version: use cache "
@@ -655,8 +664,8 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 		if (!SAME_STR(etcd_endpoints[i]))
 			return false;
 	}
-	if (!SAME_STR(node_name) || !SAME(mode) || !SAME(role) || !SAME(n_locators) ||
-	    !SAME(n_mappers) || !SAME(csum_mode) || !SAME(ident_type) ||
+	if (!SAME_STR(node_name) || !SAME(mode) || !SAME(dataplane) || !SAME(role) ||
+	    !SAME(n_locators) || !SAME(n_mappers) || !SAME(csum_mode) || !SAME(ident_type) ||
 	    !SAME(route_protocol) || !SAME(hold_time_s) || !SAME(registration_lifetime_s) ||
 	    !SAME(cache) || !SAME(attach_grace_s) || !SAME(zebra) || !SAME_STR(zebra_socket) ||
 	    !SAME(zebra_version) || !SAME(zebra_route_type) || !SAME(zebra_route_type_num))

@@ -105,6 +105,13 @@ enum ila_conf_mode {
 	ILA_CONF_MODE_CONTROL_PLANE, /* talk to the mapper only, program nothing */
 };
 
+/* Which kernel facility translates in mode ila (doc/bpf.md). */
+enum ila_conf_dataplane {
+	ILA_CONF_DATAPLANE_AUTO,       /* the module where the kernel has it, else BPF */
+	ILA_CONF_DATAPLANE_ILA_MODULE, /* the kernel's ILA module: ILA routes, translation table */
+	ILA_CONF_DATAPLANE_BPF,        /* routing/bpf/: one route per SIR prefix, maps */
+};
+
 enum ila_conf_role {
 	ILA_CONF_ROLE_HOST,
 	ILA_CONF_ROLE_ROUTER, /* full table, advertises the SIR prefixes */
@@ -198,6 +205,7 @@ struct ila_conf {
 	/* ilad */
 	char node_name[ILA_CONF_NAME_MAX];
 	enum ila_conf_mode mode;
+	enum ila_conf_dataplane dataplane;
 	enum ila_conf_role role;
 	struct ila_locator locators[ILA_CONF_MAX_LOCATORS];
 	unsigned int n_locators;
@@ -275,6 +283,7 @@ int ila_conf_vn_locator(const struct ila_conf *c, unsigned int vn);
 const char *ila_conf_kind_name(enum ila_conf_kind kind); /* "ila-mapper" / "ilad" */
 const char *ila_conf_mode_name(enum ila_conf_mode mode);
 const char *ila_conf_role_name(enum ila_conf_role role);
+const char *ila_conf_dataplane_name(enum ila_conf_dataplane dp);
 const char *ila_conf_cache_name(enum ila_conf_cache cache);
 const char *ila_conf_zebra_rtype_name(enum ila_conf_zebra_rtype t); /* NULL for NUMBER */
 

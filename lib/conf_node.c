@@ -19,6 +19,12 @@ static const char *const role_names[] = {
 	[ILA_CONF_ROLE_ROUTER] = "router",
 };
 
+static const char *const dataplane_names[] = {
+	[ILA_CONF_DATAPLANE_AUTO] = "auto",
+	[ILA_CONF_DATAPLANE_ILA_MODULE] = "ila-module",
+	[ILA_CONF_DATAPLANE_BPF] = "bpf",
+};
+
 static const char *const cache_names[] = {
 	[ILA_CONF_CACHE_FULL] = "full",
 	[ILA_CONF_CACHE_ON_DEMAND] = "on-demand",
@@ -43,6 +49,11 @@ const char *ila_conf_mode_name(enum ila_conf_mode mode)
 const char *ila_conf_role_name(enum ila_conf_role role)
 {
 	return name_of(role_names, ILA_ARRAY_SIZE(role_names), role);
+}
+
+const char *ila_conf_dataplane_name(enum ila_conf_dataplane dp)
+{
+	return name_of(dataplane_names, ILA_ARRAY_SIZE(dataplane_names), dp);
 }
 
 const char *ila_conf_cache_name(enum ila_conf_cache cache)
@@ -100,6 +111,19 @@ int conf_kw_role(struct parser *p)
 
 	if (!rc)
 		p->c->role = (enum ila_conf_role)v;
+	return rc;
+}
+
+int conf_kw_dataplane(struct parser *p)
+{
+	unsigned int v;
+	int rc = kw_choice(p, &p->c->dataplane, dataplane_names, ILA_ARRAY_SIZE(dataplane_names),
+			   &v);
+
+	if (!rc) {
+		p->c->dataplane = (enum ila_conf_dataplane)v;
+		p->dataplane_line = p->line;
+	}
 	return rc;
 }
 

@@ -52,6 +52,7 @@ struct parser {
 	bool listen_given;
 	unsigned int plaintext_line, tls_line, lifetime_line, dead_line, keepalive_line;
 	unsigned int cache_line;
+	unsigned int dataplane_line;
 	unsigned int store_line, etcd_line, etcd_tls_line;
 	unsigned int control_readonly_line; /* 0: the default, next to control */
 	unsigned int metrics_line;
@@ -166,6 +167,7 @@ int conf_kw_route_protocol(struct parser *p);
 int conf_kw_hold_time(struct parser *p);
 int conf_kw_registration_lifetime(struct parser *p);
 int conf_kw_cache(struct parser *p);
+int conf_kw_dataplane(struct parser *p);
 int conf_kw_attach_grace(struct parser *p);
 int conf_kw_zebra(struct parser *p);
 

@@ -268,6 +268,7 @@ static void print_node(const struct ila_conf *c, FILE *out)
 	if (c->node_name[0])
 		line_str(out, "node-name", c->node_name);
 	line_str(out, "mode", ila_conf_mode_name(c->mode));
+	line_str(out, "dataplane", ila_conf_dataplane_name(c->dataplane));
 	line_str(out, "role", ila_conf_role_name(c->role));
 	for (unsigned int i = 0; i < c->n_locators; i++)
 		line_str(out, "locator", ila_locator_format(&c->locators[i], s, sizeof(s)));

@@ -200,6 +200,14 @@ int kernel_route_dump(struct kernel *k, int family, uint32_t table, kernel_route
 int kernel_route_lookup(struct kernel *k, int family, const union kaddr *dst, int *oif,
 			union kaddr *gateway);
 
+/* ---- tc ---- */
+
+/* Deletes the cls_bpf filters on clsact ingress of ifindex whose name
+ * starts with prefix (libbpf names them "PROG:[ID]"), and the clsact qdisc
+ * too when nothing else is left on it. Returns how many filters went, or
+ * -errno. */
+int kernel_tc_purge(struct kernel *k, int ifindex, const char *prefix);
+
 /* ---- ILA translation table (generic netlink "ila", version 1) ---- */
 
 enum kernel_xlat_result {

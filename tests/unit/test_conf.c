@@ -974,6 +974,30 @@ static void test_error_node_unsupported(void **state)
 	free(c);
 }
 
+/* dataplane: auto by default; bpf only where the BPF data path is built,
+ * refused at its line otherwise (so ilad -n says what start-up would). */
+static void test_dataplane(void **state)
+{
+	struct ila_conf *c = must_parse(ILA_CONF_NODE, NODE_BASE);
+
+	assert_int_equal(c->dataplane, ILA_CONF_DATAPLANE_AUTO);
+	free(c);
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "dataplane ila-module\n");
+	assert_int_equal(c->dataplane, ILA_CONF_DATAPLANE_ILA_MODULE);
+	free(c);
+	expect_error(ILA_CONF_NODE, NODE_BASE "dataplane ebpf\n", 5,
+		     "unknown value 'ebpf' (auto|ila-module|bpf)");
+	expect_error(ILA_CONF_NODE, NODE_BASE "dataplane bpf\ndataplane auto\n", 6, "dataplane");
+#ifdef HAVE_BPF
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "dataplane bpf\nmode control-plane\n");
+	assert_int_equal(c->dataplane, ILA_CONF_DATAPLANE_BPF);
+	free(c);
+#else
+	expect_error(ILA_CONF_NODE, NODE_BASE "\ndataplane bpf\n", 6,
+		     "dataplane bpf: this ilad was built without the BPF data path");
+#endif
+}
+
 /* Mode ila: the vn's position in the file picks its locator, the last one
  * when there are fewer; two vns on one locator are refused at the line where
  * the later vn first appears. */
@@ -1277,6 +1301,7 @@ int main(void)
 		cmocka_unit_test(test_error_transport),
 		cmocka_unit_test(test_error_node_requirements),
 		cmocka_unit_test(test_error_node_unsupported),
+		cmocka_unit_test(test_dataplane),
 		cmocka_unit_test(test_error_locator_per_vn),
 		cmocka_unit_test(test_node_kernel_settings),
 		cmocka_unit_test(test_zebra_forms),

@@ -987,6 +987,175 @@ static void test_flush_all_deletes_every_installed_route(void **state)
 
 #define T(name, setup) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/* ---- dataplane bpf: the map instead of per-mapping routes ---- */
+
+static struct {
+	struct bpfpath_op ops[16];
+	size_t n;
+	unsigned calls;
+	unsigned trace; /* of the last apply, in fake_trace order */
+	int rc;
+} fake_map;
+
+static int fake_apply(struct ilad *d, const struct bpfpath_op *ops, size_t n)
+{
+	(void)d;
+	fake_map.calls++;
+	fake_map.trace = fake_trace();
+	if (fake_map.rc < 0)
+		return fake_map.rc;
+	assert_true(n <= ILA_ARRAY_SIZE(fake_map.ops));
+	memcpy(fake_map.ops, ops, n * sizeof(*ops));
+	fake_map.n = n;
+	return 0;
+}
+
+static const struct bpfpath_ops fake_bpf_ops = { .apply = fake_apply };
+
+static int setup_bpf(void **state)
+{
+	struct ilad *d;
+
+	setup_with(state, conf_ila);
+	d = *state;
+	memset(&fake_map, 0, sizeof(fake_map));
+	d->ila = false;
+	d->bpf_ops = &fake_bpf_ops;
+	return 0;
+}
+
+static void test_bpf_remote_mapping_goes_to_the_map_not_a_route(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct in6_addr a1 = fake_kaddr(A1).v6;
+
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 5, ILA_STATE_UP));
+	assert_int_equal(fake_map.calls, 1);
+	assert_int_equal(fake_map.n, 1);
+	assert_false(fake_map.ops[0].del);
+	assert_false(fake_map.ops[0].down);
+	assert_int_equal(fake_map.ops[0].vn, VN_BLUE);
+	assert_memory_equal(&fake_map.ops[0].addr, &a1, sizeof(a1));
+	assert_locator(&fake_map.ops[0].loc, LOC_H2);
+	assert_null(replaced(A1));
+	assert_true(entry(d, VN_BLUE, A1)->bpf_set);
+	/* the same record again: nothing written */
+	touch_and_flush(d, VN_BLUE, A1);
+	assert_int_equal(fake_map.calls, 1);
+	/* a move is one update */
+	push(d, fake_rec(VN_BLUE, A1, LOC_H3, "h3", 6, ILA_STATE_UP));
+	assert_int_equal(fake_map.calls, 2);
+	assert_locator(&fake_map.ops[0].loc, LOC_H3);
+	assert_int_equal(d->stats.bpf_set, 2);
+}
+
+static void test_bpf_one_batch_per_flush(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ila_record r1 = fake_rec(VN_BLUE, A1, LOC_H2, "h2", 5, ILA_STATE_UP);
+	struct ila_record r2 = fake_rec(VN_BLUE, A2, LOC_H3, "h3", 5, ILA_STATE_UP);
+
+	cache_apply(d, &r1);
+	cache_apply(d, &r2);
+	cache_flush(d);
+	assert_int_equal(fake_map.calls, 1);
+	assert_int_equal(fake_map.n, 2);
+	assert_int_equal(d->stats.bpf_batches, 1);
+	assert_int_equal(fake_kernel_count(FK_REPLACE), 0);
+}
+
+static void test_bpf_down_is_down_in_the_map_under_an_unreachable_route(void **state)
+{
+	struct ilad *d = daemon_of(state);
+
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 5, ILA_STATE_DOWN));
+	assert_int_equal(fake_map.n, 1);
+	assert_true(fake_map.ops[0].down);
+	assert_non_null(replaced(A1));
+	assert_int_equal(replaced(A1)->kind, KROUTE_UNREACHABLE);
+}
+
+static void test_bpf_removed_and_own_mappings_leave_the_map(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ila_record r = fake_rec(VN_BLUE, A1, LOC_H2, "h2", 5, ILA_STATE_UP);
+
+	push(d, r);
+	r.state = ILA_STATE_REMOVED;
+	r.seq = 6;
+	push(d, r);
+	assert_int_equal(fake_map.calls, 2);
+	assert_true(fake_map.ops[0].del);
+	assert_null(entry(d, VN_BLUE, A1)); /* nothing left to remember */
+	/* ours (our locator): never in the map, delivered here */
+	push(d, fake_rec(VN_BLUE, A2, LOC_H1, "h1", 5, ILA_STATE_UP));
+	assert_int_equal(fake_map.calls, 2);
+	/* IPv4: not carried over ILA yet */
+	push(d, fake_rec(VN_BLUE, V4, LOC_H2, "h2", 5, ILA_STATE_UP));
+	assert_int_equal(fake_map.calls, 2);
+}
+
+/* Make before break: a workload that moved away is in the map at its new
+ * locator before its local route goes. */
+static void test_bpf_moved_away_is_in_the_map_before_its_local_route_goes(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ilad_key k = fake_key(VN_BLUE, A1);
+	unsigned map_trace;
+
+	put_local(d, VN_BLUE, A1, LOCAL_ATTACHED, 7, 5);
+	push(d, fake_rec(VN_BLUE, A1, LOC_H1, "h1", 5, ILA_STATE_UP));
+	assert_int_equal(replaced(A1)->kind, KROUTE_DEV);
+	assert_int_equal(fake_map.calls, 0);
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 6, ILA_STATE_UP));
+	assert_int_equal(count_posted(ILAD_EV_MOVED_AWAY), 1);
+	assert_int_equal(fake_map.calls, 1);
+	assert_locator(&fake_map.ops[0].loc, LOC_H2);
+	map_trace = fake_map.trace;
+	/* local.c lets the workload go: its route is deleted */
+	lh_table_delete(d->locals, &k);
+	touch_and_flush(d, VN_BLUE, A1);
+	assert_non_null(deleted(A1));
+	assert_true(fake_kernel_last(FK_DELETE, &(union kaddr){ .v6 = fake_kaddr(A1).v6 })->trace >
+		    map_trace);
+}
+
+/* ... also when both change in one flush: the map batch goes before the
+ * netlink batch is committed. */
+static void test_bpf_map_batch_before_the_netlink_batch(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ilad_key k = fake_key(VN_BLUE, A1);
+	struct ila_record r = fake_rec(VN_BLUE, A1, LOC_H2, "h2", 6, ILA_STATE_UP);
+	unsigned commit = 0;
+
+	put_local(d, VN_BLUE, A1, LOCAL_ATTACHED, 7, 5);
+	push(d, fake_rec(VN_BLUE, A1, LOC_H1, "h1", 5, ILA_STATE_UP));
+	lh_table_delete(d->locals, &k);
+	cache_apply(d, &r);
+	cache_flush(d);
+	assert_non_null(deleted(A1));
+	assert_int_equal(fake_map.calls, 1);
+	for (size_t i = 0; i < fake_kernel.n; i++)
+		if (fake_kernel.calls[i].op == FK_COMMIT)
+			commit = fake_kernel.calls[i].trace;
+	assert_true(fake_map.trace < commit);
+}
+
+static void test_bpf_failed_update_is_written_again(void **state)
+{
+	struct ilad *d = daemon_of(state);
+
+	fake_map.rc = -ENOMEM;
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 5, ILA_STATE_UP));
+	assert_false(entry(d, VN_BLUE, A1)->bpf_set);
+	assert_int_equal(d->stats.bpf_failures, 1);
+	fake_map.rc = 0;
+	touch_and_flush(d, VN_BLUE, A1);
+	assert_true(entry(d, VN_BLUE, A1)->bpf_set);
+	assert_int_equal(fake_map.calls, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1039,6 +1208,13 @@ int main(void)
 		T(test_routes_found_at_start_are_checked_by_the_snapshot, setup_ila),
 		T(test_decapsulation_found_at_start_belongs_to_its_ipv4_workload, setup_host_route),
 		T(test_flush_all_deletes_every_installed_route, setup_ila),
+		T(test_bpf_remote_mapping_goes_to_the_map_not_a_route, setup_bpf),
+		T(test_bpf_one_batch_per_flush, setup_bpf),
+		T(test_bpf_down_is_down_in_the_map_under_an_unreachable_route, setup_bpf),
+		T(test_bpf_removed_and_own_mappings_leave_the_map, setup_bpf),
+		T(test_bpf_moved_away_is_in_the_map_before_its_local_route_goes, setup_bpf),
+		T(test_bpf_map_batch_before_the_netlink_batch, setup_bpf),
+		T(test_bpf_failed_update_is_written_again, setup_bpf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * ilad/bpfpath.c: the BPF data path of mode ila (dataplane bpf, doc/bpf.md).
+ * The programs are loaded once at start (routing/kbpf.c); each vn gets one
+ * route for its SIR prefix that carries ila_out, an entry in ila_prefixes,
+ * and its locator in ila_locators; ila_in goes on tc ingress of the devices
+ * those prefix routes leave by (the uplinks). The mappings themselves go to
+ * ila_map from cache.c's flush (bpfpath_apply), in one batch per flush.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+
+#include "log.h"
+#include "ilad.h"
+
+#ifdef HAVE_BPF
+#include "../routing/kbpf.h"
+
+#define BPF_MAX_UPLINKS 8
+
+struct ilad_bpf {
+	struct kbpf *k;
+	struct kroute routes[ILA_CONF_MAX_VNS]; /* the SIR prefix routes installed */
+	bool installed[ILA_CONF_MAX_VNS];
+	int uplinks[BPF_MAX_UPLINKS];
+	unsigned n_uplinks;
+};
+
+static const struct bpfpath_ops bpf_ops;
+
+bool bpfpath_built(void)
+{
+	return true;
+}
+
+static void prefix_addr(const struct ila_conf_vn *vn, union kaddr *a)
+{
+	memset(a, 0, sizeof(*a));
+	memcpy(a->v6.s6_addr, vn->sir_prefix.loc.b, 8);
+}
+
+static int add_uplink(struct ilad *d, struct ilad_bpf *b, int ifindex, char *err, size_t errlen)
+{
+	char name[IF_NAMESIZE] = "?";
+	int rc;
+
+	for (unsigned i = 0; i < b->n_uplinks; i++)
+		if (b->uplinks[i] == ifindex)
+			return 0;
+	if (b->n_uplinks == BPF_MAX_UPLINKS) {
+		snprintf(err, errlen, "dataplane bpf: more than %d uplinks", BPF_MAX_UPLINKS);
+		return -ENOSPC;
+	}
+	if_indextoname((unsigned)ifindex, name);
+	/* an ilad killed before its exit left its filter (and its clsact) */
+	rc = kernel_tc_purge(d->kernel, ifindex, "ila_in:");
+	if (rc > 0)
+		log_notice("dataplane bpf: removed %d stale ila_in filter(s) from %s", rc, name);
+	else if (rc < 0)
+		log_warn("dataplane bpf: looking for stale ila_in filters on %s: %s", name,
+			 strerror(-rc));
+	rc = kbpf_tc_attach(b->k, ifindex);
+	if (rc < 0) {
+		snprintf(err, errlen, "dataplane bpf: ila_in on tc ingress of %s: %s", name,
+			 strerror(-rc));
+		return rc;
+	}
+	b->uplinks[b->n_uplinks++] = ifindex;
+	log_info("dataplane bpf: ila_in attached to tc ingress of %s", name);
+	return 0;
+}
+
+struct route_err {
+	int err;
+	char msg[KERNEL_ERRMSG_LEN + KROUTE_STRLEN];
+};
+
+static void route_refused(void *arg, size_t index, const struct kroute *r, bool del, int err,
+			  const char *msg)
+{
+	struct route_err *re = arg;
+	char buf[KROUTE_STRLEN];
+
+	(void)index;
+	(void)del;
+	if (re->err)
+		return;
+	re->err = err;
+	snprintf(re->msg, sizeof(re->msg), "%s: %s%s%s", kroute_format(r, buf, sizeof(buf)),
+		 strerror(-err), msg && *msg ? ": " : "", msg ? msg : "");
+}
+
+int bpfpath_open(struct ilad *d, char *err, size_t errlen)
+{
+	struct route_err re = { 0 };
+	struct ilad_bpf *b = calloc(1, sizeof(*b));
+	char buf[KROUTE_STRLEN];
+	int rc;
+
+	if (!b) {
+		snprintf(err, errlen, "out of memory");
+		return -ENOMEM;
+	}
+	rc = kbpf_open(NULL, &b->k);
+	if (rc < 0) {
+		snprintf(err, errlen,
+			 "dataplane bpf: loading the BPF programs: %s (needs CAP_BPF and "
+			 "CAP_NET_ADMIN, and a kernel with BPF; see doc/bpf.md)",
+			 strerror(-rc));
+		free(b);
+		return rc;
+	}
+	d->bpf = b;
+	d->bpf_ops = &bpf_ops;
+	kernel_batch_begin(d->kernel);
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		const struct ila_conf_vn *vn = &d->conf->vns[i];
+		const struct ila_locator *loc = ilad_locator_for(d, vn->id);
+		struct kroute *r = &b->routes[i];
+		char p[ILA_LOCATOR_STRLEN];
+
+		ila_locator_format(&vn->sir_prefix.loc, p, sizeof(p));
+		memset(r, 0, sizeof(*r));
+		r->family = AF_INET6;
+		r->kind = KROUTE_BPF;
+		r->hook_type = KROUTE_HOOK_UNSET;
+		prefix_addr(vn, &r->dst);
+		r->dst_len = 64;
+		r->bpf_fd = kbpf_out_fd(b->k);
+		/* packets without a mapping go on where the prefix leads without
+		 * us (toward a router with the full table); the lookup finds our
+		 * own route after a restart, with the same next hop */
+		rc = kernel_route_lookup(d->kernel, AF_INET6, &r->dst, &r->oif, &r->gateway);
+		if (rc < 0 || r->oif <= 0) {
+			snprintf(err, errlen,
+				 "dataplane bpf: vn %s: no route toward its SIR prefix %s::/64 (the "
+				 "fabric): %s", vn->name, p, strerror(rc < 0 ? -rc : ENETUNREACH));
+			goto fail;
+		}
+		rc = kbpf_prefix_set(b->k, &r->dst.v6, 64, vn->id, d->conf->csum_mode);
+		if (rc == 0 && loc)
+			rc = kbpf_locator_set(b->k, loc, &vn->sir_prefix, d->conf->csum_mode);
+		if (rc < 0) {
+			snprintf(err, errlen, "dataplane bpf: vn %s: filling the maps: %s", vn->name,
+				 strerror(-rc));
+			goto fail;
+		}
+		if ((rc = add_uplink(d, b, r->oif, err, errlen)) < 0)
+			goto fail;
+		kernel_route_replace(d->kernel, r);
+		log_info("dataplane bpf: vn %s: %s", vn->name, kroute_format(r, buf, sizeof(buf)));
+	}
+	rc = kernel_batch_commit(d->kernel, route_refused, &re);
+	if (rc < 0 || re.err) {
+		snprintf(err, errlen, "dataplane bpf: installing the SIR prefix routes: %s",
+			 rc < 0 ? strerror(-rc) : re.msg);
+		rc = rc < 0 ? rc : re.err;
+		goto fail;
+	}
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		b->installed[i] = true;
+	d->stats.netlink_batches++;
+	return 0;
+fail:
+	bpfpath_close(d);
+	return rc < 0 ? rc : -EINVAL;
+}
+
+void bpfpath_close(struct ilad *d)
+{
+	struct ilad_bpf *b = d->bpf;
+
+	if (!b)
+		return;
+	/* the routes hold ila_out: without them nothing of ours is left */
+	kernel_batch_begin(d->kernel);
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		if (b->installed[i])
+			kernel_route_delete(d->kernel, &b->routes[i]);
+	if (kernel_batch_count(d->kernel))
+		kernel_batch_commit(d->kernel, NULL, NULL);
+	kbpf_close(b->k); /* the tc filters, and the clsact qdiscs it created */
+	free(b);
+	d->bpf = NULL;
+	d->bpf_ops = NULL;
+}
+
+static int bpfpath_apply(struct ilad *d, const struct bpfpath_op *ops, size_t n)
+{
+	struct kbpf_mapping *set = calloc(n ? n : 1, sizeof(*set));
+	struct kbpf_mapping *del = calloc(n ? n : 1, sizeof(*del));
+	size_t ns = 0, nd = 0, done = 0;
+	int rc = 0, rc2 = 0;
+
+	if (!set || !del) {
+		free(set);
+		free(del);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct kbpf_mapping *m = ops[i].del ? &del[nd++] : &set[ns++];
+
+		m->vn = ops[i].vn;
+		m->addr = ops[i].addr;
+		m->loc = ops[i].loc;
+		m->state = ops[i].down ? KBPF_DOWN : KBPF_UP;
+	}
+	if (ns)
+		rc = kbpf_mapping_set_batch(d->bpf->k, set, ns, &done);
+	if (nd)
+		rc2 = kbpf_mapping_del_batch(d->bpf->k, del, nd, NULL);
+	free(set);
+	free(del);
+	return rc < 0 ? rc : rc2;
+}
+
+static int bpfpath_counters(struct ilad *d, uint32_t vn, const struct in6_addr *a,
+			    uint64_t *packets, uint64_t *bytes)
+{
+	struct kbpf_counters c;
+	int rc = kbpf_mapping_counters(d->bpf->k, vn, a, &c);
+
+	*packets = c.packets;
+	*bytes = c.bytes;
+	return rc;
+}
+
+static int bpfpath_global(struct ilad *d, uint64_t out[BPFPATH_COUNTERS])
+{
+	return kbpf_global_counters(d->bpf->k, out);
+}
+
+static unsigned bpfpath_uplinks(const struct ilad *d, int *out, unsigned max)
+{
+	unsigned n = 0;
+
+	for (; d->bpf && n < d->bpf->n_uplinks && n < max; n++)
+		out[n] = d->bpf->uplinks[n];
+	return n;
+}
+
+static const struct bpfpath_ops bpf_ops = {
+	.apply = bpfpath_apply,
+	.counters = bpfpath_counters,
+	.global = bpfpath_global,
+	.uplinks = bpfpath_uplinks,
+};
+
+#else /* !HAVE_BPF */
+
+bool bpfpath_built(void)
+{
+	return false;
+}
+
+int bpfpath_open(struct ilad *d, char *err, size_t errlen)
+{
+	(void)d;
+	snprintf(err, errlen, "dataplane bpf: this ilad was built without the BPF data path");
+	return -ENOTSUP;
+}
+
+void bpfpath_close(struct ilad *d)
+{
+	(void)d;
+}
+
+#endif

@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tc filters left by an earlier run: ilad's BPF data path attaches ila_in as
+ * a cls_bpf filter on clsact ingress (routing/kbpf.c, through libbpf). A
+ * killed ilad leaves the filter, which keeps its old program and maps and,
+ * being first in the chain, would shadow the new one. This file finds such
+ * filters by the name libbpf gives them ("PROG:[ID]") and deletes them.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include <libmnl/libmnl.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+
+#include "kernel_priv.h"
+
+#define KTC_MAX 32
+
+struct ktc_found {
+	struct {
+		uint32_t handle;
+		uint32_t info;
+	} f[KTC_MAX];
+	unsigned n;
+	unsigned others;
+	const char *prefix;
+};
+
+static int ktc_opt_cb(const struct nlattr *attr, void *data)
+{
+	const char **name = data;
+
+	if (mnl_attr_get_type(attr) == TCA_BPF_NAME && mnl_attr_validate(attr, MNL_TYPE_STRING) == 0)
+		*name = mnl_attr_get_str(attr);
+	return MNL_CB_OK;
+}
+
+static int ktc_attr_cb(const struct nlattr *attr, void *data)
+{
+	const struct nlattr **tb = data;
+	uint16_t type = mnl_attr_get_type(attr);
+
+	if (type <= TCA_MAX)
+		tb[type] = attr;
+	return MNL_CB_OK;
+}
+
+static int ktc_filter_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct ktc_found *found = arg;
+	const struct tcmsg *tcm = mnl_nlmsg_get_payload(nlh);
+	const struct nlattr *tb[TCA_MAX + 1] = { 0 };
+	const char *kind = NULL, *name = NULL;
+
+	if (nlh->nlmsg_type != RTM_NEWTFILTER || mnl_nlmsg_get_payload_len(nlh) < sizeof(*tcm))
+		return 0;
+	if (mnl_attr_parse(nlh, sizeof(*tcm), ktc_attr_cb, tb) < 0)
+		return 0;
+	if (!tcm->tcm_handle)
+		return 0; /* the chain's head, one per priority, not a filter */
+	if (tb[TCA_KIND] && mnl_attr_validate(tb[TCA_KIND], MNL_TYPE_STRING) == 0)
+		kind = mnl_attr_get_str(tb[TCA_KIND]);
+	if (kind && strcmp(kind, "bpf") == 0 && tb[TCA_OPTIONS])
+		(void)mnl_attr_parse_nested(tb[TCA_OPTIONS], ktc_opt_cb, &name);
+	if (found->prefix && name && strncmp(name, found->prefix, strlen(found->prefix)) == 0 &&
+	    found->n < KTC_MAX) {
+		found->f[found->n].handle = tcm->tcm_handle;
+		found->f[found->n].info = tcm->tcm_info;
+		found->n++;
+	} else {
+		found->others++;
+	}
+	return 0;
+}
+
+static int ktc_dump(struct kernel *k, int ifindex, uint32_t parent, struct ktc_found *found)
+{
+	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct tcmsg *tcm;
+
+	nlh->nlmsg_type = RTM_GETTFILTER;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	nlh->nlmsg_seq = ++k->seq;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = parent;
+	return nl_talk(k, k->rt, nlh, ktc_filter_cb, found);
+}
+
+static int ktc_del_filter(struct kernel *k, int ifindex, uint32_t parent, uint32_t handle,
+		      uint32_t info)
+{
+	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct tcmsg *tcm;
+
+	nlh->nlmsg_type = RTM_DELTFILTER;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++k->seq;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = parent;
+	tcm->tcm_handle = handle;
+	tcm->tcm_info = info;
+	mnl_attr_put_strz(nlh, TCA_KIND, "bpf");
+	return nl_talk(k, k->rt, nlh, NULL, NULL);
+}
+
+static int ktc_del_clsact(struct kernel *k, int ifindex)
+{
+	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct tcmsg *tcm;
+
+	nlh->nlmsg_type = RTM_DELQDISC;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++k->seq;
+	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	tcm->tcm_family = AF_UNSPEC;
+	tcm->tcm_ifindex = ifindex;
+	tcm->tcm_parent = TC_H_CLSACT;
+	tcm->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
+	return nl_talk(k, k->rt, nlh, NULL, NULL);
+}
+
+int kernel_tc_purge(struct kernel *k, int ifindex, const char *prefix)
+{
+	const uint32_t ingress = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
+	const uint32_t egress = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
+	struct ktc_found found = { .prefix = prefix };
+	struct ktc_found rest = { 0 };
+	int rc;
+
+	rc = ktc_dump(k, ifindex, ingress, &found);
+	if (rc == -EINVAL || rc == -ENOENT)
+		return 0; /* no clsact there */
+	if (rc < 0)
+		return rc;
+	for (unsigned i = 0; i < found.n; i++) {
+		rc = ktc_del_filter(k, ifindex, ingress, found.f[i].handle, found.f[i].info);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+	}
+	if (!found.n || found.others)
+		return (int)found.n;
+	/* the clsact held only the filters of the earlier run: it created it */
+	rc = ktc_dump(k, ifindex, egress, &rest);
+	if (rc == 0 && rest.others == 0)
+		(void)ktc_del_clsact(k, ifindex);
+	return (int)found.n;
+}

@@ -1,0 +1,346 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The bpf-move suite of tests/integration/run: ilad's BPF data path
+(dataplane bpf, doc/bpf.md) on this machine's own kernel, no ILA module.
+
+The network and daemons are the VM suites' (tests/vm/ilad_net.py): R routes
+only locators, A, B and C run ilad in mode ila with `dataplane bpf`, TLS to
+the mapper in M; W moves between A and B, X is C's correspondent. Checked:
+
+  - each node has exactly one route of ilad's protocol per SIR prefix
+    (encap bpf xmit ila_out) plus its local delivery routes, no per-mapping
+    route; ila_in on tc ingress of its link to R; R has no route to the SIR
+    prefix, so whatever reaches W was translated;
+  - hot move A -> B (ilactl attach at B) under a 10,000 packets/s UDP stream
+    X -> W (ILA_BPF_HOT_COUNT packets, 50,000 by default) and a busy TCP
+    connection: packets lost and duplicated counted (the goal is 0), the
+    connection survives, packets reach W through A before and through B
+    after, C's per-mapping counter of W (ilactl show mappings -j) grew by at
+    least the stream, C's map follows the move;
+  - packets still addressed to W's ILA address at A after the move are
+    translated back by A's ila_in and sent on to B by A's ila_out;
+  - ilactl show dataplane / show stats; on SIGTERM each ilad leaves no
+    route of its protocol, no tc filter and no clsact it created; after a
+    SIGKILL a new ilad takes over the stale prefix route and filter.
+
+Needs root, network namespaces and an ilad built with the BPF data path;
+otherwise it reports one SKIP line and counts nothing.
+"""
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'vm'))
+
+import ilad_net as N  # noqa: E402
+import ilad_node  # noqa: E402
+from ilad_net import LOC, NS, W_SIR, X_SIR, FloodRecv, until  # noqa: E402
+from vmlib import NetNS, ip, run  # noqa: E402
+
+RATE = int(os.environ.get('ILA_BPF_HOT_RATE', '10000'))
+COUNT = int(os.environ.get('ILA_BPF_HOT_COUNT', '50000'))
+PORT = ilad_node.STREAM_PORT
+ETH_P_ALL = 0x0003
+
+
+def tc_ingress(ns, dev):
+    """`tc filter show dev DEV ingress` in ns."""
+    _, out = run(['tc', '-n', ns, 'filter', 'show', 'dev', dev, 'ingress'], check=False)
+    return out
+
+
+def has_clsact(ns, dev):
+    _, out = run(['tc', '-n', ns, 'qdisc', 'show', 'dev', dev], check=False)
+    return 'clsact' in out
+
+
+def kernel_has_ila():
+    """Whether this kernel has the ILA module, loaded or on disk."""
+    if os.path.exists('/sys/module/ila'):
+        return True
+    top = '/lib/modules/%s' % os.uname().release
+    for _, _, files in os.walk(top):
+        if any(f.startswith('ila.ko') for f in files):
+            return True
+    return False
+
+
+class BpfSuite(ilad_node.Suite):
+    def __init__(self, name, res):
+        super().__init__(name)
+        self.res = res
+        for n in ('a', 'b'):
+            self.node_extra[n] = 'dataplane bpf\n'
+        # C says nothing: dataplane auto, which must take BPF on a kernel
+        # without the ILA module
+        self.c_auto = not kernel_has_ila()
+        self.node_extra['c'] = '' if self.c_auto else 'dataplane bpf\n'
+
+    def expected_routes(self, w_at):
+        """One route per SIR prefix toward R (iproute2 shows it as 'dev
+        n-r'), local delivery where a workload runs, nothing per mapping."""
+        want = {}
+        for n in ('a', 'b', 'c'):
+            r = ['%s dev %s-r' % (N.PREFIX, n)]
+            for sir, at, link in ((W_SIR, w_at, '%s-w' % n), (X_SIR, 'c', 'c-x')):
+                if n == at:
+                    r.append('%s dev %s' % (sir, link))
+            want[n] = sorted(r)
+        return want
+
+    def mapping_at(self, node, addr):
+        for m in self.net.ctls[node].json('show mappings %s' % addr).get('mappings', []):
+            if m.get('address') == addr:
+                return m
+        return {}
+
+    # ------------------------------------------------------------ layout
+
+    def phase_layout(self):
+        net = self.net
+        for n in ('a', 'b', 'c'):
+            _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS[n])
+            bpf = [l for l in raw.splitlines() if 'encap bpf' in l]
+            self.check('layout: %s has one encap bpf route, %s, and no per-mapping route' %
+                       (n.upper(), N.PREFIX),
+                       len(bpf) == 1 and bpf[0].startswith(N.PREFIX) and 'ila_out' in bpf[0]
+                       and 'encap ila' not in raw, raw.strip())
+            f = tc_ingress(NS[n], '%s-r' % n)
+            self.check('layout: ila_in on tc ingress of %s-r' % n, 'ila_in' in f, f.strip())
+            d = net.ctls[n].json('show dataplane')
+            conf = 'auto' if n == 'c' and self.c_auto else 'bpf'
+            self.check('layout: ilactl show dataplane on %s: %s configured, bpf in use, uplink '
+                       '%s-r' % (n.upper(), conf, n),
+                       d.get('dataplane') == 'bpf' and d.get('configured') == conf and
+                       d.get('uplinks') == ['%s-r' % n], d)
+        # the programs are loaded before the drop; every map update after it
+        # (the moves below) goes through the fds with CAP_NET_ADMIN alone
+        caps = {}
+        for n in ('a', 'b', 'c'):
+            with open(net.path(n + '.log')) as f:
+                m = re.findall(r'capabilities: (\S+)', f.read())
+            caps[n] = m[-1] if m else None
+        self.check('layout: each ilad runs with capabilities net_admin only after start',
+                   all(v == 'net_admin' for v in caps.values()), caps)
+        rc, out = ip('-6', 'route', 'get', W_SIR, ns=NS['r'], check=False)
+        self.check('layout: R has no route to the SIR prefix (only translated packets cross it)',
+                   rc != 0, out.strip())
+        rc, out = net.ilactl('c', 'show', 'mappings')
+        self.info('ilactl show mappings on C:\n' + out.rstrip())
+
+    def capture_w_ila(self):
+        """W's ILA address at A, as C's ila_out writes it (neutral-map
+        changes the identifier too): a few packets captured on R."""
+        with NetNS(NS['r']):
+            # ETH_P_ALL: a socket of one protocol does not see what leaves
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+        try:
+            s.bind(('r-a', ETH_P_ALL))
+            rid = self.run_id()
+            N.flood_send(self.net, 'x', W_SIR, PORT, 100, 5, rid, src=X_SIR)
+            time.sleep(0.2)
+            for pkt in ilad_node.drain(s, skip_outgoing=False):
+                p = ilad_node.parse_l4(pkt)
+                if p and p[0] == X_SIR and ilad_node.ila_prefix(p[1]) == LOC['a']:
+                    return p[1]
+        finally:
+            s.close()
+        return None
+
+    # ------------------------------------------------------------ hot move
+
+    def phase_bpfhot(self):
+        net = self.net
+        self.w_ila = self.capture_w_ila()
+        self.require('hot: W\'s ILA address at A seen on R: %s' % self.w_ila,
+                     self.w_ila is not None and self.w_ila != W_SIR)
+        c0 = self.mapping_at('c', W_SIR).get('packets', 0)
+        st0 = net.stats('c')
+        tcp = N.TcpPing(5003)
+        tcp.start()
+        log = net.path('bpfhot-recv.txt')
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', PORT, COUNT, rid, timeout_s=90, idle_ms=3000, log=log)
+        tx = N.flood_send(net, 'x', W_SIR, PORT, RATE, COUNT, rid, src=X_SIR,
+                          background=True, timeout_s=60)
+        time.sleep(min(2.0, COUNT / RATE / 3))
+        t_attach = time.monotonic()
+        rc, out = net.ilactl('b', 'attach', W_SIR, 'dev', 'b-w')
+        t_done = time.monotonic()
+        net.w_via('b')
+        # C's map follows: polled (bounded), the push's arrival within ~20 ms
+        moved = until(lambda: self.mapping_at('c', W_SIR).get('locator') == LOC['b'], 10, 0.02)
+        t_c = time.monotonic()
+        sent = N.flood_send_result(tx, 90)
+        r = rx.result(60)
+        time.sleep(0.3)
+        tcp.stop()
+        per_if = FloodRecv.per_if(r)
+        via_a = per_if.get(net.ifindex['w-a'], (0,))[0]
+        via_b = per_if.get(net.ifindex['w-b'], (0,))[0]
+        self.where = 'b'
+        self.check('hot: ilactl attach W dev b-w at B (%.0f ms)' % ((t_done - t_attach) * 1000),
+                   rc == 0, out.strip())
+        self.check('hot: %d UDP packets at %d/s X -> W across the move A -> B: sent %d, %d '
+                   'arrived, %d lost, %d duplicated (%d reordered; %d through A, %d through B)' %
+                   (COUNT, RATE, sent.get('sent', 0), r['unique'], r['lost'], r['dup'],
+                    r['reordered'], via_a, via_b),
+                   r['lost'] == 0 and r['dup'] == 0 and sent.get('sent') == COUNT and
+                   sent.get('errors', 0) == 0, '%s | %s' % (sent['line'], r['line']))
+        self.info('hot: sender %s' % sent['line'])
+        self.check('hot: the stream reached W through A before the move and through B after',
+                   via_a > 0 and via_b > 0, per_if)
+        self.check('hot: TCP connection X -> W open across the move: %d round trips, longest '
+                   'wait %.0f ms, no reset' % (tcp.rounds, tcp.max_wait * 1000),
+                   tcp.error is None and tcp.rounds > 0, tcp.error or '')
+        m = self.mapping_at('c', W_SIR)
+        c1 = m.get('packets', 0)
+        self.check('hot: C\'s map holds W at B\'s locator %.0f ms after the attach' %
+                   ((t_c - t_attach) * 1000), bool(moved), m)
+        self.check('hot: C\'s per-mapping counter of W grew by %d packets (>= the %d of the '
+                   'stream: every one translated by ila_out at C)' % (c1 - c0, COUNT),
+                   c1 - c0 >= COUNT, m)
+        st1 = net.stats('c')
+        self.info('hot: C bpf counters: out_translated +%d, out_miss +%d, bpf_batches +%d' % (
+            st1.get('bpf_out_translated', 0) - st0.get('bpf_out_translated', 0),
+            st1.get('bpf_out_miss', 0) - st0.get('bpf_out_miss', 0),
+            st1.get('bpf_batches', 0) - st0.get('bpf_batches', 0)))
+        got = self.routes_now()
+        self.check('hot: afterwards every node\'s routes as expected (W local at B)',
+                   got == self.expected_routes('b'), got)
+        # in flight: packets still addressed to W at A
+        sa0 = net.stats('a')
+        n = 200
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', PORT, n, rid, timeout_s=10, idle_ms=1500)
+        N.flood_send(net, 'x', self.w_ila, PORT, 200, n, rid, src=X_SIR)
+        r = rx.result(15)
+        via_b = FloodRecv.per_if(r).get(net.ifindex['w-b'], (0,))[0]
+        sa1 = net.stats('a')
+        self.check('hot: %d packets sent to W\'s old ILA address %s: A translates them back '
+                   '(in_translated +%d) and on to B (out_translated +%d); %d reach W through B'
+                   % (n, self.w_ila, sa1.get('bpf_in_translated', 0) -
+                      sa0.get('bpf_in_translated', 0), sa1.get('bpf_out_translated', 0) -
+                      sa0.get('bpf_out_translated', 0), via_b),
+                   via_b == n and sa1.get('bpf_out_translated', 0) -
+                   sa0.get('bpf_out_translated', 0) >= n, r['line'])
+
+    # ------------------------------------------------------------ cold move
+
+    def phase_bpfcold(self):
+        """Detach down: C keeps W in its map, DOWN, under an unreachable /128
+        route (senders get ICMPv6 unreachable, as with the module); attach at
+        the other node: delivery resumes through the map alone."""
+        net = self.net
+        src, dst = self.where, 'a' if self.where == 'b' else 'b'
+        run(['ip', 'netns', 'exec', NS['c'], 'sh', '-c',
+             'echo 0 >/proc/sys/net/ipv6/icmp/ratelimit'])
+        rc, out = net.ilactl(src, 'detach', W_SIR, 'down')
+        down = until(lambda: 'unreachable %s' % W_SIR in N.routes(NS['c']), 10)
+        m = self.mapping_at('c', W_SIR)
+        self.check('cold: detach W down at %s: C has it down in its map (%s, in_map %s) under an '
+                   'unreachable route' % (src.upper(), m.get('state'), m.get('in_map')),
+                   rc == 0 and down and m.get('state') == 'down' and m.get('in_map'),
+                   '%s; %s; C routes %s' % (out.strip(), m, N.routes(NS['c'])))
+        gap = 20
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', PORT, gap, rid, timeout_s=10, idle_ms=1500)
+        s = N.flood_send(net, 'x', W_SIR, PORT, 50, gap, rid, src=X_SIR)
+        rx.p.send_signal(signal.SIGTERM)
+        r = rx.result(10)
+        self.check('cold: %d packets during the gap: %d ICMPv6 unreachable back to X, %d reached '
+                   'W' % (gap, s['icmp'], r['unique']),
+                   s['icmp'] == gap and s['icmp_type'] == 1 and r['unique'] == 0, s['line'])
+        t0 = time.monotonic()
+        rc, out = net.ilactl(dst, 'attach', W_SIR, 'dev', '%s-w' % dst)
+        net.w_via(dst)
+        back = until(lambda: self.mapping_at('c', W_SIR).get('locator') == LOC[dst] and
+                     'unreachable %s' % W_SIR not in N.routes(NS['c']), 10, 0.02)
+        t1 = time.monotonic()
+        self.where = dst
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', PORT, gap, rid, timeout_s=10, idle_ms=1500)
+        s = N.flood_send(net, 'x', W_SIR, PORT, 50, gap, rid, src=X_SIR)
+        r = rx.result(15)
+        via = FloodRecv.per_if(r).get(net.ifindex['w-%s' % dst], (0,))[0]
+        self.check('cold: attach at %s: C maps W to %s %.0f ms later, %d of %d packets reach W '
+                   'through %s, no ICMP' % (dst.upper(), LOC[dst], (t1 - t0) * 1000, via, gap,
+                                            dst.upper()),
+                   rc == 0 and back and via == gap and s['icmp'] == 0,
+                   '%s %s | %s' % (out.strip(), s['line'], r['line']))
+
+    # ------------------------------------------------------------ exit, restart
+
+    def phase_cleanup(self):
+        net = self.net
+        # SIGKILL: the prefix route and the filter stay; a new ilad takes them over
+        net.stop('a', sig=signal.SIGKILL)
+        _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS['a'])
+        self.info('after SIGKILL, A keeps: %s | %s' % (
+            ' / '.join(raw.splitlines()), tc_ingress(NS['a'], 'a-r').strip().replace('\n', ' ')))
+        net.start_ilad('a', extra=self.node_extra['a'])
+        f = tc_ingress(NS['a'], 'a-r')
+        _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS['a'])
+        self.check('cleanup: ilad A restarted after SIGKILL: one ila_in filter on a-r, one '
+                   'prefix route', len(re.findall(r'ila_in:\[', f)) == 1 and
+                   sum('encap bpf' in l for l in raw.splitlines()) == 1, f + raw)
+        for n in ('a', 'b', 'c'):
+            net.stop(n)
+        for n in ('a', 'b', 'c'):
+            _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS[n])
+            f = tc_ingress(NS[n], '%s-r' % n)
+            self.check('cleanup: ilad %s stopped (SIGTERM): no encap bpf route, no tc filter, '
+                       'no clsact left on %s-r' % (n.upper(), n),
+                       'encap bpf' not in raw and not f.strip() and
+                       not has_clsact(NS[n], '%s-r' % n), raw + f)
+        _, progs = run(['bpftool', 'prog', 'show', 'name', 'ila_out'], check=False)
+        self.info('bpftool prog show name ila_out afterwards: %s' % (progs.strip() or 'none'))
+
+
+def usable(it):
+    """Why the suite cannot run here, or None."""
+    if os.geteuid() != 0:
+        return 'not root'
+    conf = os.path.join(os.environ.get('TMPDIR', '/tmp'), 'ila-bpf-probe-%d.conf' % os.getpid())
+    with open(conf, 'w') as f:
+        f.write('node-name p\nlocator 2001:db8:1:0\nmapper ::1\nplaintext\ndataplane bpf\n'
+                'vn blue id 1 sir-prefix 2001:db8:100::/64\n')
+    try:
+        r = subprocess.run([it.ILAD, '-n', '-f', conf], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True)
+    finally:
+        os.unlink(conf)
+    if r.returncode != 0:
+        return 'ilad without the BPF data path: %s' % r.stdout.strip()
+    return None
+
+
+def suite(it, root, res):
+    why = usable(it)
+    if why:
+        print('SKIP: bpf-move: %s' % why, flush=True)
+        return
+    N.OUT = root     # the daemons' logs are kept with the other suites'
+    s = BpfSuite('bpf-move', res)
+    t0 = time.monotonic()
+    try:
+        s.setup()
+        for ph in ('layout', 'bpfhot', 'bpfcold', 'cleanup'):
+            t = time.monotonic()
+            try:
+                getattr(s, 'phase_' + ph)()
+            except (it.Failed, N.Failed, OSError, subprocess.SubprocessError, KeyError,
+                    ValueError) as e:
+                res.check('bpf-move: %s aborted' % ph, False, '%s: %s' % (type(e).__name__, e))
+                break
+            print('  (bpf-move %s: %.1f s)' % (ph, time.monotonic() - t), flush=True)
+    except (it.Failed, N.Failed) as e:
+        res.check('bpf-move: setup', False, str(e))
+        s.diagnose()
+    finally:
+        s.net.close()
+    print('  (bpf-move: %.1f s)' % (time.monotonic() - t0), flush=True)
