@@ -17,6 +17,7 @@
 
 #include "ila.skel.h"
 #include "log.h"
+#include "util.h"
 #include "routing/kbpf.h"
 
 _Static_assert(ILA_BPF_CSUM_ADJUST_TRANSPORT == ILA_CSUM_ADJUST_TRANSPORT, "csum mode");
@@ -45,6 +46,8 @@ struct kbpf {
 	size_t ntc;
 };
 
+static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
+	ILA_PRINTF(2, 0);
 static int libbpf_to_log(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
 	char msg[512];
