@@ -452,6 +452,8 @@ def main():
     # a SIGTERM or SIGHUP (a time limit, a closed terminal) still tears down
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    # and Ctrl-C, even when started with SIGINT ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if ETCD_MODE:
             say('== building the topology: fabric router, three etcd members, two ila-mapper '
@@ -613,6 +615,9 @@ def main():
     except Failed as e:
         say('demo failed: %s' % e)
         return 1
+    except KeyboardInterrupt:
+        say('\ndemo interrupted: tearing down')
+        return 130
     finally:
         if os.environ.get('DEMO_KEEP') == '1':
             say('\n== left running (--keep). Explore with:')
@@ -627,13 +632,14 @@ def main():
             for n in ('a', 'b', 'c'):
                 say('  ilactl -s %s show mappings | show local | show kernel | monitor'
                     % net.path(n + '.sock'))
-            say('  ip netns exec %s ip -6 route show proto ila' % NS['c'])
+            say('  ip netns exec %s ip -6 route show proto %d' % (NS['c'], ilad_net.PROTO))
             if net.bpf:
                 say('  ilactl -s %s show dataplane   (BPF: counters, uplink)' % net.path('c.sock'))
                 say('  bpftool prog show name ila_out; bpftool map dump name ila_map')
                 say('  ip netns exec %s tc filter show dev c-r ingress' % NS['c'])
             say('  vtysh --vty_socket %s -c "show ipv6 route"' % net.path('frr'))
-            say('Tear down: kill the daemons (pids in %s/*.pid%s) and ip netns del %s'
+            say('Tear down: kill the daemons (pids in %s/*.pid and frr/*.pid%s) and '
+                'ip netns del %s'
                 % (net.dir, ' and of etcd: %s' % ' '.join(
                     str(net.procs['etcd%d' % i].pid) for i in (1, 2, 3)
                     if 'etcd%d' % i in net.procs) if ETCD_MODE else '',
