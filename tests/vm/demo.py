@@ -337,10 +337,12 @@ def show_w_everywhere(net, k):
 
 
 def stop_etcd_demo(net):
-    """Nodes, then the instances, then the etcd members: each by its pid."""
+    """Nodes, then the instances, then the etcd members: each by its pid.
+    A member left alone (Ctrl-C reached all three at once) may wait for its
+    peers before it exits: 2 s, then SIGKILL (its data folder goes anyway)."""
     for name in ('a', 'b', 'c', 'mapper1', 'mapper2', 'etcd1', 'etcd2', 'etcd3'):
         if name in net.procs:
-            net.stop(name)
+            net.stop(name, timeout=2 if name.startswith('etcd') else 10)
 
 
 def node_extra():
