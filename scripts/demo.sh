@@ -158,6 +158,7 @@ else
 		echo "      --module); here the demo runs in a qemu guest and ends with it" >&2
 	fi
 	echo "== running in a qemu guest with Debian's stock kernel and its ILA module"
+	export ILA_DEMO_DATAPLANE=ila-module
 	if [ $etcd = 1 ]; then
 		# three etcd members (each preallocates a 64 MiB WAL in the guest's
 		# RAM) and two mapper instances: more memory and time

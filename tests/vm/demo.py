@@ -49,7 +49,8 @@ from vmlib import Failed, NetNS, ip, run  # noqa: E402
 
 FRR = '/usr/lib/frr'
 FRR_NS = 'ilademo'      # FRR's pathspace (-N)
-DATAPLANE = os.environ.get('DEMO_DATAPLANE', 'auto')
+# ILA_DEMO_DATAPLANE: the same, into the qemu guest (run-in-vm passes ILA_*)
+DATAPLANE = os.environ.get('DEMO_DATAPLANE') or os.environ.get('ILA_DEMO_DATAPLANE') or 'auto'
 if DATAPLANE not in ('auto', 'bpf', 'ila-module'):
     sys.exit('demo: DEMO_DATAPLANE must be auto, bpf or ila-module, not %r' % DATAPLANE)
 # namespaces of their own: the suites' il-* may be in use by a test run,
