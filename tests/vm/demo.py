@@ -11,6 +11,14 @@ R is the fabric router: FRR's zebra and staticd route only the nodes'
 locators. A, B and C run ilad (TLS to the mapper); W moves A -> B hot, then
 B -> A cold, while X streams UDP to it. Prints a report and tears down.
 
+DEMO_DATAPLANE (bpf, ila-module or auto, the default) is the `dataplane` of
+every node (ilad.conf(5)): scripts/demo.sh sets bpf on a kernel without the
+ILA module, so the demo runs natively with ilad's BPF programs (doc/bpf.md).
+With bpf a node has one route per SIR prefix and W's mapping sits in C's BPF
+map, so the convergence is when C's map (ilactl show mappings) has W at its
+new locator, and the report adds C's per-mapping counters. The namespaces
+are named ilademo-*, apart from the test suites' il-*.
+
 With --etcd the directory is kept in etcd: three etcd members on the
 loopback of the mapper's namespace (each with its own data folder and
 ports) and two ila-mapper instances on one prefix (`store etcd`), listening
@@ -33,12 +41,22 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import ilad_net  # noqa: E402
 from ilad_net import (FABRIC, ILACTL, LOC, LOC_NET, MAPPER, MAPPER_ADDR, NS, W_SIR,  # noqa: E402
                       Ctl, FloodRecv, Net, RouteWatch, dev, flatten, flood_send, flood_tool,
                       until)
 from vmlib import Failed, NetNS, ip, run  # noqa: E402
 
 FRR = '/usr/lib/frr'
+FRR_NS = 'ilademo'      # FRR's pathspace (-N)
+# ILA_DEMO_DATAPLANE: the same, into the qemu guest (run-in-vm passes ILA_*)
+DATAPLANE = os.environ.get('DEMO_DATAPLANE') or os.environ.get('ILA_DEMO_DATAPLANE') or 'auto'
+if DATAPLANE not in ('auto', 'bpf', 'ila-module'):
+    sys.exit('demo: DEMO_DATAPLANE must be auto, bpf or ila-module, not %r' % DATAPLANE)
+# namespaces of their own: the suites' il-* may be in use by a test run,
+# and Net.build() deletes a namespace of the same name before adding it
+for _k in NS:
+    NS[_k] = 'ilademo-' + _k
 RATE = int(os.environ.get('DEMO_RATE', '2000'))
 SECONDS = float(os.environ.get('DEMO_SECONDS', '4'))
 ETCD_MODE = '--etcd' in sys.argv[1:]
@@ -63,8 +81,9 @@ def start_frr(net):
     os.chmod(net.dir, 0o755)            # FRR runs as frr: it must reach its folder
     os.makedirs(d)
     shutil.chown(d, 'frr', 'frr')
-    os.makedirs('/var/run/frr/demo', exist_ok=True)   # -N demo keeps its state there
-    for p in ('/var/run/frr', '/var/run/frr/demo'):
+    fdir = '/var/run/frr/' + FRR_NS     # -N keeps its state there
+    os.makedirs(fdir, exist_ok=True)
+    for p in ('/var/run/frr', fdir):
         shutil.chown(p, 'frr', 'frr')
     lines = ['hostname fabric'] + ['ipv6 route %s %s' % (LOC_NET[n], FABRIC[n] + '2')
                                    for n in ('a', 'b', 'c')]
@@ -76,7 +95,7 @@ def start_frr(net):
     for n in ('a', 'b', 'c'):
         ip('-6', 'route', 'del', LOC_NET[n], ns=NS['r'])
     for daemon in ('zebra', 'staticd'):
-        run(['ip', 'netns', 'exec', NS['r'], os.path.join(FRR, daemon), '-d', '-N', 'demo',
+        run(['ip', 'netns', 'exec', NS['r'], os.path.join(FRR, daemon), '-d', '-N', FRR_NS,
              '-i', os.path.join(d, daemon + '.pid'), '-z', os.path.join(d, 'zserv.api'),
              '--vty_socket', d, '-f', os.path.join(d, daemon + '.conf')], timeout=30)
     ok = until(lambda: all(LOC_NET[n].split('/')[0] in
@@ -213,7 +232,7 @@ def ilad_conf_two(net, node):
     under emulation on a busy machine, so 5 s here (the kill itself is seen
     at once: the kernel closes the dead instance's connections)."""
     lines = []
-    for line in net.ilad_conf(node).splitlines():
+    for line in net.ilad_conf(node, node_extra()).splitlines():
         if line.startswith('mapper '):
             lines += ['mapper %s port %d identity mapper' % (MAPPER_ADDR, p)
                       for p in INSTANCE_PORTS]
@@ -319,10 +338,88 @@ def show_w_everywhere(net, k):
 
 
 def stop_etcd_demo(net):
-    """Nodes, then the instances, then the etcd members: each by its pid."""
+    """Nodes, then the instances, then the etcd members: each by its pid.
+    A member left alone (Ctrl-C reached all three at once) may wait for its
+    peers before it exits: 2 s, then SIGKILL (its data folder goes anyway)."""
     for name in ('a', 'b', 'c', 'mapper1', 'mapper2', 'etcd1', 'etcd2', 'etcd3'):
         if name in net.procs:
-            net.stop(name)
+            net.stop(name, timeout=2 if name.startswith('etcd') else 10)
+
+
+def node_extra():
+    """The ilad.conf lines every node gets beyond the suites' own."""
+    return 'dataplane %s\n' % DATAPLANE
+
+
+class MapWatch(threading.Thread):
+    """Polls W's mapping in C's cache (BPF: C's map) every 10 ms and keeps
+    when each (locator, state) was first seen: with the BPF data path a move
+    changes no route at C, only the map."""
+
+    def __init__(self, net):
+        super().__init__(daemon=True)
+        self.ctl = Ctl(net.path('c.sock'))
+        self.events = []
+        self.stopped = False
+
+    def run(self):
+        last = None
+        while not self.stopped:
+            try:
+                for m in self.ctl.json('show mappings %s' % W_SIR).get('mappings', []):
+                    if m.get('address') == W_SIR:
+                        now = (m.get('locator'), m.get('state'))
+                        if now != last:
+                            self.events.append((time.monotonic(), now))
+                            last = now
+            except (OSError, Failed, ValueError):
+                pass
+            time.sleep(0.01)
+
+    def first(self, after, kind, what):
+        """As RouteWatch.first: when C first had W at the locator of what
+        ('ila LOC') and up, at or after time after."""
+        loc = what.split()[-1]
+        for t, (l, st) in list(self.events):
+            if t >= after and l == loc and st == 'up':
+                return t
+        return None
+
+    def stop(self):
+        self.stopped = True
+        self.join(2)
+        self.ctl.close()
+
+
+def uses_bpf(net):
+    """Whether C's ilad translates with BPF (dataplane auto may pick it)."""
+    try:
+        return net.ctls['c'].json('show dataplane').get('dataplane') == 'bpf'
+    except (OSError, Failed, ValueError):
+        return False
+
+
+def c_has_w_at(net, loc):
+    """C has W at loc: an ILA route (module), or its map (BPF)."""
+    if net.bpf:
+        for m in net.ctls['c'].json('show mappings %s' % W_SIR).get('mappings', []):
+            if m.get('address') == W_SIR and m.get('locator') == loc and m.get('state') == 'up':
+                return True
+        return False
+    return any('ila %s' % loc in l for l in
+               run(['ip', 'netns', 'exec', NS['c'], 'ip', '-6', 'route', 'show', 'proto',
+                    str(ilad_net.PROTO)], check=False)[1].splitlines())
+
+
+def w_counter(net):
+    """(packets, bytes) of C's per-mapping counter of W (BPF), or None."""
+    try:
+        for m in net.ctls['c'].json('show mappings %s' % W_SIR).get('mappings', []):
+            if m.get('address') == W_SIR and 'packets' in m:
+                return m.get('packets', 0), m.get('bytes', 0)
+    except (OSError, Failed, ValueError):
+        pass
+    return None
 
 
 def move(net, run_id, name, act, settle=0):
@@ -332,7 +429,7 @@ def move(net, run_id, name, act, settle=0):
     count = int(RATE * SECONDS)
     recv = FloodRecv(net, 'w', 6000 + run_id, count, run_id, timeout_s=int(SECONDS) + 15,
                      idle_ms=3000)
-    watch = RouteWatch(NS['c'], W_SIR)
+    watch = MapWatch(net) if net.bpf else RouteWatch(NS['c'], W_SIR)
     watch.start()
     sender = flood_send(net, 'x', W_SIR, 6000 + run_id, RATE, count, run_id, background=True,
                         timeout_s=int(SECONDS) + 10)
@@ -352,11 +449,14 @@ def move(net, run_id, name, act, settle=0):
 
 def main():
     net = Net('demo')
+    net.bpf = False
     frr = None
     resume = None
     # a SIGTERM or SIGHUP (a time limit, a closed terminal) still tears down
     for sig in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
+    # and Ctrl-C, even when started with SIGINT ignored (a background job)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         if ETCD_MODE:
             say('== building the topology: fabric router, three etcd members, two ila-mapper '
@@ -387,13 +487,16 @@ def main():
         else:
             net.start_mapper(['a', 'b', 'c'])
             for n in ('a', 'b', 'c'):
-                net.start_ilad(n)
+                net.start_ilad(n, extra=node_extra())
+        net.bpf = uses_bpf(net)
+        say('data path of A B C (dataplane %s in each ilad.conf): %s' % (DATAPLANE, ' '.join(
+            net.ctls[n].json('show dataplane').get('dataplane', '?') for n in ('a', 'b', 'c'))))
         rc, out = net.ilactl('a', 'attach', W_SIR, 'dev', dev('a', 'w'))
         if rc != 0:
             raise Failed('attach at A: %s' % out)
-        until(lambda: any('ila %s' % LOC['a'] in l for l in
-                          run(['ip', 'netns', 'exec', NS['c'], 'ip', '-6', 'route', 'show',
-                               'proto', '73'], check=False)[1].splitlines()), 10)
+        until(lambda: c_has_w_at(net, LOC['a']), 10)
+        c0 = w_counter(net)
+        st0 = net.stats('c')
         if ETCD_MODE:
             say('\n== before: W runs on A: ilactl -M show mappings (instance 1)')
             say(instance_ctl(net, 1, 'show', 'mappings')[1].rstrip())
@@ -454,13 +557,21 @@ def main():
             say(instance_ctl(net, 2, 'show', 'mappings')[1].rstrip())
         else:
             mappings(net, 'after: W runs on A again')
+        say('\n== the data path at C after the moves: ilactl show dataplane')
+        say(net.ilactl('c', 'show', 'dataplane')[1].rstrip())
+        if net.bpf:
+            say('\n== C\'s mappings with their BPF counters (packets and bytes ila_out '
+                'translated): ilactl show mappings')
+            say(net.ilactl('c', 'show', 'mappings')[1].rstrip())
         say('\n== report')
         say('%-10s %8s %9s %6s %5s %13s  %s' % ('move', 'sent', 'received', 'lost', 'dup',
                                              'icmp-unreach', 'convergence at C'))
         for row in rows:
             say('%-10s %8d %9d %6d %5d %13d  %s' % row)
         say('(convergence: from `ilactl attach` at the new node until the correspondent\'s '
-            'node has the new route;\n a cold move loses what is sent while the workload is '
+            'node has %s;' % ('W at its new locator in its BPF map' if net.bpf
+                                   else 'the new route'))
+        say(' a cold move loses what is sent while the workload is '
             'away, and those senders get ICMPv6 unreachable,\n which the kernel rate-limits: '
             'icmp-unreach counts the errors the sender received)')
         if ETCD_MODE:
@@ -478,6 +589,18 @@ def main():
             say('hot move completed through instance 2: %s' % (
                 'W -> %s on A, B and C' % LOC['b'] if moved else
                 'NO, W\'s locators: %s' % w_locators(net)))
+        if net.bpf:
+            c1 = w_counter(net) or (0, 0)
+            st1 = net.stats('c')
+            say('data path: BPF (ila_out on the SIR prefix route, ila_in on tc ingress); C '
+                'translated %d packets (%d bytes) to W during the two moves (its per-mapping '
+                'counter);\n C: out_translated +%d, out_miss +%d, map batches +%d' % (
+                    c1[0] - (c0 or (0, 0))[0], c1[1] - (c0 or (0, 0))[1],
+                    st1.get('bpf_out_translated', 0) - st0.get('bpf_out_translated', 0),
+                    st1.get('bpf_out_miss', 0) - st0.get('bpf_out_miss', 0),
+                    st1.get('bpf_batches', 0) - st0.get('bpf_batches', 0)))
+        else:
+            say('data path: the kernel\'s ILA module (one ILA route per mapping)')
         st = net.stats('a')
         say('node A: %d pushes, %d routes replaced, %d moves forwarded' % (
             st.get('pushes', 0), st.get('routes_replaced', 0), st.get('forwarded_moves', 0)))
@@ -495,6 +618,9 @@ def main():
     except Failed as e:
         say('demo failed: %s' % e)
         return 1
+    except KeyboardInterrupt:
+        say('\ndemo interrupted: tearing down')
+        return 130
     finally:
         if os.environ.get('DEMO_KEEP') == '1':
             say('\n== left running (--keep). Explore with:')
@@ -509,9 +635,14 @@ def main():
             for n in ('a', 'b', 'c'):
                 say('  ilactl -s %s show mappings | show local | show kernel | monitor'
                     % net.path(n + '.sock'))
-            say('  ip netns exec %s ip -6 route show proto ila' % NS['c'])
+            say('  ip netns exec %s ip -6 route show proto %d' % (NS['c'], ilad_net.PROTO))
+            if net.bpf:
+                say('  ilactl -s %s show dataplane   (BPF: counters, uplink)' % net.path('c.sock'))
+                say('  bpftool prog show name ila_out; bpftool map dump name ila_map')
+                say('  ip netns exec %s tc filter show dev c-r ingress' % NS['c'])
             say('  vtysh --vty_socket %s -c "show ipv6 route"' % net.path('frr'))
-            say('Tear down: kill the daemons (pids in %s/*.pid%s) and ip netns del %s'
+            say('Tear down: kill the daemons (pids in %s/*.pid and frr/*.pid%s) and '
+                'ip netns del %s'
                 % (net.dir, ' and of etcd: %s' % ' '.join(
                     str(net.procs['etcd%d' % i].pid) for i in (1, 2, 3)
                     if 'etcd%d' % i in net.procs) if ETCD_MODE else '',
