@@ -24,6 +24,7 @@ struct push_memo {
 	uint64_t next_pos;
 	unsigned nrec;
 	uint64_t high_seq;
+	uint64_t commit_us; /* when its first change was committed (0: unknown) */
 	uint8_t *frame;
 	size_t len, cap;
 };
@@ -151,14 +152,14 @@ static struct push_memo *memo_new(struct mapper *m, const struct subscription *s
 	return p;
 }
 
-/* Push latency: from the commit of the frame's first change to the frame
- * queued for the subscriber. jseq 0: no journal change in the frame. */
-static void observe_latency(struct mapper *m, uint64_t jseq)
+/* Push latency: from the commit of the frame's first change (commit_us,
+ * looked up once per frame built) to the frame queued for the subscriber.
+ * 0: unknown, or no journal change in the frame. */
+static void observe_latency(struct mapper *m, uint64_t commit_us)
 {
-	uint64_t t = jseq ? store_commit_time_us(&m->store, jseq) : 0;
-
-	if (t)
-		ila_hist_observe(&m->push_latency, (double)(ila_clock_mono_us() - t) / 1e6);
+	if (commit_us)
+		ila_hist_observe(&m->push_latency,
+				 (double)(ila_clock_mono_us() - commit_us) / 1e6);
 }
 
 /* Sends the frame another subscriber at the same position had. */
@@ -171,7 +172,7 @@ static int pump_memo(struct mapper *m, struct session *s, struct subscription *s
 	}
 	if (session_send_frame(s, p->frame, p->len) < 0)
 		return -1;
-	observe_latency(m, p->nrec ? p->pos + 1 : 0);
+	observe_latency(m, p->nrec ? p->commit_us : 0);
 	m->stats.push_frames++;
 	m->stats.push_records += p->nrec;
 	if (ila_ctl_monitoring(m->ctl))
@@ -215,6 +216,7 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 	struct push_batch b = { .m = m, .rec = recs, .max = max };
 	struct ila_msg push = { .type = ILA_MSG_PUSH };
 	struct push_memo *memo = NULL;
+	uint64_t commit_us;
 	MDB_txn *txn;
 	int rc;
 
@@ -283,10 +285,12 @@ static int pump_one(struct mapper *m, struct session *s, struct subscription *su
 	}
 	push.rec = recs;
 	push.nrec = b.n;
+	commit_us = !sub->snapshot && b.n ? store_commit_time_us(&m->store, sub->pos + 1) : 0;
+	if (memo)
+		memo->commit_us = commit_us;
 	if ((memo ? send_memo(s, memo, &push) : session_send(s, &push)) < 0)
 		return -1;
-	if (!sub->snapshot && b.n)
-		observe_latency(m, sub->pos + 1);
+	observe_latency(m, commit_us);
 	m->stats.push_frames++;
 	m->stats.push_records += b.n;
 	if (ila_ctl_monitoring(m->ctl))
