@@ -77,19 +77,29 @@ static int ktc_filter_cb(const struct nlmsghdr *nlh, void *arg)
 	return 0;
 }
 
-static int ktc_dump(struct kernel *k, int ifindex, uint32_t parent, struct ktc_found *found)
+/* A tc request for ifindex under parent, in buf. */
+static struct tcmsg *tc_request(struct kernel *k, void *buf, uint16_t type, uint16_t flags,
+				int ifindex, uint32_t parent, struct nlmsghdr **nlh)
 {
-	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	struct tcmsg *tcm;
 
-	nlh->nlmsg_type = RTM_GETTFILTER;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	nlh->nlmsg_seq = ++k->seq;
-	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
+	*nlh = mnl_nlmsg_put_header(buf);
+	(*nlh)->nlmsg_type = type;
+	(*nlh)->nlmsg_flags = NLM_F_REQUEST | flags;
+	(*nlh)->nlmsg_seq = ++k->seq;
+	tcm = mnl_nlmsg_put_extra_header(*nlh, sizeof(*tcm));
 	tcm->tcm_family = AF_UNSPEC;
 	tcm->tcm_ifindex = ifindex;
 	tcm->tcm_parent = parent;
+	return tcm;
+}
+
+static int ktc_dump(struct kernel *k, int ifindex, uint32_t parent, struct ktc_found *found)
+{
+	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh;
+
+	tc_request(k, buf, RTM_GETTFILTER, NLM_F_DUMP, ifindex, parent, &nlh);
 	return nl_talk(k, k->rt, nlh, ktc_filter_cb, found);
 }
 
@@ -97,16 +107,9 @@ static int ktc_del_filter(struct kernel *k, int ifindex, uint32_t parent, uint32
 		      uint32_t info)
 {
 	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct tcmsg *tcm;
+	struct nlmsghdr *nlh;
+	struct tcmsg *tcm = tc_request(k, buf, RTM_DELTFILTER, NLM_F_ACK, ifindex, parent, &nlh);
 
-	nlh->nlmsg_type = RTM_DELTFILTER;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = ++k->seq;
-	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
-	tcm->tcm_family = AF_UNSPEC;
-	tcm->tcm_ifindex = ifindex;
-	tcm->tcm_parent = parent;
 	tcm->tcm_handle = handle;
 	tcm->tcm_info = info;
 	mnl_attr_put_strz(nlh, TCA_KIND, "bpf");
@@ -116,16 +119,9 @@ static int ktc_del_filter(struct kernel *k, int ifindex, uint32_t parent, uint32
 static int ktc_del_clsact(struct kernel *k, int ifindex)
 {
 	uint8_t buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	struct tcmsg *tcm;
+	struct nlmsghdr *nlh;
+	struct tcmsg *tcm = tc_request(k, buf, RTM_DELQDISC, NLM_F_ACK, ifindex, TC_H_CLSACT, &nlh);
 
-	nlh->nlmsg_type = RTM_DELQDISC;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-	nlh->nlmsg_seq = ++k->seq;
-	tcm = mnl_nlmsg_put_extra_header(nlh, sizeof(*tcm));
-	tcm->tcm_family = AF_UNSPEC;
-	tcm->tcm_ifindex = ifindex;
-	tcm->tcm_parent = TC_H_CLSACT;
 	tcm->tcm_handle = TC_H_MAKE(TC_H_CLSACT, 0);
 	return nl_talk(k, k->rt, nlh, NULL, NULL);
 }
