@@ -13,11 +13,14 @@ void mapper_run_event(struct mapper *m, const struct mapper_ev *ev)
 		break; /* event.c writes those */
 	case MAPPER_EV_CHANGED:
 		push_changed(m, ev->vns, ev->nvns);
+		watch_changed(m, ev->vns, ev->nvns);
 		for (unsigned i = 0; i < ev->nmoved; i++)
 			push_directed(m, ev->moved[i].prev_node, &ev->moved[i].m);
 		break;
 	case MAPPER_EV_SESSION_GONE:
 		directory_session_gone(m, ev->s);
+		if (ev->last)
+			watch_node_gone(m, ev->node);
 		if (m->conf->store_etcd) {
 			/* every instance fails the node over when its presence key
 			 * goes (MAPPER_EV_NODE_GONE) */

@@ -143,6 +143,7 @@ int main(int argc, char **argv)
 	if (push_init(&m) < 0)
 		ila_fatal("out of memory");
 	directory_init(&m);
+	watch_init(&m);
 	if (m.conf->store_etcd && estore_start(&m, err, sizeof(err)) < 0)
 		ila_fatal("etcd: %s", err);
 	ila_daemon_make_parent(m.conf->pidfile);
@@ -161,6 +162,7 @@ int main(int argc, char **argv)
 	ev_run(m.loop, 0);
 	ila_daemon_notify("STOPPING=1");
 
+	watch_stop(&m);
 	directory_stop(&m);
 	estore_stop(&m); /* writes still out end as failed: their requests get ERROR */
 	mapper_events_run(&m);

@@ -10,6 +10,7 @@
  *                and dead timers, dispatching the nodes' requests
  *   directory.c  registrations: ordering, damping, failover, expiry, group commit
  *   push.c       subscriptions: snapshot, journal replay, directed pushes
+ *   watch.c      interests of on-demand nodes (QUERY WATCH), their pushes
  *   session.c    a session's state and output: queueing, writing, closing
  *   etcdstore.c  store etcd: the local copy followed by a watch, conditional
  *                transactions, the instance's lease and the nodes' presence
@@ -100,6 +101,16 @@ struct mapper_stats {
 	uint64_t seq_exhausted;		/* records refused: number past ILA_SEQ_LIMIT */
 	uint64_t tombstones_purged;	/* removed mappings forgotten after lifetime max */
 	uint64_t unavailable;		/* requests refused: the etcd store unreachable */
+	/* interests (watch.c) */
+	uint64_t watch_queries;		/* QUERYs with WATCH */
+	uint64_t watch_added;		/* (node, address) interests recorded */
+	uint64_t watch_refreshed;	/* ... extended by a later WATCH */
+	uint64_t watch_released;	/* ... dropped by RELEASE */
+	uint64_t watch_expired;		/* ... that ran their lifetime */
+	uint64_t watch_dropped;		/* ... gone with the node's last session */
+	uint64_t watch_quota;		/* WATCH queries refused: node over watch max */
+	uint64_t watch_push_frames;	/* PUSH frames with WATCHED */
+	uint64_t watch_push_records;
 };
 
 /* A node's registration rate: a token bucket on the monotonic clock. */
@@ -232,6 +243,13 @@ struct mapper {
 	 * advanced by the monotonic clock (state.c) */
 	uint64_t wall_base_s, mono_base_ms;
 
+	/* interests of on-demand nodes (watch.c) */
+	struct interest *interests;	/* uthash by store key */
+	unsigned watch_count[ILA_CONF_MAX_NODES];
+	unsigned long watch_total;
+	uint64_t watch_pos;	/* journal position whose watched changes went out */
+	ev_timer watch_w;	/* expiry, every second */
+
 	/* the event queue (event.c) */
 	struct mapper_ev *ev_head, *ev_tail;
 	void (*dispatch)(struct mapper *m, const struct mapper_ev *ev);
@@ -329,6 +347,22 @@ struct subscription *session_subs(struct session *s, unsigned *n);
 struct subscription *session_sub_add(struct session *s);
 void session_sub_del(struct session *s, struct subscription *sub);
 
+/* watch.c: interests recorded by QUERY flags WATCH and RELEASE */
+void watch_init(struct mapper *m);
+void watch_stop(struct mapper *m);
+/* Records (WATCH) or drops (RELEASE) node's interest in the query's
+ * addresses. 0, -EDQUOT (watch max: nothing recorded), -ENOMEM. */
+int watch_query(struct mapper *m, int node, const struct ila_msg *msg);
+/* After a commit: the changes of watched mappings since the last call go
+ * to their watchers (PUSH with WATCHED), in journal order. */
+void watch_changed(struct mapper *m, const uint32_t *vns, unsigned nvns);
+/* Interests past their lifetime go (the 1 s timer calls it). */
+void watch_expire(struct mapper *m);
+/* The node's last session here closed: its interests go. */
+void watch_node_gone(struct mapper *m, int node);
+unsigned watch_count(const struct mapper *m, int node);
+bool watch_has(const struct mapper *m, int node, const struct ila_record *r);
+
 /* etcdstore.c */
 enum { ESTORE_KEY_OTHER, ESTORE_KEY_MAPPING, ESTORE_KEY_NODE };
 int estore_start(struct mapper *m, char *err, size_t errlen);
@@ -361,7 +395,7 @@ int estore_parse_key(const struct estore *e, const uint8_t *key, size_t len, str
 int show_open(struct mapper *m, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct mapper *m);
 /* The rows of show stats, with their metric names: fills rows[SHOW_STATS_ROWS]. */
-#define SHOW_STATS_ROWS 80
+#define SHOW_STATS_ROWS 96
 struct ila_stat_row;
 size_t show_stats_rows(struct mapper *m, struct ila_stat_row *rows);
 

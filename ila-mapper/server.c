@@ -106,7 +106,8 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 		}
 	}
 	m->nunauth--;
-	s->caps = msg->open.caps & (ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST);
+	s->caps = msg->open.caps &
+		  (ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST | ILA_CAP_WATCH);
 	/* section 8.1: the smaller dead interval; keepalive at most a third of it */
 	uint32_t dead = msg->open.dead_ms < c->dead_interval_ms ? msg->open.dead_ms
 								: c->dead_interval_ms;
@@ -120,7 +121,7 @@ static void handle_open(struct session *s, struct ila_msg *msg)
 	snprintf(reply.open.node, sizeof(reply.open.node), "%s", MAPPER_NAME);
 	snprintf(reply.open.sw_version, sizeof(reply.open.sw_version), "%s", PACKAGE_VERSION);
 	reply.open.role = ILA_ROLE_MAPPER;
-	reply.open.caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST;
+	reply.open.caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST | ILA_CAP_WATCH;
 	reply.open.keepalive_ms = c->keepalive_ms;
 	reply.open.dead_ms = c->dead_interval_ms;
 	reply.open.directory = c->store_etcd ? m->estore.directory : m->store.id;

@@ -79,6 +79,8 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->push_batch = 256;
 	c->push_delay_ms = 5;
 	c->push_queue_limit_kb = 1024;
+	c->watch_lifetime_s = 300;
+	c->watch_max = 65536;
 	c->commit_batch = 512;
 	c->quota_node_mappings = 1000000;
 	c->quota_vn_mappings = 4000000;
@@ -100,6 +102,8 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->registration_lifetime_s = 300;
 	c->cache = ILA_CONF_CACHE_FULL;
 	c->attach_grace_s = 5;
+	c->on_demand_idle_s = 60;
+	c->on_demand_max = 65536;
 	c->zebra = false;
 	conf_copy_str(c->zebra_socket, sizeof(c->zebra_socket), "/var/run/frr/zserv.api");
 	c->zebra_version = ILA_CONF_ZEBRA_AUTO;
@@ -142,6 +146,7 @@ static const struct keyword {
 	{ "commit", KIND_MAPPER, conf_kw_commit },
 	{ "limit", KIND_MAPPER, conf_kw_limit },
 	{ "quota", KIND_MAPPER, conf_kw_quota },
+	{ "watch", KIND_MAPPER, conf_kw_watch },
 	{ "node-name", KIND_NODE, conf_kw_node_name },
 	{ "mode", KIND_NODE, conf_kw_mode },
 	{ "role", KIND_NODE, conf_kw_role },
@@ -155,6 +160,8 @@ static const struct keyword {
 	{ "registration-lifetime", KIND_NODE, conf_kw_registration_lifetime },
 	{ "cache", KIND_NODE, conf_kw_cache },
 	{ "attach-grace", KIND_NODE, conf_kw_attach_grace },
+	{ "on-demand-idle", KIND_NODE, conf_kw_on_demand_idle },
+	{ "on-demand-max", KIND_NODE, conf_kw_on_demand_max },
 	{ "zebra", KIND_NODE, conf_kw_zebra },
 };
 
@@ -427,10 +434,16 @@ static int check_node(struct parser *p)
 				   "(configure found no clang, bpftool or libbpf, or --disable-bpf); "
 				   "use dataplane ila-module or auto");
 #endif
-	if (c->cache == ILA_CONF_CACHE_ON_DEMAND)
+	/* the kernel's module gives no signal when a packet finds no mapping:
+	 * auto is checked at start, once it is resolved */
+	if (c->cache == ILA_CONF_CACHE_ON_DEMAND && c->mode != ILA_CONF_MODE_ILA)
 		return conf_err_at(p, p->cache_line,
-				   "cache on-demand is not supported by this version: use cache "
-				   "full");
+				   "cache on-demand needs mode ila with dataplane bpf (it is "
+				   "driven by the BPF data path's miss events)");
+	if (c->cache == ILA_CONF_CACHE_ON_DEMAND && c->dataplane == ILA_CONF_DATAPLANE_ILA_MODULE)
+		return conf_err_at(p, p->cache_line,
+				   "cache on-demand needs dataplane bpf: the ila module gives no "
+				   "signal when a packet finds no mapping");
 	rc = check_node_vns(p);
 	if (!rc)
 		rc = check_node_locators(p);
@@ -667,7 +680,8 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 	if (!SAME_STR(node_name) || !SAME(mode) || !SAME(dataplane) || !SAME(role) ||
 	    !SAME(n_locators) || !SAME(n_mappers) || !SAME(csum_mode) || !SAME(ident_type) ||
 	    !SAME(route_protocol) || !SAME(hold_time_s) || !SAME(registration_lifetime_s) ||
-	    !SAME(cache) || !SAME(attach_grace_s) || !SAME(zebra) || !SAME_STR(zebra_socket) ||
+	    !SAME(cache) || !SAME(attach_grace_s) || !SAME(on_demand_idle_s) ||
+	    !SAME(on_demand_max) || !SAME(zebra) || !SAME_STR(zebra_socket) ||
 	    !SAME(zebra_version) || !SAME(zebra_route_type) || !SAME(zebra_route_type_num))
 		return false;
 #undef SAME

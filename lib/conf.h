@@ -201,6 +201,9 @@ struct ila_conf {
 	uint32_t quota_vn_mappings;
 	uint32_t quota_rate;
 	uint32_t quota_burst;
+	/* watch: interests of on-demand nodes (QUERY WATCH) */
+	uint32_t watch_lifetime_s;
+	uint32_t watch_max;		/* per node; 0: no limit */
 
 	/* ilad */
 	char node_name[ILA_CONF_NAME_MAX];
@@ -220,6 +223,8 @@ struct ila_conf {
 	uint32_t registration_lifetime_s;
 	enum ila_conf_cache cache;
 	uint32_t attach_grace_s;
+	uint32_t on_demand_idle_s;	/* cache on-demand: evicted when unused this long */
+	uint32_t on_demand_max;		/* cache on-demand: entries at most */
 	bool zebra;
 	char zebra_socket[ILA_CONF_PATH_MAX];
 	enum ila_conf_zebra_version zebra_version;

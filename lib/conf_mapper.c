@@ -342,6 +342,16 @@ int conf_kw_push(struct parser *p)
 	return conf_attrs(p, 1, push_attrs, ILA_ARRAY_SIZE(push_attrs));
 }
 
+static const struct attr watch_attrs[] = {
+	ATTR_U32("lifetime", watch_lifetime_s, 1, 86400),
+	ATTR_U32("max", watch_max, 0, UINT32_MAX),
+};
+
+int conf_kw_watch(struct parser *p)
+{
+	return conf_attrs(p, 1, watch_attrs, ILA_ARRAY_SIZE(watch_attrs));
+}
+
 int conf_kw_commit(struct parser *p)
 {
 	return conf_attrs(p, 1, commit_attrs, ILA_ARRAY_SIZE(commit_attrs));

@@ -293,6 +293,16 @@ int conf_kw_registration_lifetime(struct parser *p)
 	return conf_kw_number(p, &p->c->registration_lifetime_s, 1, 604800);
 }
 
+int conf_kw_on_demand_idle(struct parser *p)
+{
+	return conf_kw_number(p, &p->c->on_demand_idle_s, 1, 86400);
+}
+
+int conf_kw_on_demand_max(struct parser *p)
+{
+	return conf_kw_number(p, &p->c->on_demand_max, 1, 4194304);
+}
+
 int conf_kw_attach_grace(struct parser *p)
 {
 	return conf_kw_number(p, &p->c->attach_grace_s, 0, 3600);

@@ -151,6 +151,7 @@ int conf_kw_node(struct parser *p);
 int conf_kw_damping(struct parser *p);
 int conf_kw_lifetime(struct parser *p);
 int conf_kw_push(struct parser *p);
+int conf_kw_watch(struct parser *p);
 int conf_kw_limit(struct parser *p);
 int conf_kw_commit(struct parser *p);
 int conf_kw_quota(struct parser *p);
@@ -169,6 +170,8 @@ int conf_kw_registration_lifetime(struct parser *p);
 int conf_kw_cache(struct parser *p);
 int conf_kw_dataplane(struct parser *p);
 int conf_kw_attach_grace(struct parser *p);
+int conf_kw_on_demand_idle(struct parser *p);
+int conf_kw_on_demand_max(struct parser *p);
 int conf_kw_zebra(struct parser *p);
 
 #endif

@@ -232,6 +232,11 @@ static void print_mapper(const struct ila_conf *c, FILE *out)
 	pl_add_u32(&pl, "queue-limit", c->push_queue_limit_kb);
 	pl_flush(&pl);
 
+	pl_begin(&pl, out, "watch", NULL, NULL);
+	pl_add_u32(&pl, "lifetime", c->watch_lifetime_s);
+	pl_add_u32(&pl, "max", c->watch_max);
+	pl_flush(&pl);
+
 	pl_begin(&pl, out, "commit", NULL, NULL);
 	pl_add_u32(&pl, "batch", c->commit_batch);
 	pl_add_u32(&pl, "delay", c->commit_delay_ms);
@@ -281,6 +286,8 @@ static void print_node(const struct ila_conf *c, FILE *out)
 	line_u32(out, "registration-lifetime", c->registration_lifetime_s);
 	line_str(out, "cache", ila_conf_cache_name(c->cache));
 	line_u32(out, "attach-grace", c->attach_grace_s);
+	line_u32(out, "on-demand-idle", c->on_demand_idle_s);
+	line_u32(out, "on-demand-max", c->on_demand_max);
 
 	line_str(out, "zebra", c->zebra ? "on" : "off");
 	pl_begin(&pl, out, "zebra", NULL, NULL);

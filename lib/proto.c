@@ -137,7 +137,7 @@ static const struct msg_rule msg_rules[ILA_MSG_TYPE_MAX + 1] = {
 	},
 	[ILA_MSG_QUERY] = {
 		.name = "query",
-		.allowed = B(T_VN) | ADDRS,
+		.allowed = B(T_VN) | B(T_MSG_FLAGS) | ADDRS,
 		.required = B(T_VN),
 		.repeat = ADDRS,
 		.min_items = 1,
@@ -756,6 +756,8 @@ static void put_body(struct wbuf *w, const struct msg_rule *r, const struct ila_
 		break;
 	case ILA_MSG_QUERY:
 		put_u32(w, ILA_TLV_VN, m->sub.vn);
+		if (m->sub.flags)
+			put_u32(w, ILA_TLV_MSG_FLAGS, m->sub.flags);
 		for (size_t k = 0; k < m->nrec; k++)
 			put_addr(w, m->rec[k].family, &m->rec[k].addr6, &m->rec[k].addr4);
 		break;

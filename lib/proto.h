@@ -65,7 +65,7 @@ enum ila_tlv_type {
 	ILA_TLV_SW_VERSION = 0x0006,	/* string 0..63: OPEN */
 	ILA_TLV_VN = 0x8007,		/* u32: QUERY, (UN)SUBSCRIBE, PUSH, record */
 	ILA_TLV_JSEQ = 0x8008,		/* u64: SUBSCRIBE (resume), PUSH (highest) */
-	ILA_TLV_MSG_FLAGS = 0x8009,	/* u32: SUBSCRIBE, PUSH */
+	ILA_TLV_MSG_FLAGS = 0x8009,	/* u32: QUERY, SUBSCRIBE, PUSH */
 	ILA_TLV_COUNT = 0x000a,		/* u32: ACK */
 	ILA_TLV_STATUS = 0x800b,	/* u16 list: ACK */
 	ILA_TLV_ERROR_CODE = 0x800c,	/* u16: ERROR */
@@ -88,6 +88,7 @@ enum ila_tlv_type {
 #define ILA_CAP_ADDR4 0x00000001u	/* IPv4 workload records */
 #define ILA_CAP_STANDBY 0x00000002u	/* standby locators, warm prepare, failover */
 #define ILA_CAP_ANYCAST 0x00000004u	/* ILA_REC_F_ANYCAST records */
+#define ILA_CAP_WATCH 0x00000008u	/* QUERY flags WATCH and RELEASE, PUSH flag WATCHED */
 
 enum ila_role {
 	ILA_ROLE_NODE = 1,
@@ -107,6 +108,9 @@ enum ila_record_state {
 #define ILA_REC_F_ANYCAST 0x00000002u	  /* one record per serving node */
 #define ILA_REC_F_PROMOTED 0x00000004u	  /* the standby took over after a failure */
 
+/* QUERY flags (with ILA_CAP_WATCH) */
+#define ILA_QUERY_F_WATCH 0x00000001u	/* remember the interest: push the changes */
+#define ILA_QUERY_F_RELEASE 0x00000002u /* forget the interest: answered by an empty REPLY */
 /* SUBSCRIBE flags */
 #define ILA_SUB_F_NO_SNAPSHOT 0x00000001u /* with resume 0: changes from now on only */
 /* PUSH flags */
@@ -114,6 +118,7 @@ enum ila_record_state {
 #define ILA_PUSH_F_SNAPSHOT_END 0x00000002u
 #define ILA_PUSH_F_MORE 0x00000004u	/* more frames of this batch follow */
 #define ILA_PUSH_F_DIRECTED 0x00000008u /* to the previous owner, not a subscriber */
+#define ILA_PUSH_F_WATCHED 0x00000010u	/* to a node that queried with WATCH */
 
 /*
  * Error codes: the ERROR message code and ACK statuses on the wire, and the
@@ -194,11 +199,11 @@ struct ila_msg_open {
 	uint64_t directory;
 };
 
-/* QUERY, SUBSCRIBE and UNSUBSCRIBE (QUERY and UNSUBSCRIBE use vn only). */
+/* QUERY, SUBSCRIBE and UNSUBSCRIBE (QUERY uses vn and flags, UNSUBSCRIBE vn only). */
 struct ila_msg_sub {
 	uint32_t vn;
 	uint64_t resume_seq;	/* journal position to resume after; 0: snapshot */
-	uint32_t flags;		/* ILA_SUB_F_* */
+	uint32_t flags;		/* ILA_SUB_F_*, or ILA_QUERY_F_* */
 };
 
 struct ila_msg_push {

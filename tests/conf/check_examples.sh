@@ -176,8 +176,8 @@ mode control-plane
 cache on-demand
 EOF
 refuse "$ILAD" "$tmp/ondemand.conf" 7 \
-	"cache on-demand is not supported by this version: use cache full" \
-	"cache on-demand"
+	"cache on-demand needs mode ila with dataplane bpf" \
+	"cache on-demand outside mode ila"
 
 cat >"$tmp/mapper-notls.conf" <<EOF
 control $tmp/mapper.sock

@@ -90,6 +90,10 @@ VALID = {
     "deregister": frame(DEREGISTER, record(a6(1) + u32(VN, 1) + u64(SEQ, 9) + u8(STATE, 1))
                         + record(a4(2) + u32(VN, 1) + u64(SEQ, 9) + u8(STATE, 3)), xid=12),
     "query": frame(QUERY, u32(VN, 1) + a6(1) + a4(2) + a6(3), xid=13),
+    "query-watch": frame(QUERY, u32(VN, 1) + u32(MSG_FLAGS, 1) + a6(1) + a6(3), xid=17),
+    "query-release": frame(QUERY, u32(VN, 1) + u32(MSG_FLAGS, 2) + a6(1), xid=18),
+    "push-watched": frame(PUSH, u32(VN, 1) + u64(JSEQ, 43) + u32(MSG_FLAGS, 0x10)
+                          + mapping(1, state=0, extra=tlv(OWNER, b"node-2")), xid=0),
     "reply": frame(REPLY, mapping(1, state=0, extra=tlv(OWNER, b"node-1"))
                    + mapping(2, state=2), xid=13),
     "reply-empty": frame(REPLY, xid=14),

@@ -146,13 +146,15 @@ int fx_setup(void **state)
 		       "push batch %u delay %u queue-limit %u\n"
 		       "damping moves %u interval %u freeze %s\n"
 		       "lifetime default %u max %u\n"
+		       "watch lifetime %u max %u\n"
 		       "%s",
 		       or_default(fc->map_size_mb, 64), or_default(fc->commit_batch, 4096),
 		       fc->commit_delay_ms, or_default(fc->push_batch, 16), fc->push_delay_ms,
 		       or_default(fc->queue_limit_kb, 64),
 		       or_default(fc->damping_moves, 3), or_default(fc->damping_interval_s, 100),
 		       freeze, or_default(fc->lifetime_default_s, 300),
-		       or_default(fc->lifetime_max_s, 600), quota);
+		       or_default(fc->lifetime_max_s, 600), or_default(fc->watch_lifetime_s, 120),
+		       or_default(fc->watch_max, 1000), quota);
 	ila_conf_init(&F.conf, ILA_CONF_MAPPER);
 	if (ila_conf_parse_buf(&F.conf, "test", text, (size_t)len, err, sizeof(err)) < 0) {
 		fprintf(stderr, "fixture config: %s\n", err);
@@ -176,9 +178,11 @@ int fx_setup(void **state)
 		return -1;
 	F.m.dispatch = mapper_run_event;
 	directory_init(&F.m);
+	watch_init(&F.m);
 	/* the timers run when a test says so (fx_expire), never by real time */
 	ev_timer_stop(F.m.loop, &F.m.expiry_w);
 	ev_timer_stop(F.m.loop, &F.m.trim_w);
+	ev_timer_stop(F.m.loop, &F.m.watch_w);
 	return 0;
 }
 
@@ -208,6 +212,7 @@ int fx_teardown(void **state)
 		session_close(m->sessions, "test done", false);
 	mapper_events_run(m);
 	sessions_reap(m);
+	watch_stop(m);
 	directory_stop(m);
 	mapper_events_run(m);
 	mapper_events_free(m);
@@ -613,6 +618,7 @@ bool fx_get(uint32_t vn, const char *addr, struct mapping *out)
 void fx_expire(void)
 {
 	ev_invoke(F.m.loop, &F.m.expiry_w, EV_TIMER);
+	ev_invoke(F.m.loop, &F.m.watch_w, EV_TIMER);
 	fx_run();
 }
 

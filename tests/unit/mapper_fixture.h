@@ -45,6 +45,8 @@ struct fx_conf {
 	unsigned map_size_mb;		/* 64 */
 	/* quota: all 0 leaves the defaults */
 	unsigned quota_node_mappings, quota_vn_mappings, quota_rate, quota_burst;
+	unsigned watch_lifetime_s;	/* 120 */
+	unsigned watch_max;		/* 1000 */
 };
 
 /* The wrapped clocks, the commit switch and the stalled peer. The mapper

@@ -958,19 +958,43 @@ static void test_error_node_requirements(void **state)
 		     "default 700 is above max 600");
 }
 
-/* What this version of ilad cannot run is refused by the parser, so that
- * -n, start-up and reload say the same. */
+/* What ilad cannot run is refused by the parser, so that -n, start-up and
+ * reload say the same: cache on-demand needs the BPF data path's miss
+ * events (auto is checked at start, once resolved). */
 static void test_error_node_unsupported(void **state)
 {
-	expect_error(ILA_CONF_NODE, NODE_BASE "\ncache on-demand\n", 6,
-		     "cache on-demand is not supported by this version: use cache full");
-	/* in every mode, wherever the line is */
+	expect_error(ILA_CONF_NODE, NODE_BASE "dataplane ila-module\n\ncache on-demand\n", 7,
+		     "cache on-demand needs dataplane bpf: the ila module gives no signal when "
+		     "a packet finds no mapping");
+	/* other modes, wherever the line is */
 	expect_error(ILA_CONF_NODE,
 		     "node-name a\ncache on-demand\nmapper ::1\nplaintext\nmode control-plane\n", 2,
-		     "cache on-demand is not supported");
+		     "cache on-demand needs mode ila with dataplane bpf");
+	expect_error(ILA_CONF_NODE, NODE_BASE "mode host-route\ncache on-demand\n", 6,
+		     "cache on-demand needs mode ila with dataplane bpf");
+	expect_error(ILA_CONF_NODE, NODE_BASE "on-demand-idle 0\n", 5, "");
+	expect_error(ILA_CONF_NODE, NODE_BASE "on-demand-max 0\n", 5, "");
 	struct ila_conf *c = must_parse(ILA_CONF_NODE, NODE_BASE "cache full\n");
 
 	assert_int_equal(c->cache, ILA_CONF_CACHE_FULL);
+	assert_int_equal(c->on_demand_idle_s, 60);
+	assert_int_equal(c->on_demand_max, 65536);
+	free(c);
+#ifdef HAVE_BPF
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "dataplane bpf\ncache on-demand\n"
+					       "on-demand-idle 5\non-demand-max 100\n");
+	assert_int_equal(c->cache, ILA_CONF_CACHE_ON_DEMAND);
+	assert_int_equal(c->on_demand_idle_s, 5);
+	assert_int_equal(c->on_demand_max, 100);
+	free(c);
+#endif
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "cache on-demand\n"); /* auto: at start */
+	assert_int_equal(c->cache, ILA_CONF_CACHE_ON_DEMAND);
+	free(c);
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "watch lifetime 0\n", 2, "");
+	c = must_parse(ILA_CONF_MAPPER, MAPPER_BASE "watch lifetime 10 max 0\n");
+	assert_int_equal(c->watch_lifetime_s, 10);
+	assert_int_equal(c->watch_max, 0);
 	free(c);
 }
 

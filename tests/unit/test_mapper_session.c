@@ -38,7 +38,8 @@ static void test_open_is_answered_with_every_capability_the_mapper_implements(vo
 	assert_non_null(a);
 	assert_int_equal(a->type, ILA_MSG_OPEN);
 	assert_int_equal(a->open.role, ILA_ROLE_MAPPER);
-	assert_int_equal(a->open.caps, ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST);
+	assert_int_equal(a->open.caps,
+			 ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_ANYCAST | ILA_CAP_WATCH);
 	/* what the session may use is the AND */
 	assert_int_equal(fx_session("n1")->caps, ILA_CAP_ADDR4);
 }

@@ -370,6 +370,38 @@ static void test_roundtrip_query(void **state)
 	ila_msg_free(&d);
 }
 
+/* QUERY flags (WATCH, RELEASE): a MSG_FLAGS TLV after VN, absent when 0. */
+static void test_roundtrip_query_flags(void **state)
+{
+	struct ila_record r;
+	struct ila_msg m = {.type = ILA_MSG_QUERY, .xid = 6, .rec = &r, .nrec = 1};
+	struct ila_msg d;
+	uint8_t buf[128];
+	size_t len = 0, plain;
+
+	(void)state;
+	memset(&r, 0, sizeof(r));
+	set_addr6(&r, "2001:db8:1::1");
+	m.sub.vn = 7;
+	assert_int_equal(ila_msg_encode(&m, buf, sizeof(buf), &plain), 0);
+	m.sub.flags = ILA_QUERY_F_WATCH | ILA_QUERY_F_RELEASE;
+	roundtrip(&m, &d, &len);
+	assert_int_equal(d.sub.flags, ILA_QUERY_F_WATCH | ILA_QUERY_F_RELEASE);
+	assert_int_equal(d.nrec, 1);
+	ila_msg_free(&d);
+	assert_int_equal(len, plain + 8);
+	assert_int_equal(ila_msg_encode(&m, buf, sizeof(buf), &len), 0);
+	/* header 12, VN 8, then MSG_FLAGS */
+	assert_int_equal(ila_get_be16(buf + 20), ILA_TLV_MSG_FLAGS);
+	assert_int_equal(ila_get_be16(buf + 22), 4);
+	assert_int_equal(ila_get_be32(buf + 24), 3);
+	/* unknown bits are carried */
+	m.sub.flags = 0x80000001u;
+	roundtrip(&m, &d, NULL);
+	assert_int_equal(d.sub.flags, 0x80000001u);
+	ila_msg_free(&d);
+}
+
 static void test_roundtrip_reply(void **state)
 {
 	struct ila_record r[2];
@@ -671,6 +703,20 @@ static void test_malformed_query(void **state)
 	bb_hdr(&f, ILA_MSG_QUERY, 4);
 	bb_u32(&f, ILA_TLV_VN, 1);
 	bb_tlv(&f, ILA_TLV_ADDR4, a4, 5);
+	expect_err(&f, ILA_PERR_TLV_LENGTH);
+
+	/* MSG_FLAGS: once, 4 bytes */
+	bb_hdr(&f, ILA_MSG_QUERY, 4);
+	bb_u32(&f, ILA_TLV_VN, 1);
+	bb_u32(&f, ILA_TLV_MSG_FLAGS, ILA_QUERY_F_WATCH);
+	bb_u32(&f, ILA_TLV_MSG_FLAGS, ILA_QUERY_F_WATCH);
+	bb_tlv(&f, ILA_TLV_ADDR4, a4, 4);
+	expect_err(&f, ILA_PERR_TLV_DUPLICATE);
+
+	bb_hdr(&f, ILA_MSG_QUERY, 4);
+	bb_u32(&f, ILA_TLV_VN, 1);
+	bb_tlv(&f, ILA_TLV_MSG_FLAGS, a4, 2);
+	bb_tlv(&f, ILA_TLV_ADDR4, a4, 4);
 	expect_err(&f, ILA_PERR_TLV_LENGTH);
 }
 
@@ -1530,6 +1576,7 @@ int main(void)
 		cmocka_unit_test(test_roundtrip_register),
 		cmocka_unit_test(test_roundtrip_deregister),
 		cmocka_unit_test(test_roundtrip_query),
+		cmocka_unit_test(test_roundtrip_query_flags),
 		cmocka_unit_test(test_roundtrip_reply),
 		cmocka_unit_test(test_roundtrip_subscribe),
 		cmocka_unit_test(test_roundtrip_unsubscribe),
