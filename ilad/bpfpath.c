@@ -29,6 +29,8 @@ struct ilad_bpf {
 	bool installed[ILA_CONF_MAX_VNS];
 	int uplinks[BPF_MAX_UPLINKS];
 	unsigned n_uplinks;
+	ev_io miss_w;		/* cache on-demand: the miss ring buffer's epoll fd */
+	struct ilad *d;
 };
 
 static const struct bpfpath_ops bpf_ops;
@@ -93,6 +95,25 @@ static void route_refused(void *arg, size_t index, const struct kroute *r, bool 
 	re->err = err;
 	snprintf(re->msg, sizeof(re->msg), "%s: %s%s%s", kroute_format(r, buf, sizeof(buf)),
 		 strerror(-err), msg && *msg ? ": " : "", msg ? msg : "");
+}
+
+static void miss_one(uint32_t vn, const struct in6_addr *addr, void *arg)
+{
+	ondemand_miss(arg, vn, addr);
+}
+
+/* cache on-demand: the ring buffer has miss events; each goes to
+ * ondemand.c, and the misses gathered leave after ONDEMAND_BATCH_MS. */
+static void miss_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct ilad_bpf *b = w->data;
+	int n;
+
+	(void)loop;
+	(void)revents;
+	n = kbpf_miss_drain(b->k, miss_one, b->d);
+	if (n < 0)
+		log_warn("dataplane bpf: reading miss events: %s", strerror(-n));
 }
 
 int bpfpath_open(struct ilad *d, char *err, size_t errlen)
@@ -165,6 +186,12 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 	for (unsigned i = 0; i < d->conf->n_vns; i++)
 		b->installed[i] = true;
 	d->stats.netlink_batches++;
+	if (d->conf->cache == ILA_CONF_CACHE_ON_DEMAND) {
+		b->d = d;
+		ev_io_init(&b->miss_w, miss_cb, kbpf_miss_fd(b->k), EV_READ);
+		b->miss_w.data = b;
+		ev_io_start(d->loop, &b->miss_w);
+	}
 	return 0;
 fail:
 	bpfpath_close(d);
@@ -177,6 +204,8 @@ void bpfpath_close(struct ilad *d)
 
 	if (!b)
 		return;
+	if (b->d)
+		ev_io_stop(d->loop, &b->miss_w);
 	/* the routes hold ila_out: without them nothing of ours is left */
 	kernel_batch_begin(d->kernel);
 	for (unsigned i = 0; i < d->conf->n_vns; i++)

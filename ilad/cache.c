@@ -67,6 +67,11 @@ void cache_free(struct ilad *d)
 	d->cache = d->locals = NULL;
 }
 
+struct lh_table *cache_table_new(int size, lh_entry_free_fn *free_fn)
+{
+	return lh_table_new(size, free_fn, key_hash, key_equal);
+}
+
 struct centry *cache_get(struct ilad *d, const struct ilad_key *k, bool create)
 {
 	void *v = NULL;

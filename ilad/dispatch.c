@@ -36,9 +36,11 @@ void ilad_run_event(struct ilad *d, const struct ilad_ev *ev)
 		break;
 	case ILAD_EV_ANSWERED:
 		local_answered(d, ev->keys, ev->n, ev->recs, ev->nrec, ev->status);
+		ondemand_answered(d, ev->keys, ev->n, ev->recs, ev->nrec, ev->status);
 		break;
 	case ILAD_EV_QUERY_WAITING:
 		local_query_waiting(d);
+		ondemand_session_up(d);
 		break;
 	}
 	/* whatever the workloads' changes did to the routes, in one batch */

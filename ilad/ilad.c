@@ -97,6 +97,11 @@ static void choose_dataplane(struct ilad *d)
 		   kernel_probe_ila(d->kernel, err, sizeof(err)) < 0) {
 		ila_fatal("%s (or set 'mode control-plane' to run without a data path)", err);
 	}
+	if (dp == ILA_CONF_DATAPLANE_ILA_MODULE && d->conf->cache == ILA_CONF_CACHE_ON_DEMAND)
+		ila_fatal("cache on-demand needs dataplane bpf: dataplane %s resolved to the ila "
+			  "module, which gives no signal when a packet finds no mapping%s",
+			  ila_conf_dataplane_name(d->conf->dataplane),
+			  bpfpath_built() ? "" : " (this ilad was built without the BPF data path)");
 	if (dp == ILA_CONF_DATAPLANE_ILA_MODULE) {
 		d->ila = true;
 		return;
@@ -152,6 +157,8 @@ int main(int argc, char **argv)
 			 "serverAuth)", a, d.conf->mappers[i].port);
 	}
 	if ((rc = cache_init(&d, err, sizeof(err))) < 0)
+		ila_fatal("%s", err);
+	if ((rc = ondemand_init(&d, err, sizeof(err))) < 0)
 		ila_fatal("%s", err);
 	ilad_events_init(&d, ilad_run_event);
 	if (d.conf->mode != ILA_CONF_MODE_CONTROL_PLANE) {
@@ -218,6 +225,7 @@ int main(int argc, char **argv)
 	ilad_events_free(&d);
 	metrics_close(&d);
 	show_close(&d);
+	ondemand_free(&d);
 	cache_free(&d);
 	if (d.kernel)
 		kernel_close(d.kernel);

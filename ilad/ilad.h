@@ -12,6 +12,7 @@
  *              subscriptions, pushes
  *   cache.c    the mapping cache and the kernel routes derived from it
  *   bpfpath.c  the BPF data path (dataplane bpf): programs, prefix routes, maps
+ *   ondemand.c cache on-demand: miss events to QUERYs, lifetimes, idle eviction
  *   zebra.c    routes announced through FRR's zebra
  *   event.c    the event queue, and the lines of `ilactl monitor`
  *   state.c    lookups: vns, locators, keys, local workloads; the clock
@@ -167,7 +168,47 @@ struct ilad_stats {
 	uint64_t records_rejected_vn;	  /* of a vn this node does not serve */
 	uint64_t records_rejected_family; /* IPv4 in a vn without ipv4-prefix */
 	uint64_t records_rejected_prefix; /* address outside the vn's prefix */
+	/* cache on-demand (ondemand.c) */
+	uint64_t od_misses;		/* miss events read */
+	uint64_t od_misses_bad;		/* ... of an address outside the vn's prefix */
+	uint64_t od_queries;		/* QUERY frames for misses and refreshes */
+	uint64_t od_installed;		/* answers installed */
+	uint64_t od_refreshed;		/* ... again, before the lifetime ran out */
+	uint64_t od_no_mapping;		/* answers without a mapping: remembered */
+	uint64_t od_refused;		/* queries refused by the mapper: remembered */
+	uint64_t od_negative_hits;	/* misses of an address remembered without mapping */
+	uint64_t od_forgotten;		/* negative entries forgotten */
+	uint64_t od_evicted;		/* idle entries out of the map */
+	uint64_t od_released;		/* ... released at the mapper */
+	uint64_t od_pushed;		/* watched changes pushed by the mapper */
+	uint64_t od_full;		/* misses not followed: on-demand-max reached */
 };
+
+/* cache on-demand: what this node knows of an address that missed */
+enum od_state {
+	OD_QUERYING,	/* asked (or waiting for the session) */
+	OD_INSTALLED,	/* in the cache and ila_map */
+	OD_NO_MAPPING,	/* the mapper has none: not asked again for a while */
+	OD_REFUSED,	/* the mapper refused the query: likewise */
+};
+
+struct od_entry {
+	struct ilad_key key;
+	enum od_state state;
+	bool pending;		/* in the batch being gathered */
+	bool sent;		/* a QUERY about it is out */
+	uint64_t misses;	/* miss events */
+	uint64_t first_ms, last_ms; /* first and last miss event (ilad_now_ms) */
+	uint64_t miss_us;	/* first miss event, monotonic us */
+	uint64_t queried_us;	/* the last QUERY about it */
+	uint64_t install_us;	/* from the first miss event to installed */
+	uint64_t lifetime_ms;	/* the last answer's lifetime */
+	uint64_t until_ms;	/* installed: the lifetime ends; else: forgotten then */
+	uint64_t packets, bytes;/* its BPF counters at the last look */
+	uint64_t used_ms;	/* when they last grew (or it was installed) */
+};
+#define ONDEMAND_BATCH_MS 2		/* misses gathered into one QUERY */
+#define ONDEMAND_NEGATIVE_MS 5000	/* an address without mapping, remembered */
 
 /*
  * What one module tells another, run from the event queue after the
@@ -281,6 +322,14 @@ struct ilad {
 	struct ila_hist convergence;	/* PUSH read to data path written (mclient.c) */
 	struct ila_metrics_server *metrics;
 
+	/* cache on-demand (ondemand.c); od is NULL with cache full */
+	struct lh_table *od;	/* struct ilad_key -> struct od_entry */
+	ev_timer od_batch_w;	/* misses gathered for ONDEMAND_BATCH_MS */
+	ev_timer od_tick_w;	/* lifetimes, counters, idle eviction: every second */
+	struct ilad_key *od_pend;
+	size_t od_npend, od_cappend;
+	uint32_t mapper_caps;	/* the capabilities of this mapper session */
+
 	/* the event queue (event.c) */
 	struct ilad_ev *ev_head, *ev_tail;
 	ev_prepare ev_drain;
@@ -309,6 +358,8 @@ struct centry *cache_get(struct ilad *d, const struct ilad_key *k, bool create);
 void cache_apply(struct ilad *d, const struct ila_record *r);
 void cache_snapshot_begin(struct ilad *d, uint32_t vn);
 void cache_snapshot_end(struct ilad *d, uint32_t vn);
+/* A table keyed by struct ilad_key with the cache's hash. */
+struct lh_table *cache_table_new(int size, lh_entry_free_fn *free_fn);
 /* Queues the entry for the next flush. */
 void cache_touch(struct ilad *d, const struct ilad_key *k);
 /* Writes every queued change to the kernel in one netlink batch. */
@@ -380,6 +431,32 @@ const char *mc_state_name(enum mc_state s);
  * -errno. */
 int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n);
 
+/* Tells the mapper to forget this node's interest in keys, all of vn
+ * (QUERY with RELEASE; nothing waits for the answer). Returns the xid, 0
+ * when the session is down or the mapper has no WATCH, or -errno. */
+int64_t mc_release(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n);
+
+/* ondemand.c: cache on-demand */
+int ondemand_init(struct ilad *d, char *err, size_t errlen);
+void ondemand_free(struct ilad *d);
+/* A miss event of the data path (bpfpath.c). */
+void ondemand_miss(struct ilad *d, uint32_t vn, const struct in6_addr *addr);
+/* The gathered misses go out now. */
+void ondemand_batch_flush(struct ilad *d);
+void ondemand_batch_cb(struct ev_loop *loop, ev_timer *w, int revents);
+/* The mapper answered a QUERY of keys (or refused it: error). */
+void ondemand_answered(struct ilad *d, const struct ilad_key *keys, size_t n,
+		       const struct ila_record *recs, size_t nrec, uint16_t error);
+/* A PUSH with WATCHED brought r (already in the cache). */
+void ondemand_pushed(struct ilad *d, const struct ila_record *r);
+/* Session up: every entry held or asked is asked again (with WATCH). */
+void ondemand_session_up(struct ilad *d);
+/* Every second: counters, idle eviction, refreshes, negative entries. */
+void ondemand_tick(struct ilad *d);
+void ondemand_tick_cb(struct ev_loop *loop, ev_timer *w, int revents);
+struct od_entry *ondemand_get(struct ilad *d, const struct ilad_key *k);
+const char *ondemand_state_name(enum od_state s);
+
 /* bpfpath.c: dataplane bpf */
 #define BPFPATH_COUNTERS ILA_BPF_COUNTERS
 struct bpfpath_op {
@@ -424,7 +501,7 @@ void zebra_stop(struct ilad *d, bool withdraw);
 int show_open(struct ilad *d, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct ilad *d);
 /* The rows of show stats, with their metric names: fills rows[SHOW_STATS_ROWS]. */
-#define SHOW_STATS_ROWS 64
+#define SHOW_STATS_ROWS 80
 struct ila_stat_row;
 size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows);
 

@@ -292,6 +292,9 @@ int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_
 		}
 		m.xid = ++d->next_xid;
 		m.sub.vn = vn;
+		/* on demand: the mapper pushes what changes of what we asked for */
+		if (d->conf->cache == ILA_CONF_CACHE_ON_DEMAND && (d->mapper_caps & ILA_CAP_WATCH))
+			m.sub.flags = ILA_QUERY_F_WATCH;
 		m.rec = q;
 		m.nrec = k;
 		t->xid = m.xid;
@@ -307,6 +310,39 @@ int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_
 		t->next = d->txns;
 		d->txns = t;
 		last = t->xid;
+		done += k;
+	}
+	mc_flush(d);
+	return last;
+}
+
+int64_t mc_release(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n)
+{
+	uint32_t last = 0;
+
+	if (d->mc != MC_UP || !(d->mapper_caps & ILA_CAP_WATCH))
+		return 0;
+	for (size_t done = 0; done < n;) {
+		size_t k = n - done < ILA_PROTO_MAX_RECORDS ? n - done : ILA_PROTO_MAX_RECORDS;
+		struct ila_msg m = { .type = ILA_MSG_QUERY };
+		struct ila_record *q = calloc(k, sizeof(*q));
+
+		if (!q)
+			return -ENOMEM;
+		for (size_t i = 0; i < k; i++)
+			ilad_key_to_record(&keys[done + i], &q[i]);
+		m.xid = ++d->next_xid;
+		m.sub.vn = vn;
+		m.sub.flags = ILA_QUERY_F_RELEASE;
+		m.rec = q;
+		m.nrec = k;
+		/* no txn: the empty REPLY only says it is done */
+		if (mc_send(d, &m) < 0) {
+			free(q);
+			return -ENOBUFS;
+		}
+		free(q);
+		last = m.xid;
 		done += k;
 	}
 	mc_flush(d);
@@ -449,7 +485,8 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 		snprintf(detail, sizeof(detail), "vn %u, %zu records, position %llu%s%s", m->push.vn,
 			 m->nrec, (unsigned long long)m->push.high_seq,
 			 m->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN ? ", snapshot" : "",
-			 m->push.flags & ILA_PUSH_F_DIRECTED ? ", directed" : "");
+			 m->push.flags & ILA_PUSH_F_DIRECTED ? ", directed" :
+			 m->push.flags & ILA_PUSH_F_WATCHED ? ", watched" : "");
 		ilad_event(d, "push", NULL, detail);
 	}
 	if (m->push.flags & ILA_PUSH_F_SNAPSHOT_BEGIN) {
@@ -458,15 +495,20 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 		cache_snapshot_begin(d, s->vn);
 	}
 	d->applying_snapshot = s->in_snapshot; /* 8.7: a snapshot record wins */
-	for (size_t i = 0; i < m->nrec; i++)
-		if (record_ok(d, "PUSH", &m->rec[i]))
-			cache_apply(d, &m->rec[i]);
+	for (size_t i = 0; i < m->nrec; i++) {
+		if (!record_ok(d, "PUSH", &m->rec[i]))
+			continue;
+		cache_apply(d, &m->rec[i]);
+		if (d->od)
+			ondemand_pushed(d, &m->rec[i]);
+	}
 	d->applying_snapshot = false;
 	if (m->push.flags & ILA_PUSH_F_SNAPSHOT_END) {
 		s->in_snapshot = false;
 		cache_snapshot_end(d, s->vn);
 	}
-	if (!(m->push.flags & (ILA_PUSH_F_MORE | ILA_PUSH_F_DIRECTED)) && !s->in_snapshot) {
+	if (!(m->push.flags & (ILA_PUSH_F_MORE | ILA_PUSH_F_DIRECTED | ILA_PUSH_F_WATCHED)) &&
+	    !s->in_snapshot) {
 		s->pos = m->push.high_seq;
 		s->mapper = d->mapper;
 		s->directory = d->directory;
@@ -593,6 +635,7 @@ static void handle_msg(struct ilad *d, const struct ila_msg *m)
 			d->failures_in_row = 0;
 			d->rounds_failed = 0;
 			d->directory = m->open.directory;
+			d->mapper_caps = m->open.caps;
 			d->mc_error[0] = '\0';
 			d->stats.mapper_connects++;
 			log_notice("mapper %s up", mapper_name(d, who, sizeof(who)));
@@ -708,6 +751,8 @@ static void send_open(struct ilad *d)
 	snprintf(m.open.node, sizeof(m.open.node), "%s", d->conf->node_name);
 	snprintf(m.open.sw_version, sizeof(m.open.sw_version), "%s", PACKAGE_VERSION);
 	m.open.caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY;
+	if (d->conf->cache == ILA_CONF_CACHE_ON_DEMAND)
+		m.open.caps |= ILA_CAP_WATCH;
 	m.open.keepalive_ms = d->conf->keepalive_ms;
 	m.open.dead_ms = d->conf->dead_interval_ms;
 	m.open.role = ILA_ROLE_NODE;

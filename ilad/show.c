@@ -386,6 +386,34 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows)
 		  "reason=\"prefix\"", NULL),
 		R("cache_entries", (uint64_t)lh_table_length(d->cache), "cache_entries", NULL,
 		  "Entries in the mapping cache."),
+		R("od_entries", d->od ? (uint64_t)lh_table_length(d->od) : 0, "od_entries", NULL,
+		  "cache on-demand: addresses that missed, held now."),
+		R("od_misses", s->od_misses, "od_misses_total", NULL,
+		  "cache on-demand: miss events read."),
+		R("od_misses_bad", s->od_misses_bad, "od_misses_bad_total", NULL,
+		  "cache on-demand: miss events outside the vn's prefix."),
+		R("od_queries", s->od_queries, "od_queries_total", NULL,
+		  "cache on-demand: QUERY frames sent for misses and refreshes."),
+		R("od_installed", s->od_installed, "od_installed_total", NULL,
+		  "cache on-demand: answers installed."),
+		R("od_refreshed", s->od_refreshed, "od_refreshed_total", NULL,
+		  "cache on-demand: entries in use asked again before their lifetime ran out."),
+		R("od_no_mapping", s->od_no_mapping, "od_no_mapping_total", NULL,
+		  "cache on-demand: answers without a mapping."),
+		R("od_refused", s->od_refused, "od_refused_total", NULL,
+		  "cache on-demand: queries the mapper refused."),
+		R("od_negative_hits", s->od_negative_hits, "od_negative_hits_total", NULL,
+		  "cache on-demand: misses of an address remembered without mapping."),
+		R("od_forgotten", s->od_forgotten, "od_forgotten_total", NULL,
+		  "cache on-demand: negative entries forgotten."),
+		R("od_evicted", s->od_evicted, "od_evicted_total", NULL,
+		  "cache on-demand: idle entries evicted."),
+		R("od_released", s->od_released, "od_released_total", NULL,
+		  "cache on-demand: evicted addresses released at the mapper."),
+		R("od_pushed", s->od_pushed, "od_pushed_total", NULL,
+		  "cache on-demand: changes of held entries pushed by the mapper."),
+		R("od_full", s->od_full, "od_full_total", NULL,
+		  "cache on-demand: misses not followed, on-demand-max reached."),
 		R("local_workloads", (uint64_t)lh_table_length(d->locals), "local_workloads", NULL,
 		  "Workloads attached, prepared or expected here."),
 		R("control_commands", cs->commands, "control_commands_total", NULL,
@@ -507,6 +535,81 @@ static int cmd_show_dataplane(void *ctx, const struct ila_cli_args *a, struct il
 	}
 	if (d->bpf_ops)
 		bpf_rows(d, NULL, out);
+	return ILA_CLI_SUCCESS;
+}
+
+/* cache on-demand: the addresses that missed, what became of them. */
+static int cmd_show_misses(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	uint64_t now = ilad_now_ms();
+	json_object *o = a->json ? json_object_new_object() : NULL;
+	json_object *arr = o ? json_object_new_array() : NULL;
+	struct lh_entry *le;
+	size_t n = d->od ? (size_t)lh_table_length(d->od) : 0;
+
+	if (o) {
+		json_object_object_add(o, "cache", json_object_new_string(
+							   ila_conf_cache_name(d->conf->cache)));
+		json_object_object_add(o, "entries", json_object_new_uint64(n));
+		json_object_object_add(o, "max", json_object_new_uint64(d->conf->on_demand_max));
+	} else {
+		ila_buf_printf(out, "cache %s, %zu entries (on-demand-max %u)\n",
+			       ila_conf_cache_name(d->conf->cache), n, d->conf->on_demand_max);
+		if (n)
+			ila_buf_printf(out, "%-8s %-39s %8s %10s %10s %-10s %s\n", "VN", "ADDRESS",
+				       "MISSES", "FIRST", "LAST", "STATE", "INSTALL");
+	}
+	if (d->od) {
+		lh_foreach(d->od, le) {
+			const struct od_entry *e = lh_entry_v(le);
+			char addr[INET6_ADDRSTRLEN];
+			const char *vn = ilad_vn_name(d, e->key.vn);
+
+			ilad_key_addr(&e->key, addr, sizeof(addr));
+			if (arr) {
+				json_object *j = json_object_new_object();
+
+				json_object_object_add(j, "vn", json_object_new_string(vn));
+				json_object_object_add(j, "vn_id", json_object_new_uint64(e->key.vn));
+				json_object_object_add(j, "address", json_object_new_string(addr));
+				json_object_object_add(j, "misses", json_object_new_uint64(e->misses));
+				json_object_object_add(j, "first_seen_ms_ago",
+						       json_object_new_uint64(now - e->first_ms));
+				json_object_object_add(j, "last_seen_ms_ago",
+						       json_object_new_uint64(now - e->last_ms));
+				json_object_object_add(j, "state", json_object_new_string(
+								   ondemand_state_name(e->state)));
+				if (e->state == OD_INSTALLED) {
+					json_object_object_add(j, "install_us",
+							       json_object_new_uint64(e->install_us));
+					json_object_object_add(j, "lifetime_left_ms",
+							       json_object_new_uint64(
+								       e->until_ms > now
+									       ? e->until_ms - now
+									       : 0));
+					json_object_object_add(j, "packets",
+							       json_object_new_uint64(e->packets));
+				}
+				json_object_array_add(arr, j);
+			} else {
+				char inst[24] = "-";
+
+				if (e->state == OD_INSTALLED)
+					snprintf(inst, sizeof(inst), "%lluus",
+						 (unsigned long long)e->install_us);
+				ila_buf_printf(out, "%-8s %-39s %8llu %9llus %9llus %-10s %s\n", vn,
+					       addr, (unsigned long long)e->misses,
+					       (unsigned long long)((now - e->first_ms) / 1000),
+					       (unsigned long long)((now - e->last_ms) / 1000),
+					       ondemand_state_name(e->state), inst);
+			}
+		}
+	}
+	if (o) {
+		json_object_object_add(o, "misses", arr);
+		return ila_ctl_print_json(out, o);
+	}
 	return ILA_CLI_SUCCESS;
 }
 
@@ -643,7 +746,7 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 	return ILA_CLI_SUCCESS;
 }
 
-#define NCOMMANDS 17
+#define NCOMMANDS 18
 static const struct ila_cli_cmd commands[NCOMMANDS];
 
 static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -663,6 +766,7 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	{ "show mapper", "the mapper session, per-vn sync, cache staleness", cmd_show_mapper },
 	{ "show routing", "routes announced through zebra and their state", cmd_show_routing },
 	{ "show stats", "counters", cmd_show_stats },
+	{ "show misses", "cache on-demand: addresses that missed, their state", cmd_show_misses },
 	{ "show dataplane", "the data path in use (ila-module or bpf), its uplinks and counters",
 	  cmd_show_dataplane },
 	{ "show running-config", "the configuration in force", cmd_show_running },

@@ -95,6 +95,31 @@ int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_
 	return xid;
 }
 
+/* Recorded as a QUERY with release set. */
+int64_t mc_release(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n)
+{
+	uint32_t xid;
+
+	(void)d;
+	if (!fake_mc.up)
+		return 0;
+	xid = ++fake_mc.next_xid;
+	for (size_t i = 0; i < n; i++) {
+		struct fake_req *q;
+
+		assert_int_equal(keys[i].vn, vn);
+		assert_true(fake_mc.n_reqs < ILA_ARRAY_SIZE(fake_mc.reqs));
+		q = &fake_mc.reqs[fake_mc.n_reqs++];
+		memset(q, 0, sizeof(*q));
+		q->type = ILA_MSG_QUERY;
+		q->release = true;
+		q->xid = xid;
+		q->key = keys[i];
+		q->trace = fake_trace();
+	}
+	return xid;
+}
+
 size_t fake_mc_count(uint8_t type)
 {
 	size_t n = 0;

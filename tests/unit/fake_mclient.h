@@ -13,6 +13,7 @@ struct fake_req {
 	uint64_t seq;
 	uint8_t state;	/* the record's: up, or down / removed for DEREGISTER */
 	bool standby;	/* STANDBY_REG */
+	bool release;	/* QUERY with RELEASE (mc_release) */
 	unsigned trace;
 };
 
