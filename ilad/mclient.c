@@ -469,6 +469,24 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 	uint64_t t0 = ila_clock_mono_us();
 	bool was_synced, live;
 
+	if (!s && (m->push.flags & (ILA_PUSH_F_DIRECTED | ILA_PUSH_F_WATCHED)) &&
+	    ilad_vn(d, m->push.vn)) {
+		/* not of a subscription (an on-demand node subscribes to
+		 * nothing): applied, no position kept */
+		d->stats.pushes++;
+		d->stats.push_records += m->nrec;
+		for (size_t i = 0; i < m->nrec; i++) {
+			if (!record_ok(d, "PUSH", &m->rec[i]))
+				continue;
+			cache_apply(d, &m->rec[i]);
+			if (d->od)
+				ondemand_pushed(d, &m->rec[i]);
+		}
+		cache_flush(d);
+		if (m->nrec)
+			ila_hist_observe(&d->convergence, (double)(ila_clock_mono_us() - t0) / 1e6);
+		return;
+	}
 	if (!s) {
 		/* a vn we do not serve: nothing of it is applied */
 		for (size_t i = 0; i < m->nrec; i++)

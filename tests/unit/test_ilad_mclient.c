@@ -142,7 +142,7 @@ static const struct ila_record *rec_of(const struct ila_msg *m, uint32_t vn, con
 
 /* ---- set-up: a session up to OPEN sent ---- */
 
-static int setup(void **state)
+static int setup_with(void **state, const char *text)
 {
 	struct ilad *d;
 	char err[256];
@@ -154,8 +154,9 @@ static int setup(void **state)
 	peer = sv[1];
 	ila_frame_reader_init(&peer_rd);
 	n_got = 0;
-	d = fake_ilad_new(conf, ilad_run_event);
+	d = fake_ilad_new(text, ilad_run_event);
 	assert_int_equal(local_init(d, err, sizeof(err)), 0);
+	assert_int_equal(ondemand_init(d, err, sizeof(err)), 0);
 	mc_init(d);
 	assert_int_equal(d->mc, MC_CONNECTING);
 	ev_invoke(d->loop, &d->mc_io, EV_WRITE); /* connected */
@@ -164,11 +165,32 @@ static int setup(void **state)
 	return 0;
 }
 
+static int setup(void **state)
+{
+	return setup_with(state, conf);
+}
+
+/* cache on-demand (dataplane auto: the fake data path is no real one) */
+static int setup_od(void **state)
+{
+	static const char od[] =
+		"node-name h1\n"
+		"plaintext\n"
+		"mapper ::1\n"
+		"locator " LOC_H1 "\n"
+		"cache on-demand\n"
+		"vn blue id 10 sir-prefix 2001:db8:10::/64\n"
+		"vn blue interface tap0\n";
+
+	return setup_with(state, od);
+}
+
 static int teardown(void **state)
 {
 	struct ilad *d = *state;
 
 	mc_stop(d, false);
+	ondemand_free(d);
 	local_free(d);
 	fake_ilad_free(d);
 	got_free();
@@ -180,6 +202,8 @@ static int teardown(void **state)
 
 static uint64_t mapper_directory; /* what the next OPEN says: 0, none */
 
+static uint32_t mapper_caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY;
+
 /* The mapper answers OPEN: the session is up. */
 static void mapper_open(struct ilad *d)
 {
@@ -189,7 +213,7 @@ static void mapper_open(struct ilad *d)
 
 	snprintf(m.open.node, sizeof(m.open.node), "mapper1");
 	m.open.role = ILA_ROLE_MAPPER;
-	m.open.caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY;
+	m.open.caps = mapper_caps;
 	m.open.keepalive_ms = 1000;
 	m.open.dead_ms = 3000;
 	mapper_recv(); /* the node's OPEN */
@@ -345,6 +369,68 @@ static void test_directed_push_does_not_complete_sync(void **state)
 	/* its record is applied all the same */
 	assert_true(cache_get(d, &k, false)->known);
 	assert_int_equal(cache_get(d, &k, false)->inst.kind, KROUTE_ILA);
+}
+
+/* cache on-demand: no SUBSCRIBE; misses leave as a QUERY with WATCH; the
+ * REPLY and then a WATCHED push reach the cache (no subscription, no
+ * position); an eviction's RELEASE; without the mapper's WATCH, none. */
+static void test_on_demand_queries_with_watch_and_applies_watched_pushes(void **state)
+{
+	struct ilad *d = *state;
+	struct ilad_key k = fake_key(VN_BLUE, A1);
+	struct ila_record r = fake_rec(VN_BLUE, A1, LOC_H2, "h2", 5, ILA_STATE_UP);
+	struct ila_record moved = fake_rec(VN_BLUE, A1, "2001:db8:ff:b", "h3", 6, ILA_STATE_UP);
+	const struct ila_msg *q;
+	struct ila_msg reply = { .type = ILA_MSG_REPLY, .rec = &r, .nrec = 1 };
+
+	mapper_caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_WATCH;
+	mapper_open(d);
+	mapper_caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY;
+	/* the node's OPEN (read by mapper_open) said WATCH; nothing subscribed */
+	assert_non_null(got_of(ILA_MSG_OPEN, 0));
+	assert_true(got_of(ILA_MSG_OPEN, 0)->open.caps & ILA_CAP_WATCH);
+	assert_int_equal(mapper_recv(), 0);
+	ondemand_miss(d, VN_BLUE, &k.addr.v6);
+	ondemand_batch_flush(d);
+	mapper_recv();
+	q = got_of(ILA_MSG_QUERY, 0);
+	assert_non_null(q);
+	assert_int_equal(got_count(ILA_MSG_SUBSCRIBE), 0);
+	assert_int_equal(q->sub.flags, ILA_QUERY_F_WATCH);
+	assert_int_equal(q->nrec, 1);
+	reply.xid = q->xid;
+	mapper_send(reply);
+	deliver(d);
+	assert_true(cache_get(d, &k, false)->known);
+	assert_int_equal(ondemand_get(d, &k)->state, OD_INSTALLED);
+	mapper_push(d, VN_BLUE, ILA_PUSH_F_WATCHED, 9, &moved, 1);
+	assert_string_equal(cache_get(d, &k, false)->rec.node, "h3");
+	assert_int_equal(d->stats.od_pushed, 1);
+	assert_int_equal(d->stats.pushes, 1);
+	assert_false(mc_vn_synced(d, VN_BLUE));
+	assert_true(mc_release(d, VN_BLUE, &k, 1) > 0);
+	mapper_recv();
+	q = got_of(ILA_MSG_QUERY, 0);
+	assert_non_null(q);
+	assert_int_equal(q->sub.flags, ILA_QUERY_F_RELEASE);
+}
+
+static void test_on_demand_without_mapper_watch_sends_no_flags(void **state)
+{
+	struct ilad *d = *state;
+	struct ilad_key k = fake_key(VN_BLUE, A1);
+	const struct ila_msg *q;
+
+	mapper_open(d); /* a mapper without WATCH */
+	mapper_recv();
+	ondemand_miss(d, VN_BLUE, &k.addr.v6);
+	ondemand_batch_flush(d);
+	mapper_recv();
+	q = got_of(ILA_MSG_QUERY, 0);
+	assert_non_null(q);
+	assert_int_equal(q->sub.flags, 0);
+	assert_int_equal(mc_release(d, VN_BLUE, &k, 1), 0);
+	assert_int_equal(mapper_recv(), 0);
 }
 
 /* What the mapper sends is checked before it is used: a record of a vn the
@@ -880,6 +966,11 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unavailable_store_moves_to_next_mapper, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_full_rounds_of_failures_back_off_exponentially,
 						setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_on_demand_queries_with_watch_and_applies_watched_pushes, setup_od,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_on_demand_without_mapper_watch_sends_no_flags,
+						setup_od, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
