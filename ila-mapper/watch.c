@@ -30,6 +30,24 @@ struct interest {
 	UT_hash_handle hh;
 };
 
+/* Room for one more element of size sz in *arr, which holds n of *cap:
+ * 0, or -ENOMEM (*arr unchanged). */
+static int grow(void *arr, unsigned n, unsigned *cap, size_t sz)
+{
+	void **p = arr;
+	unsigned c;
+	void *nb;
+
+	if (n < *cap)
+		return 0;
+	c = *cap ? *cap * 2 : 16;
+	if (!(nb = realloc(*p, c * sz)))
+		return -ENOMEM;
+	*p = nb;
+	*cap = c;
+	return 0;
+}
+
 static struct watcher *watcher_find(struct interest *in, int node)
 {
 	for (unsigned i = 0; i < in->n; i++)
@@ -142,19 +160,12 @@ int watch_query(struct mapper *m, int node, const struct ila_msg *msg)
 			w->until_s = until;
 			continue;
 		}
-		if (in->n == in->cap) {
-			unsigned cap = in->cap ? in->cap * 2 : 2;
-			struct watcher *nw = realloc(in->w, cap * sizeof(*nw));
-
-			if (!nw) {
-				if (in->n == 0) {
-					HASH_DEL(m->interests, in);
-					free(in);
-				}
-				return -ENOMEM;
+		if (grow(&in->w, in->n, &in->cap, sizeof(*in->w)) < 0) {
+			if (in->n == 0) {
+				HASH_DEL(m->interests, in);
+				free(in);
 			}
-			in->w = nw;
-			in->cap = cap;
+			return -ENOMEM;
 		}
 		in->w[in->n++] = (struct watcher){ .node = node, .until_s = until };
 		m->watch_count[node]++;
@@ -231,16 +242,9 @@ static int watch_collect(void *arg, uint64_t jseq, const struct store_key *k,
 	HASH_FIND(hh, sc->m->interests, k->b, STORE_KEY_LEN, in);
 	if (!in || sc->oom)
 		return 1;
-	if (sc->n == sc->cap) {
-		unsigned cap = sc->cap ? sc->cap * 2 : 16;
-		struct ila_record *nr = realloc(sc->rec, cap * sizeof(*nr));
-
-		if (!nr) {
-			sc->oom = true;
-			return 1;
-		}
-		sc->rec = nr;
-		sc->cap = cap;
+	if (grow(&sc->rec, sc->n, &sc->cap, sizeof(*sc->rec)) < 0) {
+		sc->oom = true;
+		return 1;
 	}
 	r = &sc->rec[sc->n];
 	/* the mapping as it is now */
@@ -256,16 +260,9 @@ static int watch_collect(void *arg, uint64_t jseq, const struct store_key *k,
 	for (unsigned i = 0; i < in->n; i++) {
 		if (in->w[i].until_s <= sc->now)
 			continue; /* lapsed: watch_expire() takes it away */
-		if (sc->nhits == sc->caphits) {
-			unsigned cap = sc->caphits ? sc->caphits * 2 : 16;
-			struct watch_hit *nh = realloc(sc->hits, cap * sizeof(*nh));
-
-			if (!nh) {
-				sc->oom = true;
-				return 1;
-			}
-			sc->hits = nh;
-			sc->caphits = cap;
+		if (grow(&sc->hits, sc->nhits, &sc->caphits, sizeof(*sc->hits)) < 0) {
+			sc->oom = true;
+			return 1;
 		}
 		sc->hits[sc->nhits++] = (struct watch_hit){ .node = in->w[i].node, .idx = sc->n };
 	}

@@ -463,6 +463,18 @@ static bool record_ok(struct ilad *d, const char *what, const struct ila_record 
 	return false;
 }
 
+/* The records of a PUSH, checked, into the cache (and the on-demand entries). */
+static void push_apply(struct ilad *d, const struct ila_msg *m)
+{
+	for (size_t i = 0; i < m->nrec; i++) {
+		if (!record_ok(d, "PUSH", &m->rec[i]))
+			continue;
+		cache_apply(d, &m->rec[i]);
+		if (d->od)
+			ondemand_pushed(d, &m->rec[i]);
+	}
+}
+
 static void handle_push(struct ilad *d, const struct ila_msg *m)
 {
 	struct vn_sync *s = sync_of(d, m->push.vn);
@@ -475,13 +487,7 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 		 * nothing): applied, no position kept */
 		d->stats.pushes++;
 		d->stats.push_records += m->nrec;
-		for (size_t i = 0; i < m->nrec; i++) {
-			if (!record_ok(d, "PUSH", &m->rec[i]))
-				continue;
-			cache_apply(d, &m->rec[i]);
-			if (d->od)
-				ondemand_pushed(d, &m->rec[i]);
-		}
+		push_apply(d, m);
 		cache_flush(d);
 		if (m->nrec)
 			ila_hist_observe(&d->convergence, (double)(ila_clock_mono_us() - t0) / 1e6);
@@ -513,13 +519,7 @@ static void handle_push(struct ilad *d, const struct ila_msg *m)
 		cache_snapshot_begin(d, s->vn);
 	}
 	d->applying_snapshot = s->in_snapshot; /* 8.7: a snapshot record wins */
-	for (size_t i = 0; i < m->nrec; i++) {
-		if (!record_ok(d, "PUSH", &m->rec[i]))
-			continue;
-		cache_apply(d, &m->rec[i]);
-		if (d->od)
-			ondemand_pushed(d, &m->rec[i]);
-	}
+	push_apply(d, m);
 	d->applying_snapshot = false;
 	if (m->push.flags & ILA_PUSH_F_SNAPSHOT_END) {
 		s->in_snapshot = false;

@@ -72,11 +72,11 @@ int64_t mc_register(struct ilad *d, struct local **locals, size_t n, uint8_t typ
 	return xid;
 }
 
-int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n)
+/* A QUERY (or a RELEASE) of keys, recorded. */
+static int64_t record_query(uint32_t vn, const struct ilad_key *keys, size_t n, bool release)
 {
 	uint32_t xid;
 
-	(void)d;
 	if (!fake_mc.up)
 		return 0;
 	xid = ++fake_mc.next_xid;
@@ -88,6 +88,7 @@ int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_
 		q = &fake_mc.reqs[fake_mc.n_reqs++];
 		memset(q, 0, sizeof(*q));
 		q->type = ILA_MSG_QUERY;
+		q->release = release;
 		q->xid = xid;
 		q->key = keys[i];
 		q->trace = fake_trace();
@@ -95,29 +96,17 @@ int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_
 	return xid;
 }
 
+int64_t mc_query(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n)
+{
+	(void)d;
+	return record_query(vn, keys, n, false);
+}
+
 /* Recorded as a QUERY with release set. */
 int64_t mc_release(struct ilad *d, uint32_t vn, const struct ilad_key *keys, size_t n)
 {
-	uint32_t xid;
-
 	(void)d;
-	if (!fake_mc.up)
-		return 0;
-	xid = ++fake_mc.next_xid;
-	for (size_t i = 0; i < n; i++) {
-		struct fake_req *q;
-
-		assert_int_equal(keys[i].vn, vn);
-		assert_true(fake_mc.n_reqs < ILA_ARRAY_SIZE(fake_mc.reqs));
-		q = &fake_mc.reqs[fake_mc.n_reqs++];
-		memset(q, 0, sizeof(*q));
-		q->type = ILA_MSG_QUERY;
-		q->release = true;
-		q->xid = xid;
-		q->key = keys[i];
-		q->trace = fake_trace();
-	}
-	return xid;
+	return record_query(vn, keys, n, true);
 }
 
 size_t fake_mc_count(uint8_t type)

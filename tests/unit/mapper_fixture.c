@@ -521,6 +521,12 @@ uint32_t fx_unsubscribe(struct fx_node *n, uint32_t vn)
 
 uint32_t fx_query(struct fx_node *n, uint32_t vn, const char *const *addrs, size_t naddrs)
 {
+	return fx_query_flags(n, vn, 0, addrs, naddrs);
+}
+
+uint32_t fx_query_flags(struct fx_node *n, uint32_t vn, uint32_t flags, const char *const *addrs,
+			size_t naddrs)
+{
 	struct ila_msg msg = { .type = ILA_MSG_QUERY, .xid = fx_xid() };
 	struct ila_record recs[16];
 
@@ -528,6 +534,7 @@ uint32_t fx_query(struct fx_node *n, uint32_t vn, const char *const *addrs, size
 	for (size_t i = 0; i < naddrs; i++)
 		recs[i] = fx_rec(vn, addrs[i], NULL, 0, 0);
 	msg.sub.vn = vn;
+	msg.sub.flags = flags;
 	msg.rec = recs;
 	msg.nrec = naddrs;
 	fx_send(n, &msg);

@@ -112,6 +112,9 @@ int fx_deregister1(struct fx_node *n, uint32_t vn, const char *addr, uint64_t se
 uint32_t fx_subscribe(struct fx_node *n, uint32_t vn, uint64_t jseq, uint32_t flags);
 uint32_t fx_unsubscribe(struct fx_node *n, uint32_t vn);
 uint32_t fx_query(struct fx_node *n, uint32_t vn, const char *const *addrs, size_t naddrs);
+/* The same with MSG_FLAGS (ILA_QUERY_F_WATCH, ILA_QUERY_F_RELEASE). */
+uint32_t fx_query_flags(struct fx_node *n, uint32_t vn, uint32_t flags, const char *const *addrs,
+			size_t naddrs);
 
 /* Messages received: the i-th of a type (NULL if fewer), how many, the one
  * answering xid (NULL if none; fails on two). */

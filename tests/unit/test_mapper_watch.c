@@ -31,37 +31,18 @@ static bool same_addr(const struct ila_record *r, const char *addr)
 	return r->family == k.family && memcmp(&r->addr6, &k.addr6, 16) == 0;
 }
 
-/* A QUERY of vn with flags; runs the loop; returns its xid. */
-static uint32_t query_flags(struct fx_node *n, uint32_t vn, uint32_t flags,
-			    const char *const *addrs, size_t naddrs)
-{
-	struct ila_msg msg = { .type = ILA_MSG_QUERY, .xid = fx_xid() };
-	struct ila_record recs[8];
-
-	assert_true(naddrs <= 8);
-	for (size_t i = 0; i < naddrs; i++)
-		recs[i] = fx_rec(vn, addrs[i], NULL, 0, 0);
-	msg.sub.vn = vn;
-	msg.sub.flags = flags;
-	msg.rec = recs;
-	msg.nrec = naddrs;
-	fx_send(n, &msg);
-	fx_run();
-	return msg.xid;
-}
-
 static const struct ila_msg *watch1(struct fx_node *n, const char *addr)
 {
 	const char *a[] = { addr };
 
-	return fx_answer(n, query_flags(n, FX_BLUE, ILA_QUERY_F_WATCH, a, 1));
+	return fx_answer(n, fx_query_flags(n, FX_BLUE, ILA_QUERY_F_WATCH, a, 1));
 }
 
 static const struct ila_msg *release1(struct fx_node *n, const char *addr)
 {
 	const char *a[] = { addr };
 
-	return fx_answer(n, query_flags(n, FX_BLUE, ILA_QUERY_F_RELEASE, a, 1));
+	return fx_answer(n, fx_query_flags(n, FX_BLUE, ILA_QUERY_F_RELEASE, a, 1));
 }
 
 static void test_watched_move_is_pushed_to_the_watcher_only(void **state)
@@ -195,16 +176,16 @@ static void test_watch_quota_refuses_the_query_whole(void **state)
 	const struct ila_msg *r;
 
 	(void)state;
-	r = fx_answer(n3, query_flags(n3, FX_BLUE, ILA_QUERY_F_WATCH, two, 2));
+	r = fx_answer(n3, fx_query_flags(n3, FX_BLUE, ILA_QUERY_F_WATCH, two, 2));
 	assert_int_equal(r->type, ILA_MSG_REPLY);
-	r = fx_answer(n3, query_flags(n3, FX_BLUE, ILA_QUERY_F_WATCH, three, 3));
+	r = fx_answer(n3, fx_query_flags(n3, FX_BLUE, ILA_QUERY_F_WATCH, three, 3));
 	assert_int_equal(r->type, ILA_MSG_ERROR);
 	assert_int_equal(r->error.code, ILA_PERR_QUOTA);
 	assert_non_null(strstr(r->error.text, "watch max 2"));
 	assert_int_equal(fx_mapper()->stats.watch_quota, 1);
 	assert_int_equal(fx_mapper()->watch_total, 2);
 	/* refreshing what is held takes no room */
-	r = fx_answer(n3, query_flags(n3, FX_BLUE, ILA_QUERY_F_WATCH, two, 2));
+	r = fx_answer(n3, fx_query_flags(n3, FX_BLUE, ILA_QUERY_F_WATCH, two, 2));
 	assert_int_equal(r->type, ILA_MSG_REPLY);
 	/* after a release there is room again */
 	release1(n3, A2);
@@ -214,7 +195,7 @@ static void test_watch_quota_refuses_the_query_whole(void **state)
 	/* another node has a quota of its own */
 	struct fx_node *n2 = fx_connect_caps("n2", WCAPS);
 
-	r = fx_answer(n2, query_flags(n2, FX_BLUE, ILA_QUERY_F_WATCH, two, 2));
+	r = fx_answer(n2, fx_query_flags(n2, FX_BLUE, ILA_QUERY_F_WATCH, two, 2));
 	assert_int_equal(r->type, ILA_MSG_REPLY);
 	assert_int_equal(fx_mapper()->watch_total, 4);
 }
@@ -234,7 +215,7 @@ static void test_watch_is_authorised_like_query(void **state)
 	assert_int_equal(r->error.code, ILA_PERR_NOT_AUTHORISED);
 	const char *a[] = { A1 };
 
-	r = fx_answer(n4, query_flags(n4, 999, ILA_QUERY_F_WATCH, a, 1));
+	r = fx_answer(n4, fx_query_flags(n4, 999, ILA_QUERY_F_WATCH, a, 1));
 	assert_int_equal(r->error.code, ILA_PERR_VN_UNKNOWN);
 	assert_int_equal(fx_mapper()->stats.watch_added, 0);
 	assert_int_equal(fx_mapper()->watch_total, 0);
@@ -257,7 +238,7 @@ static void test_watch_needs_the_capability(void **state)
 	/* both flags at once make no sense */
 	struct fx_node *n2 = fx_connect_caps("n2", WCAPS);
 
-	r = fx_answer(n2, query_flags(n2, FX_BLUE, ILA_QUERY_F_WATCH | ILA_QUERY_F_RELEASE, a, 1));
+	r = fx_answer(n2, fx_query_flags(n2, FX_BLUE, ILA_QUERY_F_WATCH | ILA_QUERY_F_RELEASE, a, 1));
 	assert_int_equal(r->error.code, ILA_PERR_BAD_VALUE);
 	assert_int_equal(fx_mapper()->watch_total, 0);
 }
