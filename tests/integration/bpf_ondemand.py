@@ -225,6 +225,11 @@ def suite(it, root, res):
         print('SKIP: bpf-ondemand: %s' % why, flush=True)
         return
     N.OUT = root
+    # namespaces of this run's own (ilad_net's il-* are shared by the other
+    # suites on this network, which may run at the same time)
+    shared = dict(NS)
+    for k in list(NS):
+        NS[k] = 'ilod%d-%s' % (os.getpid() % 100000, k)
     s = OnDemandSuite('bpf-ondemand', res)
     t0 = time.monotonic()
     try:
@@ -243,4 +248,5 @@ def suite(it, root, res):
         s.diagnose()
     finally:
         s.net.close()
+        NS.update(shared)
     print('  (bpf-ondemand: %.1f s)' % (time.monotonic() - t0), flush=True)
