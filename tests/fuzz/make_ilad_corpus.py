@@ -47,6 +47,9 @@ SEEDS = {
                                         extra=fc.tlv(fc.PREV_LOCATOR, fc.loc(1)))], flags=8),
     "standby": OPENED + push(1, [rec("2001:db8:1::6", 1, extra=fc.tlv(fc.STANDBY, fc.loc(1))
                                      + fc.u32(fc.REC_FLAGS, 1))]),
+    "watched": OPENED + push(1, [rec("2001:db8:1::c", 1)], flags=0x10)
+               + push(1, [rec("2001:db8:1::c", 1, seq=101, state=REMOVED)], flags=0x10 | 4)
+               + push(2, [rec("2001:db8:2::c", 2)], flags=0x10),
     "outside": OPENED + push(1, [rec("2001:db8:9::1", 1), rec("192.168.0.1", 1)])
                + push(2, [rec("10.0.0.2", 2)]) + push(7, [rec("2001:db8:1::7", 7)]),
     "reply": OPENED + fc.frame(fc.REPLY, rec("2001:db8:1::8", 1) + rec("2001:db8:7::1", 7),
