@@ -80,6 +80,7 @@ static struct mapper *fuzz_mapper(void)
 		abort();
 	m.dispatch = mapper_run_event;
 	directory_init(&m);
+	watch_init(&m);
 	ready = true;
 	return &m;
 }
@@ -92,7 +93,7 @@ static void send_open(int fd, const char *node)
 
 	snprintf(o.open.node, sizeof(o.open.node), "%s", node);
 	o.open.role = ILA_ROLE_NODE;
-	o.open.caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY;
+	o.open.caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_WATCH;
 	o.open.keepalive_ms = 1000;
 	o.open.dead_ms = 3000;
 	if (ila_msg_encode(&o, buf, sizeof(buf), &len) == 0 && write(fd, buf, len) != (ssize_t)len)
