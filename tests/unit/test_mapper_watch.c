@@ -262,6 +262,31 @@ static void test_interests_go_with_the_last_session(void **state)
 	assert_int_equal(fx_push_records(n2, FX_BLUE), 1);
 }
 
+/* A failover promotion (8.3) is a change like any: pushed to the watcher. */
+static void test_failover_promotion_is_pushed_to_the_watcher(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+	struct fx_node *n3 = fx_connect_caps("n3", WCAPS);
+	struct ila_record sb = fx_rec(FX_BLUE, A1, FX_LOC_B, 1, 300);
+	const struct ila_record *p;
+
+	(void)state;
+	sb.flags = ILA_REC_F_STANDBY_REG;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), 0);
+	fx_register(n2, &sb, 1);
+	watch1(n3, A1);
+	fx_clear(n3);
+	fx_hangup(n1); /* n1 died: n2's standby is promoted */
+	fx_run();
+	assert_int_equal(fx_mapper()->stats.failovers, 1);
+	assert_int_equal(fx_push_records(n3, FX_BLUE), 1);
+	p = fx_push_record(n3, FX_BLUE, 0);
+	assert_true(fx_nth(n3, ILA_MSG_PUSH, 0)->push.flags & ILA_PUSH_F_WATCHED);
+	assert_string_equal(p->node, "n2");
+	fx_assert_loc(&p->loc, FX_LOC_B);
+	assert_true(p->flags & ILA_REC_F_PROMOTED);
+}
+
 static const struct fx_conf quota2 = { .watch_max = 2 };
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -279,6 +304,7 @@ int main(void)
 		T(test_watch_is_authorised_like_query),
 		T(test_watch_needs_the_capability),
 		T(test_interests_go_with_the_last_session),
+		T(test_failover_promotion_is_pushed_to_the_watcher),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
