@@ -209,6 +209,7 @@ void watch_expire(struct mapper *m)
 struct watch_hit {
 	int node;
 	unsigned idx;	/* in the collected records: journal order */
+	uint32_t left_s; /* the interest's time left */
 };
 
 struct watch_scan {
@@ -264,7 +265,9 @@ static int watch_collect(void *arg, uint64_t jseq, const struct store_key *k,
 			sc->oom = true;
 			return 1;
 		}
-		sc->hits[sc->nhits++] = (struct watch_hit){ .node = in->w[i].node, .idx = sc->n };
+		sc->hits[sc->nhits++] = (struct watch_hit){
+			.node = in->w[i].node, .idx = sc->n,
+			.left_s = (uint32_t)(in->w[i].until_s - sc->now) };
 	}
 	sc->n++;
 	return 0;
@@ -282,8 +285,15 @@ static void watch_send(struct mapper *m, uint32_t vn, uint64_t pos, struct watch
 
 	if (!recs)
 		return;
-	for (unsigned i = from; i < to; i++)
-		recs[i - from] = sc->rec[sc->hits[i].idx];
+	for (unsigned i = from; i < to; i++) {
+		struct ila_record *r = &recs[i - from];
+
+		*r = sc->rec[sc->hits[i].idx];
+		/* no longer than the interest, which the node renews by asking
+		 * again before the record's lifetime runs out */
+		if (r->state != ILA_STATE_REMOVED && r->lifetime > sc->hits[i].left_s)
+			r->lifetime = sc->hits[i].left_s;
+	}
 	push.push.vn = vn;
 	push.push.flags = ILA_PUSH_F_WATCHED;
 	push.push.high_seq = pos;

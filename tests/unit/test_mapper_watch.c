@@ -84,6 +84,7 @@ static void test_watched_move_is_pushed_to_the_watcher_only(void **state)
 	fx_assert_loc(&p->rec[0].loc, FX_LOC_B);
 	assert_string_equal(p->rec[0].node, "n2");
 	assert_int_equal(p->rec[0].seq, 5);
+	assert_int_equal(p->rec[0].lifetime, 120); /* the interest's time left */
 	assert_true(fx_get(FX_BLUE, A1, &mp));
 	assert_true(p->push.high_seq >= mp.jseq);
 	assert_int_equal(fx_count(gw, ILA_MSG_PUSH), 0);
@@ -163,6 +164,8 @@ static void test_interest_expires_and_a_later_watch_refreshes_it(void **state)
 	assert_int_equal(fx_register1(n2, FX_BLUE, A2, FX_LOC_B, 5), 0);
 	assert_int_equal(fx_push_records(n3, FX_BLUE), 1);
 	assert_true(same_addr(fx_push_record(n3, FX_BLUE, 0), A1));
+	/* pushed with the time its interest has left: until T0 + 220 */
+	assert_int_equal(fx_push_record(n3, FX_BLUE, 0)->lifetime, 99);
 	fx_at(FX_T0 + 221);
 	fx_expire();
 	assert_int_equal(fx_mapper()->stats.watch_expired, 2);
