@@ -375,11 +375,43 @@ out:
 	free(dereg);
 }
 
+/* cache on-demand: the node's own workloads stay watched (QUERY with
+ * WATCH), so that the mapper pushes what befalls them (a lapse, a move
+ * away) although the node subscribes to nothing; asked at session up and
+ * at each refresh, well within the mapper's watch lifetime by default. */
+static void watch_own(struct ilad *d)
+{
+	size_t n = (size_t)lh_table_length(d->locals);
+	struct ilad_key *keys;
+	struct lh_entry *le;
+
+	if (d->conf->cache != ILA_CONF_CACHE_ON_DEMAND || !(d->mapper_caps & ILA_CAP_WATCH) || !n)
+		return;
+	if (!(keys = calloc(n, sizeof(*keys))))
+		return;
+	for (unsigned v = 0; v < d->conf->n_vns; v++) {
+		size_t k = 0;
+
+		lh_foreach(d->locals, le) {
+			const struct local *l = lh_entry_v(le);
+
+			/* those waiting for their view are asked by local.c */
+			if (l->key.vn == d->conf->vns[v].id && !l->resync &&
+			    (l->state == LOCAL_ATTACHED || l->state == LOCAL_PREPARED))
+				keys[k++] = l->key;
+		}
+		if (k)
+			mc_query(d, d->conf->vns[v].id, keys, k);
+	}
+	free(keys);
+}
+
 static void refresh_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;
 	(void)revents;
 	register_all(w->data);
+	watch_own(w->data);
 }
 
 static void subscribe_all(struct ilad *d)
@@ -670,6 +702,7 @@ static void handle_msg(struct ilad *d, const struct ila_msg *m)
 			if (d->conf->cache == ILA_CONF_CACHE_FULL)
 				subscribe_all(d);
 			register_all(d);
+			watch_own(d);
 			ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_QUERY_WAITING });
 			return;
 		}

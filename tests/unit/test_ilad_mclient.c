@@ -415,6 +415,38 @@ static void test_on_demand_queries_with_watch_and_applies_watched_pushes(void **
 	assert_int_equal(q->sub.flags, ILA_QUERY_F_RELEASE);
 }
 
+/* An on-demand node's own workload: its view by a QUERY (with WATCH), and
+ * watched again at each refresh, since nothing is subscribed. */
+static void test_on_demand_watches_its_own_workloads(void **state)
+{
+	struct ilad *d = *state;
+	struct ila_msg reply = { .type = ILA_MSG_REPLY };
+	const struct ila_msg *q;
+
+	mapper_caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY | ILA_CAP_WATCH;
+	mapper_open(d);
+	mapper_caps = ILA_CAP_ADDR4 | ILA_CAP_STANDBY;
+	mapper_recv();
+	assert_true(attach(d, A1) >= 0);
+	mapper_recv();
+	q = got_of(ILA_MSG_QUERY, 0);
+	assert_non_null(q);
+	assert_int_equal(q->sub.flags, ILA_QUERY_F_WATCH);
+	assert_non_null(rec_of(q, VN_BLUE, A1));
+	reply.xid = q->xid; /* no mapping yet: registered */
+	mapper_send(reply);
+	deliver(d);
+	mapper_recv();
+	assert_int_equal(got_count(ILA_MSG_REGISTER), 1);
+	ev_invoke(d->loop, &d->refresh_timer, EV_TIMER);
+	mapper_recv();
+	assert_int_equal(got_count(ILA_MSG_REGISTER), 1);
+	q = got_of(ILA_MSG_QUERY, 0);
+	assert_non_null(q);
+	assert_int_equal(q->sub.flags, ILA_QUERY_F_WATCH);
+	assert_non_null(rec_of(q, VN_BLUE, A1));
+}
+
 static void test_on_demand_without_mapper_watch_sends_no_flags(void **state)
 {
 	struct ilad *d = *state;
@@ -971,6 +1003,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(test_on_demand_without_mapper_watch_sends_no_flags,
 						setup_od, teardown),
+		cmocka_unit_test_setup_teardown(test_on_demand_watches_its_own_workloads, setup_od,
+						teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
