@@ -72,6 +72,7 @@ static void reload(void *arg)
 	push_flush(m);
 	ev_timer_set(&m->push_delay_w, nc->push_delay_ms / 1000.0, 0.);
 	sessions_reconfigure(m, old);
+	watch_reconfigure(m, old);
 	ila_daemon_log_warnings(nc);
 	ila_log_set_level(m->opts.debug ? ILA_LOG_DEBUG : nc->log_level);
 	log_notice("configuration reloaded from %s", m->opts.conf_path);

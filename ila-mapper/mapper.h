@@ -356,6 +356,9 @@ int watch_query(struct mapper *m, int node, const struct ila_msg *msg);
 /* After a commit: the changes of watched mappings since the last call go
  * to their watchers (PUSH with WATCHED), in journal order. */
 void watch_changed(struct mapper *m, const uint32_t *vns, unsigned nvns);
+/* After a reload: interests follow their node to its new index; those of
+ * a node removed, or no longer allowed to read the vn, go. */
+void watch_reconfigure(struct mapper *m, const struct ila_conf *old);
 /* Interests past their lifetime go (the 1 s timer calls it). */
 void watch_expire(struct mapper *m);
 /* The node's last session here closed: its interests go. */

@@ -370,7 +370,7 @@ size_t show_stats_rows(struct mapper *m, struct ila_stat_row *rows)
 		R("watch_expired", st->watch_expired, "watch_expired_total", NULL,
 		  "Interests that ran their lifetime."),
 		R("watch_dropped", st->watch_dropped, "watch_dropped_total", NULL,
-		  "Interests gone with their node's last session."),
+		  "Interests gone with their node's last session, or at a reload."),
 		R("watch_quota", st->watch_quota, REQ_REFUSED, "reason=\"watch_quota\"", NULL),
 		R("watch_push_frames", st->watch_push_frames, "watch_push_frames_total", NULL,
 		  "PUSH frames with flag WATCHED."),

@@ -370,6 +370,43 @@ void watch_changed(struct mapper *m, const uint32_t *vns, unsigned nvns)
 	m->watch_pos = end;
 }
 
+void watch_reconfigure(struct mapper *m, const struct ila_conf *old)
+{
+	struct interest *in, *tmp;
+
+	memset(m->watch_count, 0, sizeof(m->watch_count));
+	m->watch_total = 0;
+	HASH_ITER(hh, m->interests, in, tmp) {
+		struct ila_record r = { 0 };
+		const struct ila_conf_vn *vn;
+
+		store_key_to_record(&in->k, &r);
+		vn = mapper_vn(m, r.vn);
+		for (unsigned i = 0; i < in->n;) {
+			int node = in->w[i].node < 0 || (unsigned)in->w[i].node >= old->n_nodes
+					   ? -1
+					   : ila_conf_node_find(m->conf, old->nodes[in->w[i].node].name);
+
+			/* a node gone, or no longer allowed to read the vn, loses it */
+			if (node < 0 || !vn || (!ila_conf_nodeset_has(vn->subscribe, (unsigned)node) &&
+						!ila_conf_nodeset_has(vn->serve, (unsigned)node))) {
+				in->w[i] = in->w[--in->n];
+				m->stats.watch_dropped++;
+				continue;
+			}
+			in->w[i].node = node;
+			m->watch_count[node]++;
+			m->watch_total++;
+			i++;
+		}
+		if (in->n == 0) {
+			HASH_DEL(m->interests, in);
+			free(in->w);
+			free(in);
+		}
+	}
+}
+
 static void watch_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	(void)loop;

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "mapper_fixture.h"
@@ -290,6 +291,39 @@ static void test_failover_promotion_is_pushed_to_the_watcher(void **state)
 	assert_true(p->flags & ILA_REC_F_PROMOTED);
 }
 
+/* A reload renumbers the nodes: interests follow their node by name; a node
+ * no longer allowed to read the vn loses its own. */
+static void test_reload_keeps_interests_by_node_name_and_rights(void **state)
+{
+	static const char text[] = "plaintext\nnode gw\nnode n4\nnode n3\nnode n2\nnode n1\n"
+				   "vn blue id 100 sir-prefix 2001:db8:100::/64\n"
+				   "vn blue serve n1 n2\n";
+	struct fx_node *n2 = fx_connect_caps("n2", WCAPS), *n3 = fx_connect_caps("n3", WCAPS);
+	struct mapper *m = fx_mapper();
+	struct ila_conf *old = m->conf, *nc = calloc(1, sizeof(*nc));
+	struct ila_record r = fx_rec(FX_BLUE, A1, NULL, 0, 0);
+	char err[256];
+
+	(void)state;
+	watch1(n2, A1);
+	watch1(n3, A1);
+	assert_int_equal(m->watch_total, 2);
+	assert_non_null(nc);
+	ila_conf_init(nc, ILA_CONF_MAPPER);
+	assert_int_equal(ila_conf_parse_buf(nc, "t", text, strlen(text), err, sizeof(err)), 0);
+	m->conf = nc;
+	watch_reconfigure(m, old);
+	assert_int_equal(m->watch_total, 1);
+	assert_int_equal(m->stats.watch_dropped, 1);
+	assert_true(watch_has(m, 3, &r)); /* n2, now the fourth node */
+	assert_int_equal(watch_count(m, 3), 1);
+	assert_false(watch_has(m, 2, &r)); /* n3: not allowed any more */
+	m->conf = old;
+	watch_stop(m);
+	ila_conf_free(nc);
+	free(nc);
+}
+
 static const struct fx_conf quota2 = { .watch_max = 2 };
 
 #define T(f) cmocka_unit_test_setup_teardown(f, fx_setup, fx_teardown)
@@ -308,6 +342,7 @@ int main(void)
 		T(test_watch_needs_the_capability),
 		T(test_interests_go_with_the_last_session),
 		T(test_failover_promotion_is_pushed_to_the_watcher),
+		T(test_reload_keeps_interests_by_node_name_and_rights),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
