@@ -339,6 +339,10 @@ void push_free(struct mapper *m);
 void push_changed(struct mapper *m, const uint32_t *vns, unsigned nvns);
 /* Pumps what push_changed() left waiting for the delay. */
 void push_flush(struct mapper *m);
+/* A journal entry's record as pushed: the mapping as it is now (mp), or
+ * removed when the store no longer has it (mp NULL). */
+void push_record_of(const struct mapper *m, const struct store_key *k, const struct mapping *mp,
+		    struct ila_record *r);
 /* A move's previous owner hears of it even when it does not subscribe. */
 void push_directed(struct mapper *m, const char *node, const struct mapping *mp);
 struct subscription *session_subs(struct session *s, unsigned *n);

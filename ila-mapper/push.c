@@ -70,6 +70,20 @@ static bool drop_gone(struct push_batch *b, const struct store_key *k)
 	return false;
 }
 
+void push_record_of(const struct mapper *m, const struct store_key *k, const struct mapping *mp,
+		    struct ila_record *r)
+{
+	if (mp) {
+		*r = mp->rec;
+		if (r->state != ILA_STATE_REMOVED)
+			r->lifetime = mapper_lifetime_left(m, mp);
+	} else {
+		memset(r, 0, sizeof(*r));
+		store_key_to_record(k, r);
+		r->state = ILA_STATE_REMOVED;
+	}
+}
+
 /*
  * Changes held for one session collapse into the latest (protocol.md 8.8):
  * each entry gives the mapping as it is now, so an entry of a mapping that
@@ -81,23 +95,13 @@ static int journal_collect(void *arg, uint64_t jseq, const struct store_key *k,
 			   const struct mapping *mp)
 {
 	struct push_batch *b = arg;
-	struct ila_record *r;
 	bool folded = false;
 
 	if (mp && mp->jseq > jseq)
 		return 1;
 	if (!mp || mp->jseq == 0)
 		folded = drop_gone(b, k);
-	r = &b->rec[b->n++];
-	if (mp) {
-		*r = mp->rec;
-		if (r->state != ILA_STATE_REMOVED)
-			r->lifetime = mapper_lifetime_left(b->m, mp);
-	} else {
-		memset(r, 0, sizeof(*r));
-		store_key_to_record(k, r);
-		r->state = ILA_STATE_REMOVED;
-	}
+	push_record_of(b->m, k, mp, &b->rec[b->n++]);
 	b->last_jseq = jseq;
 	return folded ? 1 : 0;
 }

@@ -86,6 +86,18 @@ static struct interest *interest_get(struct mapper *m, const struct store_key *k
 	return in;
 }
 
+/* The interest in the query's i-th address (made when create), or NULL. */
+static struct interest *query_interest(struct mapper *m, const struct ila_msg *msg, size_t i,
+				       bool create)
+{
+	struct ila_record q = msg->rec[i];
+	struct store_key k;
+
+	q.vn = msg->sub.vn;
+	store_key_of(&q, &k);
+	return interest_get(m, &k, create);
+}
+
 unsigned watch_count(const struct mapper *m, int node)
 {
 	if (node < 0 || (unsigned)node >= ILA_CONF_MAX_NODES)
@@ -114,14 +126,10 @@ int watch_query(struct mapper *m, int node, const struct ila_msg *msg)
 		m->watch_pos = m->store.committed_jseq; /* nothing watched before now */
 	if (msg->sub.flags & ILA_QUERY_F_RELEASE) {
 		for (size_t i = 0; i < msg->nrec; i++) {
-			struct ila_record q = msg->rec[i];
-			struct store_key k;
-			struct interest *in;
+			struct interest *in = query_interest(m, msg, i, false);
 			struct watcher *w;
 
-			q.vn = msg->sub.vn;
-			store_key_of(&q, &k);
-			if (!(in = interest_get(m, &k, false)) || !(w = watcher_find(in, node)))
+			if (!in || !(w = watcher_find(in, node)))
 				continue;
 			watcher_del(m, in, (unsigned)(w - in->w));
 			m->stats.watch_released++;
@@ -130,13 +138,8 @@ int watch_query(struct mapper *m, int node, const struct ila_msg *msg)
 	}
 	/* the quota: the addresses this query would add, all or none */
 	for (size_t i = 0; i < msg->nrec; i++) {
-		struct ila_record q = msg->rec[i];
-		struct store_key k;
-		struct interest *in;
+		struct interest *in = query_interest(m, msg, i, false);
 
-		q.vn = msg->sub.vn;
-		store_key_of(&q, &k);
-		in = interest_get(m, &k, false);
 		if (!in || !watcher_find(in, node))
 			fresh++; /* an address asked twice counts twice: an upper bound */
 	}
@@ -145,14 +148,10 @@ int watch_query(struct mapper *m, int node, const struct ila_msg *msg)
 		return -EDQUOT;
 	}
 	for (size_t i = 0; i < msg->nrec; i++) {
-		struct ila_record q = msg->rec[i];
-		struct store_key k;
-		struct interest *in;
+		struct interest *in = query_interest(m, msg, i, true);
 		struct watcher *w;
 
-		q.vn = msg->sub.vn;
-		store_key_of(&q, &k);
-		if (!(in = interest_get(m, &k, true)))
+		if (!in)
 			return -ENOMEM;
 		if ((w = watcher_find(in, node))) {
 			if (w->until_s != until)
@@ -236,7 +235,6 @@ static int watch_collect(void *arg, uint64_t jseq, const struct store_key *k,
 {
 	struct watch_scan *sc = arg;
 	struct interest *in;
-	struct ila_record *r;
 
 	if (mp && mp->jseq > jseq)
 		return 1; /* changed again later: pushed at its latest entry (8.8) */
@@ -247,17 +245,7 @@ static int watch_collect(void *arg, uint64_t jseq, const struct store_key *k,
 		sc->oom = true;
 		return 1;
 	}
-	r = &sc->rec[sc->n];
-	/* the mapping as it is now */
-	if (mp) {
-		*r = mp->rec;
-		if (r->state != ILA_STATE_REMOVED)
-			r->lifetime = mapper_lifetime_left(sc->m, mp);
-	} else {
-		memset(r, 0, sizeof(*r));
-		store_key_to_record(k, r);
-		r->state = ILA_STATE_REMOVED;
-	}
+	push_record_of(sc->m, k, mp, &sc->rec[sc->n]);
 	for (unsigned i = 0; i < in->n; i++) {
 		if (in->w[i].until_s <= sc->now)
 			continue; /* lapsed: watch_expire() takes it away */
