@@ -402,6 +402,8 @@ struct bpfpath_ops {
 	/* The devices ila_in is attached to. */
 	unsigned (*uplinks)(const struct ilad *d, int *out, unsigned max);
 };
+/* The address of k in ila_map: its own for IPv6, ::ffff:a.b.c.d for IPv4. */
+void ilad_bpf_addr(const struct ilad_key *k, struct in6_addr *out);
 /* Whether this ilad was built with the BPF data path. */
 bool bpfpath_built(void);
 /* Loads the programs, installs each vn's SIR prefix route with ila_out,

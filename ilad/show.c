@@ -144,8 +144,12 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 			continue;
 		ilad_key_addr(&e->key, addr, sizeof(addr));
 		/* what ila_out translated (or dropped, down) for it on this node */
-		if (e->bpf_set)
-			(void)d->bpf_ops->counters(d, e->key.vn, &e->key.addr.v6, &packets, &bytes);
+		if (e->bpf_set) {
+			struct in6_addr ba;
+
+			ilad_bpf_addr(&e->key, &ba);
+			(void)d->bpf_ops->counters(d, e->key.vn, &ba, &packets, &bytes);
+		}
 		if (e->known)
 			ila_locator_format(&e->rec.loc, loc, sizeof(loc));
 		if (arr) {
@@ -435,6 +439,13 @@ static const char *const bpf_counter_names[BPFPATH_COUNTERS] = {
 	[ILA_BPF_MISS_EVENTS_LOST] = "miss_events_lost",
 	[ILA_BPF_IN_TRANSLATED] = "in_translated",
 	[ILA_BPF_IN_PASSED] = "in_passed",
+	[ILA_BPF_OUT4_ENCAPSULATED] = "out4_encapsulated",
+	[ILA_BPF_OUT4_MISS] = "out4_miss",
+	[ILA_BPF_OUT4_DOWN] = "out4_down",
+	[ILA_BPF_OUT4_NOT_SIR] = "out4_not_sir",
+	[ILA_BPF_OUT4_FAILED] = "out4_failed",
+	[ILA_BPF_IN4_DECAPSULATED] = "in4_decapsulated",
+	[ILA_BPF_IN4_FAILED] = "in4_failed",
 };
 
 /* dataplane bpf: ilad's updates of ila_map and the programs' own counters. */
