@@ -121,6 +121,9 @@ static int open_v4(struct ilad *d, struct ilad_bpf *b, const struct ila_conf_vn 
 	r->dst.v4 = vn->ipv4_prefix.addr.v4;
 	r->dst_len = vn->ipv4_prefix.len;
 	r->bpf_fd = kbpf_out4_fd(b->k);
+	/* the IPv6 header ila_out4 adds: IPv4 packets that would no longer
+	 * fit the uplink are refused with "fragmentation needed" (DF) */
+	r->bpf_headroom = ILA_BPF_V4_ENCAP_LEN;
 	if (kernel_route_lookup(d->kernel, AF_INET, &r->dst, &r->oif, &r->gateway) < 0 ||
 	    r->oif <= 0) {
 		/* misses then leave by the uplink, on-link */

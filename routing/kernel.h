@@ -78,6 +78,9 @@ struct kroute {
 	 * an IPv4 route), needed to write the
 	 * route; a dump cannot say which program a route holds and leaves it 0 */
 	int bpf_fd;
+	/* KROUTE_BPF: bytes the program puts in front (LWT_BPF_XMIT_HEADROOM):
+	 * the kernel takes them off the route's MTU; 0 for none */
+	uint32_t bpf_headroom;
 };
 
 /* The name a KROUTE_BPF route gives its program (`ip route` shows it): an

@@ -207,6 +207,8 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 		mnl_attr_put_strz(nlh, LWT_BPF_PROG_NAME,
 				  r->family == AF_INET ? KROUTE_BPF_NAME4 : KROUTE_BPF_NAME);
 		mnl_attr_nest_end(nlh, xmit);
+		if (r->bpf_headroom)
+			mnl_attr_put_u32(nlh, LWT_BPF_XMIT_HEADROOM, r->bpf_headroom);
 		mnl_attr_nest_end(nlh, nest);
 		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_BPF);
 	}

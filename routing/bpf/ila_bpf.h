@@ -71,6 +71,7 @@ struct ila_bpf_v4prefix {
  * the IPv4 address. The receiver also takes an SRH (type 4, segments left
  * 0) between the two headers. */
 #define ILA_BPF_V4_HOP_LIMIT 64
+#define ILA_BPF_V4_ENCAP_LEN 40 /* what ila_out4 adds: the IPv6 header */
 
 /* ila_locators: one of this node's locators -> the SIR prefix it stands for. */
 struct ila_bpf_locator_key {

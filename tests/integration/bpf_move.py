@@ -383,6 +383,39 @@ class BpfSuite(ilad_node.Suite):
         self.check('v4: A has no route of W4 any more (only the prefix route and X4\'s map '
                    'entry lead anywhere)', W4 not in raw, raw)
         self.v4_inflight()
+        self.v4_mtu()
+
+    def v4_mtu(self):
+        """The IPv4 prefix route's MTU leaves room for the IPv6 header: a
+        datagram of 1460 bytes (with DF) crosses, one of 1461 is refused at
+        C with "fragmentation needed", and X learns the path MTU 1460."""
+        port = 5005
+        with NetNS(NS['w']):
+            rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with NetNS(NS['x']):
+            tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            rx.bind((W4, port))
+            rx.settimeout(2)
+            tx.bind((X4, 0))
+            tx.setsockopt(socket.IPPROTO_IP, 10, 2)    # IP_MTU_DISCOVER: IP_PMTUDISC_DO
+            tx.connect((W4, port))
+            tx.send(bytes(1460 - 28))
+            try:
+                got = len(rx.recv(2048))
+            except socket.timeout:
+                got = 0
+            tx.send(bytes(1461 - 28))
+            mtu = until(lambda: tx.getsockopt(socket.IPPROTO_IP, 14) < 1500, 2)  # IP_MTU
+            mtu = tx.getsockopt(socket.IPPROTO_IP, 14)
+        except OSError as e:
+            got, mtu = -1, str(e)
+        finally:
+            rx.close()
+            tx.close()
+        self.check('v4: an IPv4 datagram of 1460 bytes (DF) reaches W4 inside IPv6 over the '
+                   '1500-byte fabric (%d bytes of data arrived); a bigger one is refused at C: '
+                   'X\'s path MTU to W4 is %s' % (got, mtu), got == 1460 - 28 and mtu == 1460)
 
     def v4_inflight(self):
         """IPv4 packets still reaching A inside IPv6 after the move, as C
