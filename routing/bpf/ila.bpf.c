@@ -294,8 +294,9 @@ int ila_out4(struct __sk_buff *skb)
 	struct ila_bpf_map_key key = { 0 };
 	struct ila_bpf_v4prefix *prefix;
 	struct ila_bpf_mapping *m;
-	__u8 ip4[IPV4_HLEN], hdr[IPV6_HLEN] = { 0 };
+	__u8 ip4[IPV4_HLEN], hdr[IPV6_HLEN] = { 0 }, ipip = PROTO_IPIP;
 	__u32 len = skb->len;
+	int gso;
 
 	/* an LWT program sees the packet from its IPv4 header on */
 	if (skb->protocol != bpf_htons(ETH_P_IP_) ||
@@ -330,12 +331,19 @@ int ila_out4(struct __sk_buff *skb)
 		hdr[4] = len >> 8;
 		hdr[5] = len & 0xFF;
 	}
-	hdr[IPV6_NEXTHDR_OFF] = PROTO_IPIP;
+	/* A GSO packet (TCP) must become SKB_GSO_IPXIP6 to be cut right; the
+	 * kernel's push marks it so only when the pushed header's next header
+	 * reads 0 (net/core/lwt_bpf.c, handle_gso_encap(), tests IPPROTO_IP
+	 * where IPPROTO_IPIP is meant): for such a packet 0 is pushed and 4
+	 * written over it once the push is done. */
+	gso = skb->gso_size != 0;
+	hdr[IPV6_NEXTHDR_OFF] = gso ? 0 : PROTO_IPIP;
 	hdr[7] = ILA_BPF_V4_HOP_LIMIT;
 	__builtin_memcpy(hdr + 8, prefix->src, 16);
 	__builtin_memcpy(hdr + IPV6_DST_OFF, m->locator, 8);
 	__builtin_memcpy(hdr + IPV6_DST_OFF + 12, ip4 + IPV4_DST_OFF, 4);
-	if (bpf_lwt_push_encap(skb, BPF_LWT_ENCAP_IP, hdr, sizeof(hdr)) < 0) {
+	if (bpf_lwt_push_encap(skb, BPF_LWT_ENCAP_IP, hdr, sizeof(hdr)) < 0 ||
+	    (gso && bpf_skb_store_bytes(skb, IPV6_NEXTHDR_OFF, &ipip, 1, 0) < 0)) {
 		count(ILA_BPF_OUT4_FAILED);
 		return BPF_DROP;
 	}

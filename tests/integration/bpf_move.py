@@ -42,6 +42,7 @@ import socket
 import struct
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -384,6 +385,52 @@ class BpfSuite(ilad_node.Suite):
                    'entry lead anywhere)', W4 not in raw, raw)
         self.v4_inflight()
         self.v4_mtu()
+        self.v4_bulk()
+
+    def v4_bulk(self):
+        """A bulk IPv4 TCP transfer X4 -> W4 (full-sized segments, GSO where
+        the devices offer it) arrives whole: segmentation survives the
+        IPv6 header put in front and taken off again."""
+        size = 4 << 20
+        port = 5006
+        with NetNS(NS['w']):
+            lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with NetNS(NS['x']):
+            cli = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        got = 0
+        try:
+            lst.bind((W4, port))
+            lst.listen(1)
+            lst.settimeout(5)
+            cli.settimeout(5)
+            cli.bind((X4, 0))
+            cli.connect((W4, port))
+            srv, _ = lst.accept()
+            srv.settimeout(5)
+
+            def pump():
+                cli.sendall(bytes(size))
+                cli.shutdown(socket.SHUT_WR)
+            t = threading.Thread(target=pump, daemon=True)
+            t.start()
+            while True:
+                b = srv.recv(1 << 16)
+                if not b:
+                    break
+                got += len(b)
+            t.join(10)
+            srv.close()
+            err = ''
+        except OSError as e:
+            err = str(e)
+        finally:
+            cli.close()
+            lst.close()
+        self.info('v4: bulk: %s' % {n: {k: v for k, v in self.net.stats(n).items()
+                                          if k.startswith('bpf_') and '4' in k and v}
+                                      for n in ('a', 'b', 'c')})
+        self.check('v4: a bulk IPv4 TCP transfer X4 -> W4 of %d bytes arrives whole (%d)' %
+                   (size, got), got == size, err)
 
     def v4_mtu(self):
         """The IPv4 prefix route's MTU leaves room for the IPv6 header: a
@@ -413,6 +460,8 @@ class BpfSuite(ilad_node.Suite):
         finally:
             rx.close()
             tx.close()
+        _, rt = ip('-4', 'route', 'show', PREFIX4, ns=NS['c'])
+        self.info('v4: C: ip route show %s: %s' % (PREFIX4, rt.strip()))
         self.check('v4: an IPv4 datagram of 1460 bytes (DF) reaches W4 inside IPv6 over the '
                    '1500-byte fabric (%d bytes of data arrived); a bigger one is refused at C: '
                    'X\'s path MTU to W4 is %s' % (got, mtu), got == 1460 - 28 and mtu == 1460)
