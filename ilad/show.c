@@ -446,6 +446,7 @@ static const char *const bpf_counter_names[BPFPATH_COUNTERS] = {
 	[ILA_BPF_OUT4_FAILED] = "out4_failed",
 	[ILA_BPF_IN4_DECAPSULATED] = "in4_decapsulated",
 	[ILA_BPF_IN4_FAILED] = "in4_failed",
+	[ILA_BPF_IN4_REFUSED] = "in4_refused",
 };
 
 /* dataplane bpf: ilad's updates of ila_map and the programs' own counters. */

@@ -354,15 +354,23 @@ int ila_out4(struct __sk_buff *skb)
 
 /*
  * IPv4 inside IPv6 to one of our locators (dst, its identifier in the IPv4
- * form), directly or behind an SRH with no segment left: the outer headers
- * go, and the packet goes on as the IPv4 packet it carried. Returns 1 when
- * the packet was taken out, 0 when it is not of that form, -1 when taking
- * it out failed.
+ * form; sir, the SIR prefix the locator stands for), directly or behind an
+ * SRH with no segment left: the outer headers go, and the packet goes on
+ * as the IPv4 packet it carried. Returns 1 when the packet was taken out,
+ * 0 when it is not of that form, -1 when taking it out failed, -2 when
+ * the IPv4 packet is not for the address the identifier names, in an IPv4
+ * prefix of the locator's own VN (it must not reach another VN, or leave
+ * this node for anywhere else).
  */
-static __always_inline int decap4(struct __sk_buff *skb, __u32 l3, const __u8 *dst)
+static __always_inline int decap4(struct __sk_buff *skb, __u32 l3, const __u8 *dst,
+				  const __u8 *sir)
 {
+	struct ila_bpf_prefix_key pkey6 = { .prefixlen = 128 };
+	struct ila_bpf_v4prefix_key pkey4 = { .prefixlen = 32 };
+	struct ila_bpf_prefix *p6;
+	struct ila_bpf_v4prefix *p4;
 	__u32 hlen = IPV6_HLEN;
-	__u8 nexthdr, srh[4], ver;
+	__u8 nexthdr, srh[4], ip4[IPV4_HLEN];
 	__u16 eth_ip = bpf_htons(ETH_P_IP_);
 
 	if (dst[8] | dst[9] | dst[10] | dst[11])
@@ -379,8 +387,16 @@ static __always_inline int decap4(struct __sk_buff *skb, __u32 l3, const __u8 *d
 	} else if (nexthdr != PROTO_IPIP) {
 		return 0;
 	}
-	if (bpf_skb_load_bytes(skb, l3 + hlen, &ver, 1) < 0 || (ver >> 4) != 4)
+	if (bpf_skb_load_bytes(skb, l3 + hlen, ip4, sizeof(ip4)) < 0 || (ip4[0] >> 4) != 4)
 		return 0;
+	if (__builtin_memcmp(ip4 + IPV4_DST_OFF, dst + 12, 4) != 0)
+		return -2;
+	__builtin_memcpy(pkey6.addr, sir, 8);
+	__builtin_memcpy(pkey4.addr, ip4 + IPV4_DST_OFF, 4);
+	p6 = bpf_map_lookup_elem(&ila_prefixes, &pkey6);
+	p4 = bpf_map_lookup_elem(&ila_v4prefixes, &pkey4);
+	if (!p6 || !p4 || p6->vn != p4->vn)
+		return -2;
 	if (bpf_skb_adjust_room(skb, -(__s32)hlen, BPF_ADJ_ROOM_MAC,
 				ADJ_ROOM_DECAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO) < 0)
 		return -1;
@@ -406,15 +422,18 @@ int ila_in(struct __sk_buff *skb)
 		count(ILA_BPF_IN_PASSED);
 		return TC_ACT_OK;
 	}
-	switch (decap4(skb, l3, dst)) {
+	__builtin_memcpy(sir, l->sir, 8);
+	switch (decap4(skb, l3, dst, sir)) {
 	case 1:
 		count(ILA_BPF_IN4_DECAPSULATED);
 		return TC_ACT_OK;
 	case -1:
 		count(ILA_BPF_IN4_FAILED);
 		return TC_ACT_SHOT;
+	case -2:
+		count(ILA_BPF_IN4_REFUSED);
+		return TC_ACT_SHOT;
 	}
-	__builtin_memcpy(sir, l->sir, 8);
 	rewrite(skb, l3, dst, sir, l->csum_mode, 0);
 	count(ILA_BPF_IN_TRANSLATED);
 	return TC_ACT_OK;

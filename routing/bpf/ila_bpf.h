@@ -112,6 +112,8 @@ enum ila_bpf_counter {
 	ILA_BPF_OUT4_FAILED,	    /* the encapsulation failed: dropped */
 	ILA_BPF_IN4_DECAPSULATED,   /* IPv4 taken out of IPv6 to one of our locators */
 	ILA_BPF_IN4_FAILED,	    /* the decapsulation failed: dropped */
+	ILA_BPF_IN4_REFUSED,	    /* IPv4 not for the identifier's address in the
+				     * locator's VN: dropped */
 	ILA_BPF_COUNTERS
 };
 

@@ -821,8 +821,9 @@ static void test_lwt_route(void **state)
 
 static const uint8_t v4_src[4] = { 198, 51, 100, 7 }, v4_dst[4] = { 192, 0, 2, 42 };
 
-/* IPv4 + UDP (to port 9) with paylen bytes of data and valid checksums. */
-static size_t build4(uint8_t *b, size_t paylen)
+/* IPv4 + UDP (to dst port 9) with paylen bytes of data and valid
+ * checksums. */
+static size_t build4(uint8_t *b, const uint8_t *dst, size_t paylen)
 {
 	size_t len = IP4_HLEN + 8 + paylen, i;
 
@@ -833,7 +834,7 @@ static size_t build4(uint8_t *b, size_t paylen)
 	b[8] = 63;
 	b[9] = 17;
 	memcpy(b + 12, v4_src, 4);
-	memcpy(b + 16, v4_dst, 4);
+	memcpy(b + 16, dst, 4);
 	put16(b + 10, (uint16_t)~ila_csum_fold(ila_csum_partial(b, IP4_HLEN, 0)));
 	put16(b + IP4_HLEN, 40000);
 	put16(b + IP4_HLEN + 2, 9);
@@ -896,8 +897,20 @@ static void test_decap4(void **state)
 	struct in6_addr dst = addr6("2001:db8:ff:1::c000:22a"),
 			other = addr6("2001:db8:99:1::c000:22a"),
 			not_v4 = addr6("2001:db8:ff:1:0:1:c000:22a");
+	struct in6_addr src = addr6(src_text), sirp = addr6("2001:db8:77::");
+	struct in_addr p4 = { .s_addr = htonl(0xc0000200) }, other4 = { .s_addr = htonl(0xc6336400) };
+	static const struct {
+		const char *dst;     /* the outer destination */
+		uint8_t inner[4];    /* the IPv4 packet's */
+	} refused[] = {
+		{ "2001:db8:ff:1::c000:22a", { 192, 0, 2, 43 } },	    /* not the identifier's */
+		{ "2001:db8:ff:1::cb00:7105", { 203, 0, 113, 5 } },  /* in no IPv4 prefix */
+		{ "2001:db8:ff:1::c633:6409", { 198, 51, 100, 9 } }, /* another vn's */
+	};
 	uint8_t inner[128], inner6[60];
-	size_t ilen = build4(inner, 40);
+	size_t ilen = build4(inner, v4_dst, 40);
+	uint64_t refused0 = global(env->k, ILA_BPF_IN4_REFUSED);
+	size_t i;
 	uint64_t dec0 = global(env->k, ILA_BPF_IN4_DECAPSULATED);
 	uint64_t passed0 = global(env->k, ILA_BPF_IN_PASSED);
 	uint64_t xl0 = global(env->k, ILA_BPF_IN_TRANSLATED);
@@ -907,6 +920,10 @@ static void test_decap4(void **state)
 	assert_int_equal(ila_locator_parse("2001:db8:ff:1", &loc, NULL, 0), 0);
 	assert_int_equal(ila_locator_parse("2001:db8:77:0", &sir.loc, NULL, 0), 0);
 	assert_int_equal(kbpf_locator_set(env->k, &loc, &sir, ILA_CSUM_NO_ACTION), 0);
+	/* the locator's vn 5 has 192.0.2.0/24; vn 6 has 198.51.100.0/24 */
+	assert_int_equal(kbpf_prefix_set(env->k, &sirp, 64, 5, ILA_CSUM_NO_ACTION), 0);
+	assert_int_equal(kbpf_v4prefix_set(env->k, &p4, 24, 5, &src), 0);
+	assert_int_equal(kbpf_v4prefix_set(env->k, &other4, 24, 6, &src), 0);
 
 	/* IPv6/IPIP, and IPv6/SRH(segments left 0)/IPv4: the IPv4 packet as it
 	 * was, after the same Ethernet header but for its type */
@@ -940,6 +957,19 @@ static void test_decap4(void **state)
 	assert_int_equal(global(env->k, ILA_BPF_IN4_DECAPSULATED), dec0 + 2);
 	assert_int_equal(global(env->k, ILA_BPF_IN_TRANSLATED), xl0 + 3);
 
+	/* IPv4 for another address than the identifier's, or outside the
+	 * locator's vn: dropped and counted, neither delivered nor translated */
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct in6_addr d = addr6(refused[i].dst);
+
+		ilen = build4(inner, refused[i].inner, 40);
+		build_outer(&in, &d, 4, (int)i % 2 - 1, inner, ilen);
+		assert_int_equal(run_len(kbpf_in_fd(env->k), &in, &out), TC_ACT_SHOT);
+	}
+	assert_int_equal(global(env->k, ILA_BPF_IN4_REFUSED), refused0 + 3);
+	assert_int_equal(global(env->k, ILA_BPF_IN_TRANSLATED), xl0 + 3);
+	ilen = build4(inner, v4_dst, 40);
+
 	/* not one of our locators: passes as it came */
 	build_outer(&in, &other, 4, -1, inner, ilen);
 	assert_int_equal(run_len(kbpf_in_fd(env->k), &in, &out), TC_ACT_OK);
@@ -948,6 +978,9 @@ static void test_decap4(void **state)
 	assert_int_equal(global(env->k, ILA_BPF_IN_PASSED), passed0 + 1);
 	assert_int_equal(global(env->k, ILA_BPF_IN4_DECAPSULATED), dec0 + 2);
 	assert_int_equal(kbpf_locator_del(env->k, &loc), 0);
+	assert_int_equal(kbpf_prefix_del(env->k, &sirp, 64), 0);
+	assert_int_equal(kbpf_v4prefix_del(env->k, &p4, 24), 0);
+	assert_int_equal(kbpf_v4prefix_del(env->k, &other4, 24), 0);
 }
 
 /* ---- ila_out4 on a real IPv4 route: packets sent through veth ---- */
