@@ -148,6 +148,12 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 				rtm->rtm_scope = RT_SCOPE_LINK;
 			rtm->rtm_type = RTN_UNICAST;
 			break;
+		case KROUTE_BPF:
+			/* the IPv4 prefix route without gateway: as KROUTE_DEV */
+			if (r->family == AF_INET && addr_is_zero(&r->gateway))
+				rtm->rtm_scope = RT_SCOPE_LINK;
+			rtm->rtm_type = RTN_UNICAST;
+			break;
 		default:
 			rtm->rtm_type = RTN_UNICAST;
 			break;
