@@ -19,7 +19,9 @@ the mapper in M; W moves between A and B, X is C's correspondent. Checked:
   - packets still addressed to W's ILA address at A after the move are
     translated back by A's ila_in and sent on to B by A's ila_out;
   - IPv4 over the fabric (vn blue has ipv4-prefix 192.0.2.0/24): each node
-    has one IPv4 route for it (encap bpf xmit ila_out4); W's IPv4 address W4
+    has one IPv4 route for it (encap bpf xmit ila_out4); the outer IPv6
+    header as captured on R (next header 4, hop limit 64, C's uplink
+    address to A's locator + W4); W's IPv4 address W4
     hot-moved A -> B under a 10,000 packets/s UDP stream X4 -> W4
     (ILA_BPF_HOT4_COUNT packets, 30,000 by default) and a busy TCP
     connection: losses and duplicates counted (the goal is 0), the
@@ -320,9 +322,38 @@ class BpfSuite(ilad_node.Suite):
                        len(bpf) == 1 and bpf[0].startswith(PREFIX4) and 'ila_out4' in bpf[0]
                        and len(raw.splitlines()) == 1 + (n in ('a', 'c')), raw.strip())
 
+    def v4_wire(self):
+        """What C puts on the fabric for W4 at A, captured on R: IPv6, next
+        header 4, hop limit 64, from C's address on its uplink to A's
+        locator with W4 in the last 32 bits, then X4's IPv4 packet."""
+        with NetNS(NS['r']):
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+        seen = None
+        try:
+            s.bind(('r-c', ETH_P_ALL))
+            rid = self.run_id()
+            N.flood_send(self.net, 'x', W4, PORT, 100, 5, rid, src=X4)
+            time.sleep(0.2)
+            for pkt in ilad_node.drain(s):
+                if len(pkt) >= 60 and pkt[0] >> 4 == 6 and pkt[6] == 4:
+                    seen = pkt
+                    break
+        finally:
+            s.close()
+        want = (4, 64, N.FABRIC['c'] + '2', v4_ila('a', W4), X4, W4)
+        got = None
+        if seen:
+            got = (seen[6], seen[7], str(ipaddress.IPv6Address(seen[8:24])),
+                   str(ipaddress.IPv6Address(seen[24:40])), socket.inet_ntoa(seen[52:56]),
+                   socket.inet_ntoa(seen[56:60]))
+        want = tuple(str(ipaddress.ip_address(w)) if isinstance(w, str) else w for w in want)
+        self.check('v4: on the wire (captured on R): IPv6 next header %d, hop limit %d, from %s '
+                   'to %s, carrying IPv4 %s -> %s' % want, got == want, got)
+
     def phase_v4hot(self):
         net = self.net
         self.v4_setup()
+        self.v4_wire()
         c0 = self.mapping_at('c', W4).get('packets', 0)
         st0 = {n: net.stats(n) for n in ('a', 'b', 'c')}
         tcp = N.TcpPing(5004, w=W4, x=X4)
