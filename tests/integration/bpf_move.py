@@ -406,6 +406,10 @@ class BpfSuite(ilad_node.Suite):
                       d('c', 'out4_encapsulated'), d('c', 'out4_miss'),
                       d('a', 'in4_decapsulated'), d('a', 'out4_encapsulated'),
                       d('b', 'in4_decapsulated')))
+        fm = st1['a'].get('forwarded_moves', 0) - st0['a'].get('forwarded_moves', 0)
+        self.check('v4: A took the move of W4 as one to forward for (forwarded_moves +%d) and '
+                   'sent on %d IPv4 packets that still reached it (out4_encapsulated)' %
+                   (fm, d('a', 'out4_encapsulated')), fm == 1)
         self.check('v4: every packet of the stream came out of IPv6 at A or B '
                    '(in4_decapsulated A +%d, B +%d, >= %d)' % (
                        d('a', 'in4_decapsulated'), d('b', 'in4_decapsulated'), COUNT4),
