@@ -1118,10 +1118,13 @@ static void test_bpf_ipv4_mapping_in_the_map_as_ipv4_mapped(void **state)
 	push(d, fake_rec(VN_BLUE, V4, LOC_H3, "h3", 6, ILA_STATE_UP));
 	assert_int_equal(fake_map.calls, 2);
 	assert_locator(&fake_map.ops[0].loc, LOC_H3);
-	/* DOWN: down in the map */
+	/* DOWN: down in the map, under an unreachable /32 route */
 	push(d, fake_rec(VN_BLUE, V4, LOC_H3, "h3", 7, ILA_STATE_DOWN));
 	assert_int_equal(fake_map.calls, 3);
 	assert_true(fake_map.ops[0].down);
+	assert_non_null(replaced(V4));
+	assert_int_equal(replaced(V4)->kind, KROUTE_UNREACHABLE);
+	assert_int_equal(replaced(V4)->dst_len, 32);
 	/* removed: the same key leaves the map */
 	r.state = ILA_STATE_REMOVED;
 	r.seq = 8;
