@@ -49,6 +49,7 @@ int zebra_init(struct ilad *d, char *err, size_t errlen)
 		.version = c->zebra_version,
 		.route_type_name = c->zebra_route_type,
 		.route_type_num = c->zebra_route_type_num,
+		.gr_stale_s = c->zebra_gr_s,
 	};
 	int rc;
 

@@ -16,6 +16,13 @@
  * type and deletes those it does not want (zebra reads a crashed zebra's
  * routes back from the kernel as routes of their type and may keep them).
  *
+ * Graceful restart (gr_stale_s > 0): once up, the client announces the GR
+ * capability with the stale time in CLIENT_CAPABILITIES, so that zebra keeps
+ * its routes (RIB and kernel) for that long after the connection closes;
+ * after each replay it sends ROUTE_UPDATE_COMPLETE for IPv4 and IPv6, and
+ * zebra at once removes the routes of the previous session not sent again.
+ * zapi_close() with withdraw_all first disables GR.
+ *
  * The client runs on a libev loop and never blocks it: connects are
  * non-blocking, output waits in a queue, input frames are reassembled.
  * Functions return 0 on success and a negative errno on failure; nothing
@@ -56,6 +63,8 @@ struct zapi_conf {
 	int route_type_name;    /* enum ila_conf_zebra_rtype (lib/conf.h) */
 	uint8_t route_type_num; /* with ILA_CONF_ZRT_NUMBER: sent as it is */
 	uint16_t instance;      /* zebra's protocol instance, usually 0 */
+	uint32_t gr_stale_s;    /* graceful restart: zebra keeps our routes this
+				 * long after the connection closes; 0: off */
 };
 
 enum zroute_nh {
@@ -111,6 +120,7 @@ struct zapi_stats {
 	uint64_t unknown;       /* commands skipped */
 	uint64_t errors;        /* ERROR messages, refused HELLOs, socket errors */
 	uint64_t stale;         /* routes of our type zebra held unwanted: deleted */
+	uint64_t update_complete; /* replays ended with ROUTE_UPDATE_COMPLETE (GR) */
 	int version;            /* enum zapi_profile of the current or last session */
 	bool up;
 };
@@ -124,10 +134,12 @@ int zapi_open(struct zapi **z, struct ev_loop *loop, const struct zapi_conf *c,
 	      zapi_event_fn cb, void *arg, char *err, size_t errlen);
 
 /*
- * Stops the client and frees it. With withdraw_all, a ROUTE_DELETE for every
- * desired route is written first (this waits for the socket at most
- * ZAPI_CLOSE_WAIT_MS: the one place that may wait). Without it zebra still
- * drops the routes of our type and instance when the connection closes.
+ * Stops the client and frees it. With withdraw_all, CLIENT_CAPABILITIES
+ * GR_DISABLE and a ROUTE_DELETE for every desired route are written first
+ * (this waits for the socket at most ZAPI_CLOSE_WAIT_MS: the one place that
+ * may wait). Without it, zebra keeps the routes of our type and instance for
+ * the stale time if graceful restart is on, else drops them when the
+ * connection closes.
  */
 #define ZAPI_CLOSE_WAIT_MS 1000
 void zapi_close(struct zapi *z, bool withdraw_all);
@@ -181,6 +193,7 @@ struct zapi_cmds {
 	uint16_t route_add, route_delete, notify_owner, hello, capabilities;
 	uint16_t vrf_add, vrf_delete, error, notify_request;
 	uint16_t redist_add, redist_delete, redist_route_add, redist_route_del;
+	uint16_t client_caps; /* CLIENT_CAPABILITIES: ERROR's number plus one */
 	uint8_t type_shift;  /* 1 from 10.0: ZEBRA_ROUTE_LOCAL was inserted at 3 */
 	bool hello_notify;   /* HELLO carries receive_notify (before 10.0) */
 };
@@ -203,6 +216,18 @@ ssize_t zapi_encode_route(uint8_t *buf, size_t cap, int version, bool add, uint8
 /* REDISTRIBUTE_ADD or _DELETE: afi (1 IPv4, 2 IPv6), type, instance. */
 ssize_t zapi_encode_redistribute(uint8_t *buf, size_t cap, int version, bool add, uint8_t afi,
 				 uint8_t type, uint16_t instance);
+/* What CLIENT_CAPABILITIES says (enum zserv_client_capabilities). */
+enum zapi_client_cap {
+	ZAPI_CAP_GR = 1,              /* keep my routes stale-time seconds after I go */
+	ZAPI_CAP_UPDATE_COMPLETE = 2, /* all my routes of an afi are sent: drop the stale */
+	ZAPI_CAP_UPDATE_PENDING = 3,
+	ZAPI_CAP_GR_DISABLE = 4,      /* forget GR: my routes go when I go */
+};
+/* CLIENT_CAPABILITIES: arg is the stale time in seconds for ZAPI_CAP_GR, the
+ * afi (1 IPv4, 2 IPv6) for UPDATE_COMPLETE and _PENDING (safi unicast),
+ * unused for GR_DISABLE; the VRF is the default one. */
+ssize_t zapi_encode_client_cap(uint8_t *buf, size_t cap, int version, enum zapi_client_cap what,
+			       uint32_t arg);
 /* A message with an empty body (the probe sends an unused command). */
 ssize_t zapi_encode_empty(uint8_t *buf, size_t cap, uint16_t command);
 

@@ -19,8 +19,12 @@
  * speaks another release: the connection is dropped and retried later.
  *
  * Zebra forgets every route of our type and instance when the connection
- * closes (unless graceful restart is asked for, which we do not), so after
- * each new HELLO the whole desired set is sent again. It may still hold
+ * closes, unless graceful restart is on: then it keeps them, marked stale,
+ * for the stale time announced in CLIENT_CAPABILITIES. Either way, after
+ * each new HELLO the whole desired set is sent again, and with graceful
+ * restart ROUTE_UPDATE_COMPLETE (IPv4, then IPv6) follows the replay: zebra
+ * then removes at once what the previous session had and this one did not
+ * send again (and keeps the rest without a moment's gap). It may still hold
  * routes of our type it read back from the kernel after a crash of its
  * own: those are found by asking for the redistribution of our own type
  * once (the dump ends with the ERROR of another probe) and deleted unless
@@ -80,6 +84,7 @@ struct zapi {
 	int rtype_name;
 	uint8_t rtype_num;
 	uint16_t instance;
+	uint32_t gr_stale_s;
 	zapi_event_fn cb;
 	void *arg;
 	struct lh_table *routes;
@@ -210,7 +215,7 @@ static void zdrop(struct zapi *z)
 	lh_foreach(z->routes, le) {
 		struct zentry *e = lh_entry_v(le);
 
-		e->st = ZR_PENDING; /* zebra dropped our routes with the session */
+		e->st = ZR_PENDING; /* dropped with the session, or kept stale (GR) */
 	}
 	/* Backoff with +-25% jitter, so that many nodes do not reconnect to
 	 * a restarted zebra in step. */
@@ -307,6 +312,13 @@ static int queue_probe(struct zapi *z)
 	return queue(z, m, zapi_encode_empty(m, sizeof(m), ZAPI_PROBE_CMD));
 }
 
+static int queue_cap(struct zapi *z, enum zapi_client_cap what, uint32_t arg)
+{
+	uint8_t m[ZAPI_HEADER_SIZE + 16];
+
+	return queue(z, m, zapi_encode_client_cap(m, sizeof(m), z->profile, what, arg));
+}
+
 static int queue_redist(struct zapi *z, bool add, uint8_t afi)
 {
 	uint8_t m[16];
@@ -325,6 +337,10 @@ static void go_up(struct zapi *z, int profile)
 	z->st.version = profile;
 	if (!zapi_profile_cmds(profile)->hello_notify &&
 	    queue(z, m, zapi_encode_notify_request(m, sizeof(m), profile)) < 0)
+		return;
+	/* Graceful restart: from now on zebra keeps our routes for the stale
+	 * time when the connection closes. */
+	if (z->gr_stale_s && queue_cap(z, ZAPI_CAP_GR, z->gr_stale_s) < 0)
 		return;
 	/*
 	 * Zebra may hold routes of our type that we no longer want: a zebra
@@ -347,6 +363,14 @@ static void go_up(struct zapi *z, int profile)
 		e->st = ZR_PENDING;
 		if (queue_route(z, true, &e->r) < 0 || z->gen != gen)
 			return;
+	}
+	/* Everything is sent again: the routes of the previous session not
+	 * among them may go now rather than at the end of the stale time. */
+	if (z->gr_stale_s) {
+		if (queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP) < 0 ||
+		    queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP6) < 0 || z->gen != gen)
+			return;
+		z->st.update_complete++;
 	}
 	if (z->cb)
 		z->cb(z->arg, ZAPI_EV_UP);
@@ -705,6 +729,7 @@ int zapi_open(struct zapi **zp, struct ev_loop *loop, const struct zapi_conf *c,
 	z->rtype_name = c->route_type_name;
 	z->rtype_num = c->route_type_num;
 	z->instance = c->instance;
+	z->gr_stale_s = c->gr_stale_s;
 	z->cb = cb;
 	z->arg = arg;
 	z->fd = -1;
@@ -763,6 +788,11 @@ void zapi_close(struct zapi *z, bool withdraw_all)
 	if (withdraw_all && z->state == ZS_UP) {
 		unsigned gen = z->gen;
 
+		/* Zebra must not keep what we withdraw (nor, if we are
+		 * configured without GR, what an earlier ilad asked it to
+		 * keep): GR off first. Zebra ignores it from a client that
+		 * never asked for GR. */
+		queue_cap(z, ZAPI_CAP_GR_DISABLE, 0);
 		lh_foreach(z->routes, le) {
 			struct zentry *e = lh_entry_v(le);
 
