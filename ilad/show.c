@@ -634,6 +634,7 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 				       json_object_new_uint64(d->conf->zebra_gr_s));
 		json_object_object_add(o, "update_complete",
 				       json_object_new_uint64(st->update_complete));
+		json_object_object_add(o, "adopted", json_object_new_uint64(st->adopted));
 		json_object_object_add(o, "routes", rs.arr);
 		return ila_ctl_print_json(out, o);
 	}

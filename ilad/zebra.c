@@ -32,6 +32,23 @@ static void zebra_event(void *arg, int event)
 	}
 }
 
+/* The distance of host routes: below eBGP's 20, so that a node where the
+ * workload has just arrived delivers it at once instead of sending it back
+ * to the old node while BGP has not converged yet. */
+#define HOST_ROUTE_DISTANCE 10
+
+/* The host route of a local workload on ifindex. */
+static void host_route(const struct ilad_key *k, int ifindex, struct zroute *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->family = k->family;
+	r->plen = k->family == AF_INET6 ? 128 : 32;
+	r->nh = ZNH_IFINDEX;
+	r->ifindex = ifindex;
+	r->distance = HOST_ROUTE_DISTANCE;
+	memcpy(&r->prefix, &k->addr, k->family == AF_INET6 ? 16 : 4);
+}
+
 static void set_blackhole(struct ilad *d, int family, const void *prefix, uint8_t plen)
 {
 	struct zroute r = { .family = family, .plen = plen, .nh = ZNH_BLACKHOLE };
@@ -39,6 +56,44 @@ static void set_blackhole(struct ilad *d, int family, const void *prefix, uint8_
 	memcpy(&r.prefix, prefix, family == AF_INET6 ? 16 : 4);
 	if (zapi_route_set(d->zapi, &r) < 0)
 		log_warn("zebra: cannot announce a /%u aggregate", plen);
+}
+
+/*
+ * A host route zebra holds for ilad's route type when ilad's first session
+ * comes up was announced by the ilad that ran before this one (zebra kept it
+ * for the graceful-restart stale time) or read back from the kernel by a
+ * restarted zebra. Where zebra installs a workload's host route ilad writes
+ * no local delivery route of its own, so this is where a restarted ilad
+ * finds those workloads, as it finds the others by their local delivery
+ * routes (see RESTART in ilad(8)). Later sessions adopt nothing: what ilad
+ * let go meanwhile must go.
+ */
+static bool zebra_adopt(void *arg, const struct zroute *r)
+{
+	struct ilad *d = arg;
+	const struct ila_conf_vn *vn;
+	struct ilad_key k;
+	struct zroute h;
+
+	if (zapi_stats(d->zapi)->connects != 1 || r->nh != ZNH_IFINDEX || r->ifindex <= 0 ||
+	    r->plen != (r->family == AF_INET6 ? 128 : 32))
+		return false;
+	memset(&k, 0, sizeof(k));
+	k.family = r->family;
+	memcpy(&k.addr, &r->prefix, r->family == AF_INET6 ? 16 : 4);
+	vn = ilad_vn_of(d, k.family, &k.addr);
+	if (!vn)
+		return false;
+	k.vn = vn->id;
+	if (!zebra_announces(d, &k) || local_get(d, &k))
+		return false;
+	/* announced again at once, as zebra_sync() will once it is adopted */
+	host_route(&k, r->ifindex, &h);
+	if (zapi_route_set(d->zapi, &h) < 0)
+		return false;
+	ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_ADOPTED, .has_key = true, .late = true,
+					.key = k, .ifindex = r->ifindex });
+	return true;
 }
 
 int zebra_init(struct ilad *d, char *err, size_t errlen)
@@ -58,6 +113,7 @@ int zebra_init(struct ilad *d, char *err, size_t errlen)
 	rc = zapi_open(&d->zapi, d->loop, &zc, zebra_event, d, err, errlen);
 	if (rc < 0)
 		return rc;
+	zapi_set_adopt(d->zapi, zebra_adopt, d);
 	for (unsigned i = 0; i < c->n_locators; i++) {
 		struct in6_addr p = { 0 };
 
@@ -83,10 +139,6 @@ int zebra_init(struct ilad *d, char *err, size_t errlen)
 	return 0;
 }
 
-/* The distance of host routes: below eBGP's 20, so that a node where the
- * workload has just arrived delivers it at once instead of sending it back
- * to the old node while BGP has not converged yet. */
-#define HOST_ROUTE_DISTANCE 10
 
 bool zebra_announces(const struct ilad *d, const struct ilad_key *k)
 {
@@ -103,10 +155,9 @@ void zebra_sync(struct ilad *d, const struct ilad_key *k)
 		return;
 	l = local_get(d, k);
 	if (l && l->state == LOCAL_ATTACHED && l->ifindex > 0) {
-		struct zroute r = { .family = k->family, .plen = plen, .nh = ZNH_IFINDEX,
-				    .ifindex = l->ifindex, .distance = HOST_ROUTE_DISTANCE };
+		struct zroute r;
 
-		memcpy(&r.prefix, &k->addr, k->family == AF_INET6 ? 16 : 4);
+		host_route(k, l->ifindex, &r);
 		zapi_route_set(d->zapi, &r);
 	} else {
 		zapi_route_unset(d->zapi, k->family, &k->addr, plen);

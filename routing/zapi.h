@@ -19,8 +19,10 @@
  * Graceful restart (gr_stale_s > 0): once up, the client announces the GR
  * capability with the stale time in CLIENT_CAPABILITIES, so that zebra keeps
  * its routes (RIB and kernel) for that long after the connection closes;
- * after each replay it sends ROUTE_UPDATE_COMPLETE for IPv4 and IPv6, and
- * zebra at once removes the routes of the previous session not sent again.
+ * after each replay, once the dump of its own routes (above) is over and
+ * zebra has answered every route sent (ROUTE_NOTIFY_OWNER; at most 10 s),
+ * it sends ROUTE_UPDATE_COMPLETE for IPv4 and IPv6, and zebra at once
+ * removes the routes of the previous session not sent again.
  * zapi_close() with withdraw_all first disables GR.
  *
  * The client runs on a libev loop and never blocks it: connects are
@@ -121,6 +123,7 @@ struct zapi_stats {
 	uint64_t errors;        /* ERROR messages, refused HELLOs, socket errors */
 	uint64_t stale;         /* routes of our type zebra held unwanted: deleted */
 	uint64_t update_complete; /* replays ended with ROUTE_UPDATE_COMPLETE (GR) */
+	uint64_t adopted;       /* routes of our type zebra held, taken back (zapi_set_adopt) */
 	int version;            /* enum zapi_profile of the current or last session */
 	bool up;
 };
@@ -135,11 +138,12 @@ int zapi_open(struct zapi **z, struct ev_loop *loop, const struct zapi_conf *c,
 
 /*
  * Stops the client and frees it. With withdraw_all, CLIENT_CAPABILITIES
- * GR_DISABLE and a ROUTE_DELETE for every desired route are written first
- * (this waits for the socket at most ZAPI_CLOSE_WAIT_MS: the one place that
- * may wait). Without it, zebra keeps the routes of our type and instance for
- * the stale time if graceful restart is on, else drops them when the
- * connection closes.
+ * GR_DISABLE, a ROUTE_DELETE for every desired route and a probe are written
+ * first, and the probe's answer is awaited (zebra drops what it has not
+ * handled when the connection closes); this waits at most ZAPI_CLOSE_WAIT_MS
+ * in all: the one place that may wait. Without it, zebra keeps the routes of
+ * our type and instance for the stale time if graceful restart is on, else
+ * drops them when the connection closes.
  */
 #define ZAPI_CLOSE_WAIT_MS 1000
 void zapi_close(struct zapi *z, bool withdraw_all);
@@ -154,6 +158,16 @@ int zapi_route_set(struct zapi *z, const struct zroute *r);
 
 /* Removes a route from the desired set (and from zebra). -ENOENT if absent. */
 int zapi_route_unset(struct zapi *z, int family, const void *prefix, uint8_t plen);
+
+/*
+ * fn hears every route of our type and instance that zebra holds at a
+ * connection and that is not in the desired set, with its first next hop if
+ * that is an interface (ZNH_IFINDEX; else nh is ZNH_BLACKHOLE and it is only
+ * a prefix). If fn adds it to the desired set (zapi_route_set) and returns
+ * true, it stays; otherwise it is deleted.
+ */
+typedef bool (*zapi_adopt_fn)(void *arg, const struct zroute *r);
+void zapi_set_adopt(struct zapi *z, zapi_adopt_fn fn, void *arg);
 
 /* Calls fn for every desired route, in no particular order. */
 void zapi_routes(struct zapi *z, zapi_route_fn fn, void *arg);
@@ -256,7 +270,8 @@ struct zapi_notify {
  * -EBADMSG for a wrong size, family or prefix length. */
 int zapi_parse_notify(const uint8_t *body, size_t n, struct zapi_notify *out);
 /* The head of a route message (REDISTRIBUTE_ROUTE_ADD from zebra): type,
- * instance, flags, message, safi, prefix; what follows is not looked at. */
+ * instance, flags, message, safi, prefix, and the first next hop's type
+ * and, for an interface one, its ifindex; what follows is not looked at. */
 struct zapi_route_head {
 	uint8_t type;
 	uint16_t instance;
@@ -265,6 +280,8 @@ struct zapi_route_head {
 	int family;
 	uint8_t plen;
 	union zaddr prefix;
+	uint8_t nh_type;   /* wire type of the first next hop (IFINDEX 1, ...); 0: none */
+	int ifindex;       /* with nh_type IFINDEX */
 };
 
 /* 0, or -EBADMSG for a body too short, a bad family or prefix length. */

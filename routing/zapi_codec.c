@@ -375,7 +375,7 @@ int zapi_parse_notify(const uint8_t *body, size_t n, struct zapi_notify *out)
 
 int zapi_parse_route_head(const uint8_t *body, size_t n, struct zapi_route_head *out)
 {
-	size_t alen;
+	size_t alen, at;
 
 	memset(out, 0, sizeof(*out));
 	if (n < 14)
@@ -391,6 +391,23 @@ int zapi_parse_route_head(const uint8_t *body, size_t n, struct zapi_route_head 
 	if (!alen || out->plen > alen * 8 || n < 14 + (out->plen + 7u) / 8)
 		return -EBADMSG;
 	memcpy(&out->prefix, body + 14, (out->plen + 7u) / 8);
+	/* then SRCPFX: plen u8 and prefix; NHG: id u32; NEXTHOP: count u16,
+	 * each: vrf u32, type u8, flags u8, then by type (IFINDEX: u32) */
+	at = 14 + (out->plen + 7u) / 8;
+	if (out->message & ZAPI_MSG_SRCPFX) {
+		if (n < at + 1)
+			return 0;
+		at += 1 + (body[at] + 7u) / 8;
+	}
+	if (out->message & ZAPI_MSG_NHG)
+		at += 4;
+	if (!(out->message & ZAPI_MSG_NEXTHOP) || n < at + 8 || ila_get_be16(body + at) == 0)
+		return 0;
+	out->nh_type = body[at + 6];
+	if (out->nh_type == ZAPI_NH_IFINDEX && n >= at + 12)
+		out->ifindex = (int)ila_get_be32(body + at + 8);
+	else if (out->nh_type == ZAPI_NH_IFINDEX)
+		out->nh_type = 0;
 	return 0;
 }
 

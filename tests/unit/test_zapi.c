@@ -447,6 +447,25 @@ static void test_parse_route_head(void **state)
 	assert_int_equal(h.plen, 32);
 	v4(&a4, "198.51.100.7");
 	assert_memory_equal(&h.prefix.v4, &a4, 4);
+	assert_int_equal(h.nh_type, 3); /* IPV4_IFINDEX: its ifindex is not looked at */
+	assert_int_equal(h.ifindex, 0);
+	{
+		/* a route through an interface: the first next hop's ifindex;
+		 * cut inside it, no next hop */
+		uint8_t b[] = { 0x16, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05,
+				0x01, 0x02, 0x20, 0xc6, 0x33, 0x64, 0x07, 0x00, 0x01, 0x00, 0x00,
+				0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x2c, 0x00, 0x00, 0x00,
+				0x00 };
+
+		assert_int_equal(zapi_parse_route_head(b, sizeof(b), &h), 0);
+		assert_int_equal(h.nh_type, 1);
+		assert_int_equal(h.ifindex, 300);
+		assert_int_equal(zapi_parse_route_head(b, 27, &h), 0);
+		assert_int_equal(h.nh_type, 0);
+		b[19] = 0; /* no next hop at all */
+		assert_int_equal(zapi_parse_route_head(b, sizeof(b), &h), 0);
+		assert_int_equal(h.nh_type, 0);
+	}
 	assert_int_equal(zapi_parse_route_head(del_v4_10 + 10, sizeof(del_v4_10) - 10, &h), 0);
 	assert_int_equal(h.type, 27);
 	assert_int_equal(h.instance, 2);
@@ -1009,6 +1028,35 @@ static void test_reconnect_replay(void **state)
 	fz_close(f, false);
 }
 
+/* The same through an interface: nexthop IFINDEX, with DISTANCE and METRIC. */
+static void fz_send_redist_dev(struct fz *f, int family, const char *prefix, uint8_t plen,
+			       int ifindex)
+{
+	uint8_t b[64] = { 0 };
+	union zaddr a;
+	size_t n = 0;
+
+	assert_int_equal(inet_pton(family, prefix, &a), 1);
+	b[n++] = BABEL_8;
+	n += 2 + 4;
+	ila_put_be32(b + n, 0x07); /* NEXTHOP | DISTANCE | METRIC */
+	n += 4;
+	b[n++] = 1;
+	b[n++] = (uint8_t)family;
+	b[n++] = plen;
+	memcpy(b + n, &a, (plen + 7u) / 8);
+	n += (plen + 7u) / 8;
+	ila_put_be16(b + n, 1);
+	n += 2 + 4;
+	b[n++] = 1; /* IFINDEX */
+	b[n++] = 0;
+	ila_put_be32(b + n, (uint32_t)ifindex);
+	n += 4;
+	b[n++] = 10;
+	n += 4;
+	fz_send(f, 30, b, n);
+}
+
 /* A REDISTRIBUTE_ROUTE_ADD (30 in 8.x) as zebra sends it: a route body. */
 static void fz_send_redist(struct fz *f, uint8_t type, uint16_t instance, int family,
 			   const char *prefix, uint8_t plen)
@@ -1097,6 +1145,7 @@ static void test_reconcile_stale(void **state)
  */
 static void gr_session(struct fz *f)
 {
+	struct zroute r = route_v6_host();
 	uint8_t m[256];
 	uint8_t gr30[sizeof(gr_60_8_2)];
 
@@ -1110,8 +1159,18 @@ static void gr_session(struct fz *f)
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), gr30, sizeof(gr30));
 	reconcile_8(f, 118, true);
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), add_v6_8, sizeof(add_v6_8));
-	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), complete4_8_2, sizeof(complete4_8_2));
-	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), complete6_8_2, sizeof(complete6_8_2));
+	/* the end of the dump: REDISTRIBUTE_DELETE (passed over); update-complete
+	 * waits for zebra's answer to the route */
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	for (int i = 0; i < 50; i++) {
+		pump(f);
+		poll(NULL, 0, 1);
+	}
+	assert_int_equal(recv(f->peer, m, sizeof(m), MSG_DONTWAIT), -1);
+	fz_send_notify(f, 10, ZAPI_NOTE_INSTALLED, &r);
+	assert_msg(m, fz_recv(f, m, sizeof(m)), complete4_8_2, sizeof(complete4_8_2));
+	assert_msg(m, fz_recv(f, m, sizeof(m)), complete6_8_2, sizeof(complete6_8_2));
 }
 
 static void test_graceful_restart(void **state)
@@ -1144,10 +1203,12 @@ static void test_graceful_restart(void **state)
 	assert_int_equal(zapi_route_set(f->z, &r), 0);
 	fz_connect(f);
 	gr_session(f);
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE); /* the answer to the probe, early */
 	zapi_close(f->z, true);
 	f->z = NULL;
 	assert_msg(m, fz_recv(f, m, sizeof(m)), gr_disable_8_2, sizeof(gr_disable_8_2));
 	assert_msg(m, fz_recv(f, m, sizeof(m)), del_v6_8, sizeof(del_v6_8));
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
 	assert_int_equal(fz_recv(f, m, sizeof(m)), 0);
 	close(f->peer);
 	ev_loop_destroy(f->loop);
@@ -1169,11 +1230,80 @@ static void test_graceful_restart_10_2(void **state)
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	assert_int_equal(zapi_stats(f->z)->update_complete, 0); /* not before the dump's end */
+	fz_send_error(f, 120, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 121); /* UPDATE_COMPLETE IPv4 */
 	assert_int_equal(ila_get_be32(m + 10), ZAPI_CAP_UPDATE_COMPLETE);
 	assert_int_equal(ila_get_be32(m + 14), 1);
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), complete6_10_2, sizeof(complete6_10_2));
 	assert_int_equal(zapi_stats(f->z)->version, ZAPI_PROFILE_10_2);
+	fz_close(f, false);
+}
+
+/* The adopt callback: takes the IPv4 host route via ifindex 7 only. */
+static int adopt_calls;
+static struct zroute adopt_seen[4];
+
+static bool adopt_v4(void *arg, const struct zroute *r)
+{
+	struct zapi *z = arg;
+
+	if (adopt_calls < 4)
+		adopt_seen[adopt_calls] = *r;
+	adopt_calls++;
+	if (r->family != AF_INET || r->nh != ZNH_IFINDEX || r->ifindex != 7)
+		return false;
+	return zapi_route_set(z, r) == 0;
+}
+
+/* Routes zebra holds of our type at a connection go to the adopt callback
+ * with their interface: the one taken stays (added again, not deleted),
+ * the others are deleted; update-complete follows. */
+static void test_adopt_from_dump(void **state)
+{
+	struct fz *f = fz_open_gr(8, 30);
+	uint8_t m[256];
+
+	adopt_calls = 0;
+	zapi_set_adopt(f->z, adopt_v4, f->z);
+	fz_connect(f);
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
+	fz_send_caps(f, 19);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_true(wait_for(f, is_up));
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 119); /* GR */
+	reconcile_8(f, 118, false);
+	fz_send_redist_dev(f, AF_INET, "198.51.100.9", 32, 7);          /* adopted */
+	fz_send_redist_dev(f, AF_INET6, "2001:db8::9", 128, 7);         /* refused */
+	fz_send_redist(f, BABEL_8, 0, AF_INET6, "2001:db8:20::", 64);   /* a blackhole */
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	/* the adopted route is sent again (ROUTE_ADD, ifindex 7), the others deleted */
+	assert_int_equal(fz_recv(f, m, sizeof(m)), 44);
+	assert_int_equal(ila_get_be16(m + 8), 8);
+	assert_int_equal(m[34], 1);
+	assert_int_equal(ila_get_be32(m + 36), 7);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 9);
+	assert_int_equal(m[23], 128);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 9);
+	assert_int_equal(m[23], 64);
+	{
+		struct zroute a = { .family = AF_INET, .plen = 32 };
+
+		v4(&a.prefix.v4, "198.51.100.9");
+		fz_send_notify(f, 10, ZAPI_NOTE_INSTALLED, &a);
+	}
+	assert_msg(m, fz_recv(f, m, sizeof(m)), complete4_8_2, sizeof(complete4_8_2));
+	assert_msg(m, fz_recv(f, m, sizeof(m)), complete6_8_2, sizeof(complete6_8_2));
+	assert_int_equal(adopt_calls, 3);
+	assert_int_equal(adopt_seen[1].nh, ZNH_IFINDEX);
+	assert_int_equal(adopt_seen[1].ifindex, 7);
+	assert_int_equal(adopt_seen[2].nh, ZNH_BLACKHOLE);
+	assert_int_equal(zapi_stats(f->z)->adopted, 1);
+	assert_int_equal(zapi_stats(f->z)->stale, 2);
+	assert_int_equal(zapi_route_count(f->z), 1);
 	fz_close(f, false);
 }
 
@@ -1362,13 +1492,16 @@ static void test_set_unset_close(void **state)
 	assert_int_equal(zapi_route_unset(f->z, AF_INET6, &p6, 128), -ENOENT);
 	assert_int_equal(zapi_route_count(f->z), 1);
 
-	/* closing with withdraw_all disables GR, then deletes what is left */
+	/* closing with withdraw_all disables GR, then deletes what is left,
+	 * then waits for the answer to a probe (sent early here) */
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
 	zapi_close(f->z, true);
 	f->z = NULL;
 	assert_msg(m, fz_recv(f, m, sizeof(m)), gr_disable_8_2, sizeof(gr_disable_8_2));
 	assert_int_equal(fz_recv(f, m, sizeof(m)), 28);
 	assert_int_equal(ila_get_be16(m + 8), 9);
 	assert_memory_equal(m + 24, &b.prefix.v4, 4);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
 	assert_int_equal(fz_recv(f, m, sizeof(m)), 0);
 	close(f->peer);
 	ev_loop_destroy(f->loop);
@@ -1431,6 +1564,7 @@ int main(void)
 		cmocka_unit_test(test_client_caps),
 		cmocka_unit_test(test_graceful_restart),
 		cmocka_unit_test(test_graceful_restart_10_2),
+		cmocka_unit_test(test_adopt_from_dump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
