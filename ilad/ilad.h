@@ -301,6 +301,7 @@ void ilad_key_of_record(const struct ila_record *r, struct ilad_key *k);
 void ilad_key_to_record(const struct ilad_key *k, struct ila_record *r);
 const char *ilad_key_addr(const struct ilad_key *k, char *buf, size_t len);
 struct local *local_get(struct ilad *d, const struct ilad_key *k);
+struct local *local_new(struct ilad *d, const struct ilad_key *k); /* found or created */
 const char *ilad_vn_name(const struct ilad *d, uint32_t id);
 
 /* cache.c */
