@@ -177,8 +177,8 @@ struct ilad_stats {
  */
 enum ilad_ev_type {
 	ILAD_EV_MONITOR,	/* a line for `ilactl monitor`: name, key?, detail */
-	ILAD_EV_ADOPTED,	/* a local delivery route found at start, or a host route
-				 * zebra kept (then late: the vn may be in sync): key, ifindex */
+	ILAD_EV_ADOPTED,	/* a local delivery route found at start: key, ifindex;
+				 * late: a host route zebra kept, adopted already */
 	ILAD_EV_LAPSED,		/* own mapping down (rec) or removed (no rec): key */
 	ILAD_EV_MOVED_AWAY,	/* key, rec */
 	ILAD_EV_PROMOTED,	/* key, rec */

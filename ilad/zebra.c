@@ -73,7 +73,6 @@ static bool zebra_adopt(void *arg, const struct zroute *r)
 	struct ilad *d = arg;
 	const struct ila_conf_vn *vn;
 	struct ilad_key k;
-	struct zroute h;
 
 	if (zapi_stats(d->zapi)->connects != 1 || r->nh != ZNH_IFINDEX || r->ifindex <= 0 ||
 	    r->plen != (r->family == AF_INET6 ? 128 : 32))
@@ -87,10 +86,12 @@ static bool zebra_adopt(void *arg, const struct zroute *r)
 	k.vn = vn->id;
 	if (!zebra_announces(d, &k) || local_get(d, &k))
 		return false;
-	/* announced again at once, as zebra_sync() will once it is adopted */
-	host_route(&k, r->ifindex, &h);
-	if (zapi_route_set(d->zapi, &h) < 0)
-		return false;
+	/* adopted now, not from the event queue: another callback of this
+	 * loop iteration (a push) would withdraw the route of a workload not
+	 * known yet */
+	local_adopt(d, &k, r->ifindex);
+	zebra_sync(d, &k);
+	/* the vn's snapshot may have come already: then it is decided there */
 	ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_ADOPTED, .has_key = true, .late = true,
 					.key = k, .ifindex = r->ifindex });
 	return true;

@@ -839,7 +839,7 @@ def step_graceful_restart(h, res, w, flood, timings):
         for m in mons.values():
             m.close()
     for s, fam in zip(streams, ('IPv6', 'IPv4')):
-        print('INFO: ilad1 restarted twice (SIGTERM, SIGKILL) with zebra on, graceful restart: '
+        print('INFO: ilad1 restarted twice (SIGKILL, then SIGTERM) with zebra on, graceful restart: '
               '%s %s at %d/s: sent %s, received %s, lost %d, longest gap %s' % (
                   fam, s.addr, RATE, s.sent.get('sent'), s.recv.get('unique'), s.lost(),
                   ms(s.longest_gap())), flush=True)
