@@ -65,8 +65,8 @@ static void set_blackhole(struct ilad *d, int family, const void *prefix, uint8_
  * restarted zebra. Where zebra installs a workload's host route ilad writes
  * no local delivery route of its own, so this is where a restarted ilad
  * finds those workloads, as it finds the others by their local delivery
- * routes (see RESTART in ilad(8)). Later sessions adopt nothing: what ilad
- * let go meanwhile must go.
+ * routes (see RESTART in ilad(8)). Once one dump was read to its end,
+ * later ones adopt nothing: what ilad let go meanwhile must go.
  */
 static bool zebra_adopt(void *arg, const struct zroute *r)
 {
@@ -74,7 +74,7 @@ static bool zebra_adopt(void *arg, const struct zroute *r)
 	const struct ila_conf_vn *vn;
 	struct ilad_key k;
 
-	if (zapi_stats(d->zapi)->connects != 1 || r->nh != ZNH_IFINDEX || r->ifindex <= 0 ||
+	if (zapi_stats(d->zapi)->dumps != 0 || r->nh != ZNH_IFINDEX || r->ifindex <= 0 ||
 	    r->plen != (r->family == AF_INET6 ? 128 : 32))
 		return false;
 	memset(&k, 0, sizeof(k));

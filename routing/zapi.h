@@ -124,6 +124,7 @@ struct zapi_stats {
 	uint64_t stale;         /* routes of our type zebra held unwanted: deleted */
 	uint64_t update_complete; /* replays ended with ROUTE_UPDATE_COMPLETE (GR) */
 	uint64_t adopted;       /* routes of our type zebra held, taken back (zapi_set_adopt) */
+	uint64_t dumps;         /* dumps of zebra's routes of our type read to their end */
 	int version;            /* enum zapi_profile of the current or last session */
 	bool up;
 };

@@ -591,6 +591,7 @@ static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t 
 			z->st.malformed++;
 		} else if (z->reconciling && code == ZAPI_ERR_INVALID_MSG_TYPE) {
 			z->reconciling = false; /* the dump is complete */
+			z->st.dumps++;
 			if (queue_redist(z, false, ZAPI_AFI_IP) < 0 ||
 			    queue_redist(z, false, ZAPI_AFI_IP6) < 0)
 				return;

@@ -1303,6 +1303,7 @@ static void test_adopt_from_dump(void **state)
 	assert_int_equal(adopt_seen[2].nh, ZNH_BLACKHOLE);
 	assert_int_equal(zapi_stats(f->z)->adopted, 1);
 	assert_int_equal(zapi_stats(f->z)->stale, 2);
+	assert_int_equal(zapi_stats(f->z)->dumps, 1);
 	assert_int_equal(zapi_route_count(f->z), 1);
 	fz_close(f, false);
 }
