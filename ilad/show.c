@@ -642,6 +642,11 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 		json_object_object_add(o, "unknown", json_object_new_uint64(st->unknown));
 		json_object_object_add(o, "errors", json_object_new_uint64(st->errors));
 		json_object_object_add(o, "stale_removed", json_object_new_uint64(st->stale));
+		json_object_object_add(o, "graceful_restart",
+				       json_object_new_uint64(d->conf->zebra_gr_s));
+		json_object_object_add(o, "update_complete",
+				       json_object_new_uint64(st->update_complete));
+		json_object_object_add(o, "adopted", json_object_new_uint64(st->adopted));
 		json_object_object_add(o, "routes", rs.arr);
 		return ila_ctl_print_json(out, o);
 	}
@@ -650,6 +655,12 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 		       zapi_profile_name(st->version), (unsigned long long)st->connects,
 		       (unsigned long long)st->malformed, (unsigned long long)st->unknown,
 		       (unsigned long long)st->errors);
+	if (d->conf->zebra_gr_s)
+		ila_buf_printf(out, "graceful restart: zebra keeps these routes %u s after ilad "
+			       "goes; update-complete sent %llu times\n", d->conf->zebra_gr_s,
+			       (unsigned long long)st->update_complete);
+	else
+		ila_buf_printf(out, "graceful restart: off\n");
 	ila_buf_printf(out, "%-44s %-16s %s\n", "PREFIX", "NEXTHOP", "STATE");
 	zapi_routes(d->zapi, rshow_route, &rs);
 	return ILA_CLI_SUCCESS;
