@@ -25,10 +25,11 @@
  *       distinct addresses) written by kbpf_mapping_set_batch() in batches
  *       of BATCH (10000), as ilad's flush writes them; then counts them back
  *       by lookups of a sample. Prints "load-map n=N batch=B seconds=S".
- *   kbpf-ctl [-p PROTO] [-b BATCH] load-routes N LOC DEV GW
- *       Times N "encap ila LOC" /128 routes (the same addresses) written by
- *       kernel_batch_commit() in batches of BATCH, as ilad's flush does,
- *       then deletes them again (not timed). Prints
+ *   kbpf-ctl [-p PROTO] [-b BATCH] load-routes N LOC|none DEV GW
+ *       Times N "encap ila LOC" /128 routes (csum-mode neutral-map; the same
+ *       addresses) written by kernel_batch_commit() in batches of BATCH, as
+ *       ilad's flush does, then deletes them again (not timed). With "none"
+ *       they are plain /128 routes via GW (a kernel without ILA). Prints
  *       "load-routes n=N batch=B seconds=S".
  *
  * Exit status: 0 success, 1 failure (message on stderr), 2 usage.
@@ -64,7 +65,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: kbpf-ctl [-m MAX] serve\n"
 			"       kbpf-ctl [-m MAX] [-b BATCH] load-map N\n"
-			"       kbpf-ctl [-p PROTO] [-b BATCH] load-routes N LOC DEV GW\n");
+			"       kbpf-ctl [-p PROTO] [-b BATCH] load-routes N LOC|none DEV GW\n");
 	exit(2);
 }
 
@@ -437,7 +438,7 @@ static void route_fail(void *arg, size_t index, const struct kroute *r, bool del
 static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, char **argv)
 {
 	struct kroute r = { .family = AF_INET6, .dst_len = 128, .kind = KROUTE_ILA,
-			    .csum_mode = ILA_CSUM_NEUTRAL_MAP_AUTO,
+			    .csum_mode = ILA_CSUM_NEUTRAL_MAP,
 			    .ident_type = ILA_IDENT_LUID, .hook_type = KROUTE_HOOK_UNSET };
 	struct kernel *kn = NULL;
 	char err[256];
@@ -445,8 +446,15 @@ static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, char *
 	double t = 0, t0;
 	int rc;
 
-	if (ila_locator_parse(argv[0], &r.locator, err, sizeof(err)) < 0 ||
-	    !(r.oif = (int)if_nametoindex(argv[1])) ||
+	if (strcmp(argv[0], "none") == 0) {
+		memset(&r, 0, sizeof(r));
+		r.family = AF_INET6;
+		r.dst_len = 128;
+		r.kind = KROUTE_DEV;
+	} else if (ila_locator_parse(argv[0], &r.locator, err, sizeof(err)) < 0) {
+		usage();
+	}
+	if (!(r.oif = (int)if_nametoindex(argv[1])) ||
 	    inet_pton(AF_INET6, argv[2], &r.gateway.v6) != 1)
 		usage();
 	rc = kernel_open(&kn, proto, err, sizeof(err));
