@@ -26,7 +26,8 @@ export ILA_BUILD ILA_VM_TIMEOUT="${ILA_VM_TIMEOUT:-1500}" ILA_VM_MEM="${ILA_VM_M
 export ILA_BENCH_RUNS="${BENCH_RUNS:-3}" ILA_BENCH_DP_PACKETS="${BENCH_DP_PACKETS:-100000}" \
 	ILA_BENCH_DP_MAPPINGS="${BENCH_DP_MAPPINGS:-1000000}" \
 	ILA_BENCH_DP_BATCH="${BENCH_DP_BATCH:-10000}" \
-	ILA_BENCH_DP_ILAD_MAPPINGS="${BENCH_DP_ILAD_MAPPINGS:-50000}"
+	ILA_BENCH_DP_ILAD_MAPPINGS="${BENCH_DP_ILAD_MAPPINGS:-50000}" \
+	ILA_BENCH_DP_PARTS="${BENCH_DP_PARTS:-pps,install,memory}"
 
 die() { echo "dataplane: $*" >&2; exit 1; }
 
@@ -44,7 +45,7 @@ trap 'rm -rf "$out"' EXIT INT TERM
 # shellcheck disable=SC2016 # expanded by the guest's shell
 knobs='export BENCH_RUNS=$ILA_BENCH_RUNS BENCH_DP_PACKETS=$ILA_BENCH_DP_PACKETS \
 	BENCH_DP_MAPPINGS=$ILA_BENCH_DP_MAPPINGS BENCH_DP_BATCH=$ILA_BENCH_DP_BATCH \
-	BENCH_DP_ILAD_MAPPINGS=$ILA_BENCH_DP_ILAD_MAPPINGS;'
+	BENCH_DP_ILAD_MAPPINGS=$ILA_BENCH_DP_ILAD_MAPPINGS BENCH_DP_PARTS=$ILA_BENCH_DP_PARTS;'
 if [ "${1:-}" = --native ]; then
 	[ "$(id -u)" -eq 0 ] || die "--native needs root (namespaces, BPF)"
 	ILA_VM_OUT=$out sh -c "$knobs"' exec python3 "$1" --native' sh "$here/dataplane_vm.py" ||

@@ -30,7 +30,10 @@
  *       addresses) written by kernel_batch_commit() in batches of BATCH, as
  *       ilad's flush does, then deletes them again (not timed). With "none"
  *       they are plain /128 routes via GW (a kernel without ILA). Prints
- *       "load-routes n=N batch=B seconds=S".
+ *       "load-routes n=N batch=B seconds=S"; when the kernel refuses a
+ *       route, the adds stop at its batch, the line adds "refused_after=K
+ *       error=ERRNO" (K routes were in before it; S covers the batches
+ *       sent, the refused one included) and the exit status is 1.
  *
  * Exit status: 0 success, 1 failure (message on stderr), 2 usage.
  */
@@ -422,17 +425,26 @@ out:
 	return rc < 0 ? 1 : 0;
 }
 
+struct refusals {
+	unsigned n;
+	size_t first; /* index in its batch of the first refused route */
+	int err;
+};
+
 static void route_fail(void *arg, size_t index, const struct kroute *r, bool del, int err,
 		       const char *msg)
 {
 	char buf[KROUTE_STRLEN];
-	unsigned *n = arg;
+	struct refusals *f = arg;
 
-	if ((*n)++ < 3)
+	if (f->n == 0) {
+		f->first = index;
+		f->err = err;
+	}
+	if (f->n++ < 3)
 		fprintf(stderr, "kbpf-ctl: %s %s: %s%s%s\n", del ? "delete" : "replace",
 			kroute_format(r, buf, sizeof(buf)), strerror(-err), msg[0] ? ": " : "",
 			msg);
-	(void)index;
 }
 
 static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, char **argv)
@@ -441,10 +453,11 @@ static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, char *
 			    .csum_mode = ILA_CSUM_NEUTRAL_MAP,
 			    .ident_type = ILA_IDENT_LUID, .hook_type = KROUTE_HOOK_UNSET };
 	struct kernel *kn = NULL;
+	struct refusals f = { 0 };
 	char err[256];
-	unsigned failed = 0;
 	double t = 0, t0;
-	int rc;
+	uint32_t done = count;
+	int rc, ret = 0;
 
 	if (strcmp(argv[0], "none") == 0) {
 		memset(&r, 0, sizeof(r));
@@ -462,9 +475,12 @@ static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, char *
 		fprintf(stderr, "kbpf-ctl: %s\n", err);
 		return 1;
 	}
+	/* the adds, timed, up to the first refusal; then every one deleted */
 	for (int del = 0; del < 2; del++) {
-		for (uint32_t i = 0; i < count; ) {
-			uint32_t n = count - i < batch ? count - i : batch;
+		uint32_t end = del ? count : done;
+
+		for (uint32_t i = 0; i < end; ) {
+			uint32_t n = end - i < batch ? end - i : batch;
 
 			kernel_batch_begin(kn);
 			for (uint32_t j = 0; j < n; j++) {
@@ -474,22 +490,30 @@ static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, char *
 					goto fail;
 			}
 			t0 = now_s();
-			rc = kernel_batch_commit(kn, route_fail, &failed);
+			rc = kernel_batch_commit(kn, route_fail, &f);
+			if (rc < 0)
+				goto fail;
 			if (!del)
 				t += now_s() - t0;
-			if (rc != 0)
-				goto fail;
+			if (rc > 0 && !del) {
+				done = i + (uint32_t)f.first;
+				break;
+			}
+			if (rc > 0)
+				ret = 1;
 			i += n;
 		}
-		if (!del)
+		if (!del && done == count)
 			printf("load-routes n=%u batch=%u seconds=%.6f\n", count, batch, t);
+		else if (!del)
+			printf("load-routes n=%u batch=%u seconds=%.6f refused_after=%u error=%d\n",
+			       count, batch, t, done, -f.err);
 		fflush(stdout);
 	}
 	kernel_close(kn);
-	return 0;
+	return ret || done < count ? 1 : 0;
 fail:
-	fprintf(stderr, "kbpf-ctl: load-routes: %s\n",
-		rc < 0 ? strerror(-rc) : "the kernel refused routes");
+	fprintf(stderr, "kbpf-ctl: load-routes: %s\n", strerror(-rc));
 	kernel_close(kn);
 	return 1;
 }
