@@ -25,8 +25,10 @@ when the kernel has no ILA.
    (kbpf_mapping_set_batch(), batches of BENCH_DP_BATCH = 10,000, only the
    writes timed) against kbpf-ctl load-routes (as many `encap ila` /128
    routes through kernel_batch_commit(), ilad's netlink batches, same batch
-   size), each in a fresh namespace. If the kernel refuses a route, the
-   adds stop there and both figures become time per mapping.
+   size), each in a fresh namespace. A batch the kernel answers ENOMEM
+   for is sent again from the refused route after 10 ms (at most RETRIES
+   times, the pauses timed); a route refused for good stops the adds
+   there, and both figures become time per mapping.
 3. ilad's memory per cached mapping: ilad (mode ila, dataplane bpf) and
    ila-mapper in a namespace; BENCH_DP_ILAD_MAPPINGS (50,000; ilad's ila_map
    holds 65,536) addresses registered at another node's locator; ilad's
@@ -67,6 +69,7 @@ PACKETS = int(os.environ.get('BENCH_DP_PACKETS', '100000'))
 RUNS = max(1, int(os.environ.get('BENCH_RUNS', '3')))
 MAPPINGS = int(os.environ.get('BENCH_DP_MAPPINGS', '1000000'))
 BATCH = int(os.environ.get('BENCH_DP_BATCH', '10000'))
+RETRIES = 3000      # ENOMEM batches sent again after 10 ms (kbpf-ctl -r)
 ILAD_MAPPINGS = int(os.environ.get('BENCH_DP_ILAD_MAPPINGS', '50000'))
 PARTS = os.environ.get('BENCH_DP_PARTS', 'pps,install,memory').split(',')
 SEND_S = 60
@@ -251,20 +254,24 @@ def bench_install(ctl, module):
             if what == 'map':
                 argv = [ctl, '-m', str(MAPPINGS), '-b', str(BATCH), 'load-map', str(MAPPINGS)]
             else:
-                argv = [ctl, '-b', str(BATCH), 'load-routes', str(MAPPINGS),
+                argv = [ctl, '-b', str(BATCH), '-r', str(RETRIES), 'load-routes', str(MAPPINGS),
                         LOC if module else 'none', KV.DEV, LOAD_GW]
             rc, text = run(['ip', 'netns', 'exec', LOAD_NS] + argv, check=False, timeout=1800)
-            m = re.search(r'seconds=([\d.]+)(?: refused_after=(\d+) error=(\d+))?', text)
-            if not m or (rc != 0 and not (what == 'routes' and m.group(2))):
+            m = re.search(r'seconds=([\d.]+)(?: retries=(\d+))?'
+                          r'(?: refused_after=(\d+) error=(\d+))?', text)
+            if not m or (rc != 0 and not (what == 'routes' and m.group(3))):
                 raise RuntimeError('kbpf-ctl %s: exit %d: %s' % (what, rc, text.strip()))
             out[what] = float(m.group(1))
-            out[what + '_n'] = int(m.group(2)) if m.group(2) else MAPPINGS
-            print('dataplane: %d mappings: %s %.3f s%s' % (
+            out[what + '_n'] = int(m.group(3)) if m.group(3) else MAPPINGS
+            out['retries'] = int(m.group(2) or 0)
+            print('dataplane: %d mappings: %s %.3f s%s%s' % (
                 MAPPINGS, 'BPF map (kbpf_mapping_set_batch)' if what == 'map' else
                 '%s routes (kernel_batch_commit)' % ('ILA' if module else 'plain /128'),
-                out[what], '' if not m.group(2) else
+                out[what], '' if what == 'map' else
+                ', %d batches sent again after ENOMEM' % out['retries'],
+                '' if not m.group(3) else
                 ': the kernel refused route %d (%s) and stopped the adds there' % (
-                    int(m.group(2)) + 1, os.strerror(int(m.group(3))))), flush=True)
+                    int(m.group(3)) + 1, os.strerror(int(m.group(4))))), flush=True)
         finally:
             netns_del(LOAD_NS)
     return out

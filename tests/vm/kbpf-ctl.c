@@ -25,15 +25,18 @@
  *       distinct addresses) written by kbpf_mapping_set_batch() in batches
  *       of BATCH (10000), as ilad's flush writes them; then counts them back
  *       by lookups of a sample. Prints "load-map n=N batch=B seconds=S".
- *   kbpf-ctl [-p PROTO] [-b BATCH] load-routes N LOC|none DEV GW
+ *   kbpf-ctl [-p PROTO] [-b BATCH] [-r RETRIES] load-routes N LOC|none DEV GW
  *       Times N "encap ila LOC" /128 routes (csum-mode neutral-map; the same
  *       addresses) written by kernel_batch_commit() in batches of BATCH, as
  *       ilad's flush does, then deletes them again (not timed). With "none"
  *       they are plain /128 routes via GW (a kernel without ILA). Prints
- *       "load-routes n=N batch=B seconds=S"; when the kernel refuses a
- *       route, the adds stop at its batch, the line adds "refused_after=K
- *       error=ERRNO" (K routes were in before it; S covers the batches
- *       sent, the refused one included) and the exit status is 1.
+ *       "load-routes n=N batch=B seconds=S retries=R". A batch the kernel
+ *       answers ENOMEM for is sent again from its first refused route
+ *       after 10 ms, at most RETRIES (0) times in all, the pauses counted
+ *       in S. When the kernel refuses a route for good, the adds stop at
+ *       its batch, the line adds "refused_after=K error=ERRNO" (K routes
+ *       were in before it; S covers the batches sent, the refused one
+ *       included) and the exit status is 1.
  *
  * Exit status: 0 success, 1 failure (message on stderr), 2 usage.
  */
@@ -68,7 +71,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: kbpf-ctl [-m MAX] serve\n"
 			"       kbpf-ctl [-m MAX] [-b BATCH] load-map N\n"
-			"       kbpf-ctl [-p PROTO] [-b BATCH] load-routes N LOC|none DEV GW\n");
+			"       kbpf-ctl [-p PROTO] [-b BATCH] [-r RETRIES] load-routes N LOC|none DEV GW\n");
 	exit(2);
 }
 
@@ -447,8 +450,10 @@ static void route_fail(void *arg, size_t index, const struct kroute *r, bool del
 			msg);
 }
 
-static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, char **argv)
+static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, uint32_t max_retries,
+			   char **argv)
 {
+	uint32_t retries = 0;
 	struct kroute r = { .family = AF_INET6, .dst_len = 128, .kind = KROUTE_ILA,
 			    .csum_mode = ILA_CSUM_NEUTRAL_MAP,
 			    .ident_type = ILA_IDENT_LUID, .hook_type = KROUTE_HOOK_UNSET };
@@ -495,6 +500,20 @@ static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, char *
 				goto fail;
 			if (!del)
 				t += now_s() - t0;
+			if (rc > 0 && !del && f.err == -ENOMEM && retries < max_retries) {
+				/* the kernel may take the rest after a pause: the
+				 * batch again from its first refused route, the
+				 * pause counted in the time */
+				struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+
+				t0 = now_s();
+				nanosleep(&ts, NULL);
+				t += now_s() - t0;
+				retries++;
+				i += (uint32_t)f.first;
+				memset(&f, 0, sizeof(f));
+				continue;
+			}
 			if (rc > 0 && !del) {
 				done = i + (uint32_t)f.first;
 				break;
@@ -504,10 +523,11 @@ static int cmd_load_routes(uint8_t proto, uint32_t count, uint32_t batch, char *
 			i += n;
 		}
 		if (!del && done == count)
-			printf("load-routes n=%u batch=%u seconds=%.6f\n", count, batch, t);
+			printf("load-routes n=%u batch=%u seconds=%.6f retries=%u\n", count, batch, t,
+			       retries);
 		else if (!del)
-			printf("load-routes n=%u batch=%u seconds=%.6f refused_after=%u error=%d\n",
-			       count, batch, t, done, -f.err);
+			printf("load-routes n=%u batch=%u seconds=%.6f retries=%u refused_after=%u "
+			       "error=%d\n", count, batch, t, retries, done, -f.err);
 		fflush(stdout);
 	}
 	kernel_close(kn);
@@ -520,11 +540,15 @@ fail:
 
 int main(int argc, char **argv)
 {
-	uint32_t max = 0, batch = 10000, count, proto = KERNEL_ROUTE_PROTOCOL_DEFAULT;
+	uint32_t max = 0, batch = 10000, count, proto = KERNEL_ROUTE_PROTOCOL_DEFAULT, retries = 0;
 	int opt;
 
-	while ((opt = getopt(argc, argv, "+m:b:p:")) != -1) {
+	while ((opt = getopt(argc, argv, "+m:b:p:r:")) != -1) {
 		switch (opt) {
+		case 'r':
+			if (parse_u32(optarg, &retries) < 0)
+				usage();
+			break;
 		case 'm':
 			if (parse_u32(optarg, &max) < 0)
 				usage();
@@ -550,7 +574,7 @@ int main(int argc, char **argv)
 		return cmd_load_map(max ? max : count, count, batch);
 	if (argc == 5 && strcmp(argv[0], "load-routes") == 0 &&
 	    parse_u32(argv[1], &count) == 0 && count > 0)
-		return cmd_load_routes((uint8_t)proto, count, batch, argv + 2);
+		return cmd_load_routes((uint8_t)proto, count, batch, retries, argv + 2);
 	usage();
 	return 2;
 }
