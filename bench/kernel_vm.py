@@ -90,10 +90,10 @@ def ip_batch_run(workdir):
         netns_del(name)
 
 
-def probe(net, loc, seq):
+def probe(net, loc, seq, count=COUNT):
     argv = ['ip', 'netns', 'exec', NS, N.PROBE, 'register', '--connect', '[::1]:%d' % PORT,
             '--tls', net.pki, '--name', 'p', '--node', 'p', '--vn', str(N.VN_ID),
-            '--prefix', PREFIX, '--start', '1', '--count', str(COUNT), '--locator', loc,
+            '--prefix', PREFIX, '--start', '1', '--count', str(count), '--locator', loc,
             '--seq', str(seq), '--lifetime', '3600', '--batch', '512', '--window', '8',
             '--timeout', str(TIMEOUT_S)]
     return subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -142,37 +142,44 @@ def timed_push(net, ctl, loc, seq):
     return t_last - t_first, t_probe
 
 
+def start_node(net, ilad_extra=()):
+    """The namespace NS with its fabric link, an ila-mapper on its loopback
+    serving nodes n and p, and ilad n (mode ila, in sync; ilad_extra: more
+    lines of its config). Returns ilad's control client."""
+    setup_ns(NS)
+    N.NS['n'] = NS      # ilad_net's process helpers look namespaces up there
+    net.certs(['mapper', 'n', 'p'])
+    conf = net.path('mapper.conf')
+    with open(conf, 'w') as f:
+        f.write('\n'.join([
+            'listen ::1 port %d' % PORT,
+            'store %s' % net.path('store'),
+            'store-map-size 512',
+            'tls certificate {0}/mapper.crt key {0}/mapper.key ca {0}/ca.crt'.format(net.pki),
+            'control %s' % net.path('mapper.sock'),
+            'pidfile %s' % net.path('mapper.pid'),
+            'lifetime default 3600 max 3600',
+            # ilad is stopped while the registrations queue up for it
+            'keepalive 1000', 'dead-interval 120000', 'push queue-limit 65536',
+            'node n', 'node p',
+            'vn blue id %d sir-prefix %s' % (N.VN_ID, PREFIX),
+            'vn blue serve n p']) + '\n')
+    mp = net.spawn('mapper', 'n', [N.MAPPER, '-d', '-f', conf])
+    N.until(lambda: mp.poll() is not None or os.path.exists(net.path('mapper.sock')), 20)
+    text = '\n'.join([
+        'node-name n', 'mode ila', 'locator %s' % LOC_SELF, 'mapper ::1 port %d' % PORT,
+        'tls certificate {0}/n.crt key {0}/n.key ca {0}/ca.crt'.format(net.pki),
+        'control %s' % net.path('n.sock'), 'pidfile %s' % net.path('n.pid'),
+        'log-level notice', 'keepalive 1000', 'dead-interval 120000'] + list(ilad_extra) +
+        ['vn blue id %d sir-prefix %s' % (N.VN_ID, PREFIX)]) + '\n'
+    net.start_ilad('n', conf_text=text)
+    return net.ctls['n']
+
+
 def ilad_run():
     net = N.Net('kernel-vm')
     try:
-        setup_ns(NS)
-        N.NS['n'] = NS      # ilad_net's process helpers look namespaces up there
-        net.certs(['mapper', 'n', 'p'])
-        conf = net.path('mapper.conf')
-        with open(conf, 'w') as f:
-            f.write('\n'.join([
-                'listen ::1 port %d' % PORT,
-                'store %s' % net.path('store'),
-                'store-map-size 512',
-                'tls certificate {0}/mapper.crt key {0}/mapper.key ca {0}/ca.crt'.format(net.pki),
-                'control %s' % net.path('mapper.sock'),
-                'pidfile %s' % net.path('mapper.pid'),
-                'lifetime default 3600 max 3600',
-                # ilad is stopped while the registrations queue up for it
-                'keepalive 1000', 'dead-interval 120000', 'push queue-limit 65536',
-                'node n', 'node p',
-                'vn blue id %d sir-prefix %s' % (N.VN_ID, PREFIX),
-                'vn blue serve n p']) + '\n')
-        mp = net.spawn('mapper', 'n', [N.MAPPER, '-d', '-f', conf])
-        N.until(lambda: mp.poll() is not None or os.path.exists(net.path('mapper.sock')), 20)
-        text = '\n'.join([
-            'node-name n', 'mode ila', 'locator %s' % LOC_SELF, 'mapper ::1 port %d' % PORT,
-            'tls certificate {0}/n.crt key {0}/n.key ca {0}/ca.crt'.format(net.pki),
-            'control %s' % net.path('n.sock'), 'pidfile %s' % net.path('n.pid'),
-            'log-level notice', 'keepalive 1000', 'dead-interval 120000',
-            'vn blue id %d sir-prefix %s' % (N.VN_ID, PREFIX)]) + '\n'
-        net.start_ilad('n', conf_text=text)
-        ctl = net.ctls['n']
+        ctl = start_node(net)
         add = timed_push(net, ctl, LOC1, 1)
         move = timed_push(net, ctl, LOC2, 2)
         st = N.flatten(ctl.json('show stats'))
