@@ -190,6 +190,7 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 {
 	struct route_err re = { 0 };
 	struct ilad_bpf *b = calloc(1, sizeof(*b));
+	struct kbpf_opts o = { .max_mappings = d->conf->bpf_max_mappings };
 	char buf[KROUTE_STRLEN];
 	int rc;
 
@@ -197,7 +198,7 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	rc = kbpf_open(NULL, &b->k);
+	rc = kbpf_open(&o, &b->k);
 	if (rc < 0) {
 		snprintf(err, errlen,
 			 "dataplane bpf: loading the BPF programs: %s (needs CAP_BPF and "

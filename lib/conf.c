@@ -104,6 +104,7 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->attach_grace_s = 5;
 	c->on_demand_idle_s = 60;
 	c->on_demand_max = 65536;
+	c->bpf_max_mappings = 65536;
 	c->zebra = false;
 	conf_copy_str(c->zebra_socket, sizeof(c->zebra_socket), "/var/run/frr/zserv.api");
 	c->zebra_version = ILA_CONF_ZEBRA_AUTO;
@@ -163,6 +164,7 @@ static const struct keyword {
 	{ "attach-grace", KIND_NODE, conf_kw_attach_grace },
 	{ "on-demand-idle", KIND_NODE, conf_kw_on_demand_idle },
 	{ "on-demand-max", KIND_NODE, conf_kw_on_demand_max },
+	{ "bpf-max-mappings", KIND_NODE, conf_kw_bpf_max_mappings },
 	{ "zebra", KIND_NODE, conf_kw_zebra },
 };
 
@@ -682,7 +684,7 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 	    !SAME(n_locators) || !SAME(n_mappers) || !SAME(csum_mode) || !SAME(ident_type) ||
 	    !SAME(route_protocol) || !SAME(hold_time_s) || !SAME(registration_lifetime_s) ||
 	    !SAME(cache) || !SAME(attach_grace_s) || !SAME(on_demand_idle_s) ||
-	    !SAME(on_demand_max) || !SAME(zebra) || !SAME_STR(zebra_socket) ||
+	    !SAME(on_demand_max) || !SAME(bpf_max_mappings) || !SAME(zebra) || !SAME_STR(zebra_socket) ||
 	    !SAME(zebra_version) || !SAME(zebra_route_type) || !SAME(zebra_route_type_num) ||
 	    !SAME(zebra_gr_s))
 		return false;

@@ -230,6 +230,7 @@ struct ila_conf {
 	uint32_t attach_grace_s;
 	uint32_t on_demand_idle_s;	/* cache on-demand: evicted when unused this long */
 	uint32_t on_demand_max;		/* cache on-demand: entries at most */
+	uint32_t bpf_max_mappings;	/* dataplane bpf: ila_map entries */
 	bool zebra;
 	char zebra_socket[ILA_CONF_PATH_MAX];
 	enum ila_conf_zebra_version zebra_version;

@@ -303,6 +303,11 @@ int conf_kw_on_demand_max(struct parser *p)
 	return conf_kw_number(p, &p->c->on_demand_max, 1, 4194304);
 }
 
+int conf_kw_bpf_max_mappings(struct parser *p)
+{
+	return conf_kw_number(p, &p->c->bpf_max_mappings, 1024, 16777216);
+}
+
 int conf_kw_attach_grace(struct parser *p)
 {
 	return conf_kw_number(p, &p->c->attach_grace_s, 0, 3600);

@@ -172,6 +172,7 @@ int conf_kw_dataplane(struct parser *p);
 int conf_kw_attach_grace(struct parser *p);
 int conf_kw_on_demand_idle(struct parser *p);
 int conf_kw_on_demand_max(struct parser *p);
+int conf_kw_bpf_max_mappings(struct parser *p);
 int conf_kw_zebra(struct parser *p);
 
 #endif

@@ -288,6 +288,7 @@ static void print_node(const struct ila_conf *c, FILE *out)
 	line_u32(out, "attach-grace", c->attach_grace_s);
 	line_u32(out, "on-demand-idle", c->on_demand_idle_s);
 	line_u32(out, "on-demand-max", c->on_demand_max);
+	line_u32(out, "bpf-max-mappings", c->bpf_max_mappings);
 
 	line_str(out, "zebra", c->zebra ? "on" : "off");
 	pl_begin(&pl, out, "zebra", NULL, NULL);

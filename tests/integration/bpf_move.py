@@ -36,6 +36,7 @@ the mapper in M; W moves between A and B, X is C's correspondent. Checked:
 Needs root, network namespaces and an ilad built with the BPF data path;
 otherwise it reports one SKIP line and counts nothing.
 """
+import json
 import os
 import ipaddress
 import re
@@ -58,6 +59,7 @@ from vmlib import NetNS, ip, run  # noqa: E402
 RATE = int(os.environ.get('ILA_BPF_HOT_RATE', '10000'))
 COUNT = int(os.environ.get('ILA_BPF_HOT_COUNT', '50000'))
 PORT = ilad_node.STREAM_PORT
+A_MAP_SIZE = 70001  # bpf-max-mappings of A: no other ilad's maps have this size
 ETH_P_ALL = 0x0003
 PREFIX4 = '192.0.2.0/24'       # vn blue's ipv4-prefix
 W4 = '192.0.2.42'              # W's IPv4 address: moves with it
@@ -128,6 +130,8 @@ class BpfSuite(ilad_node.Suite):
         self.res = res
         for n in ('a', 'b'):
             self.node_extra[n] = 'dataplane bpf\n'
+        # A's maps get a size of their own, looked for with bpftool
+        self.node_extra['a'] += 'bpf-max-mappings %d\n' % A_MAP_SIZE
         # C says nothing: dataplane auto, which must take BPF on a kernel
         # without the ILA module
         self.c_auto = not kernel_has_ila()
@@ -182,6 +186,14 @@ class BpfSuite(ilad_node.Suite):
             caps[n] = m[-1] if m else None
         self.check('layout: each ilad runs with capabilities net_admin only after start',
                    all(v == 'net_admin' for v in caps.values()), caps)
+        _, js = run(['bpftool', '-j', 'map', 'show'], check=False)
+        try:
+            sizes = [(m.get('name'), m.get('max_entries')) for m in json.loads(js)]
+        except ValueError:
+            sizes = []
+        self.check('layout: A\'s bpf-max-mappings %d sizes its ila_map and ila_stats' % A_MAP_SIZE,
+                   ('ila_map', A_MAP_SIZE) in sizes and ('ila_stats', A_MAP_SIZE) in sizes,
+                   [s for s in sizes if s[0] in ('ila_map', 'ila_stats')])
         rc, out = ip('-6', 'route', 'get', W_SIR, ns=NS['r'], check=False)
         self.check('layout: R has no route to the SIR prefix (only translated packets cross it)',
                    rc != 0, out.strip())

@@ -974,18 +974,23 @@ static void test_error_node_unsupported(void **state)
 		     "cache on-demand needs mode ila with dataplane bpf");
 	expect_error(ILA_CONF_NODE, NODE_BASE "on-demand-idle 0\n", 5, "");
 	expect_error(ILA_CONF_NODE, NODE_BASE "on-demand-max 0\n", 5, "");
+	expect_error(ILA_CONF_NODE, NODE_BASE "bpf-max-mappings 1023\n", 5, "");
+	expect_error(ILA_CONF_NODE, NODE_BASE "bpf-max-mappings 16777217\n", 5, "");
 	struct ila_conf *c = must_parse(ILA_CONF_NODE, NODE_BASE "cache full\n");
 
 	assert_int_equal(c->cache, ILA_CONF_CACHE_FULL);
 	assert_int_equal(c->on_demand_idle_s, 60);
 	assert_int_equal(c->on_demand_max, 65536);
+	assert_int_equal(c->bpf_max_mappings, 65536);
 	free(c);
 #ifdef HAVE_BPF
 	c = must_parse(ILA_CONF_NODE, NODE_BASE "dataplane bpf\ncache on-demand\n"
-					       "on-demand-idle 5\non-demand-max 100\n");
+					       "on-demand-idle 5\non-demand-max 100\n"
+					       "bpf-max-mappings 1048576\n");
 	assert_int_equal(c->cache, ILA_CONF_CACHE_ON_DEMAND);
 	assert_int_equal(c->on_demand_idle_s, 5);
 	assert_int_equal(c->on_demand_max, 100);
+	assert_int_equal(c->bpf_max_mappings, 1048576);
 	free(c);
 #endif
 	c = must_parse(ILA_CONF_NODE, NODE_BASE "cache on-demand\n"); /* auto: at start */
