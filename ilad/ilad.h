@@ -509,6 +509,10 @@ void show_close(struct ilad *d);
 #define SHOW_STATS_ROWS 80
 struct ila_stat_row;
 size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows);
+/* dataplane bpf: ilad's ila_map updates and the programs' counters, as rows
+ * (none without BPF): fills rows[SHOW_BPF_ROWS]. */
+#define SHOW_BPF_ROWS (4 + BPFPATH_COUNTERS)
+size_t show_bpf_rows(struct ilad *d, struct ila_stat_row *rows);
 
 /* metrics.c: the metrics listen endpoint (before privileges are dropped) */
 int metrics_open(struct ilad *d, char *err, size_t errlen);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ilad's Prometheus metrics (metrics listen): the rows of show stats
- * (show.c), the mapper session's state, and the move convergence histogram.
+ * and of the BPF data path (show.c), the mapper session's state, and the move
+ * convergence histogram.
  */
 #include "config.h"
 
@@ -14,10 +15,13 @@ static void render(void *arg, struct ila_buf *out)
 {
 	struct ilad *d = arg;
 	struct ila_stat_row rows[SHOW_STATS_ROWS];
+	struct ila_stat_row brows[SHOW_BPF_ROWS];
 	size_t n = show_stats_rows(d, rows);
+	size_t nb = show_bpf_rows(d, brows);
 	unsigned synced = 0;
 
 	ila_metrics_put_rows(out, PREFIX, rows, n);
+	ila_metrics_put_rows(out, PREFIX, brows, nb);
 	for (unsigned i = 0; i < d->conf->n_vns; i++)
 		synced += d->sync[i].synced;
 	ila_metrics_put_one(out, PREFIX, "mapper_up", "gauge",

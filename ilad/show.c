@@ -455,57 +455,77 @@ static int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_bu
 	return o ? ila_ctl_print_json(out, o) : ILA_CLI_SUCCESS;
 }
 
-/* The names of enum ila_bpf_counter, prefixed bpf_ in show stats. */
-static const char *const bpf_counter_names[BPFPATH_COUNTERS] = {
-	[ILA_BPF_OUT_TRANSLATED] = "out_translated",
-	[ILA_BPF_OUT_MISS] = "out_miss",
-	[ILA_BPF_OUT_DOWN] = "out_down",
-	[ILA_BPF_OUT_REFUSED] = "out_refused",
-	[ILA_BPF_OUT_NOT_SIR] = "out_not_sir",
-	[ILA_BPF_OUT_NOT_IPV6] = "out_not_ipv6",
-	[ILA_BPF_MISS_EVENTS] = "miss_events",
-	[ILA_BPF_MISS_EVENTS_LOST] = "miss_events_lost",
-	[ILA_BPF_IN_TRANSLATED] = "in_translated",
-	[ILA_BPF_IN_PASSED] = "in_passed",
-	[ILA_BPF_OUT4_ENCAPSULATED] = "out4_encapsulated",
-	[ILA_BPF_OUT4_MISS] = "out4_miss",
-	[ILA_BPF_OUT4_DOWN] = "out4_down",
-	[ILA_BPF_OUT4_NOT_SIR] = "out4_not_sir",
-	[ILA_BPF_OUT4_FAILED] = "out4_failed",
-	[ILA_BPF_IN4_DECAPSULATED] = "in4_decapsulated",
-	[ILA_BPF_IN4_FAILED] = "in4_failed",
-	[ILA_BPF_IN4_REFUSED] = "in4_refused",
+/* The names of enum ila_bpf_counter (prefixed bpf_ in show stats), and the
+ * label of each in the metric bpf_program_events_total. */
+#define C(e, n) [e] = { n, "event=\"" n "\"" }
+static const struct {
+	const char *name;
+	const char *label;
+} bpf_counter_names[BPFPATH_COUNTERS] = {
+	C(ILA_BPF_OUT_TRANSLATED, "out_translated"),
+	C(ILA_BPF_OUT_MISS, "out_miss"),
+	C(ILA_BPF_OUT_DOWN, "out_down"),
+	C(ILA_BPF_OUT_REFUSED, "out_refused"),
+	C(ILA_BPF_OUT_NOT_SIR, "out_not_sir"),
+	C(ILA_BPF_OUT_NOT_IPV6, "out_not_ipv6"),
+	C(ILA_BPF_MISS_EVENTS, "miss_events"),
+	C(ILA_BPF_MISS_EVENTS_LOST, "miss_events_lost"),
+	C(ILA_BPF_IN_TRANSLATED, "in_translated"),
+	C(ILA_BPF_IN_PASSED, "in_passed"),
+	C(ILA_BPF_OUT4_ENCAPSULATED, "out4_encapsulated"),
+	C(ILA_BPF_OUT4_MISS, "out4_miss"),
+	C(ILA_BPF_OUT4_DOWN, "out4_down"),
+	C(ILA_BPF_OUT4_NOT_SIR, "out4_not_sir"),
+	C(ILA_BPF_OUT4_FAILED, "out4_failed"),
+	C(ILA_BPF_IN4_DECAPSULATED, "in4_decapsulated"),
+	C(ILA_BPF_IN4_FAILED, "in4_failed"),
+	C(ILA_BPF_IN4_REFUSED, "in4_refused"),
 };
+#undef C
+
+#define BR(n, f, metric, label, help) { n, f, metric, label, help }
+size_t show_bpf_rows(struct ilad *d, struct ila_stat_row *rows)
+{
+	const struct ilad_stats *s = &d->stats;
+	static char names[BPFPATH_COUNTERS][40];
+	uint64_t g[BPFPATH_COUNTERS] = { 0 };
+	size_t n = 0;
+
+	if (!d->bpf_ops)
+		return 0;
+	rows[n++] = (struct ila_stat_row)BR("bpf_batches", s->bpf_batches, "bpf_map_batches_total",
+					   NULL, "Batches of ila_map updates written.");
+	rows[n++] = (struct ila_stat_row)BR("bpf_set", s->bpf_set, "bpf_map_updates_total",
+					   "op=\"set\"", "Mappings written to or deleted from ila_map.");
+	rows[n++] = (struct ila_stat_row)BR("bpf_deleted", s->bpf_deleted, "bpf_map_updates_total",
+					   "op=\"delete\"", NULL);
+	rows[n++] = (struct ila_stat_row)BR("bpf_failures", s->bpf_failures,
+					   "bpf_map_failures_total", NULL,
+					   "Batches of ila_map updates the kernel refused (map full...).");
+	(void)d->bpf_ops->global(d, g);
+	for (size_t i = 0; i < BPFPATH_COUNTERS; i++) {
+		if (!names[i][0])
+			snprintf(names[i], sizeof(names[i]), "bpf_%s", bpf_counter_names[i].name);
+		rows[n++] = (struct ila_stat_row)BR(names[i], g[i], "bpf_program_events_total",
+						   bpf_counter_names[i].label,
+						   "The BPF programs' own counters (doc/bpf.md), "
+						   "summed over the CPUs.");
+	}
+	return n;
+}
+#undef BR
 
 /* dataplane bpf: ilad's updates of ila_map and the programs' own counters. */
 static void bpf_rows(struct ilad *d, json_object *o, struct ila_buf *out)
 {
-	const struct ilad_stats *s = &d->stats;
-	const struct {
-		const char *name;
-		uint64_t v;
-	} rows[] = {
-		{ "bpf_batches", s->bpf_batches },
-		{ "bpf_set", s->bpf_set },
-		{ "bpf_deleted", s->bpf_deleted },
-		{ "bpf_failures", s->bpf_failures },
-	};
-	uint64_t g[BPFPATH_COUNTERS] = { 0 };
-	char name[40];
+	struct ila_stat_row rows[SHOW_BPF_ROWS];
+	size_t n = show_bpf_rows(d, rows);
 
-	for (size_t i = 0; i < ILA_ARRAY_SIZE(rows); i++) {
+	for (size_t i = 0; i < n; i++) {
 		if (o)
 			json_object_object_add(o, rows[i].name, json_object_new_uint64(rows[i].v));
 		else
 			ila_buf_printf(out, "%-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
-	}
-	(void)d->bpf_ops->global(d, g);
-	for (size_t i = 0; i < BPFPATH_COUNTERS; i++) {
-		snprintf(name, sizeof(name), "bpf_%s", bpf_counter_names[i]);
-		if (o)
-			json_object_object_add(o, name, json_object_new_uint64(g[i]));
-		else
-			ila_buf_printf(out, "%-24s %llu\n", name, (unsigned long long)g[i]);
 	}
 }
 

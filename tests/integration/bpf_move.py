@@ -53,12 +53,14 @@ sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'vm'))
 
 import ilad_net as N  # noqa: E402
 import ilad_node  # noqa: E402
+import metrics as M  # noqa: E402
 from ilad_net import LOC, NS, W_SIR, X_SIR, FloodRecv, until  # noqa: E402
 from vmlib import NetNS, ip, run  # noqa: E402
 
 RATE = int(os.environ.get('ILA_BPF_HOT_RATE', '10000'))
 COUNT = int(os.environ.get('ILA_BPF_HOT_COUNT', '50000'))
 PORT = ilad_node.STREAM_PORT
+METRICS_PORT = 9464  # C's metrics listen, in C's namespace
 A_MAP_SIZE = 70001  # bpf-max-mappings of A: no other ilad's maps have this size
 ETH_P_ALL = 0x0003
 PREFIX4 = '192.0.2.0/24'       # vn blue's ipv4-prefix
@@ -136,6 +138,8 @@ class BpfSuite(ilad_node.Suite):
         # without the ILA module
         self.c_auto = not kernel_has_ila()
         self.node_extra['c'] = '' if self.c_auto else 'dataplane bpf\n'
+        # C's Prometheus endpoint, on the loopback of its namespace
+        self.node_extra['c'] += 'metrics listen 127.0.0.1 port %d\n' % METRICS_PORT
         for n in ('a', 'b', 'c'):
             self.node_extra[n] += 'vn blue ipv4-prefix %s\n' % PREFIX4
         self.mapper_extra = 'vn blue ipv4-prefix %s\n' % PREFIX4
@@ -361,6 +365,26 @@ class BpfSuite(ilad_node.Suite):
         want = tuple(str(ipaddress.ip_address(w)) if isinstance(w, str) else w for w in want)
         self.check('v4: on the wire (captured on R): IPv6 next header %d, hop limit %d, from %s '
                    'to %s, carrying IPv4 %s -> %s' % want, got == want, got)
+
+    def phase_metrics(self):
+        """C's BPF counters in its Prometheus scrape, as in show stats."""
+        before = self.net.stats('c').get('bpf_out_translated', 0)
+        with NetNS(NS['c']):
+            st, _, body = M.scrape(METRICS_PORT)
+        after = self.net.stats('c').get('bpf_out_translated', 0)
+        got = M.sample(body, 'ilad_bpf_program_events_total{event="out_translated"}')
+        self.check('metrics: C\'s scrape has ilad_bpf_program_events_total{event='
+                   '"out_translated"} %s, between show stats\' bpf_out_translated before (%d) '
+                   'and after (%d), above 0' % (got, before, after),
+                   st == 200 and got is not None and 0 < before <= got <= after, body[-400:])
+        for name in ('ilad_bpf_map_updates_total{op="set"}', 'ilad_bpf_map_batches_total',
+                     'ilad_bpf_map_failures_total'):
+            self.check('metrics: C\'s scrape has %s' % name, M.sample(body, name) is not None,
+                       body[-400:])
+        if M.PROMTOOL:
+            rc, out = M.promtool(body)
+            self.check('metrics: promtool check metrics is clean for C (dataplane bpf)',
+                       rc == 0, out)
 
     def phase_v4hot(self):
         net = self.net
@@ -650,7 +674,7 @@ def suite(it, root, res):
     t0 = time.monotonic()
     try:
         s.setup()
-        for ph in ('layout', 'bpfhot', 'v4hot', 'bpfcold', 'cleanup'):
+        for ph in ('layout', 'bpfhot', 'metrics', 'v4hot', 'bpfcold', 'cleanup'):
             t = time.monotonic()
             try:
                 getattr(s, 'phase_' + ph)()
