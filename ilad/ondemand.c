@@ -161,11 +161,17 @@ void ondemand_miss(struct ilad *d, uint32_t vn, const struct in6_addr *addr)
 	if (!d->od)
 		return;
 	d->stats.od_misses++;
-	if (!cv || !ila_sir_prefix_contains(&cv->sir_prefix, addr)) {
+	if (IN6_IS_ADDR_V4MAPPED(addr)) {
+		/* ila_out4's miss: the IPv4 address in ila_map's form */
+		k.family = AF_INET;
+		memcpy(&k.addr.v4.s_addr, addr->s6_addr + 12, 4);
+	} else {
+		memcpy(&k.addr, addr, 16);
+	}
+	if (!cv || ilad_vn_of(d, k.family, &k.addr) != cv) {
 		d->stats.od_misses_bad++; /* the maps are ours: should not happen */
 		return;
 	}
-	memcpy(&k.addr, addr, 16);
 	o = ondemand_get(d, &k);
 	if (!o) {
 		if ((size_t)lh_table_length(d->od) >= d->conf->on_demand_max) {
@@ -235,9 +241,12 @@ static void od_settle(struct ilad *d, struct od_entry *o, const struct ila_recor
 		o->used_ms = now;
 		o->install_us = ila_clock_mono_us() - o->miss_us;
 		d->stats.od_installed++;
-		if (d->bpf_ops)
-			(void)d->bpf_ops->counters(d, o->key.vn, &o->key.addr.v6, &o->packets,
-						   &o->bytes);
+		if (d->bpf_ops) {
+			struct in6_addr a;
+
+			ilad_bpf_addr(&o->key, &a);
+			(void)d->bpf_ops->counters(d, o->key.vn, &a, &o->packets, &o->bytes);
+		}
 	} else {
 		d->stats.od_refreshed++;
 	}
@@ -325,6 +334,7 @@ void ondemand_tick(struct ilad *d)
 	uint64_t now = ilad_now_ms(), idle = (uint64_t)d->conf->on_demand_idle_s * 1000;
 	struct ilad_key *rel, *ref;
 	struct lh_entry *le, *tmp;
+	struct in6_addr a;
 
 	if (!n)
 		return;
@@ -347,8 +357,8 @@ void ondemand_tick(struct ilad *d)
 			}
 			break;
 		case OD_INSTALLED:
-			if (d->bpf_ops &&
-			    d->bpf_ops->counters(d, o->key.vn, &o->key.addr.v6, &p, &b) == 0 &&
+			ilad_bpf_addr(&o->key, &a);
+			if (d->bpf_ops && d->bpf_ops->counters(d, o->key.vn, &a, &p, &b) == 0 &&
 			    p != o->packets) {
 				o->packets = p;
 				o->bytes = b;

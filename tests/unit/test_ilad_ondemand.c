@@ -28,6 +28,8 @@
 #define A2 "2001:db8:10::43"
 #define A3 "2001:db8:10::44"
 #define A4 "2001:db8:10::45"
+#define V4 "192.0.2.7"
+#define V4_MAPPED "::ffff:192.0.2.7" /* ila_map's form of V4, and ila_out4's miss */
 
 static const char conf_od[] =
 	"node-name h1\n"
@@ -37,7 +39,7 @@ static const char conf_od[] =
 	"cache on-demand\n"
 	"on-demand-idle 5\n"
 	"on-demand-max 3\n"
-	"vn blue id 10 sir-prefix 2001:db8:10::/64\n";
+	"vn blue id 10 sir-prefix 2001:db8:10::/64 ipv4-prefix 192.0.2.0/24\n";
 
 /* ila_map as the fake data path holds it, and the counters it reports */
 static struct {
@@ -380,6 +382,31 @@ static void test_session_up_asks_again_what_is_held(void **state)
 	assert_int_equal(queries_of(A2, false), 0);
 }
 
+/* ila_out4 raises its misses in ila_map's form (::ffff:a.b.c.d): the QUERY
+ * asks for the IPv4 address, and the answer goes in the map in that form. */
+static void test_ipv4_miss_asks_for_the_ipv4_address(void **state)
+{
+	struct ilad *d = *state;
+	const char *a[] = { V4 };
+	struct ila_record r = fake_rec(VN_BLUE, V4, LOC_H2, "h2", 5, ILA_STATE_UP);
+	struct in6_addr mapped = fake_kaddr(V4_MAPPED).v6;
+	struct in6_addr outside = fake_kaddr("::ffff:198.51.100.7").v6;
+
+	miss(d, V4_MAPPED);
+	ondemand_batch_flush(d);
+	assert_int_equal(queries_of(V4, false), 1);
+	assert_int_equal(od(d, V4)->state, OD_QUERYING);
+	r.lifetime = 40;
+	answer(d, a, 1, &r, 1, 0);
+	assert_int_equal(od(d, V4)->state, OD_INSTALLED);
+	assert_true(fake_dp.n == 1 && memcmp(&fake_dp.map[0].addr, &mapped, 16) == 0);
+	/* an IPv4 address outside the vn's ipv4-prefix is not asked for */
+	ondemand_miss(d, VN_BLUE, &outside);
+	ondemand_batch_flush(d);
+	assert_int_equal(d->stats.od_misses_bad, 1);
+	assert_int_equal(fake_mc_count(ILA_MSG_QUERY), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -393,6 +420,7 @@ int main(void)
 		T(test_on_demand_max_bounds_the_entries),
 		T(test_push_of_a_held_entry_follows),
 		T(test_session_up_asks_again_what_is_held),
+		T(test_ipv4_miss_asks_for_the_ipv4_address),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
