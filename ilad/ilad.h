@@ -57,7 +57,7 @@ struct centry {
 	struct kroute inst;	 /* what we installed */
 	uint64_t hold_until_ms;	 /* moved away: forwarded to the new node until then */
 	bool aux_installed;	 /* aux_inst is in the kernel */
-	struct kroute aux_inst;	 /* the SRv6 decapsulation of an IPv4 workload here */
+	struct kroute aux_inst;	 /* the SRv6 decapsulation of a workload here (End.DX4/6) */
 	bool bpf_set;		 /* dataplane bpf: in ila_map, as below */
 	bool bpf_down;
 	struct ila_locator bpf_loc;
@@ -157,6 +157,8 @@ struct ilad_stats {
 	uint64_t neigh_dumps;		/* neighbour table dumps requested */
 	uint64_t neigh_probes;		/* attached workloads whose entry went: resolved again */
 	uint64_t forwarded_moves; /* local workloads that moved away: routes re-pointed */
+	uint64_t inflight_holds;  /* moved-away addresses forwarded for the hold time */
+	uint64_t inflight_routes; /* routes written to forward a held address (man ilad.8) */
 	uint64_t locator_unreachable; /* ILA routes to a locator the kernel cannot reach */
 	uint64_t resumed;	/* workloads from before a restart registered again */
 	uint64_t released;	/* ... let go: they moved while ilad was down */

@@ -37,6 +37,7 @@ enum kroute_kind {
 	KROUTE_BLACKHOLE,   /* silently dropped */
 	KROUTE_SEG6,        /* encapsulated in IPv6 + SRH towards segment (any family) */
 	KROUTE_SEG6_DX4,    /* IPv6 only: the segment's decapsulation, IPv4 to nh4 on oif */
+	KROUTE_SEG6_DX6,    /* IPv6 only: the segment's decapsulation, IPv6 to nh6 on oif */
 	KROUTE_BPF,         /* LWT BPF xmit: the BPF data path's ila_out (doc/bpf.md) */
 	KROUTE_OTHER,       /* seen in a dump only: a type ilad never writes */
 };
@@ -70,10 +71,16 @@ struct kroute {
 	uint8_t csum_mode;  /* enum ila_csum_mode */
 	uint8_t ident_type; /* enum ila_ident_type; the kernel takes luid only */
 	uint8_t hook_type;  /* KROUTE_HOOK_* */
-	/* KROUTE_SEG6: the one segment (SRv6 "encap" mode); KROUTE_SEG6_DX4:
-	 * where the decapsulated IPv4 packet goes (End.DX4's nh4) */
+	/* KROUTE_SEG6: the one segment (SRv6 "encap" mode); KROUTE_SEG6_DX4 and
+	 * _DX6: where the decapsulated packet goes (End.DX4's nh4, End.DX6's
+	 * nh6). Both End.DX kinds are written with the kernel's per-route
+	 * counters on; a dump fills packets and bytes from them (0 on a kernel
+	 * without them). */
 	struct in6_addr segment;
 	struct in_addr nh4;
+	struct in6_addr nh6;
+	uint64_t packets;
+	uint64_t bytes;
 	/* KROUTE_BPF: the lwt_xmit program (kbpf_out_fd()), needed to write the
 	 * route; a dump cannot say which program a route holds and leaves it 0 */
 	int bpf_fd;

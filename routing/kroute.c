@@ -83,6 +83,10 @@ int kroute_check(const struct kroute *r)
 		if (r->family != AF_INET6 || r->oif <= 0 || r->nh4.s_addr == 0)
 			return -EINVAL;
 		break;
+	case KROUTE_SEG6_DX6:
+		if (r->family != AF_INET6 || r->oif <= 0 || IN6_IS_ADDR_UNSPECIFIED(&r->nh6))
+			return -EINVAL;
+		break;
 	case KROUTE_BPF:
 		if (r->bpf_fd <= 0 || (r->oif <= 0 && addr_is_zero(&r->gateway)))
 			return -EINVAL;
@@ -191,10 +195,24 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 		mnl_attr_nest_end(nlh, nest);
 		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_SEG6);
 	}
-	if (r->kind == KROUTE_SEG6_DX4) {
+	if (r->kind == KROUTE_SEG6_DX4 || r->kind == KROUTE_SEG6_DX6) {
+		struct nlattr *cnt;
+
 		nest = mnl_attr_nest_start(nlh, RTA_ENCAP);
-		mnl_attr_put_u32(nlh, SEG6_LOCAL_ACTION, SEG6_LOCAL_ACTION_END_DX4);
-		mnl_attr_put(nlh, SEG6_LOCAL_NH4, sizeof(r->nh4), &r->nh4);
+		if (r->kind == KROUTE_SEG6_DX4) {
+			mnl_attr_put_u32(nlh, SEG6_LOCAL_ACTION, SEG6_LOCAL_ACTION_END_DX4);
+			mnl_attr_put(nlh, SEG6_LOCAL_NH4, sizeof(r->nh4), &r->nh4);
+		} else {
+			mnl_attr_put_u32(nlh, SEG6_LOCAL_ACTION, SEG6_LOCAL_ACTION_END_DX6);
+			mnl_attr_put(nlh, SEG6_LOCAL_NH6, sizeof(r->nh6), &r->nh6);
+		}
+		/* per-route counters on (`ip route ... count`): the kernel wants
+		 * the three of them, zero */
+		cnt = mnl_attr_nest_start(nlh, SEG6_LOCAL_COUNTERS | NLA_F_NESTED);
+		mnl_attr_put_u64(nlh, SEG6_LOCAL_CNT_PACKETS, 0);
+		mnl_attr_put_u64(nlh, SEG6_LOCAL_CNT_BYTES, 0);
+		mnl_attr_put_u64(nlh, SEG6_LOCAL_CNT_ERRORS, 0);
+		mnl_attr_nest_end(nlh, cnt);
 		mnl_attr_nest_end(nlh, nest);
 		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_SEG6_LOCAL);
 	}
@@ -228,6 +246,9 @@ bool kroute_same(const struct kroute *want, const struct kroute *have)
 		       memcmp(&want->segment, &have->segment, sizeof(want->segment)) == 0;
 	if (want->kind == KROUTE_SEG6_DX4)
 		return want->oif == have->oif && want->nh4.s_addr == have->nh4.s_addr;
+	if (want->kind == KROUTE_SEG6_DX6)
+		return want->oif == have->oif &&
+		       memcmp(&want->nh6, &have->nh6, sizeof(want->nh6)) == 0;
 	/* a dump does not say which program the route holds: write it again */
 	if (want->kind == KROUTE_BPF)
 		return false;
@@ -303,6 +324,13 @@ char *kroute_format(const struct kroute *r, char *buf, size_t len)
 
 		inet_ntop(AF_INET, &r->nh4, nh, sizeof(nh));
 		APPEND("%s/%u encap seg6local action End.DX4 nh4 %s", dst, r->dst_len, nh);
+		break;
+	}
+	case KROUTE_SEG6_DX6: {
+		char nh[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &r->nh6, nh, sizeof(nh));
+		APPEND("%s/%u encap seg6local action End.DX6 nh6 %s", dst, r->dst_len, nh);
 		break;
 	}
 	case KROUTE_BPF:
@@ -405,19 +433,43 @@ static int seg6_encap_cb(const struct nlattr *attr, void *data)
 	return MNL_CB_OK;
 }
 
+static int seg6_counters_cb(const struct nlattr *attr, void *data)
+{
+	struct kroute *r = data;
+
+	if (mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(attr) == SEG6_LOCAL_CNT_PACKETS)
+		r->packets = mnl_attr_get_u64(attr);
+	else if (mnl_attr_get_type(attr) == SEG6_LOCAL_CNT_BYTES)
+		r->bytes = mnl_attr_get_u64(attr);
+	return MNL_CB_OK;
+}
+
 static int seg6_local_cb(const struct nlattr *attr, void *data)
 {
 	struct kroute *r = data;
 
 	switch (mnl_attr_get_type(attr)) {
 	case SEG6_LOCAL_ACTION:
-		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0 &&
-		    mnl_attr_get_u32(attr) == SEG6_LOCAL_ACTION_END_DX4)
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			break;
+		if (mnl_attr_get_u32(attr) == SEG6_LOCAL_ACTION_END_DX4)
 			r->kind = KROUTE_SEG6_DX4;
+		else if (mnl_attr_get_u32(attr) == SEG6_LOCAL_ACTION_END_DX6)
+			r->kind = KROUTE_SEG6_DX6;
 		break;
 	case SEG6_LOCAL_NH4:
 		if (mnl_attr_get_payload_len(attr) == sizeof(r->nh4))
 			memcpy(&r->nh4, mnl_attr_get_payload(attr), sizeof(r->nh4));
+		break;
+	case SEG6_LOCAL_NH6:
+		if (mnl_attr_get_payload_len(attr) == sizeof(r->nh6))
+			memcpy(&r->nh6, mnl_attr_get_payload(attr), sizeof(r->nh6));
+		break;
+	case SEG6_LOCAL_COUNTERS:
+		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0)
+			(void)mnl_attr_parse_nested(attr, seg6_counters_cb, r);
 		break;
 	default:
 		break;
