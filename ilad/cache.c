@@ -685,6 +685,26 @@ void cache_flush_all(struct ilad *d)
 	}
 }
 
+void cache_decap_counters(struct ilad *d, uint64_t *packets, uint64_t *bytes)
+{
+	struct lh_entry *le;
+
+	*packets = *bytes = 0;
+	if (!d->kernel)
+		return;
+	lh_foreach(d->cache, le) {
+		const struct centry *e = lh_entry_v(le);
+		struct kroute r;
+
+		if (!e->aux_installed ||
+		    kernel_route_get(d->kernel, AF_INET6, &e->aux_inst.dst, &r) < 0 ||
+		    (r.kind != KROUTE_SEG6_DX4 && r.kind != KROUTE_SEG6_DX6))
+			continue;
+		*packets += r.packets;
+		*bytes += r.bytes;
+	}
+}
+
 /* Ends the holds that ran out. The held keys are kept apart, so a node
  * with a full table does not walk it every second for a few moved
  * workloads. */

@@ -323,6 +323,10 @@ int cache_install_xlat(struct ilad *d, char *err, size_t errlen);
 /* k moved away: in host-route mode an IPv4 address is forwarded to its new
  * node (SRv6) for the hold time. */
 void cache_hold(struct ilad *d, const struct ilad_key *k);
+/* The kernel's counters of this node's End.DX4/End.DX6 routes, summed:
+ * what other nodes sent here inside IPv6 and was delivered to a workload
+ * (0 without a kernel, or a kernel without seg6local counters). */
+void cache_decap_counters(struct ilad *d, uint64_t *packets, uint64_t *bytes);
 
 /* local.c */
 /* Opens the neighbour socket and asks for both neighbour tables. */

@@ -193,6 +193,14 @@ int kernel_batch_commit(struct kernel *k, kernel_report_fn report, void *arg);
  * negative return from cb stops the walk and is returned. Returns the number
  * of routes seen or -errno.
  */
+/*
+ * The route of ilad's protocol that the kernel's FIB holds for dst (a
+ * host route: the lookup is RTM_GETROUTE with RTM_F_FIB_MATCH), counters of
+ * an End.DX route included. 0 and *r filled; -ENOENT when the route that
+ * matches is not one of ilad's; else a negative errno.
+ */
+int kernel_route_get(struct kernel *k, int family, const union kaddr *dst, struct kroute *r);
+
 typedef int (*kernel_route_fn)(void *arg, const struct kroute *r);
 int kernel_route_dump(struct kernel *k, int family, uint32_t table, kernel_route_fn cb,
 		      void *arg);

@@ -565,6 +565,46 @@ int kroute_parse(const void *msg, size_t len, uint8_t proto, uint32_t table, str
 	return route_parse(nlh, proto, table, r);
 }
 
+struct route_get {
+	uint8_t proto;
+	bool found;
+	struct kroute *r;
+};
+
+static int route_get_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct route_get *g = arg;
+
+	if (route_parse(nlh, g->proto, 0, g->r) == 1)
+		g->found = true;
+	return 0;
+}
+
+int kernel_route_get(struct kernel *k, int family, const union kaddr *dst, struct kroute *r)
+{
+	struct route_get g = { .proto = k->proto, .r = r };
+	uint8_t buf[128];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+	size_t alen = addr_len(family);
+	int err;
+
+	if (!alen)
+		return -EINVAL;
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++k->seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = (uint8_t)(alen * 8);
+	rtm->rtm_flags = RTM_F_FIB_MATCH;
+	mnl_attr_put(nlh, RTA_DST, alen, dst->b);
+	err = nl_talk(k, k->rt, nlh, route_get_cb, &g);
+	if (err)
+		return err;
+	return g.found ? 0 : -ENOENT;
+}
+
 struct route_dump {
 	uint8_t proto;
 	uint32_t table;

@@ -1152,6 +1152,33 @@ static void test_ipv6_decapsulation_found_at_start_belongs_to_its_workload(void 
 	assert_null(entry(d, VN_BLUE, A3));
 }
 
+static void test_decap_counters_sum_the_kernels_end_dx_counters(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct kroute dx4 = kroute6("2001:db8:ff:1::a0a:105", 128, KROUTE_SEG6_DX4, FAKE_IF_TAP0);
+	struct kroute dx6 = kroute6("2001:db8:ff:1:1:2:3:4", 128, KROUTE_SEG6_DX6, FAKE_IF_TAP0);
+	struct kroute other = kroute6("2001:db8:ff:1::99", 128, KROUTE_SEG6_DX6, FAKE_IF_TAP0);
+	uint64_t pk, by;
+
+	put_local(d, VN_BLUE, V4, LOCAL_ATTACHED, FAKE_IF_TAP0, 1);
+	put_local(d, VN_BLUE, A3, LOCAL_ATTACHED, FAKE_IF_TAP0, 1);
+	touch_and_flush(d, VN_BLUE, V4);
+	touch_and_flush(d, VN_BLUE, A3);
+	cache_decap_counters(d, &pk, &by);
+	assert_int_equal(pk, 0); /* the kernel has none of them */
+	dx4.packets = 7;
+	dx4.bytes = 700;
+	dx6.packets = 5;
+	dx6.bytes = 600;
+	other.packets = 1000; /* not a route of this node's workloads */
+	fake_kernel.dump[fake_kernel.n_dump++] = dx4;
+	fake_kernel.dump[fake_kernel.n_dump++] = dx6;
+	fake_kernel.dump[fake_kernel.n_dump++] = other;
+	cache_decap_counters(d, &pk, &by);
+	assert_int_equal(pk, 12);
+	assert_int_equal(by, 1300);
+}
+
 static void test_flush_all_deletes_every_installed_route(void **state)
 {
 	struct ilad *d = daemon_of(state);
@@ -1374,6 +1401,7 @@ int main(void)
 		T(test_ipv4_workload_here_in_ila_mode_is_decapsulated_after_translation, setup_ila),
 		T(test_ipv6_workload_here_in_ila_mode_has_no_decapsulation, setup_ila),
 		T(test_bpf_ipv4_workload_here_has_no_decapsulation_route, setup_bpf),
+		T(test_decap_counters_sum_the_kernels_end_dx_counters, setup_host_route),
 		T(test_one_push_is_one_netlink_batch, setup_ila),
 		T(test_nothing_to_change_sends_no_batch, setup_ila),
 		T(test_route_refused_by_kernel_is_not_taken_as_installed, setup_ila),
