@@ -56,9 +56,12 @@ IP_PKTINFO = getattr(socket, 'IP_PKTINFO', 8)
 
 def own_namespaces():
     """Namespaces of this suite's own (ilf-*), apart from the other suites'
-    il-*: Net reads the names from ilad_net.NS."""
+    il-* (Net reads the names from ilad_net.NS); returns the names to put
+    back."""
+    saved = dict(NS)
     for k in NS:
         NS[k] = 'ilf-' + k
+    return saved
 
 
 class InflightNet(N.Net):
@@ -168,7 +171,7 @@ class Suite:
         self.name = name
         self.mode = mode
         self.res = res
-        own_namespaces()
+        self.saved_ns = own_namespaces()
         self.net = InflightNet('%s-%s' % (name, mode))
 
     def check(self, what, ok, detail=''):
@@ -298,7 +301,10 @@ class Suite:
                        '%s; %s' % (proto_routes('a', '-6'), proto_routes('a', '-4')))
 
     def close(self):
-        self.net.close()
+        try:
+            self.net.close()
+        finally:
+            NS.update(self.saved_ns)
 
 
 def usable():
