@@ -45,6 +45,7 @@ from vmlib import Failed, NetNS, Results, find_tool, ip, run  # noqa: E402
 W_V4 = '192.0.2.42'
 V4_PREFIX = '192.0.2.0/24'
 R_A4, A_R4 = '192.0.2.1', '192.0.2.2'    # R <-> A, a /30
+B_V4 = '192.0.2.66'                       # B's own, on its loopback
 HOLD_S = 10
 PACKETS = 50
 PORT = 4789 + 3                           # any free port in W
@@ -144,9 +145,9 @@ class Receiver:
         self.s4.close()
 
 
-def send(dst, family, tag, n):
-    """n datagrams from R to dst, 2 ms apart."""
-    with NetNS(NS['r']):
+def send(dst, family, tag, n, src='r'):
+    """n datagrams from namespace src (R) to dst, 2 ms apart."""
+    with NetNS(NS[src]):
         s = socket.socket(family, socket.SOCK_DGRAM)
     try:
         for i in range(n):
@@ -200,8 +201,11 @@ class Suite:
         ip('addr', 'add', W_V4 + '/32', 'dev', 'lo', ns=NS['w'])
         for n in ('r', 'a', 'b'):
             sh(n, 'echo 1 >/proc/sys/net/ipv4/conf/all/forwarding')
-        sh('w', 'echo 0 >/proc/sys/net/ipv4/conf/all/rp_filter; '
-                'echo 0 >/proc/sys/net/ipv4/conf/default/rp_filter')
+        for n in ('w', 'a', 'b'):
+            sh(n, 'echo 0 >/proc/sys/net/ipv4/conf/all/rp_filter; '
+                  'echo 0 >/proc/sys/net/ipv4/conf/default/rp_filter')
+        # B's own packets to W (IPv4 over ILA) need a source address
+        ip('addr', 'add', B_V4 + '/32', 'dev', 'lo', ns=NS['b'])
         for n in ('a', 'b'):
             ip('-4', 'neigh', 'replace', W_V4, 'lladdr', net.mac[dev('w', n)], 'dev', dev(n, 'w'),
                'nud', 'permanent', ns=NS[n])
@@ -231,6 +235,8 @@ class Suite:
         net = self.net
         ok, out = self.attach('a')
         self.require('W (%s, %s) attached at A' % (W_SIR, W_V4), ok, out)
+        if self.mode == 'ila':
+            self.ipv4_over_ila()
         net.w_via('b')
         ok, out = self.attach('b')
         self.require('W moved to B (ilactl attach at B; the mapper has it at B)', ok, out)
@@ -299,6 +305,26 @@ class Suite:
                          HOLD_S + 10, 0.2)
             self.check('A\'s in-flight routes go when hold-time (%d s) ends' % HOLD_S, gone,
                        '%s; %s' % (proto_routes('a', '-6'), proto_routes('a', '-4')))
+
+    def ipv4_over_ila(self):
+        """mode ila with the module, before any move: B reaches W's IPv4
+        address at A inside IPv6 (not in flight: the ordinary route)."""
+        net = self.net
+        seg_a = '2001:db8:aa::c000:22a'
+        want = '%s encap seg6 mode encap segs 1 [ %s ]' % (W_V4, seg_a)
+        ok = until(lambda: any(l.startswith(want) for l in proto_routes('b', '-4')), 10, 0.1)
+        self.check('IPv4 over ILA: B routes W\'s IPv4 address "%s"' % want, ok,
+                   proto_routes('b', '-4'))
+        rx = Receiver()
+        try:
+            send(W_V4, socket.AF_INET, b'ordinary-v4', 20, src='b')
+            got = rx.drain(b'ordinary-v4')
+        finally:
+            rx.close()
+        via_a = got.get(net.ifindex[dev('w', 'a')], 0)
+        self.check('IPv4 over ILA: 20 datagrams from B to %s reach W through A (%d), '
+                   'decapsulated by A\'s End.DX4 route at %s' % (W_V4, via_a, DX4_ILA),
+                   via_a == 20, got)
 
     def close(self):
         try:
