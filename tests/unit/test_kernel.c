@@ -1026,6 +1026,21 @@ static void test_seg6_routes(void **state)
 		assert_int_equal(got.r[i].packets, 0);
 	}
 	assert_int_equal(n6, 1);
+	/* one route read by its destination, counters and all */
+	{
+		struct kroute one;
+		union kaddr none = dx6.dst;
+
+		memset(&one, 0xff, sizeof(one));
+		assert_int_equal(kernel_route_get(e->k, AF_INET6, &dx6.dst, &one), 0);
+		assert_int_equal(one.kind, KROUTE_SEG6_DX6);
+		assert_true(kroute_same(&dx6, &one));
+		assert_int_equal(one.packets, 0);
+		assert_int_equal(one.bytes, 0);
+		/* no route of ours there: what the kernel matches is not ilad's */
+		none.b[15] ^= 0x80;
+		assert_true(kernel_route_get(e->k, AF_INET6, &none, &one) < 0);
+	}
 	/* a different next hop is a different route */
 	for (size_t i = 0; i < got.n; i++) {
 		if (got.r[i].kind != KROUTE_SEG6_DX6)
