@@ -256,6 +256,7 @@ static bool desired_route(struct ilad *d, const struct centry *e, struct kroute 
 		if (locator_nexthop(d, &e->rec.loc, &r->oif, &gw) < 0)
 			return false;
 		r->kind = KROUTE_SEG6;
+		r->seg6_reduced = d->seg6_reduced;
 		return true;
 	}
 	if (e->rec.state == ILA_STATE_DOWN) {

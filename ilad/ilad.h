@@ -223,6 +223,7 @@ struct ilad {
 	struct kernel *kernel;	/* NULL in control-plane mode */
 	struct zapi *zapi;	/* NULL unless `zebra on` */
 	bool ila;		/* kernel ILA routes and translation */
+	bool seg6_reduced;	/* the kernel takes SRv6 encap.red routes */
 	struct ilad_bpf *bpf;	/* dataplane bpf (bpfpath.c); NULL otherwise */
 	const struct bpfpath_ops *bpf_ops;
 	struct ila_ctl_server *ctl;

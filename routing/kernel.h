@@ -77,6 +77,7 @@ struct kroute {
 	 * counters on; a dump fills packets and bytes from them (0 on a kernel
 	 * without them). */
 	struct in6_addr segment;
+	bool seg6_reduced; /* KROUTE_SEG6: "encap.red", no SRH for the one segment */
 	struct in_addr nh4;
 	struct in6_addr nh6;
 	uint64_t packets;
@@ -135,6 +136,14 @@ const char *kernel_last_error(const struct kernel *k);
  * CONFIG_IPV6_ILA and `modprobe ila`, or another -errno (-EPERM ...).
  */
 int kernel_probe_ila(struct kernel *k, char *err, size_t errlen);
+
+/*
+ * 1 when the kernel takes SRv6 "encap.red" routes (the reduced
+ * encapsulation: one segment goes without a segment routing header), 0
+ * when it refuses them (older kernels), else a negative errno. Tried with
+ * a route in the scratch table KERNEL_PROBE_TABLE, removed again.
+ */
+int kernel_probe_seg6_red(struct kernel *k);
 
 /* ---- routes ---- */
 

@@ -180,13 +180,14 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 	if (r->kind == KROUTE_SEG6) {
 		/* mode encap with one segment: an outer IPv6 header and an SRH of
 		 * one entry, segments_left 0 (as `ip route ... encap seg6 mode
-		 * encap segs S` writes it) */
+		 * encap segs S` writes it); encap.red: the same request, and the
+		 * kernel leaves the SRH out */
 		uint8_t tun[sizeof(struct seg6_iptunnel_encap) + sizeof(struct ipv6_sr_hdr) +
 			    sizeof(struct in6_addr)] = { 0 };
 		struct seg6_iptunnel_encap *enc = (struct seg6_iptunnel_encap *)tun;
 		struct ipv6_sr_hdr *srh = (struct ipv6_sr_hdr *)(tun + sizeof(*enc));
 
-		enc->mode = SEG6_IPTUN_MODE_ENCAP;
+		enc->mode = r->seg6_reduced ? SEG6_IPTUN_MODE_ENCAP_RED : SEG6_IPTUN_MODE_ENCAP;
 		srh->hdrlen = sizeof(struct in6_addr) / 8;
 		srh->type = 4; /* IPV6_SRCRT_TYPE_4, the segment routing header */
 		memcpy(tun + sizeof(*enc) + sizeof(*srh), &r->segment, sizeof(r->segment));
@@ -242,7 +243,7 @@ bool kroute_same(const struct kroute *want, const struct kroute *have)
 	    memcmp(want->dst.b, have->dst.b, alen) != 0)
 		return false;
 	if (want->kind == KROUTE_SEG6)
-		return want->oif == have->oif &&
+		return want->oif == have->oif && want->seg6_reduced == have->seg6_reduced &&
 		       memcmp(&want->segment, &have->segment, sizeof(want->segment)) == 0;
 	if (want->kind == KROUTE_SEG6_DX4)
 		return want->oif == have->oif && want->nh4.s_addr == have->nh4.s_addr;
@@ -316,7 +317,8 @@ char *kroute_format(const struct kroute *r, char *buf, size_t len)
 		char seg[INET6_ADDRSTRLEN];
 
 		inet_ntop(AF_INET6, &r->segment, seg, sizeof(seg));
-		APPEND("%s/%u encap seg6 mode encap segs %s", dst, r->dst_len, seg);
+		APPEND("%s/%u encap seg6 mode %s segs %s", dst, r->dst_len,
+		       r->seg6_reduced ? "encap.red" : "encap", seg);
 		break;
 	}
 	case KROUTE_SEG6_DX4: {
@@ -426,8 +428,10 @@ static int seg6_encap_cb(const struct nlattr *attr, void *data)
 	    len != sizeof(*enc) + sizeof(*srh) + sizeof(struct in6_addr))
 		return MNL_CB_OK; /* more than one segment: not one of ours */
 	srh = (const void *)(p + sizeof(*enc));
-	if (enc->mode != SEG6_IPTUN_MODE_ENCAP || srh->hdrlen != 2)
+	if ((enc->mode != SEG6_IPTUN_MODE_ENCAP && enc->mode != SEG6_IPTUN_MODE_ENCAP_RED) ||
+	    srh->hdrlen != 2)
 		return MNL_CB_OK;
+	r->seg6_reduced = enc->mode == SEG6_IPTUN_MODE_ENCAP_RED;
 	memcpy(&r->segment, p + sizeof(*enc) + sizeof(*srh), sizeof(r->segment));
 	r->kind = KROUTE_SEG6;
 	return MNL_CB_OK;
@@ -787,4 +791,33 @@ int kernel_probe_ila(struct kernel *k, char *err, size_t errlen)
 		 "(`modprobe ila` if it is a module)", ferr ? "not found" : "found",
 		 rerr ? "refused" : "accepted", rmsg[0] ? " (" : "", rmsg, rmsg[0] ? ")" : "");
 	return -EOPNOTSUPP;
+}
+
+int kernel_probe_seg6_red(struct kernel *k)
+{
+	struct kroute r = {
+		.family = AF_INET6,
+		.dst_len = 128,
+		.kind = KROUTE_SEG6,
+		.table = KERNEL_PROBE_TABLE,
+		.hook_type = KROUTE_HOOK_UNSET,
+		.seg6_reduced = true,
+	};
+	unsigned int lo = if_nametoindex("lo");
+	int rerr, derr;
+
+	/* documentation addresses in a table no rule looks up, as the ILA
+	 * probe: it never steers a packet */
+	inet_pton(AF_INET6, "2001:db8:ffff:ffff::2", &r.dst.v6);
+	inet_pton(AF_INET6, "2001:db8:ffff:ffff::3", &r.segment);
+	r.oif = lo ? (int)lo : 1;
+	rerr = route_single(k, &r, false);
+	if (rerr == -EINVAL || rerr == -EOPNOTSUPP)
+		return 0;
+	if (rerr)
+		return rerr;
+	derr = route_single(k, &r, true);
+	if (derr && derr != -ESRCH && derr != -ENOENT)
+		return derr;
+	return 1;
 }

@@ -572,6 +572,23 @@ static void test_moved_away_ipv6_is_forwarded_over_srv6_during_hold(void **state
 	assert_int_equal(d->stats.inflight_routes, 1);
 }
 
+static void test_srv6_is_reduced_where_the_kernel_takes_it(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ilad_key k = fake_key(VN_BLUE, A3);
+
+	push(d, fake_rec(VN_BLUE, A3, LOC_H2, "h2", 6, ILA_STATE_UP));
+	cache_hold(d, &k);
+	cache_flush(d);
+	assert_false(replaced(A3)->seg6_reduced);
+	/* the same route in encap.red is another route: written again */
+	d->seg6_reduced = true;
+	touch_and_flush(d, VN_BLUE, A3);
+	assert_int_equal(replaced(A3)->kind, KROUTE_SEG6);
+	assert_true(replaced(A3)->seg6_reduced);
+	assert_true(entry(d, VN_BLUE, A3)->inst.seg6_reduced);
+}
+
 static void test_moved_away_ipv6_in_ila_mode_keeps_its_ila_route_during_hold(void **state)
 {
 	struct ilad *d = daemon_of(state);
@@ -1389,6 +1406,7 @@ int main(void)
 		T(test_zebra_withdraws_host_route_of_workload_gone, setup_ila),
 		T(test_moved_away_ipv4_is_forwarded_over_srv6_during_hold, setup_host_route),
 		T(test_moved_away_ipv6_is_forwarded_over_srv6_during_hold, setup_host_route),
+		T(test_srv6_is_reduced_where_the_kernel_takes_it, setup_host_route),
 		T(test_moved_away_ipv6_in_ila_mode_keeps_its_ila_route_during_hold, setup_ila),
 		T(test_moved_away_ipv4_in_ila_mode_goes_over_srv6_during_hold, setup_ila),
 		T(test_hold_is_not_kept_with_bpf, setup_bpf),

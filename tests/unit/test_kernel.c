@@ -1064,6 +1064,27 @@ static void test_seg6_routes(void **state)
 	/* a different segment is a different route */
 	enc4.segment.s6_addr[15] ^= 1;
 	assert_false(kroute_same(&enc4, &got.r[0]));
+	enc4.segment.s6_addr[15] ^= 1;
+	/* encap.red, where the kernel has it: read back as such, and a route
+	 * apart from encap */
+	int red = kernel_probe_seg6_red(e->k);
+
+	assert_true(red == 0 || red == 1);
+	assert_int_equal(count_lines("ip -6 route show table all proto 73 | awk '/2001:db8:ffff:ffff/'"), 0);
+	if (red == 1) {
+		enc4.seg6_reduced = true;
+		assert_false(kroute_same(&enc4, &got.r[0]));
+		kernel_batch_begin(e->k);
+		assert_int_equal(kernel_route_replace(e->k, &enc4), 0);
+		commit_ok(e->k);
+		dump(e->k, AF_INET, 0, &got);
+		assert_int_equal(got.n, 1);
+		assert_true(got.r[0].seg6_reduced);
+		assert_true(kroute_same(&enc4, &got.r[0]));
+		assert_non_null(strstr(kroute_format(&got.r[0], buf, sizeof(buf)),
+				       "encap seg6 mode encap.red segs 2001:db8:b::c633:640a"));
+		assert_int_equal(count_lines("ip -4 route show proto 73 | grep -F 'encap seg6 mode encap.red segs 1 [ 2001:db8:b::c633:640a ]'"), 1);
+	}
 	free(got.r);
 }
 

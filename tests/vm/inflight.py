@@ -30,6 +30,7 @@ Net.close() whatever happens.
 """
 import json
 import os
+import re
 import socket
 import struct
 import sys
@@ -71,6 +72,16 @@ class InflightNet(N.Net):
     def mapper_conf(self, nodes, extra=''):
         return super().mapper_conf(nodes, extra).replace(
             'sir-prefix %s\n' % N.PREFIX, 'sir-prefix %s ipv4-prefix %s\n' % (N.PREFIX, V4_PREFIX))
+
+
+def seg6_route(dst, seg):
+    """A regular expression for `ip route`'s line of an SRv6 route of one
+    segment: mode encap.red where the kernel has it, else encap."""
+    return r'%s encap seg6 mode encap(\.red)? segs 1 \[ %s \]' % (re.escape(dst), re.escape(seg))
+
+
+def has_route(lines, pattern):
+    return any(re.match(pattern, l) for l in lines)
 
 
 def sh(ns, cmd):
@@ -242,12 +253,14 @@ class Suite:
         self.require('W moved to B (ilactl attach at B; the mapper has it at B)', ok, out)
 
         # A: what it does with what still arrives
-        want6 = ('%s encap seg6 mode encap segs 1 [ %s ]' % (W_SIR, SEG6['v6'])
-                 if self.mode == 'host-route' else '%s encap ila %s' % (W_SIR, LOC['b']))
-        want4 = '%s encap seg6 mode encap segs 1 [ %s ]' % (W_V4, SEG6['v4'])
-        have = lambda: (any(l.startswith(want6) for l in proto_routes('a', '-6')) and
-                        any(l.startswith(want4) for l in proto_routes('a', '-4')))
-        self.check('A forwards W: "%s" and "%s"' % (want6, want4), until(have, 10, 0.1),
+        want6 = (seg6_route(W_SIR, SEG6['v6']) if self.mode == 'host-route'
+                 else re.escape('%s encap ila %s ' % (W_SIR, LOC['b'])))
+        want4 = seg6_route(W_V4, SEG6['v4'])
+        have = lambda: (has_route(proto_routes('a', '-6'), want6) and
+                        has_route(proto_routes('a', '-4'), want4))
+        self.check('A forwards W: %s to %s, %s to %s' % (
+            W_SIR, SEG6['v6'] if self.mode == 'host-route' else 'locator ' + LOC['b'],
+            W_V4, SEG6['v4']), until(have, 10, 0.1),
                    '%s; %s' % (proto_routes('a', '-6'), proto_routes('a', '-4')))
 
         # B: where it takes the packets out of IPv6
@@ -311,9 +324,9 @@ class Suite:
         address at A inside IPv6 (not in flight: the ordinary route)."""
         net = self.net
         seg_a = '2001:db8:aa::c000:22a'
-        want = '%s encap seg6 mode encap segs 1 [ %s ]' % (W_V4, seg_a)
-        ok = until(lambda: any(l.startswith(want) for l in proto_routes('b', '-4')), 10, 0.1)
-        self.check('IPv4 over ILA: B routes W\'s IPv4 address "%s"' % want, ok,
+        want = seg6_route(W_V4, seg_a)
+        ok = until(lambda: has_route(proto_routes('b', '-4'), want), 10, 0.1)
+        self.check('IPv4 over ILA: B routes W\'s IPv4 address into SRv6 to %s' % seg_a, ok,
                    proto_routes('b', '-4'))
         rx = Receiver()
         try:
