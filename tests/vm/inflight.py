@@ -360,6 +360,7 @@ def run_modes(name, modes, res):
         s = Suite(name, mode, res)
         try:
             s.setup()
+            print('  (%s %s: set up in %.1f s)' % (name, mode, time.monotonic() - t0), flush=True)
             s.run()
         except (Failed, N.Failed, OSError, ValueError, KeyError) as e:
             res.check('%s %s: aborted' % (name, mode), False, '%s: %s' % (type(e).__name__, e))
