@@ -258,9 +258,10 @@ class Suite:
         want4 = seg6_route(W_V4, SEG6['v4'])
         have = lambda: (has_route(proto_routes('a', '-6'), want6) and
                         has_route(proto_routes('a', '-4'), want4))
+        forwarding = until(have, 10, 0.1)
         self.check('A forwards W: %s to %s, %s to %s' % (
             W_SIR, SEG6['v6'] if self.mode == 'host-route' else 'locator ' + LOC['b'],
-            W_V4, SEG6['v4']), until(have, 10, 0.1),
+            W_V4, SEG6['v4']), forwarding,
                    '%s; %s' % (proto_routes('a', '-6'), proto_routes('a', '-4')))
 
         # B: where it takes the packets out of IPv6
@@ -316,7 +317,8 @@ class Suite:
             gone = until(lambda: not any('seg6' in l for l in
                                          proto_routes('a', '-6') + proto_routes('a', '-4')),
                          HOLD_S + 10, 0.2)
-            self.check('A\'s in-flight routes go when hold-time (%d s) ends' % HOLD_S, gone,
+            self.check('A\'s in-flight routes go when hold-time (%d s) ends' % HOLD_S,
+                       forwarding and gone,
                        '%s; %s' % (proto_routes('a', '-6'), proto_routes('a', '-4')))
 
     def ipv4_over_ila(self):
