@@ -4,16 +4,21 @@
  * The programs are loaded once at start (routing/kbpf.c); each vn gets one
  * route for its SIR prefix that carries ila_out, an entry in ila_prefixes,
  * and its locator in ila_locators; ila_in goes on tc ingress of the devices
- * those prefix routes leave by (the uplinks). The mappings themselves go to
- * ila_map from cache.c's flush (bpfpath_apply), in one batch per flush.
+ * those prefix routes leave by (the uplinks). A vn with an ipv4-prefix also
+ * gets an IPv4 route for it that carries ila_out4, and an entry in
+ * ila_v4prefixes. The mappings themselves go to ila_map from cache.c's
+ * flush (bpfpath_apply), in one batch per flush.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "ilad.h"
@@ -27,6 +32,8 @@ struct ilad_bpf {
 	struct kbpf *k;
 	struct kroute routes[ILA_CONF_MAX_VNS]; /* the SIR prefix routes installed */
 	bool installed[ILA_CONF_MAX_VNS];
+	struct kroute routes4[ILA_CONF_MAX_VNS]; /* the IPv4 SIR prefix routes */
+	bool installed4[ILA_CONF_MAX_VNS];
 	int uplinks[BPF_MAX_UPLINKS];
 	unsigned n_uplinks;
 };
@@ -72,6 +79,69 @@ static int add_uplink(struct ilad *d, struct ilad_bpf *b, int ifindex, char *err
 	}
 	b->uplinks[b->n_uplinks++] = ifindex;
 	log_info("dataplane bpf: ila_in attached to tc ingress of %s", name);
+	return 0;
+}
+
+/* The address the kernel takes as source toward dst: that of the IPv6
+ * headers ila_out4 puts IPv4 packets in. */
+static int source_toward(const struct in6_addr *dst, struct in6_addr *src)
+{
+	struct sockaddr_in6 sa = { .sin6_family = AF_INET6, .sin6_port = htons(9) };
+	socklen_t len = sizeof(sa);
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	sa.sin6_addr = *dst;
+	/* a UDP connect sends nothing: it only routes and picks the source */
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&sa, &len) < 0)
+		rc = -errno;
+	else
+		*src = sa.sin6_addr;
+	close(fd);
+	return rc;
+}
+
+/* vn's IPv4 prefix route (ila_out4) and its ila_v4prefixes entry, written
+ * after its IPv6 SIR prefix route r6 (whose uplink it takes when no IPv4
+ * route leads toward the prefix). */
+static int open_v4(struct ilad *d, struct ilad_bpf *b, const struct ila_conf_vn *vn,
+		   const struct kroute *r6, struct kroute *r, char *err, size_t errlen)
+{
+	struct in6_addr src;
+	char buf[KROUTE_STRLEN];
+	int rc;
+
+	memset(r, 0, sizeof(*r));
+	r->family = AF_INET;
+	r->kind = KROUTE_BPF;
+	r->hook_type = KROUTE_HOOK_UNSET;
+	r->dst.v4 = vn->ipv4_prefix.addr.v4;
+	r->dst_len = vn->ipv4_prefix.len;
+	r->bpf_fd = kbpf_out4_fd(b->k);
+	/* the IPv6 header ila_out4 adds: IPv4 packets that would no longer
+	 * fit the uplink are refused with "fragmentation needed" (DF) */
+	r->bpf_headroom = ILA_BPF_V4_ENCAP_LEN;
+	if (kernel_route_lookup(d->kernel, AF_INET, &r->dst, &r->oif, &r->gateway) < 0 ||
+	    r->oif <= 0) {
+		/* misses then leave by the uplink, on-link */
+		memset(&r->gateway, 0, sizeof(r->gateway));
+		r->oif = r6->oif;
+	}
+	rc = source_toward(&r6->dst.v6, &src);
+	if (rc == 0)
+		rc = kbpf_v4prefix_set(b->k, &r->dst.v4, r->dst_len, vn->id, &src);
+	if (rc < 0) {
+		snprintf(err, errlen, "dataplane bpf: vn %s: its ipv4-prefix: %s", vn->name,
+			 strerror(-rc));
+		return rc;
+	}
+	kernel_route_replace(d->kernel, r);
+	inet_ntop(AF_INET6, &src, buf, sizeof(buf));
+	log_info("dataplane bpf: vn %s: IPv4 goes inside IPv6 from %s", vn->name, buf);
+	log_info("dataplane bpf: vn %s: %s", vn->name, kroute_format(r, buf, sizeof(buf)));
 	return 0;
 }
 
@@ -154,6 +224,9 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 			goto fail;
 		kernel_route_replace(d->kernel, r);
 		log_info("dataplane bpf: vn %s: %s", vn->name, kroute_format(r, buf, sizeof(buf)));
+		if (vn->ipv4_prefix.family == AF_INET &&
+		    (rc = open_v4(d, b, vn, r, &b->routes4[i], err, errlen)) < 0)
+			goto fail;
 	}
 	rc = kernel_batch_commit(d->kernel, route_refused, &re);
 	if (rc < 0 || re.err) {
@@ -162,8 +235,10 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 		rc = rc < 0 ? rc : re.err;
 		goto fail;
 	}
-	for (unsigned i = 0; i < d->conf->n_vns; i++)
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
 		b->installed[i] = true;
+		b->installed4[i] = d->conf->vns[i].ipv4_prefix.family == AF_INET;
+	}
 	d->stats.netlink_batches++;
 	return 0;
 fail:
@@ -182,6 +257,9 @@ void bpfpath_close(struct ilad *d)
 	for (unsigned i = 0; i < d->conf->n_vns; i++)
 		if (b->installed[i])
 			kernel_route_delete(d->kernel, &b->routes[i]);
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		if (b->installed4[i])
+			kernel_route_delete(d->kernel, &b->routes4[i]);
 	if (kernel_batch_count(d->kernel))
 		kernel_batch_commit(d->kernel, NULL, NULL);
 	kbpf_close(b->k); /* the tc filters, and the clsact qdiscs it created */

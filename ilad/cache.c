@@ -340,17 +340,28 @@ static bool desired_aux(struct ilad *d, const struct centry *e, struct kroute *r
 	return true;
 }
 
+void ilad_bpf_addr(const struct ilad_key *k, struct in6_addr *out)
+{
+	if (k->family == AF_INET6) {
+		*out = k->addr.v6;
+		return;
+	}
+	memset(out, 0, sizeof(*out));
+	out->s6_addr[10] = 0xff;
+	out->s6_addr[11] = 0xff;
+	memcpy(out->s6_addr + 12, &k->addr.v4.s_addr, 4);
+}
+
 /* dataplane bpf: what ila_map should hold for e. The node's own mappings
- * stay out (their packets arrive here already: local delivery), so does
- * IPv4 (not carried over ILA yet). */
+ * stay out (their packets arrive here already: local delivery). IPv4
+ * mappings go in too (ila_out4 carries them inside IPv6). */
 static bool desired_map(struct ilad *d, const struct centry *e, struct bpfpath_op *op)
 {
-	if (!d->bpf_ops || e->key.family != AF_INET6 || !e->known ||
-	    ilad_is_my_locator(d, &e->rec.loc))
+	if (!d->bpf_ops || !e->known || ilad_is_my_locator(d, &e->rec.loc))
 		return false;
 	memset(op, 0, sizeof(*op));
 	op->vn = e->key.vn;
-	op->addr = e->key.addr.v6;
+	ilad_bpf_addr(&e->key, &op->addr);
 	op->loc = e->rec.loc;
 	op->down = e->rec.state == ILA_STATE_DOWN;
 	return true;
@@ -379,7 +390,7 @@ static void flush_map(struct ilad *d)
 		if (!want) {
 			memset(&op, 0, sizeof(op));
 			op.vn = e->key.vn;
-			op.addr = e->key.addr.v6;
+			ilad_bpf_addr(&e->key, &op.addr);
 			op.del = true;
 		}
 		if (n == cap) {
@@ -583,8 +594,12 @@ static int load_route(void *arg, const struct kroute *r)
 	}
 
 	/* dataplane bpf: the SIR prefix route, written at start already */
-	if (vn && d->bpf_ops && r->kind == KROUTE_BPF && r->dst_len == 64 &&
-	    memcmp(r->dst.v6.s6_addr, vn->sir_prefix.loc.b, 8) == 0)
+	if (vn && d->bpf_ops && r->kind == KROUTE_BPF && r->family == AF_INET6 &&
+	    r->dst_len == 64 && memcmp(r->dst.v6.s6_addr, vn->sir_prefix.loc.b, 8) == 0)
+		return 0;
+	/* and its IPv4 prefix route */
+	if (vn && d->bpf_ops && r->kind == KROUTE_BPF && r->family == AF_INET &&
+	    r->dst_len == vn->ipv4_prefix.len && r->dst.v4.s_addr == vn->ipv4_prefix.addr.v4.s_addr)
 		return 0;
 	if (!vn || (r->family == AF_INET6 && r->dst_len != 128) ||
 	    (r->family == AF_INET && r->dst_len != 32)) {

@@ -14,7 +14,13 @@ void ilad_run_event(struct ilad *d, const struct ilad_ev *ev)
 	case ILAD_EV_MONITOR:
 		return; /* event.c writes those */
 	case ILAD_EV_ADOPTED:
-		local_adopt(d, &ev->key, ev->ifindex);
+		if (!ev->late)
+			local_adopt(d, &ev->key, ev->ifindex);
+		/* adopted by zebra.c after the vn's snapshot came: the mapper's
+		 * view decides it now, as the snapshot does for those found at
+		 * start */
+		else if (mc_vn_synced(d, ev->key.vn))
+			local_resync(d, ev->key.vn);
 		break;
 	case ILAD_EV_LAPSED:
 		local_lapsed(d, &ev->key, r);

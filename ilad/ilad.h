@@ -179,7 +179,8 @@ struct ilad_stats {
  */
 enum ilad_ev_type {
 	ILAD_EV_MONITOR,	/* a line for `ilactl monitor`: name, key?, detail */
-	ILAD_EV_ADOPTED,	/* a local delivery route found at start: key, ifindex */
+	ILAD_EV_ADOPTED,	/* a local delivery route found at start: key, ifindex;
+				 * late: a host route zebra kept, adopted already */
 	ILAD_EV_LAPSED,		/* own mapping down (rec) or removed (no rec): key */
 	ILAD_EV_MOVED_AWAY,	/* key, rec */
 	ILAD_EV_PROMOTED,	/* key, rec */
@@ -194,6 +195,7 @@ struct ilad_ev {
 	struct ilad_ev *next;
 	enum ilad_ev_type type;
 	bool has_key, has_rec;
+	bool late;
 	struct ilad_key key;
 	struct ila_record rec;
 	uint32_t vn, xid;
@@ -302,6 +304,7 @@ void ilad_key_of_record(const struct ila_record *r, struct ilad_key *k);
 void ilad_key_to_record(const struct ilad_key *k, struct ila_record *r);
 const char *ilad_key_addr(const struct ilad_key *k, char *buf, size_t len);
 struct local *local_get(struct ilad *d, const struct ilad_key *k);
+struct local *local_new(struct ilad *d, const struct ilad_key *k); /* found or created */
 const char *ilad_vn_name(const struct ilad *d, uint32_t id);
 
 /* cache.c */
@@ -409,6 +412,8 @@ struct bpfpath_ops {
 	/* The devices ila_in is attached to. */
 	unsigned (*uplinks)(const struct ilad *d, int *out, unsigned max);
 };
+/* The address of k in ila_map: its own for IPv6, ::ffff:a.b.c.d for IPv4. */
+void ilad_bpf_addr(const struct ilad_key *k, struct in6_addr *out);
 /* Whether this ilad was built with the BPF data path. */
 bool bpfpath_built(void);
 /* Loads the programs, installs each vn's SIR prefix route with ila_out,

@@ -14,25 +14,6 @@
 
 #define WAIT_MS 2000 /* an attach waits this long for the mapper's ACK */
 
-static struct local *local_new(struct ilad *d, const struct ilad_key *k)
-{
-	struct local *l = local_get(d, k);
-
-	if (l)
-		return l;
-	l = calloc(1, sizeof(*l));
-	if (!l)
-		return NULL;
-	l->key = *k;
-	l->state = LOCAL_NEW;
-	l->since_ms = ilad_now_ms();
-	if (lh_table_insert(d->locals, &l->key, l) < 0) {
-		free(l);
-		return NULL;
-	}
-	return l;
-}
-
 static void local_remove(struct ilad *d, struct local *l)
 {
 	struct ilad_key k = l->key;
@@ -366,24 +347,6 @@ int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen)
 		l->last_status = 0;
 	}
 	return 0;
-}
-
-void local_adopt(struct ilad *d, const struct ilad_key *k, int ifindex)
-{
-	struct local *l = local_new(d, k);
-	char a[INET6_ADDRSTRLEN];
-
-	if (!l)
-		return;
-	l->state = LOCAL_ATTACHED;
-	l->ifindex = ifindex;
-	/* its sequence number is unknown until the mapper's view arrives */
-	l->resync = RESYNC_ADOPTED;
-	l->seq = 0;
-	if (!if_indextoname((unsigned)ifindex, l->ifname))
-		l->ifname[0] = '\0';
-	log_info("found %s attached on %s from before the restart", ilad_key_addr(k, a, sizeof(a)),
-		 l->ifname);
 }
 
 void local_registered(struct ilad *d, const struct ilad_key *k, uint8_t type, uint16_t status,

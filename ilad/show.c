@@ -144,8 +144,12 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 			continue;
 		ilad_key_addr(&e->key, addr, sizeof(addr));
 		/* what ila_out translated (or dropped, down) for it on this node */
-		if (e->bpf_set)
-			(void)d->bpf_ops->counters(d, e->key.vn, &e->key.addr.v6, &packets, &bytes);
+		if (e->bpf_set) {
+			struct in6_addr ba;
+
+			ilad_bpf_addr(&e->key, &ba);
+			(void)d->bpf_ops->counters(d, e->key.vn, &ba, &packets, &bytes);
+		}
 		if (e->known)
 			ila_locator_format(&e->rec.loc, loc, sizeof(loc));
 		if (arr) {
@@ -447,6 +451,14 @@ static const char *const bpf_counter_names[BPFPATH_COUNTERS] = {
 	[ILA_BPF_MISS_EVENTS_LOST] = "miss_events_lost",
 	[ILA_BPF_IN_TRANSLATED] = "in_translated",
 	[ILA_BPF_IN_PASSED] = "in_passed",
+	[ILA_BPF_OUT4_ENCAPSULATED] = "out4_encapsulated",
+	[ILA_BPF_OUT4_MISS] = "out4_miss",
+	[ILA_BPF_OUT4_DOWN] = "out4_down",
+	[ILA_BPF_OUT4_NOT_SIR] = "out4_not_sir",
+	[ILA_BPF_OUT4_FAILED] = "out4_failed",
+	[ILA_BPF_IN4_DECAPSULATED] = "in4_decapsulated",
+	[ILA_BPF_IN4_FAILED] = "in4_failed",
+	[ILA_BPF_IN4_REFUSED] = "in4_refused",
 };
 
 /* dataplane bpf: ilad's updates of ila_map and the programs' own counters. */
@@ -642,6 +654,11 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 		json_object_object_add(o, "unknown", json_object_new_uint64(st->unknown));
 		json_object_object_add(o, "errors", json_object_new_uint64(st->errors));
 		json_object_object_add(o, "stale_removed", json_object_new_uint64(st->stale));
+		json_object_object_add(o, "graceful_restart",
+				       json_object_new_uint64(d->conf->zebra_gr_s));
+		json_object_object_add(o, "update_complete",
+				       json_object_new_uint64(st->update_complete));
+		json_object_object_add(o, "adopted", json_object_new_uint64(st->adopted));
 		json_object_object_add(o, "routes", rs.arr);
 		return ila_ctl_print_json(out, o);
 	}
@@ -650,6 +667,12 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 		       zapi_profile_name(st->version), (unsigned long long)st->connects,
 		       (unsigned long long)st->malformed, (unsigned long long)st->unknown,
 		       (unsigned long long)st->errors);
+	if (d->conf->zebra_gr_s)
+		ila_buf_printf(out, "graceful restart: zebra keeps these routes %u s after ilad "
+			       "goes; update-complete sent %llu times\n", d->conf->zebra_gr_s,
+			       (unsigned long long)st->update_complete);
+	else
+		ila_buf_printf(out, "graceful restart: off\n");
 	ila_buf_printf(out, "%-44s %-16s %s\n", "PREFIX", "NEXTHOP", "STATE");
 	zapi_routes(d->zapi, rshow_route, &rs);
 	return ILA_CLI_SUCCESS;

@@ -4,9 +4,12 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "clock.h"
+#include "log.h"
 #include "ilad.h"
 
 uint64_t ilad_now_ms(void)
@@ -96,6 +99,43 @@ struct local *local_get(struct ilad *d, const struct ilad_key *k)
 	void *v = NULL;
 
 	return lh_table_lookup_ex(d->locals, k, &v) ? v : NULL;
+}
+
+struct local *local_new(struct ilad *d, const struct ilad_key *k)
+{
+	struct local *l = local_get(d, k);
+
+	if (l)
+		return l;
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return NULL;
+	l->key = *k;
+	l->state = LOCAL_NEW;
+	l->since_ms = ilad_now_ms();
+	if (lh_table_insert(d->locals, &l->key, l) < 0) {
+		free(l);
+		return NULL;
+	}
+	return l;
+}
+
+void local_adopt(struct ilad *d, const struct ilad_key *k, int ifindex)
+{
+	struct local *l = local_new(d, k);
+	char a[INET6_ADDRSTRLEN];
+
+	if (!l)
+		return;
+	l->state = LOCAL_ATTACHED;
+	l->ifindex = ifindex;
+	/* its sequence number is unknown until the mapper's view arrives */
+	l->resync = RESYNC_ADOPTED;
+	l->seq = 0;
+	if (!if_indextoname((unsigned)ifindex, l->ifname))
+		l->ifname[0] = '\0';
+	log_info("found %s attached on %s from before the restart", ilad_key_addr(k, a, sizeof(a)),
+		 l->ifname);
 }
 
 const char *ilad_vn_name(const struct ilad *d, uint32_t id)

@@ -104,6 +104,7 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	conf_copy_str(c->zebra_socket, sizeof(c->zebra_socket), "/var/run/frr/zserv.api");
 	c->zebra_version = ILA_CONF_ZEBRA_AUTO;
 	c->zebra_route_type = ILA_CONF_ZRT_BABEL;
+	c->zebra_gr_s = ILA_CONF_ZEBRA_GR_DEFAULT;
 }
 
 void ila_conf_free(struct ila_conf *c)
@@ -668,7 +669,8 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 	    !SAME(n_locators) || !SAME(n_mappers) || !SAME(csum_mode) || !SAME(ident_type) ||
 	    !SAME(route_protocol) || !SAME(hold_time_s) || !SAME(registration_lifetime_s) ||
 	    !SAME(cache) || !SAME(attach_grace_s) || !SAME(zebra) || !SAME_STR(zebra_socket) ||
-	    !SAME(zebra_version) || !SAME(zebra_route_type) || !SAME(zebra_route_type_num))
+	    !SAME(zebra_version) || !SAME(zebra_route_type) || !SAME(zebra_route_type_num) ||
+	    !SAME(zebra_gr_s))
 		return false;
 #undef SAME
 #undef SAME_STR

@@ -130,6 +130,11 @@ enum ila_conf_zebra_version {
 	ILA_CONF_ZEBRA_10 = 10,
 };
 
+/* zebra graceful-restart: how long zebra keeps ilad's routes after ilad's
+ * connection closes, in seconds (bgpd's restart-time has the same bound). */
+#define ILA_CONF_ZEBRA_GR_DEFAULT 60
+#define ILA_CONF_ZEBRA_GR_MAX 4095
+
 /* The zebra route type ilad's routes carry. Named types are translated to the
  * number of the FRR version spoken; NUMBER is sent as zebra_route_type_num. */
 enum ila_conf_zebra_rtype {
@@ -225,6 +230,7 @@ struct ila_conf {
 	enum ila_conf_zebra_version zebra_version;
 	enum ila_conf_zebra_rtype zebra_route_type;
 	uint8_t zebra_route_type_num; /* only with ILA_CONF_ZRT_NUMBER, else 0 */
+	uint32_t zebra_gr_s;          /* graceful-restart stale time; 0: off */
 
 	/*
 	 * Set by the parser for settings that are legal but deserve a line in

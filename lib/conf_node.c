@@ -345,8 +345,26 @@ static int attr_zebra_route_type(struct parser *p, const struct attr *a, const c
 	return 0;
 }
 
+/* "graceful-restart SECONDS|off": the stale time zebra keeps ilad's routes. */
+static int attr_zebra_gr(struct parser *p, const struct attr *a, const char *what, const char *v)
+{
+	uint32_t n;
+	int rc;
+
+	if (strcmp(v, "off") == 0) {
+		p->c->zebra_gr_s = 0;
+		return 0;
+	}
+	rc = conf_parse_u32(p, what, v, 1, ILA_CONF_ZEBRA_GR_MAX, &n);
+	if (rc)
+		return rc;
+	p->c->zebra_gr_s = n;
+	return 0;
+}
+
 static const struct attr zebra_attrs[] = {
 	ATTR_PATH("socket", zebra_socket, SOCK_PATH_MAX),
+	{ .name = "graceful-restart", .fn = attr_zebra_gr },
 	{ .name = "version", .fn = attr_zebra_version },
 	{ .name = "route-type", .fn = attr_zebra_route_type },
 };

@@ -293,6 +293,10 @@ static void print_node(const struct ila_conf *c, FILE *out)
 		pl_add_u32(&pl, "route-type", c->zebra_route_type_num);
 	else
 		pl_add(&pl, "route-type", ila_conf_zebra_rtype_name(c->zebra_route_type));
+	if (c->zebra_gr_s)
+		pl_add_u32(&pl, "graceful-restart", c->zebra_gr_s);
+	else
+		pl_add(&pl, "graceful-restart", "off");
 	pl_flush(&pl);
 }
 

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@ _Static_assert(ILA_BPF_CSUM_NO_ACTION == ILA_CSUM_NO_ACTION, "csum mode");
 _Static_assert(ILA_BPF_CSUM_NEUTRAL_MAP_AUTO == ILA_CSUM_NEUTRAL_MAP_AUTO, "csum mode");
 _Static_assert(sizeof(struct ila_bpf_map_key) == 20, "no hidden padding in keys");
 _Static_assert(sizeof(struct ila_bpf_mapping) == 16, "mapping layout");
+_Static_assert(sizeof(struct ila_bpf_v4prefix_key) == 8, "no hidden padding in keys");
 
 #define KBPF_MAX_TC 64
 
@@ -117,6 +119,7 @@ int kbpf_open(const struct kbpf_opts *opts, struct kbpf **out)
 	if ((err = bpf_map__set_max_entries(k->skel->maps.ila_map, o.max_mappings)) < 0 ||
 	    (err = bpf_map__set_max_entries(k->skel->maps.ila_stats, o.max_mappings)) < 0 ||
 	    (err = bpf_map__set_max_entries(k->skel->maps.ila_prefixes, o.max_prefixes)) < 0 ||
+	    (err = bpf_map__set_max_entries(k->skel->maps.ila_v4prefixes, o.max_prefixes)) < 0 ||
 	    (err = bpf_map__set_max_entries(k->skel->maps.ila_locators, o.max_locators)) < 0)
 		goto fail;
 	err = ila_bpf__load(k->skel);
@@ -148,6 +151,11 @@ void kbpf_close(struct kbpf *k)
 int kbpf_out_fd(const struct kbpf *k)
 {
 	return bpf_program__fd(k->skel->progs.ila_out);
+}
+
+int kbpf_out4_fd(const struct kbpf *k)
+{
+	return bpf_program__fd(k->skel->progs.ila_out4);
 }
 
 int kbpf_in_fd(const struct kbpf *k)
@@ -213,6 +221,49 @@ int kbpf_prefix_del(struct kbpf *k, const struct in6_addr *prefix, unsigned int 
 		return -EINVAL;
 	prefix_key(&key, prefix, plen);
 	if (bpf_map_delete_elem(map_fd(k->skel->maps.ila_prefixes), &key) < 0 && errno != ENOENT)
+		return neg_errno(-EIO);
+	return 0;
+}
+
+static void v4prefix_key(struct ila_bpf_v4prefix_key *key, const struct in_addr *prefix,
+			 unsigned int plen)
+{
+	uint32_t a = ntohl(prefix->s_addr);
+
+	memset(key, 0, sizeof(*key));
+	key->prefixlen = plen;
+	/* host bits cleared, as prefix_key() */
+	a = plen ? a & (uint32_t)(0xffffffffULL << (32 - plen)) : 0;
+	a = htonl(a);
+	memcpy(key->addr, &a, sizeof(key->addr));
+}
+
+int kbpf_v4prefix_set(struct kbpf *k, const struct in_addr *prefix, unsigned int plen,
+		      uint32_t vn, const struct in6_addr *src)
+{
+	struct ila_bpf_v4prefix_key key;
+	struct ila_bpf_v4prefix val;
+
+	if (plen > 32)
+		return -EINVAL;
+	v4prefix_key(&key, prefix, plen);
+	memset(&val, 0, sizeof(val));
+	val.vn = vn;
+	memcpy(val.src, src, sizeof(val.src));
+	if (bpf_map_update_elem(map_fd(k->skel->maps.ila_v4prefixes), &key, &val, BPF_ANY) < 0)
+		return neg_errno(-EIO);
+	return 0;
+}
+
+int kbpf_v4prefix_del(struct kbpf *k, const struct in_addr *prefix, unsigned int plen)
+{
+	struct ila_bpf_v4prefix_key key;
+
+	if (plen > 32)
+		return -EINVAL;
+	v4prefix_key(&key, prefix, plen);
+	if (bpf_map_delete_elem(map_fd(k->skel->maps.ila_v4prefixes), &key) < 0 &&
+	    errno != ENOENT)
 		return neg_errno(-EIO);
 	return 0;
 }

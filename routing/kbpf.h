@@ -59,12 +59,20 @@ void kbpf_close(struct kbpf *k);
 
 /* The programs' file descriptors (owned by k). */
 int kbpf_out_fd(const struct kbpf *k);
+int kbpf_out4_fd(const struct kbpf *k); /* ila_out4, for IPv4 SIR prefix routes */
 int kbpf_in_fd(const struct kbpf *k);
 
 /* SIR prefixes: a packet's VN and checksum mode on the way out. */
 int kbpf_prefix_set(struct kbpf *k, const struct in6_addr *prefix, unsigned int plen,
 		    uint32_t vn, enum ila_csum_mode mode);
 int kbpf_prefix_del(struct kbpf *k, const struct in6_addr *prefix, unsigned int plen);
+
+/* IPv4 SIR prefixes: a packet's VN, and src, the source of the IPv6 header
+ * it travels in. Its mappings are keyed by the IPv4-mapped form of their
+ * address (ila_bpf.h). */
+int kbpf_v4prefix_set(struct kbpf *k, const struct in_addr *prefix, unsigned int plen,
+		      uint32_t vn, const struct in6_addr *src);
+int kbpf_v4prefix_del(struct kbpf *k, const struct in_addr *prefix, unsigned int plen);
 
 /* The node's own locators: loc is restored to sir on the way in. */
 int kbpf_locator_set(struct kbpf *k, const struct ila_locator *loc,

@@ -82,13 +82,19 @@ struct kroute {
 	struct in6_addr nh6;
 	uint64_t packets;
 	uint64_t bytes;
-	/* KROUTE_BPF: the lwt_xmit program (kbpf_out_fd()), needed to write the
+	/* KROUTE_BPF: the lwt_xmit program (kbpf_out_fd(), kbpf_out4_fd() for
+	 * an IPv4 route), needed to write the
 	 * route; a dump cannot say which program a route holds and leaves it 0 */
 	int bpf_fd;
+	/* KROUTE_BPF: bytes the program puts in front (LWT_BPF_XMIT_HEADROOM):
+	 * the kernel takes them off the route's MTU; 0 for none */
+	uint32_t bpf_headroom;
 };
 
-/* The name a KROUTE_BPF route gives its program (`ip route` shows it). */
+/* The name a KROUTE_BPF route gives its program (`ip route` shows it): an
+ * IPv6 route holds ila_out, an IPv4 route ila_out4. */
 #define KROUTE_BPF_NAME "ila_out"
+#define KROUTE_BPF_NAME4 "ila_out4"
 
 /* One ILA translation entry (ILA -> SIR on receive), keyed by
  * (loc_match, ifindex). */

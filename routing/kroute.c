@@ -152,6 +152,12 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 				rtm->rtm_scope = RT_SCOPE_LINK;
 			rtm->rtm_type = RTN_UNICAST;
 			break;
+		case KROUTE_BPF:
+			/* the IPv4 prefix route without gateway: as KROUTE_DEV */
+			if (r->family == AF_INET && addr_is_zero(&r->gateway))
+				rtm->rtm_scope = RT_SCOPE_LINK;
+			rtm->rtm_type = RTN_UNICAST;
+			break;
 		default:
 			rtm->rtm_type = RTN_UNICAST;
 			break;
@@ -223,8 +229,11 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 		nest = mnl_attr_nest_start(nlh, RTA_ENCAP);
 		xmit = mnl_attr_nest_start(nlh, LWT_BPF_XMIT);
 		mnl_attr_put_u32(nlh, LWT_BPF_PROG_FD, (uint32_t)r->bpf_fd);
-		mnl_attr_put_strz(nlh, LWT_BPF_PROG_NAME, KROUTE_BPF_NAME);
+		mnl_attr_put_strz(nlh, LWT_BPF_PROG_NAME,
+				  r->family == AF_INET ? KROUTE_BPF_NAME4 : KROUTE_BPF_NAME);
 		mnl_attr_nest_end(nlh, xmit);
+		if (r->bpf_headroom)
+			mnl_attr_put_u32(nlh, LWT_BPF_XMIT_HEADROOM, r->bpf_headroom);
 		mnl_attr_nest_end(nlh, nest);
 		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_BPF);
 	}
@@ -336,7 +345,8 @@ char *kroute_format(const struct kroute *r, char *buf, size_t len)
 		break;
 	}
 	case KROUTE_BPF:
-		APPEND("%s/%u encap bpf xmit %s", dst, r->dst_len, KROUTE_BPF_NAME);
+		APPEND("%s/%u encap bpf xmit %s", dst, r->dst_len,
+		       r->family == AF_INET ? KROUTE_BPF_NAME4 : KROUTE_BPF_NAME);
 		break;
 	default:
 		APPEND("%s/%u type-other", dst, r->dst_len);

@@ -16,6 +16,15 @@
  * type and deletes those it does not want (zebra reads a crashed zebra's
  * routes back from the kernel as routes of their type and may keep them).
  *
+ * Graceful restart (gr_stale_s > 0): once up, the client announces the GR
+ * capability with the stale time in CLIENT_CAPABILITIES, so that zebra keeps
+ * its routes (RIB and kernel) for that long after the connection closes;
+ * after each replay, once the dump of its own routes (above) is over and
+ * zebra has answered every route sent (ROUTE_NOTIFY_OWNER; at most 10 s),
+ * it sends ROUTE_UPDATE_COMPLETE for IPv4 and IPv6, and zebra at once
+ * removes the routes of the previous session not sent again.
+ * zapi_close() with withdraw_all first disables GR.
+ *
  * The client runs on a libev loop and never blocks it: connects are
  * non-blocking, output waits in a queue, input frames are reassembled.
  * Functions return 0 on success and a negative errno on failure; nothing
@@ -56,6 +65,8 @@ struct zapi_conf {
 	int route_type_name;    /* enum ila_conf_zebra_rtype (lib/conf.h) */
 	uint8_t route_type_num; /* with ILA_CONF_ZRT_NUMBER: sent as it is */
 	uint16_t instance;      /* zebra's protocol instance, usually 0 */
+	uint32_t gr_stale_s;    /* graceful restart: zebra keeps our routes this
+				 * long after the connection closes; 0: off */
 };
 
 enum zroute_nh {
@@ -111,6 +122,9 @@ struct zapi_stats {
 	uint64_t unknown;       /* commands skipped */
 	uint64_t errors;        /* ERROR messages, refused HELLOs, socket errors */
 	uint64_t stale;         /* routes of our type zebra held unwanted: deleted */
+	uint64_t update_complete; /* replays ended with ROUTE_UPDATE_COMPLETE (GR) */
+	uint64_t adopted;       /* routes of our type zebra held, taken back (zapi_set_adopt) */
+	uint64_t dumps;         /* dumps of zebra's routes of our type read to their end */
 	int version;            /* enum zapi_profile of the current or last session */
 	bool up;
 };
@@ -124,10 +138,13 @@ int zapi_open(struct zapi **z, struct ev_loop *loop, const struct zapi_conf *c,
 	      zapi_event_fn cb, void *arg, char *err, size_t errlen);
 
 /*
- * Stops the client and frees it. With withdraw_all, a ROUTE_DELETE for every
- * desired route is written first (this waits for the socket at most
- * ZAPI_CLOSE_WAIT_MS: the one place that may wait). Without it zebra still
- * drops the routes of our type and instance when the connection closes.
+ * Stops the client and frees it. With withdraw_all, CLIENT_CAPABILITIES
+ * GR_DISABLE, a ROUTE_DELETE for every desired route and a probe are written
+ * first, and the probe's answer is awaited (zebra drops what it has not
+ * handled when the connection closes); this waits at most ZAPI_CLOSE_WAIT_MS
+ * in all: the one place that may wait. Without it, zebra keeps the routes of
+ * our type and instance for the stale time if graceful restart is on, else
+ * drops them when the connection closes.
  */
 #define ZAPI_CLOSE_WAIT_MS 1000
 void zapi_close(struct zapi *z, bool withdraw_all);
@@ -142,6 +159,16 @@ int zapi_route_set(struct zapi *z, const struct zroute *r);
 
 /* Removes a route from the desired set (and from zebra). -ENOENT if absent. */
 int zapi_route_unset(struct zapi *z, int family, const void *prefix, uint8_t plen);
+
+/*
+ * fn hears every route of our type and instance that zebra holds at a
+ * connection and that is not in the desired set, with its first next hop if
+ * that is an interface (ZNH_IFINDEX; else nh is ZNH_BLACKHOLE and it is only
+ * a prefix). If fn adds it to the desired set (zapi_route_set) and returns
+ * true, it stays; otherwise it is deleted.
+ */
+typedef bool (*zapi_adopt_fn)(void *arg, const struct zroute *r);
+void zapi_set_adopt(struct zapi *z, zapi_adopt_fn fn, void *arg);
 
 /* Calls fn for every desired route, in no particular order. */
 void zapi_routes(struct zapi *z, zapi_route_fn fn, void *arg);
@@ -181,6 +208,7 @@ struct zapi_cmds {
 	uint16_t route_add, route_delete, notify_owner, hello, capabilities;
 	uint16_t vrf_add, vrf_delete, error, notify_request;
 	uint16_t redist_add, redist_delete, redist_route_add, redist_route_del;
+	uint16_t client_caps; /* CLIENT_CAPABILITIES: ERROR's number plus one */
 	uint8_t type_shift;  /* 1 from 10.0: ZEBRA_ROUTE_LOCAL was inserted at 3 */
 	bool hello_notify;   /* HELLO carries receive_notify (before 10.0) */
 };
@@ -203,6 +231,18 @@ ssize_t zapi_encode_route(uint8_t *buf, size_t cap, int version, bool add, uint8
 /* REDISTRIBUTE_ADD or _DELETE: afi (1 IPv4, 2 IPv6), type, instance. */
 ssize_t zapi_encode_redistribute(uint8_t *buf, size_t cap, int version, bool add, uint8_t afi,
 				 uint8_t type, uint16_t instance);
+/* What CLIENT_CAPABILITIES says (enum zserv_client_capabilities). */
+enum zapi_client_cap {
+	ZAPI_CAP_GR = 1,              /* keep my routes stale-time seconds after I go */
+	ZAPI_CAP_UPDATE_COMPLETE = 2, /* all my routes of an afi are sent: drop the stale */
+	ZAPI_CAP_UPDATE_PENDING = 3,
+	ZAPI_CAP_GR_DISABLE = 4,      /* forget GR: my routes go when I go */
+};
+/* CLIENT_CAPABILITIES: arg is the stale time in seconds for ZAPI_CAP_GR, the
+ * afi (1 IPv4, 2 IPv6) for UPDATE_COMPLETE and _PENDING (safi unicast),
+ * unused for GR_DISABLE; the VRF is the default one. */
+ssize_t zapi_encode_client_cap(uint8_t *buf, size_t cap, int version, enum zapi_client_cap what,
+			       uint32_t arg);
 /* A message with an empty body (the probe sends an unused command). */
 ssize_t zapi_encode_empty(uint8_t *buf, size_t cap, uint16_t command);
 
@@ -231,7 +271,8 @@ struct zapi_notify {
  * -EBADMSG for a wrong size, family or prefix length. */
 int zapi_parse_notify(const uint8_t *body, size_t n, struct zapi_notify *out);
 /* The head of a route message (REDISTRIBUTE_ROUTE_ADD from zebra): type,
- * instance, flags, message, safi, prefix; what follows is not looked at. */
+ * instance, flags, message, safi, prefix, and the first next hop's type
+ * and, for an interface one, its ifindex; what follows is not looked at. */
 struct zapi_route_head {
 	uint8_t type;
 	uint16_t instance;
@@ -240,6 +281,8 @@ struct zapi_route_head {
 	int family;
 	uint8_t plen;
 	union zaddr prefix;
+	uint8_t nh_type;   /* wire type of the first next hop (IFINDEX 1, ...); 0: none */
+	int ifindex;       /* with nh_type IFINDEX */
 };
 
 /* 0, or -EBADMSG for a body too short, a bad family or prefix length. */

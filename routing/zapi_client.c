@@ -19,12 +19,17 @@
  * speaks another release: the connection is dropped and retried later.
  *
  * Zebra forgets every route of our type and instance when the connection
- * closes (unless graceful restart is asked for, which we do not), so after
- * each new HELLO the whole desired set is sent again. It may still hold
+ * closes, unless graceful restart is on: then it keeps them, marked stale,
+ * for the stale time announced in CLIENT_CAPABILITIES. Either way, after
+ * each new HELLO the whole desired set is sent again, and with graceful
+ * restart ROUTE_UPDATE_COMPLETE (IPv4, then IPv6) follows the replay: zebra
+ * then removes at once what the previous session had and this one did not
+ * send again (and keeps the rest without a moment's gap). It may still hold
  * routes of our type it read back from the kernel after a crash of its
  * own: those are found by asking for the redistribution of our own type
  * once (the dump ends with the ERROR of another probe) and deleted unless
- * wanted.
+ * wanted or adopted (zapi_set_adopt: a restarted ilad takes back what its
+ * predecessor announced).
  */
 #include "config.h"
 
@@ -53,6 +58,12 @@
 #define ZAPI_OUT_LIMIT (64u * 1024 * 1024) /* zebra not reading at all */
 #define ZAPI_OUT_KEEP (1024u * 1024)
 #define ZAPI_TABLE_SIZE 256
+/* Graceful restart: update-complete waits for zebra's answer to every route
+ * of the replay (zebra queues route messages but handles update-complete at
+ * once: sent earlier, it would drop the old copies of routes whose new ones
+ * are still queued, and the kernel would lose them for a moment); at most
+ * this long. */
+#define ZAPI_COMPLETE_WAIT_S 10.0
 
 enum zstate {
 	ZS_IDLE,  /* no connection; the timer brings the next attempt */
@@ -80,8 +91,11 @@ struct zapi {
 	int rtype_name;
 	uint8_t rtype_num;
 	uint16_t instance;
+	uint32_t gr_stale_s;
 	zapi_event_fn cb;
 	void *arg;
+	zapi_adopt_fn adopt;
+	void *adopt_arg;
 	struct lh_table *routes;
 
 	int fd;
@@ -91,6 +105,7 @@ struct zapi {
 	bool caps_seen;
 	bool probe_sent;
 	bool reconciling; /* UP, zebra's routes of our type being read */
+	bool complete_due; /* GR: update-complete to send once the replay is answered */
 	int profile;      /* enum zapi_profile once UP */
 	uint8_t type;     /* zebra's route type number for the profile */
 	unsigned backoff_ms;
@@ -199,6 +214,7 @@ static void zdrop(struct zapi *z)
 	z->gen++;
 	z->state = ZS_IDLE;
 	z->reconciling = false;
+	z->complete_due = false;
 	z->st.up = false;
 	z->out_head = z->out_len = 0;
 	if (z->out_cap > ZAPI_OUT_KEEP) { /* a big replay's buffer is not kept */
@@ -210,7 +226,7 @@ static void zdrop(struct zapi *z)
 	lh_foreach(z->routes, le) {
 		struct zentry *e = lh_entry_v(le);
 
-		e->st = ZR_PENDING; /* zebra dropped our routes with the session */
+		e->st = ZR_PENDING; /* dropped with the session, or kept stale (GR) */
 	}
 	/* Backoff with +-25% jitter, so that many nodes do not reconnect to
 	 * a restarted zebra in step. */
@@ -307,6 +323,34 @@ static int queue_probe(struct zapi *z)
 	return queue(z, m, zapi_encode_empty(m, sizeof(m), ZAPI_PROBE_CMD));
 }
 
+static int queue_cap(struct zapi *z, enum zapi_client_cap what, uint32_t arg)
+{
+	uint8_t m[ZAPI_HEADER_SIZE + 16];
+
+	return queue(z, m, zapi_encode_client_cap(m, sizeof(m), z->profile, what, arg));
+}
+
+/* GR: update-complete, once zebra answered every route of the replay (or
+ * the wait ran out, force). */
+static void maybe_complete(struct zapi *z, bool force)
+{
+	struct lh_entry *le;
+
+	if (!z->complete_due || z->reconciling)
+		return;
+	if (!force) {
+		lh_foreach(z->routes, le) {
+			if (((struct zentry *)lh_entry_v(le))->st == ZR_PENDING)
+				return;
+		}
+	}
+	z->complete_due = false;
+	ev_timer_stop(z->loop, &z->tm);
+	if (queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP) == 0 &&
+	    queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP6) == 0)
+		z->st.update_complete++;
+}
+
 static int queue_redist(struct zapi *z, bool add, uint8_t afi)
 {
 	uint8_t m[16];
@@ -325,6 +369,10 @@ static void go_up(struct zapi *z, int profile)
 	z->st.version = profile;
 	if (!zapi_profile_cmds(profile)->hello_notify &&
 	    queue(z, m, zapi_encode_notify_request(m, sizeof(m), profile)) < 0)
+		return;
+	/* Graceful restart: from now on zebra keeps our routes for the stale
+	 * time when the connection closes. */
+	if (z->gr_stale_s && queue_cap(z, ZAPI_CAP_GR, z->gr_stale_s) < 0)
 		return;
 	/*
 	 * Zebra may hold routes of our type that we no longer want: a zebra
@@ -363,6 +411,7 @@ static void start_session(struct zapi *z, int fd)
 	z->caps_seen = false;
 	z->probe_sent = false;
 	z->reconciling = false;
+	z->complete_due = false;
 	z->in_len = 0;
 	z->out_head = z->out_len = 0;
 	ev_io_set(&z->rio, fd, EV_READ);
@@ -489,9 +538,11 @@ static void handle_notify(struct zapi *z, const uint8_t *body, size_t n)
 	default:
 		break;
 	}
+	maybe_complete(z, false);
 }
 
-/* A route of the dump (see go_up): deleted unless it is one we want. */
+/* A route of the dump (see go_up): deleted unless it is one we want, or
+ * the adopt callback takes it into the desired set. */
 static void handle_dumped(struct zapi *z, const uint8_t *body, size_t n)
 {
 	struct zapi_route_head rh;
@@ -511,6 +562,16 @@ static void handle_dumped(struct zapi *z, const uint8_t *body, size_t n)
 	r.family = rh.family;
 	memcpy(&r.prefix, k.addr, addr_len(rh.family));
 	r.plen = rh.plen;
+	if (rh.nh_type == ZAPI_NH_IFINDEX && rh.ifindex > 0) {
+		r.nh = ZNH_IFINDEX;
+		r.ifindex = rh.ifindex;
+	}
+	if (z->adopt && z->adopt(z->adopt_arg, &r) && lh_table_lookup_ex(z->routes, &k, &v)) {
+		z->st.adopted++;
+		return;
+	}
+	r.nh = ZNH_BLACKHOLE;
+	r.ifindex = 0;
 	z->st.stale++;
 	queue_route(z, false, &r);
 }
@@ -530,8 +591,19 @@ static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t 
 			z->st.malformed++;
 		} else if (z->reconciling && code == ZAPI_ERR_INVALID_MSG_TYPE) {
 			z->reconciling = false; /* the dump is complete */
-			if (queue_redist(z, false, ZAPI_AFI_IP) == 0)
-				queue_redist(z, false, ZAPI_AFI_IP6);
+			z->st.dumps++;
+			if (queue_redist(z, false, ZAPI_AFI_IP) < 0 ||
+			    queue_redist(z, false, ZAPI_AFI_IP6) < 0)
+				return;
+			/* Everything is sent again, what was adopted from the
+			 * dump too: once zebra has it, the routes of the
+			 * previous session not among them may go now rather
+			 * than at the end of the stale time. */
+			if (z->gr_stale_s) {
+				z->complete_due = true;
+				schedule(z, ZAPI_COMPLETE_WAIT_S);
+				maybe_complete(z, false);
+			}
 		} else {
 			z->st.errors++;
 			set_err(z, "zebra sent ERROR %u", (unsigned)code);
@@ -662,6 +734,8 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		z->st.errors++;
 		set_err(z, "no answer to HELLO within %.0f s", ZAPI_PROBE_TIMEOUT_S);
 		zdrop(z);
+	} else if (z->state == ZS_UP) {
+		maybe_complete(z, true); /* routes still unanswered: complete anyway */
 	}
 }
 
@@ -705,6 +779,7 @@ int zapi_open(struct zapi **zp, struct ev_loop *loop, const struct zapi_conf *c,
 	z->rtype_name = c->route_type_name;
 	z->rtype_num = c->route_type_num;
 	z->instance = c->instance;
+	z->gr_stale_s = c->gr_stale_s;
 	z->cb = cb;
 	z->arg = arg;
 	z->fd = -1;
@@ -733,11 +808,9 @@ int zapi_adopt_fd(struct zapi *z, int fd)
 	return z->fd == fd ? 0 : -EIO;
 }
 
-/* Writes what is queued, waiting for the socket at most ms in all. */
-static void flush_blocking(struct zapi *z, int ms)
+/* Writes what is queued, waiting for the socket until end (monotonic ms). */
+static void flush_blocking(struct zapi *z, uint64_t end)
 {
-	uint64_t end = ila_clock_mono_ms() + (uint64_t)ms;
-
 	while (z->fd >= 0 && z->out_head < z->out_len) {
 		struct pollfd pfd = { .fd = z->fd, .events = POLLOUT };
 		uint64_t now = ila_clock_mono_ms();
@@ -754,6 +827,44 @@ static void flush_blocking(struct zapi *z, int ms)
 	}
 }
 
+/* Reads until the ERROR answering a probe arrives, zebra closes, or end
+ * (monotonic ms); other messages are passed over. */
+static void wait_probe_answer(struct zapi *z, uint64_t end)
+{
+	const struct zapi_cmds *p = zapi_profile_cmds(z->profile);
+
+	z->in_len = 0;
+	while (z->fd >= 0 && p) {
+		struct pollfd pfd = { .fd = z->fd, .events = POLLIN };
+		uint64_t now = ila_clock_mono_ms();
+		struct zapi_hdr h;
+		size_t at = 0;
+		ssize_t n;
+
+		if (now >= end || poll(&pfd, 1, (int)(end - now)) <= 0)
+			return;
+		n = read(z->fd, z->in + z->in_len, sizeof(z->in) - z->in_len);
+		if (n <= 0 && !(n < 0 && (errno == EAGAIN || errno == EINTR)))
+			return;
+		if (n > 0)
+			z->in_len += (size_t)n;
+		while (zapi_parse_header(z->in + at, z->in_len - at, &h) == 0 &&
+		       z->in_len - at >= h.length) {
+			uint32_t code;
+
+			if (h.command == p->error &&
+			    zapi_parse_error(z->in + at + ZAPI_HEADER_SIZE, h.length - ZAPI_HEADER_SIZE,
+					     &code) == 0 && code == ZAPI_ERR_INVALID_MSG_TYPE)
+				return;
+			at += h.length;
+		}
+		if (zapi_parse_header(z->in + at, z->in_len - at, &h) == -EBADMSG)
+			return;
+		memmove(z->in, z->in + at, z->in_len - at);
+		z->in_len -= at;
+	}
+}
+
 void zapi_close(struct zapi *z, bool withdraw_all)
 {
 	struct lh_entry *le;
@@ -761,15 +872,26 @@ void zapi_close(struct zapi *z, bool withdraw_all)
 	if (!z)
 		return;
 	if (withdraw_all && z->state == ZS_UP) {
+		uint64_t end = ila_clock_mono_ms() + ZAPI_CLOSE_WAIT_MS;
 		unsigned gen = z->gen;
 
+		/* Zebra must not keep what we withdraw (nor, if we are
+		 * configured without GR, what an earlier ilad asked it to
+		 * keep): GR off first. Zebra ignores it from a client that
+		 * never asked for GR. */
+		queue_cap(z, ZAPI_CAP_GR_DISABLE, 0);
 		lh_foreach(z->routes, le) {
 			struct zentry *e = lh_entry_v(le);
 
 			if (queue_route(z, false, &e->r) < 0 || z->gen != gen)
 				break;
 		}
-		flush_blocking(z, ZAPI_CLOSE_WAIT_MS);
+		/* zebra drops what it has read but not handled when the
+		 * connection closes: the answer to a probe says it handled
+		 * GR_DISABLE (it handles messages in order) */
+		queue_probe(z);
+		flush_blocking(z, end);
+		wait_probe_answer(z, end);
 	}
 	ev_io_stop(z->loop, &z->rio);
 	ev_io_stop(z->loop, &z->wio);
@@ -847,6 +969,12 @@ int zapi_route_unset(struct zapi *z, int family, const void *prefix, uint8_t ple
 		queue_route(z, false, &e->r);
 	lh_table_delete(z->routes, &k);
 	return 0;
+}
+
+void zapi_set_adopt(struct zapi *z, zapi_adopt_fn fn, void *arg)
+{
+	z->adopt = fn;
+	z->adopt_arg = arg;
 }
 
 void zapi_routes(struct zapi *z, zapi_route_fn fn, void *arg)

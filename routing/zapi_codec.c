@@ -21,25 +21,29 @@ static const struct zapi_cmds profile_8_2 = {
 	.route_add = 8, .route_delete = 9, .notify_owner = 10, .hello = 18,
 	.capabilities = 19, .vrf_add = 33, .vrf_delete = 34, .error = 118,
 	.notify_request = 124, .redist_add = 11, .redist_delete = 12,
-	.redist_route_add = 30, .redist_route_del = 31, .type_shift = 0, .hello_notify = true,
+	.redist_route_add = 30, .redist_route_del = 31, .client_caps = 119, .type_shift = 0,
+	.hello_notify = true,
 };
 static const struct zapi_cmds profile_9_1 = {
 	.route_add = 8, .route_delete = 9, .notify_owner = 10, .hello = 18,
 	.capabilities = 19, .vrf_add = 33, .vrf_delete = 34, .error = 117,
 	.notify_request = 123, .redist_add = 11, .redist_delete = 12,
-	.redist_route_add = 30, .redist_route_del = 31, .type_shift = 0, .hello_notify = true,
+	.redist_route_add = 30, .redist_route_del = 31, .client_caps = 118, .type_shift = 0,
+	.hello_notify = true,
 };
 static const struct zapi_cmds profile_10_0 = {
 	.route_add = 9, .route_delete = 10, .notify_owner = 11, .hello = 19,
 	.capabilities = 20, .vrf_add = 34, .vrf_delete = 35, .error = 118,
 	.notify_request = 124, .redist_add = 12, .redist_delete = 13,
-	.redist_route_add = 31, .redist_route_del = 32, .type_shift = 1, .hello_notify = false,
+	.redist_route_add = 31, .redist_route_del = 32, .client_caps = 119, .type_shift = 1,
+	.hello_notify = false,
 };
 static const struct zapi_cmds profile_10_2 = {
 	.route_add = 9, .route_delete = 10, .notify_owner = 11, .hello = 19,
 	.capabilities = 20, .vrf_add = 33, .vrf_delete = 34, .error = 120,
 	.notify_request = 126, .redist_add = 12, .redist_delete = 13,
-	.redist_route_add = 31, .redist_route_del = 32, .type_shift = 1, .hello_notify = false,
+	.redist_route_add = 31, .redist_route_del = 32, .client_caps = 121, .type_shift = 1,
+	.hello_notify = false,
 };
 
 const struct zapi_cmds *zapi_profile_cmds(int version)
@@ -197,6 +201,49 @@ ssize_t zapi_encode_redistribute(uint8_t *buf, size_t cap, int version, bool add
 	return ZAPI_HEADER_SIZE + 4;
 }
 
+/*
+ * CLIENT_CAPABILITIES (lib/zclient.c zclient_capabilities_send, zebra's
+ * zread_client_capabilities): u32 capability, then GR: u32 stale time, u32
+ * vrf; UPDATE_COMPLETE/PENDING: u32 afi, u32 safi, u32 vrf; GR_DISABLE: u32
+ * vrf. All big-endian, the vrf always the default one (0).
+ */
+ssize_t zapi_encode_client_cap(uint8_t *buf, size_t cap, int version, enum zapi_client_cap what,
+			       uint32_t arg)
+{
+	const struct zapi_cmds *p = zapi_profile_cmds(version);
+	size_t n = ZAPI_HEADER_SIZE;
+
+	if (!p)
+		return -EINVAL;
+	if (cap < ZAPI_HEADER_SIZE + 16)
+		return -ENOSPC;
+	ila_put_be32(buf + n, (uint32_t)what);
+	n += 4;
+	switch (what) {
+	case ZAPI_CAP_GR:
+		ila_put_be32(buf + n, arg); /* stale-removal time, seconds */
+		n += 4;
+		break;
+	case ZAPI_CAP_UPDATE_COMPLETE:
+	case ZAPI_CAP_UPDATE_PENDING:
+		if (arg != ZAPI_AFI_IP && arg != ZAPI_AFI_IP6)
+			return -EINVAL;
+		ila_put_be32(buf + n, arg); /* afi */
+		n += 4;
+		ila_put_be32(buf + n, ZAPI_SAFI_UNICAST);
+		n += 4;
+		break;
+	case ZAPI_CAP_GR_DISABLE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	ila_put_be32(buf + n, 0); /* vrf_id: the default VRF */
+	n += 4;
+	put_header(buf, (uint16_t)n, p->client_caps);
+	return (ssize_t)n;
+}
+
 static uint8_t nh_wire_type(enum zroute_nh nh)
 {
 	switch (nh) {
@@ -328,7 +375,7 @@ int zapi_parse_notify(const uint8_t *body, size_t n, struct zapi_notify *out)
 
 int zapi_parse_route_head(const uint8_t *body, size_t n, struct zapi_route_head *out)
 {
-	size_t alen;
+	size_t alen, at;
 
 	memset(out, 0, sizeof(*out));
 	if (n < 14)
@@ -344,6 +391,23 @@ int zapi_parse_route_head(const uint8_t *body, size_t n, struct zapi_route_head 
 	if (!alen || out->plen > alen * 8 || n < 14 + (out->plen + 7u) / 8)
 		return -EBADMSG;
 	memcpy(&out->prefix, body + 14, (out->plen + 7u) / 8);
+	/* then SRCPFX: plen u8 and prefix; NHG: id u32; NEXTHOP: count u16,
+	 * each: vrf u32, type u8, flags u8, then by type (IFINDEX: u32) */
+	at = 14 + (out->plen + 7u) / 8;
+	if (out->message & ZAPI_MSG_SRCPFX) {
+		if (n < at + 1)
+			return 0;
+		at += 1 + (body[at] + 7u) / 8;
+	}
+	if (out->message & ZAPI_MSG_NHG)
+		at += 4;
+	if (!(out->message & ZAPI_MSG_NEXTHOP) || n < at + 8 || ila_get_be16(body + at) == 0)
+		return 0;
+	out->nh_type = body[at + 6];
+	if (out->nh_type == ZAPI_NH_IFINDEX && n >= at + 12)
+		out->ifindex = (int)ila_get_be32(body + at + 8);
+	else if (out->nh_type == ZAPI_NH_IFINDEX)
+		out->nh_type = 0;
 	return 0;
 }
 

@@ -5,8 +5,11 @@
  *     VN comes from the longest SIR prefix holding its destination; the
  *     mapping (VN, destination) gives the locator. A packet without a mapping
  *     goes on along the route, unchanged, and raises a miss event.
+ *   ila_out4 (lwt_xmit, on each IPv4 SIR prefix's route): an IPv4 packet
+ *     with a mapping goes inside IPv6 to the locator (ila_bpf.h gives the
+ *     format); without one it goes on unchanged and raises a miss event.
  *   ila_in (tc clsact ingress, on the uplink): ILA -> SIR for the node's own
- *     locators.
+ *     locators; IPv4 carried to one of them is taken out of its IPv6 header.
  * The address and checksum arithmetic is the kernel's (net/ipv6/ila/) as
  * tests/model/ila_model.py writes it down, except that adj-transport adds
  * the locator difference the right way round and so leaves a valid transport
@@ -20,6 +23,15 @@
 #include "ila_bpf.h"
 
 #define ETH_P_IPV6_ 0x86DD
+#define ETH_P_IP_ 0x0800
+#define IPV4_HLEN 20
+#define IPV4_DST_OFF 16
+#define PROTO_IPIP 4
+#define PROTO_ROUTING 43
+#define SRH_TYPE 4
+/* the kernel's BPF_F_ADJ_ROOM_DECAP_L3_IPV4 (6.3), newer than the uapi
+ * headers the build may have */
+#define ADJ_ROOM_DECAP_L3_IPV4 (1ULL << 7)
 #define IPV6_NEXTHDR_OFF 6
 #define IPV6_DST_OFF 24
 #define IPV6_HLEN 40
@@ -53,6 +65,14 @@ struct {
 	__type(key, struct ila_bpf_prefix_key);
 	__type(value, struct ila_bpf_prefix);
 } ila_prefixes SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct ila_bpf_v4prefix_key);
+	__type(value, struct ila_bpf_v4prefix);
+} ila_v4prefixes SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -267,6 +287,124 @@ int ila_out(struct __sk_buff *skb)
 	return BPF_LWT_REROUTE;
 }
 
+SEC("lwt_xmit")
+int ila_out4(struct __sk_buff *skb)
+{
+	struct ila_bpf_v4prefix_key pkey = { .prefixlen = 32 };
+	struct ila_bpf_map_key key = { 0 };
+	struct ila_bpf_v4prefix *prefix;
+	struct ila_bpf_mapping *m;
+	__u8 ip4[IPV4_HLEN], hdr[IPV6_HLEN] = { 0 }, ipip = PROTO_IPIP;
+	__u32 len = skb->len;
+	int gso;
+
+	/* an LWT program sees the packet from its IPv4 header on */
+	if (skb->protocol != bpf_htons(ETH_P_IP_) ||
+	    bpf_skb_load_bytes(skb, 0, ip4, sizeof(ip4)) < 0 || (ip4[0] >> 4) != 4) {
+		count(ILA_BPF_OUT4_NOT_SIR);
+		return BPF_OK;
+	}
+	__builtin_memcpy(pkey.addr, ip4 + IPV4_DST_OFF, 4);
+	prefix = bpf_map_lookup_elem(&ila_v4prefixes, &pkey);
+	if (!prefix) {
+		count(ILA_BPF_OUT4_NOT_SIR);
+		return BPF_OK;
+	}
+	key.vn = prefix->vn;
+	key.addr[10] = 0xff;
+	key.addr[11] = 0xff;
+	__builtin_memcpy(key.addr + 12, ip4 + IPV4_DST_OFF, 4);
+	m = bpf_map_lookup_elem(&ila_map, &key);
+	if (!m) {
+		count(ILA_BPF_OUT4_MISS);
+		miss_event(&key);
+		return BPF_OK;
+	}
+	count_mapping(&key, len);
+	if (m->state != ILA_BPF_STATE_UP) {
+		count(ILA_BPF_OUT4_DOWN);
+		return BPF_DROP;
+	}
+	hdr[0] = 0x60;
+	/* a GSO packet's length is set per segment when it is cut */
+	if (len <= 0xFFFF) {
+		hdr[4] = len >> 8;
+		hdr[5] = len & 0xFF;
+	}
+	/* A GSO packet (TCP) must become SKB_GSO_IPXIP6 to be cut right; the
+	 * kernel's push marks it so only when the pushed header's next header
+	 * reads 0 (net/core/lwt_bpf.c, handle_gso_encap(), tests IPPROTO_IP
+	 * where IPPROTO_IPIP is meant): for such a packet 0 is pushed and 4
+	 * written over it once the push is done. */
+	gso = skb->gso_size != 0;
+	hdr[IPV6_NEXTHDR_OFF] = gso ? 0 : PROTO_IPIP;
+	hdr[7] = ILA_BPF_V4_HOP_LIMIT;
+	__builtin_memcpy(hdr + 8, prefix->src, 16);
+	__builtin_memcpy(hdr + IPV6_DST_OFF, m->locator, 8);
+	__builtin_memcpy(hdr + IPV6_DST_OFF + 12, ip4 + IPV4_DST_OFF, 4);
+	if (bpf_lwt_push_encap(skb, BPF_LWT_ENCAP_IP, hdr, sizeof(hdr)) < 0 ||
+	    (gso && bpf_skb_store_bytes(skb, IPV6_NEXTHDR_OFF, &ipip, 1, 0) < 0)) {
+		count(ILA_BPF_OUT4_FAILED);
+		return BPF_DROP;
+	}
+	count(ILA_BPF_OUT4_ENCAPSULATED);
+	/* routed by the new IPv6 destination */
+	return BPF_LWT_REROUTE;
+}
+
+/*
+ * IPv4 inside IPv6 to one of our locators (dst, its identifier in the IPv4
+ * form; sir, the SIR prefix the locator stands for), directly or behind an
+ * SRH with no segment left: the outer headers go, and the packet goes on
+ * as the IPv4 packet it carried. Returns 1 when the packet was taken out,
+ * 0 when it is not of that form, -1 when taking it out failed, -2 when
+ * the IPv4 packet is not for the address the identifier names, in an IPv4
+ * prefix of the locator's own VN (it must not reach another VN, or leave
+ * this node for anywhere else).
+ */
+static __always_inline int decap4(struct __sk_buff *skb, __u32 l3, const __u8 *dst,
+				  const __u8 *sir)
+{
+	struct ila_bpf_prefix_key pkey6 = { .prefixlen = 128 };
+	struct ila_bpf_v4prefix_key pkey4 = { .prefixlen = 32 };
+	struct ila_bpf_prefix *p6;
+	struct ila_bpf_v4prefix *p4;
+	__u32 hlen = IPV6_HLEN;
+	__u8 nexthdr, srh[4], ip4[IPV4_HLEN];
+	__u16 eth_ip = bpf_htons(ETH_P_IP_);
+
+	if (dst[8] | dst[9] | dst[10] | dst[11])
+		return 0;
+	if (bpf_skb_load_bytes(skb, l3 + IPV6_NEXTHDR_OFF, &nexthdr, 1) < 0)
+		return 0;
+	if (nexthdr == PROTO_ROUTING) {
+		/* next header, length in 8 octets past the first 8, type,
+		 * segments left */
+		if (bpf_skb_load_bytes(skb, l3 + IPV6_HLEN, srh, sizeof(srh)) < 0 ||
+		    srh[0] != PROTO_IPIP || srh[2] != SRH_TYPE || srh[3] != 0)
+			return 0;
+		hlen += 8 + 8 * (__u32)srh[1];
+	} else if (nexthdr != PROTO_IPIP) {
+		return 0;
+	}
+	if (bpf_skb_load_bytes(skb, l3 + hlen, ip4, sizeof(ip4)) < 0 || (ip4[0] >> 4) != 4)
+		return 0;
+	if (__builtin_memcmp(ip4 + IPV4_DST_OFF, dst + 12, 4) != 0)
+		return -2;
+	__builtin_memcpy(pkey6.addr, sir, 8);
+	__builtin_memcpy(pkey4.addr, ip4 + IPV4_DST_OFF, 4);
+	p6 = bpf_map_lookup_elem(&ila_prefixes, &pkey6);
+	p4 = bpf_map_lookup_elem(&ila_v4prefixes, &pkey4);
+	if (!p6 || !p4 || p6->vn != p4->vn)
+		return -2;
+	if (bpf_skb_adjust_room(skb, -(__s32)hlen, BPF_ADJ_ROOM_MAC,
+				ADJ_ROOM_DECAP_L3_IPV4 | BPF_F_ADJ_ROOM_FIXED_GSO) < 0)
+		return -1;
+	if (l3 >= 2 && bpf_skb_store_bytes(skb, l3 - 2, &eth_ip, 2, 0) < 0)
+		return -1;
+	return 1;
+}
+
 SEC("tc")
 int ila_in(struct __sk_buff *skb)
 {
@@ -285,6 +423,17 @@ int ila_in(struct __sk_buff *skb)
 		return TC_ACT_OK;
 	}
 	__builtin_memcpy(sir, l->sir, 8);
+	switch (decap4(skb, l3, dst, sir)) {
+	case 1:
+		count(ILA_BPF_IN4_DECAPSULATED);
+		return TC_ACT_OK;
+	case -1:
+		count(ILA_BPF_IN4_FAILED);
+		return TC_ACT_SHOT;
+	case -2:
+		count(ILA_BPF_IN4_REFUSED);
+		return TC_ACT_SHOT;
+	}
 	rewrite(skb, l3, dst, sir, l->csum_mode, 0);
 	count(ILA_BPF_IN_TRANSLATED);
 	return TC_ACT_OK;

@@ -17,7 +17,9 @@
 #define ILA_BPF_CSUM_NO_ACTION 2
 #define ILA_BPF_CSUM_NEUTRAL_MAP_AUTO 3
 
-/* ila_map: (VN, SIR address) -> where the workload is. */
+/* ila_map: (VN, SIR address) -> where the workload is. An IPv4 workload's
+ * address is kept in its IPv4-mapped form, ::ffff:a.b.c.d (bytes 0-9 zero,
+ * 10-11 0xff, 12-15 the IPv4 address in network order). */
 struct ila_bpf_map_key {
 	__u32 vn;
 	__u8 addr[16];
@@ -51,6 +53,26 @@ struct ila_bpf_prefix {
 	__u8 pad[3];
 };
 
+/* ila_v4prefixes (LPM trie): IPv4 SIR prefix -> its VN, and the source
+ * address of the IPv6 header that carries its packets over the fabric. */
+struct ila_bpf_v4prefix_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+
+struct ila_bpf_v4prefix {
+	__u32 vn;
+	__u8 src[16];
+};
+
+/* An IPv4 packet travels over the fabric inside IPv6 (next header 4, hop
+ * limit 64, no extension header) to the locator of the node that serves
+ * its destination; the identifier is the IPv4 form: bytes 8-11 zero, 12-15
+ * the IPv4 address. The receiver also takes an SRH (type 4, segments left
+ * 0) between the two headers. */
+#define ILA_BPF_V4_HOP_LIMIT 64
+#define ILA_BPF_V4_ENCAP_LEN 40 /* what ila_out4 adds: the IPv6 header */
+
 /* ila_locators: one of this node's locators -> the SIR prefix it stands for. */
 struct ila_bpf_locator_key {
 	__u8 locator[8];
@@ -83,6 +105,15 @@ enum ila_bpf_counter {
 	ILA_BPF_MISS_EVENTS_LOST,   /* ring buffer full */
 	ILA_BPF_IN_TRANSLATED,	    /* ILA->SIR done */
 	ILA_BPF_IN_PASSED,	    /* not one of our locators: left as it was */
+	ILA_BPF_OUT4_ENCAPSULATED,  /* IPv4 put inside IPv6 to its locator */
+	ILA_BPF_OUT4_MISS,	    /* IPv4 SIR prefix, no mapping: left as it was */
+	ILA_BPF_OUT4_DOWN,	    /* IPv4, mapping DOWN: dropped */
+	ILA_BPF_OUT4_NOT_SIR,	    /* not IPv4 or no IPv4 SIR prefix: left as it was */
+	ILA_BPF_OUT4_FAILED,	    /* the encapsulation failed: dropped */
+	ILA_BPF_IN4_DECAPSULATED,   /* IPv4 taken out of IPv6 to one of our locators */
+	ILA_BPF_IN4_FAILED,	    /* the decapsulation failed: dropped */
+	ILA_BPF_IN4_REFUSED,	    /* IPv4 not for the identifier's address in the
+				     * locator's VN: dropped */
 	ILA_BPF_COUNTERS
 };
 

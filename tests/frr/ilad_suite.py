@@ -24,7 +24,11 @@ Steps: W attached at ilad1 (R2 learns /128 and /32 from R1); W moved to
 ilad2 under traffic (routes flip, lost packets and convergence printed);
 zebra on R1 killed and restarted with bgpd after it (ilad1 replays, the route
 it withdrew meanwhile is swept, R1 and R2 hold exactly what ilad1 and ilad2
-announce); ilad1 stopped with --flush-on-exit (its routes leave R1 and R2).
+announce); ilad1 restarted twice under traffic (SIGKILL, then SIGTERM without
+--flush-on-exit) with graceful restart: no packet lost, R2's FIB keeps the
+routes; ilad1 stopped with --flush-on-exit (its routes leave R1 and R2);
+routes not sent again removed at once by update-complete, and those of an
+ilad that does not come back after the stale time.
 Before all that an ilad meets a fake zebra that sends garbage and truncated
 messages. With --bench, the time from `ilactl attach` at R1 to the /128 in
 R2's FIB beside a vtysh static route on R1, in the same run.
@@ -57,6 +61,8 @@ BENCH_STATIC = '2001:db8:31::%d'                # vtysh static routes on R1
 STATIC_NET = '2001:db8:31::'
 MAPPER_PORT = 7787
 RATE, STREAM_S = 1000, 6                        # the stream during the move
+GR_STREAM_S = 8                                 # the stream across two ilad restarts
+STALE_S = 3                                     # a short graceful-restart stale time
 HOLD_S = 3      # in-flight forwarding of a moved IPv4 workload, short for the test
 
 
@@ -143,8 +149,8 @@ def sessions_up(r):
 class RouteMonitor:
     """`ip monitor route` in a namespace, each line stamped on arrival."""
 
-    def __init__(self, node):
-        self.p = node.popen(['ip', '-6', 'monitor', 'route'], stdout=subprocess.PIPE,
+    def __init__(self, node, family='-6'):
+        self.p = node.popen(['ip', family, 'monitor', 'route'], stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True, bufsize=1)
         self.lines = []
         self.lock = threading.Lock()
@@ -163,6 +169,32 @@ class RouteMonitor:
                         'proto' in w and w[w.index('proto') + 1] == proto:
                     return t
         return None
+
+    def deleted(self, prefixes):
+        """The lines deleting a route to one of prefixes."""
+        with self.lock:
+            return [' '.join(w) for _, w in self.lines if len(w) > 1 and w[0] == 'Deleted'
+                    and ip_key(w[1]) in prefixes]
+
+    def rewrites(self, prefixes):
+        """A deletion of a route to one of prefixes that the very next line
+        about that prefix does not undo (a route added back) is a loss:
+        (losses, number of delete-then-add rewrites, longest of those in s)."""
+        lost, n, longest = [], 0, 0.0
+        with self.lock:
+            lines = [(t, w) for t, w in self.lines if w]
+        for p in prefixes:
+            mine = [(t, w) for t, w in lines
+                    if ip_key(w[1] if w[0] == 'Deleted' and len(w) > 1 else w[0]) == p]
+            for i, (t, w) in enumerate(mine):
+                if w[0] != 'Deleted':
+                    continue
+                if i + 1 < len(mine) and mine[i + 1][1][0] != 'Deleted':
+                    n += 1
+                    longest = max(longest, mine[i + 1][0] - t)
+                else:
+                    lost.append(' '.join(w))
+        return lost, n, longest
 
     def close(self):
         if self.p.poll() is None:
@@ -353,11 +385,13 @@ class World:
     def r1_ns(self):
         return Netns(self.h, self.r1.ns)
 
-    def start_ilad(self, name, router):
+    def start_ilad(self, name, router, zebra_extra='', flush=True, v4=True):
         n = Ilad(self, Netns(self.h, router.ns), name, [
             'locator %s' % LOC[name], 'mapper %s port %d identity mapper' % (LINK6[0], MAPPER_PORT),
-            self.tls(name), 'zebra on socket %s version auto route-type babel' % router.zsock,
-            'vn blue id 1 sir-prefix %s ipv4-prefix %s' % (SIR, V4NET)])
+            self.tls(name), 'zebra on socket %s version auto route-type babel%s' % (
+                router.zsock, zebra_extra),
+            'vn blue id 1 sir-prefix %s%s' % (SIR, ' ipv4-prefix ' + V4NET if v4 else '')],
+            flush=flush)
         n.start()
         self.ilads[name] = n
         return n
@@ -477,6 +511,10 @@ def suite_fake(h, res, root, timings):
         z.accept()
         z.handshake_84()
         cmd, body = z.recv()
+        gr = struct.pack('>III', 1, 60, 0)
+        res.check('ilad/fake zebra: CLIENT_CAPABILITIES (119) with graceful restart, stale '
+                  'time 60 s (the default), before the replay',
+                  z.caps[:1] == [gr], str([c.hex() for c in z.caps]))
         res.check('ilad/fake zebra: HELLO, probe, up; the locator /64 announced as a blackhole',
                   cmd == 8 and body and body[12] == 10 and body[13] == 64 and
                   body[14:22] == bytes.fromhex('20010db8000000f1') and
@@ -516,6 +554,13 @@ def suite_fake(h, res, root, timings):
         st = n.routing()
         res.check('ilad/fake zebra: garbage counted as malformed, ilad hangs up and runs on',
                   cmd is None and st['malformed'] == 2 and n.alive(), str(st))
+        res.check('ilad/fake zebra: the replay ended with ROUTE_UPDATE_COMPLETE for IPv4 and '
+                  'IPv6 (CLIENT_CAPABILITIES 2, afi, safi 1, vrf 0)',
+                  z.caps[:3] == [gr, struct.pack('>IIII', 2, 1, 1, 0),
+                                 struct.pack('>IIII', 2, 2, 1, 0)] and
+                  st['update_complete'] == 1 and st['graceful_restart'] == 60,
+                  '%s; update_complete %s' % ([c.hex() for c in z.caps],
+                                              st.get('update_complete')))
         z.accept()
         z.handshake_84()
         cmd, body = z.recv()
@@ -725,6 +770,102 @@ def step_restart(h, res, w, timings):
                   'connects', 'malformed', 'unknown', 'errors', 'stale_removed')}))
 
 
+def restart_ilad(h, n, sig, flush_next):
+    """Stops ilad with sig and starts it again (with --flush-on-exit if
+    flush_next); the seconds from the signal to zebra up with the replay
+    complete."""
+    t0 = time.monotonic()
+    n.p.send_signal(sig)
+    try:
+        n.p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        raise h.Failed('ilad %s did not exit on signal %d' % (n.name, sig))
+    n.flush = flush_next
+    n.start()
+    st, _ = h.wait(lambda: (lambda s: s if s['zebra'] == 'up' and s['update_complete'] >= 1 and
+                            all(r['state'] == 'installed' for r in s['routes'])
+                            else None)(n.routing()), 15, step=0.02)
+    if st is None:
+        raise h.Failed('ilad %s restarted: zebra not up with every route installed: %s' % (
+            n.name, n.routing()))
+    return time.monotonic() - t0
+
+
+def step_graceful_restart(h, res, w, flood, timings):
+    """ilad1 restarted twice (SIGKILL, then SIGTERM without --flush-on-exit)
+    while H streams UDP to two of its workloads through R2 and R1: with
+    graceful restart (the default, 60 s) zebra keeps ilad1's routes, so R1's
+    and R2's FIBs never lose them and no packet is lost; the restarted ilad1
+    finds its workloads in what zebra kept."""
+    n1 = w.ilads['r1']
+    wl = (Y6 + '/128', X4 + '/32')
+    # X4 and Y6 (attached at ilad1 by step_restart) become real addresses of W
+    w.w.ex('ip', 'addr', 'add', X4 + '/32', 'dev', 'w-r1', check=True)
+    w.w.ex('ip', '-6', 'addr', 'add', Y6 + '/128', 'dev', 'w-r1', 'nodad', check=True)
+    ok, _ = h.wait(lambda: has_route(fib(w.r2, 6).get(wl[0]), 'bgp', 'r2-r1') and
+                   has_route(fib(w.r2, 4).get(wl[1]), 'bgp', 'r2-r1'), 30, step=0.05)
+    res.require('before the restarts: R2 routes ilad1\'s workloads %s via R1' % ' '.join(wl), ok,
+                'fib6 %s fib4 %s' % (fib(w.r2, 6).get(wl[0]), fib(w.r2, 4).get(wl[1])))
+    st0 = n1.routes()
+    mons = {(r, fam): RouteMonitor(Netns(h, router.ns), fam) for r, router in
+            (('R1', w.r1), ('R2', w.r2)) for fam in ('-6', '-4')}
+    count = RATE * GR_STREAM_S
+    streams = []
+    try:
+        time.sleep(0.2)
+        streams = [Stream(w, flood, Y6, 5016, 16, count), Stream(w, flood, X4, 5014, 14, count)]
+        time.sleep(1)   # the stream flows
+        # ilad1 runs with --flush-on-exit: killed, it flushes nothing
+        t_kill = restart_ilad(h, n1, signal.SIGKILL, False)
+        st = n1.routing()
+        res.check('ilad1 killed (SIGKILL) and started again: zebra up, its workloads found in '
+                  'what zebra kept and announced again, update-complete sent, every route '
+                  'installed', set(st0) == set(n1.routes()) and st['adopted'] == 2 and
+                  st['update_complete'] == 1 and st['stale_removed'] == 0,
+                  'down to up again in %s; %s' % (ms(t_kill), {k: st.get(k) for k in (
+                      'connects', 'update_complete', 'graceful_restart', 'adopted',
+                      'stale_removed')}))
+        t_term = restart_ilad(h, n1, signal.SIGTERM, True)
+        st = n1.routing()
+        res.check('ilad1 stopped by SIGTERM without --flush-on-exit and started again: the same',
+                  set(st0) == set(n1.routes()) and st['adopted'] == 2 and
+                  st['update_complete'] == 1, 'down to up again in %s; %s' % (
+                      ms(t_term), {k: st.get(k) for k in ('adopted', 'stale_removed')}))
+        timings['ilad restart (SIGTERM) -> replayed'] = t_term
+        timings['ilad restart (SIGKILL) -> replayed'] = t_kill
+        for s in streams:
+            s.finish()
+    finally:
+        for m in mons.values():
+            m.close()
+    for s, fam in zip(streams, ('IPv6', 'IPv4')):
+        print('INFO: ilad1 restarted twice (SIGKILL, then SIGTERM) with zebra on, graceful restart: '
+              '%s %s at %d/s: sent %s, received %s, lost %d, longest gap %s' % (
+                  fam, s.addr, RATE, s.sent.get('sent'), s.recv.get('unique'), s.lost(),
+                  ms(s.longest_gap())), flush=True)
+        last_seq = max((q for q, _, _ in s.packets), default=-1)
+        res.check('no packet from H to W %s lost across both restarts (%d of %d lost)' % (
+                  fam, s.lost(), s.count),
+                  s.lost() == 0 and last_seq == s.count - 1 and
+                  all(i == w.ifindex['w-r1'] for _, i, _ in s.packets),
+                  'last seq %d, received %s' % (last_seq, s.recv))
+    dels = mons[('R2', '-6')].deleted(wl) + mons[('R2', '-4')].deleted(wl)
+    res.check('R2\'s FIB never lost W\'s routes during the restarts (ip monitor route: no '
+              'deletion)', not dels, '; '.join(dels[:4]))
+    # R1's zebra writes a route sent again into the kernel anew: IPv4 by a
+    # replace, IPv6 by a deletion followed at once by the addition
+    lost, n, longest = [], 0, 0.0
+    for fam in ('-6', '-4'):
+        l, k, g = mons[('R1', fam)].rewrites(wl)
+        lost, n, longest = lost + l, n + k, max(longest, g)
+    res.check('R1\'s FIB never lost W\'s routes during the restarts (ip monitor route: every '
+              'deletion at once undone by the re-addition of the route sent again)', not lost,
+              '%d rewrites, longest %s; %s' % (n, ms(longest), '; '.join(lost[:4])))
+    ok, detail = w.consistent()
+    res.check('after the restarts R1 and R2 hold exactly what ilad1 and ilad2 announce', ok,
+              detail)
+
+
 def step_flush(h, res, w, timings):
     n1 = w.ilads['r1']
     mine = set(n1.routes())
@@ -745,6 +886,67 @@ def step_flush(h, res, w, timings):
     res.check('ilad1\'s routes gone from R2 (BGP table, kernel FIB); ilad2\'s stay', ok and
               w.consistent()[0], 'after %s; %s' % (ms(time.monotonic() - t0),
                                                   w.consistent()[1] or 'consistent'))
+
+
+def step_stale(h, res, w, timings):
+    """After the flush: what zebra does with the routes ilad1 does not send
+    again. ilad1 (graceful restart 60 s) killed and started with its vn's
+    IPv4 prefix gone from its configuration: its IPv4 workload's /32 is not
+    sent again and goes at once (update-complete), the IPv6 one stays. Then
+    ilad1 with a stale time of 3 s stopped for good (SIGTERM without
+    --flush-on-exit): zebra keeps its routes until the stale time is over,
+    then removes them."""
+    wl6, wl4 = Y6 + '/128', X4 + '/32'
+    n1 = w.start_ilad('r1', w.r1, flush=False)
+    n1.ctl('attach', Y6, 'dev', 'r1-w', as_json=False)
+    n1.ctl('attach', X4, 'dev', 'r1-w', as_json=False)
+    ok, _ = h.wait(lambda: {wl6, wl4} <= babel_rib(w.r1) and {wl6, wl4} <= bgp_from(w.r2, 65001),
+                   30, step=0.05)
+    res.require('stale: ilad1 started again, its two workloads in R1\'s RIB and R2\'s BGP table',
+                ok, 'R1 %s' % sorted(babel_rib(w.r1)))
+    mon = RouteMonitor(Netns(h, w.r1.ns), '-6')
+    try:
+        n1.p.kill()
+        n1.p.wait()
+        t0 = time.monotonic()
+        n1 = w.start_ilad('r1', w.r1, flush=True, v4=False)
+        gone, dt = h.wait(lambda: wl4 not in babel_rib(w.r1) and wl6 in babel_rib(w.r1), 20,
+                          step=0.02)
+        st = n1.routing()
+        timings['ilad restart -> route not sent again gone'] = dt if gone else None
+        res.check('update-complete: the /32 ilad1 no longer announces leaves R1\'s RIB as soon '
+                  'as ilad1 is back (stale time 60 s), the /128 it found again stays',
+                  gone and set(n1.routes()) == {LOCP['r1'], wl6} and st['adopted'] == 1 and
+                  st['update_complete'] == 1,
+                  '%s after the restart; R1 %s; %s' % (ms(dt), sorted(babel_rib(w.r1)), {
+                      k: st.get(k) for k in ('adopted', 'stale_removed', 'update_complete')}))
+        lost, n, longest = mon.rewrites({wl6})
+        res.check('update-complete: R1\'s kernel never lost the /128 sent again', not lost,
+                  '%d rewrites, longest %s; %s' % (n, ms(longest), '; '.join(lost[:2])))
+    finally:
+        mon.close()
+    # GR off and everything withdrawn, so that zebra takes the next stale time
+    n1.stop()
+    ok, _ = h.wait(lambda: wl6 not in babel_rib(w.r1), 10, step=0.05)
+    res.require('stale: ilad1 stopped with --flush-on-exit, its /128 withdrawn', ok,
+                str(sorted(babel_rib(w.r1))))
+    n1 = w.start_ilad('r1', w.r1, zebra_extra=' graceful-restart %d' % STALE_S, flush=False)
+    n1.ctl('attach', Y6, 'dev', 'r1-w', as_json=False)
+    ok, _ = h.wait(lambda: wl6 in babel_rib(w.r1) and wl6 in bgp_from(w.r2, 65001), 30,
+                   step=0.05)
+    res.require('stale: ilad1 (graceful-restart %d) announces W\'s /128 again' % STALE_S, ok,
+                str(sorted(babel_rib(w.r1))))
+    t0 = time.monotonic()
+    rc = n1.stop()
+    held = wl6 in babel_rib(w.r1) and has_route(fib(w.r1, 6).get(wl6), 'babel')
+    gone, _ = h.wait(lambda: wl6 not in babel_rib(w.r1) and not fib(w.r1, 6).get(wl6),
+                     STALE_S + 20, step=0.05)
+    dt = time.monotonic() - t0
+    timings['stale routes kept after ilad stopped'] = dt if gone else None
+    res.check('stale time: zebra keeps the /128 of the stopped ilad1 (RIB and kernel), then '
+              'removes it once its %d s are over' % STALE_S,
+              rc == 0 and held and gone and dt >= STALE_S - 1,
+              'exit %s; held right after the exit %s; removed after %s' % (rc, held, ms(dt)))
 
 
 def bench(h, w, rows):
@@ -812,5 +1014,7 @@ def run_suite(h, res, root, timings, bench_rows=None):
     if bench_rows is not None:
         bench(h, w, bench_rows)
     step_restart(h, res, w, timings)
+    step_graceful_restart(h, res, w, flood, timings)
     step_flush(h, res, w, timings)
+    step_stale(h, res, w, timings)
     n2.stop()

@@ -18,19 +18,33 @@ the mapper in M; W moves between A and B, X is C's correspondent. Checked:
     least the stream, C's map follows the move;
   - packets still addressed to W's ILA address at A after the move are
     translated back by A's ila_in and sent on to B by A's ila_out;
+  - IPv4 over the fabric (vn blue has ipv4-prefix 192.0.2.0/24): each node
+    has one IPv4 route for it (encap bpf xmit ila_out4); the outer IPv6
+    header as captured on R (next header 4, hop limit 64, C's uplink
+    address to A's locator + W4); W's IPv4 address W4
+    hot-moved A -> B under a 10,000 packets/s UDP stream X4 -> W4
+    (ILA_BPF_HOT4_COUNT packets, 30,000 by default) and a busy TCP
+    connection: losses and duplicates counted (the goal is 0), the
+    connection survives, C's per-mapping counter of W4 grew by at least the
+    stream; IPv4 packets still reaching A inside IPv6 (IPIP, and behind an
+    SRH with no segment left) are taken out by A's ila_in and put in again
+    to B by A's ila_out4;
   - ilactl show dataplane / show stats; on SIGTERM each ilad leaves no
     route of its protocol, no tc filter and no clsact it created; after a
-    SIGKILL a new ilad takes over the stale prefix route and filter.
+    SIGKILL a new ilad takes over the stale prefix routes and filter.
 
 Needs root, network namespaces and an ilad built with the BPF data path;
 otherwise it reports one SKIP line and counts nothing.
 """
 import os
+import ipaddress
 import re
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,6 +59,45 @@ RATE = int(os.environ.get('ILA_BPF_HOT_RATE', '10000'))
 COUNT = int(os.environ.get('ILA_BPF_HOT_COUNT', '50000'))
 PORT = ilad_node.STREAM_PORT
 ETH_P_ALL = 0x0003
+PREFIX4 = '192.0.2.0/24'       # vn blue's ipv4-prefix
+W4 = '192.0.2.42'              # W's IPv4 address: moves with it
+X4 = '192.0.2.200'             # X's, behind C
+COUNT4 = int(os.environ.get('ILA_BPF_HOT4_COUNT', '30000'))
+FLOOD_MAGIC = 0x494c4146       # tests/vm/flood.c's packet: "ILAF", run, seq, ns
+
+
+def v4_ila(node, addr):
+    """The IPv6 destination that carries IPv4 to addr at node: its locator,
+    bytes 8-11 zero, the IPv4 address in bytes 12-15."""
+    up = ipaddress.IPv6Address(LOC[node] + '::').packed[:8]
+    return str(ipaddress.IPv6Address(up + bytes(4) + ipaddress.IPv4Address(addr).packed))
+
+
+def csum(data):
+    if len(data) % 2:
+        data += b'\0'
+    s = sum(struct.unpack('!%dH' % (len(data) // 2), data))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+
+
+def ipip_frame(dst_mac, src_mac, src6, dst6, src4, dst4, port, run_id, seq, srh):
+    """Ethernet + IPv6 (+ an SRH with segments left 0) + IPv4 + UDP holding
+    one of flood's packets (UDP checksum 0: none, as IPv4 allows)."""
+    payload = struct.pack('!IIIQ', FLOOD_MAGIC, run_id, seq,
+                          time.clock_gettime_ns(time.CLOCK_MONOTONIC)) + bytes(12)
+    udp = struct.pack('!HHHH', 40000, port, 8 + len(payload), 0) + payload
+    ip4 = bytearray(struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(udp), seq & 0xffff, 0, 64,
+                                17, 0, socket.inet_aton(src4), socket.inet_aton(dst4)))
+    ip4[10:12] = struct.pack('!H', csum(bytes(ip4)))
+    inner = bytes(ip4) + udp
+    d6 = socket.inet_pton(socket.AF_INET6, dst6)
+    ext = struct.pack('!BBBBBBH', 4, 2, 4, 0, 0, 0, 0) + d6 if srh else b''
+    ip6 = struct.pack('!IHBB16s16s', 6 << 28, len(ext) + len(inner), 43 if srh else 4, 64,
+                      socket.inet_pton(socket.AF_INET6, src6), d6)
+    mac = lambda m: bytes(int(x, 16) for x in m.split(':'))  # noqa: E731
+    return mac(dst_mac) + mac(src_mac) + b'\x86\xdd' + ip6 + ext + inner
 
 
 def tc_ingress(ns, dev):
@@ -79,6 +132,9 @@ class BpfSuite(ilad_node.Suite):
         # without the ILA module
         self.c_auto = not kernel_has_ila()
         self.node_extra['c'] = '' if self.c_auto else 'dataplane bpf\n'
+        for n in ('a', 'b', 'c'):
+            self.node_extra[n] += 'vn blue ipv4-prefix %s\n' % PREFIX4
+        self.mapper_extra = 'vn blue ipv4-prefix %s\n' % PREFIX4
 
     def expected_routes(self, w_at):
         """One route per SIR prefix toward R (iproute2 shows it as 'dev
@@ -229,6 +285,253 @@ class BpfSuite(ilad_node.Suite):
                    via_b == n and sa1.get('bpf_out_translated', 0) -
                    sa0.get('bpf_out_translated', 0) >= n, r['line'])
 
+    # ------------------------------------------------------------ IPv4
+
+    def v4_setup(self):
+        """IPv4 on the workload links only (R and the fabric stay IPv6):
+        W4 and X4 on the workloads' loopbacks, permanent neighbour entries
+        both ways, forwarding on the nodes; X4 attached at C, W4 at A."""
+        net = self.net
+        for n in ('a', 'b', 'c'):
+            run(['ip', 'netns', 'exec', NS[n], 'sh', '-c',
+                 'echo 1 >/proc/sys/net/ipv4/conf/all/forwarding'])
+        ip('addr', 'add', W4 + '/32', 'dev', 'lo', ns=NS['w'])
+        ip('addr', 'add', X4 + '/32', 'dev', 'lo', ns=NS['x'])
+        ip('-4', 'route', 'add', 'default', 'dev', 'w-a', ns=NS['w'])
+        ip('-4', 'route', 'add', 'default', 'dev', 'x-c', ns=NS['x'])
+        for ns, addr, d, peer in (('w', X4, 'w-a', 'a-w'), ('w', X4, 'w-b', 'b-w'),
+                                  ('x', W4, 'x-c', 'c-x'), ('a', W4, 'a-w', 'w-a'),
+                                  ('b', W4, 'b-w', 'w-b'), ('c', X4, 'c-x', 'x-c')):
+            ip('-4', 'neigh', 'replace', addr, 'lladdr', net.mac[peer], 'dev', d, 'nud',
+               'permanent', ns=NS[ns])
+        rc1, out1 = net.ilactl('c', 'attach', X4, 'dev', 'c-x')
+        rc2, out2 = net.ilactl('a', 'attach', W4, 'dev', 'a-w')
+        self.require('v4: ilactl attach X4 %s at C and W4 %s at A' % (X4, W4),
+                     rc1 == 0 and rc2 == 0, (out1 + out2).strip())
+        ok = until(lambda: self.mapping_at('c', W4).get('locator') == LOC['a'] and
+                   self.mapping_at('c', W4).get('in_map') and
+                   self.mapping_at('a', X4).get('in_map') and
+                   self.mapping_at('b', W4).get('in_map'), 10, 0.05)
+        self.require('v4: W4 in the maps of B and C at A\'s locator, X4 in A\'s', bool(ok),
+                     '%s %s' % (self.mapping_at('c', W4), self.mapping_at('a', X4)))
+        for n in ('a', 'b', 'c'):
+            _, raw = ip('-4', 'route', 'show', 'proto', str(N.PROTO), ns=NS[n])
+            bpf = [l for l in raw.splitlines() if 'encap bpf' in l]
+            self.check('v4: %s has one IPv4 route for %s, encap bpf xmit ila_out4, and no '
+                       'route per remote IPv4 mapping' % (n.upper(), PREFIX4),
+                       len(bpf) == 1 and bpf[0].startswith(PREFIX4) and 'ila_out4' in bpf[0]
+                       and len(raw.splitlines()) == 1 + (n in ('a', 'c')), raw.strip())
+
+    def v4_wire(self):
+        """What C puts on the fabric for W4 at A, captured on R: IPv6, next
+        header 4, hop limit 64, from C's address on its uplink to A's
+        locator with W4 in the last 32 bits, then X4's IPv4 packet."""
+        with NetNS(NS['r']):
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
+        seen = None
+        try:
+            s.bind(('r-c', ETH_P_ALL))
+            rid = self.run_id()
+            N.flood_send(self.net, 'x', W4, PORT, 100, 5, rid, src=X4)
+            time.sleep(0.2)
+            for pkt in ilad_node.drain(s):
+                if len(pkt) >= 60 and pkt[0] >> 4 == 6 and pkt[6] == 4:
+                    seen = pkt
+                    break
+        finally:
+            s.close()
+        want = (4, 64, N.FABRIC['c'] + '2', v4_ila('a', W4), X4, W4)
+        got = None
+        if seen:
+            got = (seen[6], seen[7], str(ipaddress.IPv6Address(seen[8:24])),
+                   str(ipaddress.IPv6Address(seen[24:40])), socket.inet_ntoa(seen[52:56]),
+                   socket.inet_ntoa(seen[56:60]))
+        want = tuple(str(ipaddress.ip_address(w)) if isinstance(w, str) else w for w in want)
+        self.check('v4: on the wire (captured on R): IPv6 next header %d, hop limit %d, from %s '
+                   'to %s, carrying IPv4 %s -> %s' % want, got == want, got)
+
+    def phase_v4hot(self):
+        net = self.net
+        self.v4_setup()
+        self.v4_wire()
+        c0 = self.mapping_at('c', W4).get('packets', 0)
+        st0 = {n: net.stats(n) for n in ('a', 'b', 'c')}
+        tcp = N.TcpPing(5004, w=W4, x=X4)
+        tcp.start()
+        log = net.path('v4hot-recv.txt')
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', PORT, COUNT4, rid, timeout_s=60, idle_ms=3000, log=log)
+        tx = N.flood_send(net, 'x', W4, PORT, RATE, COUNT4, rid, src=X4, background=True,
+                          timeout_s=60)
+        time.sleep(min(1.0, COUNT4 / RATE / 3))
+        t_attach = time.monotonic()
+        rc, out = net.ilactl('b', 'attach', W4, 'dev', 'b-w')
+        t_done = time.monotonic()
+        ip('-4', 'route', 'replace', 'default', 'dev', 'w-b', ns=NS['w'])
+        moved = until(lambda: self.mapping_at('c', W4).get('locator') == LOC['b'], 10, 0.02)
+        t_c = time.monotonic()
+        sent = N.flood_send_result(tx, 60)
+        r = rx.result(60)
+        time.sleep(0.3)
+        tcp.stop()
+        per_if = FloodRecv.per_if(r)
+        via_a = per_if.get(net.ifindex['w-a'], (0,))[0]
+        via_b = per_if.get(net.ifindex['w-b'], (0,))[0]
+        self.check('v4: ilactl attach W4 dev b-w at B (%.0f ms)' % ((t_done - t_attach) * 1000),
+                   rc == 0, out.strip())
+        self.check('v4: %d IPv4 UDP packets at %d/s X4 -> W4 across the move A -> B: sent %d, '
+                   '%d arrived, %d lost, %d duplicated (%d reordered; %d through A, %d through '
+                   'B)' % (COUNT4, RATE, sent.get('sent', 0), r['unique'], r['lost'], r['dup'],
+                           r['reordered'], via_a, via_b),
+                   r['lost'] == 0 and r['dup'] == 0 and sent.get('sent') == COUNT4 and
+                   sent.get('errors', 0) == 0, '%s | %s' % (sent['line'], r['line']))
+        self.info('v4: sender %s' % sent['line'])
+        self.check('v4: the stream reached W4 through A before the move and through B after',
+                   via_a > 0 and via_b > 0, per_if)
+        self.check('v4: IPv4 TCP connection X4 -> W4 open across the move: %d round trips, '
+                   'longest wait %.0f ms, no reset' % (tcp.rounds, tcp.max_wait * 1000),
+                   tcp.error is None and tcp.rounds > 0, tcp.error or '')
+        m = self.mapping_at('c', W4)
+        self.check('v4: C\'s map holds W4 at B\'s locator %.0f ms after the attach' %
+                   ((t_c - t_attach) * 1000), bool(moved), m)
+        self.check('v4: C\'s per-mapping counter of W4 grew by %d packets (>= the %d of the '
+                   'stream: every one put inside IPv6 by ila_out4 at C)' %
+                   (m.get('packets', 0) - c0, COUNT4), m.get('packets', 0) - c0 >= COUNT4, m)
+        st1 = {n: net.stats(n) for n in ('a', 'b', 'c')}
+
+        def d(n, k):
+            return st1[n].get('bpf_' + k, 0) - st0[n].get('bpf_' + k, 0)
+        self.info('v4: C out4_encapsulated +%d, out4_miss +%d; A in4_decapsulated +%d, '
+                  'out4_encapsulated +%d (in flight, on to B); B in4_decapsulated +%d' % (
+                      d('c', 'out4_encapsulated'), d('c', 'out4_miss'),
+                      d('a', 'in4_decapsulated'), d('a', 'out4_encapsulated'),
+                      d('b', 'in4_decapsulated')))
+        fm = st1['a'].get('forwarded_moves', 0) - st0['a'].get('forwarded_moves', 0)
+        self.check('v4: A took the move of W4 as one to forward for (forwarded_moves +%d) and '
+                   'sent on %d IPv4 packets that still reached it (out4_encapsulated)' %
+                   (fm, d('a', 'out4_encapsulated')), fm == 1)
+        self.check('v4: every packet of the stream came out of IPv6 at A or B '
+                   '(in4_decapsulated A +%d, B +%d, >= %d)' % (
+                       d('a', 'in4_decapsulated'), d('b', 'in4_decapsulated'), COUNT4),
+                   d('a', 'in4_decapsulated') + d('b', 'in4_decapsulated') >= COUNT4 and
+                   d('a', 'in4_failed') + d('b', 'in4_failed') == 0, (st0, st1))
+        _, raw = ip('-4', 'route', 'show', 'proto', str(N.PROTO), ns=NS['a'])
+        self.check('v4: A has no route of W4 any more (only the prefix route and X4\'s map '
+                   'entry lead anywhere)', W4 not in raw, raw)
+        self.v4_inflight()
+        self.v4_mtu()
+        self.v4_bulk()
+
+    def v4_bulk(self):
+        """A bulk IPv4 TCP transfer X4 -> W4 (full-sized segments, GSO where
+        the devices offer it) arrives whole: segmentation survives the
+        IPv6 header put in front and taken off again."""
+        size = 4 << 20
+        port = 5006
+        with NetNS(NS['w']):
+            lst = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        with NetNS(NS['x']):
+            cli = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        got = 0
+        try:
+            lst.bind((W4, port))
+            lst.listen(1)
+            lst.settimeout(5)
+            cli.settimeout(5)
+            cli.bind((X4, 0))
+            cli.connect((W4, port))
+            srv, _ = lst.accept()
+            srv.settimeout(5)
+
+            def pump():
+                cli.sendall(bytes(size))
+                cli.shutdown(socket.SHUT_WR)
+            t = threading.Thread(target=pump, daemon=True)
+            t.start()
+            while True:
+                b = srv.recv(1 << 16)
+                if not b:
+                    break
+                got += len(b)
+            t.join(10)
+            srv.close()
+            err = ''
+        except OSError as e:
+            err = str(e)
+        finally:
+            cli.close()
+            lst.close()
+        self.info('v4: bulk: %s' % {n: {k: v for k, v in self.net.stats(n).items()
+                                          if k.startswith('bpf_') and '4' in k and v}
+                                      for n in ('a', 'b', 'c')})
+        self.check('v4: a bulk IPv4 TCP transfer X4 -> W4 of %d bytes arrives whole (%d)' %
+                   (size, got), got == size, err)
+
+    def v4_mtu(self):
+        """The IPv4 prefix route's MTU leaves room for the IPv6 header: a
+        datagram of 1460 bytes (with DF) crosses, one of 1461 is refused at
+        C with "fragmentation needed", and X learns the path MTU 1460."""
+        port = 5005
+        with NetNS(NS['w']):
+            rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        with NetNS(NS['x']):
+            tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            rx.bind((W4, port))
+            rx.settimeout(2)
+            tx.bind((X4, 0))
+            tx.setsockopt(socket.IPPROTO_IP, 10, 2)    # IP_MTU_DISCOVER: IP_PMTUDISC_DO
+            tx.connect((W4, port))
+            tx.send(bytes(1460 - 28))
+            try:
+                got = len(rx.recv(2048))
+            except socket.timeout:
+                got = 0
+            tx.send(bytes(1461 - 28))
+            mtu = until(lambda: tx.getsockopt(socket.IPPROTO_IP, 14) < 1500, 2)  # IP_MTU
+            mtu = tx.getsockopt(socket.IPPROTO_IP, 14)
+        except OSError as e:
+            got, mtu = -1, str(e)
+        finally:
+            rx.close()
+            tx.close()
+        _, rt = ip('-4', 'route', 'show', PREFIX4, ns=NS['c'])
+        self.info('v4: C: ip route show %s: %s' % (PREFIX4, rt.strip()))
+        self.check('v4: an IPv4 datagram of 1460 bytes (DF) reaches W4 inside IPv6 over the '
+                   '1500-byte fabric (%d bytes of data arrived); a bigger one is refused at C: '
+                   'X\'s path MTU to W4 is %s' % (got, mtu), got == 1460 - 28 and mtu == 1460)
+
+    def v4_inflight(self):
+        """IPv4 packets still reaching A inside IPv6 after the move, as C
+        sent them before its map changed: built by hand in X and sent to
+        A's locator, half of them IPIP, half behind an SRH."""
+        net = self.net
+        n = 100
+        sa0 = net.stats('a')
+        rid = self.run_id()
+        rx = FloodRecv(net, 'w', PORT, n, rid, timeout_s=10, idle_ms=1500)
+        with NetNS(NS['x']):
+            s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        try:
+            s.bind(('x-c', 0))
+            dst6 = v4_ila('a', W4)
+            for seq in range(n):
+                s.send(ipip_frame(net.mac['c-x'], net.mac['x-c'], X_SIR, dst6, X4, W4, PORT,
+                                  rid, seq, srh=seq % 2 == 1))
+                time.sleep(0.002)
+        finally:
+            s.close()
+        r = rx.result(15)
+        via_b = FloodRecv.per_if(r).get(net.ifindex['w-b'], (0,))[0]
+        sa1 = net.stats('a')
+        dec = sa1.get('bpf_in4_decapsulated', 0) - sa0.get('bpf_in4_decapsulated', 0)
+        enc = sa1.get('bpf_out4_encapsulated', 0) - sa0.get('bpf_out4_encapsulated', 0)
+        self.check('v4: %d IPv4 packets inside IPv6 to W4 at A\'s locator (%s; %d IPIP, %d '
+                   'behind an SRH) after the move: A takes them out (in4_decapsulated +%d) and '
+                   'puts them in again to B (out4_encapsulated +%d); %d reach W4 through B' % (
+                       n, dst6, n - n // 2, n // 2, dec, enc, via_b),
+                   dec >= n and enc >= n and via_b == n and r['dup'] == 0, r['line'])
+
     # ------------------------------------------------------------ cold move
 
     def phase_bpfcold(self):
@@ -285,16 +588,22 @@ class BpfSuite(ilad_node.Suite):
         net.start_ilad('a', extra=self.node_extra['a'])
         f = tc_ingress(NS['a'], 'a-r')
         _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS['a'])
+        _, raw4 = ip('-4', 'route', 'show', 'proto', str(N.PROTO), ns=NS['a'])
         self.check('cleanup: ilad A restarted after SIGKILL: one ila_in filter on a-r, one '
-                   'prefix route', len(re.findall(r'ila_in:\[', f)) == 1 and
-                   sum('encap bpf' in l for l in raw.splitlines()) == 1, f + raw)
+                   'prefix route, one IPv4 prefix route (ila_out4)',
+                   len(re.findall(r'ila_in:\[', f)) == 1 and
+                   sum('encap bpf' in l for l in raw.splitlines()) == 1 and
+                   sum('encap bpf xmit ila_out4' in l for l in raw4.splitlines()) == 1,
+                   f + raw + raw4)
         for n in ('a', 'b', 'c'):
             net.stop(n)
         for n in ('a', 'b', 'c'):
             _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS[n])
+            _, raw4 = ip('-4', 'route', 'show', 'proto', str(N.PROTO), ns=NS[n])
+            raw += raw4
             f = tc_ingress(NS[n], '%s-r' % n)
-            self.check('cleanup: ilad %s stopped (SIGTERM): no encap bpf route, no tc filter, '
-                       'no clsact left on %s-r' % (n.upper(), n),
+            self.check('cleanup: ilad %s stopped (SIGTERM): no encap bpf route (IPv6 or IPv4), '
+                       'no tc filter, no clsact left on %s-r' % (n.upper(), n),
                        'encap bpf' not in raw and not f.strip() and
                        not has_clsact(NS[n], '%s-r' % n), raw + f)
         _, progs = run(['bpftool', 'prog', 'show', 'name', 'ila_out'], check=False)
@@ -329,7 +638,7 @@ def suite(it, root, res):
     t0 = time.monotonic()
     try:
         s.setup()
-        for ph in ('layout', 'bpfhot', 'bpfcold', 'cleanup'):
+        for ph in ('layout', 'bpfhot', 'v4hot', 'bpfcold', 'cleanup'):
             t = time.monotonic()
             try:
                 getattr(s, 'phase_' + ph)()

@@ -1091,7 +1091,19 @@ static void test_zebra_forms(void **state)
 	free(c);
 	c = must_parse(ILA_CONF_NODE, NODE_BASE "zebra on\n");
 	assert_true(c->zebra);
+	assert_int_equal(c->zebra_gr_s, ILA_CONF_ZEBRA_GR_DEFAULT);
 	free(c);
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "zebra on graceful-restart 7\n");
+	assert_int_equal(c->zebra_gr_s, 7);
+	assert_round_trip(c);
+	free(c);
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "zebra graceful-restart off\n");
+	assert_int_equal(c->zebra_gr_s, 0);
+	assert_round_trip(c);
+	free(c);
+	expect_error(ILA_CONF_NODE, NODE_BASE "zebra graceful-restart 0\n", 5, "out of range");
+	expect_error(ILA_CONF_NODE, NODE_BASE "zebra graceful-restart 4096\n", 5, "out of range");
+	expect_error(ILA_CONF_NODE, NODE_BASE "zebra graceful-restart on\n", 5, "graceful-restart");
 	expect_error(ILA_CONF_NODE, NODE_BASE "zebra version 7\n", 5,
 		     "unknown value '7' (auto|8|9|10)");
 	expect_error(ILA_CONF_NODE, NODE_BASE "zebra route-type 3\n", 5, "'3' out of range");

@@ -1314,9 +1314,77 @@ static void test_bpf_removed_and_own_mappings_leave_the_map(void **state)
 	/* ours (our locator): never in the map, delivered here */
 	push(d, fake_rec(VN_BLUE, A2, LOC_H1, "h1", 5, ILA_STATE_UP));
 	assert_int_equal(fake_map.calls, 2);
-	/* IPv4: not carried over ILA yet */
-	push(d, fake_rec(VN_BLUE, V4, LOC_H2, "h2", 5, ILA_STATE_UP));
+	/* an IPv4 workload of ours neither */
+	push(d, fake_rec(VN_BLUE, V4, LOC_H1, "h1", 5, ILA_STATE_UP));
 	assert_int_equal(fake_map.calls, 2);
+}
+
+/* IPv4 mappings go to the map too, keyed by ::ffff:a.b.c.d; no route is
+ * written for them, and removing one takes the same key out. */
+static void test_bpf_ipv4_mapping_in_the_map_as_ipv4_mapped(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ila_record r = fake_rec(VN_BLUE, V4, LOC_H2, "h2", 5, ILA_STATE_UP);
+	struct in6_addr want = fake_kaddr("::ffff:" V4).v6, got;
+
+	push(d, r);
+	assert_int_equal(fake_map.calls, 1);
+	assert_int_equal(fake_map.n, 1);
+	assert_false(fake_map.ops[0].del);
+	assert_int_equal(fake_map.ops[0].vn, VN_BLUE);
+	assert_memory_equal(&fake_map.ops[0].addr, &want, sizeof(want));
+	assert_locator(&fake_map.ops[0].loc, LOC_H2);
+	assert_true(entry(d, VN_BLUE, V4)->bpf_set);
+	assert_int_equal(fake_kernel_count(FK_REPLACE), 0);
+	ilad_bpf_addr(&entry(d, VN_BLUE, V4)->key, &got);
+	assert_memory_equal(&got, &want, sizeof(want));
+	/* a move is one update */
+	push(d, fake_rec(VN_BLUE, V4, LOC_H3, "h3", 6, ILA_STATE_UP));
+	assert_int_equal(fake_map.calls, 2);
+	assert_locator(&fake_map.ops[0].loc, LOC_H3);
+	/* DOWN: down in the map, under an unreachable /32 route */
+	push(d, fake_rec(VN_BLUE, V4, LOC_H3, "h3", 7, ILA_STATE_DOWN));
+	assert_int_equal(fake_map.calls, 3);
+	assert_true(fake_map.ops[0].down);
+	assert_non_null(replaced(V4));
+	assert_int_equal(replaced(V4)->kind, KROUTE_UNREACHABLE);
+	assert_int_equal(replaced(V4)->dst_len, 32);
+	/* removed: the same key leaves the map */
+	r.state = ILA_STATE_REMOVED;
+	r.seq = 8;
+	push(d, r);
+	assert_int_equal(fake_map.calls, 4);
+	assert_true(fake_map.ops[0].del);
+	assert_memory_equal(&fake_map.ops[0].addr, &want, sizeof(want));
+	assert_false(fake_map.ops[0].addr.s6_addr[0]);
+	assert_null(entry(d, VN_BLUE, V4));
+}
+
+/* Make before break for IPv4 as for IPv6: an IPv4 workload that moved away
+ * is in the map at its new locator before its local route goes, and no
+ * SRv6 route is written for it (that is host-route mode's). */
+static void test_bpf_ipv4_moved_away_is_in_the_map_before_its_local_route_goes(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ilad_key k = fake_key(VN_BLUE, V4);
+	unsigned map_trace;
+
+	put_local(d, VN_BLUE, V4, LOCAL_ATTACHED, 7, 5);
+	push(d, fake_rec(VN_BLUE, V4, LOC_H1, "h1", 5, ILA_STATE_UP));
+	assert_int_equal(replaced(V4)->kind, KROUTE_DEV);
+	assert_int_equal(fake_map.calls, 0);
+	push(d, fake_rec(VN_BLUE, V4, LOC_H2, "h2", 6, ILA_STATE_UP));
+	assert_int_equal(count_posted(ILAD_EV_MOVED_AWAY), 1);
+	assert_int_equal(fake_map.calls, 1);
+	assert_locator(&fake_map.ops[0].loc, LOC_H2);
+	map_trace = fake_map.trace;
+	cache_hold(d, &k);
+	lh_table_delete(d->locals, &k);
+	touch_and_flush(d, VN_BLUE, V4);
+	assert_non_null(deleted(V4));
+	assert_true(fake_kernel_last(FK_DELETE, &(union kaddr){ .v4 = fake_kaddr(V4).v4 })->trace >
+		    map_trace);
+	assert_int_equal(fake_kernel_count(FK_REPLACE), 1); /* only the first local route */
 }
 
 /* Make before break: a workload that moved away is in the map at its new
@@ -1450,6 +1518,8 @@ int main(void)
 		T(test_bpf_moved_away_is_in_the_map_before_its_local_route_goes, setup_bpf),
 		T(test_bpf_map_batch_before_the_netlink_batch, setup_bpf),
 		T(test_bpf_failed_update_is_written_again, setup_bpf),
+		T(test_bpf_ipv4_mapping_in_the_map_as_ipv4_mapped, setup_bpf),
+		T(test_bpf_ipv4_moved_away_is_in_the_map_before_its_local_route_goes, setup_bpf),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -4,7 +4,9 @@
  * kernel: every sir2ila and ila2sir vector of tests/model/ila_vectors.txt
  * as UDP, TCP and ICMPv6 packets run through the programs with
  * BPF_PROG_TEST_RUN, then misses, DOWN mappings, counters, batches of
- * 100,000 mappings and tc attachment. Needs root and BPF; skipped otherwise.
+ * 100,000 mappings and tc attachment; IPv4 taken out of IPv6 by ila_in,
+ * and put in it by ila_out4 on a real route. Needs root and BPF; skipped
+ * otherwise.
  */
 #include "config.h"
 
@@ -812,6 +814,325 @@ static void test_lwt_route(void **state)
 	assert_int_equal(kbpf_prefix_del(env->k, &prefix, 64), 0);
 }
 
+/* ---- IPv4 over the fabric: ila_in takes it out of IPv6 ---- */
+
+#define IP4_HLEN 20
+#define SRH_LEN 24 /* one segment */
+
+static const uint8_t v4_src[4] = { 198, 51, 100, 7 }, v4_dst[4] = { 192, 0, 2, 42 };
+
+/* IPv4 + UDP (to dst port 9) with paylen bytes of data and valid
+ * checksums. */
+static size_t build4(uint8_t *b, const uint8_t *dst, size_t paylen)
+{
+	size_t len = IP4_HLEN + 8 + paylen, i;
+
+	memset(b, 0, len);
+	b[0] = 0x45;
+	put16(b + 2, (uint16_t)len);
+	put16(b + 4, 0x1234);
+	b[8] = 63;
+	b[9] = 17;
+	memcpy(b + 12, v4_src, 4);
+	memcpy(b + 16, dst, 4);
+	put16(b + 10, (uint16_t)~ila_csum_fold(ila_csum_partial(b, IP4_HLEN, 0)));
+	put16(b + IP4_HLEN, 40000);
+	put16(b + IP4_HLEN + 2, 9);
+	put16(b + IP4_HLEN + 4, (uint16_t)(8 + paylen));
+	for (i = 0; i < paylen; i++)
+		b[IP4_HLEN + 8 + i] = (uint8_t)(i * 3 + 1);
+	return len;
+}
+
+/* Ethernet + IPv6 to dst (next header nexthdr) + [an SRH with segments left
+ * sl, when sl >= 0] + inner. */
+static void build_outer(struct pkt *p, const struct in6_addr *dst, uint8_t nexthdr, int sl,
+			const uint8_t *inner, size_t ilen)
+{
+	struct in6_addr src = addr6(src_text);
+	size_t off = ETH_HLEN + IP6_HLEN;
+	uint8_t *b = p->b;
+
+	memset(p, 0, sizeof(*p));
+	memcpy(b, "\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x86\xdd", ETH_HLEN);
+	b[ETH_HLEN] = 0x60;
+	b[ETH_HLEN + 6] = sl >= 0 ? 43 : nexthdr;
+	b[ETH_HLEN + 7] = 64;
+	memcpy(b + ETH_HLEN + 8, &src, 16);
+	memcpy(b + ETH_HLEN + 24, dst, 16);
+	if (sl >= 0) {
+		b[off] = nexthdr;
+		b[off + 1] = 2; /* 16 bytes past the first 8 */
+		b[off + 2] = 4; /* segment routing */
+		b[off + 3] = (uint8_t)sl;
+		memcpy(b + off + 8, dst, 16);
+		off += SRH_LEN;
+	}
+	memcpy(b + off, inner, ilen);
+	put16(b + ETH_HLEN + 4, (uint16_t)(off + ilen - ETH_HLEN - IP6_HLEN));
+	p->len = off + ilen;
+}
+
+/* BPF_PROG_TEST_RUN whose output may differ in length from its input. */
+static int run_len(int prog, const struct pkt *in, struct pkt *out)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, o);
+
+	memset(out, 0, sizeof(*out));
+	o.data_in = in->b;
+	o.data_size_in = (__u32)in->len;
+	o.data_out = out->b;
+	o.data_size_out = sizeof(out->b);
+	o.repeat = 1;
+	assert_int_equal(bpf_prog_test_run_opts(prog, &o), 0);
+	out->len = o.data_size_out;
+	return (int)o.retval;
+}
+
+static void test_decap4(void **state)
+{
+	struct env *env = *state;
+	struct ila_locator loc;
+	struct ila_sir_prefix sir;
+	struct in6_addr dst = addr6("2001:db8:ff:1::c000:22a"),
+			other = addr6("2001:db8:99:1::c000:22a"),
+			not_v4 = addr6("2001:db8:ff:1:0:1:c000:22a");
+	struct in6_addr src = addr6(src_text), sirp = addr6("2001:db8:77::");
+	struct in_addr p4 = { .s_addr = htonl(0xc0000200) }, other4 = { .s_addr = htonl(0xc6336400) };
+	static const struct {
+		const char *dst;     /* the outer destination */
+		uint8_t inner[4];    /* the IPv4 packet's */
+	} refused[] = {
+		{ "2001:db8:ff:1::c000:22a", { 192, 0, 2, 43 } },	    /* not the identifier's */
+		{ "2001:db8:ff:1::cb00:7105", { 203, 0, 113, 5 } },  /* in no IPv4 prefix */
+		{ "2001:db8:ff:1::c633:6409", { 198, 51, 100, 9 } }, /* another vn's */
+	};
+	uint8_t inner[128], inner6[60];
+	size_t ilen = build4(inner, v4_dst, 40);
+	uint64_t refused0 = global(env->k, ILA_BPF_IN4_REFUSED);
+	size_t i;
+	uint64_t dec0 = global(env->k, ILA_BPF_IN4_DECAPSULATED);
+	uint64_t passed0 = global(env->k, ILA_BPF_IN_PASSED);
+	uint64_t xl0 = global(env->k, ILA_BPF_IN_TRANSLATED);
+	struct pkt in, out;
+	int sl;
+
+	assert_int_equal(ila_locator_parse("2001:db8:ff:1", &loc, NULL, 0), 0);
+	assert_int_equal(ila_locator_parse("2001:db8:77:0", &sir.loc, NULL, 0), 0);
+	assert_int_equal(kbpf_locator_set(env->k, &loc, &sir, ILA_CSUM_NO_ACTION), 0);
+	/* the locator's vn 5 has 192.0.2.0/24; vn 6 has 198.51.100.0/24 */
+	assert_int_equal(kbpf_prefix_set(env->k, &sirp, 64, 5, ILA_CSUM_NO_ACTION), 0);
+	assert_int_equal(kbpf_v4prefix_set(env->k, &p4, 24, 5, &src), 0);
+	assert_int_equal(kbpf_v4prefix_set(env->k, &other4, 24, 6, &src), 0);
+
+	/* IPv6/IPIP, and IPv6/SRH(segments left 0)/IPv4: the IPv4 packet as it
+	 * was, after the same Ethernet header but for its type */
+	for (sl = -1; sl <= 0; sl++) {
+		build_outer(&in, &dst, 4, sl, inner, ilen);
+		assert_int_equal(run_len(kbpf_in_fd(env->k), &in, &out), TC_ACT_OK);
+		assert_int_equal(out.len, ETH_HLEN + ilen);
+		assert_memory_equal(out.b, in.b, 12);
+		assert_int_equal(get16(out.b + 12), 0x0800);
+		assert_memory_equal(out.b + ETH_HLEN, inner, ilen);
+	}
+	assert_int_equal(global(env->k, ILA_BPF_IN4_DECAPSULATED), dec0 + 2);
+
+	/* segments left: not the end of its path, not taken out (the
+	 * locator's ILA translation applies, as to any packet to it) */
+	build_outer(&in, &dst, 4, 1, inner, ilen);
+	assert_int_equal(run_len(kbpf_in_fd(env->k), &in, &out), TC_ACT_OK);
+	assert_int_equal(out.len, in.len);
+	assert_memory_equal(out.b + ETH_HLEN + IP6_HLEN, in.b + ETH_HLEN + IP6_HLEN,
+			    in.len - ETH_HLEN - IP6_HLEN);
+	/* an identifier not of the IPv4 form */
+	build_outer(&in, &not_v4, 4, -1, inner, ilen);
+	assert_int_equal(run_len(kbpf_in_fd(env->k), &in, &out), TC_ACT_OK);
+	assert_int_equal(out.len, in.len);
+	/* next header 4 but no IPv4 inside */
+	memset(inner6, 0, sizeof(inner6));
+	inner6[0] = 0x60;
+	build_outer(&in, &dst, 4, -1, inner6, sizeof(inner6));
+	assert_int_equal(run_len(kbpf_in_fd(env->k), &in, &out), TC_ACT_OK);
+	assert_int_equal(out.len, in.len);
+	assert_int_equal(global(env->k, ILA_BPF_IN4_DECAPSULATED), dec0 + 2);
+	assert_int_equal(global(env->k, ILA_BPF_IN_TRANSLATED), xl0 + 3);
+
+	/* IPv4 for another address than the identifier's, or outside the
+	 * locator's vn: dropped and counted, neither delivered nor translated */
+	for (i = 0; i < sizeof(refused) / sizeof(refused[0]); i++) {
+		struct in6_addr d = addr6(refused[i].dst);
+
+		ilen = build4(inner, refused[i].inner, 40);
+		build_outer(&in, &d, 4, (int)i % 2 - 1, inner, ilen);
+		assert_int_equal(run_len(kbpf_in_fd(env->k), &in, &out), TC_ACT_SHOT);
+	}
+	assert_int_equal(global(env->k, ILA_BPF_IN4_REFUSED), refused0 + 3);
+	assert_int_equal(global(env->k, ILA_BPF_IN_TRANSLATED), xl0 + 3);
+	ilen = build4(inner, v4_dst, 40);
+
+	/* not one of our locators: passes as it came */
+	build_outer(&in, &other, 4, -1, inner, ilen);
+	assert_int_equal(run_len(kbpf_in_fd(env->k), &in, &out), TC_ACT_OK);
+	assert_int_equal(out.len, in.len);
+	assert_memory_equal(out.b, in.b, in.len);
+	assert_int_equal(global(env->k, ILA_BPF_IN_PASSED), passed0 + 1);
+	assert_int_equal(global(env->k, ILA_BPF_IN4_DECAPSULATED), dec0 + 2);
+	assert_int_equal(kbpf_locator_del(env->k, &loc), 0);
+	assert_int_equal(kbpf_prefix_del(env->k, &sirp, 64), 0);
+	assert_int_equal(kbpf_v4prefix_del(env->k, &p4, 24), 0);
+	assert_int_equal(kbpf_v4prefix_del(env->k, &other4, 24), 0);
+}
+
+/* ---- ila_out4 on a real IPv4 route: packets sent through veth ---- */
+
+/* Sends a UDP datagram to dst port 9 and returns, from the IPv6 or IPv4
+ * header on, what v1 received of it (0), or -1 when nothing came within a
+ * second. */
+static int send4_and_capture(int udp, int cap, const char *dst, struct pkt *got)
+{
+	struct sockaddr_in to = { .sin_family = AF_INET, .sin_port = htons(9) };
+	static const char msg[] = "through ila_out4";
+
+	assert_int_equal(inet_pton(AF_INET, dst, &to.sin_addr), 1);
+	(void)sendto(udp, msg, sizeof(msg), 0, (struct sockaddr *)&to, sizeof(to));
+	for (;;) {
+		struct sockaddr_ll from;
+		socklen_t fl = sizeof(from);
+		ssize_t n;
+
+		memset(got, 0, sizeof(*got));
+		n = recvfrom(cap, got->b, sizeof(got->b), 0, (struct sockaddr *)&from, &fl);
+		if (n < 0)
+			return -1;
+		if (from.sll_pkttype == PACKET_OUTGOING)
+			continue;
+		if (ntohs(from.sll_protocol) == ETH_P_IPV6 && n >= IP6_HLEN + IP4_HLEN + 8 &&
+		    got->b[6] == 4 && get16(got->b + IP6_HLEN + IP4_HLEN + 2) == 9) {
+			got->len = (size_t)n;
+			return 0;
+		}
+		if (ntohs(from.sll_protocol) == ETH_P_IP && n >= IP4_HLEN + 8 && got->b[9] == 17 &&
+		    get16(got->b + IP4_HLEN + 2) == 9) {
+			got->len = (size_t)n;
+			return 0;
+		}
+	}
+}
+
+static void test_lwt_route4(void **state)
+{
+	struct env *env = *state;
+	struct kroute r = { .family = AF_INET, .dst_len = 24, .kind = KROUTE_BPF };
+	struct kbpf_mapping m = { .vn = 1, .addr = addr6("::ffff:192.0.2.42"), .state = KBPF_UP };
+	struct in6_addr src = addr6("2001:db8:f::1"), want = addr6("2001:0:0:a::c000:22a"),
+			miss_addr = addr6("::ffff:192.0.2.99");
+	struct in_addr prefix = { .s_addr = htonl(0xc0000200) };
+	struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL) };
+	struct timeval tv = { .tv_sec = 1 };
+	struct misses seen = { 0 };
+	struct kbpf_counters c;
+	struct kernel *kn = NULL;
+	char err[KERNEL_ERRMSG_LEN];
+	uint64_t enc0, miss0, down0;
+	struct pkt got, inner;
+	size_t ilen;
+	int udp, cap;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		skip();
+	/* v0 is the uplink; the locator 2001:0:0:a is reached through a
+	 * neighbour on it; a miss leaves by v0 on-link; v1 captures */
+	assert_int_equal(sh("ip link set lo up && ip link add v0 type veth peer name v1 && "
+			    "ip link set v0 up && ip link set v1 up && "
+			    "ethtool -K v0 tx off >/dev/null 2>&1 && "
+			    "ip addr add 198.51.100.1/32 dev lo && "
+			    "ip -6 addr add 2001:db8:f::1/64 dev v0 nodad && "
+			    "ip -6 neigh replace 2001:db8:f::2 lladdr 02:00:00:00:00:02 dev v0 nud permanent && "
+			    "ip neigh replace 192.0.2.99 lladdr 02:00:00:00:00:03 dev v0 nud permanent && "
+			    "ip -6 route add 2001:0:0:a::/64 via 2001:db8:f::2 dev v0"), 0);
+	assert_int_equal(kernel_open(&kn, KERNEL_ROUTE_PROTOCOL_DEFAULT, err, sizeof(err)), 0);
+	r.dst.v4 = prefix;
+	r.oif = (int)if_nametoindex("v0");
+	r.bpf_fd = kbpf_out4_fd(env->k);
+	kernel_batch_begin(kn);
+	assert_int_equal(kernel_route_replace(kn, &r), 0);
+	assert_int_equal(kernel_batch_commit(kn, on_route_error, NULL), 0);
+	assert_int_equal(sh("ip route show 192.0.2.0/24 | grep -q 'encap bpf xmit ila_out4'"), 0);
+
+	assert_int_equal(kbpf_v4prefix_set(env->k, &prefix, 24, 1, &src), 0);
+	assert_int_equal(ila_locator_parse("2001:0:0:a", &m.loc, NULL, 0), 0);
+	assert_int_equal(kbpf_mapping_set(env->k, &m), 0);
+
+	cap = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
+	assert_true(cap >= 0);
+	ll.sll_ifindex = (int)if_nametoindex("v1");
+	assert_int_equal(bind(cap, (struct sockaddr *)&ll, sizeof(ll)), 0);
+	assert_int_equal(setsockopt(cap, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)), 0);
+	udp = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(udp >= 0);
+
+	/* inside IPv6 to the locator: every field of the outer header */
+	enc0 = global(env->k, ILA_BPF_OUT4_ENCAPSULATED);
+	assert_int_equal(send4_and_capture(udp, cap, "192.0.2.42", &got), 0);
+	assert_int_equal(got.b[0], 0x60);
+	assert_int_equal(got.b[1] | got.b[2] | got.b[3], 0);
+	assert_int_equal(get16(got.b + 4), got.len - IP6_HLEN);
+	assert_int_equal(got.b[6], 4);
+	assert_int_equal(got.b[7], 64);
+	assert_memory_equal(got.b + 8, &src, 16);
+	assert_memory_equal(got.b + 24, &want, 16);
+	/* and inside it the IPv4 packet as it was sent */
+	ilen = got.len - IP6_HLEN;
+	memcpy(inner.b, got.b + IP6_HLEN, ilen);
+	assert_int_equal(inner.b[0], 0x45);
+	assert_int_equal(get16(inner.b + 2), ilen);
+	assert_int_equal(ila_csum_fold(ila_csum_partial(inner.b, IP4_HLEN, 0)), 0xffff);
+	assert_memory_equal(inner.b + 12, "\xc6\x33\x64\x01\xc0\x00\x02\x2a", 8);
+	assert_memory_equal(inner.b + IP4_HLEN + 8, "through ila_out4", 17);
+	assert_int_equal(global(env->k, ILA_BPF_OUT4_ENCAPSULATED), enc0 + 1);
+	assert_int_equal(kbpf_mapping_counters(env->k, 1, &m.addr, &c), 0);
+	assert_int_equal(c.packets, 1);
+	assert_int_equal(c.bytes, ilen);
+
+	/* a miss goes on along the prefix's route, unchanged, and is told */
+	miss0 = global(env->k, ILA_BPF_OUT4_MISS);
+	kbpf_miss_drain(env->k, on_miss, &seen);
+	seen.n = 0;
+	assert_int_equal(send4_and_capture(udp, cap, "192.0.2.99", &got), 0);
+	assert_int_equal(got.b[0], 0x45);
+	assert_int_equal(got.len, ilen);
+	assert_memory_equal(got.b + 16, "\xc0\x00\x02\x63", 4);
+	assert_int_equal(global(env->k, ILA_BPF_OUT4_MISS), miss0 + 1);
+	assert_int_equal(kbpf_miss_drain(env->k, on_miss, &seen), 1);
+	assert_int_equal(seen.vn, 1);
+	assert_memory_equal(&seen.addr, &miss_addr, 16);
+	/* the same bytes as the encapsulated packet but for the address, the
+	 * IP identification and the header checksum */
+	assert_memory_equal(got.b, inner.b, 4);
+	assert_memory_equal(got.b + 6, inner.b + 6, 4);
+	assert_memory_equal(got.b + 12, inner.b + 12, 4);
+	assert_memory_equal(got.b + IP4_HLEN, inner.b + IP4_HLEN, 4); /* ports */
+	assert_memory_equal(got.b + IP4_HLEN + 8, inner.b + IP4_HLEN + 8, ilen - IP4_HLEN - 8);
+
+	/* DOWN: nothing leaves, counted */
+	down0 = global(env->k, ILA_BPF_OUT4_DOWN);
+	m.state = KBPF_DOWN;
+	assert_int_equal(kbpf_mapping_set(env->k, &m), 0);
+	assert_int_equal(send4_and_capture(udp, cap, "192.0.2.42", &got), -1);
+	assert_int_equal(global(env->k, ILA_BPF_OUT4_DOWN), down0 + 1);
+	assert_int_equal(kbpf_mapping_counters(env->k, 1, &m.addr, &c), 0);
+	assert_int_equal(c.packets, 2);
+
+	close(udp);
+	close(cap);
+	kernel_batch_begin(kn);
+	assert_int_equal(kernel_route_delete(kn, &r), 0);
+	assert_int_equal(kernel_batch_commit(kn, on_route_error, NULL), 0);
+	kernel_close(kn);
+	assert_int_equal(kbpf_mapping_del(env->k, 1, &m.addr), 0);
+	assert_int_equal(kbpf_v4prefix_del(env->k, &prefix, 24), 0);
+}
+
 static int bpf_usable(void)
 {
 	if (geteuid() != 0)
@@ -830,6 +1151,8 @@ int main(void)
 		cmocka_unit_test(test_batch_100k),
 		cmocka_unit_test(test_tc_attach_detach),
 		cmocka_unit_test(test_lwt_route),
+		cmocka_unit_test(test_decap4),
+		cmocka_unit_test(test_lwt_route4),
 	};
 
 	if (!bpf_usable()) {

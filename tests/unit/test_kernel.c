@@ -309,6 +309,56 @@ static void test_golden_bpf_route(void **state)
 	assert_int_equal(kernel_route_build(buf, sizeof(buf), &r, false, PROTO, 1, 0), -EINVAL);
 }
 
+/*
+ * `ip route replace 10.1.0.0/24 encap bpf xmit fd 9 headroom 40 dev v0
+ * proto 73` (the BPF data path's ila_out4 on an IPv4 SIR prefix, with room
+ * for the IPv6 header it adds), v0 = 3.
+ */
+static void test_golden_bpf_route4(void **state)
+{
+	static const uint8_t want[] = {
+		/* nlmsghdr: len 92, RTM_NEWROUTE 24, REQUEST|ACK|REPLACE|CREATE */
+		0x5c, 0x00, 0x00, 0x00, 0x18, 0x00, 0x05, 0x05,
+		0x04, 0x03, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00,
+		/* rtmsg: AF_INET, /24, main, proto 73, RT_SCOPE_LINK (no
+		 * gateway), RTN_UNICAST */
+		0x02, 0x18, 0x00, 0x00, 0xfe, 0x49, 0xfd, 0x01,
+		0x00, 0x00, 0x00, 0x00,
+		/* RTA_DST 1, len 8: 10.1.0.0 */
+		0x08, 0x00, 0x01, 0x00, 0x0a, 0x01, 0x00, 0x00,
+		/* RTA_ENCAP 22 | NLA_F_NESTED, len 40 */
+		0x28, 0x00, 0x16, 0x80,
+		/* LWT_BPF_XMIT 3 | NLA_F_NESTED, len 28 */
+		0x1c, 0x00, 0x03, 0x80,
+		/* LWT_BPF_PROG_FD 1, len 8: 9 */
+		0x08, 0x00, 0x01, 0x00, 0x09, 0x00, 0x00, 0x00,
+		/* LWT_BPF_PROG_NAME 2, len 13: "ila_out4", 3 bytes pad */
+		0x0d, 0x00, 0x02, 0x00, 'i', 'l', 'a', '_', 'o', 'u', 't', '4', 0x00,
+		0x00, 0x00, 0x00,
+		/* LWT_BPF_XMIT_HEADROOM 4, len 8: 40 */
+		0x08, 0x00, 0x04, 0x00, 0x28, 0x00, 0x00, 0x00,
+		/* RTA_ENCAP_TYPE 21, len 6: LWTUNNEL_ENCAP_BPF 6, 2 bytes pad */
+		0x06, 0x00, 0x15, 0x00, 0x06, 0x00, 0x00, 0x00,
+		/* RTA_OIF 4, len 8: 3 */
+		0x08, 0x00, 0x04, 0x00, 0x03, 0x00, 0x00, 0x00,
+	};
+	struct kroute r = v4(1, 0, KROUTE_BPF, 3);
+	uint8_t buf[KERNEL_ROUTE_MSG_MAX];
+	char text[128];
+	int len;
+
+	(void)state;
+	r.dst_len = 24;
+	r.bpf_fd = 9;
+	r.bpf_headroom = 40;
+	memset(buf, 0xee, sizeof(buf));
+	len = kernel_route_build(buf, sizeof(buf), &r, false, PROTO, 0x01020304, 0x0004);
+	assert_int_equal(len, sizeof(want));
+	assert_memory_equal(buf, want, sizeof(want));
+	assert_string_equal(kroute_format(&r, text, sizeof(text)),
+			    "10.1.0.0/24 encap bpf xmit ila_out4 oif 3 table 254");
+}
+
 /* `ip route replace 10.1.2.0/24 dev v0 table 1000 proto 73`, v0 = 3. */
 static void test_golden_v4_table_route(void **state)
 {
@@ -1095,6 +1145,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden_ila_route),
 		cmocka_unit_test(test_golden_bpf_route),
+		cmocka_unit_test(test_golden_bpf_route4),
 		cmocka_unit_test(test_golden_v4_table_route),
 		cmocka_unit_test(test_golden_xlat_add),
 		cmocka_unit_test(test_check_and_format),

@@ -48,6 +48,73 @@ static const uint8_t hello_10[] = {
 	0x17, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00,
 };
 
+/*
+ * CLIENT_CAPABILITIES, one command number per profile: 119 (8.2-9.0), 118
+ * (9.1), 119 (10.0-10.1), 121 (10.2+); body u32 capability, then GR (1): u32
+ * stale time, u32 vrf; UPDATE_COMPLETE (2): u32 afi, u32 safi, u32 vrf;
+ * GR_DISABLE (4): u32 vrf.
+ */
+static const uint8_t gr_60_8_2[] = {
+	0x00, 0x16, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x77,
+	0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t gr_60_9_1[] = {
+	0x00, 0x16, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x76,
+	0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t gr_60_10_0[] = {
+	0x00, 0x16, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x77,
+	0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3c, 0x00, 0x00, 0x00, 0x00,
+};
+/* 10.2+, stale time 4095 */
+static const uint8_t gr_4095_10_2[] = {
+	0x00, 0x16, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x79,
+	0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x0f, 0xff, 0x00, 0x00, 0x00, 0x00,
+};
+/* UPDATE_COMPLETE, IPv4 (afi 1) then IPv6 (afi 2), safi unicast */
+static const uint8_t complete4_8_2[] = {
+	0x00, 0x1a, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x77,
+	0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+	0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t complete6_8_2[] = {
+	0x00, 0x1a, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x77,
+	0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01,
+	0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t complete6_9_1[] = {
+	0x00, 0x1a, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x76,
+	0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01,
+	0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t complete4_10_0[] = {
+	0x00, 0x1a, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x77,
+	0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01,
+	0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t complete6_10_2[] = {
+	0x00, 0x1a, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x79,
+	0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x01,
+	0x00, 0x00, 0x00, 0x00,
+};
+/* GR_DISABLE */
+static const uint8_t gr_disable_8_2[] = {
+	0x00, 0x12, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x77,
+	0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t gr_disable_9_1[] = {
+	0x00, 0x12, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x76,
+	0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t gr_disable_10_0[] = {
+	0x00, 0x12, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x77,
+	0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+};
+static const uint8_t gr_disable_10_2[] = {
+	0x00, 0x12, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x79,
+	0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00,
+};
+
 /* ROUTE_ADD (8) 2001:db8::42/128 via fe80::1 ifindex 3, metric 0 */
 static const uint8_t add_v6_8[] = {
 	0x00, 0x48, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,
@@ -311,6 +378,60 @@ static void test_redistribute(void **state)
 			 -ENOSPC);
 }
 
+static void test_client_caps(void **state)
+{
+	uint8_t m[64];
+
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_8_2, ZAPI_CAP_GR, 60),
+		   gr_60_8_2, sizeof(gr_60_8_2));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_9_1, ZAPI_CAP_GR, 60),
+		   gr_60_9_1, sizeof(gr_60_9_1));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_10_0, ZAPI_CAP_GR, 60),
+		   gr_60_10_0, sizeof(gr_60_10_0));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_10_2, ZAPI_CAP_GR, 4095),
+		   gr_4095_10_2, sizeof(gr_4095_10_2));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_8_2,
+					     ZAPI_CAP_UPDATE_COMPLETE, 1),
+		   complete4_8_2, sizeof(complete4_8_2));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_8_2,
+					     ZAPI_CAP_UPDATE_COMPLETE, 2),
+		   complete6_8_2, sizeof(complete6_8_2));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_9_1,
+					     ZAPI_CAP_UPDATE_COMPLETE, 2),
+		   complete6_9_1, sizeof(complete6_9_1));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_10_0,
+					     ZAPI_CAP_UPDATE_COMPLETE, 1),
+		   complete4_10_0, sizeof(complete4_10_0));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_10_2,
+					     ZAPI_CAP_UPDATE_COMPLETE, 2),
+		   complete6_10_2, sizeof(complete6_10_2));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_8_2, ZAPI_CAP_GR_DISABLE, 0),
+		   gr_disable_8_2, sizeof(gr_disable_8_2));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_9_1, ZAPI_CAP_GR_DISABLE, 0),
+		   gr_disable_9_1, sizeof(gr_disable_9_1));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_10_0, ZAPI_CAP_GR_DISABLE,
+					     0),
+		   gr_disable_10_0, sizeof(gr_disable_10_0));
+	assert_msg(m, zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_10_2, ZAPI_CAP_GR_DISABLE,
+					     0),
+		   gr_disable_10_2, sizeof(gr_disable_10_2));
+	/* CLIENT_CAPABILITIES is ERROR's number plus one in every profile */
+	for (int v = 0; v < 4; v++) {
+		static const int prof[] = { ZAPI_PROFILE_8_2, ZAPI_PROFILE_9_1, ZAPI_PROFILE_10_0,
+					    ZAPI_PROFILE_10_2 };
+		const struct zapi_cmds *p = zapi_profile_cmds(prof[v]);
+
+		assert_int_equal(p->client_caps, p->error + 1);
+	}
+	assert_int_equal(zapi_encode_client_cap(m, sizeof(m), 700, ZAPI_CAP_GR, 60), -EINVAL);
+	assert_int_equal(zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_8_2,
+						ZAPI_CAP_UPDATE_COMPLETE, 3), -EINVAL);
+	assert_int_equal(zapi_encode_client_cap(m, sizeof(m), ZAPI_PROFILE_8_2,
+						(enum zapi_client_cap)9, 0), -EINVAL);
+	assert_int_equal(zapi_encode_client_cap(m, 25, ZAPI_PROFILE_8_2, ZAPI_CAP_GR, 60),
+			 -ENOSPC);
+}
+
 /* The head of a route message is a ROUTE_ADD body: the golden ones parse. */
 static void test_parse_route_head(void **state)
 {
@@ -326,6 +447,25 @@ static void test_parse_route_head(void **state)
 	assert_int_equal(h.plen, 32);
 	v4(&a4, "198.51.100.7");
 	assert_memory_equal(&h.prefix.v4, &a4, 4);
+	assert_int_equal(h.nh_type, 3); /* IPV4_IFINDEX: its ifindex is not looked at */
+	assert_int_equal(h.ifindex, 0);
+	{
+		/* a route through an interface: the first next hop's ifindex;
+		 * cut inside it, no next hop */
+		uint8_t b[] = { 0x16, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x05,
+				0x01, 0x02, 0x20, 0xc6, 0x33, 0x64, 0x07, 0x00, 0x01, 0x00, 0x00,
+				0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x2c, 0x00, 0x00, 0x00,
+				0x00 };
+
+		assert_int_equal(zapi_parse_route_head(b, sizeof(b), &h), 0);
+		assert_int_equal(h.nh_type, 1);
+		assert_int_equal(h.ifindex, 300);
+		assert_int_equal(zapi_parse_route_head(b, 27, &h), 0);
+		assert_int_equal(h.nh_type, 0);
+		b[19] = 0; /* no next hop at all */
+		assert_int_equal(zapi_parse_route_head(b, sizeof(b), &h), 0);
+		assert_int_equal(h.nh_type, 0);
+	}
 	assert_int_equal(zapi_parse_route_head(del_v4_10 + 10, sizeof(del_v4_10) - 10, &h), 0);
 	assert_int_equal(h.type, 27);
 	assert_int_equal(h.instance, 2);
@@ -501,12 +641,13 @@ static void on_event(void *arg, int ev)
 		f->downs++;
 }
 
-static struct fz *fz_open(int version)
+static struct fz *fz_open_gr(int version, uint32_t gr_stale_s)
 {
 	struct zapi_conf c = {
 		.socket = NOSOCK,
 		.version = version,
 		.route_type_name = ILA_CONF_ZRT_BABEL,
+		.gr_stale_s = gr_stale_s,
 	};
 	struct fz *f = calloc(1, sizeof(*f));
 	char err[128];
@@ -519,6 +660,11 @@ static struct fz *fz_open(int version)
 	f->skip[0] = version == 10 ? 12 : 11;
 	f->skip[1] = version == 10 ? 13 : 12;
 	return f;
+}
+
+static struct fz *fz_open(int version)
+{
+	return fz_open_gr(version, 0);
 }
 
 /* A new connection: the client gets one end, the test keeps the other. */
@@ -882,6 +1028,35 @@ static void test_reconnect_replay(void **state)
 	fz_close(f, false);
 }
 
+/* The same through an interface: nexthop IFINDEX, with DISTANCE and METRIC. */
+static void fz_send_redist_dev(struct fz *f, int family, const char *prefix, uint8_t plen,
+			       int ifindex)
+{
+	uint8_t b[64] = { 0 };
+	union zaddr a;
+	size_t n = 0;
+
+	assert_int_equal(inet_pton(family, prefix, &a), 1);
+	b[n++] = BABEL_8;
+	n += 2 + 4;
+	ila_put_be32(b + n, 0x07); /* NEXTHOP | DISTANCE | METRIC */
+	n += 4;
+	b[n++] = 1;
+	b[n++] = (uint8_t)family;
+	b[n++] = plen;
+	memcpy(b + n, &a, (plen + 7u) / 8);
+	n += (plen + 7u) / 8;
+	ila_put_be16(b + n, 1);
+	n += 2 + 4;
+	b[n++] = 1; /* IFINDEX */
+	b[n++] = 0;
+	ila_put_be32(b + n, (uint32_t)ifindex);
+	n += 4;
+	b[n++] = 10;
+	n += 4;
+	fz_send(f, 30, b, n);
+}
+
 /* A REDISTRIBUTE_ROUTE_ADD (30 in 8.x) as zebra sends it: a route body. */
 static void fz_send_redist(struct fz *f, uint8_t type, uint16_t instance, int family,
 			   const char *prefix, uint8_t plen)
@@ -958,6 +1133,177 @@ static void test_reconcile_stale(void **state)
 	assert_int_equal(zapi_stats(f->z)->malformed, 1);
 	assert_int_equal(zapi_stats(f->z)->errors, 1);
 	assert_int_equal(zapi_stats(f->z)->unknown, 0);
+	assert_int_equal(zapi_route_count(f->z), 1);
+	fz_close(f, false);
+}
+
+/*
+ * Graceful restart on: once up, GR with the stale time goes first; after
+ * each replay, UPDATE_COMPLETE for IPv4 and IPv6. A close without withdraw
+ * sends nothing more (zebra keeps the routes); with withdraw, GR_DISABLE
+ * precedes the deletes.
+ */
+static void gr_session(struct fz *f)
+{
+	struct zroute r = route_v6_host();
+	uint8_t m[256];
+	uint8_t gr30[sizeof(gr_60_8_2)];
+
+	memcpy(gr30, gr_60_8_2, sizeof(gr30));
+	gr30[17] = 30;
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
+	fz_send_caps(f, 19);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_true(wait_for(f, is_up));
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), gr30, sizeof(gr30));
+	reconcile_8(f, 118, true);
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), add_v6_8, sizeof(add_v6_8));
+	/* the end of the dump: REDISTRIBUTE_DELETE (passed over); update-complete
+	 * waits for zebra's answer to the route */
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	for (int i = 0; i < 50; i++) {
+		pump(f);
+		poll(NULL, 0, 1);
+	}
+	assert_int_equal(recv(f->peer, m, sizeof(m), MSG_DONTWAIT), -1);
+	fz_send_notify(f, 10, ZAPI_NOTE_INSTALLED, &r);
+	assert_msg(m, fz_recv(f, m, sizeof(m)), complete4_8_2, sizeof(complete4_8_2));
+	assert_msg(m, fz_recv(f, m, sizeof(m)), complete6_8_2, sizeof(complete6_8_2));
+}
+
+static void test_graceful_restart(void **state)
+{
+	struct fz *f = fz_open_gr(8, 30);
+	struct zroute r = route_v6_host();
+	uint8_t m[256];
+
+	assert_int_equal(zapi_route_set(f->z, &r), 0);
+	fz_connect(f);
+	gr_session(f);
+	assert_int_equal(zapi_stats(f->z)->update_complete, 1);
+	/* zebra goes and comes back: the same again */
+	close(f->peer);
+	f->peer = -1;
+	assert_true(wait_for(f, is_down));
+	fz_connect(f);
+	gr_session(f);
+	assert_int_equal(zapi_stats(f->z)->update_complete, 2);
+	/* the routes stay in zebra: nothing is sent at close */
+	zapi_close(f->z, false);
+	f->z = NULL;
+	assert_int_equal(fz_recv(f, m, sizeof(m)), 0); /* the dump's end is passed over */
+	close(f->peer);
+	ev_loop_destroy(f->loop);
+	free(f);
+
+	/* a flushing stop: GR off first, then the deletes */
+	f = fz_open_gr(8, 30);
+	assert_int_equal(zapi_route_set(f->z, &r), 0);
+	fz_connect(f);
+	gr_session(f);
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE); /* the answer to the probe, early */
+	zapi_close(f->z, true);
+	f->z = NULL;
+	assert_msg(m, fz_recv(f, m, sizeof(m)), gr_disable_8_2, sizeof(gr_disable_8_2));
+	assert_msg(m, fz_recv(f, m, sizeof(m)), del_v6_8, sizeof(del_v6_8));
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	assert_int_equal(fz_recv(f, m, sizeof(m)), 0);
+	close(f->peer);
+	ev_loop_destroy(f->loop);
+	free(f);
+}
+
+/* GR against a 10.2 zebra (auto): the GR messages carry 10.2's number, 121. */
+static void test_graceful_restart_10_2(void **state)
+{
+	struct fz *f = fz_open_gr(0, 4095);
+	uint8_t m[256];
+
+	fz_connect(f);
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
+	fz_send_error(f, 120, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 19);
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), notify_req_10_2, sizeof(notify_req_10_2));
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), gr_4095_10_2, sizeof(gr_4095_10_2));
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	assert_int_equal(zapi_stats(f->z)->update_complete, 0); /* not before the dump's end */
+	fz_send_error(f, 120, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 121); /* UPDATE_COMPLETE IPv4 */
+	assert_int_equal(ila_get_be32(m + 10), ZAPI_CAP_UPDATE_COMPLETE);
+	assert_int_equal(ila_get_be32(m + 14), 1);
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), complete6_10_2, sizeof(complete6_10_2));
+	assert_int_equal(zapi_stats(f->z)->version, ZAPI_PROFILE_10_2);
+	fz_close(f, false);
+}
+
+/* The adopt callback: takes the IPv4 host route via ifindex 7 only. */
+static int adopt_calls;
+static struct zroute adopt_seen[4];
+
+static bool adopt_v4(void *arg, const struct zroute *r)
+{
+	struct zapi *z = arg;
+
+	if (adopt_calls < 4)
+		adopt_seen[adopt_calls] = *r;
+	adopt_calls++;
+	if (r->family != AF_INET || r->nh != ZNH_IFINDEX || r->ifindex != 7)
+		return false;
+	return zapi_route_set(z, r) == 0;
+}
+
+/* Routes zebra holds of our type at a connection go to the adopt callback
+ * with their interface: the one taken stays (added again, not deleted),
+ * the others are deleted; update-complete follows. */
+static void test_adopt_from_dump(void **state)
+{
+	struct fz *f = fz_open_gr(8, 30);
+	uint8_t m[256];
+
+	adopt_calls = 0;
+	zapi_set_adopt(f->z, adopt_v4, f->z);
+	fz_connect(f);
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
+	fz_send_caps(f, 19);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_true(wait_for(f, is_up));
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 119); /* GR */
+	reconcile_8(f, 118, false);
+	fz_send_redist_dev(f, AF_INET, "198.51.100.9", 32, 7);          /* adopted */
+	fz_send_redist_dev(f, AF_INET6, "2001:db8::9", 128, 7);         /* refused */
+	fz_send_redist(f, BABEL_8, 0, AF_INET6, "2001:db8:20::", 64);   /* a blackhole */
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	/* the adopted route is sent again (ROUTE_ADD, ifindex 7), the others deleted */
+	assert_int_equal(fz_recv(f, m, sizeof(m)), 44);
+	assert_int_equal(ila_get_be16(m + 8), 8);
+	assert_int_equal(m[34], 1);
+	assert_int_equal(ila_get_be32(m + 36), 7);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 9);
+	assert_int_equal(m[23], 128);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 9);
+	assert_int_equal(m[23], 64);
+	{
+		struct zroute a = { .family = AF_INET, .plen = 32 };
+
+		v4(&a.prefix.v4, "198.51.100.9");
+		fz_send_notify(f, 10, ZAPI_NOTE_INSTALLED, &a);
+	}
+	assert_msg(m, fz_recv(f, m, sizeof(m)), complete4_8_2, sizeof(complete4_8_2));
+	assert_msg(m, fz_recv(f, m, sizeof(m)), complete6_8_2, sizeof(complete6_8_2));
+	assert_int_equal(adopt_calls, 3);
+	assert_int_equal(adopt_seen[1].nh, ZNH_IFINDEX);
+	assert_int_equal(adopt_seen[1].ifindex, 7);
+	assert_int_equal(adopt_seen[2].nh, ZNH_BLACKHOLE);
+	assert_int_equal(zapi_stats(f->z)->adopted, 1);
+	assert_int_equal(zapi_stats(f->z)->stale, 2);
+	assert_int_equal(zapi_stats(f->z)->dumps, 1);
 	assert_int_equal(zapi_route_count(f->z), 1);
 	fz_close(f, false);
 }
@@ -1147,12 +1493,16 @@ static void test_set_unset_close(void **state)
 	assert_int_equal(zapi_route_unset(f->z, AF_INET6, &p6, 128), -ENOENT);
 	assert_int_equal(zapi_route_count(f->z), 1);
 
-	/* closing with withdraw_all deletes what is left */
+	/* closing with withdraw_all disables GR, then deletes what is left,
+	 * then waits for the answer to a probe (sent early here) */
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
 	zapi_close(f->z, true);
 	f->z = NULL;
+	assert_msg(m, fz_recv(f, m, sizeof(m)), gr_disable_8_2, sizeof(gr_disable_8_2));
 	assert_int_equal(fz_recv(f, m, sizeof(m)), 28);
 	assert_int_equal(ila_get_be16(m + 8), 9);
 	assert_memory_equal(m + 24, &b.prefix.v4, 4);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
 	assert_int_equal(fz_recv(f, m, sizeof(m)), 0);
 	close(f->peer);
 	ev_loop_destroy(f->loop);
@@ -1212,6 +1562,10 @@ int main(void)
 		cmocka_unit_test(test_truncated_counted),
 		cmocka_unit_test(test_reassembly),
 		cmocka_unit_test(test_set_unset_close),
+		cmocka_unit_test(test_client_caps),
+		cmocka_unit_test(test_graceful_restart),
+		cmocka_unit_test(test_graceful_restart_10_2),
+		cmocka_unit_test(test_adopt_from_dump),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -6,7 +6,8 @@
  * this can, and it says exactly which packets were lost or came twice.
  *
  *   flood send -d ADDR -p PORT -r RATE -n COUNT [-s SRC] [-l LEN] [-t SEC] [-i RUN]
- *       COUNT packets to ADDR:PORT at RATE per second (from SRC), payload LEN
+ *       COUNT packets to ADDR:PORT at RATE per second (from SRC; ADDR and SRC
+ *       IPv6, or both IPv4, sent IPv4-mapped through the same socket), payload LEN
  *       bytes (at least 32), for at most SEC seconds. Errors from the network
  *       (ICMPv6 answers, EHOSTUNREACH, ...) are counted, not fatal.
  *       A send that fails (an ICMPv6 error reported on the socket) is
@@ -20,7 +21,7 @@
  *       for MS milliseconds after the first packet. Prints one line:
  *       "recv packets=N unique=U dup=D lost=L reordered=R ..." with a field
  *       "if<IFINDEX>=packets/first_ms/last_ms/first_seq/last_seq" per arrival
- *       interface. -o FILE writes "SEQ IFINDEX T_US" per packet (T_US on
+ *       interface (IPv6 and IPv4 packets alike). -o FILE writes "SEQ IFINDEX T_US" per packet (T_US on
  *       CLOCK_MONOTONIC, as Python's time.monotonic()). SIGTERM or SIGINT
  *       ends it early, with its report.
  *
@@ -103,11 +104,16 @@ static int parse_addr(const char *s, unsigned port, struct sockaddr_in6 *a)
 	memset(a, 0, sizeof(*a));
 	a->sin6_family = AF_INET6;
 	a->sin6_port = htons((uint16_t)port);
-	if (inet_pton(AF_INET6, s, &a->sin6_addr) != 1) {
-		fprintf(stderr, "flood: '%s' is not an IPv6 address\n", s);
-		return -1;
+	if (inet_pton(AF_INET6, s, &a->sin6_addr) == 1)
+		return 0;
+	/* IPv4 goes through the same (dual-stack) socket, IPv4-mapped */
+	if (inet_pton(AF_INET, s, &a->sin6_addr.s6_addr[12]) == 1) {
+		a->sin6_addr.s6_addr[10] = 0xff;
+		a->sin6_addr.s6_addr[11] = 0xff;
+		return 0;
 	}
-	return 0;
+	fprintf(stderr, "flood: '%s' is neither an IPv6 nor an IPv4 address\n", s);
+	return -1;
 }
 
 /* The last ICMPv6 answer seen: type, code and who sent it. */
@@ -315,6 +321,7 @@ static int do_recv(const struct opts *o)
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof(rcvbuf)) < 0)
 		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
 	setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)); /* IPv4 packets */
 	setsockopt(fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	any.sin6_port = htons((uint16_t)o->port);
 	if (bind(fd, (struct sockaddr *)&any, sizeof(any)) < 0) {
@@ -377,6 +384,11 @@ static int do_recv(const struct opts *o)
 
 					memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 					ifindex = (int)pi.ipi6_ifindex;
+				} else if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+					struct in_pktinfo pi;
+
+					memcpy(&pi, CMSG_DATA(c), sizeof(pi));
+					ifindex = pi.ipi_ifindex;
 				} else if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SO_RXQ_OVFL) {
 					memcpy(&overflow, CMSG_DATA(c), sizeof(overflow));
 				}

@@ -42,7 +42,9 @@ W_SIR = '2001:db8:100::42'             # the workload that moves
 X_SIR = '2001:db8:100::c0'             # the correspondent, behind C
 LOC = {'a': '2001:db8:aa:0', 'b': '2001:db8:bb:0', 'c': '2001:db8:cc:0'}
 LOC_NET = {n: '2001:db8:%s::/64' % (n * 2) for n in LOC}
-NS = {'r': 'il-r', 'm': 'il-m', 'a': 'il-a', 'b': 'il-b', 'c': 'il-c', 'w': 'il-w', 'x': 'il-x'}
+# $ILA_NETNS_TAG goes into every namespace's name (il<TAG>-a, ...), so that
+# runs on one machine at the same time do not take each other's namespaces
+NS = {n: 'il%s-%s' % (os.environ.get('ILA_NETNS_TAG', ''), n) for n in 'rmabcwx'}
 # fabric links R <-> n: 2001:db8:f:N::1 on R, ::2 on the node
 FABRIC = {'a': '2001:db8:f:a::', 'b': '2001:db8:f:b::', 'c': '2001:db8:f:c::',
           'm': '2001:db8:f:d::'}
@@ -516,22 +518,24 @@ class RouteWatch(threading.Thread):
 # ---- a TCP connection kept busy across a move ----
 
 class TcpPing(threading.Thread):
-    """A TCP connection from X to W's SIR address, echoing an 8-byte counter
-    every interval seconds until stopped. Counts round trips, the longest
-    wait for an echo, and the error that ended it (a reset, a timeout)."""
+    """A TCP connection from X to W's SIR address (or from x to w, both IPv4
+    or both IPv6), echoing an 8-byte counter every interval seconds until
+    stopped. Counts round trips, the longest wait for an echo, and the error
+    that ended it (a reset, a timeout)."""
 
-    def __init__(self, port, interval=0.02, timeout=5.0):
+    def __init__(self, port, interval=0.02, timeout=5.0, w=W_SIR, x=X_SIR):
         super().__init__(daemon=True)
+        family = socket.AF_INET if '.' in w else socket.AF_INET6
         with NetNS(NS['w']):
-            self.lst = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+            self.lst = socket.socket(family, socket.SOCK_STREAM)
         self.lst.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lst.bind((W_SIR, port))
+        self.lst.bind((w, port))
         self.lst.listen(1)
         with NetNS(NS['x']):
-            self.cli = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        self.cli.bind((X_SIR, 0))
+            self.cli = socket.socket(family, socket.SOCK_STREAM)
+        self.cli.bind((x, 0))
         self.cli.settimeout(timeout)
-        self.cli.connect((W_SIR, port))
+        self.cli.connect((w, port))
         self.lst.settimeout(timeout)
         self.srv, peer = self.lst.accept()
         self.peer = peer[0]
