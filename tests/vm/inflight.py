@@ -41,7 +41,7 @@ sys.path.insert(0, HERE)
 
 import ilad_net as N  # noqa: E402
 from ilad_net import FABRIC, LOC, NS, W_SIR, dev, until  # noqa: E402
-from vmlib import Failed, NetNS, Results, find_tool, ip, run  # noqa: E402
+from vmlib import Failed, NetNS, Results, find_tool, ip, ip_batch, run  # noqa: E402
 
 W_V4 = '192.0.2.42'
 V4_PREFIX = '192.0.2.0/24'
@@ -205,31 +205,45 @@ class Suite:
 
     def setup(self):
         net = self.net
+        t0 = time.monotonic()
         net.build()
-        # IPv4: R <-> A, W's address behind A and B, forwarding everywhere
-        ip('addr', 'add', R_A4 + '/30', 'dev', dev('r', 'a'), ns=NS['r'])
-        ip('addr', 'add', A_R4 + '/30', 'dev', dev('a', 'r'), ns=NS['a'])
-        ip('addr', 'add', W_V4 + '/32', 'dev', 'lo', ns=NS['w'])
-        for n in ('r', 'a', 'b'):
-            sh(n, 'echo 1 >/proc/sys/net/ipv4/conf/all/forwarding')
-        for n in ('w', 'a', 'b'):
-            sh(n, 'echo 0 >/proc/sys/net/ipv4/conf/all/rp_filter; '
-                  'echo 0 >/proc/sys/net/ipv4/conf/default/rp_filter')
-        # B's own packets to W (IPv4 over ILA) need a source address
-        ip('addr', 'add', B_V4 + '/32', 'dev', 'lo', ns=NS['b'])
-        for n in ('a', 'b'):
-            ip('-4', 'neigh', 'replace', W_V4, 'lladdr', net.mac[dev('w', n)], 'dev', dev(n, 'w'),
-               'nud', 'permanent', ns=NS[n])
-        # the old path: R sends W's traffic to A (the fabric has not converged)
-        ip('-4', 'route', 'add', W_V4 + '/32', 'via', A_R4, ns=NS['r'])
+        t_build = time.monotonic() - t0
+        # IPv4: R <-> A, W's address behind A and B, forwarding on R, A
+        # and B, no reverse path filter where packets arrive; one iproute2
+        # batch and one shell per namespace (the guest is slow)
+        cmds = {
+            'r': ['addr add %s/30 dev %s' % (R_A4, dev('r', 'a')),
+                  # the old path: R sends W's traffic to A (the fabric has
+                  # not converged)
+                  'route add %s/32 via %s' % (W_V4, A_R4)],
+            'a': ['addr add %s/30 dev %s' % (A_R4, dev('a', 'r'))],
+            # B's own packets to W (IPv4 over ILA) need a source address
+            'b': ['addr add %s/32 dev lo' % B_V4],
+            'w': ['addr add %s/32 dev lo' % W_V4],
+        }
         if self.mode == 'host-route':
-            ip('-6', 'route', 'add', W_SIR + '/128', 'via', FABRIC['a'] + '2', ns=NS['r'])
+            cmds['r'].append('route add %s/128 via %s' % (W_SIR, FABRIC['a'] + '2'))
+        for n in ('a', 'b'):
+            cmds[n].append('neigh replace %s lladdr %s dev %s nud permanent' % (
+                W_V4, net.mac[dev('w', n)], dev(n, 'w')))
+        for n, lines in cmds.items():
+            ip_batch(lines, ns=NS[n])
+        fwd = 'echo 1 >/proc/sys/net/ipv4/conf/all/forwarding'
+        rpf = ('echo 0 >/proc/sys/net/ipv4/conf/all/rp_filter; '
+               'echo 0 >/proc/sys/net/ipv4/conf/default/rp_filter')
+        for n, cmd in (('r', fwd), ('a', fwd + '; ' + rpf), ('b', fwd + '; ' + rpf), ('w', rpf)):
+            sh(n, cmd)
+        t1 = time.monotonic()
         net.certs(['mapper', 'a', 'b'])
+        t2 = time.monotonic()
         net.start_mapper(['a', 'b'])
         for n in ('a', 'b'):
             net.start_ilad(n, conf_text=self.conf(n), wait=False)
         for n in ('a', 'b'):
             net.wait_synced(n)
+        Results.info('%s %s: namespaces and links %.1f s, IPv4 %.1f s, certificates %.1f s, '
+                     'daemons up and in sync %.1f s' % (self.name, self.mode, t_build, t1 - t0 -
+                                                        t_build, t2 - t1, time.monotonic() - t2))
 
     def attach(self, node):
         out = []
