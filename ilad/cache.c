@@ -191,8 +191,8 @@ void cache_snapshot_end(struct ilad *d, uint32_t vn)
 	}
 }
 
-static void v4_segment(const struct ila_locator *loc, const struct in_addr *a,
-		       struct in6_addr *seg);
+static void inflight_segment(const struct ila_locator *loc, const struct ilad_key *k,
+			     struct in6_addr *seg);
 
 /*
  * The next hop of a locator, resolved once per flush: every ILA route to a
@@ -246,17 +246,22 @@ static bool desired_route(struct ilad *d, const struct centry *e, struct kroute 
 	}
 	if (!e->known)
 		return false;
-	if (e->hold_until_ms && e->rec.state != ILA_STATE_DOWN &&
-	    !ilad_is_my_locator(d, &e->rec.loc)) {
-		/* moved away moments ago: until the fabric has converged it may
-		 * still bring packets here, and sending them back into it could
-		 * loop; they go to the new node inside IPv6 (SRv6) instead */
+	if (e->rec.state != ILA_STATE_DOWN && !ilad_is_my_locator(d, &e->rec.loc) &&
+	    ((e->hold_until_ms && d->conf->mode == ILA_CONF_MODE_HOST_ROUTE) ||
+	     (d->ila && e->key.family == AF_INET))) {
+		/* host-route mode, moved away moments ago: until the fabric
+		 * has converged it may still bring packets here, and sending
+		 * them back into it could loop; they go to the new node inside
+		 * IPv6 (SRv6) instead. mode ila with the module: IPv4 always
+		 * goes so, to the serving node's locator (a move re-points it,
+		 * which forwards what is in flight) */
 		union kaddr gw;
 
-		v4_segment(&e->rec.loc, &e->key.addr.v4, &r->segment);
+		inflight_segment(&e->rec.loc, &e->key, &r->segment);
 		if (locator_nexthop(d, &e->rec.loc, &r->oif, &gw) < 0)
 			return false;
 		r->kind = KROUTE_SEG6;
+		r->seg6_reduced = d->seg6_reduced;
 		return true;
 	}
 	if (e->rec.state == ILA_STATE_DOWN) {
@@ -282,25 +287,36 @@ static bool desired_route(struct ilad *d, const struct centry *e, struct kroute 
 	return true;
 }
 
-/* The SRv6 segment of an IPv4 workload at a node: its locator, then the
- * IPv4 address in the last 32 bits. */
-static void v4_segment(const struct ila_locator *loc, const struct in_addr *a,
-		       struct in6_addr *seg)
+/* The SRv6 segment of a workload at a node (man ilad.8, IN-FLIGHT
+ * FORWARDING): the node's locator in the upper 64 bits, then for IPv4 32
+ * zero bits and the address, for IPv6 the address's lower 64 bits (its
+ * identifier). */
+static void inflight_segment(const struct ila_locator *loc, const struct ilad_key *k,
+			     struct in6_addr *seg)
 {
 	memset(seg, 0, sizeof(*seg));
 	memcpy(seg->s6_addr, loc->b, 8);
-	memcpy(seg->s6_addr + 12, &a->s_addr, 4);
+	if (k->family == AF_INET)
+		memcpy(seg->s6_addr + 12, &k->addr.v4.s_addr, 4);
+	else
+		memcpy(seg->s6_addr + 8, k->addr.v6.s6_addr + 8, 8);
 }
 
-/* Where this node decapsulates what an old node forwards to an IPv4
- * workload that runs here (host-route mode: its locators are not ILA
- * locators, so their addresses are free for segments). */
+/* Where this node decapsulates what other nodes send inside IPv6 to a
+ * workload that runs here. host-route mode: IPv4 and IPv6, at the segment
+ * itself (its locators are not ILA locators, so their addresses are free).
+ * mode ila with the module: IPv4 only (IPv6 is ILA), at the address the
+ * module's translation (PRE_ROUTING, before the route lookup) turns the
+ * segment into: the vn's SIR prefix in the upper 64 bits, the identifier
+ * as the checksum mode leaves it. */
 static bool desired_aux(struct ilad *d, const struct centry *e, struct kroute *r)
 {
 	struct local *l;
 	const struct ila_locator *loc;
+	const struct ila_conf_vn *vn;
+	struct in6_addr seg;
 
-	if (d->conf->mode != ILA_CONF_MODE_HOST_ROUTE || e->key.family != AF_INET)
+	if (d->conf->mode != ILA_CONF_MODE_HOST_ROUTE && !(d->ila && e->key.family == AF_INET))
 		return false;
 	l = local_get(d, &e->key);
 	loc = ilad_locator_for(d, e->key.vn);
@@ -309,11 +325,23 @@ static bool desired_aux(struct ilad *d, const struct centry *e, struct kroute *r
 	memset(r, 0, sizeof(*r));
 	r->family = AF_INET6;
 	r->dst_len = 128;
-	r->kind = KROUTE_SEG6_DX4;
 	r->hook_type = KROUTE_HOOK_UNSET;
-	v4_segment(loc, &e->key.addr.v4, &r->dst.v6);
-	r->nh4 = e->key.addr.v4;
 	r->oif = l->ifindex;
+	inflight_segment(loc, &e->key, &seg);
+	r->dst.v6 = seg;
+	if (d->conf->mode != ILA_CONF_MODE_HOST_ROUTE) {
+		vn = ilad_vn_of(d, e->key.family, &e->key.addr);
+		if (!vn || ila_ila_to_sir(&seg, &vn->sir_prefix,
+					  (enum ila_csum_mode)d->conf->csum_mode, &r->dst.v6) < 0)
+			return false;
+	}
+	if (e->key.family == AF_INET) {
+		r->kind = KROUTE_SEG6_DX4;
+		r->nh4 = e->key.addr.v4;
+	} else {
+		r->kind = KROUTE_SEG6_DX6;
+		r->nh6 = e->key.addr.v6;
+	}
 	return true;
 }
 
@@ -517,6 +545,9 @@ void cache_flush(struct ilad *d)
 		} else {
 			*inst = op->r;
 			d->stats.routes_replaced++;
+			if (!op->slot && op->e->hold_until_ms &&
+			    (op->r.kind == KROUTE_SEG6 || op->r.kind == KROUTE_ILA))
+				d->stats.inflight_routes++;
 		}
 		if (ilad_monitoring(d)) {
 			char buf[KROUTE_STRLEN];
@@ -545,15 +576,19 @@ static int load_route(void *arg, const struct kroute *r)
 	struct centry *e;
 	char buf[KROUTE_STRLEN];
 
-	if (r->kind == KROUTE_SEG6_DX4) {
-		/* the decapsulation of an IPv4 workload of ours: keyed by it */
+	if (r->kind == KROUTE_SEG6_DX4 || r->kind == KROUTE_SEG6_DX6) {
+		/* the decapsulation of a workload of ours: keyed by it */
 		union kaddr nh = { 0 };
+		int fam = r->kind == KROUTE_SEG6_DX4 ? AF_INET : AF_INET6;
 
-		nh.v4 = r->nh4;
-		vn = ilad_vn_of(d, AF_INET, &nh);
+		if (fam == AF_INET)
+			nh.v4 = r->nh4;
+		else
+			nh.v6 = r->nh6;
+		vn = ilad_vn_of(d, fam, &nh);
 		if (vn) {
 			k.vn = vn->id;
-			k.family = AF_INET;
+			k.family = (uint8_t)fam;
 			k.addr = nh;
 			if (!(e = cache_get(d, &k, true)))
 				return -ENOMEM;
@@ -671,6 +706,26 @@ void cache_flush_all(struct ilad *d)
 	}
 }
 
+void cache_decap_counters(struct ilad *d, uint64_t *packets, uint64_t *bytes)
+{
+	struct lh_entry *le;
+
+	*packets = *bytes = 0;
+	if (!d->kernel)
+		return;
+	lh_foreach(d->cache, le) {
+		const struct centry *e = lh_entry_v(le);
+		struct kroute r;
+
+		if (!e->aux_installed ||
+		    kernel_route_get(d->kernel, AF_INET6, &e->aux_inst.dst, &r) < 0 ||
+		    (r.kind != KROUTE_SEG6_DX4 && r.kind != KROUTE_SEG6_DX6))
+			continue;
+		*packets += r.packets;
+		*bytes += r.bytes;
+	}
+}
+
 /* Ends the holds that ran out. The held keys are kept apart, so a node
  * with a full table does not walk it every second for a few moved
  * workloads. */
@@ -704,8 +759,12 @@ void cache_hold(struct ilad *d, const struct ilad_key *k)
 {
 	struct centry *e = cache_get(d, k, false);
 
-	if (!e || d->conf->mode != ILA_CONF_MODE_HOST_ROUTE || k->family != AF_INET)
+	/* host-route mode, either family; mode ila with the module (the route
+	 * that forwards is there anyway: the hold counts it). Not with BPF,
+	 * whose map forwards */
+	if (!e || (d->conf->mode != ILA_CONF_MODE_HOST_ROUTE && !d->ila))
 		return;
+	d->stats.inflight_holds++;
 	if (!e->hold_until_ms) {
 		if (d->n_holds == d->cap_holds) {
 			size_t ncap = d->cap_holds ? d->cap_holds * 2 : 16;

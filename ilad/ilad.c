@@ -166,6 +166,16 @@ int main(int argc, char **argv)
 			ila_fatal("netlink: %s", err);
 		if (d.conf->mode == ILA_CONF_MODE_ILA)
 			choose_dataplane(&d);
+		if (d.ila || d.conf->mode == ILA_CONF_MODE_HOST_ROUTE) {
+			/* SRv6 toward other nodes (man ilad.8, IN-FLIGHT
+			 * FORWARDING): without the SRH where the kernel can */
+			rc = kernel_probe_seg6_red(d.kernel);
+			d.seg6_reduced = rc == 1;
+			if (rc < 0)
+				log_warn("SRv6 encap.red probe: %s: using encap", strerror(-rc));
+			else
+				log_info("SRv6 toward other nodes: encap%s", rc ? ".red" : "");
+		}
 		if ((rc = cache_load_kernel(&d)) < 0)
 			ila_fatal("reading the kernel's routes: %s", strerror(-rc));
 		ilad_events_run(&d); /* the workloads found are adopted */

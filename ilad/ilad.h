@@ -58,7 +58,7 @@ struct centry {
 	struct kroute inst;	 /* what we installed */
 	uint64_t hold_until_ms;	 /* moved away: forwarded to the new node until then */
 	bool aux_installed;	 /* aux_inst is in the kernel */
-	struct kroute aux_inst;	 /* the SRv6 decapsulation of an IPv4 workload here */
+	struct kroute aux_inst;	 /* the SRv6 decapsulation of a workload here (End.DX4/6) */
 	bool bpf_set;		 /* dataplane bpf: in ila_map, as below */
 	bool bpf_down;
 	struct ila_locator bpf_loc;
@@ -158,6 +158,8 @@ struct ilad_stats {
 	uint64_t neigh_dumps;		/* neighbour table dumps requested */
 	uint64_t neigh_probes;		/* attached workloads whose entry went: resolved again */
 	uint64_t forwarded_moves; /* local workloads that moved away: routes re-pointed */
+	uint64_t inflight_holds;  /* moved-away addresses forwarded for the hold time */
+	uint64_t inflight_routes; /* routes written to forward a held address (man ilad.8) */
 	uint64_t locator_unreachable; /* ILA routes to a locator the kernel cannot reach */
 	uint64_t resumed;	/* workloads from before a restart registered again */
 	uint64_t released;	/* ... let go: they moved while ilad was down */
@@ -264,6 +266,7 @@ struct ilad {
 	struct kernel *kernel;	/* NULL in control-plane mode */
 	struct zapi *zapi;	/* NULL unless `zebra on` */
 	bool ila;		/* kernel ILA routes and translation */
+	bool seg6_reduced;	/* the kernel takes SRv6 encap.red routes */
 	struct ilad_bpf *bpf;	/* dataplane bpf (bpfpath.c); NULL otherwise */
 	const struct bpfpath_ops *bpf_ops;
 	struct ila_ctl_server *ctl;
@@ -375,6 +378,10 @@ int cache_install_xlat(struct ilad *d, char *err, size_t errlen);
 /* k moved away: in host-route mode an IPv4 address is forwarded to its new
  * node (SRv6) for the hold time. */
 void cache_hold(struct ilad *d, const struct ilad_key *k);
+/* The kernel's counters of this node's End.DX4/End.DX6 routes, summed:
+ * what other nodes sent here inside IPv6 and was delivered to a workload
+ * (0 without a kernel, or a kernel without seg6local counters). */
+void cache_decap_counters(struct ilad *d, uint64_t *packets, uint64_t *bytes);
 
 /* local.c */
 /* Opens the neighbour socket and asks for both neighbour tables. */

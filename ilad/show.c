@@ -319,6 +319,9 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows)
 {
 	const struct ilad_stats *s = &d->stats;
 	const struct ila_ctl_stats *cs = ila_ctl_server_stats(d->ctl);
+	uint64_t decap_packets, decap_bytes;
+
+	cache_decap_counters(d, &decap_packets, &decap_bytes);
 	const struct ila_stat_row t[] = {
 		R("mapper_connects", s->mapper_connects, "mapper_connects_total", NULL,
 		  "Sessions with a mapper opened."),
@@ -369,6 +372,15 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows)
 		  "Attached workloads whose neighbour entry went: resolved again."),
 		R("forwarded_moves", s->forwarded_moves, "forwarded_moves_total", NULL,
 		  "Local workloads that moved away: routes re-pointed."),
+		R("inflight_holds", s->inflight_holds, "inflight_holds_total", NULL,
+		  "Moved-away addresses forwarded to their new node for the hold time."),
+		R("inflight_routes", s->inflight_routes, "inflight_routes_total", NULL,
+		  "Routes written to forward a held address to its new node."),
+		R("decap_packets", decap_packets, "decap_packets", NULL,
+		  "Packets other nodes sent here inside IPv6, delivered by the End.DX4/DX6 "
+		  "routes in place (the kernel's counters)."),
+		R("decap_bytes", decap_bytes, "decap_bytes", NULL,
+		  "Bytes of those packets."),
 		R("locator_unreachable", s->locator_unreachable, "locator_unreachable_total", NULL,
 		  "ILA routes to a locator the kernel cannot reach."),
 		R("resumed", s->resumed, "resumed_total", NULL,

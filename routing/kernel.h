@@ -37,6 +37,7 @@ enum kroute_kind {
 	KROUTE_BLACKHOLE,   /* silently dropped */
 	KROUTE_SEG6,        /* encapsulated in IPv6 + SRH towards segment (any family) */
 	KROUTE_SEG6_DX4,    /* IPv6 only: the segment's decapsulation, IPv4 to nh4 on oif */
+	KROUTE_SEG6_DX6,    /* IPv6 only: the segment's decapsulation, IPv6 to nh6 on oif */
 	KROUTE_BPF,         /* LWT BPF xmit: the BPF data path's ila_out (doc/bpf.md) */
 	KROUTE_OTHER,       /* seen in a dump only: a type ilad never writes */
 };
@@ -70,10 +71,17 @@ struct kroute {
 	uint8_t csum_mode;  /* enum ila_csum_mode */
 	uint8_t ident_type; /* enum ila_ident_type; the kernel takes luid only */
 	uint8_t hook_type;  /* KROUTE_HOOK_* */
-	/* KROUTE_SEG6: the one segment (SRv6 "encap" mode); KROUTE_SEG6_DX4:
-	 * where the decapsulated IPv4 packet goes (End.DX4's nh4) */
+	/* KROUTE_SEG6: the one segment (SRv6 "encap" mode); KROUTE_SEG6_DX4 and
+	 * _DX6: where the decapsulated packet goes (End.DX4's nh4, End.DX6's
+	 * nh6). Both End.DX kinds are written with the kernel's per-route
+	 * counters on; a dump fills packets and bytes from them (0 on a kernel
+	 * without them). */
 	struct in6_addr segment;
+	bool seg6_reduced; /* KROUTE_SEG6: "encap.red", no SRH for the one segment */
 	struct in_addr nh4;
+	struct in6_addr nh6;
+	uint64_t packets;
+	uint64_t bytes;
 	/* KROUTE_BPF: the lwt_xmit program (kbpf_out_fd(), kbpf_out4_fd() for
 	 * an IPv4 route), needed to write the
 	 * route; a dump cannot say which program a route holds and leaves it 0 */
@@ -135,6 +143,14 @@ const char *kernel_last_error(const struct kernel *k);
  */
 int kernel_probe_ila(struct kernel *k, char *err, size_t errlen);
 
+/*
+ * 1 when the kernel takes SRv6 "encap.red" routes (the reduced
+ * encapsulation: one segment goes without a segment routing header), 0
+ * when it refuses them (older kernels), else a negative errno. Tried with
+ * a route in the scratch table KERNEL_PROBE_TABLE, removed again.
+ */
+int kernel_probe_seg6_red(struct kernel *k);
+
 /* ---- routes ---- */
 
 /*
@@ -192,6 +208,14 @@ int kernel_batch_commit(struct kernel *k, kernel_report_fn report, void *arg);
  * negative return from cb stops the walk and is returned. Returns the number
  * of routes seen or -errno.
  */
+/*
+ * The route of ilad's protocol that the kernel's FIB holds for dst (a
+ * host route: the lookup is RTM_GETROUTE with RTM_F_FIB_MATCH), counters of
+ * an End.DX route included. 0 and *r filled; -ENOENT when the route that
+ * matches is not one of ilad's; else a negative errno.
+ */
+int kernel_route_get(struct kernel *k, int family, const union kaddr *dst, struct kroute *r);
+
 typedef int (*kernel_route_fn)(void *arg, const struct kroute *r);
 int kernel_route_dump(struct kernel *k, int family, uint32_t table, kernel_route_fn cb,
 		      void *arg);

@@ -83,6 +83,10 @@ int kroute_check(const struct kroute *r)
 		if (r->family != AF_INET6 || r->oif <= 0 || r->nh4.s_addr == 0)
 			return -EINVAL;
 		break;
+	case KROUTE_SEG6_DX6:
+		if (r->family != AF_INET6 || r->oif <= 0 || IN6_IS_ADDR_UNSPECIFIED(&r->nh6))
+			return -EINVAL;
+		break;
 	case KROUTE_BPF:
 		if (r->bpf_fd <= 0 || (r->oif <= 0 && addr_is_zero(&r->gateway)))
 			return -EINVAL;
@@ -182,13 +186,14 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 	if (r->kind == KROUTE_SEG6) {
 		/* mode encap with one segment: an outer IPv6 header and an SRH of
 		 * one entry, segments_left 0 (as `ip route ... encap seg6 mode
-		 * encap segs S` writes it) */
+		 * encap segs S` writes it); encap.red: the same request, and the
+		 * kernel leaves the SRH out */
 		uint8_t tun[sizeof(struct seg6_iptunnel_encap) + sizeof(struct ipv6_sr_hdr) +
 			    sizeof(struct in6_addr)] = { 0 };
 		struct seg6_iptunnel_encap *enc = (struct seg6_iptunnel_encap *)tun;
 		struct ipv6_sr_hdr *srh = (struct ipv6_sr_hdr *)(tun + sizeof(*enc));
 
-		enc->mode = SEG6_IPTUN_MODE_ENCAP;
+		enc->mode = r->seg6_reduced ? SEG6_IPTUN_MODE_ENCAP_RED : SEG6_IPTUN_MODE_ENCAP;
 		srh->hdrlen = sizeof(struct in6_addr) / 8;
 		srh->type = 4; /* IPV6_SRCRT_TYPE_4, the segment routing header */
 		memcpy(tun + sizeof(*enc) + sizeof(*srh), &r->segment, sizeof(r->segment));
@@ -197,10 +202,24 @@ int kernel_route_build(void *buf, size_t size, const struct kroute *r, bool del,
 		mnl_attr_nest_end(nlh, nest);
 		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_SEG6);
 	}
-	if (r->kind == KROUTE_SEG6_DX4) {
+	if (r->kind == KROUTE_SEG6_DX4 || r->kind == KROUTE_SEG6_DX6) {
+		struct nlattr *cnt;
+
 		nest = mnl_attr_nest_start(nlh, RTA_ENCAP);
-		mnl_attr_put_u32(nlh, SEG6_LOCAL_ACTION, SEG6_LOCAL_ACTION_END_DX4);
-		mnl_attr_put(nlh, SEG6_LOCAL_NH4, sizeof(r->nh4), &r->nh4);
+		if (r->kind == KROUTE_SEG6_DX4) {
+			mnl_attr_put_u32(nlh, SEG6_LOCAL_ACTION, SEG6_LOCAL_ACTION_END_DX4);
+			mnl_attr_put(nlh, SEG6_LOCAL_NH4, sizeof(r->nh4), &r->nh4);
+		} else {
+			mnl_attr_put_u32(nlh, SEG6_LOCAL_ACTION, SEG6_LOCAL_ACTION_END_DX6);
+			mnl_attr_put(nlh, SEG6_LOCAL_NH6, sizeof(r->nh6), &r->nh6);
+		}
+		/* per-route counters on (`ip route ... count`): the kernel wants
+		 * the three of them, zero */
+		cnt = mnl_attr_nest_start(nlh, SEG6_LOCAL_COUNTERS | NLA_F_NESTED);
+		mnl_attr_put_u64(nlh, SEG6_LOCAL_CNT_PACKETS, 0);
+		mnl_attr_put_u64(nlh, SEG6_LOCAL_CNT_BYTES, 0);
+		mnl_attr_put_u64(nlh, SEG6_LOCAL_CNT_ERRORS, 0);
+		mnl_attr_nest_end(nlh, cnt);
 		mnl_attr_nest_end(nlh, nest);
 		mnl_attr_put_u16(nlh, RTA_ENCAP_TYPE, LWTUNNEL_ENCAP_SEG6_LOCAL);
 	}
@@ -233,10 +252,13 @@ bool kroute_same(const struct kroute *want, const struct kroute *have)
 	    memcmp(want->dst.b, have->dst.b, alen) != 0)
 		return false;
 	if (want->kind == KROUTE_SEG6)
-		return want->oif == have->oif &&
+		return want->oif == have->oif && want->seg6_reduced == have->seg6_reduced &&
 		       memcmp(&want->segment, &have->segment, sizeof(want->segment)) == 0;
 	if (want->kind == KROUTE_SEG6_DX4)
 		return want->oif == have->oif && want->nh4.s_addr == have->nh4.s_addr;
+	if (want->kind == KROUTE_SEG6_DX6)
+		return want->oif == have->oif &&
+		       memcmp(&want->nh6, &have->nh6, sizeof(want->nh6)) == 0;
 	/* a dump does not say which program the route holds: write it again */
 	if (want->kind == KROUTE_BPF)
 		return false;
@@ -304,7 +326,8 @@ char *kroute_format(const struct kroute *r, char *buf, size_t len)
 		char seg[INET6_ADDRSTRLEN];
 
 		inet_ntop(AF_INET6, &r->segment, seg, sizeof(seg));
-		APPEND("%s/%u encap seg6 mode encap segs %s", dst, r->dst_len, seg);
+		APPEND("%s/%u encap seg6 mode %s segs %s", dst, r->dst_len,
+		       r->seg6_reduced ? "encap.red" : "encap", seg);
 		break;
 	}
 	case KROUTE_SEG6_DX4: {
@@ -312,6 +335,13 @@ char *kroute_format(const struct kroute *r, char *buf, size_t len)
 
 		inet_ntop(AF_INET, &r->nh4, nh, sizeof(nh));
 		APPEND("%s/%u encap seg6local action End.DX4 nh4 %s", dst, r->dst_len, nh);
+		break;
+	}
+	case KROUTE_SEG6_DX6: {
+		char nh[INET6_ADDRSTRLEN];
+
+		inet_ntop(AF_INET6, &r->nh6, nh, sizeof(nh));
+		APPEND("%s/%u encap seg6local action End.DX6 nh6 %s", dst, r->dst_len, nh);
 		break;
 	}
 	case KROUTE_BPF:
@@ -408,10 +438,25 @@ static int seg6_encap_cb(const struct nlattr *attr, void *data)
 	    len != sizeof(*enc) + sizeof(*srh) + sizeof(struct in6_addr))
 		return MNL_CB_OK; /* more than one segment: not one of ours */
 	srh = (const void *)(p + sizeof(*enc));
-	if (enc->mode != SEG6_IPTUN_MODE_ENCAP || srh->hdrlen != 2)
+	if ((enc->mode != SEG6_IPTUN_MODE_ENCAP && enc->mode != SEG6_IPTUN_MODE_ENCAP_RED) ||
+	    srh->hdrlen != 2)
 		return MNL_CB_OK;
+	r->seg6_reduced = enc->mode == SEG6_IPTUN_MODE_ENCAP_RED;
 	memcpy(&r->segment, p + sizeof(*enc) + sizeof(*srh), sizeof(r->segment));
 	r->kind = KROUTE_SEG6;
+	return MNL_CB_OK;
+}
+
+static int seg6_counters_cb(const struct nlattr *attr, void *data)
+{
+	struct kroute *r = data;
+
+	if (mnl_attr_validate(attr, MNL_TYPE_U64) < 0)
+		return MNL_CB_OK;
+	if (mnl_attr_get_type(attr) == SEG6_LOCAL_CNT_PACKETS)
+		r->packets = mnl_attr_get_u64(attr);
+	else if (mnl_attr_get_type(attr) == SEG6_LOCAL_CNT_BYTES)
+		r->bytes = mnl_attr_get_u64(attr);
 	return MNL_CB_OK;
 }
 
@@ -421,13 +466,24 @@ static int seg6_local_cb(const struct nlattr *attr, void *data)
 
 	switch (mnl_attr_get_type(attr)) {
 	case SEG6_LOCAL_ACTION:
-		if (mnl_attr_validate(attr, MNL_TYPE_U32) == 0 &&
-		    mnl_attr_get_u32(attr) == SEG6_LOCAL_ACTION_END_DX4)
+		if (mnl_attr_validate(attr, MNL_TYPE_U32) < 0)
+			break;
+		if (mnl_attr_get_u32(attr) == SEG6_LOCAL_ACTION_END_DX4)
 			r->kind = KROUTE_SEG6_DX4;
+		else if (mnl_attr_get_u32(attr) == SEG6_LOCAL_ACTION_END_DX6)
+			r->kind = KROUTE_SEG6_DX6;
 		break;
 	case SEG6_LOCAL_NH4:
 		if (mnl_attr_get_payload_len(attr) == sizeof(r->nh4))
 			memcpy(&r->nh4, mnl_attr_get_payload(attr), sizeof(r->nh4));
+		break;
+	case SEG6_LOCAL_NH6:
+		if (mnl_attr_get_payload_len(attr) == sizeof(r->nh6))
+			memcpy(&r->nh6, mnl_attr_get_payload(attr), sizeof(r->nh6));
+		break;
+	case SEG6_LOCAL_COUNTERS:
+		if (mnl_attr_validate(attr, MNL_TYPE_NESTED) == 0)
+			(void)mnl_attr_parse_nested(attr, seg6_counters_cb, r);
 		break;
 	default:
 		break;
@@ -521,6 +577,46 @@ int kroute_parse(const void *msg, size_t len, uint8_t proto, uint32_t table, str
 	if (len > INT32_MAX || !mnl_nlmsg_ok(nlh, (int)len))
 		return 0;
 	return route_parse(nlh, proto, table, r);
+}
+
+struct route_get {
+	uint8_t proto;
+	bool found;
+	struct kroute *r;
+};
+
+static int route_get_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct route_get *g = arg;
+
+	if (route_parse(nlh, g->proto, 0, g->r) == 1)
+		g->found = true;
+	return 0;
+}
+
+int kernel_route_get(struct kernel *k, int family, const union kaddr *dst, struct kroute *r)
+{
+	struct route_get g = { .proto = k->proto, .r = r };
+	uint8_t buf[128];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct rtmsg *rtm;
+	size_t alen = addr_len(family);
+	int err;
+
+	if (!alen)
+		return -EINVAL;
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+	nlh->nlmsg_seq = ++k->seq;
+	rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (uint8_t)family;
+	rtm->rtm_dst_len = (uint8_t)(alen * 8);
+	rtm->rtm_flags = RTM_F_FIB_MATCH;
+	mnl_attr_put(nlh, RTA_DST, alen, dst->b);
+	err = nl_talk(k, k->rt, nlh, route_get_cb, &g);
+	if (err)
+		return err;
+	return g.found ? 0 : -ENOENT;
 }
 
 struct route_dump {
@@ -705,4 +801,33 @@ int kernel_probe_ila(struct kernel *k, char *err, size_t errlen)
 		 "(`modprobe ila` if it is a module)", ferr ? "not found" : "found",
 		 rerr ? "refused" : "accepted", rmsg[0] ? " (" : "", rmsg, rmsg[0] ? ")" : "");
 	return -EOPNOTSUPP;
+}
+
+int kernel_probe_seg6_red(struct kernel *k)
+{
+	struct kroute r = {
+		.family = AF_INET6,
+		.dst_len = 128,
+		.kind = KROUTE_SEG6,
+		.table = KERNEL_PROBE_TABLE,
+		.hook_type = KROUTE_HOOK_UNSET,
+		.seg6_reduced = true,
+	};
+	unsigned int lo = if_nametoindex("lo");
+	int rerr, derr;
+
+	/* documentation addresses in a table no rule looks up, as the ILA
+	 * probe: it never steers a packet */
+	inet_pton(AF_INET6, "2001:db8:ffff:ffff::2", &r.dst.v6);
+	inet_pton(AF_INET6, "2001:db8:ffff:ffff::3", &r.segment);
+	r.oif = lo ? (int)lo : 1;
+	rerr = route_single(k, &r, false);
+	if (rerr == -EINVAL || rerr == -EOPNOTSUPP)
+		return 0;
+	if (rerr)
+		return rerr;
+	derr = route_single(k, &r, true);
+	if (derr && derr != -ESRCH && derr != -ENOENT)
+		return derr;
+	return 1;
 }

@@ -219,6 +219,23 @@ int __wrap_kernel_route_lookup(struct kernel *k, int family, const union kaddr *
 	return 0;
 }
 
+int __wrap_kernel_route_get(struct kernel *k, int family, const union kaddr *dst,
+			    struct kroute *r);
+int __wrap_kernel_route_get(struct kernel *k, int family, const union kaddr *dst,
+			    struct kroute *r)
+{
+	assert_non_null(k);
+	for (size_t i = 0; i < fake_kernel.n_dump; i++) {
+		const struct kroute *d = &fake_kernel.dump[i];
+
+		if (d->family == family && memcmp(&d->dst, dst, sizeof(*dst)) == 0) {
+			*r = *d;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
 int __wrap_kernel_route_dump(struct kernel *k, int family, uint32_t table, kernel_route_fn cb,
 			     void *arg);
 int __wrap_kernel_route_dump(struct kernel *k, int family, uint32_t table, kernel_route_fn cb,

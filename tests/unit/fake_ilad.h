@@ -47,7 +47,8 @@ struct fake_kernel {
 	bool lookup_fails;   /* no route to any locator */
 	int lookup_oif;
 	union kaddr lookup_gw;
-	struct kroute dump[16]; /* what kernel_route_dump returns, either family */
+	struct kroute dump[16]; /* what kernel_route_dump returns, either family (and
+				 * kernel_route_get, by destination) */
 	size_t n_dump;
 	struct kneigh neigh[16]; /* what the next neighbour read delivers */
 	size_t n_neigh;

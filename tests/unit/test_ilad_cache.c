@@ -32,6 +32,7 @@
 #define A1 "2001:db8:10::42"
 #define A2 "2001:db8:10::43"
 #define G1 "2001:db8:20::42"
+#define A3 "2001:db8:10:0:1:2:3:4" /* an identifier with bytes 8-11 not zero */
 #define V4 "10.10.1.5"
 
 static const char conf_ila[] =
@@ -463,13 +464,23 @@ static void test_own_locator_unattached_gets_no_route(void **state)
 	assert_false(entry(d, VN_BLUE, A1)->installed);
 }
 
-static void test_ipv4_mapping_gets_no_ila_route(void **state)
+static void test_ipv4_mapping_in_ila_mode_goes_over_srv6_to_its_node(void **state)
 {
 	struct ilad *d = daemon_of(state);
+	struct in6_addr seg = fake_kaddr("2001:db8:ff:a::a0a:105").v6;
+	const struct kroute *r;
 
+	/* the module carries no IPv4: it goes inside IPv6 to the serving
+	 * node's locator, bytes 8-11 zero, the address in bytes 12-15 */
 	push(d, fake_rec(VN_BLUE, V4, LOC_H2, "h2", 5, ILA_STATE_UP));
-	assert_true(entry(d, VN_BLUE, V4)->known);
-	assert_int_equal(fake_kernel_count(FK_REPLACE), 0);
+	r = replaced(V4);
+	assert_non_null(r);
+	assert_int_equal(r->kind, KROUTE_SEG6);
+	assert_int_equal(r->family, AF_INET);
+	assert_int_equal(r->dst_len, 32);
+	assert_memory_equal(&r->segment, &seg, sizeof(seg));
+	assert_int_equal(r->oif, 2);
+	assert_int_equal(d->stats.inflight_routes, 0); /* not in flight: nothing moved */
 }
 
 static void test_host_route_mode_installs_no_ila_route(void **state)
@@ -538,25 +549,111 @@ static void test_moved_away_ipv4_is_forwarded_over_srv6_during_hold(void **state
 	assert_int_equal(d->n_holds, 1);
 }
 
-static void test_hold_is_only_for_ipv4_in_host_route_mode(void **state)
+static void test_moved_away_ipv6_is_forwarded_over_srv6_during_hold(void **state)
 {
 	struct ilad *d = daemon_of(state);
-	struct ilad_key k6 = fake_key(VN_BLUE, A1);
+	struct ilad_key k = fake_key(VN_BLUE, A3);
+	struct in6_addr seg = fake_kaddr("2001:db8:ff:a:1:2:3:4").v6;
+	const struct kroute *r;
 
-	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 6, ILA_STATE_UP));
-	cache_hold(d, &k6);
-	assert_int_equal(entry(d, VN_BLUE, A1)->hold_until_ms, 0);
-	assert_int_equal(d->n_holds, 0);
+	push(d, fake_rec(VN_BLUE, A3, LOC_H2, "h2", 6, ILA_STATE_UP));
+	cache_hold(d, &k);
+	cache_flush(d);
+	r = replaced(A3);
+	assert_non_null(r);
+	assert_int_equal(r->kind, KROUTE_SEG6);
+	assert_int_equal(r->family, AF_INET6);
+	assert_int_equal(r->dst_len, 128);
+	/* the new node's locator, then the address's identifier */
+	assert_memory_equal(&r->segment, &seg, sizeof(seg));
+	assert_int_equal(r->oif, 2);
+	assert_int_equal(d->n_holds, 1);
+	assert_int_equal(d->stats.inflight_holds, 1);
+	assert_int_equal(d->stats.inflight_routes, 1);
 }
 
-static void test_hold_is_not_kept_in_ila_mode(void **state)
+static void test_srv6_is_reduced_where_the_kernel_takes_it(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ilad_key k = fake_key(VN_BLUE, A3);
+
+	push(d, fake_rec(VN_BLUE, A3, LOC_H2, "h2", 6, ILA_STATE_UP));
+	cache_hold(d, &k);
+	cache_flush(d);
+	assert_false(replaced(A3)->seg6_reduced);
+	/* the same route in encap.red is another route: written again */
+	d->seg6_reduced = true;
+	touch_and_flush(d, VN_BLUE, A3);
+	assert_int_equal(replaced(A3)->kind, KROUTE_SEG6);
+	assert_true(replaced(A3)->seg6_reduced);
+	assert_true(entry(d, VN_BLUE, A3)->inst.seg6_reduced);
+}
+
+static void test_moved_away_ipv6_in_ila_mode_keeps_its_ila_route_during_hold(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ilad_key k = fake_key(VN_BLUE, A1);
+	struct ila_record rec = fake_rec(VN_BLUE, A1, LOC_H2, "h2", 6, ILA_STATE_UP);
+	const struct kroute *r;
+
+	/* the module re-translates what arrives to the new locator: the hold
+	 * changes no route, it counts the one written at the move */
+	cache_apply(d, &rec);
+	cache_hold(d, &k);
+	cache_flush(d);
+	r = replaced(A1);
+	assert_non_null(r);
+	assert_int_equal(r->kind, KROUTE_ILA);
+	assert_locator(&r->locator, LOC_H2);
+	assert_int_equal(d->n_holds, 1);
+	assert_int_equal(d->stats.inflight_holds, 1);
+	assert_int_equal(d->stats.inflight_routes, 1);
+}
+
+static void test_moved_away_ipv4_in_ila_mode_goes_over_srv6_during_hold(void **state)
 {
 	struct ilad *d = daemon_of(state);
 	struct ilad_key k = fake_key(VN_BLUE, V4);
+	struct ila_record rec = fake_rec(VN_BLUE, V4, LOC_H2, "h2", 6, ILA_STATE_UP);
+	struct in6_addr seg = fake_kaddr("2001:db8:ff:a::a0a:105").v6;
+	const struct kroute *r;
 
-	push(d, fake_rec(VN_BLUE, V4, LOC_H2, "h2", 6, ILA_STATE_UP));
+	cache_apply(d, &rec);
 	cache_hold(d, &k);
-	assert_int_equal(entry(d, VN_BLUE, V4)->hold_until_ms, 0);
+	cache_flush(d);
+	r = replaced(V4);
+	assert_non_null(r);
+	assert_int_equal(r->kind, KROUTE_SEG6);
+	assert_memory_equal(&r->segment, &seg, sizeof(seg));
+	assert_int_equal(d->stats.inflight_routes, 1);
+	/* when the hold ends the route stays: it is the ordinary one */
+	fake_kernel_clear();
+	fake_now_ms += 30000;
+	ev_invoke(d->loop, &d->hold_timer, EV_TIMER);
+	assert_null(deleted(V4));
+	assert_int_equal(d->n_holds, 0);
+}
+
+static void test_hold_is_not_kept_with_bpf(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ilad_key k = fake_key(VN_BLUE, A1);
+
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 6, ILA_STATE_UP));
+	cache_hold(d, &k);
+	assert_int_equal(entry(d, VN_BLUE, A1)->hold_until_ms, 0);
+	assert_int_equal(d->n_holds, 0);
+	assert_int_equal(d->stats.inflight_holds, 0);
+	assert_false(ev_is_active(&d->hold_timer));
+}
+
+static void test_hold_is_not_kept_in_control_plane_mode(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ilad_key k = fake_key(VN_BLUE, A1);
+
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 6, ILA_STATE_UP));
+	cache_hold(d, &k);
 	assert_int_equal(d->n_holds, 0);
 	assert_false(ev_is_active(&d->hold_timer));
 }
@@ -617,6 +714,87 @@ static void test_ipv4_workload_here_gets_srv6_decapsulation(void **state)
 	assert_true(entry(d, VN_BLUE, V4)->aux_installed);
 }
 
+static void test_hold_expiry_removes_ipv6_srv6_route(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ilad_key k = fake_key(VN_BLUE, A1);
+
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 6, ILA_STATE_UP));
+	cache_hold(d, &k);
+	cache_flush(d);
+	assert_int_equal(replaced(A1)->kind, KROUTE_SEG6);
+	fake_kernel_clear();
+	fake_now_ms += 30000;
+	ev_invoke(d->loop, &d->hold_timer, EV_TIMER);
+	assert_non_null(deleted(A1));
+	assert_int_equal(deleted(A1)->kind, KROUTE_SEG6);
+	assert_false(entry(d, VN_BLUE, A1)->installed);
+}
+
+static void test_ipv6_workload_here_gets_srv6_decapsulation(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	union kaddr seg = fake_kaddr("2001:db8:ff:1:1:2:3:4"), a3 = fake_kaddr(A3);
+	struct ilad_key k = fake_key(VN_BLUE, A3);
+	const struct fake_kcall *c;
+
+	put_local(d, VN_BLUE, A3, LOCAL_ATTACHED, FAKE_IF_TAP0, 1);
+	touch_and_flush(d, VN_BLUE, A3);
+	assert_int_equal(replaced(A3)->kind, KROUTE_DEV);
+	c = fake_kernel_last(FK_REPLACE, &seg);
+	assert_non_null(c);
+	assert_int_equal(c->r.kind, KROUTE_SEG6_DX6);
+	assert_int_equal(c->r.family, AF_INET6);
+	assert_int_equal(c->r.dst_len, 128);
+	assert_memory_equal(&c->r.nh6, &a3.v6, sizeof(a3.v6));
+	assert_int_equal(c->r.oif, FAKE_IF_TAP0);
+	assert_true(entry(d, VN_BLUE, A3)->aux_installed);
+	/* gone from here: the decapsulation goes with it */
+	lh_table_delete(d->locals, &k);
+	fake_kernel_clear();
+	touch_and_flush(d, VN_BLUE, A3);
+	assert_non_null(fake_kernel_last(FK_DELETE, &seg));
+	assert_false(entry(d, VN_BLUE, A3) && entry(d, VN_BLUE, A3)->aux_installed);
+}
+
+static void test_ipv4_workload_here_in_ila_mode_is_decapsulated_after_translation(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	/* the segment 2001:db8:ff:1::a0a:105 as the module's translation
+	 * leaves it (csum-mode no-action): under the SIR prefix */
+	union kaddr at = fake_kaddr("2001:db8:10::a0a:105"), v4 = fake_kaddr(V4);
+	const struct fake_kcall *c;
+
+	put_local(d, VN_BLUE, V4, LOCAL_ATTACHED, FAKE_IF_TAP0, 1);
+	touch_and_flush(d, VN_BLUE, V4);
+	c = fake_kernel_last(FK_REPLACE, &at);
+	assert_non_null(c);
+	assert_int_equal(c->r.kind, KROUTE_SEG6_DX4);
+	assert_int_equal(c->r.nh4.s_addr, v4.v4.s_addr);
+	assert_int_equal(c->r.oif, FAKE_IF_TAP0);
+}
+
+static void test_ipv6_workload_here_in_ila_mode_has_no_decapsulation(void **state)
+{
+	struct ilad *d = daemon_of(state);
+
+	put_local(d, VN_BLUE, A1, LOCAL_ATTACHED, FAKE_IF_TAP0, 1);
+	touch_and_flush(d, VN_BLUE, A1);
+	assert_int_equal(replaced(A1)->kind, KROUTE_DEV);
+	assert_int_equal(fake_kernel_count(FK_REPLACE), 1);
+	assert_false(entry(d, VN_BLUE, A1)->aux_installed);
+}
+
+static void test_bpf_ipv4_workload_here_has_no_decapsulation_route(void **state)
+{
+	struct ilad *d = daemon_of(state);
+
+	put_local(d, VN_BLUE, V4, LOCAL_ATTACHED, FAKE_IF_TAP0, 1);
+	touch_and_flush(d, VN_BLUE, V4);
+	assert_int_equal(replaced(V4)->kind, KROUTE_DEV);
+	assert_false(entry(d, VN_BLUE, V4)->aux_installed);
+}
+
 /* ---- the kernel batch ---- */
 
 static void test_one_push_is_one_netlink_batch(void **state)
@@ -656,7 +834,8 @@ static void test_nothing_to_change_sends_no_batch(void **state)
 
 	cache_flush(d);
 	assert_int_equal(fake_kernel.n, 0);
-	push(d, fake_rec(VN_BLUE, V4, LOC_H2, "h2", 5, ILA_STATE_UP)); /* no route for it */
+	/* ours on the mapper's books, nothing attached here: no route for it */
+	push(d, fake_rec(VN_BLUE, A1, LOC_H1, "h1", 5, ILA_STATE_UP));
 	assert_int_equal(fake_kernel_count(FK_COMMIT), 0);
 	assert_int_equal(d->stats.netlink_batches, 0);
 }
@@ -972,6 +1151,51 @@ static void test_decapsulation_found_at_start_belongs_to_its_ipv4_workload(void 
 	assert_null(entry(d, VN_BLUE, V4));
 }
 
+static void test_ipv6_decapsulation_found_at_start_belongs_to_its_workload(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct kroute dx6 = kroute6("2001:db8:ff:1:1:2:3:4", 128, KROUTE_SEG6_DX6, FAKE_IF_TAP0);
+	struct centry *e;
+
+	dx6.nh6 = fake_kaddr(A3).v6;
+	fake_kernel.dump[fake_kernel.n_dump++] = dx6;
+	assert_int_equal(cache_load_kernel(d), 1);
+	e = entry(d, VN_BLUE, A3);
+	assert_non_null(e);
+	assert_true(e->aux_installed);
+	assert_false(e->installed);
+	touch_and_flush(d, VN_BLUE, A3);
+	assert_non_null(deleted("2001:db8:ff:1:1:2:3:4"));
+	assert_null(entry(d, VN_BLUE, A3));
+}
+
+static void test_decap_counters_sum_the_kernels_end_dx_counters(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct kroute dx4 = kroute6("2001:db8:ff:1::a0a:105", 128, KROUTE_SEG6_DX4, FAKE_IF_TAP0);
+	struct kroute dx6 = kroute6("2001:db8:ff:1:1:2:3:4", 128, KROUTE_SEG6_DX6, FAKE_IF_TAP0);
+	struct kroute other = kroute6("2001:db8:ff:1::99", 128, KROUTE_SEG6_DX6, FAKE_IF_TAP0);
+	uint64_t pk, by;
+
+	put_local(d, VN_BLUE, V4, LOCAL_ATTACHED, FAKE_IF_TAP0, 1);
+	put_local(d, VN_BLUE, A3, LOCAL_ATTACHED, FAKE_IF_TAP0, 1);
+	touch_and_flush(d, VN_BLUE, V4);
+	touch_and_flush(d, VN_BLUE, A3);
+	cache_decap_counters(d, &pk, &by);
+	assert_int_equal(pk, 0); /* the kernel has none of them */
+	dx4.packets = 7;
+	dx4.bytes = 700;
+	dx6.packets = 5;
+	dx6.bytes = 600;
+	other.packets = 1000; /* not a route of this node's workloads */
+	fake_kernel.dump[fake_kernel.n_dump++] = dx4;
+	fake_kernel.dump[fake_kernel.n_dump++] = dx6;
+	fake_kernel.dump[fake_kernel.n_dump++] = other;
+	cache_decap_counters(d, &pk, &by);
+	assert_int_equal(pk, 12);
+	assert_int_equal(by, 1300);
+}
+
 static void test_flush_all_deletes_every_installed_route(void **state)
 {
 	struct ilad *d = daemon_of(state);
@@ -1244,16 +1468,26 @@ int main(void)
 		T(test_attached_workload_gets_local_dev_route, setup_ila),
 		T(test_prepared_workload_gets_no_local_route, setup_ila),
 		T(test_own_locator_unattached_gets_no_route, setup_ila),
-		T(test_ipv4_mapping_gets_no_ila_route, setup_ila),
+		T(test_ipv4_mapping_in_ila_mode_goes_over_srv6_to_its_node, setup_ila),
 		T(test_host_route_mode_installs_no_ila_route, setup_host_route),
 		T(test_zebra_announced_host_route_is_not_a_kernel_route, setup_ila),
 		T(test_zebra_withdraws_host_route_of_workload_gone, setup_ila),
 		T(test_moved_away_ipv4_is_forwarded_over_srv6_during_hold, setup_host_route),
-		T(test_hold_is_only_for_ipv4_in_host_route_mode, setup_host_route),
-		T(test_hold_is_not_kept_in_ila_mode, setup_ila),
+		T(test_moved_away_ipv6_is_forwarded_over_srv6_during_hold, setup_host_route),
+		T(test_srv6_is_reduced_where_the_kernel_takes_it, setup_host_route),
+		T(test_moved_away_ipv6_in_ila_mode_keeps_its_ila_route_during_hold, setup_ila),
+		T(test_moved_away_ipv4_in_ila_mode_goes_over_srv6_during_hold, setup_ila),
+		T(test_hold_is_not_kept_with_bpf, setup_bpf),
+		T(test_hold_is_not_kept_in_control_plane_mode, setup_control_plane),
 		T(test_hold_expiry_removes_srv6_route, setup_host_route),
 		T(test_hold_of_down_mapping_is_unreachable, setup_host_route),
 		T(test_ipv4_workload_here_gets_srv6_decapsulation, setup_host_route),
+		T(test_hold_expiry_removes_ipv6_srv6_route, setup_host_route),
+		T(test_ipv6_workload_here_gets_srv6_decapsulation, setup_host_route),
+		T(test_ipv4_workload_here_in_ila_mode_is_decapsulated_after_translation, setup_ila),
+		T(test_ipv6_workload_here_in_ila_mode_has_no_decapsulation, setup_ila),
+		T(test_bpf_ipv4_workload_here_has_no_decapsulation_route, setup_bpf),
+		T(test_decap_counters_sum_the_kernels_end_dx_counters, setup_host_route),
 		T(test_one_push_is_one_netlink_batch, setup_ila),
 		T(test_nothing_to_change_sends_no_batch, setup_ila),
 		T(test_route_refused_by_kernel_is_not_taken_as_installed, setup_ila),
@@ -1275,6 +1509,7 @@ int main(void)
 		T(test_route_outside_every_vn_at_start_is_deleted, setup_ila),
 		T(test_routes_found_at_start_are_checked_by_the_snapshot, setup_ila),
 		T(test_decapsulation_found_at_start_belongs_to_its_ipv4_workload, setup_host_route),
+		T(test_ipv6_decapsulation_found_at_start_belongs_to_its_workload, setup_host_route),
 		T(test_flush_all_deletes_every_installed_route, setup_ila),
 		T(test_bpf_remote_mapping_goes_to_the_map_not_a_route, setup_bpf),
 		T(test_bpf_one_batch_per_flush, setup_bpf),

@@ -1033,33 +1033,71 @@ static void test_neigh_events(void **state)
 /*
  * SRv6 routes, as ilad uses them to carry IPv4 packets still in flight to a
  * workload's new node: encap seg6 (IPv4 and IPv6 destinations) and the
- * End.DX4 decapsulation. They round-trip through the kernel field by field,
- * and iproute2 reads them as the same routes.
+ * End.DX4 and End.DX6 decapsulations, with their packet counters on. They
+ * round-trip through the kernel field by field, and iproute2 reads them as
+ * the same routes.
  */
 static void test_seg6_routes(void **state)
 {
 	struct env *e = *state;
 	struct kroute enc4 = v4(0x40, 5, KROUTE_SEG6, e->v0), enc6 = v6(0x400, 5, KROUTE_SEG6, e->v0);
 	struct kroute dx4 = v6(0x401, 7, KROUTE_SEG6_DX4, e->v0);
+	struct kroute dx6 = v6(0x402, 7, KROUTE_SEG6_DX6, e->v0);
 	struct routes got = { 0 };
 	char buf[KROUTE_STRLEN];
+	int n6 = 0;
 
 	inet_pton(AF_INET6, "2001:db8:b::c633:640a", &enc4.segment);
 	enc6.segment = enc4.segment;
 	inet_pton(AF_INET, "198.51.100.10", &dx4.nh4);
+	inet_pton(AF_INET6, "2001:db8:900::10", &dx6.nh6);
 	assert_int_equal(kroute_check(&enc4), 0);
 	assert_int_equal(kroute_check(&dx4), 0);
+	assert_int_equal(kroute_check(&dx6), 0);
+	dx6.nh6 = (struct in6_addr){ 0 };
+	assert_int_equal(kroute_check(&dx6), -EINVAL);
+	inet_pton(AF_INET6, "2001:db8:900::10", &dx6.nh6);
 	kernel_batch_begin(e->k);
 	assert_int_equal(kernel_route_replace(e->k, &enc4), 0);
 	assert_int_equal(kernel_route_replace(e->k, &enc6), 0);
 	assert_int_equal(kernel_route_replace(e->k, &dx4), 0);
+	assert_int_equal(kernel_route_replace(e->k, &dx6), 0);
 	commit_ok(e->k);
 	dump(e->k, AF_INET6, 0, &got);
-	assert_int_equal(got.n, 2);
+	assert_int_equal(got.n, 3);
 	for (size_t i = 0; i < got.n; i++) {
-		const struct kroute *want = got.r[i].kind == KROUTE_SEG6 ? &enc6 : &dx4;
+		const struct kroute *want = got.r[i].kind == KROUTE_SEG6	  ? &enc6
+					    : got.r[i].kind == KROUTE_SEG6_DX4 ? &dx4
+									       : &dx6;
 
+		n6 += got.r[i].kind == KROUTE_SEG6_DX6;
 		assert_true(kroute_same(want, &got.r[i]));
+		/* nothing went through them yet */
+		assert_int_equal(got.r[i].packets, 0);
+	}
+	assert_int_equal(n6, 1);
+	/* one route read by its destination, counters and all */
+	{
+		struct kroute one;
+		union kaddr none = dx6.dst;
+
+		memset(&one, 0xff, sizeof(one));
+		assert_int_equal(kernel_route_get(e->k, AF_INET6, &dx6.dst, &one), 0);
+		assert_int_equal(one.kind, KROUTE_SEG6_DX6);
+		assert_true(kroute_same(&dx6, &one));
+		assert_int_equal(one.packets, 0);
+		assert_int_equal(one.bytes, 0);
+		/* no route of ours there: what the kernel matches is not ilad's */
+		none.b[15] ^= 0x80;
+		assert_true(kernel_route_get(e->k, AF_INET6, &none, &one) < 0);
+	}
+	/* a different next hop is a different route */
+	for (size_t i = 0; i < got.n; i++) {
+		if (got.r[i].kind != KROUTE_SEG6_DX6)
+			continue;
+		dx6.nh6.s6_addr[15] ^= 1;
+		assert_false(kroute_same(&dx6, &got.r[i]));
+		dx6.nh6.s6_addr[15] ^= 1;
 	}
 	dump(e->k, AF_INET, 0, &got);
 	assert_int_equal(got.n, 1);
@@ -1070,9 +1108,33 @@ static void test_seg6_routes(void **state)
 			       "encap seg6 mode encap segs 2001:db8:b::c633:640a"));
 	assert_int_equal(count_lines("ip -4 route show proto 73 | grep -F 'encap seg6 mode encap segs 1 [ 2001:db8:b::c633:640a ]'"), 1);
 	assert_int_equal(count_lines("ip -6 route show proto 73 | grep 'seg6local action End.DX4 nh4 198.51.100.10'"), 1);
+	assert_int_equal(count_lines("ip -6 route show proto 73 | grep 'seg6local action End.DX6 nh6 2001:db8:900::10'"), 1);
+	/* the counters are on (iproute2 prints them with -s) */
+	assert_int_equal(count_lines("ip -s -6 route show proto 73 | grep 'packets 0 bytes 0 errors 0'"), 2);
 	/* a different segment is a different route */
 	enc4.segment.s6_addr[15] ^= 1;
 	assert_false(kroute_same(&enc4, &got.r[0]));
+	enc4.segment.s6_addr[15] ^= 1;
+	/* encap.red, where the kernel has it: read back as such, and a route
+	 * apart from encap */
+	int red = kernel_probe_seg6_red(e->k);
+
+	assert_true(red == 0 || red == 1);
+	assert_int_equal(count_lines("ip -6 route show table all proto 73 | awk '/2001:db8:ffff:ffff/'"), 0);
+	if (red == 1) {
+		enc4.seg6_reduced = true;
+		assert_false(kroute_same(&enc4, &got.r[0]));
+		kernel_batch_begin(e->k);
+		assert_int_equal(kernel_route_replace(e->k, &enc4), 0);
+		commit_ok(e->k);
+		dump(e->k, AF_INET, 0, &got);
+		assert_int_equal(got.n, 1);
+		assert_true(got.r[0].seg6_reduced);
+		assert_true(kroute_same(&enc4, &got.r[0]));
+		assert_non_null(strstr(kroute_format(&got.r[0], buf, sizeof(buf)),
+				       "encap seg6 mode encap.red segs 2001:db8:b::c633:640a"));
+		assert_int_equal(count_lines("ip -4 route show proto 73 | grep -F 'encap seg6 mode encap.red segs 1 [ 2001:db8:b::c633:640a ]'"), 1);
+	}
 	free(got.r);
 }
 
