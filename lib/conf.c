@@ -105,6 +105,7 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->zebra_version = ILA_CONF_ZEBRA_AUTO;
 	c->zebra_route_type = ILA_CONF_ZRT_BABEL;
 	c->zebra_gr_s = ILA_CONF_ZEBRA_GR_DEFAULT;
+	c->zebra_tag = ILA_CONF_ZEBRA_TAG_DEFAULT;
 }
 
 void ila_conf_free(struct ila_conf *c)
@@ -670,7 +671,7 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 	    !SAME(route_protocol) || !SAME(hold_time_s) || !SAME(registration_lifetime_s) ||
 	    !SAME(cache) || !SAME(attach_grace_s) || !SAME(zebra) || !SAME_STR(zebra_socket) ||
 	    !SAME(zebra_version) || !SAME(zebra_route_type) || !SAME(zebra_route_type_num) ||
-	    !SAME(zebra_gr_s))
+	    !SAME(zebra_gr_s) || !SAME(zebra_tag))
 		return false;
 #undef SAME
 #undef SAME_STR

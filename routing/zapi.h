@@ -67,6 +67,8 @@ struct zapi_conf {
 	uint16_t instance;      /* zebra's protocol instance, usually 0 */
 	uint32_t gr_stale_s;    /* graceful restart: zebra keeps our routes this
 				 * long after the connection closes; 0: off */
+	uint32_t tag;           /* route tag of every route added (ZAPI_MESSAGE_TAG);
+				 * 0: none */
 };
 
 enum zroute_nh {
@@ -93,6 +95,7 @@ struct zroute {
 	int ifindex;
 	uint8_t distance; /* 0: zebra's default for the route type */
 	uint32_t metric;
+	uint32_t tag;      /* 0: none; the client sends zapi_conf.tag instead */
 };
 
 enum zroute_state {
@@ -245,6 +248,16 @@ ssize_t zapi_encode_client_cap(uint8_t *buf, size_t cap, int version, enum zapi_
 			       uint32_t arg);
 /* A message with an empty body (the probe sends an unused command). */
 ssize_t zapi_encode_empty(uint8_t *buf, size_t cap, uint16_t command);
+/*
+ * The probe: command 65535 with an empty body in the VRF 4294967295
+ * (VRF_UNKNOWN), which no zebra has. Every release from 8.2 looks the VRF up
+ * before the command and answers ERROR ZAPI_ERR_NO_VRF, logged at debug
+ * level only (zserv_error_no_vrf); a command unknown in a known VRF would be
+ * logged as "Zebra received unknown command" at info level.
+ */
+#define ZAPI_PROBE_CMD 0xffff
+#define ZAPI_PROBE_VRF 0xffffffffu
+ssize_t zapi_encode_probe(uint8_t *buf, size_t cap);
 
 /* ROUTE_NOTIFY_OWNER values (a host-order enum on the wire). */
 enum zapi_note {

@@ -5,16 +5,17 @@
  *
  * Finding the profile, on every connection (zebra may have been upgraded):
  *  - version 8 or 9 configured: HELLO in the 8.x layout (receive_notify set)
- *    and a probe, a command no release handles (ZAPI_PROBE_CMD). Zebra
- *    answers the HELLO with CAPABILITIES (19), then the probe with ERROR
- *    "invalid message type", whose command number is 118 up to 9.0 and 117
- *    in 9.1.
+ *    and the probe (zapi_encode_probe: a message in a VRF no zebra has).
+ *    Zebra answers the HELLO with CAPABILITIES (19), then the probe with
+ *    ERROR "no such VRF", whose command number is 118 up to 9.0 and 117 in
+ *    9.1; zebra logs that ERROR at debug level only.
  *  - version 10 configured: the same with the 10.x HELLO; CAPABILITIES is 20
  *    and ERROR 118 (10.0-10.1) or 120 (10.2+); then ROUTE_NOTIFY_REQUEST,
  *    whose number also moved.
  *  - auto: the 8.x HELLO alone. An 8.x/9.x zebra answers CAPABILITIES (then
  *    the probe goes out as above); a 10.x zebra has no handler for command
- *    18 and answers ERROR, whose number already names the 10.x profile.
+ *    18 and answers ERROR "invalid message type" (and logs "unknown
+ *    command 18"), whose number already names the 10.x profile.
  * An ERROR before CAPABILITIES with a configured version means that zebra
  * speaks another release: the connection is dropped and retried later.
  *
@@ -51,7 +52,6 @@
 #include "util.h"
 #include "zapi_priv.h"
 
-#define ZAPI_PROBE_CMD 0xffff      /* beyond every release's handler table */
 #define ZAPI_PROBE_TIMEOUT_S 5.0   /* connect to UP */
 #define ZAPI_BACKOFF_MIN_MS 100
 #define ZAPI_BACKOFF_MAX_MS 5000
@@ -92,6 +92,7 @@ struct zapi {
 	uint8_t rtype_num;
 	uint16_t instance;
 	uint32_t gr_stale_s;
+	uint32_t tag;
 	zapi_event_fn cb;
 	void *arg;
 	zapi_adopt_fn adopt;
@@ -294,9 +295,11 @@ static int queue(struct zapi *z, const uint8_t *msg, ssize_t len)
 static int queue_route(struct zapi *z, bool add, const struct zroute *r)
 {
 	uint8_t m[ZAPI_ROUTE_MSG_MAX];
+	struct zroute t = *r;
 
+	t.tag = z->tag;
 	return queue(z, m, zapi_encode_route(m, sizeof(m), z->profile, add, z->type,
-					     z->instance, r));
+					     z->instance, &t));
 }
 
 static int queue_hello(struct zapi *z, int version)
@@ -320,7 +323,7 @@ static int queue_probe(struct zapi *z)
 	uint8_t m[ZAPI_HEADER_SIZE];
 
 	z->probe_sent = true;
-	return queue(z, m, zapi_encode_empty(m, sizeof(m), ZAPI_PROBE_CMD));
+	return queue(z, m, zapi_encode_probe(m, sizeof(m)));
 }
 
 static int queue_cap(struct zapi *z, enum zapi_client_cap what, uint32_t arg)
@@ -449,14 +452,26 @@ static void try_connect(struct zapi *z)
 	start_session(z, fd);
 }
 
-/* Is this a 4-byte "invalid message type" ERROR under one of these numbers? */
-static bool is_probe_error(uint16_t cmd, const uint8_t *body, size_t n, uint16_t a,
-			   uint16_t b)
+/* Is this a 4-byte ERROR with this code under one of these numbers? */
+static bool is_error(uint16_t cmd, const uint8_t *body, size_t n, uint16_t a, uint16_t b,
+		     uint32_t want)
 {
 	uint32_t code;
 
-	return (cmd == a || cmd == b) && zapi_parse_error(body, n, &code) == 0 &&
-	       code == ZAPI_ERR_INVALID_MSG_TYPE;
+	return (cmd == a || cmd == b) && zapi_parse_error(body, n, &code) == 0 && code == want;
+}
+
+/* The answer to the probe: ERROR "no such VRF". */
+static bool is_probe_error(uint16_t cmd, const uint8_t *body, size_t n, uint16_t a,
+			   uint16_t b)
+{
+	return is_error(cmd, body, n, a, b, ZAPI_ERR_NO_VRF);
+}
+
+/* The answer to a HELLO of another release: ERROR "invalid message type". */
+static bool is_refusal(uint16_t cmd, const uint8_t *body, size_t n, uint16_t a, uint16_t b)
+{
+	return is_error(cmd, body, n, a, b, ZAPI_ERR_INVALID_MSG_TYPE);
 }
 
 static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t n)
@@ -477,8 +492,8 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 	}
 	if (!z->caps_seen) {
 		/* ERROR before CAPABILITIES: the HELLO was refused. */
-		if (!is_probe_error(cmd, body, n, e10_0, e10_2) &&
-		    !is_probe_error(cmd, body, n, e9_1, e8_2))
+		if (!is_refusal(cmd, body, n, e10_0, e10_2) &&
+		    !is_refusal(cmd, body, n, e9_1, e8_2))
 			return;
 		if (z->conf_version == 0 && z->fam == 8 && cmd != e9_1) {
 			int p = cmd == e10_0 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2;
@@ -589,7 +604,7 @@ static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t 
 	} else if (cmd == p->error) {
 		if (zapi_parse_error(body, n, &code) < 0) {
 			z->st.malformed++;
-		} else if (z->reconciling && code == ZAPI_ERR_INVALID_MSG_TYPE) {
+		} else if (z->reconciling && code == ZAPI_ERR_NO_VRF) {
 			z->reconciling = false; /* the dump is complete */
 			z->st.dumps++;
 			if (queue_redist(z, false, ZAPI_AFI_IP) < 0 ||
@@ -780,6 +795,7 @@ int zapi_open(struct zapi **zp, struct ev_loop *loop, const struct zapi_conf *c,
 	z->rtype_num = c->route_type_num;
 	z->instance = c->instance;
 	z->gr_stale_s = c->gr_stale_s;
+	z->tag = c->tag;
 	z->cb = cb;
 	z->arg = arg;
 	z->fd = -1;
@@ -854,7 +870,7 @@ static void wait_probe_answer(struct zapi *z, uint64_t end)
 
 			if (h.command == p->error &&
 			    zapi_parse_error(z->in + at + ZAPI_HEADER_SIZE, h.length - ZAPI_HEADER_SIZE,
-					     &code) == 0 && code == ZAPI_ERR_INVALID_MSG_TYPE)
+					     &code) == 0 && code == ZAPI_ERR_NO_VRF)
 				return;
 			at += h.length;
 		}
