@@ -7,10 +7,11 @@
  *
  * FRR 10.0 renumbered the commands and the route types, and 9.1 and 10.2
  * moved ERROR and ROUTE_NOTIFY_REQUEST, so there are four profiles. The
- * profile is found on every connection (see zapi_client.c): the configured
- * major version, or a HELLO probe, says 8/9 or 10; the command number of
- * zebra's answer to a command no release handles says which profile of the
- * two.
+ * profile is found on every connection (see zapi_client.c): the command
+ * number of zebra's ERROR answering a probe (a message in a VRF no zebra has)
+ * names the profile, and where two profiles share it (118: 8.2-9.0 and
+ * 10.0-10.1), the configured major version or zebra's answer to the 8.x
+ * HELLO tells them apart.
  *
  * After each HELLO the client also asks zebra once for the routes of its own
  * type and deletes those it does not want (zebra reads a crashed zebra's

@@ -12,10 +12,12 @@
  *  - version 10 configured: the same with the 10.x HELLO; CAPABILITIES is 20
  *    and ERROR 118 (10.0-10.1) or 120 (10.2+); then ROUTE_NOTIFY_REQUEST,
  *    whose number also moved.
- *  - auto: the 8.x HELLO alone. An 8.x/9.x zebra answers CAPABILITIES (then
- *    the probe goes out as above); a 10.x zebra has no handler for command
- *    18 and answers ERROR "invalid message type" (and logs "unknown
- *    command 18"), whose number already names the 10.x profile.
+ *  - auto: the probe alone. ERROR as 117 is 9.1 and 120 is 10.2+: the HELLO
+ *    of that release follows and the session is up. 118 is either 8.2-9.0
+ *    or 10.0-10.1: the 8.x HELLO follows. An 8.x/9.x zebra answers
+ *    CAPABILITIES (then another probe goes out as above); a 10.0-10.1 zebra
+ *    has no handler for command 18 and answers ERROR "invalid message type"
+ *    (and logs "unknown command 18"): then the 10.0 HELLO.
  * An ERROR before CAPABILITIES with a configured version means that zebra
  * speaks another release: the connection is dropped and retried later.
  *
@@ -105,6 +107,7 @@ struct zapi {
 	int fam;          /* 8 or 10 while probing */
 	bool caps_seen;
 	bool probe_sent;
+	bool hello_sent;  /* auto sends the probe alone first */
 	bool reconciling; /* UP, zebra's routes of our type being read */
 	bool complete_due; /* GR: update-complete to send once the replay is answered */
 	int profile;      /* enum zapi_profile once UP */
@@ -413,6 +416,7 @@ static void start_session(struct zapi *z, int fd)
 	z->fam = z->conf_version == 10 ? 10 : 8;
 	z->caps_seen = false;
 	z->probe_sent = false;
+	z->hello_sent = false;
 	z->reconciling = false;
 	z->complete_due = false;
 	z->in_len = 0;
@@ -421,12 +425,15 @@ static void start_session(struct zapi *z, int fd)
 	ev_io_set(&z->wio, fd, EV_WRITE);
 	ev_io_start(z->loop, &z->rio);
 	schedule(z, ZAPI_PROBE_TIMEOUT_S);
+	/* Auto: the probe alone first (see the top of this file). */
+	if (!z->conf_version) {
+		queue_probe(z);
+		return;
+	}
+	z->hello_sent = true;
 	if (queue_hello(z, z->fam == 10 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_8_2) < 0)
 		return;
-	/* With a configured version the probe follows at once; auto waits
-	 * for the answer to the HELLO first (see the top of this file). */
-	if (z->conf_version)
-		queue_probe(z);
+	queue_probe(z);
 }
 
 static void try_connect(struct zapi *z)
@@ -484,6 +491,26 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 	const uint16_t e10_0 = zapi_profile_cmds(ZAPI_PROFILE_10_0)->error;
 	const uint16_t e10_2 = zapi_profile_cmds(ZAPI_PROFILE_10_2)->error;
 
+	if (!z->hello_sent) {
+		/* Auto, the answer to the first probe: 117 is 9.1 and 120 10.2+,
+		 * each known at once; 118 is 8.2-9.0 or 10.0-10.1, which the
+		 * 8.x HELLO tells apart (CAPABILITIES, or ERROR). */
+		int p = cmd == e9_1 ? ZAPI_PROFILE_9_1 : cmd == e10_2 ? ZAPI_PROFILE_10_2 : 0;
+
+		if (!is_probe_error(cmd, body, n, e8_2, e9_1) &&
+		    !is_probe_error(cmd, body, n, e10_2, e10_2))
+			return;
+		z->hello_sent = true;
+		if (p) {
+			z->fam = p == ZAPI_PROFILE_9_1 ? 8 : 10;
+			if (queue_hello(z, p) == 0)
+				go_up(z, p);
+			return;
+		}
+		z->probe_sent = false; /* another goes out after CAPABILITIES */
+		queue_hello(z, ZAPI_PROFILE_8_2);
+		return;
+	}
 	if (cmd == f->capabilities) {
 		z->caps_seen = true;
 		if (!z->probe_sent)

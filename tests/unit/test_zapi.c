@@ -1009,7 +1009,7 @@ static void test_fake_zebra_9_1(void **state)
 	fz_close(f, false);
 }
 
-/* Auto against a 10.2 zebra: the 8.x HELLO is refused with ERROR 120. */
+/* Auto against a 10.2 zebra: the probe's ERROR comes as 120, the 10.x HELLO follows. */
 static void test_fake_zebra_auto_10(void **state)
 {
 	struct fz *f = fz_open(0);
@@ -1023,8 +1023,8 @@ static void test_fake_zebra_auto_10(void **state)
 	r.nh = ZNH_BLACKHOLE;
 	assert_int_equal(zapi_route_set(f->z, &r), 0);
 	fz_connect(f);
-	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
-	fz_send_error(f, 120, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff); /* auto: the probe alone */
+	fz_send_error(f, 120, ZAPI_ERR_NO_VRF);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 19); /* the 10.x HELLO */
 	assert_int_equal(m[10], BABEL_10);
 	assert_int_equal(m[1], 18);
@@ -1040,6 +1040,42 @@ static void test_fake_zebra_auto_10(void **state)
 	assert_int_equal(zapi_stats(f->z)->errors, 0);
 	assert_true(is_up(f));
 	assert_int_equal(zapi_stats(f->z)->version, ZAPI_PROFILE_10_2);
+	fz_close(f, false);
+}
+
+/* Auto against 8.4 and 10.0, whose ERROR is 118 in both: the 8.x HELLO
+ * follows the probe; 8.4 answers CAPABILITIES, 10.0 refuses it. */
+static void test_fake_zebra_auto_118(void **state)
+{
+	struct fz *f = fz_open(0);
+	uint8_t m[256];
+
+	fz_connect(f);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	assert_int_equal(ila_get_be32(m + 4), 0xffffffffu); /* in no VRF zebra has */
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
+	handshake_8(f, 118);
+	assert_int_equal(zapi_stats(f->z)->version, ZAPI_PROFILE_8_2);
+	assert_int_equal(zapi_stats(f->z)->errors, 0);
+	fz_close(f, false);
+
+	f = fz_open(0);
+	fz_connect(f);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 19); /* the 10.x HELLO */
+	assert_int_equal(m[10], BABEL_10);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 124); /* NOTIFY_REQUEST, 10.0 */
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13); /* the dump is over */
+	assert_true(is_up(f));
+	assert_int_equal(zapi_stats(f->z)->version, ZAPI_PROFILE_10_0);
+	assert_int_equal(zapi_stats(f->z)->errors, 0);
 	fz_close(f, false);
 }
 
@@ -1297,8 +1333,8 @@ static void test_graceful_restart_10_2(void **state)
 	uint8_t m[256];
 
 	fz_connect(f);
-	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
-	fz_send_error(f, 120, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff); /* auto: the probe alone */
+	fz_send_error(f, 120, ZAPI_ERR_NO_VRF);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 19);
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), notify_req_10_2, sizeof(notify_req_10_2));
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), gr_4095_10_2, sizeof(gr_4095_10_2));
@@ -1632,6 +1668,7 @@ int main(void)
 		cmocka_unit_test(test_fake_zebra_8),
 		cmocka_unit_test(test_fake_zebra_9_1),
 		cmocka_unit_test(test_fake_zebra_auto_10),
+		cmocka_unit_test(test_fake_zebra_auto_118),
 		cmocka_unit_test(test_version_mismatch),
 		cmocka_unit_test(test_reconnect_replay),
 		cmocka_unit_test(test_reconcile_stale),
