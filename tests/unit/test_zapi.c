@@ -716,13 +716,14 @@ static void on_event(void *arg, int ev)
 		f->downs++;
 }
 
-static struct fz *fz_open_gr(int version, uint32_t gr_stale_s)
+static struct fz *fz_open_tag(int version, uint32_t gr_stale_s, uint32_t tag)
 {
 	struct zapi_conf c = {
 		.socket = NOSOCK,
 		.version = version,
 		.route_type_name = ILA_CONF_ZRT_BABEL,
 		.gr_stale_s = gr_stale_s,
+		.tag = tag,
 	};
 	struct fz *f = calloc(1, sizeof(*f));
 	char err[128];
@@ -735,6 +736,11 @@ static struct fz *fz_open_gr(int version, uint32_t gr_stale_s)
 	f->skip[0] = version == 10 ? 12 : 11;
 	f->skip[1] = version == 10 ? 13 : 12;
 	return f;
+}
+
+static struct fz *fz_open_gr(int version, uint32_t gr_stale_s)
+{
+	return fz_open_tag(version, gr_stale_s, 0);
 }
 
 static struct fz *fz_open(int version)
@@ -1076,6 +1082,22 @@ static void test_fake_zebra_auto_118(void **state)
 	assert_true(is_up(f));
 	assert_int_equal(zapi_stats(f->z)->version, ZAPI_PROFILE_10_0);
 	assert_int_equal(zapi_stats(f->z)->errors, 0);
+	fz_close(f, false);
+}
+
+/* The client's tag goes with every route it adds, not with deletions. */
+static void test_client_tag(void **state)
+{
+	struct fz *f = fz_open_tag(8, 0, 4242);
+	struct zroute r = route_v6_host();
+	uint8_t m[256];
+
+	assert_int_equal(zapi_route_set(f->z, &r), 0);
+	fz_connect(f);
+	handshake_8(f, 118);
+	assert_msg(m, fz_recv(f, m, sizeof(m)), add_v6_tag_8, sizeof(add_v6_tag_8));
+	assert_int_equal(zapi_route_unset(f->z, AF_INET6, &r.prefix, 128), 0);
+	assert_msg(m, fz_recv(f, m, sizeof(m)), del_v6_8, sizeof(del_v6_8));
 	fz_close(f, false);
 }
 
@@ -1669,6 +1691,7 @@ int main(void)
 		cmocka_unit_test(test_fake_zebra_9_1),
 		cmocka_unit_test(test_fake_zebra_auto_10),
 		cmocka_unit_test(test_fake_zebra_auto_118),
+		cmocka_unit_test(test_client_tag),
 		cmocka_unit_test(test_version_mismatch),
 		cmocka_unit_test(test_reconnect_replay),
 		cmocka_unit_test(test_reconcile_stale),
