@@ -106,6 +106,7 @@ int zebra_init(struct ilad *d, char *err, size_t errlen)
 		.route_type_name = c->zebra_route_type,
 		.route_type_num = c->zebra_route_type_num,
 		.gr_stale_s = c->zebra_gr_s,
+		.tag = c->zebra_tag,
 	};
 	int rc;
 

@@ -110,6 +110,7 @@ void ila_conf_init(struct ila_conf *c, enum ila_conf_kind kind)
 	c->zebra_version = ILA_CONF_ZEBRA_AUTO;
 	c->zebra_route_type = ILA_CONF_ZRT_BABEL;
 	c->zebra_gr_s = ILA_CONF_ZEBRA_GR_DEFAULT;
+	c->zebra_tag = ILA_CONF_ZEBRA_TAG_DEFAULT;
 }
 
 void ila_conf_free(struct ila_conf *c)
@@ -686,7 +687,7 @@ bool ila_conf_equal(const struct ila_conf *a, const struct ila_conf *b)
 	    !SAME(cache) || !SAME(attach_grace_s) || !SAME(on_demand_idle_s) ||
 	    !SAME(on_demand_max) || !SAME(bpf_max_mappings) || !SAME(zebra) || !SAME_STR(zebra_socket) ||
 	    !SAME(zebra_version) || !SAME(zebra_route_type) || !SAME(zebra_route_type_num) ||
-	    !SAME(zebra_gr_s))
+	    !SAME(zebra_gr_s) || !SAME(zebra_tag))
 		return false;
 #undef SAME
 #undef SAME_STR

@@ -135,6 +135,9 @@ enum ila_conf_zebra_version {
 #define ILA_CONF_ZEBRA_GR_DEFAULT 60
 #define ILA_CONF_ZEBRA_GR_MAX 4095
 
+/* zebra tag: the route tag of every route ilad hands to zebra (0: none). */
+#define ILA_CONF_ZEBRA_TAG_DEFAULT 4242
+
 /* The zebra route type ilad's routes carry. Named types are translated to the
  * number of the FRR version spoken; NUMBER is sent as zebra_route_type_num. */
 enum ila_conf_zebra_rtype {
@@ -237,6 +240,7 @@ struct ila_conf {
 	enum ila_conf_zebra_rtype zebra_route_type;
 	uint8_t zebra_route_type_num; /* only with ILA_CONF_ZRT_NUMBER, else 0 */
 	uint32_t zebra_gr_s;          /* graceful-restart stale time; 0: off */
+	uint32_t zebra_tag;           /* route tag; 0: none */
 
 	/*
 	 * Set by the parser for settings that are legal but deserve a line in

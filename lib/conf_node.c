@@ -377,11 +377,18 @@ static int attr_zebra_gr(struct parser *p, const struct attr *a, const char *wha
 	return 0;
 }
 
+/* "tag N": the route tag of ilad's routes in zebra, 0 for none. */
+static int attr_zebra_tag(struct parser *p, const struct attr *a, const char *what, const char *v)
+{
+	return conf_parse_u32(p, what, v, 0, UINT32_MAX, &p->c->zebra_tag);
+}
+
 static const struct attr zebra_attrs[] = {
 	ATTR_PATH("socket", zebra_socket, SOCK_PATH_MAX),
 	{ .name = "graceful-restart", .fn = attr_zebra_gr },
 	{ .name = "version", .fn = attr_zebra_version },
 	{ .name = "route-type", .fn = attr_zebra_route_type },
+	{ .name = "tag", .fn = attr_zebra_tag },
 };
 
 /* "zebra on|off [ATTR VALUE]..." or "zebra ATTR VALUE [ATTR VALUE]...". */

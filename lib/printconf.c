@@ -305,6 +305,7 @@ static void print_node(const struct ila_conf *c, FILE *out)
 		pl_add_u32(&pl, "graceful-restart", c->zebra_gr_s);
 	else
 		pl_add(&pl, "graceful-restart", "off");
+	pl_add_u32(&pl, "tag", c->zebra_tag);
 	pl_flush(&pl);
 }
 

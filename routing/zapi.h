@@ -7,10 +7,11 @@
  *
  * FRR 10.0 renumbered the commands and the route types, and 9.1 and 10.2
  * moved ERROR and ROUTE_NOTIFY_REQUEST, so there are four profiles. The
- * profile is found on every connection (see zapi_client.c): the configured
- * major version, or a HELLO probe, says 8/9 or 10; the command number of
- * zebra's answer to a command no release handles says which profile of the
- * two.
+ * profile is found on every connection (see zapi_client.c): the command
+ * number of zebra's ERROR answering a probe (a message in a VRF no zebra has)
+ * names the profile, and where two profiles share it (118: 8.2-9.0 and
+ * 10.0-10.1), the configured major version or zebra's answer to the 8.x
+ * HELLO tells them apart.
  *
  * After each HELLO the client also asks zebra once for the routes of its own
  * type and deletes those it does not want (zebra reads a crashed zebra's
@@ -67,6 +68,8 @@ struct zapi_conf {
 	uint16_t instance;      /* zebra's protocol instance, usually 0 */
 	uint32_t gr_stale_s;    /* graceful restart: zebra keeps our routes this
 				 * long after the connection closes; 0: off */
+	uint32_t tag;           /* route tag of every route added (ZAPI_MESSAGE_TAG);
+				 * 0: none */
 };
 
 enum zroute_nh {
@@ -93,6 +96,7 @@ struct zroute {
 	int ifindex;
 	uint8_t distance; /* 0: zebra's default for the route type */
 	uint32_t metric;
+	uint32_t tag;      /* 0: none; the client sends zapi_conf.tag instead */
 };
 
 enum zroute_state {
@@ -245,6 +249,16 @@ ssize_t zapi_encode_client_cap(uint8_t *buf, size_t cap, int version, enum zapi_
 			       uint32_t arg);
 /* A message with an empty body (the probe sends an unused command). */
 ssize_t zapi_encode_empty(uint8_t *buf, size_t cap, uint16_t command);
+/*
+ * The probe: command 65535 with an empty body in the VRF 4294967295
+ * (VRF_UNKNOWN), which no zebra has. Every release from 8.2 looks the VRF up
+ * before the command and answers ERROR ZAPI_ERR_NO_VRF, logged at debug
+ * level only (zserv_error_no_vrf); a command unknown in a known VRF would be
+ * logged as "Zebra received unknown command" at info level.
+ */
+#define ZAPI_PROBE_CMD 0xffff
+#define ZAPI_PROBE_VRF 0xffffffffu
+ssize_t zapi_encode_probe(uint8_t *buf, size_t cap);
 
 /* ROUTE_NOTIFY_OWNER values (a host-order enum on the wire). */
 enum zapi_note {

@@ -5,16 +5,19 @@
  *
  * Finding the profile, on every connection (zebra may have been upgraded):
  *  - version 8 or 9 configured: HELLO in the 8.x layout (receive_notify set)
- *    and a probe, a command no release handles (ZAPI_PROBE_CMD). Zebra
- *    answers the HELLO with CAPABILITIES (19), then the probe with ERROR
- *    "invalid message type", whose command number is 118 up to 9.0 and 117
- *    in 9.1.
+ *    and the probe (zapi_encode_probe: a message in a VRF no zebra has).
+ *    Zebra answers the HELLO with CAPABILITIES (19), then the probe with
+ *    ERROR "no such VRF", whose command number is 118 up to 9.0 and 117 in
+ *    9.1; zebra logs that ERROR at debug level only.
  *  - version 10 configured: the same with the 10.x HELLO; CAPABILITIES is 20
  *    and ERROR 118 (10.0-10.1) or 120 (10.2+); then ROUTE_NOTIFY_REQUEST,
  *    whose number also moved.
- *  - auto: the 8.x HELLO alone. An 8.x/9.x zebra answers CAPABILITIES (then
- *    the probe goes out as above); a 10.x zebra has no handler for command
- *    18 and answers ERROR, whose number already names the 10.x profile.
+ *  - auto: the probe alone. ERROR as 117 is 9.1 and 120 is 10.2+: the HELLO
+ *    of that release follows and the session is up. 118 is either 8.2-9.0
+ *    or 10.0-10.1: the 8.x HELLO follows. An 8.x/9.x zebra answers
+ *    CAPABILITIES (then another probe goes out as above); a 10.0-10.1 zebra
+ *    has no handler for command 18 and answers ERROR "invalid message type"
+ *    (and logs "unknown command 18"): then the 10.0 HELLO.
  * An ERROR before CAPABILITIES with a configured version means that zebra
  * speaks another release: the connection is dropped and retried later.
  *
@@ -51,7 +54,6 @@
 #include "util.h"
 #include "zapi_priv.h"
 
-#define ZAPI_PROBE_CMD 0xffff      /* beyond every release's handler table */
 #define ZAPI_PROBE_TIMEOUT_S 5.0   /* connect to UP */
 #define ZAPI_BACKOFF_MIN_MS 100
 #define ZAPI_BACKOFF_MAX_MS 5000
@@ -92,6 +94,7 @@ struct zapi {
 	uint8_t rtype_num;
 	uint16_t instance;
 	uint32_t gr_stale_s;
+	uint32_t tag;
 	zapi_event_fn cb;
 	void *arg;
 	zapi_adopt_fn adopt;
@@ -104,6 +107,7 @@ struct zapi {
 	int fam;          /* 8 or 10 while probing */
 	bool caps_seen;
 	bool probe_sent;
+	bool hello_sent;  /* auto sends the probe alone first */
 	bool reconciling; /* UP, zebra's routes of our type being read */
 	bool complete_due; /* GR: update-complete to send once the replay is answered */
 	int profile;      /* enum zapi_profile once UP */
@@ -294,9 +298,11 @@ static int queue(struct zapi *z, const uint8_t *msg, ssize_t len)
 static int queue_route(struct zapi *z, bool add, const struct zroute *r)
 {
 	uint8_t m[ZAPI_ROUTE_MSG_MAX];
+	struct zroute t = *r;
 
+	t.tag = z->tag;
 	return queue(z, m, zapi_encode_route(m, sizeof(m), z->profile, add, z->type,
-					     z->instance, r));
+					     z->instance, &t));
 }
 
 static int queue_hello(struct zapi *z, int version)
@@ -320,7 +326,7 @@ static int queue_probe(struct zapi *z)
 	uint8_t m[ZAPI_HEADER_SIZE];
 
 	z->probe_sent = true;
-	return queue(z, m, zapi_encode_empty(m, sizeof(m), ZAPI_PROBE_CMD));
+	return queue(z, m, zapi_encode_probe(m, sizeof(m)));
 }
 
 static int queue_cap(struct zapi *z, enum zapi_client_cap what, uint32_t arg)
@@ -410,6 +416,7 @@ static void start_session(struct zapi *z, int fd)
 	z->fam = z->conf_version == 10 ? 10 : 8;
 	z->caps_seen = false;
 	z->probe_sent = false;
+	z->hello_sent = false;
 	z->reconciling = false;
 	z->complete_due = false;
 	z->in_len = 0;
@@ -418,12 +425,15 @@ static void start_session(struct zapi *z, int fd)
 	ev_io_set(&z->wio, fd, EV_WRITE);
 	ev_io_start(z->loop, &z->rio);
 	schedule(z, ZAPI_PROBE_TIMEOUT_S);
+	/* Auto: the probe alone first (see the top of this file). */
+	if (!z->conf_version) {
+		queue_probe(z);
+		return;
+	}
+	z->hello_sent = true;
 	if (queue_hello(z, z->fam == 10 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_8_2) < 0)
 		return;
-	/* With a configured version the probe follows at once; auto waits
-	 * for the answer to the HELLO first (see the top of this file). */
-	if (z->conf_version)
-		queue_probe(z);
+	queue_probe(z);
 }
 
 static void try_connect(struct zapi *z)
@@ -449,14 +459,26 @@ static void try_connect(struct zapi *z)
 	start_session(z, fd);
 }
 
-/* Is this a 4-byte "invalid message type" ERROR under one of these numbers? */
-static bool is_probe_error(uint16_t cmd, const uint8_t *body, size_t n, uint16_t a,
-			   uint16_t b)
+/* Is this a 4-byte ERROR with this code under one of these numbers? */
+static bool is_error(uint16_t cmd, const uint8_t *body, size_t n, uint16_t a, uint16_t b,
+		     uint32_t want)
 {
 	uint32_t code;
 
-	return (cmd == a || cmd == b) && zapi_parse_error(body, n, &code) == 0 &&
-	       code == ZAPI_ERR_INVALID_MSG_TYPE;
+	return (cmd == a || cmd == b) && zapi_parse_error(body, n, &code) == 0 && code == want;
+}
+
+/* The answer to the probe: ERROR "no such VRF". */
+static bool is_probe_error(uint16_t cmd, const uint8_t *body, size_t n, uint16_t a,
+			   uint16_t b)
+{
+	return is_error(cmd, body, n, a, b, ZAPI_ERR_NO_VRF);
+}
+
+/* The answer to a HELLO of another release: ERROR "invalid message type". */
+static bool is_refusal(uint16_t cmd, const uint8_t *body, size_t n, uint16_t a, uint16_t b)
+{
+	return is_error(cmd, body, n, a, b, ZAPI_ERR_INVALID_MSG_TYPE);
 }
 
 static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t n)
@@ -469,6 +491,26 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 	const uint16_t e10_0 = zapi_profile_cmds(ZAPI_PROFILE_10_0)->error;
 	const uint16_t e10_2 = zapi_profile_cmds(ZAPI_PROFILE_10_2)->error;
 
+	if (!z->hello_sent) {
+		/* Auto, the answer to the first probe: 117 is 9.1 and 120 10.2+,
+		 * each known at once; 118 is 8.2-9.0 or 10.0-10.1, which the
+		 * 8.x HELLO tells apart (CAPABILITIES, or ERROR). */
+		int p = cmd == e9_1 ? ZAPI_PROFILE_9_1 : cmd == e10_2 ? ZAPI_PROFILE_10_2 : 0;
+
+		if (!is_probe_error(cmd, body, n, e8_2, e9_1) &&
+		    !is_probe_error(cmd, body, n, e10_2, e10_2))
+			return;
+		z->hello_sent = true;
+		if (p) {
+			z->fam = p == ZAPI_PROFILE_9_1 ? 8 : 10;
+			if (queue_hello(z, p) == 0)
+				go_up(z, p);
+			return;
+		}
+		z->probe_sent = false; /* another goes out after CAPABILITIES */
+		queue_hello(z, ZAPI_PROFILE_8_2);
+		return;
+	}
 	if (cmd == f->capabilities) {
 		z->caps_seen = true;
 		if (!z->probe_sent)
@@ -477,8 +519,8 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 	}
 	if (!z->caps_seen) {
 		/* ERROR before CAPABILITIES: the HELLO was refused. */
-		if (!is_probe_error(cmd, body, n, e10_0, e10_2) &&
-		    !is_probe_error(cmd, body, n, e9_1, e8_2))
+		if (!is_refusal(cmd, body, n, e10_0, e10_2) &&
+		    !is_refusal(cmd, body, n, e9_1, e8_2))
 			return;
 		if (z->conf_version == 0 && z->fam == 8 && cmd != e9_1) {
 			int p = cmd == e10_0 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2;
@@ -589,7 +631,7 @@ static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t 
 	} else if (cmd == p->error) {
 		if (zapi_parse_error(body, n, &code) < 0) {
 			z->st.malformed++;
-		} else if (z->reconciling && code == ZAPI_ERR_INVALID_MSG_TYPE) {
+		} else if (z->reconciling && code == ZAPI_ERR_NO_VRF) {
 			z->reconciling = false; /* the dump is complete */
 			z->st.dumps++;
 			if (queue_redist(z, false, ZAPI_AFI_IP) < 0 ||
@@ -780,6 +822,7 @@ int zapi_open(struct zapi **zp, struct ev_loop *loop, const struct zapi_conf *c,
 	z->rtype_num = c->route_type_num;
 	z->instance = c->instance;
 	z->gr_stale_s = c->gr_stale_s;
+	z->tag = c->tag;
 	z->cb = cb;
 	z->arg = arg;
 	z->fd = -1;
@@ -854,7 +897,7 @@ static void wait_probe_answer(struct zapi *z, uint64_t end)
 
 			if (h.command == p->error &&
 			    zapi_parse_error(z->in + at + ZAPI_HEADER_SIZE, h.length - ZAPI_HEADER_SIZE,
-					     &code) == 0 && code == ZAPI_ERR_INVALID_MSG_TYPE)
+					     &code) == 0 && code == ZAPI_ERR_NO_VRF)
 				return;
 			at += h.length;
 		}

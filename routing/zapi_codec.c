@@ -150,6 +150,15 @@ ssize_t zapi_encode_empty(uint8_t *buf, size_t cap, uint16_t command)
 	return ZAPI_HEADER_SIZE;
 }
 
+ssize_t zapi_encode_probe(uint8_t *buf, size_t cap)
+{
+	if (cap < ZAPI_HEADER_SIZE)
+		return -ENOSPC;
+	put_header(buf, ZAPI_HEADER_SIZE, ZAPI_PROBE_CMD);
+	ila_put_be32(buf + 4, ZAPI_PROBE_VRF);
+	return ZAPI_HEADER_SIZE;
+}
+
 ssize_t zapi_encode_hello(uint8_t *buf, size_t cap, int version, uint8_t type,
 			  uint16_t instance)
 {
@@ -281,6 +290,8 @@ ssize_t zapi_encode_route(uint8_t *buf, size_t cap, int version, bool add, uint8
 		message = ZAPI_MSG_NEXTHOP | ZAPI_MSG_METRIC;
 		if (r->distance)
 			message |= ZAPI_MSG_DISTANCE;
+		if (r->tag)
+			message |= ZAPI_MSG_TAG;
 		/* A bare gateway may sit behind another route. */
 		if (r->nh == ZNH_IPV6 || r->nh == ZNH_IPV4)
 			flags |= ZAPI_FLAG_ALLOW_RECURSION;
@@ -331,6 +342,11 @@ ssize_t zapi_encode_route(uint8_t *buf, size_t cap, int version, bool add, uint8
 			buf[n++] = r->distance;
 		ila_put_be32(buf + n, r->metric);
 		n += 4;
+		/* the tag follows the metric (lib/zclient.c zapi_route_encode) */
+		if (r->tag) {
+			ila_put_be32(buf + n, r->tag);
+			n += 4;
+		}
 	}
 	put_header(buf, (uint16_t)n, add ? p->route_add : p->route_delete);
 	return (ssize_t)n;

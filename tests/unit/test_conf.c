@@ -1121,7 +1121,18 @@ static void test_zebra_forms(void **state)
 	c = must_parse(ILA_CONF_NODE, NODE_BASE "zebra on\n");
 	assert_true(c->zebra);
 	assert_int_equal(c->zebra_gr_s, ILA_CONF_ZEBRA_GR_DEFAULT);
+	assert_int_equal(c->zebra_tag, 4242);
 	free(c);
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "zebra on tag 4294967295\n");
+	assert_int_equal(c->zebra_tag, 4294967295u);
+	assert_round_trip(c);
+	free(c);
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "zebra tag 0\n");
+	assert_int_equal(c->zebra_tag, 0);
+	assert_round_trip(c);
+	free(c);
+	expect_error(ILA_CONF_NODE, NODE_BASE "zebra tag 4294967296\n", 5, "out of range");
+	expect_error(ILA_CONF_NODE, NODE_BASE "zebra tag red\n", 5, "tag");
 	c = must_parse(ILA_CONF_NODE, NODE_BASE "zebra on graceful-restart 7\n");
 	assert_int_equal(c->zebra_gr_s, 7);
 	assert_round_trip(c);

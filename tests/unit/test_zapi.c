@@ -151,6 +151,47 @@ static const uint8_t add_v4_8[] = {
 	0x00, 0x00, 0x00, 0x14, /* metric */
 };
 
+/* ROUTE_ADD (8) 2001:db8::42/128 via fe80::1 ifindex 3, tag 4242: the TAG
+ * flag (0x08) in message, the tag after the metric (lib/zclient.c
+ * zapi_route_encode, 8.4 to 10.x) */
+static const uint8_t add_v6_tag_8[] = {
+	0x00, 0x4c, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x08,
+	0x16,                   /* type babel */
+	0x00, 0x00,             /* instance */
+	0x00, 0x00, 0x00, 0x00, /* flags */
+	0x00, 0x00, 0x00, 0x0d, /* message: NEXTHOP | METRIC | TAG */
+	0x01,                   /* safi unicast */
+	0x0a, 0x80,             /* AF_INET6, /128 */
+	0x20, 0x01, 0x0d, 0xb8, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x42,
+	0x00, 0x01,             /* one nexthop */
+	0x00, 0x00, 0x00, 0x00, /* its vrf */
+	0x05, 0x00,             /* IPV6_IFINDEX, flags */
+	0xfe, 0x80, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01,
+	0x00, 0x00, 0x00, 0x03, /* ifindex */
+	0x00, 0x00, 0x00, 0x00, /* metric */
+	0x00, 0x00, 0x10, 0x92, /* tag 4242 */
+};
+
+/* ROUTE_ADD (9, 10.x) 198.51.100.7/32 via 192.0.2.1 ifindex 4, distance
+ * 200, metric 20, tag 4294967295, type 23 */
+static const uint8_t add_v4_tag_10[] = {
+	0x00, 0x35, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09,
+	0x17, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x00,
+	0x00, 0x00, 0x00, 0x0f, /* NEXTHOP | DISTANCE | METRIC | TAG */
+	0x01, 0x02, 0x20,       /* unicast, AF_INET, /32 */
+	0xc6, 0x33, 0x64, 0x07,
+	0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+	0x03, 0x00,             /* IPV4_IFINDEX */
+	0xc0, 0x00, 0x02, 0x01,
+	0x00, 0x00, 0x00, 0x04,
+	0xc8,                   /* distance */
+	0x00, 0x00, 0x00, 0x14, /* metric */
+	0xff, 0xff, 0xff, 0xff, /* tag */
+};
+
 /* ROUTE_ADD (9, 10.x) 2001:db8:1:2::/64 blackhole, type 23 */
 static const uint8_t add_bh_10[] = {
 	0x00, 0x2d, 0xfe, 0x06, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09,
@@ -325,6 +366,40 @@ static void test_route_add_v4(void **state)
 	r.plen = 33;
 	assert_int_equal(zapi_encode_route(m, sizeof(m), ZAPI_PROFILE_9_1, true, BABEL_8, 0, &r),
 			 -EINVAL);
+}
+
+static void test_route_add_tag(void **state)
+{
+	struct zroute r = route_v6_host(), untagged = route_v6_host();
+	uint8_t m[128], d[128];
+	ssize_t n;
+
+	r.tag = 4242;
+	assert_msg(m, zapi_encode_route(m, sizeof(m), ZAPI_PROFILE_8_2, true, BABEL_8, 0, &r),
+		   add_v6_tag_8, sizeof(add_v6_tag_8));
+	r = route_v4_host();
+	r.tag = UINT32_MAX;
+	assert_msg(m, zapi_encode_route(m, sizeof(m), ZAPI_PROFILE_10_2, true, BABEL_10, 0, &r),
+		   add_v4_tag_10, sizeof(add_v4_tag_10));
+	/* a deletion carries no tag: the same bytes as without one */
+	r = route_v6_host();
+	r.tag = 4242;
+	n = zapi_encode_route(d, sizeof(d), ZAPI_PROFILE_8_2, false, BABEL_8, 0, &untagged);
+	assert_msg(m, zapi_encode_route(m, sizeof(m), ZAPI_PROFILE_8_2, false, BABEL_8, 0, &r), d,
+		   (size_t)n);
+}
+
+/* The probe: command 65535, empty, in VRF 4294967295 (VRF_UNKNOWN), so that
+ * zebra answers ERROR "no such VRF" without logging an unknown command. */
+static void test_probe(void **state)
+{
+	static const uint8_t want[] = {
+		0x00, 0x0a, 0xfe, 0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	};
+	uint8_t m[16];
+
+	assert_msg(m, zapi_encode_probe(m, sizeof(m)), want, sizeof(want));
+	assert_int_equal(zapi_encode_probe(m, 9), -ENOSPC);
 }
 
 static void test_route_add_blackhole(void **state)
@@ -641,13 +716,14 @@ static void on_event(void *arg, int ev)
 		f->downs++;
 }
 
-static struct fz *fz_open_gr(int version, uint32_t gr_stale_s)
+static struct fz *fz_open_tag(int version, uint32_t gr_stale_s, uint32_t tag)
 {
 	struct zapi_conf c = {
 		.socket = NOSOCK,
 		.version = version,
 		.route_type_name = ILA_CONF_ZRT_BABEL,
 		.gr_stale_s = gr_stale_s,
+		.tag = tag,
 	};
 	struct fz *f = calloc(1, sizeof(*f));
 	char err[128];
@@ -660,6 +736,11 @@ static struct fz *fz_open_gr(int version, uint32_t gr_stale_s)
 	f->skip[0] = version == 10 ? 12 : 11;
 	f->skip[1] = version == 10 ? 13 : 12;
 	return f;
+}
+
+static struct fz *fz_open_gr(int version, uint32_t gr_stale_s)
+{
+	return fz_open_tag(version, gr_stale_s, 0);
 }
 
 static struct fz *fz_open(int version)
@@ -830,7 +911,7 @@ static void reconcile_8(struct fz *f, uint16_t error_cmd, bool answer)
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), redist_add_v6_8, sizeof(redist_add_v6_8));
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
 	if (answer)
-		fz_send_error(f, error_cmd, ZAPI_ERR_INVALID_MSG_TYPE); /* nothing to dump */
+		fz_send_error(f, error_cmd, ZAPI_ERR_NO_VRF); /* nothing to dump */
 }
 
 /* The 8.x exchange: HELLO, CAPABILITIES (+ VRF_ADD), probe, ERROR. */
@@ -842,7 +923,7 @@ static void handshake_8_only(struct fz *f, uint16_t error_cmd)
 	fz_send_caps(f, 19);
 	fz_send(f, 33, "default", 7); /* VRF_ADD, of no interest */
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
-	fz_send_error(f, error_cmd, ZAPI_ERR_INVALID_MSG_TYPE);
+	fz_send_error(f, error_cmd, ZAPI_ERR_NO_VRF);
 	assert_true(wait_for(f, is_up));
 }
 
@@ -934,7 +1015,7 @@ static void test_fake_zebra_9_1(void **state)
 	fz_close(f, false);
 }
 
-/* Auto against a 10.2 zebra: the 8.x HELLO is refused with ERROR 120. */
+/* Auto against a 10.2 zebra: the probe's ERROR comes as 120, the 10.x HELLO follows. */
 static void test_fake_zebra_auto_10(void **state)
 {
 	struct fz *f = fz_open(0);
@@ -948,8 +1029,8 @@ static void test_fake_zebra_auto_10(void **state)
 	r.nh = ZNH_BLACKHOLE;
 	assert_int_equal(zapi_route_set(f->z, &r), 0);
 	fz_connect(f);
-	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
-	fz_send_error(f, 120, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff); /* auto: the probe alone */
+	fz_send_error(f, 120, ZAPI_ERR_NO_VRF);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 19); /* the 10.x HELLO */
 	assert_int_equal(m[10], BABEL_10);
 	assert_int_equal(m[1], 18);
@@ -959,12 +1040,64 @@ static void test_fake_zebra_auto_10(void **state)
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), add_bh_10, sizeof(add_bh_10));
-	fz_send_error(f, 120, ZAPI_ERR_INVALID_MSG_TYPE);
+	fz_send_error(f, 120, ZAPI_ERR_NO_VRF);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13); /* the dump is over */
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13);
 	assert_int_equal(zapi_stats(f->z)->errors, 0);
 	assert_true(is_up(f));
 	assert_int_equal(zapi_stats(f->z)->version, ZAPI_PROFILE_10_2);
+	fz_close(f, false);
+}
+
+/* Auto against 8.4 and 10.0, whose ERROR is 118 in both: the 8.x HELLO
+ * follows the probe; 8.4 answers CAPABILITIES, 10.0 refuses it. */
+static void test_fake_zebra_auto_118(void **state)
+{
+	struct fz *f = fz_open(0);
+	uint8_t m[256];
+
+	fz_connect(f);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	assert_int_equal(ila_get_be32(m + 4), 0xffffffffu); /* in no VRF zebra has */
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
+	handshake_8(f, 118);
+	assert_int_equal(zapi_stats(f->z)->version, ZAPI_PROFILE_8_2);
+	assert_int_equal(zapi_stats(f->z)->errors, 0);
+	fz_close(f, false);
+
+	f = fz_open(0);
+	fz_connect(f);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
+	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
+	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 19); /* the 10.x HELLO */
+	assert_int_equal(m[10], BABEL_10);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 124); /* NOTIFY_REQUEST, 10.0 */
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13); /* the dump is over */
+	assert_true(is_up(f));
+	assert_int_equal(zapi_stats(f->z)->version, ZAPI_PROFILE_10_0);
+	assert_int_equal(zapi_stats(f->z)->errors, 0);
+	fz_close(f, false);
+}
+
+/* The client's tag goes with every route it adds, not with deletions. */
+static void test_client_tag(void **state)
+{
+	struct fz *f = fz_open_tag(8, 0, 4242);
+	struct zroute r = route_v6_host();
+	uint8_t m[256];
+
+	assert_int_equal(zapi_route_set(f->z, &r), 0);
+	fz_connect(f);
+	handshake_8(f, 118);
+	assert_msg(m, fz_recv(f, m, sizeof(m)), add_v6_tag_8, sizeof(add_v6_tag_8));
+	assert_int_equal(zapi_route_unset(f->z, AF_INET6, &r.prefix, 128), 0);
+	assert_msg(m, fz_recv(f, m, sizeof(m)), del_v6_8, sizeof(del_v6_8));
 	fz_close(f, false);
 }
 
@@ -978,7 +1111,7 @@ static void test_version_mismatch(void **state)
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 19);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
 	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
-	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
 	assert_int_equal(fz_recv(f, m, sizeof(m)), 0); /* the client hung up */
 	assert_false(zapi_stats(f->z)->up);
 	assert_int_equal(zapi_stats(f->z)->errors, 1);
@@ -1114,7 +1247,7 @@ static void test_reconcile_stale(void **state)
 	fz_send_redist(f, BABEL_8, 7, AF_INET, "198.51.100.10", 32);    /* instance 7's */
 	fz_send_redist(f, BABEL_8, 0, AF_INET, "198.51.100.9", 32);     /* stale */
 	fz_send(f, 30, "\x16\x00", 2);                                  /* cut short */
-	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);               /* end of the dump */
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);               /* end of the dump */
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), del_stale6, sizeof(del_stale6));
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), del_stale4, sizeof(del_stale4));
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12); /* REDISTRIBUTE_DELETE, IPv4 */
@@ -1154,7 +1287,7 @@ static void gr_session(struct fz *f)
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
 	fz_send_caps(f, 19);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
-	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
 	assert_true(wait_for(f, is_up));
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), gr30, sizeof(gr30));
 	reconcile_8(f, 118, true);
@@ -1203,7 +1336,7 @@ static void test_graceful_restart(void **state)
 	assert_int_equal(zapi_route_set(f->z, &r), 0);
 	fz_connect(f);
 	gr_session(f);
-	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE); /* the answer to the probe, early */
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF); /* the answer to the probe, early */
 	zapi_close(f->z, true);
 	f->z = NULL;
 	assert_msg(m, fz_recv(f, m, sizeof(m)), gr_disable_8_2, sizeof(gr_disable_8_2));
@@ -1222,8 +1355,8 @@ static void test_graceful_restart_10_2(void **state)
 	uint8_t m[256];
 
 	fz_connect(f);
-	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
-	fz_send_error(f, 120, ZAPI_ERR_INVALID_MSG_TYPE);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff); /* auto: the probe alone */
+	fz_send_error(f, 120, ZAPI_ERR_NO_VRF);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 19);
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), notify_req_10_2, sizeof(notify_req_10_2));
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), gr_4095_10_2, sizeof(gr_4095_10_2));
@@ -1231,7 +1364,7 @@ static void test_graceful_restart_10_2(void **state)
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 12);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
 	assert_int_equal(zapi_stats(f->z)->update_complete, 0); /* not before the dump's end */
-	fz_send_error(f, 120, ZAPI_ERR_INVALID_MSG_TYPE);
+	fz_send_error(f, 120, ZAPI_ERR_NO_VRF);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 13);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 121); /* UPDATE_COMPLETE IPv4 */
@@ -1272,14 +1405,14 @@ static void test_adopt_from_dump(void **state)
 	assert_msg(m, fz_recv_raw(f, m, sizeof(m)), hello_8, sizeof(hello_8));
 	fz_send_caps(f, 19);
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
-	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
 	assert_true(wait_for(f, is_up));
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 119); /* GR */
 	reconcile_8(f, 118, false);
 	fz_send_redist_dev(f, AF_INET, "198.51.100.9", 32, 7);          /* adopted */
 	fz_send_redist_dev(f, AF_INET6, "2001:db8::9", 128, 7);         /* refused */
 	fz_send_redist(f, BABEL_8, 0, AF_INET6, "2001:db8:20::", 64);   /* a blackhole */
-	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
 	/* the adopted route is sent again (ROUTE_ADD, ifindex 7), the others deleted */
 	assert_int_equal(fz_recv(f, m, sizeof(m)), 44);
 	assert_int_equal(ila_get_be16(m + 8), 8);
@@ -1495,7 +1628,7 @@ static void test_set_unset_close(void **state)
 
 	/* closing with withdraw_all disables GR, then deletes what is left,
 	 * then waits for the answer to a probe (sent early here) */
-	fz_send_error(f, 118, ZAPI_ERR_INVALID_MSG_TYPE);
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF);
 	zapi_close(f->z, true);
 	f->z = NULL;
 	assert_msg(m, fz_recv(f, m, sizeof(m)), gr_disable_8_2, sizeof(gr_disable_8_2));
@@ -1541,6 +1674,8 @@ int main(void)
 		cmocka_unit_test(test_hello),
 		cmocka_unit_test(test_route_add_v6_ifindex),
 		cmocka_unit_test(test_route_add_v4),
+		cmocka_unit_test(test_route_add_tag),
+		cmocka_unit_test(test_probe),
 		cmocka_unit_test(test_route_add_blackhole),
 		cmocka_unit_test(test_route_delete),
 		cmocka_unit_test(test_notify_request),
@@ -1555,6 +1690,8 @@ int main(void)
 		cmocka_unit_test(test_fake_zebra_8),
 		cmocka_unit_test(test_fake_zebra_9_1),
 		cmocka_unit_test(test_fake_zebra_auto_10),
+		cmocka_unit_test(test_fake_zebra_auto_118),
+		cmocka_unit_test(test_client_tag),
 		cmocka_unit_test(test_version_mismatch),
 		cmocka_unit_test(test_reconnect_replay),
 		cmocka_unit_test(test_reconcile_stale),
