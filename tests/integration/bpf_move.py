@@ -141,7 +141,7 @@ class BpfSuite(ilad_node.Suite):
         n-r'), local delivery where a workload runs, nothing per mapping."""
         want = {}
         for n in ('a', 'b', 'c'):
-            r = ['%s dev %s-r' % (N.PREFIX, n)]
+            r = ['%s bpf ila_out dev %s-r' % (N.PREFIX, n)]
             for sir, at, link in ((W_SIR, w_at, '%s-w' % n), (X_SIR, 'c', 'c-x')):
                 if n == at:
                     r.append('%s dev %s' % (sir, link))
