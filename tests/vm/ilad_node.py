@@ -589,7 +589,7 @@ class Suite:
             tag, new, NW, (t_done - t_attach) * 1000), rc == 0, out.strip())
         self.check('%s: %d packets at %d/s X -> W across the move %s -> %s%s: %d arrived, %d '
                    'lost, %d duplicated (%d reordered; %d through %s, %d through %s)' % (
-                       tag, count, rate, O, NW, ', mapper messages to C delayed %d ms' %
+                       tag, count, rate, O, NW, ', C\'s ilad held stopped %d ms at the move' %
                        push_delay_ms if push_delay_ms else '', r['unique'], r['lost'], r['dup'],
                        r['reordered'], per_if.get(net.ifindex['w-%s' % old], (0,))[0], O,
                        per_if.get(net.ifindex['w-%s' % new], (0,))[0], NW),
