@@ -51,8 +51,10 @@ X_SIR = '2001:db8:100::c0'             # the correspondent, behind C
 LOC = {'a': '2001:db8:aa:0', 'b': '2001:db8:bb:0', 'c': '2001:db8:cc:0'}
 LOC_NET = {n: '2001:db8:%s::/64' % (n * 2) for n in LOC}
 # $ILA_NETNS_TAG goes into every namespace's name (il<TAG>-a, ...), so that
-# runs on one machine at the same time do not take each other's namespaces
-NS = {n: 'il%s-%s' % (os.environ.get('ILA_NETNS_TAG', ''), n) for n in 'rmabcwx'}
+# runs on one machine at the same time do not take each other's namespaces;
+# unset, it is the process id outside the test VM (nothing there to collide with)
+NS = {n: 'il%s-%s' % (os.environ.get('ILA_NETNS_TAG', '' if os.environ.get('ILA_VM') == '1'
+                                     else str(os.getpid())), n) for n in 'rmabcwx'}
 # fabric links R <-> n: 2001:db8:f:N::1 on R, ::2 on the node
 FABRIC = {'a': '2001:db8:f:a::', 'b': '2001:db8:f:b::', 'c': '2001:db8:f:c::',
           'm': '2001:db8:f:d::'}
