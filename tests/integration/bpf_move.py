@@ -145,11 +145,12 @@ class BpfSuite(ilad_node.Suite):
         self.mapper_extra = 'vn blue ipv4-prefix %s\n' % PREFIX4
 
     def expected_routes(self, w_at):
-        """One route per SIR prefix toward R (iproute2 shows it as 'dev
-        n-r'), local delivery where a workload runs, nothing per mapping."""
+        """One route per SIR prefix toward R (routes() shows it as 'PREFIX
+        bpf ila_out dev n-r'), local delivery where a workload runs, nothing
+        per mapping."""
         want = {}
         for n in ('a', 'b', 'c'):
-            r = ['%s dev %s-r' % (N.PREFIX, n)]
+            r = ['%s bpf ila_out dev %s-r' % (N.PREFIX, n)]
             for sir, at, link in ((W_SIR, w_at, '%s-w' % n), (X_SIR, 'c', 'c-x')):
                 if n == at:
                     r.append('%s dev %s' % (sir, link))

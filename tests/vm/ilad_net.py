@@ -17,6 +17,13 @@ correspondent, is a workload of C. A, B and C hold permanent neighbour
 entries for the SIR addresses behind them, so no packet waits for neighbour
 discovery. Addresses are documentation prefixes (2001:db8::/32).
 
+The data path is the kernel's ILA module (`ila-module`, the default: the
+suites' home is the test VM) or ilad's BPF programs (`bpf`: `dataplane bpf`
+in every ilad.conf), from Net's argument or $ILA_DATAPLANE. With BPF a node
+has one `encap bpf` route per SIR prefix instead of a route per mapping, and
+the mappings are in its ila_map (read through vmlib.BpfMaps); routes()
+together with bpf_mappings() is what routes() alone is with the module.
+
 Processes are started with `ip netns exec` (which execs, so the Popen pid is
 the daemon's) and all killed, by pid, in close(); the namespaces go too.
 Logs stay in the work folder and are copied to $ILA_VM_OUT/SUITE/.
@@ -32,7 +39,8 @@ import tempfile
 import threading
 import time
 
-from vmlib import BUILD, OUT, TOP, Failed, NetNS, find_tool, ip, ip_batch, netns_add, netns_del, run
+from vmlib import (BUILD, OUT, TOP, BpfMaps, Failed, NetNS, find_tool, ip, ip_batch, netns_add,
+                   netns_del, run)
 
 PROTO = 73
 PREFIX = '2001:db8:100::/64'
@@ -43,8 +51,10 @@ X_SIR = '2001:db8:100::c0'             # the correspondent, behind C
 LOC = {'a': '2001:db8:aa:0', 'b': '2001:db8:bb:0', 'c': '2001:db8:cc:0'}
 LOC_NET = {n: '2001:db8:%s::/64' % (n * 2) for n in LOC}
 # $ILA_NETNS_TAG goes into every namespace's name (il<TAG>-a, ...), so that
-# runs on one machine at the same time do not take each other's namespaces
-NS = {n: 'il%s-%s' % (os.environ.get('ILA_NETNS_TAG', ''), n) for n in 'rmabcwx'}
+# runs on one machine at the same time do not take each other's namespaces;
+# unset, it is the process id outside the test VM (nothing there to collide with)
+NS = {n: 'il%s-%s' % (os.environ.get('ILA_NETNS_TAG', '' if os.environ.get('ILA_VM') == '1'
+                                     else str(os.getpid())), n) for n in 'rmabcwx'}
 # fabric links R <-> n: 2001:db8:f:N::1 on R, ::2 on the node
 FABRIC = {'a': '2001:db8:f:a::', 'b': '2001:db8:f:b::', 'c': '2001:db8:f:c::',
           'm': '2001:db8:f:d::'}
@@ -54,6 +64,7 @@ MAPPER_PORT = 7787
 WLINK = {('a', 'w'): '2001:db8:e:a::', ('b', 'w'): '2001:db8:e:b::', ('c', 'x'): '2001:db8:e:c::'}
 KEEPALIVE_MS = 500
 DEAD_MS = 2000
+DATAPLANES = ('ila-module', 'bpf')
 
 ILAD = find_tool('ilad')
 ILACTL = find_tool('ilactl')
@@ -157,8 +168,11 @@ def flatten(obj, out=None):
 class Net:
     """The namespaces, links, certificates and daemons of one suite."""
 
-    def __init__(self, suite):
+    def __init__(self, suite, dataplane=None):
         self.suite = suite
+        self.dataplane = dataplane or os.environ.get('ILA_DATAPLANE') or 'ila-module'
+        if self.dataplane not in DATAPLANES:
+            raise Failed('ILA_DATAPLANE %s: one of %s' % (self.dataplane, ', '.join(DATAPLANES)))
         self.dir = tempfile.mkdtemp(prefix='%s-' % suite, dir='/tmp')
         self.pki = os.path.join(self.dir, 'pki')
         self.procs = {}         # name -> Popen
@@ -296,6 +310,9 @@ class Net:
         wl = {'a': 'w', 'b': 'w', 'c': 'x'}.get(node)
         if wl:
             lines.append('vn blue interface %s' % dev(node, wl))
+        if self.dataplane == 'bpf' and not extra.startswith('dataplane ') and \
+                '\ndataplane ' not in extra:
+            lines.append('dataplane bpf')
         return '\n'.join(lines) + '\n' + extra
 
     def start_ilad(self, node, extra='', wait=True, conf_text=None):
@@ -362,6 +379,24 @@ class Net:
                 return m
         return None
 
+    def bpf_maps(self, node):
+        """The BPF maps of node's running ilad (vmlib.BpfMaps; the caller
+        closes it)."""
+        p = self.procs.get(node)
+        if not p or p.poll() is not None:
+            raise Failed('ilad %s is not running' % node)
+        return BpfMaps(p.pid)
+
+    def bpf_mappings(self, node):
+        """node's ila_map: sorted 'ADDR map LOCATOR up|down'; [] with the module."""
+        if self.dataplane != 'bpf':
+            return []
+        m = self.bpf_maps(node)
+        try:
+            return m.mappings()
+        finally:
+            m.close()
+
     def local(self, node, addr):
         for l in self.ctls[node].json('show local').get('local', []):
             if l.get('address') == addr:
@@ -419,6 +454,10 @@ def route_words(line):
         cs = w[w.index('csum-mode') + 1] if 'csum-mode' in w else '?'
         it = w[w.index('ident-type') + 1] if 'ident-type' in w else '?'
         return '%s ila %s %s %s' % (w[0], w[i + 1], cs, it)
+    if 'encap' in w and 'bpf' in w:
+        # 'encap bpf xmit ila_out' (iproute2 may add the program's id)
+        prog = w[w.index('xmit') + 1].split(':')[0] if 'xmit' in w else '?'
+        return '%s bpf %s dev %s' % (w[0], prog, w[w.index('dev') + 1] if 'dev' in w else '?')
     if 'dev' in w:
         return '%s dev %s' % (w[0], w[w.index('dev') + 1])
     return 'other ' + line.strip()
@@ -504,7 +543,7 @@ class RouteWatch(threading.Thread):
     def first(self, after, kind, what):
         """Time of the first event of kind ('new'/'del') whose what starts
         with what, at or after time after; None when there was none."""
-        for t, k, w in list(self.events):
+        for t, k, w in sorted(self.events):
             if t >= after and k == kind and w.startswith(what):
                 return t
         return None
@@ -513,6 +552,56 @@ class RouteWatch(threading.Thread):
         self.stopped = True
         self.join(2)
         self.sock.close()
+
+
+class DataWatch(RouteWatch):
+    """RouteWatch and, with dataplane bpf, the node's ila_map entry of dst
+    polled every 10 ms: events (t, 'new', 'ila LOCATOR') when it takes an up
+    locator, (t, 'new', 'down LOCATOR') when it goes down, (t, 'del', 'ila
+    LOCATOR') when it goes; so first(after, 'new', 'ila ' + LOC[n]) is when
+    the node's data path sends dst to n, whichever data path it is."""
+
+    def __init__(self, net, node, dst):
+        super().__init__(NS[node], dst)
+        self.net, self.node, self.addr = net, node, dst
+        self.poller = None
+        if net.dataplane == 'bpf':
+            self.poller = threading.Thread(target=self._poll, daemon=True)
+
+    def start(self):
+        super().start()
+        if self.poller:
+            self.poller.start()
+
+    def _poll(self):
+        maps, last = None, None
+        while not self.stopped:
+            p = self.net.procs.get(self.node)
+            try:
+                if maps is None or maps.pid != p.pid:
+                    if maps:
+                        maps.close()
+                    maps = None
+                    maps = BpfMaps(p.pid)
+                now = maps.mapping(VN_ID, self.addr)
+            except (OSError, Failed, AttributeError):
+                now = last      # the node restarting: nothing to read yet
+            t = time.monotonic()
+            if now != last:
+                if now is None:
+                    self.events.append((t, 'del', 'ila ' + last[0]))
+                else:
+                    self.events.append((t, 'new', ('ila ' if now[1] == 'up' else 'down ') +
+                                        now[0]))
+                last = now
+            time.sleep(0.01)
+        if maps:
+            maps.close()
+
+    def stop(self):
+        super().stop()
+        if self.poller:
+            self.poller.join(2)
 
 
 # ---- a TCP connection kept busy across a move ----

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 """The ilad suites (tests/vm/suites/ilad-*.sh): ilad on a kernel with ILA.
 
-usage: ilad_node.py SUITE PHASE...
-Phases, run in the order given on one network (see ilad_net.py):
+usage: ilad_node.py SUITE [PHASE...]
+Phases, run in the order given on one network (see ilad_net.py; all, by
+default):
   routes     after the pushes, `ip -6 route show proto ila` on A, B and C
              lists exactly the expected routes, and each node's ILA
              translation table (read over generic netlink) its one entry
@@ -34,6 +35,18 @@ Phases, run in the order given on one network (see ilad_net.py):
              ilad SIGKILLed): after the mapper's dead timer the traffic
              reaches W through the standby
 Each phase starts from where the previous one left W (A at first).
+
+The data path is the module (the test VM) or, with ILA_DATAPLANE=bpf,
+ilad's BPF programs (natively: tests/integration/run ilad-node-bpf). With
+BPF the checks read the same facts where BPF keeps them: one `encap bpf
+xmit ila_out` route per SIR prefix and the node's ila_map (bpf(2), through
+the map ids of ilad's fdinfo) instead of a route per mapping; ila_locators,
+ila_prefixes and ila_in on tc ingress of the uplink instead of the
+translation table; a DOWN mapping keeps its /128 unreachable route in
+both. The restart phase stops C with SIGKILL instead of SIGTERM with BPF:
+ilad removes its prefix routes and ila_in at SIGTERM (doc/bpf.md), while
+after SIGKILL they keep the old programs translating until the new ilad
+replaces them (an INFO line says so).
 Every wait is bounded; every process and namespace is removed at the end.
 """
 import os
@@ -49,22 +62,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from vmlib import (PACKET_OUTGOING, Failed, NetNS, Results, ila_table, ip, norm6, run,
                    tx_csum_off)
 import ilad_net as N
-from ilad_net import LOC, NS, PREFIX_LOC, W_SIR, X_SIR, FloodRecv, Net, RouteWatch, until
+from ilad_net import LOC, NS, PREFIX_LOC, W_SIR, X_SIR, DataWatch, FloodRecv, Net, until
 
 ETH_P_ALL = 0x0003
 IPV6_RECVPKTINFO, IPV6_PKTINFO = 49, 50
 IPV6_MULTICAST_IF, IPV6_MULTICAST_HOPS = 17, 18
 HOT_RATE = int(os.environ.get('ILA_VM_HOT_RATE', '10000'))
 HOT_COUNT = int(os.environ.get('ILA_VM_HOT_COUNT', '50000'))
+PHASES = ['routes', 'checksums', 'spoof', 'restart', 'hot', 'inflight', 'cold', 'failover']
 STREAM_PORT = 6000
-PUSH_DELAY_MS = 100 # the mapper's messages to C, slowed in the inflight phase
+PUSH_DELAY_MS = 100 # C's ilad held stopped at the move in the inflight phase
 LUID = 1            # the kernel's number of ident-type luid
 
 
 class Suite:
-    def __init__(self, name):
+    def __init__(self, name, dataplane=None):
         self.res = Results()
-        self.net = Net(name)
+        self.net = Net(name, dataplane)
+        self.bpf = self.net.dataplane == 'bpf'
         self.where = 'a'        # the node W runs at
         self.w_ila = None       # W's ILA address at A, as seen on the wire
         self.seq = 0            # flood run ids
@@ -122,24 +137,42 @@ class Suite:
                    if 'refused' in l][:3]
         self.require('routes of X and W pushed to every node', ok,
                      'got %s; %s' % (self.routes_now(), ' | '.join(refused)))
-        self.info('setup: 7 namespaces, mapper and 3 ilad up, W at A, X at C in %.1f s' %
-                  (time.monotonic() - t0))
+        self.info('setup: 7 namespaces, mapper and 3 ilad up (data path %s), W at A, X at C '
+                  'in %.1f s' % (self.net.dataplane, time.monotonic() - t0))
+
+    def dp(self, node):
+        """node's routes of ilad's protocol and, with BPF, its ila_map."""
+        return sorted(N.routes(NS[node]) + self.net.bpf_mappings(node))
 
     def routes_now(self):
-        return {n: N.routes(NS[n]) for n in ('a', 'b', 'c')}
+        return {n: self.dp(n) for n in ('a', 'b', 'c')}
+
+    def to_loc(self, sir, loc):
+        """How dp() shows that sir is sent to locator loc."""
+        if self.bpf:
+            return '%s map %s up' % (sir, loc)
+        return '%s ila %s neutral-map luid' % (sir, loc)
+
+    def uplink_routes(self, node):
+        """With BPF, the prefix route of each vn node serves (node_extra may
+        add vns), toward R; nothing with the module."""
+        if not self.bpf:
+            return []
+        prefixes = [N.PREFIX] + re.findall(r'sir-prefix (\S+)', self.node_extra.get(node, ''))
+        return ['%s bpf ila_out dev %s-r' % (p, node) for p in prefixes]
 
     def expected_routes(self, w_at):
-        """What `ip -6 route show proto ila` must list on each node when W
-        runs at w_at and X at C: local delivery where a workload runs, an
-        encap ila route to its locator elsewhere."""
+        """What dp() must list on each node when W runs at w_at and X at C:
+        local delivery where a workload runs, an encap ila route to its
+        locator elsewhere (BPF: the prefix route and an ila_map entry)."""
         want = {}
         for n in ('a', 'b', 'c'):
-            r = []
+            r = self.uplink_routes(n)
             for sir, at, link in ((W_SIR, w_at, '%s-w' % n), (X_SIR, 'c', 'c-x')):
                 if n == at:
                     r.append('%s dev %s' % (sir, link))
                 else:
-                    r.append('%s ila %s neutral-map luid' % (sir, LOC[at]))
+                    r.append(self.to_loc(sir, LOC[at]))
             want[n] = sorted(r)
         return want
 
@@ -151,9 +184,12 @@ class Suite:
         _, raw = ip('-6', 'route', 'show', 'proto', 'ila', ns=NS['b'], check=False)
         by_name = 'proto ila' if raw.strip() else 'proto %d' % N.PROTO
         for n in ('a', 'b', 'c'):
-            self.check('routes: `ip -6 route show %s` on %s lists exactly %s' %
-                       (by_name, n.upper(), '; '.join(want[n])), got[n] == want[n],
-                       'got %s' % got[n])
+            self.check('routes: `ip -6 route show %s`%s on %s lists exactly %s' %
+                       (by_name, ' and ila_map' if self.bpf else '', n.upper(),
+                        '; '.join(want[n])), got[n] == want[n], 'got %s' % got[n])
+        if self.bpf:
+            self.bpf_tables()
+            return
         for n in ('a', 'b', 'c'):
             table = ila_table(NS[n])
             want_x = [{'locator_match': LOC[n], 'locator': PREFIX_LOC,
@@ -166,6 +202,29 @@ class Suite:
         # ilad's own account agrees with the kernel's (informative)
         k = self.net.ctls['b'].json('show kernel')
         self.info('ilactl show kernel on B: %s' % k)
+
+    def bpf_table(self, node):
+        """What stands for the module's translation table with BPF: node's
+        ila_locators and ila_prefixes, and the filters on its uplink's ingress."""
+        m = self.net.bpf_maps(node)
+        try:
+            loc, pfx = m.locators(), m.prefixes()
+        finally:
+            m.close()
+        _, tc = run(['tc', '-n', NS[node], 'filter', 'show', 'dev', '%s-r' % node, 'ingress'],
+                    check=False)
+        return loc, pfx, re.findall(r'\b(ila_in):\[\d+\]', tc)
+
+    def bpf_tables(self):
+        for n in ('a', 'b', 'c'):
+            loc, pfx, filt = self.bpf_table(n)
+            want_l = ['%s -> %s neutral-map' % (LOC[n], PREFIX_LOC)]
+            want_p = ['%s vn %d neutral-map' % (N.PREFIX, N.VN_ID)]
+            self.check('routes: %s\'s ila_locators is %s, its ila_prefixes %s, ila_in on tc '
+                       'ingress of %s-r' % (n.upper(), want_l[0], want_p[0], n),
+                       loc == want_l and pfx == want_p and filt == ['ila_in'],
+                       'got %s; %s; filters %s' % (loc, pfx, filt))
+        self.info('ilactl show dataplane on B: %s' % self.net.ctls['b'].json('show dataplane'))
 
     # ------------------------------------------------------------ checksums
 
@@ -309,17 +368,16 @@ class Suite:
         s0 = net.stats('c')
         send_na(NS['x'], net.ifindex['x-c'], fresh, net.mac['x-c'])
         attached = until(lambda: (net.local('c', fresh) or {}).get('state') == 'attached', 5)
-        pushed = until(lambda: '%s ila %s neutral-map luid' % (fresh, LOC['c'])
-                       in N.routes(NS['a']), 5)
+        pushed = until(lambda: self.to_loc(fresh, LOC['c']) in self.dp('a'), 5)
         s1 = net.stats('c')
         self.check('spoof: an unsolicited NA for new %s on C\'s link attaches it at C '
                    '(auto_attached +%d) and A routes it to C' % (
                        fresh, s1.get('auto_attached', 0) - s0.get('auto_attached', 0)),
                    attached and pushed, 'C local %s; A routes %s' % (
-                       net.local('c', fresh), N.routes(NS['a'])))
+                       net.local('c', fresh), self.dp('a')))
         net.ilactl('c', 'detach', fresh)
         ip('-6', 'neigh', 'del', fresh, 'dev', 'c-x', ns=NS['c'], check=False)
-        until(lambda: not any(r.startswith(fresh) for r in N.routes(NS['a'])), 5)
+        until(lambda: not any(r.startswith(fresh) for r in self.dp('a')), 5)
         # the spoof: W's address announced at C, where it is not expected
         before = net.mapping(W_SIR)
         s0 = net.stats('c')
@@ -329,7 +387,7 @@ class Suite:
         time.sleep(1.0)     # time for a wrong move to show
         s1 = net.stats('c')
         after = net.mapping(W_SIR)
-        routes_c = N.routes(NS['c'])
+        routes_c = self.dp('c')
         rid = self.run_id()
         rx = FloodRecv(net, 'w', STREAM_PORT, 20, rid, timeout_s=10, idle_ms=2000)
         N.flood_send(net, 'x', W_SIR, STREAM_PORT, 100, 20, rid, src=X_SIR)
@@ -343,7 +401,7 @@ class Suite:
                        after and after.get('seq'), via_a),
                    d >= 1 and before and after and after.get('node') == 'a' and
                    after.get('seq') == before.get('seq') and
-                   '%s ila %s neutral-map luid' % (W_SIR, LOC['a']) in routes_c and
+                   self.to_loc(W_SIR, LOC['a']) in routes_c and
                    net.local('c', W_SIR) is None and via_a == 20,
                    'mapper before %s after %s; C routes %s; C local %s' % (
                        before, after, routes_c, net.local('c', W_SIR)))
@@ -360,18 +418,26 @@ class Suite:
                                stdout=monf, stderr=subprocess.STDOUT)
         monf.close()
         net.procs['monitor'] = mon
-        table0 = ila_table(NS['c'])
+        table0 = self.xlat_table('c')
         routes0 = N.routes(NS['c'])
         x0 = net.mapping(X_SIR)
         time.sleep(0.3)
         rid = self.run_id()
-        rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=60, idle_ms=3000)
+        log = net.path('restart-recv.txt')
+        rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=60, idle_ms=3000, log=log)
         t_stream = time.monotonic()
         tx = N.flood_send(net, 'x', W_SIR, STREAM_PORT, rate, count, rid, src=X_SIR,
                           background=True)
         time.sleep(0.8)
+        # with BPF, SIGTERM takes the prefix route and ila_in away (nothing
+        # is left behind, doc/bpf.md): the restart that keeps the data path
+        # is the one after SIGKILL, whose route the new ilad replaces in place
+        sig = signal.SIGKILL if self.bpf else signal.SIGTERM
+        if self.bpf:
+            self.info('restart: dataplane bpf: ilad on C stopped by SIGKILL, not SIGTERM, which '
+                      'removes its prefix route and ila_in by design')
         t0 = time.monotonic()
-        rc = net.stop('c', signal.SIGTERM)
+        rc = net.stop('c', sig)
         t1 = time.monotonic()
         net.start_ilad('c', conf_text=open(net.path('c.conf')).read(), wait=False)
         net.wait_synced('c')
@@ -390,6 +456,13 @@ class Suite:
             self.info('restart: ip monitor also saw %d events of ilad\'s start-up probe in a '
                       'scratch table: %s' % (len(proto) - len(ours),
                                              ' | '.join(l for l in proto if l not in ours)))
+        replaced = []
+        if self.bpf:
+            # a dump cannot tell which program a BPF route holds: ilad writes
+            # its prefix route again at start (a replace, never a delete)
+            replaced = [l for l in ours if 'Deleted' not in l and
+                        l.split()[1:2] == [N.PREFIX] and 'encap bpf' in l]
+            ours = [l for l in ours if l not in replaced]
         st = net.stats('c')
         self.info('restart: ilad on C stopped in %.0f ms (exit %s), up and in sync %.0f ms '
                   'later; stream %s; restarted ilad: routes_replaced %s routes_deleted %s' % (
@@ -397,21 +470,43 @@ class Suite:
                       st.get('routes_replaced'), st.get('routes_deleted')))
         # the whole restart must fall inside the stream
         margin = t_stream + sent['elapsed_ms'] / 1000 - t2
-        self.check('restart: ilad on C restarted under %d packets/s X -> W (stopped %.1f s into '
-                   'the stream, in sync again %.1f s before its end): %d of %d arrive, %d lost, '
-                   '%d duplicated' % (rate, t0 - t_stream, margin, r['unique'], count,
-                                      r['lost'], r['dup']),
-                   r['lost'] == 0 and r['dup'] == 0 and sent['sent'] == count and margin > 0,
-                   r['line'])
+        lost_ok, why = r['lost'] == 0, ''
+        if self.bpf and r['lost']:
+            # known gap (doc/bpf.md): the new ilad's prefix route carries its
+            # new ila_map, empty until the mapper's snapshot is in; every
+            # lost packet must have been sent in that window
+            gap = loss_window(log, sent['sent'])
+            lost_ok = gap is not None and gap[0] >= t1 - 0.25 and gap[1] <= t2 + 0.25
+            why = (' (BPF: all within %s between the new ilad\'s start and its sync, while '
+                   'its ila_map is empty)' % ('%.0f ms' % ((gap[1] - gap[0]) * 1000) if gap
+                                               else '?'))
+        self.check('restart: ilad on C restarted (%s) under %d packets/s X -> W (stopped %.1f s '
+                   'into the stream, in sync again %.1f s before its end): %d of %d arrive, %d '
+                   'lost%s, %d duplicated' % ('SIGKILL' if self.bpf else 'SIGTERM', rate,
+                                              t0 - t_stream, margin, r['unique'], count,
+                                              r['lost'], why, r['dup']),
+                   lost_ok and r['dup'] == 0 and sent['sent'] == count and margin > 0,
+                   '%s; stopped at %.3f, started %.3f, in sync %.3f, lost run %s' % (
+                       r['line'], t0, t1, t2, loss_window(log, sent['sent'])))
         self.check('restart: ip monitor on C saw no main-table route of protocol ila deleted, '
-                   'added or replaced (%d route events in all)' % len(lines), not ours,
+                   'added or replaced%s (%d route events in all)' % (
+                       ', but for the prefix route written again in place (%d events)' %
+                       len(replaced) if self.bpf else '', len(lines)), not ours,
                    ' | '.join(ours[:4]))
         x1 = net.mapping(X_SIR)
-        self.check('restart: routes and translation entry of C as before, X not moved '
-                   '(seq %s)' % (x1 or {}).get('seq'),
-                   N.routes(NS['c']) == routes0 and ila_table(NS['c']) == table0 and
+        self.check('restart: routes and %s of C as before, X not moved (seq %s)' % (
+            'ila_map, ila_locators, ila_prefixes, ila_in' if self.bpf else 'translation entry',
+            (x1 or {}).get('seq')),
+                   N.routes(NS['c']) == routes0 and self.xlat_table('c') == table0 and
                    x1 and x0 and x1.get('seq') == x0.get('seq') and x1.get('node') == 'c',
                    'routes %s -> %s; mapping %s -> %s' % (routes0, N.routes(NS['c']), x0, x1))
+
+    def xlat_table(self, node):
+        """The module's translation table, or BPF's maps and ila_in filter."""
+        if self.bpf:
+            loc, pfx, filt = self.bpf_table(node)
+            return loc + pfx + filt + self.net.bpf_mappings(node)
+        return ila_table(NS[node])
 
     # ------------------------------------------------------------ hot move
 
@@ -434,24 +529,12 @@ class Suite:
         O, NW = old.upper(), new.upper()
         seq0 = (net.mapping(W_SIR) or {}).get('seq')
         fm0 = net.stats(old).get('forwarded_moves', 0)
-        # the old node's re-translated packets: the stream leaving it for the new locator
-        run(['tc', '-n', NS[old], 'qdisc', 'replace', 'dev', '%s-r' % old, 'clsact'])
-        run(['tc', '-n', NS[old], 'filter', 'replace', 'dev', '%s-r' % old, 'egress', 'pref',
-             '10', 'protocol', 'ipv6', 'flower', 'ip_proto', 'udp', 'dst_ip', N.LOC_NET[new],
-             'dst_port', str(STREAM_PORT), 'action', 'pass'])
-        f0 = tc_packets(NS[old], '%s-r' % old) or 0
-        if push_delay_ms:
-            # only the mapper's session to C is slowed (TCP from port 7787 on
-            # R's link to C); the data path is not
-            run(['tc', '-n', NS['r'], 'qdisc', 'replace', 'dev', 'r-c', 'root', 'handle', '1:',
-                 'prio'])
-            run(['tc', '-n', NS['r'], 'qdisc', 'replace', 'dev', 'r-c', 'parent', '1:3',
-                 'handle', '30:', 'netem', 'delay', '%dms' % push_delay_ms])
-            run(['tc', '-n', NS['r'], 'filter', 'replace', 'dev', 'r-c', 'parent', '1:', 'pref',
-                 '10', 'protocol', 'ipv6', 'flower', 'ip_proto', 'tcp', 'src_port',
-                 str(N.MAPPER_PORT), 'flowid', '1:3'])
-        watch_c = RouteWatch(NS['c'], W_SIR)
-        watch_o = RouteWatch(NS[old], W_SIR)
+        # the old node's re-translated packets: the stream leaving it for the
+        # new locator, captured on its link to R (no tc classifier needed:
+        # the build machines' kernel has neither flower nor gact)
+        fwd_cap = Forwarded(old, new)
+        watch_c = DataWatch(net, 'c', W_SIR)
+        watch_o = DataWatch(net, old, W_SIR)
         watch_c.start()
         watch_o.start()
         tcp = None
@@ -465,10 +548,22 @@ class Suite:
                           background=True, timeout_s=60)
         # the move, a third into the stream
         time.sleep(min(2.0, count / rate / 3))
-        t_attach = time.monotonic()
-        rc, out = net.ilactl(new, 'attach', W_SIR, 'dev', '%s-w' % new)
-        t_done = time.monotonic()
-        net.w_via(new)
+        if push_delay_ms:
+            # C learns of the move late, as a correspondent with a stale
+            # cache: its ilad is held stopped (the data path goes on) until
+            # push_delay_ms after the attach; the mapper's push waits in its
+            # socket
+            net.procs['c'].send_signal(signal.SIGSTOP)
+        try:
+            t_attach = time.monotonic()
+            rc, out = net.ilactl(new, 'attach', W_SIR, 'dev', '%s-w' % new)
+            t_done = time.monotonic()
+            net.w_via(new)
+            if push_delay_ms:
+                time.sleep(max(0.0, t_attach + push_delay_ms / 1000.0 - time.monotonic()))
+        finally:
+            if push_delay_ms:
+                net.procs['c'].send_signal(signal.SIGCONT)
         sent = N.flood_send_result(tx, 90)
         r = rx.result(60)
         time.sleep(0.3)
@@ -476,13 +571,11 @@ class Suite:
             tcp.stop()
         watch_c.stop()
         watch_o.stop()
-        if push_delay_ms:
-            run(['tc', '-n', NS['r'], 'qdisc', 'del', 'dev', 'r-c', 'root'], check=False)
         self.where = new
         t_c = watch_c.first(t_attach, 'new', 'ila ' + LOC[new])
         t_o = watch_o.first(t_attach, 'new', 'ila ' + LOC[new])
         per_if = FloodRecv.per_if(r)
-        fwd = (tc_packets(NS[old], '%s-r' % old) or 0) - f0
+        fwd = fwd_cap.count()
         via_old_after = 0
         try:
             with open(log) as f:
@@ -496,7 +589,7 @@ class Suite:
             tag, new, NW, (t_done - t_attach) * 1000), rc == 0, out.strip())
         self.check('%s: %d packets at %d/s X -> W across the move %s -> %s%s: %d arrived, %d '
                    'lost, %d duplicated (%d reordered; %d through %s, %d through %s)' % (
-                       tag, count, rate, O, NW, ', mapper messages to C delayed %d ms' %
+                       tag, count, rate, O, NW, ', C\'s ilad held stopped %d ms at the move' %
                        push_delay_ms if push_delay_ms else '', r['unique'], r['lost'], r['dup'],
                        r['reordered'], per_if.get(net.ifindex['w-%s' % old], (0,))[0], O,
                        per_if.get(net.ifindex['w-%s' % new], (0,))[0], NW),
@@ -507,42 +600,45 @@ class Suite:
             self.check('%s: TCP connection X -> W open across the move: %d round trips, longest '
                        'wait %.0f ms, no reset' % (tag, tcp.rounds, tcp.max_wait * 1000),
                        tcp.error is None and tcp.rounds > 0, tcp.error or '')
-        self.check('%s: convergence: C\'s route to W replaced by encap ila %s %s after ilactl '
-                   'attach at %s%s (%s\'s route %s)' % (
-                       tag, LOC[new],
+        self.check('%s: convergence: C\'s %s %s %s after ilactl '
+                   'attach at %s%s (%s\'s %s %s)' % (
+                       tag, 'ila_map entry of W set to' if self.bpf else
+                       'route to W replaced by encap ila', LOC[new],
                        '%.0f ms' % ((t_c - t_attach) * 1000) if t_c else 'never', NW,
-                       ', of which %d ms the delay put on C\'s session' % push_delay_ms
-                       if push_delay_ms else '', O,
+                       ', of which %d ms C\'s ilad was held stopped' % push_delay_ms
+                       if push_delay_ms else '', O, 'ila_map' if self.bpf else 'route',
                        '%.0f ms' % ((t_o - t_attach) * 1000) if t_o else 'never'),
                    t_c is not None and t_o is not None,
                    'C events %s; %s events %s' % (watch_c.events[-4:], O, watch_o.events[-4:]))
         fm = net.stats(old).get('forwarded_moves', 0) - fm0
         # with C's pushes late, the old node switches first and C's packets in
         # between must all be forwarded; without, C may switch first
-        self.check('%s: %s forwarded %d packets of the stream to %s\'s locator (tc counter on '
+        self.check('%s: %s forwarded %d packets of the stream to %s\'s locator (captured on '
                    'its link to R); %d more reached W through %s after the attach; '
                    'forwarded_moves +%d' % (tag, O, fwd, NW, via_old_after, O, fm),
                    fm == 1 and (fwd > 0 or not push_delay_ms))
         if tag == 'hot' and self.w_ila:
             # packets still addressed to W at A's locator, as in-flight ones are
-            f0 = tc_packets(NS[old], '%s-r' % old) or 0
+            fwd_cap.count()
             n = 100
             rid = self.run_id()
             rx = FloodRecv(net, 'w', STREAM_PORT, n, rid, timeout_s=10, idle_ms=1500)
             N.flood_send(net, 'x', self.w_ila, STREAM_PORT, 200, n, rid, src=X_SIR)
             r = rx.result(15)
             via_new = FloodRecv.per_if(r).get(net.ifindex['w-%s' % new], (0,))[0]
-            f1 = tc_packets(NS[old], '%s-r' % old) or 0
+            f = fwd_cap.count()
             self.check('%s: %d packets sent to W\'s old ILA address %s after the move: %s '
                        're-translates %d of them to %s\'s locator, %d reach W through %s' % (
-                           tag, n, self.w_ila, O, f1 - f0, NW, via_new, NW),
-                       f1 - f0 == n and via_new == n, r['line'])
+                           tag, n, self.w_ila, O, f, NW, via_new, NW),
+                       f == n and via_new == n, r['line'])
+        fwd_cap.close()
         m = net.mapping(W_SIR) or {}
         want = self.expected_routes(new)
         got = self.routes_now()
-        self.check('%s: afterwards W at node %s (seq %s -> %s); %s keeps forwarding: its route '
-                   'is encap ila %s; every node\'s routes as expected' % (
-                       tag, new, seq0, m.get('seq'), O, LOC[new]),
+        self.check('%s: afterwards W at node %s (seq %s -> %s); %s keeps forwarding: its %s '
+                   '%s; every node\'s routes as expected' % (
+                       tag, new, seq0, m.get('seq'), O,
+                       'ila_map sends W to' if self.bpf else 'route is encap ila', LOC[new]),
                    m.get('node') == new and m.get('locator') == LOC[new] and got == want,
                    'mapper %s; routes %s' % (m, got))
 
@@ -575,8 +671,8 @@ class Suite:
         t0 = time.monotonic()
         rc, out = net.ilactl(dst, 'attach', W_SIR, 'dev', '%s-w' % dst)
         net.w_via(dst)
-        back = until(lambda: '%s ila %s neutral-map luid' % (W_SIR, LOC[dst])
-                     in N.routes(NS['c']), 10, 0.02)
+        back = until(lambda: self.to_loc(W_SIR, LOC[dst]) in self.dp('c') and
+                     'unreachable %s' % W_SIR not in N.routes(NS['c']), 10, 0.02)
         t1 = time.monotonic()
         self.where = dst
         rid = self.run_id()
@@ -608,7 +704,7 @@ class Suite:
         count = rate * secs
         log = net.path('failover-recv.txt')
         rid = self.run_id()
-        watch_c = RouteWatch(NS['c'], W_SIR)
+        watch_c = DataWatch(net, 'c', W_SIR)
         watch_c.start()
         rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=secs + 20, log=log)
         tx = N.flood_send(net, 'x', W_SIR, STREAM_PORT, rate, count, rid, src=X_SIR,
@@ -630,7 +726,7 @@ class Suite:
         fo1 = flatten_mapper(net).get('failovers', 0)
         m = net.mapping(W_SIR) or {}
         loc_sb = net.local(standby, W_SIR)
-        routes_sb = N.routes(NS[standby])
+        routes_sb = self.dp(standby)
         self.info('failover: standby %s after promotion: local %s; routes %s; mapper %s' % (
             standby.upper(), loc_sb, routes_sb, m))
         self.check('failover: the mapper promoted %s after the dead timer (dead interval %d ms, '
@@ -753,15 +849,52 @@ def send_na(ns, ifindex, target, mac):
         s.close()
 
 
-def tc_packets(ns, dev):
-    """Packets counted by the egress flower filter on dev, or None."""
-    rc, out = run(['tc', '-n', ns, '-s', 'filter', 'show', 'dev', dev, 'egress'], check=False)
-    m = re.search(r'Sent \d+ bytes (\d+) pkt', out)
-    return int(m.group(1)) if rc == 0 and m else None
+class Forwarded:
+    """Counts the stream's packets (UDP to STREAM_PORT) that node old sends
+    to node new's locator on its link to R: a packet socket there, opened
+    before the move."""
+
+    def __init__(self, old, new):
+        self.loc = LOC[new]
+        with NetNS(NS[old]):
+            self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM,
+                                      socket.htons(ETH_P_ALL))
+        self.sock.setsockopt(socket.SOL_SOCKET, 33, 1 << 25)     # SO_RCVBUFFORCE
+        self.sock.bind(('%s-r' % old, ETH_P_ALL))
+
+    def count(self):
+        """Such packets sent since the last call."""
+        n = 0
+        for pkt, out in drain(self.sock, keep_dir=True):
+            h = parse_l4(pkt)
+            if out and h and h[2] == 17 and ila_prefix(h[1]) == self.loc and \
+                    struct.unpack('!H', h[3][2:4])[0] == STREAM_PORT:
+                n += 1
+        return n
+
+    def close(self):
+        self.sock.close()
 
 
 def flatten_mapper(net):
     return N.flatten(net.ctls['mapper'].json('show stats'))
+
+
+def loss_window(log, sent):
+    """When the packets the receiver did not log (sequence numbers below
+    sent) were sent: (arrival of the packet before the first, arrival of
+    the packet after the last); None when none is missing or the stream's
+    first or last packet is."""
+    got = {}
+    with open(log) as f:
+        for line in f:
+            w = line.split()
+            if len(w) == 3:
+                got.setdefault(int(w[0]), int(w[2]) / 1e6)
+    lost = [s for s in range(sent) if s not in got]
+    if not lost or lost[0] - 1 not in got or lost[-1] + 1 not in got:
+        return None
+    return got[lost[0] - 1], got[lost[-1] + 1]
 
 
 def first_via(log, ifindex, after):
@@ -790,10 +923,10 @@ def count_lost_after(log, seq, sent):
 
 
 def main():
-    if len(sys.argv) < 3:
+    if len(sys.argv) < 2:
         sys.stderr.write(__doc__)
         return 2
-    return Suite(sys.argv[1]).run(sys.argv[2:])
+    return Suite(sys.argv[1]).run(sys.argv[2:] or PHASES)
 
 
 if __name__ == '__main__':

@@ -287,3 +287,143 @@ def ila_table(ns):
                 e[key] = v[0]
         table.append(e)
     return table
+
+
+# ---- ilad's BPF maps (dataplane bpf), read with the bpf(2) system call ----
+# An independent reader as well: the maps are found through the map ids in
+# /proc/PID/fdinfo of the ilad process (BPF maps are not per namespace, so
+# the names alone would not say which node's they are) and read element by
+# element; the layouts are routing/bpf/ila_bpf.h's.
+
+BPF_MAP_LOOKUP_ELEM, BPF_MAP_GET_NEXT_KEY = 1, 4
+BPF_MAP_GET_FD_BY_ID, BPF_OBJ_GET_INFO_BY_FD = 14, 15
+SYS_BPF = {'x86_64': 321, 'aarch64': 280, 'i686': 357, 'armv7l': 386}
+BPF_STATES = {0: 'up', 1: 'down'}
+
+
+def _sys_bpf(cmd, attr):
+    libc = ctypes.CDLL(None, use_errno=True)
+    buf = ctypes.create_string_buffer(bytes(attr), len(attr))
+    rc = libc.syscall(SYS_BPF[os.uname().machine], cmd, buf, len(attr))
+    if rc < 0:
+        e = ctypes.get_errno()
+        raise OSError(e, 'bpf(%d): %s' % (cmd, os.strerror(e)))
+    return rc, buf.raw
+
+
+class BpfMaps:
+    """The BPF maps a process holds, by name: {name: (fd, key_size,
+    value_size)}, opened by id (our own references, closed by close())."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.maps = {}
+        ids = set()
+        fdinfo = '/proc/%d/fdinfo' % pid
+        for fd in os.listdir(fdinfo):
+            try:
+                with open(os.path.join(fdinfo, fd)) as f:
+                    for line in f:
+                        if line.startswith('map_id:'):
+                            ids.add(int(line.split()[1]))
+            except (OSError, ValueError):
+                continue
+        for i in sorted(ids):
+            fd, _ = _sys_bpf(BPF_MAP_GET_FD_BY_ID, struct.pack('=III4x', i, 0, 0))
+            info = ctypes.create_string_buffer(80)
+            _sys_bpf(BPF_OBJ_GET_INFO_BY_FD,
+                     struct.pack('=IIQ', fd, 80, ctypes.addressof(info)))
+            _, _, ksz, vsz = struct.unpack('=4I', info.raw[:16])
+            name = info.raw[24:40].split(b'\0')[0].decode()
+            if name in self.maps:
+                os.close(fd)
+            else:
+                self.maps[name] = (fd, ksz, vsz)
+
+    def close(self):
+        for fd, _, _ in self.maps.values():
+            os.close(fd)
+        self.maps = {}
+
+    def _map(self, name, key_size, value_size):
+        if name not in self.maps:
+            raise Failed('ilad pid %d holds no BPF map %s (has %s)' % (
+                self.pid, name, ' '.join(sorted(self.maps)) or 'none'))
+        m = self.maps[name]
+        if (m[1], m[2]) != (key_size, value_size):
+            raise Failed('BPF map %s: key %d value %d bytes, the tests read %d and %d '
+                         '(routing/bpf/ila_bpf.h changed?)' % (name, m[1], m[2], key_size,
+                                                              value_size))
+        return m[0]
+
+    def lookup(self, name, key, value_size):
+        fd = self._map(name, len(key), value_size)
+        k = ctypes.create_string_buffer(key, len(key))
+        v = ctypes.create_string_buffer(value_size)
+        try:
+            _sys_bpf(BPF_MAP_LOOKUP_ELEM, struct.pack('=I4xQQQ', fd, ctypes.addressof(k),
+                                                      ctypes.addressof(v), 0))
+        except OSError as e:
+            if e.errno == 2:
+                return None
+            raise
+        return v.raw
+
+    def dump(self, name, key_size, value_size):
+        """[(key, value)] of a (non-per-CPU) map."""
+        fd = self._map(name, key_size, value_size)
+        out = []
+        cur = ctypes.create_string_buffer(key_size)
+        nxt = ctypes.create_string_buffer(key_size)
+        first = True
+        for _ in range(1 << 20):
+            try:
+                _sys_bpf(BPF_MAP_GET_NEXT_KEY, struct.pack(
+                    '=I4xQQQ', fd, 0 if first else ctypes.addressof(cur),
+                    ctypes.addressof(nxt), 0))
+            except OSError as e:
+                if e.errno == 2:
+                    break
+                raise
+            first = False
+            ctypes.memmove(cur, nxt, key_size)
+            v = self.lookup(name, cur.raw, value_size)
+            if v is not None:
+                out.append((cur.raw, v))
+        return out
+
+    # the maps of routing/bpf/ila_bpf.h, decoded
+
+    def mapping(self, vn, addr):
+        """ila_map's entry of (vn, addr): (locator W:X:Y:Z, 'up'|'down') or None."""
+        v = self.lookup('ila_map', struct.pack('=I', vn) + socket.inet_pton(socket.AF_INET6,
+                                                                           addr), 16)
+        return None if v is None else (loc64(v[:8]), BPF_STATES.get(v[8], str(v[8])))
+
+    def mappings(self):
+        """ila_map: sorted 'ADDR map LOCATOR STATE' (vn 1) or 'vn N ADDR ...'."""
+        out = []
+        for k, v in self.dump('ila_map', 20, 16):
+            vn = struct.unpack('=I', k[:4])[0]
+            out.append('%s%s map %s %s' % ('' if vn == 1 else 'vn %d ' % vn,
+                                           socket.inet_ntop(socket.AF_INET6, k[4:20]),
+                                           loc64(v[:8]), BPF_STATES.get(v[8], str(v[8]))))
+        return sorted(out)
+
+    def locators(self):
+        """ila_locators: sorted 'LOCATOR -> SIR-UPPER-64 CSUM-MODE'."""
+        return sorted('%s -> %s %s' % (loc64(k), loc64(v[:8]), CSUM_MODE_NAMES.get(v[8], v[8]))
+                      for k, v in self.dump('ila_locators', 8, 16))
+
+    def prefixes(self):
+        """ila_prefixes: sorted 'PREFIX/LEN vn N CSUM-MODE'."""
+        return sorted('%s/%d vn %d %s' % (socket.inet_ntop(socket.AF_INET6, k[4:20]),
+                                          struct.unpack('=I', k[:4])[0],
+                                          struct.unpack('=I', v[:4])[0],
+                                          CSUM_MODE_NAMES.get(v[4], v[4]))
+                      for k, v in self.dump('ila_prefixes', 20, 8))
+
+
+def loc64(b):
+    """8 bytes as a locator, W:X:Y:Z (iproute2's notation)."""
+    return ':'.join('%x' % g for g in struct.unpack('!4H', b[:8]))
