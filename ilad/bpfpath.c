@@ -34,6 +34,10 @@ struct ilad_bpf {
 	bool installed[ILA_CONF_MAX_VNS];
 	struct kroute routes4[ILA_CONF_MAX_VNS]; /* the IPv4 SIR prefix routes */
 	bool installed4[ILA_CONF_MAX_VNS];
+	bool stale[ILA_CONF_MAX_VNS];	/* an earlier ilad's route is there */
+	bool stale4[ILA_CONF_MAX_VNS];
+	bool pending;		/* the earlier ilad's data path translates until
+				 * this one's cache is in sync (bpfpath_synced) */
 	int uplinks[BPF_MAX_UPLINKS];
 	unsigned n_uplinks;
 	ev_io miss_w;		/* cache on-demand: the miss ring buffer's epoll fd */
@@ -53,11 +57,9 @@ static void prefix_addr(const struct ila_conf_vn *vn, union kaddr *a)
 	memcpy(a->v6.s6_addr, vn->sir_prefix.loc.b, 8);
 }
 
-static int add_uplink(struct ilad *d, struct ilad_bpf *b, int ifindex, char *err, size_t errlen)
+/* ifindex is an uplink: ila_in goes on its tc ingress (attach_uplinks). */
+static int add_uplink(struct ilad_bpf *b, int ifindex, char *err, size_t errlen)
 {
-	char name[IF_NAMESIZE] = "?";
-	int rc;
-
 	for (unsigned i = 0; i < b->n_uplinks; i++)
 		if (b->uplinks[i] == ifindex)
 			return 0;
@@ -65,22 +67,42 @@ static int add_uplink(struct ilad *d, struct ilad_bpf *b, int ifindex, char *err
 		snprintf(err, errlen, "dataplane bpf: more than %d uplinks", BPF_MAX_UPLINKS);
 		return -ENOSPC;
 	}
-	if_indextoname((unsigned)ifindex, name);
-	/* an ilad killed before its exit left its filter (and its clsact) */
-	rc = kernel_tc_purge(d->kernel, ifindex, "ila_in:");
-	if (rc > 0)
-		log_notice("dataplane bpf: removed %d stale ila_in filter(s) from %s", rc, name);
-	else if (rc < 0)
-		log_warn("dataplane bpf: looking for stale ila_in filters on %s: %s", name,
-			 strerror(-rc));
-	rc = kbpf_tc_attach(b->k, ifindex);
+	b->uplinks[b->n_uplinks++] = ifindex;
+	return 0;
+}
+
+/* ila_in on tc ingress of each uplink, then the filters of an earlier ilad
+ * go: ours is ahead of them in the chain once attached (the kernel gives
+ * it the priority before the first one's), so there is no moment without
+ * an ila_in. */
+static int attach_uplinks(struct ilad *d, struct ilad_bpf *b, char *err, size_t errlen)
+{
+	char mine[64];
+	int rc = kbpf_in_name(b->k, mine, sizeof(mine));
+
 	if (rc < 0) {
-		snprintf(err, errlen, "dataplane bpf: ila_in on tc ingress of %s: %s", name,
-			 strerror(-rc));
+		snprintf(err, errlen, "dataplane bpf: ila_in's id: %s", strerror(-rc));
 		return rc;
 	}
-	b->uplinks[b->n_uplinks++] = ifindex;
-	log_info("dataplane bpf: ila_in attached to tc ingress of %s", name);
+	for (unsigned i = 0; i < b->n_uplinks; i++) {
+		char name[IF_NAMESIZE] = "?";
+
+		if_indextoname((unsigned)b->uplinks[i], name);
+		rc = kbpf_tc_attach(b->k, b->uplinks[i]);
+		if (rc < 0) {
+			snprintf(err, errlen, "dataplane bpf: ila_in on tc ingress of %s: %s", name,
+				 strerror(-rc));
+			return rc;
+		}
+		log_info("dataplane bpf: ila_in attached to tc ingress of %s", name);
+		rc = kernel_tc_purge(d->kernel, b->uplinks[i], "ila_in:", mine);
+		if (rc > 0)
+			log_notice("dataplane bpf: removed %d earlier ila_in filter(s) from %s", rc,
+				   name);
+		else if (rc < 0)
+			log_warn("dataplane bpf: looking for earlier ila_in filters on %s: %s", name,
+				 strerror(-rc));
+	}
 	return 0;
 }
 
@@ -106,8 +128,8 @@ static int source_toward(const struct in6_addr *dst, struct in6_addr *src)
 	return rc;
 }
 
-/* vn's IPv4 prefix route (ila_out4) and its ila_v4prefixes entry, written
- * after its IPv6 SIR prefix route r6 (whose uplink it takes when no IPv4
+/* vn's IPv4 prefix route (ila_out4, installed with the others) and its
+ * ila_v4prefixes entry, after its IPv6 SIR prefix route r6 (whose uplink it takes when no IPv4
  * route leads toward the prefix). */
 static int open_v4(struct ilad *d, struct ilad_bpf *b, const struct ila_conf_vn *vn,
 		   const struct kroute *r6, struct kroute *r, char *err, size_t errlen)
@@ -140,10 +162,8 @@ static int open_v4(struct ilad *d, struct ilad_bpf *b, const struct ila_conf_vn 
 			 strerror(-rc));
 		return rc;
 	}
-	kernel_route_replace(d->kernel, r);
 	inet_ntop(AF_INET6, &src, buf, sizeof(buf));
 	log_info("dataplane bpf: vn %s: IPv4 goes inside IPv6 from %s", vn->name, buf);
-	log_info("dataplane bpf: vn %s: %s", vn->name, kroute_format(r, buf, sizeof(buf)));
 	return 0;
 }
 
@@ -186,12 +206,129 @@ static void miss_cb(struct ev_loop *loop, ev_io *w, int revents)
 		log_warn("dataplane bpf: reading miss events: %s", strerror(-n));
 }
 
-int bpfpath_open(struct ilad *d, char *err, size_t errlen)
+/* An earlier ilad's SIR prefix routes (of our protocol, carrying a BPF
+ * program): found by a dump, marked in b->stale and b->stale4. */
+static int find_stale(void *arg, const struct kroute *r)
+{
+	struct ilad *d = arg;
+	struct ilad_bpf *b = d->bpf;
+
+	if (r->kind != KROUTE_BPF)
+		return 0;
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		if (r->family == AF_INET6 && r->dst_len == 64 &&
+		    memcmp(&r->dst.v6, &b->routes[i].dst.v6, sizeof(r->dst.v6)) == 0)
+			b->stale[i] = true;
+		if (r->family == AF_INET && b->routes4[i].family == AF_INET &&
+		    r->dst_len == b->routes4[i].dst_len && r->dst.v4.s_addr == b->routes4[i].dst.v4.s_addr)
+			b->stale4[i] = true;
+	}
+	return 0;
+}
+
+/* Whether an earlier ilad's data path is still there: a prefix route or an
+ * ila_in filter on one of the uplinks. */
+static bool earlier_datapath(struct ilad *d, struct ilad_bpf *b)
+{
+	bool any = false;
+	int rc;
+
+	rc = kernel_route_dump(d->kernel, AF_INET6, KERNEL_TABLE_MAIN, find_stale, d);
+	if (rc >= 0)
+		rc = kernel_route_dump(d->kernel, AF_INET, KERNEL_TABLE_MAIN, find_stale, d);
+	if (rc < 0)
+		log_warn("dataplane bpf: looking for an earlier ilad's prefix routes: %s",
+			 strerror(-rc));
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		any = any || b->stale[i] || b->stale4[i];
+	for (unsigned i = 0; i < b->n_uplinks; i++) {
+		char name[IF_NAMESIZE] = "?";
+
+		rc = kernel_tc_count(d->kernel, b->uplinks[i], "ila_in:");
+		if (rc < 0) {
+			if_indextoname((unsigned)b->uplinks[i], name);
+			log_warn("dataplane bpf: looking for earlier ila_in filters on %s: %s", name,
+				 strerror(-rc));
+		}
+		any = any || rc > 0;
+	}
+	return any;
+}
+
+/* ila_in on the uplinks, then the prefix routes in one batch (a replace is
+ * atomic: an earlier ilad's route carries its ila_out until then). */
+static int install(struct ilad *d, struct ilad_bpf *b, char *err, size_t errlen)
 {
 	struct route_err re = { 0 };
+	char buf[KROUTE_STRLEN];
+	int rc;
+
+	if ((rc = attach_uplinks(d, b, err, errlen)) < 0)
+		return rc;
+	kernel_batch_begin(d->kernel);
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		const struct ila_conf_vn *vn = &d->conf->vns[i];
+
+		kernel_route_replace(d->kernel, &b->routes[i]);
+		log_info("dataplane bpf: vn %s: %s", vn->name,
+			 kroute_format(&b->routes[i], buf, sizeof(buf)));
+		if (vn->ipv4_prefix.family != AF_INET)
+			continue;
+		kernel_route_replace(d->kernel, &b->routes4[i]);
+		log_info("dataplane bpf: vn %s: %s", vn->name,
+			 kroute_format(&b->routes4[i], buf, sizeof(buf)));
+	}
+	rc = kernel_batch_commit(d->kernel, route_refused, &re);
+	if (rc < 0 || re.err) {
+		snprintf(err, errlen, "dataplane bpf: installing the SIR prefix routes: %s",
+			 rc < 0 ? strerror(-rc) : re.msg);
+		return rc < 0 ? rc : re.err;
+	}
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		b->installed[i] = true;
+		b->installed4[i] = d->conf->vns[i].ipv4_prefix.family == AF_INET;
+		b->stale[i] = b->stale4[i] = false;
+	}
+	d->stats.netlink_batches++;
+	return 0;
+}
+
+/* What is left at the end. ours: the routes this ilad installed and its
+ * filters; earlier: an earlier ilad's routes not replaced yet, and every
+ * ila_in filter on the uplinks (the clsact too when nothing else is on it).
+ * What is not removed stays in the kernel, holding its programs and maps. */
+static void release(struct ilad *d, bool ours, bool earlier)
+{
+	struct ilad_bpf *b = d->bpf;
+
+	if (b->d)
+		ev_io_stop(d->loop, &b->miss_w);
+	kernel_batch_begin(d->kernel);
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		if ((ours && b->installed[i]) || (earlier && b->stale[i]))
+			kernel_route_delete(d->kernel, &b->routes[i]);
+		if ((ours && b->installed4[i]) || (earlier && b->stale4[i]))
+			kernel_route_delete(d->kernel, &b->routes4[i]);
+	}
+	if (kernel_batch_count(d->kernel))
+		kernel_batch_commit(d->kernel, NULL, NULL);
+	if (earlier) {
+		for (unsigned i = 0; i < b->n_uplinks; i++)
+			(void)kernel_tc_purge(d->kernel, b->uplinks[i], "ila_in:", NULL);
+		kbpf_tc_forget(b->k); /* purged already */
+	} else if (!ours) {
+		kbpf_tc_forget(b->k); /* left in place */
+	}
+	kbpf_close(b->k); /* the tc filters it still knows, and the clsact qdiscs it created */
+	free(b);
+	d->bpf = NULL;
+	d->bpf_ops = NULL;
+}
+
+int bpfpath_open(struct ilad *d, char *err, size_t errlen)
+{
 	struct ilad_bpf *b = calloc(1, sizeof(*b));
 	struct kbpf_opts o = { .max_mappings = d->conf->bpf_max_mappings };
-	char buf[KROUTE_STRLEN];
 	int rc;
 
 	if (!b) {
@@ -209,7 +346,6 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 	}
 	d->bpf = b;
 	d->bpf_ops = &bpf_ops;
-	kernel_batch_begin(d->kernel);
 	for (unsigned i = 0; i < d->conf->n_vns; i++) {
 		const struct ila_conf_vn *vn = &d->conf->vns[i];
 		const struct ila_locator *loc = ilad_locator_for(d, vn->id);
@@ -242,26 +378,23 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 				 strerror(-rc));
 			goto fail;
 		}
-		if ((rc = add_uplink(d, b, r->oif, err, errlen)) < 0)
+		if ((rc = add_uplink(b, r->oif, err, errlen)) < 0)
 			goto fail;
-		kernel_route_replace(d->kernel, r);
-		log_info("dataplane bpf: vn %s: %s", vn->name, kroute_format(r, buf, sizeof(buf)));
 		if (vn->ipv4_prefix.family == AF_INET &&
 		    (rc = open_v4(d, b, vn, r, &b->routes4[i], err, errlen)) < 0)
 			goto fail;
 	}
-	rc = kernel_batch_commit(d->kernel, route_refused, &re);
-	if (rc < 0 || re.err) {
-		snprintf(err, errlen, "dataplane bpf: installing the SIR prefix routes: %s",
-			 rc < 0 ? strerror(-rc) : re.msg);
-		rc = rc < 0 ? rc : re.err;
+	if (earlier_datapath(d, b)) {
+		/* an earlier ilad's programs still translate with its last
+		 * state; this one's ila_map is empty until the mapper's
+		 * snapshots: they go on until then (doc/bpf.md) */
+		b->pending = true;
+		log_notice("dataplane bpf: an earlier ilad's prefix routes or ila_in filters are "
+			   "there: they keep translating until the cache is in sync, then this "
+			   "ilad's programs replace them");
+	} else if ((rc = install(d, b, err, errlen)) < 0) {
 		goto fail;
 	}
-	for (unsigned i = 0; i < d->conf->n_vns; i++) {
-		b->installed[i] = true;
-		b->installed4[i] = d->conf->vns[i].ipv4_prefix.family == AF_INET;
-	}
-	d->stats.netlink_batches++;
 	if (d->conf->cache == ILA_CONF_CACHE_ON_DEMAND) {
 		b->d = d;
 		ev_io_init(&b->miss_w, miss_cb, kbpf_miss_fd(b->k), EV_READ);
@@ -270,32 +403,44 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 	}
 	return 0;
 fail:
-	bpfpath_close(d);
+	release(d, true, false);
 	return rc < 0 ? rc : -EINVAL;
 }
 
-void bpfpath_close(struct ilad *d)
+void bpfpath_close(struct ilad *d, bool flush)
+{
+	if (!d->bpf)
+		return;
+	if (!flush && d->bpf->pending)
+		log_notice("dataplane bpf: the earlier ilad's prefix routes and ila_in filters stay");
+	else if (!flush)
+		log_notice("dataplane bpf: the prefix routes and ila_in filters stay, translating "
+			   "with the last state, until the next ilad takes them over");
+	release(d, flush, flush);
+}
+
+/* Takes over from an earlier ilad's data path once ila_map holds what the
+ * cache holds: every vn in sync (or refused), or, with cache on-demand,
+ * the mapper session up (misses are asked from then on). */
+static void bpfpath_synced(struct ilad *d)
 {
 	struct ilad_bpf *b = d->bpf;
+	char err[256];
 
-	if (!b)
+	if (!b->pending || !mc_up(d))
 		return;
-	if (b->d)
-		ev_io_stop(d->loop, &b->miss_w);
-	/* the routes hold ila_out: without them nothing of ours is left */
-	kernel_batch_begin(d->kernel);
-	for (unsigned i = 0; i < d->conf->n_vns; i++)
-		if (b->installed[i])
-			kernel_route_delete(d->kernel, &b->routes[i]);
-	for (unsigned i = 0; i < d->conf->n_vns; i++)
-		if (b->installed4[i])
-			kernel_route_delete(d->kernel, &b->routes4[i]);
-	if (kernel_batch_count(d->kernel))
-		kernel_batch_commit(d->kernel, NULL, NULL);
-	kbpf_close(b->k); /* the tc filters, and the clsact qdiscs it created */
-	free(b);
-	d->bpf = NULL;
-	d->bpf_ops = NULL;
+	if (d->conf->cache != ILA_CONF_CACHE_ON_DEMAND)
+		for (unsigned i = 0; i < d->conf->n_vns; i++)
+			if (!mc_vn_synced(d, d->conf->vns[i].id))
+				return;
+	b->pending = false;
+	if (install(d, b, err, sizeof(err)) < 0) {
+		/* the earlier ila_in filters stay where ours did not go */
+		log_err("%s", err);
+		d->stats.bpf_failures++;
+		return;
+	}
+	log_notice("dataplane bpf: the cache is in sync: this ilad's programs took over");
 }
 
 static int bpfpath_apply(struct ilad *d, const struct bpfpath_op *ops, size_t n)
@@ -357,6 +502,7 @@ static const struct bpfpath_ops bpf_ops = {
 	.counters = bpfpath_counters,
 	.global = bpfpath_global,
 	.uplinks = bpfpath_uplinks,
+	.synced = bpfpath_synced,
 };
 
 #else /* !HAVE_BPF */
@@ -373,9 +519,10 @@ int bpfpath_open(struct ilad *d, char *err, size_t errlen)
 	return -ENOTSUP;
 }
 
-void bpfpath_close(struct ilad *d)
+void bpfpath_close(struct ilad *d, bool flush)
 {
 	(void)d;
+	(void)flush;
 }
 
 #endif

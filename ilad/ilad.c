@@ -227,9 +227,9 @@ int main(int argc, char **argv)
 		log_notice("--flush-on-exit: removing routes and translation entries");
 		cache_flush_all(&d);
 	}
-	/* the BPF data path leaves nothing behind: its prefix routes, tc
-	 * filters and programs go whatever --flush-on-exit says */
-	bpfpath_close(&d);
+	/* the BPF data path follows the same rule: its prefix routes and tc
+	 * filters stay (holding the programs and maps) unless --flush-on-exit */
+	bpfpath_close(&d, d.opts.flush_on_exit);
 	zebra_stop(&d, d.opts.flush_on_exit);
 	local_free(&d);
 	ilad_events_free(&d);

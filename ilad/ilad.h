@@ -488,17 +488,22 @@ struct bpfpath_ops {
 	int (*global)(struct ilad *d, uint64_t out[BPFPATH_COUNTERS]);
 	/* The devices ila_in is attached to. */
 	unsigned (*uplinks)(const struct ilad *d, int *out, unsigned max);
+	/* After a vn came in sync or the mapper session came up: replaces an
+	 * earlier ilad's data path once every vn is in sync (bpfpath.c). */
+	void (*synced)(struct ilad *d);
 };
 /* The address of k in ila_map: its own for IPv6, ::ffff:a.b.c.d for IPv4. */
 void ilad_bpf_addr(const struct ilad_key *k, struct in6_addr *out);
 /* Whether this ilad was built with the BPF data path. */
 bool bpfpath_built(void);
-/* Loads the programs, installs each vn's SIR prefix route with ila_out,
- * fills the prefixes and locators, attaches ila_in to the uplinks; sets
- * d->bpf and d->bpf_ops. */
+/* Loads the programs, fills the prefixes and locators, installs each vn's
+ * SIR prefix route with ila_out and attaches ila_in to the uplinks; sets
+ * d->bpf and d->bpf_ops. When an earlier ilad's routes or filters are
+ * there, they stay until d->bpf_ops->synced finds the cache in sync. */
 int bpfpath_open(struct ilad *d, char *err, size_t errlen);
-/* Removes the prefix routes, detaches and unloads everything. */
-void bpfpath_close(struct ilad *d);
+/* flush: removes the prefix routes and the ila_in filters (an earlier
+ * ilad's too); else leaves them translating for the next ilad. */
+void bpfpath_close(struct ilad *d, bool flush);
 
 /* zebra.c */
 int zebra_init(struct ilad *d, char *err, size_t errlen);

@@ -541,6 +541,26 @@ int kbpf_tc_attach(struct kbpf *k, int ifindex)
 	return 0;
 }
 
+void kbpf_tc_forget(struct kbpf *k)
+{
+	k->ntc = 0;
+}
+
+int kbpf_in_name(const struct kbpf *k, char *buf, size_t len)
+{
+	struct bpf_prog_info info;
+	__u32 ilen = sizeof(info);
+	int err;
+
+	memset(&info, 0, sizeof(info));
+	err = bpf_obj_get_info_by_fd(kbpf_in_fd(k), &info, &ilen);
+	if (err < 0)
+		return neg_errno(err);
+	/* what libbpf's bpf_tc_attach() names the filter */
+	snprintf(buf, len, "%s:[%u]", info.name, info.id);
+	return 0;
+}
+
 int kbpf_tc_detach(struct kbpf *k, int ifindex)
 {
 	LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = ifindex, .attach_point = BPF_TC_INGRESS);

@@ -105,5 +105,10 @@ int kbpf_miss_drain(struct kbpf *k, kbpf_miss_cb cb, void *arg);
 /* ila_in on tc clsact ingress of ifindex (the qdisc is created if absent). */
 int kbpf_tc_attach(struct kbpf *k, int ifindex);
 int kbpf_tc_detach(struct kbpf *k, int ifindex);
+/* Forgets the filters attached: kbpf_close() then leaves them (and the
+ * programs and maps they hold) in place. */
+void kbpf_tc_forget(struct kbpf *k);
+/* The name the kernel shows for ila_in's filters, "ila_in:[ID]". */
+int kbpf_in_name(const struct kbpf *k, char *buf, size_t len);
 
 #endif

@@ -233,10 +233,12 @@ int kernel_route_lookup(struct kernel *k, int family, const union kaddr *dst, in
 /* ---- tc ---- */
 
 /* Deletes the cls_bpf filters on clsact ingress of ifindex whose name
- * starts with prefix (libbpf names them "PROG:[ID]"), and the clsact qdisc
- * too when nothing else is left on it. Returns how many filters went, or
- * -errno. */
-int kernel_tc_purge(struct kernel *k, int ifindex, const char *prefix);
+ * starts with prefix (libbpf names them "PROG:[ID]"), except the one named
+ * keep (NULL: none), and the clsact qdisc too when nothing else is left on
+ * it. Returns how many filters went, or -errno. */
+int kernel_tc_purge(struct kernel *k, int ifindex, const char *prefix, const char *keep);
+/* How many such filters are there (0 without a clsact), or -errno. */
+int kernel_tc_count(struct kernel *k, int ifindex, const char *prefix);
 
 /* ---- ILA translation table (generic netlink "ila", version 1) ---- */
 

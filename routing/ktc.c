@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tc filters left by an earlier run: ilad's BPF data path attaches ila_in as
- * a cls_bpf filter on clsact ingress (routing/kbpf.c, through libbpf). A
- * killed ilad leaves the filter, which keeps its old program and maps and,
- * being first in the chain, would shadow the new one. This file finds such
- * filters by the name libbpf gives them ("PROG:[ID]") and deletes them.
+ * a cls_bpf filter on clsact ingress (routing/kbpf.c, through libbpf). An
+ * ilad killed, or stopped without --flush-on-exit, leaves the filter, which
+ * keeps its old program and maps translating; the next ilad takes over: it
+ * attaches its own first (ahead in the chain), then deletes the old one. This file finds such filters by the name libbpf gives them
+ * ("PROG:[ID]") and deletes them.
  */
 #include "config.h"
 
@@ -28,6 +29,7 @@ struct ktc_found {
 	unsigned n;
 	unsigned others;
 	const char *prefix;
+	const char *keep;
 };
 
 static int ktc_opt_cb(const struct nlattr *attr, void *data)
@@ -67,7 +69,7 @@ static int ktc_filter_cb(const struct nlmsghdr *nlh, void *arg)
 	if (kind && strcmp(kind, "bpf") == 0 && tb[TCA_OPTIONS])
 		(void)mnl_attr_parse_nested(tb[TCA_OPTIONS], ktc_opt_cb, &name);
 	if (found->prefix && name && strncmp(name, found->prefix, strlen(found->prefix)) == 0 &&
-	    found->n < KTC_MAX) {
+	    !(found->keep && strcmp(name, found->keep) == 0) && found->n < KTC_MAX) {
 		found->f[found->n].handle = tcm->tcm_handle;
 		found->f[found->n].info = tcm->tcm_info;
 		found->n++;
@@ -126,11 +128,21 @@ static int ktc_del_clsact(struct kernel *k, int ifindex)
 	return nl_talk(k, k->rt, nlh, NULL, NULL);
 }
 
-int kernel_tc_purge(struct kernel *k, int ifindex, const char *prefix)
+int kernel_tc_count(struct kernel *k, int ifindex, const char *prefix)
+{
+	struct ktc_found found = { .prefix = prefix };
+	int rc = ktc_dump(k, ifindex, TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS), &found);
+
+	if (rc == -EINVAL || rc == -ENOENT)
+		return 0; /* no clsact there */
+	return rc < 0 ? rc : (int)found.n;
+}
+
+int kernel_tc_purge(struct kernel *k, int ifindex, const char *prefix, const char *keep)
 {
 	const uint32_t ingress = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_INGRESS);
 	const uint32_t egress = TC_H_MAKE(TC_H_CLSACT, TC_H_MIN_EGRESS);
-	struct ktc_found found = { .prefix = prefix };
+	struct ktc_found found = { .prefix = prefix, .keep = keep };
 	struct ktc_found rest = { 0 };
 	int rc;
 

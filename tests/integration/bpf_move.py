@@ -29,9 +29,11 @@ the mapper in M; W moves between A and B, X is C's correspondent. Checked:
     stream; IPv4 packets still reaching A inside IPv6 (IPIP, and behind an
     SRH with no segment left) are taken out by A's ila_in and put in again
     to B by A's ila_out4;
-  - ilactl show dataplane / show stats; on SIGTERM each ilad leaves no
-    route of its protocol, no tc filter and no clsact it created; after a
-    SIGKILL a new ilad takes over the stale prefix routes and filter.
+  - ilactl show dataplane / show stats; after a SIGKILL, and after a
+    SIGTERM without --flush-on-exit, the prefix routes and the ila_in filter
+    stay and a new ilad takes them over (one filter, its own); on SIGTERM
+    with --flush-on-exit ilad leaves no route of its protocol, no tc filter
+    and no clsact.
 
 Needs root, network namespaces and an ilad built with the BPF data path;
 otherwise it reports one SKIP line and counts nothing.
@@ -108,6 +110,11 @@ def tc_ingress(ns, dev):
     """`tc filter show dev DEV ingress` in ns."""
     _, out = run(['tc', '-n', ns, 'filter', 'show', 'dev', dev, 'ingress'], check=False)
     return out
+
+
+def ila_in_names(f):
+    """The ila_in filters in `tc filter show` output, by name ("ila_in:[ID]")."""
+    return sorted(re.findall(r'ila_in:\[\d+\]', f))
 
 
 def has_clsact(ns, dev):
@@ -615,34 +622,61 @@ class BpfSuite(ilad_node.Suite):
 
     # ------------------------------------------------------------ exit, restart
 
+    def left(self, n):
+        """What node n has on tc ingress of its uplink, and its routes of
+        ilad's protocol (IPv6 and IPv4)."""
+        _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS[n])
+        _, raw4 = ip('-4', 'route', 'show', 'proto', str(N.PROTO), ns=NS[n])
+        return tc_ingress(NS[n], '%s-r' % n), raw + raw4
+
     def phase_cleanup(self):
         net = self.net
         # SIGKILL: the prefix route and the filter stay; a new ilad takes them over
+        killed = ila_in_names(tc_ingress(NS['a'], 'a-r'))
         net.stop('a', sig=signal.SIGKILL)
         _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS['a'])
         self.info('after SIGKILL, A keeps: %s | %s' % (
             ' / '.join(raw.splitlines()), tc_ingress(NS['a'], 'a-r').strip().replace('\n', ' ')))
         net.start_ilad('a', extra=self.node_extra['a'])
+        until(lambda: ila_in_names(tc_ingress(NS['a'], 'a-r')) not in ([], killed), 5, 0.05)
         f = tc_ingress(NS['a'], 'a-r')
         _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS['a'])
         _, raw4 = ip('-4', 'route', 'show', 'proto', str(N.PROTO), ns=NS['a'])
-        self.check('cleanup: ilad A restarted after SIGKILL: one ila_in filter on a-r, one '
-                   'prefix route, one IPv4 prefix route (ila_out4)',
-                   len(re.findall(r'ila_in:\[', f)) == 1 and
+        self.check('cleanup: ilad A restarted after SIGKILL: in sync, one ila_in filter on a-r '
+                   '(its own, not the killed one\'s), one prefix route, one IPv4 prefix route '
+                   '(ila_out4)',
+                   len(ila_in_names(f)) == 1 and ila_in_names(f) != killed and
                    sum('encap bpf' in l for l in raw.splitlines()) == 1 and
                    sum('encap bpf xmit ila_out4' in l for l in raw4.splitlines()) == 1,
                    f + raw + raw4)
-        for n in ('a', 'b', 'c'):
+        # SIGTERM without --flush-on-exit: the same stay, still holding A's
+        # programs; the next ilad takes them over once in sync
+        name0 = ila_in_names(f)
+        net.stop('a')
+        f, raw = self.left('a')
+        self.check('cleanup: ilad A stopped (SIGTERM, no --flush-on-exit): its ila_in filter '
+                   'and its prefix routes (IPv6 and IPv4) stay',
+                   ila_in_names(f) == name0 and len(name0) == 1 and
+                   sum('encap bpf' in l for l in raw.splitlines()) == 2, f + raw)
+        net.start_ilad('a', extra=self.node_extra['a'], args=['--flush-on-exit'])
+        until(lambda: ila_in_names(self.left('a')[0]) not in ([], name0), 5, 0.05)
+        f, raw = self.left('a')
+        self.check('cleanup: ilad A started again: in sync, its own ila_in filter replaced the '
+                   'earlier one (one left), one IPv6 and one IPv4 prefix route',
+                   len(ila_in_names(f)) == 1 and ila_in_names(f) != name0 and
+                   sum('encap bpf' in l for l in raw.splitlines()) == 2, f + raw)
+        for n in ('b', 'c'):
             net.stop(n)
-        for n in ('a', 'b', 'c'):
-            _, raw = ip('-6', 'route', 'show', 'proto', str(N.PROTO), ns=NS[n])
-            _, raw4 = ip('-4', 'route', 'show', 'proto', str(N.PROTO), ns=NS[n])
-            raw += raw4
-            f = tc_ingress(NS[n], '%s-r' % n)
-            self.check('cleanup: ilad %s stopped (SIGTERM): no encap bpf route (IPv6 or IPv4), '
-                       'no tc filter, no clsact left on %s-r' % (n.upper(), n),
-                       'encap bpf' not in raw and not f.strip() and
-                       not has_clsact(NS[n], '%s-r' % n), raw + f)
+            f, raw = self.left(n)
+            self.check('cleanup: ilad %s stopped (SIGTERM, no --flush-on-exit): one ila_in '
+                       'filter and its prefix route stay on %s-r' % (n.upper(), n),
+                       len(ila_in_names(f)) == 1 and 'encap bpf' in raw, f + raw)
+        net.stop('a')
+        f, raw = self.left('a')
+        self.check('cleanup: ilad A stopped (SIGTERM, --flush-on-exit): no encap bpf route '
+                   '(IPv6 or IPv4), no tc filter, no clsact left on a-r',
+                   'encap bpf' not in raw and not f.strip() and not has_clsact(NS['a'], 'a-r'),
+                   raw + f)
         _, progs = run(['bpftool', 'prog', 'show', 'name', 'ila_out'], check=False)
         self.info('bpftool prog show name ila_out afterwards: %s' % (progs.strip() or 'none'))
 

@@ -315,14 +315,14 @@ class Net:
             lines.append('dataplane bpf')
         return '\n'.join(lines) + '\n' + extra
 
-    def start_ilad(self, node, extra='', wait=True, conf_text=None):
+    def start_ilad(self, node, extra='', wait=True, conf_text=None, args=()):
         conf = self.path(node + '.conf')
         with open(conf, 'w') as f:
             f.write(conf_text if conf_text is not None else self.ilad_conf(node, extra))
         rc, out = run([ILAD, '-n', '-f', conf], check=False)
         if rc != 0:
             raise Failed('ilad -n refused the config of %s: %s' % (node, out.strip()))
-        p = self.spawn(node, node, [ILAD, '-d', '-f', conf])
+        p = self.spawn(node, node, [ILAD, '-d', '-f', conf] + list(args))
         self.ctls[node] = Ctl(self.path(node + '.sock'))
         if wait:
             self.wait_synced(node)
