@@ -18,7 +18,8 @@ default):
              runs at A and is not expected at C, moves nothing and raises
              spoof_refused
   restart    ilad on C restarted (SIGTERM, start) under a stream X -> W: no
-             packet lost and no route of ilad's protocol touched (ip monitor)
+             packet lost and no route of ilad's protocol touched (ip monitor);
+             with BPF, once more with SIGKILL
   hot        W moves A -> B (ilactl attach at B) under a 10,000 packets/s
              stream of 50,000 numbered packets and a busy TCP connection:
              no loss, no duplicate, no reset; convergence time at C and the
@@ -410,9 +411,17 @@ class Suite:
     # ------------------------------------------------------------ restart
 
     def phase_restart(self):
+        self.restart_under_stream(signal.SIGTERM, 'restart')
+        if self.bpf:
+            # the earlier ilad's programs translate until the new one is in
+            # sync, whether it was stopped or killed
+            self.restart_under_stream(signal.SIGKILL, 'restart-kill')
+
+    def restart_under_stream(self, sig, tag):
         net = self.net
+        signame = 'SIGKILL' if sig == signal.SIGKILL else 'SIGTERM'
         rate, count = HOT_RATE, HOT_RATE * 4
-        mon_out = net.path('restart-monitor.txt')
+        mon_out = net.path('%s-monitor.txt' % tag)
         monf = open(mon_out, 'w')
         mon = subprocess.Popen(['ip', '-n', NS['c'], '-ts', '-6', 'monitor', 'route'],
                                stdout=monf, stderr=subprocess.STDOUT)
@@ -423,14 +432,14 @@ class Suite:
         x0 = net.mapping(X_SIR)
         time.sleep(0.3)
         rid = self.run_id()
-        log = net.path('restart-recv.txt')
+        log = net.path('%s-recv.txt' % tag)
         rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=60, idle_ms=3000, log=log)
         t_stream = time.monotonic()
         tx = N.flood_send(net, 'x', W_SIR, STREAM_PORT, rate, count, rid, src=X_SIR,
                           background=True)
         time.sleep(0.8)
         t0 = time.monotonic()
-        rc = net.stop('c', signal.SIGTERM)
+        rc = net.stop('c', sig)
         t1 = time.monotonic()
         net.start_ilad('c', conf_text=open(net.path('c.conf')).read(), wait=False)
         net.wait_synced('c')
@@ -446,8 +455,8 @@ class Suite:
         # routes that carry traffic are in the main table
         ours = [l for l in proto if ' table ' not in l]
         if len(proto) > len(ours):
-            self.info('restart: ip monitor also saw %d events of ilad\'s start-up probe in a '
-                      'scratch table: %s' % (len(proto) - len(ours),
+            self.info('%s: ip monitor also saw %d events of ilad\'s start-up probe in a '
+                      'scratch table: %s' % (tag, len(proto) - len(ours),
                                              ' | '.join(l for l in proto if l not in ours)))
         replaced = []
         if self.bpf:
@@ -458,26 +467,27 @@ class Suite:
                         l.split()[1:2] == [N.PREFIX] and 'encap bpf' in l]
             ours = [l for l in ours if l not in replaced]
         st = net.stats('c')
-        self.info('restart: ilad on C stopped in %.0f ms (exit %s), up and in sync %.0f ms '
+        self.info('%s: ilad on C stopped in %.0f ms (exit %s), up and in sync %.0f ms '
                   'later; stream %s; restarted ilad: routes_replaced %s routes_deleted %s' % (
-                      (t1 - t0) * 1000, rc, (t2 - t1) * 1000, sent['line'],
+                      tag, (t1 - t0) * 1000, rc, (t2 - t1) * 1000, sent['line'],
                       st.get('routes_replaced'), st.get('routes_deleted')))
         # the whole restart must fall inside the stream
         margin = t_stream + sent['elapsed_ms'] / 1000 - t2
-        self.check('restart: ilad on C restarted (SIGTERM) under %d packets/s X -> W (stopped '
+        self.check('%s: ilad on C restarted (%s) under %d packets/s X -> W (stopped '
                    '%.1f s into the stream, in sync again %.1f s before its end): %d of %d '
-                   'arrive, %d lost, %d duplicated' % (rate, t0 - t_stream, margin, r['unique'],
-                                                        count, r['lost'], r['dup']),
+                   'arrive, %d lost, %d duplicated' % (tag, signame, rate, t0 - t_stream, margin,
+                                                        r['unique'], count, r['lost'], r['dup']),
                    r['lost'] == 0 and r['dup'] == 0 and sent['sent'] == count and margin > 0,
                    '%s; stopped at %.3f, started %.3f, in sync %.3f, lost run %s' % (
                        r['line'], t0, t1, t2, loss_window(log, sent['sent'])))
-        self.check('restart: ip monitor on C saw no main-table route of protocol ila deleted, '
+        self.check('%s: ip monitor on C saw no main-table route of protocol ila deleted, '
                    'added or replaced%s (%d route events in all)' % (
-                       ', but for the prefix route written again in place (%d events)' %
+                       tag, ', but for the prefix route written again in place (%d events)' %
                        len(replaced) if self.bpf else '', len(lines)), not ours,
                    ' | '.join(ours[:4]))
         x1 = net.mapping(X_SIR)
-        self.check('restart: routes and %s of C as before, X not moved (seq %s)' % (
+        self.check('%s: routes and %s of C as before, X not moved (seq %s)' % (
+            tag,
             'ila_map, ila_locators, ila_prefixes, ila_in' if self.bpf else 'translation entry',
             (x1 or {}).get('seq')),
                    N.routes(NS['c']) == routes0 and self.xlat_table('c') == table0 and
