@@ -420,19 +420,16 @@ void bpfpath_close(struct ilad *d, bool flush)
 }
 
 /* Takes over from an earlier ilad's data path once ila_map holds what the
- * cache holds: every vn in sync (or refused), or, with cache on-demand,
- * the mapper session up (misses are asked from then on). */
+ * cache holds: dispatch.c calls it when mc_all_synced() (every vn in sync
+ * or refused; with cache on-demand, the session up, misses being asked
+ * from then on), after the flush that wrote ila_map. */
 static void bpfpath_synced(struct ilad *d)
 {
 	struct ilad_bpf *b = d->bpf;
 	char err[256];
 
-	if (!b->pending || !mc_up(d))
+	if (!b->pending)
 		return;
-	if (d->conf->cache != ILA_CONF_CACHE_ON_DEMAND)
-		for (unsigned i = 0; i < d->conf->n_vns; i++)
-			if (!mc_vn_synced(d, d->conf->vns[i].id))
-				return;
 	b->pending = false;
 	if (install(d, b, err, sizeof(err)) < 0) {
 		/* the earlier ila_in filters stay where ours did not go */

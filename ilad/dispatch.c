@@ -51,8 +51,9 @@ void ilad_run_event(struct ilad *d, const struct ilad_ev *ev)
 	}
 	/* whatever the workloads' changes did to the routes, in one batch */
 	cache_flush(d);
-	/* ila_map holds the vn now: the BPF data path may take over */
+	/* ila_map holds every vn now: the BPF data path may take over from
+	 * an earlier ilad's */
 	if ((ev->type == ILAD_EV_RESYNC || ev->type == ILAD_EV_QUERY_WAITING) && d->bpf_ops &&
-	    d->bpf_ops->synced)
+	    d->bpf_ops->synced && mc_all_synced(d))
 		d->bpf_ops->synced(d);
 }

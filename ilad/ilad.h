@@ -431,6 +431,9 @@ int mc_adopt(struct ilad *d, int fd);
 bool mc_up(const struct ilad *d);
 /* The mapper's view of vn is complete this session (its snapshot arrived). */
 bool mc_vn_synced(const struct ilad *d, uint32_t vn);
+/* Every vn is (mc_vn_synced); with cache on-demand, which subscribes to
+ * nothing, the session is up. */
+bool mc_all_synced(const struct ilad *d);
 /* Sends the registration of locals when the session is up (otherwise they
  * are registered when it comes up). Returns the xid of the last request
  * sent, 0 when nothing was sent, or -errno. */
@@ -488,8 +491,9 @@ struct bpfpath_ops {
 	int (*global)(struct ilad *d, uint64_t out[BPFPATH_COUNTERS]);
 	/* The devices ila_in is attached to. */
 	unsigned (*uplinks)(const struct ilad *d, int *out, unsigned max);
-	/* After a vn came in sync or the mapper session came up: replaces an
-	 * earlier ilad's data path once every vn is in sync (bpfpath.c). */
+	/* Once ila_map was written after mc_all_synced() became true (and at
+	 * each later resync): replaces an earlier ilad's data path if it is
+	 * still waiting (bpfpath.c). */
 	void (*synced)(struct ilad *d);
 };
 /* The address of k in ila_map: its own for IPv6, ::ffff:a.b.c.d for IPv4. */

@@ -49,6 +49,18 @@ bool mc_vn_synced(const struct ilad *d, uint32_t vn)
 	return false;
 }
 
+bool mc_all_synced(const struct ilad *d)
+{
+	if (d->mc != MC_UP)
+		return false;
+	if (d->conf->cache == ILA_CONF_CACHE_ON_DEMAND)
+		return true; /* nothing is subscribed: the session is all there is */
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		if (!mc_vn_synced(d, d->conf->vns[i].id))
+			return false;
+	return true;
+}
+
 static const char *mapper_name(const struct ilad *d, char *buf, size_t len)
 {
 	const struct ila_conf_endpoint *ep = &d->conf->mappers[d->mapper];

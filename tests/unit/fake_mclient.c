@@ -38,6 +38,14 @@ bool mc_vn_synced(const struct ilad *d, uint32_t vn)
 	return false;
 }
 
+bool mc_all_synced(const struct ilad *d)
+{
+	for (unsigned i = 0; i < d->conf->n_vns; i++)
+		if (!mc_vn_synced(d, d->conf->vns[i].id))
+			return false;
+	return fake_mc.up;
+}
+
 void fake_mc_sync(uint32_t vn)
 {
 	assert_true(fake_mc.n_synced < ILA_ARRAY_SIZE(fake_mc.synced));

@@ -552,6 +552,54 @@ static void test_refused_subscription_lets_waiting_workloads_register(void **sta
 	assert_int_equal(rec_of(got_of(ILA_MSG_REGISTER, 0), VN_BLUE, A1)->seq, 1);
 }
 
+/* dataplane bpf: the hook that lets the BPF data path take over from an
+ * earlier ilad's runs once every vn is in sync, after ila_map was written. */
+static struct {
+	unsigned applies;
+	unsigned synced;
+	unsigned applies_at_synced;
+} fake_dp;
+
+static int fake_dp_apply(struct ilad *d, const struct bpfpath_op *ops, size_t n)
+{
+	(void)d;
+	(void)ops;
+	(void)n;
+	fake_dp.applies++;
+	return 0;
+}
+
+static void fake_dp_synced(struct ilad *d)
+{
+	(void)d;
+	fake_dp.synced++;
+	fake_dp.applies_at_synced = fake_dp.applies;
+}
+
+static const struct bpfpath_ops fake_dp_ops = { .apply = fake_dp_apply,
+						.synced = fake_dp_synced };
+
+static void test_bpf_takeover_waits_for_every_vn_after_its_map_is_written(void **state)
+{
+	struct ilad *d = *state;
+	struct ila_record b = fake_rec(VN_BLUE, A1, LOC_H2, "h2", 5, ILA_STATE_UP);
+	struct ila_record g = fake_rec(VN_GREEN, "2001:db8:20::7", LOC_H2, "h2", 3, ILA_STATE_UP);
+
+	memset(&fake_dp, 0, sizeof(fake_dp));
+	d->ila = false;
+	d->bpf_ops = &fake_dp_ops;
+	mapper_open(d);
+	assert_int_equal(fake_dp.synced, 0);
+	mapper_snapshot(d, VN_BLUE, &b, 1);
+	assert_int_equal(fake_dp.applies, 1);
+	assert_int_equal(fake_dp.synced, 0); /* green is not in sync yet */
+	mapper_snapshot(d, VN_GREEN, &g, 1);
+	assert_int_equal(fake_dp.synced, 1);
+	/* green's mapping was in ila_map before */
+	assert_int_equal(fake_dp.applies_at_synced, 2);
+	d->bpf_ops = NULL;
+}
+
 static void test_reply_decides_workload_the_snapshot_did_not_know(void **state)
 {
 	struct ilad *d = *state;
@@ -974,6 +1022,8 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_to_query_decides_waiting_attach, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_subscription_lets_waiting_workloads_register, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_bpf_takeover_waits_for_every_vn_after_its_map_is_written, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reply_decides_workload_the_snapshot_did_not_know, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_query_leaves_attach_to_snapshot, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refused_query_after_snapshot_registers_from_what_is_known, setup, teardown),
