@@ -31,7 +31,8 @@ the mapper in M; W moves between A and B, X is C's correspondent. Checked:
     to B by A's ila_out4;
   - ilactl show dataplane / show stats; after a SIGKILL, and after a
     SIGTERM without --flush-on-exit, the prefix routes and the ila_in filter
-    stay and a new ilad takes them over (one filter, its own); on SIGTERM
+    stay and a new ilad takes them over (one filter, its own), not before
+    it is in sync (the mapper stopped meanwhile); on SIGTERM
     with --flush-on-exit ilad leaves no route of its protocol, no tc filter
     and no clsact.
 
@@ -658,11 +659,31 @@ class BpfSuite(ilad_node.Suite):
                    'and its prefix routes (IPv6 and IPv4) stay',
                    ila_in_names(f) == name0 and len(name0) == 1 and
                    sum('encap bpf' in l for l in raw.splitlines()) == 2, f + raw)
-        net.start_ilad('a', extra=self.node_extra['a'], args=['--flush-on-exit'])
+        # the mapper unreachable (stopped) while A starts: the earlier
+        # filter and routes stay, translating, until A is in sync
+        mapper = net.procs['mapper']
+        mapper.send_signal(signal.SIGSTOP)
+        try:
+            net.start_ilad('a', extra=self.node_extra['a'], args=['--flush-on-exit'],
+                           wait=False)
+            waiting = until(lambda: 'keep translating until the cache is in sync' in
+                            open(net.path('a.log')).read(), 10, 0.05)
+            time.sleep(1.0)     # A runs on without a mapper
+            st = net.mapper_state('a') or {}
+            f, raw = self.left('a')
+        finally:
+            mapper.send_signal(signal.SIGCONT)
+        self.check('cleanup: ilad A started while the mapper is unreachable (session %s): the '
+                   'earlier ila_in filter and prefix routes stay in place' % st.get('state'),
+                   bool(waiting) and st.get('state') != 'up' and ila_in_names(f) == name0 and
+                   sum('encap bpf' in l for l in raw.splitlines()) == 2,
+                   '%s%s; A log %s' % (f, raw, net.log_tail('a', 4)))
+        net.wait_synced('a', timeout=40)
         until(lambda: ila_in_names(self.left('a')[0]) not in ([], name0), 5, 0.05)
         f, raw = self.left('a')
-        self.check('cleanup: ilad A started again: in sync, its own ila_in filter replaced the '
-                   'earlier one (one left), one IPv6 and one IPv4 prefix route',
+        self.check('cleanup: ilad A, once the mapper is back and A in sync: its own ila_in '
+                   'filter replaced the earlier one (one left), one IPv6 and one IPv4 prefix '
+                   'route',
                    len(ila_in_names(f)) == 1 and ila_in_names(f) != name0 and
                    sum('encap bpf' in l for l in raw.splitlines()) == 2, f + raw)
         for n in ('b', 'c'):
