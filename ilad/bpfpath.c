@@ -220,7 +220,8 @@ static int find_stale(void *arg, const struct kroute *r)
 		    memcmp(&r->dst.v6, &b->routes[i].dst.v6, sizeof(r->dst.v6)) == 0)
 			b->stale[i] = true;
 		if (r->family == AF_INET && b->routes4[i].family == AF_INET &&
-		    r->dst_len == b->routes4[i].dst_len && r->dst.v4.s_addr == b->routes4[i].dst.v4.s_addr)
+		    r->dst_len == b->routes4[i].dst_len &&
+		    r->dst.v4.s_addr == b->routes4[i].dst.v4.s_addr)
 			b->stale4[i] = true;
 	}
 	return 0;

@@ -4,8 +4,9 @@
  * a cls_bpf filter on clsact ingress (routing/kbpf.c, through libbpf). An
  * ilad killed, or stopped without --flush-on-exit, leaves the filter, which
  * keeps its old program and maps translating; the next ilad takes over: it
- * attaches its own first (ahead in the chain), then deletes the old one. This file finds such filters by the name libbpf gives them
- * ("PROG:[ID]") and deletes them.
+ * attaches its own first (ahead in the chain), then deletes the old one.
+ * This file counts and deletes such filters, found by the name libbpf gives
+ * them ("PROG:[ID]").
  */
 #include "config.h"
 
