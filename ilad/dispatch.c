@@ -48,6 +48,9 @@ void ilad_run_event(struct ilad *d, const struct ilad_ev *ev)
 		local_query_waiting(d);
 		ondemand_session_up(d);
 		break;
+	case ILAD_EV_OD_PUSHED:
+		ondemand_pushed(d, r);
+		break;
 	}
 	/* whatever the workloads' changes did to the routes, in one batch */
 	cache_flush(d);

@@ -230,6 +230,7 @@ enum ilad_ev_type {
 	ILAD_EV_RESYNC,		/* the mapper's view of vn is complete */
 	ILAD_EV_ANSWERED,	/* a REPLY: keys asked, recs found */
 	ILAD_EV_QUERY_WAITING,	/* session up: ask about what waits */
+	ILAD_EV_OD_PUSHED,	/* cache on-demand: a pushed record (rec) */
 };
 
 struct ilad_ev {

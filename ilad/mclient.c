@@ -515,7 +515,8 @@ static void push_apply(struct ilad *d, const struct ila_msg *m)
 			continue;
 		cache_apply(d, &m->rec[i]);
 		if (d->od)
-			ondemand_pushed(d, &m->rec[i]);
+			ilad_post(d, &(struct ilad_ev){ .type = ILAD_EV_OD_PUSHED, .has_rec = true,
+							.rec = m->rec[i] });
 	}
 }
 
