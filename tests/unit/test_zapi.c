@@ -820,6 +820,18 @@ static int fz_recv(struct fz *f, uint8_t *buf, size_t cap)
 	}
 }
 
+/* After zapi_close: the client's end closed, nothing more on the wire. */
+static void fz_end(struct fz *f)
+{
+	uint8_t m[256];
+
+	f->z = NULL;
+	assert_int_equal(fz_recv(f, m, sizeof(m)), 0);
+	close(f->peer);
+	ev_loop_destroy(f->loop);
+	free(f);
+}
+
 static uint16_t fz_recv_cmd(struct fz *f, uint8_t *buf, size_t cap)
 {
 	int n = fz_recv_raw(f, buf, cap);
@@ -1326,11 +1338,7 @@ static void test_graceful_restart(void **state)
 	assert_int_equal(zapi_stats(f->z)->update_complete, 2);
 	/* the routes stay in zebra: nothing is sent at close */
 	zapi_close(f->z, false);
-	f->z = NULL;
-	assert_int_equal(fz_recv(f, m, sizeof(m)), 0); /* the dump's end is passed over */
-	close(f->peer);
-	ev_loop_destroy(f->loop);
-	free(f);
+	fz_end(f); /* the dump's end is passed over */
 
 	/* a flushing stop: GR off first, then the deletes */
 	f = fz_open_gr(8, 30);
@@ -1373,11 +1381,7 @@ static void test_graceful_restart_close_wait(void **state)
 	gr_session(f); /* zebra answers the route: INSTALLED */
 	zapi_close(f->z, false);
 	assert_true(mono_s() > t0);
-	f->z = NULL;
-	assert_int_equal(fz_recv(f, m, sizeof(m)), 0); /* nothing sent */
-	close(f->peer);
-	ev_loop_destroy(f->loop);
-	free(f);
+	fz_end(f); /* nothing sent */
 
 	/* a route not answered yet: a probe, its answer, then the second over */
 	f = fz_open_gr(8, 30);
@@ -1390,12 +1394,8 @@ static void test_graceful_restart_close_wait(void **state)
 	t0 = mono_s();
 	zapi_close(f->z, false);
 	assert_true(mono_s() > t0);
-	f->z = NULL;
 	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
-	assert_int_equal(fz_recv(f, m, sizeof(m)), 0);
-	close(f->peer);
-	ev_loop_destroy(f->loop);
-	free(f);
+	fz_end(f);
 }
 
 /* GR against a 10.2 zebra (auto): the GR messages carry 10.2's number, 121. */
