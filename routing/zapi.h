@@ -146,9 +146,13 @@ int zapi_open(struct zapi **z, struct ev_loop *loop, const struct zapi_conf *c,
  * GR_DISABLE, a ROUTE_DELETE for every desired route and a probe are written
  * first, and the probe's answer is awaited (zebra drops what it has not
  * handled when the connection closes); this waits at most ZAPI_CLOSE_WAIT_MS
- * in all: the one place that may wait. Without it, zebra keeps the routes of
- * our type and instance for the stale time if graceful restart is on, else
- * drops them when the connection closes.
+ * in all. Without it, zebra keeps the routes of our type and instance for
+ * the stale time if graceful restart is on, else drops them when the
+ * connection closes; with graceful restart on, the close first waits until
+ * zebra has handled every route (a probe if one is unanswered, at most
+ * ZAPI_CLOSE_WAIT_MS) and the whole second of CLOCK_MONOTONIC of the last
+ * answer is over (at most 1000 ms): zebra's stale removal spares routes
+ * created in the second of the close. These are the only places that wait.
  */
 #define ZAPI_CLOSE_WAIT_MS 1000
 void zapi_close(struct zapi *z, bool withdraw_all);

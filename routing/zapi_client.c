@@ -94,6 +94,7 @@ struct zapi {
 	uint8_t rtype_num;
 	uint16_t instance;
 	uint32_t gr_stale_s;
+	uint64_t answer_ms; /* monotonic ms of the last route notification */
 	uint32_t tag;
 	zapi_event_fn cb;
 	void *arg;
@@ -555,6 +556,7 @@ static void handle_notify(struct zapi *z, const uint8_t *body, size_t n)
 		return;
 	}
 	z->st.notifications++;
+	z->answer_ms = ila_clock_mono_ms();
 	if (nt.note == ZAPI_NOTE_INSTALLED)
 		z->st.installed++;
 	else if (nt.note == ZAPI_NOTE_FAIL_INSTALL || nt.note == ZAPI_NOTE_REMOVE_FAIL)
@@ -908,6 +910,40 @@ static void wait_probe_answer(struct zapi *z, uint64_t end)
 	}
 }
 
+/*
+ * GR close without withdrawal: zebra (8.4) marks the session's time in
+ * whole seconds of CLOCK_MONOTONIC when it handles the close, and when the
+ * stale time is over (or after the next session's update-complete) removes
+ * only our routes created in an earlier whole second: a route added in the
+ * second of the close would stay for good. So the close waits until every
+ * ROUTE_ADD was handled (each answered, else a probe answered, at most
+ * ZAPI_CLOSE_WAIT_MS) and the second of the last one is over (at most
+ * 1000 ms more, only if a route was answered within that second).
+ */
+static void gr_close_wait(struct zapi *z)
+{
+	uint64_t last = z->answer_ms, now, next;
+	struct lh_entry *le;
+
+	lh_foreach(z->routes, le) {
+		if (((struct zentry *)lh_entry_v(le))->st == ZR_PENDING) {
+			uint64_t end = ila_clock_mono_ms() + ZAPI_CLOSE_WAIT_MS;
+
+			queue_probe(z);
+			flush_blocking(z, end);
+			wait_probe_answer(z, end);
+			last = ila_clock_mono_ms();
+			break;
+		}
+	}
+	if (!last)
+		return;
+	now = ila_clock_mono_ms();
+	next = (last / 1000u + 1u) * 1000u;
+	if (now < next)
+		poll(NULL, 0, (int)(next - now));
+}
+
 void zapi_close(struct zapi *z, bool withdraw_all)
 {
 	struct lh_entry *le;
@@ -935,6 +971,8 @@ void zapi_close(struct zapi *z, bool withdraw_all)
 		queue_probe(z);
 		flush_blocking(z, end);
 		wait_probe_answer(z, end);
+	} else if (z->state == ZS_UP && z->gr_stale_s) {
+		gr_close_wait(z);
 	}
 	ev_io_stop(z->loop, &z->rio);
 	ev_io_stop(z->loop, &z->wio);

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -819,6 +820,18 @@ static int fz_recv(struct fz *f, uint8_t *buf, size_t cap)
 	}
 }
 
+/* After zapi_close: the client's end closed, nothing more on the wire. */
+static void fz_end(struct fz *f)
+{
+	uint8_t m[256];
+
+	f->z = NULL;
+	assert_int_equal(fz_recv(f, m, sizeof(m)), 0);
+	close(f->peer);
+	ev_loop_destroy(f->loop);
+	free(f);
+}
+
 static uint16_t fz_recv_cmd(struct fz *f, uint8_t *buf, size_t cap)
 {
 	int n = fz_recv_raw(f, buf, cap);
@@ -1325,11 +1338,7 @@ static void test_graceful_restart(void **state)
 	assert_int_equal(zapi_stats(f->z)->update_complete, 2);
 	/* the routes stay in zebra: nothing is sent at close */
 	zapi_close(f->z, false);
-	f->z = NULL;
-	assert_int_equal(fz_recv(f, m, sizeof(m)), 0); /* the dump's end is passed over */
-	close(f->peer);
-	ev_loop_destroy(f->loop);
-	free(f);
+	fz_end(f); /* the dump's end is passed over */
 
 	/* a flushing stop: GR off first, then the deletes */
 	f = fz_open_gr(8, 30);
@@ -1346,6 +1355,47 @@ static void test_graceful_restart(void **state)
 	close(f->peer);
 	ev_loop_destroy(f->loop);
 	free(f);
+}
+
+static time_t mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* A GR stop without flush: zebra spares the routes created in the second
+ * (CLOCK_MONOTONIC) of the close, so the close comes only once every route
+ * was answered (a probe first if one was not) and that second is over. */
+static void test_graceful_restart_close_wait(void **state)
+{
+	struct fz *f = fz_open_gr(8, 30);
+	struct zroute r = route_v6_host(), r4 = route_v4_host();
+	uint8_t m[256];
+	time_t t0;
+
+	assert_int_equal(zapi_route_set(f->z, &r), 0);
+	fz_connect(f);
+	t0 = mono_s();
+	gr_session(f); /* zebra answers the route: INSTALLED */
+	zapi_close(f->z, false);
+	assert_true(mono_s() > t0);
+	fz_end(f); /* nothing sent */
+
+	/* a route not answered yet: a probe, its answer, then the second over */
+	f = fz_open_gr(8, 30);
+	assert_int_equal(zapi_route_set(f->z, &r), 0);
+	fz_connect(f);
+	gr_session(f);
+	assert_int_equal(zapi_route_set(f->z, &r4), 0);
+	assert_msg(m, fz_recv(f, m, sizeof(m)), add_v4_8, sizeof(add_v4_8));
+	fz_send_error(f, 118, ZAPI_ERR_NO_VRF); /* the answer to the probe, early */
+	t0 = mono_s();
+	zapi_close(f->z, false);
+	assert_true(mono_s() > t0);
+	assert_int_equal(fz_recv_cmd(f, m, sizeof(m)), 0xffff);
+	fz_end(f);
 }
 
 /* GR against a 10.2 zebra (auto): the GR messages carry 10.2's number, 121. */
@@ -1701,6 +1751,7 @@ int main(void)
 		cmocka_unit_test(test_set_unset_close),
 		cmocka_unit_test(test_client_caps),
 		cmocka_unit_test(test_graceful_restart),
+		cmocka_unit_test(test_graceful_restart_close_wait),
 		cmocka_unit_test(test_graceful_restart_10_2),
 		cmocka_unit_test(test_adopt_from_dump),
 	};
