@@ -346,7 +346,8 @@ void watch_changed(struct mapper *m, const uint32_t *vns, unsigned nvns)
 		if (sc.oom)
 			log_warn("watched changes of vn %u: out of memory, some not pushed",
 				 vns[v]);
-		qsort(sc.hits, sc.nhits, sizeof(*sc.hits), hit_cmp);
+		if (sc.nhits) /* sc.hits is NULL when nothing was hit */
+			qsort(sc.hits, sc.nhits, sizeof(*sc.hits), hit_cmp);
 		for (unsigned i = 0, j; i < sc.nhits; i = j) {
 			for (j = i + 1; j < sc.nhits && sc.hits[j].node == sc.hits[i].node; j++)
 				;
