@@ -233,7 +233,10 @@ static bool desired_route(struct ilad *d, const struct centry *e, struct kroute 
 	r->dst = e->key.addr;
 	r->dst_len = e->key.family == AF_INET6 ? 128 : 32;
 	r->hook_type = KROUTE_HOOK_UNSET;
-	if (l && l->state == LOCAL_ATTACHED && l->ifindex > 0) {
+	if (l && l->state == LOCAL_ATTACHED && l->handover)
+		return false; /* handed over: the prefix route, ila_map to the standby */
+	if (l && (l->state == LOCAL_ATTACHED || (l->state == LOCAL_PREPARED && l->incoming)) &&
+	    l->ifindex > 0) {
 		/* a host route announced through zebra is installed by zebra: a
 		 * kernel route of ours would shadow it (zebra takes main-table
 		 * routes of other protocols as its own kernel routes, distance 0,
@@ -362,11 +365,18 @@ void ilad_bpf_addr(const struct ilad_key *k, struct in6_addr *out)
  * mappings go in too (ila_out4 carries them inside IPv6). */
 static bool desired_map(struct ilad *d, const struct centry *e, struct bpfpath_op *op)
 {
-	if (!d->bpf_ops || !e->known || ilad_is_my_locator(d, &e->rec.loc))
+	const struct local *l = d->bpf_ops ? local_get(d, &e->key) : NULL;
+	bool handover = l && l->state == LOCAL_ATTACHED && l->handover;
+
+	if (!d->bpf_ops || (!handover && (!e->known || ilad_is_my_locator(d, &e->rec.loc))))
 		return false;
 	memset(op, 0, sizeof(*op));
 	op->vn = e->key.vn;
 	ilad_bpf_addr(&e->key, &op->addr);
+	if (handover) {
+		op->loc = l->handover_loc; /* ilactl handover: the standby, at once */
+		return true;
+	}
 	op->loc = e->rec.loc;
 	op->down = e->rec.state == ILA_STATE_DOWN;
 	return true;

@@ -85,6 +85,11 @@ struct local {
 	bool standby;		/* detached while prepared: the deregistration withdraws
 				 * the standby offer (STANDBY_REG) */
 	uint16_t last_status;	/* the mapper's status of the last registration */
+	bool handover;		/* live migration, source: the workload stopped here;
+				 * its packets go to handover_loc (ila_map) */
+	struct ila_locator handover_loc; /* the standby locator at the handover */
+	bool incoming;		/* live migration, destination: prepared, and its
+				 * packets are delivered on ifindex already */
 	enum local_resync {
 		RESYNC_NONE,
 		RESYNC_ADOPTED,	/* found in the kernel at start */
@@ -164,6 +169,10 @@ struct ilad_stats {
 	uint64_t resumed;	/* workloads from before a restart registered again */
 	uint64_t released;	/* ... let go: they moved while ilad was down */
 	uint64_t lapsed;	/* own mappings that lapsed at the mapper, registered again */
+	uint64_t handovers;	/* ilactl handover: sent to the standby before the move */
+	uint64_t handovers_refused; /* ... refused: not attached, no standby, no bpf */
+	uint64_t incoming;	/* ilactl incoming: a prepared workload delivered here */
+	uint64_t incoming_refused; /* ... refused: not prepared here */
 	uint64_t subscriptions_refused;
 	uint64_t mapper_identity_refused; /* mapper certificate of the wrong name or role */
 	/* records from PUSH or REPLY dropped before the cache: */
@@ -393,6 +402,8 @@ void local_adopt(struct ilad *d, const struct ilad_key *k, int ifindex);
 /* Control commands; 0 or -errno with a message in err. */
 int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
 int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t errlen);
+int local_handover(struct ilad *d, const char *addr, char *err, size_t errlen);
+int local_incoming(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
 int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
 int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen);
 /* The mapper acknowledged (status 0) or refused a registration of k,

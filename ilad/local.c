@@ -115,6 +115,8 @@ static int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, 
 	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
 	l->registered = false;
 	l->failed_since_ms = 0;
+	l->handover = false; /* a migration that failed: delivered here again */
+	l->incoming = false;
 	l->resync = mc_vn_synced(d, k->vn) ? RESYNC_NONE : RESYNC_ATTACH;
 	/* make before break: local delivery first, then tell the mapper */
 	cache_touch(d, k);
@@ -314,6 +316,7 @@ int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, 
 	l->ifindex = ifindex;
 	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
 	l->state = LOCAL_PREPARED;
+	l->incoming = false;
 	l->registered = false;
 	l->last_status = 0;
 	l->resync = RESYNC_NONE;
@@ -325,6 +328,93 @@ int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, 
 		return (int)xid;
 	}
 	return local_wait(d, &k, (uint32_t)xid, err, errlen);
+}
+
+/*
+ * Live migration, source: the workload stopped here (its VM paused for the
+ * last copy). Its packets go to the standby locator that the destination's
+ * prepare announced, at once, through ila_map, instead of into the stopped
+ * VM's device until the mapper's push after the destination attaches. The
+ * mapping itself does not change: this node stays the owner on the
+ * mapper's books (and refreshes) until the destination registers.
+ */
+int local_handover(struct ilad *d, const char *addr, char *err, size_t errlen)
+{
+	char loc[ILA_LOCATOR_STRLEN];
+	struct ilad_key k;
+	struct local *l;
+	struct centry *e;
+	int rc;
+
+	if ((rc = parse_key(d, addr, &k, err, errlen)) < 0) {
+		d->stats.handovers_refused++;
+		return rc;
+	}
+	l = local_get(d, &k);
+	e = cache_get(d, &k, false);
+	if (!d->bpf_ops) {
+		snprintf(err, errlen, "%s: handover needs dataplane bpf", addr);
+		rc = -EOPNOTSUPP;
+	} else if (!l || l->state != LOCAL_ATTACHED) {
+		snprintf(err, errlen, "%s is not attached here", addr);
+		rc = -ENOENT;
+	} else if (!e || !e->known || !e->rec.has_standby ||
+		   strcmp(e->rec.node, d->conf->node_name) != 0 ||
+		   ilad_is_my_locator(d, &e->rec.standby)) {
+		snprintf(err, errlen, "%s has no standby on another node (prepare it at the "
+			 "destination first)", addr);
+		rc = -ENXIO;
+	}
+	if (rc < 0) {
+		d->stats.handovers_refused++;
+		return rc;
+	}
+	l->handover = true;
+	l->handover_loc = e->rec.standby;
+	d->stats.handovers++;
+	cache_touch(d, &k);
+	cache_flush(d);
+	log_info("handover %s: its packets go to the standby locator %s", addr,
+		 ila_locator_format(&l->handover_loc, loc, sizeof(loc)));
+	ilad_event(d, "handover", &k, loc);
+	return 0;
+}
+
+/*
+ * Live migration, destination: the prepared workload's VM is arriving on
+ * dev; what reaches this node for it (from a source that handed it over)
+ * is delivered there now, where the device holds it until the VM runs,
+ * rather than sent back to the owner. The registration stays a standby's
+ * until attach.
+ */
+int local_incoming(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen)
+{
+	char ifname[IF_NAMESIZE] = "";
+	struct ilad_key k;
+	struct local *l;
+	int ifindex, rc;
+
+	if ((rc = parse_key(d, addr, &k, err, errlen)) < 0 ||
+	    (rc = resolve_dev(d, k.vn, dev, ifname, sizeof(ifname), err, errlen)) < 0) {
+		d->stats.incoming_refused++;
+		return rc;
+	}
+	ifindex = rc;
+	l = local_get(d, &k);
+	if (!l || l->state != LOCAL_PREPARED) {
+		snprintf(err, errlen, "%s is not prepared here", addr);
+		d->stats.incoming_refused++;
+		return -ENOENT;
+	}
+	l->ifindex = ifindex;
+	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+	l->incoming = true;
+	d->stats.incoming++;
+	cache_touch(d, &k);
+	cache_flush(d);
+	log_info("incoming %s dev %s: delivered here until it attaches", addr, ifname);
+	ilad_event(d, "incoming", &k, ifname);
+	return 0;
 }
 
 int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen)
@@ -771,6 +861,8 @@ static void neigh_event(void *arg, const struct kneigh *n)
 	}
 	if (l && l->state == LOCAL_REFUSED)
 		return; /* the mapper said no: the operator decides, not a neighbour */
+	if (l && l->incoming)
+		return; /* a VM arriving, not running yet: its attach comes when it runs */
 	bool expected = l && (l->state == LOCAL_EXPECTED || l->state == LOCAL_PREPARED);
 	if (!expected && !allowed(vn, n))
 		return;

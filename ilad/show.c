@@ -82,11 +82,14 @@ static int cmd_show_local(void *ctx, const struct ila_cli_args *a, struct ila_bu
 				json_object_object_add(o, "reason", json_object_new_string(
 					ila_proto_strerror(l->last_status)));
 			json_object_object_add(o, "resync", json_object_new_boolean(l->resync));
+			json_object_object_add(o, "handover", json_object_new_boolean(l->handover));
+			json_object_object_add(o, "incoming", json_object_new_boolean(l->incoming));
 			json_object_object_add(o, "since_ms", json_object_new_uint64(now - l->since_ms));
 			json_object_array_add(arr, o);
 		} else {
 			ila_buf_printf(out, "%-39s %-10s %-10s %-12s %6llu %-10s %-14s %8llu\n", addr,
-				       ilad_vn_name(d, l->key.vn), local_state_name(l->state),
+				       ilad_vn_name(d, l->key.vn), l->handover ? "handover" :
+				       l->incoming ? "incoming" : local_state_name(l->state),
 				       *l->ifname ? l->ifname : "-", (unsigned long long)l->seq,
 				       l->registered ? "yes" : "no", status,
 				       (unsigned long long)((now - l->since_ms) / 1000));
@@ -389,6 +392,14 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows)
 		  "Workloads from before a restart let go: they had moved."),
 		R("lapsed", s->lapsed, "lapsed_total", NULL,
 		  "Own mappings that lapsed at the mapper, registered again."),
+		R("handovers", s->handovers, "handovers_total", NULL,
+		  "Workloads handed over to their standby (live migration, source)."),
+		R("handovers_refused", s->handovers_refused, "handovers_refused_total", NULL,
+		  "Handovers refused: not attached, no standby elsewhere, no BPF data path."),
+		R("incoming", s->incoming, "incoming_total", NULL,
+		  "Prepared workloads delivered here before attach (live migration, destination)."),
+		R("incoming_refused", s->incoming_refused, "incoming_refused_total", NULL,
+		  "Incoming refused: not prepared here, no such interface."),
 		R("subscriptions_refused", s->subscriptions_refused, "subscriptions_refused_total",
 		  NULL, "Subscriptions the mapper refused."),
 		R("mapper_identity_refused", s->mapper_identity_refused,
@@ -713,6 +724,20 @@ static int cmd_prepare(void *ctx, const struct ila_cli_args *a, struct ila_buf *
 				    sizeof(err)), err, out);
 }
 
+static int cmd_handover(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	char err[256] = "";
+
+	return result(local_handover(ctx, a->argv[0], err, sizeof(err)), err, out);
+}
+
+static int cmd_incoming(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	char err[256] = "";
+
+	return result(local_incoming(ctx, a->argv[0], a->argv[1], err, sizeof(err)), err, out);
+}
+
 static int cmd_expect(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	char err[256] = "";
@@ -801,7 +826,7 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 	return ILA_CLI_SUCCESS;
 }
 
-#define NCOMMANDS 18
+#define NCOMMANDS 20
 static const struct ila_cli_cmd commands[NCOMMANDS];
 
 static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -834,6 +859,10 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	{ "prepare ADDR", "warm move: register this node as standby", cmd_prepare },
 	{ "prepare ADDR dev IFNAME", "the same, delivering on that interface if promoted",
 	  cmd_prepare },
+	{ "handover ADDR", "live migration, source: the workload stopped here; send its "
+	  "packets to its standby now", cmd_handover },
+	{ "incoming ADDR dev IFNAME", "live migration, destination: deliver the prepared "
+	  "workload's packets on IFNAME now", cmd_incoming },
 	{ "expect ADDR", "let the workload attach by itself when its neighbour entry appears",
 	  cmd_expect },
 	{ "help", "this list", cmd_help },
