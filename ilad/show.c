@@ -167,6 +167,12 @@ static int cmd_show_mappings(void *ctx, const struct ila_cli_args *a, struct ila
 				json_object_object_add(o, "state",
 						       json_object_new_string(ila_record_state_name(e->rec.state)));
 				json_object_object_add(o, "node", json_object_new_string(e->rec.node));
+				if (e->rec.has_standby) {
+					char sb[ILA_LOCATOR_STRLEN];
+
+					ila_locator_format(&e->rec.standby, sb, sizeof(sb));
+					json_object_object_add(o, "standby", json_object_new_string(sb));
+				}
 			}
 			json_object_object_add(o, "route", json_object_new_string(route_kind_name(e)));
 			if (d->bpf_ops) {

@@ -1,0 +1,707 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""The live-migration suite of tests/integration/run: a real QEMU live
+migration of a small guest between two ilad nodes on the BPF data path
+(this machine's own kernel, no ILA module), with ilad driven at each phase
+as libvirt's hook would drive it, and the source handing the guest's
+packets over to the destination as soon as the guest stops there.
+
+The network and daemons are the VM suites' (tests/vm/ilad_net.py), with the
+workload W a QEMU guest instead of a namespace: R routes only locators, A,
+B and C run ilad in mode ila with `dataplane bpf` and TLS to the mapper in
+M, X is C's correspondent. A and B each have a tap device TAP (the same
+name, and the same gateway MAC and fe80::1 on both, as an anycast gateway
+would give them) in their own namespace; the guest's NIC (virtio, one MAC
+wherever it runs) is that tap. The guest (the test kernel of tests/vm, a
+busybox initramfs built here, no 9p: a 9p export blocks migration) holds
+W's SIR address, a default route via fe80::1 that nothing changes after a
+move (its neighbour entry, the gateway MAC, stays right), a TCP echo server
+and flood recv (tests/vm/flood.c, static).
+
+Two migrations of the same guest, each under a UDP stream X -> W
+(COUNT packets at RATE/s, flood) and with one TCP connection X -> W kept
+busy through both:
+
+  1. A -> B with the early handover: when the source QEMU reports STOP on
+     QMP (the guest paused for the last copy; libvirt's lifecycle event
+     suspended/migrated), `ilactl handover W` at A sends W's packets to B's
+     standby locator at once; B (`ilactl incoming W dev TAP` once the tap
+     exists) delivers them into the tap, whose queue holds them until the
+     guest runs there.
+  2. B -> A without it: W's packets go on into the stopped guest's tap at
+     the source until the destination attaches and the mapper's push
+     re-points C.
+
+Each prints the packets lost and the downtime QEMU reports (query-migrate,
+`downtime`, ms); with the handover the losses must stay within the guest's
+own pause (lost <= RATE x downtime), and the TCP connection survives both.
+Phases of ilad, at the moments libvirt runs its hook: on the destination
+`migrate begin` (expect, prepare), `start begin` (incoming: the tap exists
+now), `started begin` after query-migrate reports completed and the guest
+runs there (attach); on the source `stopped end` (detach down only if still
+the owner) and `release end`. Through hook/ila-libvirt-hook when it is
+built, else through the equivalent ilactl commands (hook_phase()).
+
+Needs root, network namespaces, qemu-system-x86_64, the test kernel cache
+of tests/vm (ILA_VM_CACHE) and an ilad with the BPF data path; otherwise one
+SKIP line and nothing counted.
+"""
+import glob
+import gzip
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), 'vm'))
+
+import bpf_move  # noqa: E402
+import ilad_net as N  # noqa: E402
+from ilad_net import LOC, NS, W_SIR, X_SIR, until  # noqa: E402
+from vmlib import NetNS, Results, ip, run  # noqa: E402
+
+RATE = int(os.environ.get('ILA_MIG_RATE', '1000'))     # packets/s X -> W
+COUNT = int(os.environ.get('ILA_MIG_COUNT', '8000'))   # per migration
+UDP_PORT = 5001
+TCP_PORT = 5003
+TAP = 'tapmig'
+TAP_QLEN = 1000            # packets the tap holds while the guest is paused
+GUEST_MAC = '52:54:00:12:34:56'
+GW_MAC = '02:00:00:00:00:01'   # the taps' MAC on both nodes
+GW = 'fe80::1'
+DOMAIN = 'ila-mig'
+KCACHE = os.environ.get('ILA_VM_CACHE', '/var/cache/ila-test-kernel')
+GUEST_MODULES = ('virtio_pci', 'virtio_net')
+MIGRATE_S = 60             # one migration, at most
+BOOT_S = 60                # the guest up, at most
+
+
+def guest_init():
+    """The guest's /init (busybox sh)."""
+    return '''#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+for m in $(cat /modules/order); do insmod "/modules/$m" 2>/dev/null; done
+echo 0 >/proc/sys/net/ipv6/conf/all/accept_dad
+echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad
+ip link set lo up
+echo 0 >/proc/sys/net/ipv6/conf/eth0/accept_dad
+ip link set eth0 up
+ip -6 addr add %(addr)s/128 dev eth0
+ip -6 route add default via %(gw)s dev eth0
+nc -ll -p %(tcp)d -e /bin/cat &
+echo MIG-READY
+for run in 1 2; do
+	/bin/flood recv -p %(udp)d -n %(count)d -t 300 -w 3000 -i $run 2>&1 |
+		while read -r line; do echo "MIG-RESULT $run $line"; done
+done
+while :; do sleep 3600; done
+''' % {'addr': W_SIR, 'gw': GW, 'tcp': TCP_PORT, 'udp': UDP_PORT,
+       'count': COUNT}
+
+
+def kernel_tree():
+    """(vmlinuz, module directory) of the tests/vm kernel cache, or None."""
+    top = os.path.join(KCACHE, 'current')
+    if not os.path.exists(os.path.join(top, '.complete')):
+        return None
+    k = sorted(glob.glob(os.path.join(top, 'boot', 'vmlinuz-*')))
+    mods = sorted(glob.glob(os.path.join(top, 'lib', 'modules', '*')))
+    if not k or not mods:
+        return None
+    return k[-1], mods[-1]
+
+
+def module_order(moddir, names):
+    """The module files for names and their dependencies, dependencies
+    first (the kernel cache's modules.dep, as tests/vm/lib.sh reads it)."""
+    deps, path = {}, {}
+
+    def base(p):
+        b = os.path.basename(p)
+        return b.split('.ko')[0].replace('-', '_')
+    with open(os.path.join(moddir, 'modules.dep')) as f:
+        for line in f:
+            if ':' not in line:
+                continue
+            k, v = line.split(':', 1)
+            path[base(k)] = k
+            deps[base(k)] = [base(x) for x in v.split()]
+    out, seen = [], set()
+
+    def visit(m):
+        if m in seen:
+            return
+        seen.add(m)
+        if m not in path:
+            return      # built into the kernel
+        for d in deps[m]:
+            visit(d)
+        out.append(path[m])
+    for n in names:
+        visit(n)
+    return out
+
+
+def cpio_newc(entries):
+    """A newc cpio archive of (name, mode, data) entries (data None: a
+    directory)."""
+    out = bytearray()
+    for ino, (name, mode, data) in enumerate(entries + [('TRAILER!!!', 0, b'')], 1):
+        data = data or b''
+        nb = name.encode() + b'\0'
+        hdr = '070701' + ''.join('%08x' % v for v in (
+            ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(nb), 0))
+        out += hdr.encode() + nb
+        out += b'\0' * ((4 - len(out) % 4) % 4)
+        out += data
+        out += b'\0' * ((4 - len(out) % 4) % 4)
+    return bytes(out)
+
+
+def build_initramfs(workdir, moddir, flood_static):
+    """The guest's initramfs: busybox, flood, the NIC's modules, /init."""
+    order = module_order(moddir, GUEST_MODULES)
+    ents = [('bin', 0o40755, None), ('proc', 0o40755, None), ('sys', 0o40755, None),
+            ('dev', 0o40755, None), ('modules', 0o40755, None)]
+    with open('/bin/busybox', 'rb') as f:
+        ents.append(('bin/busybox', 0o100755, f.read()))
+    with open(flood_static, 'rb') as f:
+        ents.append(('bin/flood', 0o100755, f.read()))
+    names = []
+    for p in order:
+        with open(os.path.join(moddir, p), 'rb') as f:
+            ents.append(('modules/' + os.path.basename(p), 0o100644, f.read()))
+        names.append(os.path.basename(p))
+    ents.append(('modules/order', 0o100644, ('\n'.join(names) + '\n').encode()))
+    ents.append(('init', 0o100755, guest_init().encode()))
+    out = os.path.join(workdir, 'guest.cpio.gz')
+    with gzip.open(out, 'wb', compresslevel=1) as f:
+        f.write(cpio_newc(ents))
+    return out
+
+
+class Qmp:
+    """A QMP client: commands answered in order; events kept, with the
+    time they were read, and handed to on_event as they come (a thread
+    reads the socket)."""
+
+    def __init__(self, path, timeout=20):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        end = time.monotonic() + timeout
+        while True:
+            try:
+                self.sock.connect(path)
+                break
+            except OSError:
+                if time.monotonic() > end:
+                    raise
+                time.sleep(0.05)
+        self.f = self.sock.makefile('rb')
+        self.events = []
+        self.on_event = None
+        self.answers = []
+        self.cv = threading.Condition()
+        json.loads(self.f.readline())     # the greeting
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.cmd('qmp_capabilities')
+
+    def _read(self):
+        for line in self.f:
+            try:
+                msg = json.loads(line)
+            except ValueError:
+                continue
+            if 'event' in msg:
+                msg['t'] = time.monotonic()
+                self.events.append(msg)
+                if self.on_event:
+                    self.on_event(msg)
+                continue
+            with self.cv:
+                self.answers.append(msg)
+                self.cv.notify_all()
+        with self.cv:
+            self.answers.append({'error': {'desc': 'QMP connection closed'}})
+            self.cv.notify_all()
+
+    def cmd(self, name, timeout=20, **args):
+        msg = {'execute': name}
+        if args:
+            msg['arguments'] = args
+        with self.cv:
+            self.sock.sendall(json.dumps(msg).encode() + b'\n')
+            if not self.cv.wait_for(lambda: self.answers, timeout):
+                raise N.Failed('QMP %s: no answer in %d s' % (name, timeout))
+            a = self.answers.pop(0)
+        if 'error' in a:
+            raise N.Failed('QMP %s: %s' % (name, a['error'].get('desc')))
+        return a.get('return')
+
+    def event_time(self, name):
+        for e in self.events:
+            if e.get('event') == name:
+                return e['t']
+        return None
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+
+
+class TcpEcho(threading.Thread):
+    """One TCP connection X -> the guest's echo server, an 8-byte counter
+    every interval seconds until stopped: round trips, the longest wait,
+    the error that ended it."""
+
+    def __init__(self, interval=0.05, timeout=20.0):
+        super().__init__(daemon=True)
+        with NetNS(NS['x']):
+            self.cli = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        self.cli.bind((X_SIR, 0))
+        self.cli.settimeout(timeout)
+        self.cli.connect((W_SIR, TCP_PORT))
+        self.interval = interval
+        self.rounds = 0
+        self.max_wait = 0.0
+        self.error = None
+        self.stopped = False
+
+    def run(self):
+        n = 0
+        try:
+            while not self.stopped:
+                n += 1
+                t0 = time.monotonic()
+                msg = n.to_bytes(8, 'big')
+                self.cli.sendall(msg)
+                got = b''
+                while len(got) < 8:
+                    chunk = self.cli.recv(8 - len(got))
+                    if not chunk:
+                        raise OSError('connection closed by the guest')
+                    got += chunk
+                if got != msg:
+                    raise OSError('echo %r for %d' % (got, n))
+                self.max_wait = max(self.max_wait, time.monotonic() - t0)
+                self.rounds += 1
+                time.sleep(self.interval)
+        except OSError as e:
+            self.error = '%s: %s' % (type(e).__name__, e)
+
+    def stop(self):
+        self.stopped = True
+        self.join(25)
+        self.cli.close()
+
+
+class MigNet(N.Net):
+    """ilad_net's network with the workload a QEMU guest on a tap in A and
+    in B instead of the namespace W."""
+
+    def build(self):
+        for n in 'rmabcx':
+            N.netns_add(NS[n])
+            run(['ip', 'netns', 'exec', NS[n], 'sh', '-c',
+                 'echo 0 >/proc/sys/net/ipv6/conf/all/accept_dad; '
+                 'echo 0 >/proc/sys/net/ipv6/conf/default/accept_dad'])
+        for n in ('a', 'b', 'c', 'm'):
+            self._link('r', n, N.FABRIC[n] + '1', N.FABRIC[n] + '2')
+            ip('-6', 'route', 'add', 'default', 'via', N.FABRIC[n] + '1', ns=NS[n])
+        for n in ('a', 'b', 'c'):
+            ip('-6', 'route', 'add', N.LOC_NET[n], 'via', N.FABRIC[n] + '2', ns=NS['r'])
+        self._link('c', 'x', N.WLINK[('c', 'x')] + '1', N.WLINK[('c', 'x')] + '2')
+        for n in ('r', 'a', 'b', 'c'):
+            run(['ip', 'netns', 'exec', NS[n], 'sh', '-c',
+                 'echo 1 >/proc/sys/net/ipv6/conf/all/forwarding'])
+        ip('addr', 'add', X_SIR + '/128', 'dev', 'lo', ns=NS['x'])
+        ip('-6', 'route', 'add', 'default', 'via', N.WLINK[('c', 'x')] + '1', ns=NS['x'])
+        ip('-6', 'neigh', 'replace', X_SIR, 'lladdr', self.mac['x-c'], 'dev', 'c-x',
+           'nud', 'permanent', ns=NS['c'])
+        # the taps, as libvirt makes them before it starts QEMU; what the
+        # fabric brings for the guest reaches it without neighbour discovery
+        for n in ('a', 'b'):
+            N.ip_batch(['tuntap add dev %s mode tap' % TAP,
+                        'link set %s address %s txqueuelen %d up' % (TAP, GW_MAC, TAP_QLEN),
+                        'addr add %s/64 dev %s nodad' % (GW, TAP),
+                        'neigh replace %s lladdr %s dev %s nud permanent' % (
+                            W_SIR, GUEST_MAC, TAP)], ns=NS[n])
+
+    def ilad_conf(self, node, extra=''):
+        text = super().ilad_conf(node, extra)
+        return text.replace('vn blue interface %s-w\n' % node, 'vn blue interface %s\n' % TAP)
+
+
+class Guest:
+    """One QEMU process of the guest, in a node's namespace on its tap."""
+
+    def __init__(self, net, node, kernel, initrd, name, incoming=None):
+        self.node = node
+        self.name = name
+        self.qmp_path = net.path(name + '.qmp')
+        self.serial = net.path(name + '.serial.txt')
+        argv = ['qemu-system-x86_64', '-M', 'pc', '-accel', 'tcg', '-m', '128', '-smp', '1',
+                '-nodefaults', '-no-user-config', '-display', 'none', '-no-reboot',
+                '-kernel', kernel, '-initrd', initrd,
+                '-append', 'console=ttyS0 quiet panic=-1 ipv6.disable=0',
+                '-serial', 'file:' + self.serial,
+                '-qmp', 'unix:%s,server=on,wait=off' % self.qmp_path,
+                '-netdev', 'tap,id=n0,ifname=%s,script=no,downscript=no' % TAP,
+                '-device', 'virtio-net-pci,netdev=n0,mac=%s,romfile=' % GUEST_MAC]
+        if incoming:
+            argv += ['-incoming', 'unix:' + incoming]
+        self.proc = net.spawn(name, node, argv)
+        if not until(lambda: self.proc.poll() is not None or os.path.exists(self.qmp_path),
+                     20):
+            raise N.Failed('%s: no QMP socket after 20 s: %s' % (name, net.log_tail(name)))
+        if self.proc.poll() is not None:
+            raise N.Failed('%s exited %d: %s' % (name, self.proc.returncode,
+                                                  net.log_tail(name)))
+        self.qmp = Qmp(self.qmp_path)
+
+    def console(self):
+        try:
+            with open(self.serial, errors='replace') as f:
+                return f.read()
+        except OSError:
+            return ''
+
+    def quit(self):
+        try:
+            self.qmp.cmd('quit', timeout=5)
+        except (N.Failed, OSError):
+            pass
+        self.qmp.close()
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+def domain_xml(tap):
+    """The domain XML libvirt hands its hook (the parts it reads)."""
+    return '''<domain type='qemu'>
+  <name>%(dom)s</name>
+  <metadata>
+    <ila:workload xmlns:ila="urn:ila:libvirt:1">
+      <ila:interface mac="%(mac)s" vn="blue">
+        <ila:address>%(addr)s</ila:address>
+      </ila:interface>
+    </ila:workload>
+  </metadata>
+  <devices>
+    <interface type='ethernet'>
+      <mac address='%(mac)s'/>
+      <target dev='%(tap)s'/>
+      <model type='virtio'/>
+    </interface>
+  </devices>
+</domain>
+''' % {'dom': DOMAIN, 'mac': GUEST_MAC, 'addr': W_SIR, 'tap': tap}
+
+
+class Suite:
+    def __init__(self, it, res):
+        self.it = it
+        self.res = res
+        self.net = MigNet('live-migration', 'bpf')
+        self.guests = []
+        self.phases = []         # (time, node, phase) of ilad's part
+        self.hook = os.path.join(N.BUILD, 'hook', 'ila-libvirt-hook')
+
+    def check(self, name, ok, detail=''):
+        return self.res.check(name, ok, '' if ok else detail)
+
+    def require(self, name, ok, detail=''):
+        return self.res.require(name, ok, '' if ok else detail)
+
+    @staticmethod
+    def info(text):
+        Results.info(text)
+
+    # ------------------------------------------------------------ ilad's part
+
+    def ilactl(self, node, *args):
+        rc, out = self.net.ilactl(node, *args)
+        if rc != 0:
+            raise N.Failed('ilactl %s at %s: %s' % (' '.join(args), node.upper(), out.strip()))
+        return out
+
+    def hook_phase(self, node, op, sub):
+        """libvirt's hook call OP SUB at node, with the domain XML: through
+        hook/ila-libvirt-hook when built, else through what it does."""
+        self.phases.append((time.monotonic(), node, '%s %s' % (op, sub)))
+        if os.access(self.hook, os.X_OK):
+            env = dict(os.environ, ILA_CONTROL=self.net.path(node + '.sock'),
+                       ILACTL=N.ILACTL)
+            rc, out = run(['ip', 'netns', 'exec', NS[node], self.hook, DOMAIN, op, sub, '-'],
+                          check=False, input=domain_xml(TAP), timeout=30)
+            if rc != 0:
+                raise N.Failed('hook %s %s at %s: exit %d: %s' % (op, sub, node.upper(), rc,
+                                                                  out.strip()))
+            if (op, sub) == ('start', 'begin'):
+                # the hook has no part at start on an incoming migration yet
+                self.ilactl(node, 'incoming', W_SIR, 'dev', TAP)
+            return
+        if (op, sub) == ('migrate', 'begin'):
+            self.ilactl(node, 'expect', W_SIR)
+            self.ilactl(node, 'prepare', W_SIR, 'dev', TAP)
+        elif (op, sub) == ('start', 'begin'):
+            self.ilactl(node, 'incoming', W_SIR, 'dev', TAP)
+        elif (op, sub) == ('started', 'begin'):
+            self.ilactl(node, 'attach', W_SIR, 'dev', TAP)
+        elif (op, sub) == ('stopped', 'end'):
+            loc = self.net.local(node, W_SIR) or {}
+            owner = (self.net.mapping(W_SIR) or {}).get('node')
+            if loc.get('state') == 'attached' and owner == node:
+                self.ilactl(node, 'detach', W_SIR, 'down')
+
+    # ------------------------------------------------------------ setup
+
+    def setup(self, kernel, moddir, flood_static):
+        net = self.net
+        net.flood = N.flood_tool(net.dir)
+        t0 = time.monotonic()
+        net.build()
+        net.certs(['mapper', 'a', 'b', 'c'])
+        net.start_mapper(['a', 'b', 'c'])
+        for n in ('c', 'a', 'b'):
+            net.start_ilad(n, wait=False)
+        for n in ('a', 'b', 'c'):
+            net.wait_synced(n)
+        self.ilactl('c', 'attach', X_SIR, 'dev', 'c-x')
+        self.initrd = build_initramfs(net.dir, moddir, flood_static)
+        self.kernel = kernel
+        g = Guest(net, 'a', kernel, self.initrd, 'qemu-a1')
+        self.guests.append(g)
+        self.ilactl('a', 'attach', W_SIR, 'dev', TAP)
+        up = until(lambda: 'MIG-READY' in g.console() or g.proc.poll() is not None, BOOT_S,
+                   0.2)
+        self.require('the guest boots at A (TCG, busybox initramfs, virtio NIC on %s)' % TAP,
+                     up and 'MIG-READY' in g.console(), g.console()[-600:])
+        ok = until(lambda: (self.net.mapping(W_SIR) or {}).get('node') == 'a' and
+                   self.mapping_at('c', W_SIR).get('locator') == LOC['a'], 10, 0.1)
+        self.require('W attached at A and mapped there at C', bool(ok),
+                     self.mapping_at('c', W_SIR))
+        self.info('setup: namespaces, mapper, 3 ilad (bpf), the guest up at A in %.1f s' %
+                  (time.monotonic() - t0))
+        # the TCP connection, open through both migrations
+        end = time.monotonic() + 20
+        while True:
+            try:
+                self.tcp = TcpEcho()
+                break
+            except OSError as e:
+                if time.monotonic() > end:
+                    raise N.Failed('TCP connection X -> W: %s' % e)
+                time.sleep(0.5)
+        self.tcp.start()
+
+    def mapping_at(self, node, addr):
+        for m in self.net.ctls[node].json('show mappings %s' % addr).get('mappings', []):
+            if m.get('address') == addr:
+                return m
+        return {}
+
+    # ------------------------------------------------------------ a migration
+
+    def migrate(self, src, dst, run_id, early):
+        net = self.net
+        g_src = self.guests[-1]
+        st0 = {n: net.stats(n) for n in (src, dst)}
+        sent_proc = N.flood_send(net, 'x', W_SIR, UDP_PORT, RATE, COUNT, run_id, src=X_SIR,
+                                 background=True, timeout_s=COUNT // RATE + 30)
+        t_stream = time.monotonic()
+        time.sleep(1.5)
+        # the destination, as libvirt prepares it
+        self.hook_phase(dst, 'migrate', 'begin')
+        self.hook_phase(dst, 'prepare', 'begin')
+        self.hook_phase(dst, 'start', 'begin')
+        sock = net.path('mig-%d.sock' % run_id)
+        g_dst = Guest(net, dst, self.kernel, self.initrd, 'qemu-%s%d' % (dst, run_id + 1),
+                      incoming=sock)
+        self.guests.append(g_dst)
+        ok = until(lambda: (self.mapping_at(src, W_SIR).get('standby') or '') == LOC[dst], 10,
+                   0.05)
+        self.require('%s -> %s: the source knows the destination\'s standby offer %s' % (
+            src.upper(), dst.upper(), LOC[dst]), bool(ok), self.mapping_at(src, W_SIR))
+        handed = {}
+
+        def on_event(ev):
+            if ev.get('event') != 'STOP' or not early or handed:
+                return
+            t = time.monotonic()
+            handed['rc'] = net.ilactl(src, 'handover', W_SIR)
+            handed['ms'] = (time.monotonic() - t) * 1000
+        g_src.qmp.on_event = on_event
+        g_src.qmp.cmd('migrate-set-parameters', **{'max-bandwidth': 1 << 30})
+        t_mig = time.monotonic()
+        g_src.qmp.cmd('migrate', uri='unix:' + sock)
+        info = {}
+
+        def done():
+            info.update(g_src.qmp.cmd('query-migrate') or {})
+            return info.get('status') in ('completed', 'failed', 'cancelled')
+        until(done, MIGRATE_S, 0.05)
+        t_done = time.monotonic()
+        running = until(lambda: (g_dst.qmp.cmd('query-status') or {}).get('status') ==
+                        'running', 10, 0.02)
+        self.require('%s -> %s: QEMU migrated the guest (status %s, %.1f s, downtime %s ms), '
+                     'it runs at %s' % (src.upper(), dst.upper(), info.get('status'),
+                                        t_done - t_mig, info.get('downtime'), dst.upper()),
+                     info.get('status') == 'completed' and bool(running), info)
+        self.hook_phase(dst, 'started', 'begin')
+        t_attached = time.monotonic()
+        moved = until(lambda: self.mapping_at('c', W_SIR).get('locator') == LOC[dst], 10, 0.02)
+        t_c = time.monotonic()
+        g_src.quit()
+        self.hook_phase(src, 'stopped', 'end')
+        self.hook_phase(src, 'release', 'end')
+        sent = N.flood_send_result(sent_proc, COUNT // RATE + 40)
+        t_end = time.monotonic()
+        # the guest's report comes out on the serial console of where it runs
+        line = None
+        end = time.monotonic() + 30
+        while time.monotonic() < end and not line:
+            for l in g_dst.console().splitlines():
+                if l.startswith('MIG-RESULT %d recv ' % run_id):
+                    line = l.split(' ', 2)[2]
+            time.sleep(0.2)
+        self.require('%s -> %s: the guest reported its stream' % (src.upper(), dst.upper()),
+                     line is not None, g_dst.console()[-600:])
+        r = N.parse_kv(line)
+        down_ms = info.get('downtime', 0)
+        t_stop = g_src.qmp.event_time('STOP')
+        st1 = {n: net.stats(n) for n in (src, dst)}
+        lost = r.get('lost', -1)
+        label = 'with the handover at STOP' if early else 'without handover (the push)'
+        self.info('%s -> %s %s: %d UDP packets at %d/s, sent %s, received %s, lost %d, '
+                  'duplicated %s; QEMU downtime %s ms (%d packets at %d/s); stop to C '
+                  're-pointed %.0f ms; migration %.1f s, stream %.1f s' % (
+                      src.upper(), dst.upper(), label, COUNT, RATE, sent.get('sent'),
+                      r.get('unique'), lost, r.get('dup'), down_ms, down_ms * RATE // 1000,
+                      RATE, (t_c - t_stop) * 1000 if t_stop else -1, t_done - t_mig,
+                      t_end - t_stream))
+        self.check('%s -> %s: the stream covered the migration (it ran %.1f s past the '
+                   'destination\'s attach)' % (src.upper(), dst.upper(),
+                                               t_stream + COUNT / RATE - t_attached),
+                   t_stream + COUNT / RATE > t_attached + 0.5 and sent.get('sent') == COUNT,
+                   sent['line'])
+        self.check('%s -> %s: C maps W to %s after the attach (%.0f ms)' % (
+            src.upper(), dst.upper(), LOC[dst], (t_c - t_attached) * 1000), bool(moved),
+            self.mapping_at('c', W_SIR))
+        if early:
+            self.check('%s -> %s: ilactl handover W at %s on QMP STOP (%.0f ms), counted' % (
+                src.upper(), dst.upper(), src.upper(), handed.get('ms', -1)),
+                handed.get('rc', (1,))[0] == 0 and
+                st1[src].get('handovers', 0) == st0[src].get('handovers', 0) + 1,
+                handed)
+            self.check('%s -> %s: packets lost (%d) within the guest\'s own pause: <= %d, the '
+                       'packets of QEMU\'s downtime %s ms at %d/s' % (
+                           src.upper(), dst.upper(), lost, down_ms * RATE // 1000, down_ms,
+                           RATE),
+                       0 <= lost <= down_ms * RATE // 1000 and r.get('dup') == 0, line)
+            self.check('%s -> %s: the destination held what arrived before the guest ran '
+                       '(pause %s ms x %d/s <= tap queue %d)' % (
+                           src.upper(), dst.upper(), down_ms, RATE, TAP_QLEN),
+                       down_ms * RATE // 1000 <= TAP_QLEN, info)
+        else:
+            self.check('%s -> %s: packets lost without the handover: %d (QEMU downtime %s ms, '
+                       '%d packets at %d/s)' % (src.upper(), dst.upper(), lost, down_ms,
+                                                down_ms * RATE // 1000, RATE),
+                       lost >= 0 and r.get('dup') == 0, line)
+        self.results[early] = (lost, down_ms)
+        return lost, down_ms
+
+    def run(self):
+        self.results = {}
+        self.migrate('a', 'b', 1, early=True)
+        self.migrate('b', 'a', 2, early=False)
+        time.sleep(0.5)
+        self.tcp.stop()
+        self.check('TCP connection X -> W open through both migrations: %d round trips, '
+                   'longest wait %.0f ms, no reset' % (self.tcp.rounds,
+                                                       self.tcp.max_wait * 1000),
+                   self.tcp.error is None and self.tcp.rounds > 0, self.tcp.error or '')
+        (l1, d1), (l0, d0) = self.results[True], self.results[False]
+        self.info('live migration: with the handover %d packets lost (downtime %s ms); '
+                  'without, %d lost (downtime %s ms); %d packets/s' % (l1, d1, l0, d0, RATE))
+        ph = ' '.join('%s:%s@%.2f' % (n.upper(), p.replace(' ', '-'), t - self.phases[0][0])
+                      for t, n, p in self.phases)
+        self.info('hook phases (s from the first): %s' % ph)
+
+    def close(self):
+        for g in self.guests:
+            if g.proc.poll() is None:
+                g.proc.kill()
+                try:
+                    g.proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    pass
+            try:
+                g.qmp.close()
+            except OSError:
+                pass
+        self.net.close()
+
+
+def usable(it):
+    """(kernel, module dir, static flood) or the reason the suite cannot run."""
+    why = bpf_move.usable(it)
+    if why:
+        return why
+    if not shutil.which('qemu-system-x86_64'):
+        return 'no qemu-system-x86_64 (tests/vm/lib.sh installs it)'
+    if not os.path.exists('/dev/net/tun'):
+        return 'no /dev/net/tun'
+    kt = kernel_tree()
+    if not kt:
+        return 'no test kernel in %s (tests/vm/run fetches it)' % KCACHE
+    return None
+
+
+def flood_static(workdir):
+    """tests/vm/flood.c linked statically for the guest."""
+    out = os.path.join(workdir, 'flood-static')
+    src = os.path.join(N.TOP, 'tests', 'vm', 'flood.c')
+    rc, msg = run(['gcc'] + N.CFLAGS + ['-static', '-I' + N.BUILD, src, '-o', out],
+                  check=False, timeout=120)
+    if rc != 0:
+        raise N.Failed('cannot link %s statically: %s' % (src, msg.strip()[-300:]))
+    return out
+
+
+def suite(it, root, res):
+    why = usable(it)
+    if why:
+        print('SKIP: live-migration: %s' % why, flush=True)
+        return
+    N.OUT = root
+    kernel, moddir = kernel_tree()
+    s = Suite(it, res)
+    t0 = time.monotonic()
+    try:
+        s.setup(kernel, moddir, flood_static(s.net.dir))
+        s.run()
+    except (it.Failed, N.Failed, OSError, subprocess.SubprocessError, KeyError,
+            ValueError) as e:
+        res.check('live-migration: stopped', False, '%s: %s' % (type(e).__name__, e))
+        for g in s.guests:
+            Results.info('%s console: %s' % (g.name, ' | '.join(g.console().splitlines()[-5:])))
+        for n in ('a', 'b', 'c'):
+            Results.info('ilad %s: %s' % (n, s.net.log_tail(n, 6)))
+    finally:
+        s.close()
+    print('  (live-migration: %.1f s)' % (time.monotonic() - t0), flush=True)
