@@ -45,7 +45,6 @@ Needs root, network namespaces, qemu-system-x86_64, the test kernel cache
 of tests/vm (ILA_VM_CACHE) and an ilad with the BPF data path; otherwise one
 SKIP line and nothing counted.
 """
-import glob
 import gzip
 import json
 import os
@@ -74,7 +73,6 @@ GUEST_MAC = '52:54:00:12:34:56'
 GW_MAC = '02:00:00:00:00:01'   # the taps' MAC on both nodes
 GW = 'fe80::1'
 DOMAIN = 'ila-mig'
-KCACHE = os.environ.get('ILA_VM_CACHE', '/var/cache/ila-test-kernel')
 GUEST_MODULES = ('virtio_pci', 'virtio_net')
 MIGRATE_S = 60             # one migration, at most
 BOOT_S = 60                # the guest up, at most
@@ -108,15 +106,19 @@ while :; do sleep 3600; done
 
 
 def kernel_tree():
-    """(vmlinuz, module directory) of the tests/vm kernel cache, or None."""
-    top = os.path.join(KCACHE, 'current')
-    if not os.path.exists(os.path.join(top, '.complete')):
-        return None
-    k = sorted(glob.glob(os.path.join(top, 'boot', 'vmlinuz-*')))
-    mods = sorted(glob.glob(os.path.join(top, 'lib', 'modules', '*')))
-    if not k or not mods:
-        return None
-    return k[-1], mods[-1]
+    """(vmlinuz, module directory) of the tests/vm kernel, fetched into its
+    cache (ILA_VM_CACHE) by tests/vm/lib.sh when not there yet, with qemu
+    installed if missing; or a string saying why not."""
+    lib = os.path.join(N.TOP, 'tests', 'vm', 'lib.sh')
+    r = subprocess.run(['bash', '-c', '. "$1" && vm_deps && vm_kernel && '
+                        'printf "%s\\n%s\\n" "$VM_VMLINUZ" "$VM_KDIR/lib/modules/$VM_KVER"',
+                        'lib.sh', lib], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                       universal_newlines=True, timeout=600)
+    lines = r.stdout.strip().splitlines()
+    if r.returncode != 0 or len(lines) < 2 or not os.path.exists(lines[-2]) or \
+            not os.path.exists(os.path.join(lines[-1], 'modules.dep')):
+        return 'no test kernel (tests/vm/lib.sh: %s)' % ' | '.join(lines[-3:])
+    return lines[-2], lines[-1]
 
 
 def module_order(moddir, names):
@@ -658,7 +660,7 @@ class Suite:
 
 
 def usable(it):
-    """(kernel, module dir, static flood) or the reason the suite cannot run."""
+    """The reason the suite cannot run here, or None."""
     why = bpf_move.usable(it)
     if why:
         return why
@@ -666,9 +668,6 @@ def usable(it):
         return 'no qemu-system-x86_64 (tests/vm/lib.sh installs it)'
     if not os.path.exists('/dev/net/tun'):
         return 'no /dev/net/tun'
-    kt = kernel_tree()
-    if not kt:
-        return 'no test kernel in %s (tests/vm/run fetches it)' % KCACHE
     return None
 
 
@@ -688,8 +687,12 @@ def suite(it, root, res):
     if why:
         print('SKIP: live-migration: %s' % why, flush=True)
         return
+    kt = kernel_tree()
+    if isinstance(kt, str):
+        res.check('live-migration: the guest\'s kernel', False, kt)
+        return
     N.OUT = root
-    kernel, moddir = kernel_tree()
+    kernel, moddir = kt
     s = Suite(it, res)
     t0 = time.monotonic()
     try:
