@@ -1412,6 +1412,57 @@ static void test_bpf_moved_away_is_in_the_map_before_its_local_route_goes(void *
 		    map_trace);
 }
 
+/* ilactl handover (live migration, source): the workload still ours on the
+ * mapper's books goes into the map at the standby locator, then its local
+ * route goes; the mapper's push of the move then changes nothing in the map. */
+static void test_bpf_handover_sends_to_the_standby_before_the_route_goes(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct ila_record r = fake_rec(VN_BLUE, A1, LOC_H1, "h1", 5, ILA_STATE_UP);
+	struct local *l = put_local(d, VN_BLUE, A1, LOCAL_ATTACHED, 7, 5);
+	unsigned map_trace;
+
+	push(d, r);
+	assert_int_equal(replaced(A1)->kind, KROUTE_DEV);
+	assert_int_equal(fake_map.calls, 0);
+	l->handover = true;
+	assert_int_equal(ila_locator_parse(LOC_H2, &l->handover_loc, NULL, 0), 0);
+	touch_and_flush(d, VN_BLUE, A1);
+	assert_int_equal(fake_map.calls, 1);
+	assert_false(fake_map.ops[0].del);
+	assert_false(fake_map.ops[0].down);
+	assert_locator(&fake_map.ops[0].loc, LOC_H2);
+	map_trace = fake_map.trace;
+	assert_non_null(deleted(A1));
+	assert_true(fake_kernel_last(FK_DELETE, &(union kaddr){ .v6 = fake_kaddr(A1).v6 })->trace >
+		    map_trace);
+	/* the destination attaches: the push moves it where the map already says */
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 6, ILA_STATE_UP));
+	assert_int_equal(count_posted(ILAD_EV_MOVED_AWAY), 1);
+	assert_int_equal(fake_map.calls, 1);
+	/* attached again (a migration that failed): local delivery, out of the map */
+	l->handover = false;
+	touch_and_flush(d, VN_BLUE, A1);
+	assert_int_equal(replaced(A1)->kind, KROUTE_DEV);
+}
+
+/* ilactl incoming (live migration, destination): a prepared workload is
+ * delivered on its device, not sent on to the owner. */
+static void test_prepared_incoming_workload_is_delivered_locally(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct local *l;
+
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 5, ILA_STATE_UP));
+	l = put_local(d, VN_BLUE, A1, LOCAL_PREPARED, FAKE_IF_TAP0, 0);
+	touch_and_flush(d, VN_BLUE, A1);
+	assert_int_equal(replaced(A1)->kind, KROUTE_ILA);
+	l->incoming = true;
+	touch_and_flush(d, VN_BLUE, A1);
+	assert_int_equal(replaced(A1)->kind, KROUTE_DEV);
+	assert_int_equal(replaced(A1)->oif, FAKE_IF_TAP0);
+}
+
 /* ... also when both change in one flush: the map batch goes before the
  * netlink batch is committed. */
 static void test_bpf_map_batch_before_the_netlink_batch(void **state)
@@ -1516,6 +1567,8 @@ int main(void)
 		T(test_bpf_down_is_down_in_the_map_under_an_unreachable_route, setup_bpf),
 		T(test_bpf_removed_and_own_mappings_leave_the_map, setup_bpf),
 		T(test_bpf_moved_away_is_in_the_map_before_its_local_route_goes, setup_bpf),
+		T(test_bpf_handover_sends_to_the_standby_before_the_route_goes, setup_bpf),
+		T(test_prepared_incoming_workload_is_delivered_locally, setup_ila),
 		T(test_bpf_map_batch_before_the_netlink_batch, setup_bpf),
 		T(test_bpf_failed_update_is_written_again, setup_bpf),
 		T(test_bpf_ipv4_mapping_in_the_map_as_ipv4_mapped, setup_bpf),
