@@ -627,6 +627,128 @@ static void test_own_record_without_standby_creates_no_workload(void **state)
 	assert_null(installed(d, VN_BLUE, A1));
 }
 
+/* ---- live migration: handover (source), incoming (destination) ---- */
+
+static struct ila_locator bpf_loc;	/* the locator of the last map write */
+static unsigned bpf_writes;
+
+static int fake_bpf_apply(struct ilad *d, const struct bpfpath_op *ops, size_t n)
+{
+	(void)d;
+	bpf_writes += (unsigned)n;
+	if (n)
+		bpf_loc = ops[n - 1].loc;
+	return 0;
+}
+
+static const struct bpfpath_ops fake_bpf = { .apply = fake_bpf_apply };
+
+static int handover(struct ilad *d, const char *addr)
+{
+	int rc;
+
+	err[0] = '\0';
+	rc = local_handover(d, addr, err, sizeof(err));
+	ilad_events_run(d);
+	return rc;
+}
+
+static int incoming(struct ilad *d, const char *addr, const char *dev)
+{
+	int rc;
+
+	err[0] = '\0';
+	rc = local_incoming(d, addr, dev, err, sizeof(err));
+	ilad_events_run(d);
+	return rc;
+}
+
+/* Our own record as the mapper pushes it once node h2 offered a standby. */
+static struct ila_record with_standby(const char *addr, uint64_t seq)
+{
+	struct ila_record r = fake_rec(VN_BLUE, addr, LOC_H1, "h1", seq, ILA_STATE_UP);
+
+	r.has_standby = true;
+	assert_int_equal(ila_locator_parse(LOC_H2, &r.standby, NULL, 0), 0);
+	return r;
+}
+
+static void test_handover_sends_to_the_standby_at_once(void **state)
+{
+	struct ilad *d = *state;
+	struct ila_locator h2;
+	struct local *l;
+
+	attached_and_registered(d, A1, 1);
+	/* the module's data path: refused, counted */
+	push(d, with_standby(A1, 2));
+	assert_int_equal(handover(d, A1), -EOPNOTSUPP);
+	assert_int_equal(d->stats.handovers_refused, 1);
+	d->ila = false;
+	d->bpf_ops = &fake_bpf;
+	bpf_writes = 0;
+	/* not attached here; no standby on another node */
+	assert_int_equal(handover(d, G1), -ENOENT);
+	push(d, fake_rec(VN_BLUE, A1, LOC_H1, "h1", 3, ILA_STATE_UP));
+	assert_int_equal(handover(d, A1), -ENXIO);
+	assert_non_null(strstr(err, "no standby"));
+	assert_int_equal(d->stats.handovers_refused, 3);
+	assert_false(local_of(d, VN_BLUE, A1)->handover);
+	assert_int_equal(bpf_writes, 0);
+	/* the destination prepared: the map says the standby, the route goes */
+	push(d, with_standby(A1, 4));
+	fake_kernel_clear();
+	assert_int_equal(handover(d, A1), 0);
+	l = local_of(d, VN_BLUE, A1);
+	assert_true(l->handover);
+	assert_int_equal(l->state, LOCAL_ATTACHED);
+	assert_int_equal(d->stats.handovers, 1);
+	assert_int_equal(bpf_writes, 1);
+	assert_int_equal(ila_locator_parse(LOC_H2, &h2, NULL, 0), 0);
+	assert_true(ila_locator_equal(&bpf_loc, &h2));
+	assert_non_null(deleted(A1));
+	assert_null(installed(d, VN_BLUE, A1));
+	assert_int_equal(fake_ctl_count("handover"), 1);
+	/* nothing is sent to the mapper: it stays ours until the destination
+	 * registers */
+	assert_int_equal(fake_mc_count(ILA_MSG_DEREGISTER), 0);
+	/* the migration failed: attach delivers it here again */
+	attach(d, A1, "tap0");
+	assert_false(local_of(d, VN_BLUE, A1)->handover);
+	assert_int_equal(installed(d, VN_BLUE, A1)->kind, KROUTE_DEV);
+}
+
+static void test_incoming_delivers_a_prepared_workload_on_its_device(void **state)
+{
+	struct ilad *d = *state;
+	struct local *l;
+
+	assert_int_equal(incoming(d, A1, "tap1"), -ENOENT);
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 4, ILA_STATE_UP));
+	prepare(d, A1, NULL);
+	assert_int_equal(incoming(d, A1, "nosuch0"), -ENODEV);
+	assert_int_equal(d->stats.incoming_refused, 2);
+	assert_int_equal(installed(d, VN_BLUE, A1)->kind, KROUTE_ILA);
+	assert_int_equal(incoming(d, A1, "tap1"), 0);
+	l = local_of(d, VN_BLUE, A1);
+	assert_true(l->incoming);
+	assert_int_equal(l->state, LOCAL_PREPARED);
+	assert_int_equal(d->stats.incoming, 1);
+	assert_int_equal(installed(d, VN_BLUE, A1)->kind, KROUTE_DEV);
+	assert_int_equal(installed(d, VN_BLUE, A1)->oif, FAKE_IF_TAP1);
+	/* the arriving VM's neighbour entry does not attach it before it runs */
+	neighbour(d, A1, FAKE_IF_TAP1, NUD_PERMANENT, false);
+	assert_int_equal(local_of(d, VN_BLUE, A1)->state, LOCAL_PREPARED);
+	assert_int_equal(d->stats.auto_attached, 0);
+	assert_int_equal(fake_mc_count(ILA_MSG_REGISTER), 1); /* the standby's only */
+	/* it runs: attach */
+	attach(d, A1, "tap1");
+	l = local_of(d, VN_BLUE, A1);
+	assert_int_equal(l->state, LOCAL_ATTACHED);
+	assert_false(l->incoming);
+	assert_int_equal(installed(d, VN_BLUE, A1)->oif, FAKE_IF_TAP1);
+}
+
 /* ---- refusals ---- */
 
 static void test_refused_attach_removes_local_route(void **state)
@@ -1329,6 +1451,8 @@ int main(void)
 		T(test_expect_keeps_prepared_standby),
 		T(test_prepare_registers_standby_without_local_route),
 		T(test_prepare_of_attached_workload_is_refused),
+		T(test_handover_sends_to_the_standby_at_once),
+		T(test_incoming_delivers_a_prepared_workload_on_its_device),
 		T(test_promoted_standby_delivers_locally_with_pushed_seq),
 		T(test_own_record_without_standby_creates_no_workload),
 		T(test_refused_attach_removes_local_route),
