@@ -320,6 +320,8 @@ static int ctl_cmd(struct ctl *c, const char *dom, const char *verb, const char 
 	char cmd[CMD_MAX], *answer;
 	int rc;
 
+	if (c->broken)
+		return -ECONNABORTED; /* said once already */
 	snprintf(cmd, sizeof(cmd), "%s %s%s%s%s%s", verb, addr, dev && *dev ? " dev " : "",
 		 dev && *dev ? dev : "", suffix ? " " : "", suffix ? suffix : "");
 	rc = ctl_run(c, cmd, &answer);
@@ -338,7 +340,11 @@ static json_object *show_local(struct ctl *c, const char *dom)
 {
 	char *answer;
 	json_object *o = NULL, *arr;
-	int rc = ctl_run(c, "show local json", &answer);
+	int rc;
+
+	if (c->broken)
+		return NULL;
+	rc = ctl_run(c, "show local json", &answer);
 
 	if (rc == 0)
 		o = json_tokener_parse(answer ? answer : "");
