@@ -12,6 +12,7 @@ python3 iproute2 mandoc groff-base qemu-system-x86 busybox-static cpio ethtool
 redis-server redis-tools frr strace procps universal-ctags
 etcd-server etcd-client libcurl4-openssl-dev
 libmicrohttpd-dev
+libxml2-dev libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
 prometheus
 "
 

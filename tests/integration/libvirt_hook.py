@@ -1,0 +1,294 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+"""ila-libvirt-hook against real ilads (tests/integration/run libvirt-hook).
+
+The hook runs with libvirt's exact arguments (DOMAIN OPERATION SUBOP -) and
+domain XML on stdin, in the order libvirt 9.0 runs the phases, against two
+ilads with TLS sessions to a real ila-mapper, all in a network namespace of
+their own: n1 in mode host-route (its host routes are read from the kernel)
+and n2 in mode control-plane. After each phase `ilactl show local -j` and the
+mapper's view are checked. Also: the refusals of wrong metadata, a domain
+without ila metadata, ilad not running, and an ilad that never answers (a
+listening socket that does not reply: the hook exits 0 within its bound).
+"""
+import os
+import socket
+import subprocess
+import time
+
+MAC = '52:54:00:12:34:56'
+ADDR6 = '2001:db8:1::42'
+ADDR4 = '192.0.2.42'
+PREFIX4 = '192.0.2.0/24'
+TIMEOUT_MS = 1500   # the hook's bound in the timeout check
+
+
+def domain_xml(target, vn='blue', mac=MAC, addrs=(ADDR6, ADDR4), name='ila-vm1',
+               metadata=True, extra_md=''):
+    """A domain XML as libvirt 9.0 formats it for its hooks."""
+    md = ''
+    if metadata:
+        md = ('  <metadata>\n'
+              '    <ila:workload xmlns:ila="urn:ila:libvirt:1">\n'
+              '      <ila:interface mac="%s" vn="%s">\n%s'
+              '      </ila:interface>\n%s'
+              '    </ila:workload>\n'
+              '  </metadata>\n') % (
+                  mac, vn, ''.join('        <ila:address>%s</ila:address>\n' % a
+                                   for a in addrs), extra_md)
+    tgt = "      <target dev='%s'/>\n" % target if target else ''
+    return ("<domain type='qemu' id='1'>\n"
+            "  <name>%s</name>\n"
+            "  <uuid>6f3a3c2e-4d2b-4a51-9a2b-3c1d2e4f5a6b</uuid>\n%s"
+            "  <memory unit='KiB'>131072</memory>\n"
+            "  <vcpu placement='static'>1</vcpu>\n"
+            "  <os><type arch='x86_64' machine='pc-i440fx-7.2'>hvm</type></os>\n"
+            "  <devices>\n"
+            "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
+            "    <interface type='ethernet'>\n"
+            "      <mac address='%s'/>\n%s"
+            "      <model type='virtio'/>\n"
+            "      <alias name='net0'/>\n"
+            "    </interface>\n"
+            "  </devices>\n"
+            "</domain>\n") % (name, md, MAC, tgt)
+
+
+class Hook:
+    def __init__(self, it, res):
+        self.it, self.res = it, res
+        self.bin = os.path.join(it.BUILD, 'hook', 'ila-libvirt-hook')
+        self.ran = []    # (phase, seconds) of every run
+
+    def __call__(self, sock, op, subop, xml, dom='ila-vm1', env=None, timeout=30):
+        e = {'PATH': os.environ.get('PATH', '/usr/bin:/bin'), 'ILA_CONTROL': sock,
+             'ILA_HOOK_STDERR': '1', 'ILA_HOOK_CONF': '/nonexistent'}
+        e.update(env or {})
+        t = time.monotonic()
+        p = subprocess.run([self.bin, dom, op, subop, '-'], input=xml, env=e,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           universal_newlines=True, timeout=timeout)
+        dt = time.monotonic() - t
+        self.ran.append(('%s %s' % (op, subop), dt))
+        return p.returncode, p.stdout, p.stderr, dt
+
+
+def usable(it):
+    if os.geteuid() != 0:
+        return 'not root (network namespaces)'
+    if not os.access(os.path.join(it.BUILD, 'hook', 'ila-libvirt-hook'), os.X_OK):
+        return 'hook/ila-libvirt-hook not built'
+    return None
+
+
+def suite(it, root, res):
+    why = usable(it)
+    if why:
+        res.check('libvirt-hook: can run', False, why)
+        return
+    tag = os.environ.get('ILA_NETNS_TAG', '') + str(os.getpid())
+    ns = 'ila-hook-' + tag
+    home = os.open('/proc/self/ns/net', os.O_RDONLY)
+    try:
+        it.sh('ip', 'netns', 'add', ns)
+        it.setns('/run/netns/' + ns)
+        it.sh('ip', 'link', 'set', 'lo', 'up')
+        # the VM's tap at each node (a veth stands for it: a device ilad attaches on)
+        for t in ('hka0', 'hkb0'):
+            it.sh('ip', 'link', 'add', t, 'type', 'veth', 'peer', 'name', t + 'p')
+            it.sh('ip', 'link', 'set', t, 'up')
+            it.sh('ip', 'link', 'set', t + 'p', 'up')
+        body(it, root, res)
+    finally:
+        it.kill_all()
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).setns(home, it.CLONE_NEWNET)
+        finally:
+            os.close(home)
+        subprocess.run(['ip', 'netns', 'del', ns], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+def body(it, root, res):
+    hook = Hook(it, res)
+    env = it.Env(root, 'libvirt-hook', ['n1', 'n2'],
+                 [dict(name='blue', id=1, prefix=it.PREFIX, serve=['n1', 'n2'],
+                       subscribe=['n1', 'n2'])], extra='vn blue ipv4-prefix %s\n' % PREFIX4)
+    env.start()
+    n1 = it.Node(env, 'n1', '2001:db8:0:1', 'vn blue ipv4-prefix %s\n' % PREFIX4)
+    with open(n1.conf) as f:
+        conf = f.read().replace('mode control-plane', 'mode host-route')
+    with open(n1.conf, 'w') as f:
+        f.write(conf)
+    n2 = it.Node(env, 'n2', '2001:db8:0:2', 'vn blue ipv4-prefix %s\n' % PREFIX4)
+    n1.start()
+    n2.start()
+    addrs = (ADDR6, ADDR4)
+
+    def local(n):
+        return {l['address']: l for l in n.ctl('show', 'local')['local']}
+
+    def states(n):
+        lo = local(n)
+        return {a: (lo[a]['state'], lo[a]['dev']) if a in lo else None for a in addrs}
+
+    def owner(a):
+        m = env.ctl('show', 'mappings', a)['mappings']
+        return (m[0]['node'], m[0]['state'], m[0].get('standby')) if m else None
+
+    def route(a):
+        fam = '-6' if ':' in a else '-4'
+        return it.sh('ip', fam, 'route', 'show', a, 'dev', 'hka0').strip()
+
+    def phase(n, op, subop, target, want, what, settle=False, **kw):
+        rc, out, err, dt = hook(n.sock, op, subop, domain_xml(target, **kw))
+        if settle:  # a standby's deregistration ends with the mapper's answer
+            it.until(lambda: all(states(n)[a] == want[a] for a in addrs))
+        st = states(n)
+        ok = rc == 0 and out == '' and all(st[a] == want[a] for a in addrs)
+        res.check('libvirt-hook: %s: %s %s: %s' % (n.name, op, subop, what), ok,
+                  'exit %d, stdout %r, show local %s (want %s), %.0f ms; %s'
+                  % (rc, out, st, want, dt * 1000, err.strip().splitlines()[-1:]))
+        return ok
+
+    # a fresh start at n2: prepare, start, started
+    phase(n2, 'prepare', 'begin', 'hkb0', {a: ('expected', '') for a in addrs},
+          'both addresses expected')
+    phase(n2, 'start', 'begin', 'hkb0', {a: ('expected', '') for a in addrs},
+          'still only expected (start begin never attaches)')
+    phase(n2, 'started', 'begin', 'hkb0', {a: ('attached', 'hkb0') for a in addrs},
+          'attached on the target dev')
+    res.check('libvirt-hook: the mapper has both at n2',
+              it.until(lambda: all((owner(a) or ('',))[0] == 'n2' for a in addrs)),
+              '%s' % {a: owner(a) for a in addrs})
+    seq0 = {a: local(n2)[a]['seq'] for a in addrs}
+    # libvirtd restarted at n2: reconnect re-attaches, nothing moves
+    phase(n2, 'reconnect', 'begin', 'hkb0', {a: ('attached', 'hkb0') for a in addrs},
+          'still attached')
+    seq1 = {a: local(n2)[a]['seq'] for a in addrs}
+    res.check('libvirt-hook: reconnect is idempotent (same seq)', seq0 == seq1,
+              '%s -> %s' % (seq0, seq1))
+
+    # live migration n2 -> n1, in libvirt 9.0's order
+    phase(n1, 'migrate', 'begin', 'hka0', {a: ('prepared', 'hka0') for a in addrs},
+          'expected, then prepared as the standby')
+    res.check('libvirt-hook: after migrate begin the mapper names n1 the standby, n2 owns it',
+              it.until(lambda: all(owner(a) == ('n2', 'up', '2001:db8:0:1') for a in addrs)),
+              '%s' % {a: owner(a) for a in addrs})
+    phase(n1, 'prepare', 'begin', 'hka0', {a: ('prepared', 'hka0') for a in addrs},
+          'still prepared')
+    phase(n1, 'start', 'begin', 'hka0', {a: ('prepared', 'hka0') for a in addrs},
+          'still prepared, not attached while the guest runs at n2')
+    res.check('libvirt-hook: n2 still owns both before started',
+              all((owner(a) or ('',))[0] == 'n2' for a in addrs),
+              '%s' % {a: owner(a) for a in addrs})
+    phase(n1, 'started', 'begin', 'hka0', {a: ('attached', 'hka0') for a in addrs},
+          'attached on the tap')
+    moved = it.until(lambda: all((owner(a) or ('',))[0] == 'n1' for a in addrs) and
+                     all(v is None for v in states(n2).values()))
+    res.check('libvirt-hook: the move reached the mapper and n2 let both go', moved,
+              'mapper %s, n2 %s' % ({a: owner(a) for a in addrs}, states(n2)))
+    res.check('libvirt-hook: n1 delivers both on hka0 (host routes)',
+              all(route(a) for a in addrs), '%s' % {a: route(a) for a in addrs})
+    before = {a: owner(a) for a in addrs}
+    phase(n2, 'stopped', 'end', 'hkb0', {a: None for a in addrs},
+          'the source no longer owns them: nothing done')
+    phase(n2, 'release', 'end', 'hkb0', {a: None for a in addrs}, 'nothing left to forget')
+    after = {a: owner(a) for a in addrs}
+    res.check('libvirt-hook: the source\'s stopped/release left the mapping up at n1',
+              before == after and all(v[:2] == ('n1', 'up') for v in after.values()),
+              '%s -> %s' % (before, after))
+
+    # an incoming migration to n2 that fails: release forgets the standby
+    phase(n2, 'migrate', 'begin', 'hkb0', {a: ('prepared', 'hkb0') for a in addrs},
+          'prepared as the standby')
+    phase(n2, 'stopped', 'end', 'hkb0', {a: ('prepared', 'hkb0') for a in addrs},
+          'a standby is not detached down')
+    phase(n2, 'release', 'end', 'hkb0', {a: None for a in addrs}, 'the standby forgotten',
+          settle=True)
+    res.check('libvirt-hook: the failed migration left n1 the owner',
+              it.until(lambda: all((owner(a) or ('',))[:2] == ('n1', 'up') for a in addrs)),
+              '%s' % {a: owner(a) for a in addrs})
+
+    # the guest stops at n1: detached down, then nothing left
+    rc, out, err, dt = hook(n1.sock, 'stopped', 'end', domain_xml('hka0'))
+    down = it.until(lambda: all((owner(a) or ('', ''))[1] == 'down' for a in addrs) and
+                    all(v is None for v in states(n1).values()))
+    res.check('libvirt-hook: n1: stopped end: detached down (mapper: down at n1), no host '
+              'route left', rc == 0 and down and not any(route(a) for a in addrs),
+              'exit %d, mapper %s, n1 %s, routes %s; %s'
+              % (rc, {a: owner(a) for a in addrs}, states(n1),
+                 {a: route(a) for a in addrs}, err.strip().splitlines()[-1:]))
+    phase(n1, 'release', 'end', 'hka0', {a: None for a in addrs}, 'nothing left')
+
+    # wrong metadata: refused before the guest runs, never after
+    wrong = [
+        ('a malformed mac', dict(mac='52:54:00:12:34'), 'mac missing'),
+        ('an address that is not one', dict(addrs=('2001:db8:1::zz',)), 'is neither'),
+        ('a mac no interface has', dict(mac='52:54:00:00:00:99'), 'no <devices><interface>'),
+        ('a vn this node places it not in', dict(vn='red'), 'not in vn red'),
+        ('an address in no vn of the node', dict(addrs=('2001:db8:ff::1',)),
+         'in no vn this node serves'),
+    ]
+    for what, kw, msg in wrong:
+        for op, subop, want in (('prepare', 'begin', 1), ('start', 'begin', 1),
+                                ('started', 'begin', 0)):
+            rc, out, err, dt = hook(n2.sock, op, subop, domain_xml('hkb0', **kw))
+            left = local(n2)
+            res.check('libvirt-hook: %s %s with %s: exit %d, reason on stderr, nothing '
+                      'left expected' % (op, subop, what, want),
+                      rc == want and msg in err and out == '' and
+                      not any(l['state'] == 'expected' for l in left.values()),
+                      'exit %d, stderr %r, local %s' % (rc, err.strip()[-300:], left))
+            # started attached what ilad accepted: the guest runs; let it go
+            hook(n2.sock, 'stopped', 'end', domain_xml('hkb0', **kw))
+            hook(n2.sock, 'release', 'end', domain_xml('hkb0', **kw))
+    rc, out, err, dt = hook(n2.sock, 'started', 'begin', domain_xml('hkb0', metadata=False))
+    res.check('libvirt-hook: a domain without ila metadata: exit 0, silent, nothing done',
+              rc == 0 and out == '' and err == '' and not local(n2),
+              'exit %d, stdout %r, stderr %r, local %s' % (rc, out, err, local(n2)))
+    rc, out, err, dt = hook(n2.sock, 'migrate', 'begin', domain_xml('hkb0'),
+                            env={'ILA_HOOK_STDERR': '0'})
+    res.check('libvirt-hook: without ILA_HOOK_STDERR nothing is written on stderr',
+              rc == 0 and err == '' and out == '', 'exit %d, stderr %r' % (rc, err))
+    hook(n2.sock, 'release', 'end', domain_xml('hkb0'))
+    rc, out, err, dt = hook(n2.sock, 'migrate', 'begin', '<domain><name>x</name>')
+    res.check('libvirt-hook: XML that does not parse refuses a migration, with the reason',
+              rc == 1 and 'domain XML' in err, 'exit %d, stderr %r' % (rc, err.strip()))
+    rc, out, err, dt = hook(n2.sock, 'restore', 'begin', 'anything')
+    res.check('libvirt-hook: other operations: exit 0, nothing read into ilad',
+              rc == 0 and out == '' and not local(n2), 'exit %d, stdout %r' % (rc, out))
+
+    # no ilad: the VM starts all the same
+    missing = env.path('no-ilad.sock')
+    for op, subop in (('migrate', 'begin'), ('prepare', 'begin'), ('started', 'begin')):
+        rc, out, err, dt = hook(missing, op, subop, domain_xml('hkb0'))
+        res.check('libvirt-hook: ilad not running: %s %s exits 0 and says so' % (op, subop),
+                  rc == 0 and 'cannot connect to ilad' in err,
+                  'exit %d, %.0f ms, stderr %r' % (rc, dt * 1000, err.strip()))
+
+    # an ilad that never answers: a socket that listens and never replies
+    mute = env.path('mute.sock')
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(mute)
+    srv.listen(8)
+    try:
+        for op, subop in (('migrate', 'begin'), ('started', 'begin')):
+            rc, out, err, dt = hook(mute, op, subop, domain_xml('hkb0'),
+                                    env={'ILA_HOOK_TIMEOUT_MS': str(TIMEOUT_MS)},
+                                    timeout=TIMEOUT_MS / 1000 * 10)
+            print('  libvirt-hook: mute ilad, %s %s: exit %d after %.0f ms (bound %d ms)'
+                  % (op, subop, rc, dt * 1000, TIMEOUT_MS), flush=True)
+            res.check('libvirt-hook: an ilad that never answers: %s %s gives up at its bound, '
+                      'exit 0' % (op, subop),
+                      rc == 0 and 'no answer within the time bound' in err and
+                      dt * 1000 >= TIMEOUT_MS,
+                      'exit %d after %.0f ms, stderr %r' % (rc, dt * 1000, err.strip()[-200:]))
+    finally:
+        srv.close()
+    runs = [dt for ph, dt in hook.ran if dt < TIMEOUT_MS / 1000]
+    print('  libvirt-hook: %d hook runs against a live ilad, %.1f ms median, %.1f ms max'
+          % (len(runs), sorted(runs)[len(runs) // 2] * 1000, max(runs) * 1000), flush=True)
+    for n in (n1, n2):
+        n.proc.send_signal(15)
+        n.proc.wait(10)
