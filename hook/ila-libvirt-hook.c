@@ -505,6 +505,27 @@ static void phase_attach(struct ctl *c, const struct hook_domain *d, bool reconn
 	json_object_put(local);
 }
 
+/* start (begin): the VM's tap exists now. An address prepared here (an
+ * incoming migration) is delivered on it from now on (ilad's "incoming"):
+ * what the source hands over when the VM pauses there waits in the tap
+ * until the VM runs here, instead of going back to the source. */
+static void phase_incoming(struct ctl *c, const struct hook_domain *d)
+{
+	json_object *local = show_local(c, d->name);
+
+	for (size_t i = 0; local && i < d->nifaces; i++) {
+		const struct hook_iface *f = &d->ifaces[i];
+
+		if (!*f->target || !if_nametoindex(f->target))
+			continue;
+		for (size_t j = 0; j < f->naddrs; j++)
+			if (strcmp(entry_str(local_entry(local, f->addrs[j].text), "state"),
+				   "prepared") == 0)
+				ctl_cmd(c, d->name, "incoming", f->addrs[j].text, f->target, NULL);
+	}
+	json_object_put(local);
+}
+
 /* stopped (end): detach down what this node still owns. After a migration
  * away the mapper's push has removed it here: nothing is done. */
 static void phase_stopped(struct ctl *c, const struct hook_domain *d)
@@ -606,6 +627,8 @@ int main(int argc, char **argv)
 	case PH_PREPARE:
 	case PH_START:
 		rc = phase_expect(&c, &d, false);
+		if (ph == PH_START && rc == EXIT_OK)
+			phase_incoming(&c, &d);
 		break;
 	case PH_STARTED:
 		phase_attach(&c, &d, false);
