@@ -65,6 +65,9 @@ enum phase {
 	PH_STOPPED,	/* stopped end */
 	PH_RELEASE,	/* release end */
 	PH_RECONNECT,	/* reconnect begin, attach begin: libvirtd found it running */
+	PH_HANDOVER,	/* handover begin: not one of libvirt's; run on the source
+			 * when the domain paused for a migration's last copy
+			 * (lifecycle event suspended/migrated, ilad(8)) */
 };
 
 static bool log_stderr;
@@ -192,6 +195,7 @@ static enum phase phase_of(const char *op, const char *subop)
 		{ "start", "begin", PH_START },	      { "started", "begin", PH_STARTED },
 		{ "stopped", "end", PH_STOPPED },     { "release", "end", PH_RELEASE },
 		{ "reconnect", "begin", PH_RECONNECT }, { "attach", "begin", PH_RECONNECT },
+		{ "handover", "begin", PH_HANDOVER },
 	};
 
 	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -526,6 +530,24 @@ static void phase_incoming(struct ctl *c, const struct hook_domain *d)
 	json_object_put(local);
 }
 
+/* handover (begin): the domain paused here for the last copy of a migration
+ * away. Each address attached here goes to the standby that the
+ * destination's prepare announced, at once (ilad's "handover"). */
+static void phase_handover(struct ctl *c, const struct hook_domain *d)
+{
+	json_object *local = show_local(c, d->name);
+
+	for (size_t i = 0; local && i < d->nifaces; i++) {
+		const struct hook_iface *f = &d->ifaces[i];
+
+		for (size_t j = 0; j < f->naddrs; j++)
+			if (strcmp(entry_str(local_entry(local, f->addrs[j].text), "state"),
+				   "attached") == 0)
+				ctl_cmd(c, d->name, "handover", f->addrs[j].text, NULL, NULL);
+	}
+	json_object_put(local);
+}
+
 /* stopped (end): detach down what this node still owns. After a migration
  * away the mapper's push has removed it here: nothing is done. */
 static void phase_stopped(struct ctl *c, const struct hook_domain *d)
@@ -641,6 +663,9 @@ int main(int argc, char **argv)
 		break;
 	case PH_RELEASE:
 		forget(&c, &d);
+		break;
+	case PH_HANDOVER:
+		phase_handover(&c, &d);
 		break;
 	case PH_NONE:
 		break;

@@ -96,7 +96,7 @@ ip -6 addr add %(addr)s/128 dev eth0
 ip -6 route add default via %(gw)s dev eth0
 nc -ll -p %(tcp)d -e /bin/cat &
 echo MIG-READY
-for run in 1 2; do
+for run in 1 2 3; do
 	/bin/flood recv -p %(udp)d -n %(count)d -t 300 -w 3000 -i $run 2>&1 |
 		while read -r line; do echo "MIG-RESULT $run $line"; done
 done
@@ -308,6 +308,13 @@ class TcpEcho(threading.Thread):
         self.cli.close()
 
 
+def tap_stats(node):
+    """(packets handed to the tap, packets it dropped) in node's namespace."""
+    _, out = ip('-s', '-j', 'link', 'show', TAP, ns=NS[node])
+    tx = json.loads(out)[0].get('stats64', {}).get('tx', {})
+    return tx.get('packets', 0), tx.get('dropped', 0)
+
+
 class MigNet(N.Net):
     """ilad_net's network with the workload a QEMU guest on a tap in A and
     in B instead of the namespace W."""
@@ -442,22 +449,30 @@ class Suite:
             raise N.Failed('ilactl %s at %s: %s' % (' '.join(args), node.upper(), out.strip()))
         return out
 
+    def run_hook(self, node, op, sub, netns=True):
+        """hook/ila-libvirt-hook DOMAIN OP SUB - with the domain XML, at
+        node's ilad (in node's namespace, where it looks for the tap);
+        (0, its output), or Failed."""
+        env = dict(os.environ, ILA_CONTROL=self.net.path(node + '.sock'),
+                   ILA_HOOK_STDERR='yes', ILA_HOOK_CONF=self.net.path('hook.conf'))
+        argv = (['ip', 'netns', 'exec', NS[node]] if netns else []) + \
+            [self.hook, DOMAIN, op, sub, '-']
+        r = subprocess.run(argv, input=domain_xml(TAP), stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, universal_newlines=True, timeout=30,
+                           env=env)
+        with open(self.net.path('hook.log'), 'a') as f:
+            f.write('%s %s %s: exit %d\n%s' % (node, op, sub, r.returncode, r.stdout))
+        if r.returncode != 0 or 'refused' in r.stdout or 'error' in r.stdout:
+            raise N.Failed('hook %s %s at %s: exit %d: %s' % (
+                op, sub, node.upper(), r.returncode, r.stdout.strip()))
+        return 0, r.stdout
+
     def hook_phase(self, node, op, sub):
         """libvirt's hook call OP SUB at node, with the domain XML: through
         hook/ila-libvirt-hook when built, else through what it does."""
         self.phases.append((time.monotonic(), node, '%s %s' % (op, sub)))
         if os.access(self.hook, os.X_OK):
-            env = dict(os.environ, ILA_CONTROL=self.net.path(node + '.sock'),
-                       ILA_HOOK_STDERR='yes', ILA_HOOK_CONF=self.net.path('hook.conf'))
-            r = subprocess.run(['ip', 'netns', 'exec', NS[node], self.hook, DOMAIN, op, sub,
-                                '-'], input=domain_xml(TAP), stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, universal_newlines=True, timeout=30,
-                               env=env)
-            with open(self.net.path('hook.log'), 'a') as f:
-                f.write('%s %s %s: exit %d\n%s' % (node, op, sub, r.returncode, r.stdout))
-            if r.returncode != 0 or 'refused' in r.stdout or 'error' in r.stdout:
-                raise N.Failed('hook %s %s at %s: exit %d: %s' % (
-                    op, sub, node.upper(), r.returncode, r.stdout.strip()))
+            self.run_hook(node, op, sub)
             self.via_hook = True
             return
         if (op, sub) == ('migrate', 'begin'):
@@ -526,6 +541,7 @@ class Suite:
         net = self.net
         g_src = self.guests[-1]
         st0 = {n: net.stats(n) for n in (src, dst)}
+        tap0 = {n: tap_stats(n) for n in (src, dst)}
         sent_proc = N.flood_send(net, 'x', W_SIR, UDP_PORT, RATE, COUNT, run_id, src=X_SIR,
                                  background=True, timeout_s=COUNT // RATE + 30)
         t_stream = time.monotonic()
@@ -543,8 +559,8 @@ class Suite:
         self.require('%s -> %s: the source knows the destination\'s standby offer %s' % (
             src.upper(), dst.upper(), LOC[dst]), bool(ok), self.mapping_at(src, W_SIR))
         handed = {}
-        # the listener's own connection to the source's ilad, open before the
-        # pause: the handover is one command on it (ilactl would add its start)
+        # a listener's own connection to the source's ilad, open before the
+        # pause: the handover is one command on it
         hctl = N.Ctl(net.path(src + '.sock'))
         hctl.cmd('show stats')
 
@@ -553,8 +569,12 @@ class Suite:
                 return
             t = time.monotonic()
             try:
-                handed['rc'] = hctl.cmd('handover %s' % W_SIR)
-            except OSError as e:
+                if early == 'hook':
+                    # what the lifecycle listener of ilad(8) runs
+                    handed['rc'] = self.run_hook(src, 'handover', 'begin', netns=False)
+                else:
+                    handed['rc'] = hctl.cmd('handover %s' % W_SIR)
+            except (OSError, N.Failed) as e:
                 handed['rc'] = (1, str(e))
             handed['ms'] = (time.monotonic() - t) * 1000
             handed['after_stop_ms'] = (time.monotonic() - ev['t']) * 1000
@@ -580,6 +600,7 @@ class Suite:
         moved = until(lambda: self.mapping_at('c', W_SIR).get('locator') == LOC[dst], 10, 0.02)
         t_c = time.monotonic()
         hctl.close()
+        tap1 = {n: tap_stats(n) for n in (src, dst)}
         g_src.quit()
         self.hook_phase(src, 'stopped', 'end')
         self.hook_phase(src, 'release', 'end')
@@ -600,7 +621,8 @@ class Suite:
         t_stop = g_src.qmp.event_time('STOP')
         st1 = {n: net.stats(n) for n in (src, dst)}
         lost = r.get('lost', -1)
-        label = 'with the handover at STOP' if early else 'without handover (the push)'
+        label = {'connection': 'with the handover at STOP', None: 'without handover (the push)',
+                 'hook': 'with the handover at STOP through ila-libvirt-hook'}[early]
         self.info('%s -> %s %s: %d UDP packets at %d/s, sent %s, received %s, lost %d, '
                   'duplicated %s; QEMU downtime %s ms (%d packets at %d/s); stop to C '
                   're-pointed %.0f ms; migration %.1f s, stream %.1f s' % (
@@ -608,6 +630,11 @@ class Suite:
                       r.get('unique'), lost, r.get('dup'), down_ms, down_ms * RATE // 1000,
                       RATE, (t_c - t_stop) * 1000 if t_stop else -1, t_done - t_mig,
                       t_end - t_stream))
+        self.info('%s -> %s: into the taps: %s; the guest: %s' % (
+            src.upper(), dst.upper(), ', '.join(
+                '%s +%d (dropped +%d)' % (n.upper(), tap1[n][0] - tap0[n][0],
+                                          tap1[n][1] - tap0[n][1]) for n in (src, dst)),
+            line))
         self.check('%s -> %s: the stream covered the migration (it ran %.1f s past the '
                    'destination\'s attach)' % (src.upper(), dst.upper(),
                                                t_stream + COUNT / RATE - t_attached),
@@ -617,18 +644,31 @@ class Suite:
             src.upper(), dst.upper(), LOC[dst], (t_c - t_attached) * 1000), bool(moved),
             self.mapping_at('c', W_SIR))
         if early:
-            self.check('%s -> %s: handover W at %s on QMP STOP (done %.1f ms after the event '
-                       'was read, the command %.1f ms), counted' % (
+            self.check('%s -> %s: handover W at %s on QMP STOP (%s; done %.1f ms after the '
+                       'event was read, the command %.1f ms), counted' % (
                            src.upper(), dst.upper(), src.upper(),
+                           'ila-libvirt-hook handover begin' if early == 'hook' else
+                           'on a control connection',
                            handed.get('after_stop_ms', -1), handed.get('ms', -1)),
                 handed.get('rc', (1,))[0] == 0 and
                 st1[src].get('handovers', 0) == st0[src].get('handovers', 0) + 1,
                 handed)
-            self.check('%s -> %s: packets lost (%d) within the guest\'s own pause: <= %d, the '
-                       'packets of QEMU\'s downtime %s ms at %d/s' % (
-                           src.upper(), dst.upper(), lost, down_ms * RATE // 1000, down_ms,
-                           RATE),
-                       0 <= lost <= down_ms * RATE // 1000 and r.get('dup') == 0, line)
+            gap = r.get('last_lost', -1) - r.get('first_lost', 0) + 1 if lost else 0
+            if early == 'connection':
+                self.check('%s -> %s: packets lost (%d) within the guest\'s own pause: <= %d, '
+                           'the packets of QEMU\'s downtime %s ms at %d/s' % (
+                               src.upper(), dst.upper(), lost, down_ms * RATE // 1000,
+                               down_ms, RATE),
+                           0 <= lost <= down_ms * RATE // 1000 and r.get('dup') == 0, line)
+            else:
+                # the hook's own run (a process, the XML, show local) adds to
+                # the pause: what reaches the source meanwhile is lost
+                most = int((down_ms + handed.get('after_stop_ms', 0)) * RATE // 1000)
+                self.check('%s -> %s: packets lost (%d, one run of %d) within the pause and '
+                           'the hook\'s run: <= %d, the packets of %s ms + %.0f ms at %d/s' % (
+                               src.upper(), dst.upper(), lost, gap, most, down_ms,
+                               handed.get('after_stop_ms', 0), RATE),
+                           0 <= lost <= most and gap == lost and r.get('dup') == 0, line)
             self.check('%s -> %s: the destination held what arrived before the guest ran '
                        '(pause %s ms x %d/s <= tap queue %d)' % (
                            src.upper(), dst.upper(), down_ms, RATE, TAP_QLEN),
@@ -643,17 +683,22 @@ class Suite:
 
     def run(self):
         self.results = {}
-        self.migrate('a', 'b', 1, early=True)
-        self.migrate('b', 'a', 2, early=False)
+        self.migrate('a', 'b', 1, early='connection')
+        self.migrate('b', 'a', 2, early=None)
+        if os.access(self.hook, os.X_OK):
+            self.migrate('a', 'b', 3, early='hook')
         time.sleep(0.5)
         self.tcp.stop()
-        self.check('TCP connection X -> W open through both migrations: %d round trips, '
-                   'longest wait %.0f ms, no reset' % (self.tcp.rounds,
+        self.check('TCP connection X -> W open through all %d migrations: %d round trips, '
+                   'longest wait %.0f ms, no reset' % (len(self.results), self.tcp.rounds,
                                                        self.tcp.max_wait * 1000),
                    self.tcp.error is None and self.tcp.rounds > 0, self.tcp.error or '')
-        (l1, d1), (l0, d0) = self.results[True], self.results[False]
+        (l1, d1), (l0, d0) = self.results['connection'], self.results[None]
         self.info('live migration: with the handover %d packets lost (downtime %s ms); '
-                  'without, %d lost (downtime %s ms); %d packets/s' % (l1, d1, l0, d0, RATE))
+                  'without, %d lost (downtime %s ms)%s; %d packets/s' % (
+                      l1, d1, l0, d0, '; with the handover through ila-libvirt-hook %d lost '
+                      '(downtime %s ms)' % self.results['hook'] if 'hook' in self.results
+                      else '', RATE))
         ph = ' '.join('%s:%s@%.2f' % (n.upper(), p.replace(' ', '-'), t - self.phases[0][0])
                       for t, n, p in self.phases)
         self.info('%s phases (s from the first): %s' % (
