@@ -524,6 +524,31 @@ static void test_zebra_withdraws_host_route_of_workload_gone(void **state)
 	assert_int_equal(fake_zebra.calls[1].r.plen, 32);
 }
 
+/* live migration: zebra's host route follows local delivery: withdrawn at
+ * the handover, announced for an incoming workload */
+static void test_zebra_host_route_follows_handover_and_incoming(void **state)
+{
+	struct ilad *d = daemon_of(state);
+	struct local *l;
+	struct ilad_key k = fake_key(VN_BLUE, V4);
+
+	d->zapi = fake_zapi();
+	l = put_local(d, VN_BLUE, V4, LOCAL_ATTACHED, FAKE_IF_TAP0, 1);
+	touch_and_flush(d, VN_BLUE, V4);
+	l->handover = true;
+	touch_and_flush(d, VN_BLUE, V4);
+	assert_int_equal(fake_zebra.n, 2);
+	assert_false(fake_zebra.calls[1].set);
+	lh_table_delete(d->locals, &k);
+	l = put_local(d, VN_BLUE, V4, LOCAL_PREPARED, FAKE_IF_TAP1, 0);
+	touch_and_flush(d, VN_BLUE, V4);
+	assert_false(fake_zebra.calls[fake_zebra.n - 1].set);
+	l->incoming = true;
+	touch_and_flush(d, VN_BLUE, V4);
+	assert_true(fake_zebra.calls[fake_zebra.n - 1].set);
+	assert_int_equal(fake_zebra.calls[fake_zebra.n - 1].r.ifindex, FAKE_IF_TAP1);
+}
+
 /* ---- the forwarding hold after a move (host-route mode, IPv4) ---- */
 
 static void test_moved_away_ipv4_is_forwarded_over_srv6_during_hold(void **state)
@@ -1568,6 +1593,7 @@ int main(void)
 		T(test_bpf_removed_and_own_mappings_leave_the_map, setup_bpf),
 		T(test_bpf_moved_away_is_in_the_map_before_its_local_route_goes, setup_bpf),
 		T(test_bpf_handover_sends_to_the_standby_before_the_route_goes, setup_bpf),
+		T(test_zebra_host_route_follows_handover_and_incoming, setup_ila),
 		T(test_prepared_incoming_workload_is_delivered_locally, setup_ila),
 		T(test_bpf_map_batch_before_the_netlink_batch, setup_bpf),
 		T(test_bpf_failed_update_is_written_again, setup_bpf),
