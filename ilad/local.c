@@ -848,7 +848,8 @@ static void neigh_event(void *arg, const struct kneigh *n)
 		return;
 	l = local_get(d, &k);
 	if (n->deleted || (n->state & NUD_FAILED)) {
-		if (l && l->state == LOCAL_ATTACHED && l->ifindex == n->ifindex)
+		/* a VM handed over is stopped here on purpose: not a loss */
+		if (l && l->state == LOCAL_ATTACHED && !l->handover && l->ifindex == n->ifindex)
 			neigh_lost(d, l);
 		return;
 	}
@@ -919,7 +920,7 @@ static void neigh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		struct local *l = lh_entry_v(le);
 		char a[INET6_ADDRSTRLEN];
 
-		if (l->state != LOCAL_ATTACHED || !l->failed_since_ms)
+		if (l->state != LOCAL_ATTACHED || l->handover || !l->failed_since_ms)
 			continue;
 		if (now - l->failed_since_ms < grace) {
 			neigh_lost(d, l); /* resolved again while it may still answer */

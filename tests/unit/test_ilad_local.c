@@ -1292,6 +1292,27 @@ static void test_failed_neighbour_detaches_after_attach_grace(void **state)
 	assert_int_equal(d->stats.auto_detached, 1);
 }
 
+/* a VM handed over (live migration) is paused on purpose: its neighbour
+ * failing does not detach it, whatever the time */
+static void test_handed_over_workload_is_not_detached_by_its_neighbour(void **state)
+{
+	struct ilad *d = *state;
+
+	d->ila = false;
+	d->bpf_ops = &fake_bpf;
+	neighbour(d, AUTO, FAKE_IF_TAP0, NUD_REACHABLE, false);
+	ack(d, VN_BLUE, AUTO, ILA_MSG_REGISTER, 0);
+	push(d, with_standby(AUTO, 2));
+	assert_int_equal(handover(d, AUTO), 0);
+	neighbour(d, AUTO, FAKE_IF_TAP0, NUD_FAILED, false);
+	assert_int_equal(fake_kernel.neigh_probes, 0);
+	fake_now_ms += 60000;
+	neighbour_tick(d);
+	assert_int_equal(local_of(d, VN_BLUE, AUTO)->state, LOCAL_ATTACHED);
+	assert_int_equal(fake_mc_count(ILA_MSG_DEREGISTER), 0);
+	assert_int_equal(d->stats.auto_detached, 0);
+}
+
 static void test_neighbour_back_within_grace_keeps_workload(void **state)
 {
 	struct ilad *d = *state;
@@ -1494,6 +1515,7 @@ int main(void)
 		T(test_neighbour_on_interface_of_no_vn_is_ignored),
 		T(test_unconfirmed_neighbour_is_ignored),
 		T(test_failed_neighbour_detaches_after_attach_grace),
+		T(test_handed_over_workload_is_not_detached_by_its_neighbour),
 		T(test_neighbour_back_within_grace_keeps_workload),
 		T(test_deleted_neighbour_counts_as_failed),
 		T(test_failed_neighbour_on_other_interface_is_ignored),
