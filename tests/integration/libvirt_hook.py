@@ -292,3 +292,344 @@ def body(it, root, res):
     for n in (n1, n2):
         n.proc.send_signal(15)
         n.proc.wait(10)
+
+
+# ------------------------------------------------------------ a real libvirtd
+LIBVIRTD = '/usr/sbin/libvirtd'
+VIRSH = '/usr/bin/virsh'
+QEMU_CONF = '''
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+cgroup_controllers = [ ]
+namespaces = [ ]
+stdio_handler = "file"
+'''
+BOOT_SECONDS = 60   # libvirtd up, the domain defined, started, running
+
+
+def guest_kernel():
+    cache = os.environ.get('ILA_VM_CACHE', '/var/cache/ila-test-kernel')
+    for d in (os.path.join(cache, 'current', 'boot'), '/boot'):
+        try:
+            ks = sorted(f for f in os.listdir(d) if f.startswith('vmlinuz-'))
+        except OSError:
+            continue
+        if ks:
+            return os.path.join(d, ks[-1])
+    return None
+
+
+def make_initramfs(it, path, work):
+    """A busybox initramfs whose init only waits."""
+    tree = os.path.join(work, 'initramfs')
+    os.makedirs(os.path.join(tree, 'bin'))
+    import shutil
+    shutil.copy('/bin/busybox', os.path.join(tree, 'bin', 'busybox'))
+    os.symlink('busybox', os.path.join(tree, 'bin', 'sh'))
+    with open(os.path.join(tree, 'init'), 'w') as f:
+        f.write('#!/bin/sh\n/bin/busybox echo ila-guest-up\n'
+                'while :; do /bin/busybox sleep 60; done\n')
+    os.chmod(os.path.join(tree, 'init'), 0o755)
+    it.sh('sh', '-c', 'cd %s && find . | cpio -o -H newc --quiet | gzip -1 > %s' % (tree, path))
+
+
+def libvirt_domain(kernel, initrd, console, target):
+    md = ('<metadata>\n'
+          '  <ila:workload xmlns:ila="urn:ila:libvirt:1">\n'
+          '    <ila:interface mac="%s" vn="blue">\n'
+          '      <ila:address>%s</ila:address>\n'
+          '      <ila:address>%s</ila:address>\n'
+          '    </ila:interface>\n'
+          '  </ila:workload>\n'
+          '</metadata>\n') % (MAC, ADDR6, ADDR4)
+    return ("<domain type='qemu'>\n"
+            "  <name>ilahk-vm</name>\n"
+            "  <memory unit='MiB'>128</memory>\n"
+            "  <vcpu>1</vcpu>\n%s"
+            "  <os><type arch='x86_64' machine='pc'>hvm</type>\n"
+            "    <kernel>%s</kernel><initrd>%s</initrd>\n"
+            "    <cmdline>console=ttyS0 panic=-1 quiet</cmdline></os>\n"
+            "  <on_crash>destroy</on_crash>\n"
+            "  <devices>\n"
+            "    <emulator>/usr/bin/qemu-system-x86_64</emulator>\n"
+            "    <interface type='ethernet'>\n"
+            "      <mac address='%s'/>\n"
+            "      <target dev='%s' managed='yes'/>\n"
+            "      <model type='virtio'/>\n"
+            "      <rom enabled='no'/>\n"
+            "    </interface>\n"
+            "    <serial type='file'><source path='%s'/><target port='0'/></serial>\n"
+            "    <video><model type='none'/></video>\n"
+            "    <memballoon model='none'/>\n"
+            "  </devices>\n"
+            "</domain>\n") % (md, kernel, initrd, MAC, target, console)
+
+
+def apt_candidate(pkg):
+    r = subprocess.run(['apt-cache', 'policy', pkg], stdout=subprocess.PIPE,
+                       stderr=subprocess.DEVNULL, universal_newlines=True)
+    return any(l.strip().startswith('Candidate:') and '(none)' not in l
+               for l in r.stdout.splitlines())
+
+
+def suite_libvirtd(it, root, res):
+    why = usable(it)
+    if why:
+        res.check('libvirtd: can run', False, why)
+        return
+    if not os.access(LIBVIRTD, os.X_OK) or not os.access(VIRSH, os.X_OK):
+        if apt_candidate('libvirt-daemon-system'):
+            res.check('libvirtd: installed', False,
+                      'libvirtd not installed: scripts/deps.sh installs libvirt-daemon-system')
+        else:
+            print('SKIP: libvirtd: libvirt-daemon-system is neither installed nor installable',
+                  flush=True)
+        return
+    kernel = guest_kernel()
+    if not kernel:
+        res.check('libvirtd: a kernel to boot', False,
+                  'no vmlinuz in the tests/vm kernel cache nor in /boot '
+                  '(tests/vm/run fetches one)')
+        return
+    tag = os.environ.get('ILA_NETNS_TAG', '') + str(os.getpid())
+    ns = 'ila-hklv-' + tag
+    home = os.open('/proc/self/ns/net', os.O_RDONLY)
+    lv = None
+    try:
+        it.sh('ip', 'netns', 'add', ns)
+        it.setns('/run/netns/' + ns)
+        it.sh('ip', 'link', 'set', 'lo', 'up')
+        lv = Libvirtd(it, root, ns)
+        libvirtd_body(it, root, res, lv, kernel)
+    finally:
+        if lv:
+            lv.close()
+        it.kill_all()
+        try:
+            import ctypes
+            ctypes.CDLL(None, use_errno=True).setns(home, it.CLONE_NEWNET)
+        finally:
+            os.close(home)
+        subprocess.run(['ip', 'netns', 'del', ns], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+class Libvirtd:
+    """libvirtd (privileged, qemu:///system) in the namespace ns and in a mount namespace
+    of its own: its /etc/libvirt a copy holding only our hook, its /run, /var/lib/libvirt,
+    /var/cache/libvirt and /var/log/libvirt empty tmpfs, the hook's settings file in a
+    tmpfs over the build's sysconfdir."""
+
+    def __init__(self, it, root, ns):
+        import shutil
+        self.it = it
+        self.dir = os.path.join(root, 'libvirtd')
+        os.makedirs(self.dir)
+        self.etc = os.path.join(self.dir, 'etc-libvirt')
+        shutil.copytree('/etc/libvirt', self.etc, symlinks=True)
+        shutil.rmtree(os.path.join(self.etc, 'hooks'), ignore_errors=True)
+        for sub in ('qemu/networks/autostart', 'qemu/autostart', 'storage/autostart'):
+            shutil.rmtree(os.path.join(self.etc, sub), ignore_errors=True)
+        with open(os.path.join(self.etc, 'qemu.conf'), 'a') as f:
+            f.write(QEMU_CONF)
+        with open(os.path.join(self.etc, 'libvirtd.conf'), 'a') as f:
+            f.write('log_outputs = "3:stderr"\n')
+        hooks = os.path.join(self.etc, 'hooks', 'qemu.d')
+        os.makedirs(hooks)
+        # the program as make install puts it there
+        shutil.copy(os.path.join(it.BUILD, 'hook', 'ila-libvirt-hook'),
+                    os.path.join(hooks, 'ila'))
+        self.hook_conf = self.conf_path(it)
+        self.confdir = os.path.join(self.dir, 'hook-etc')
+        os.makedirs(self.confdir)
+        self.log = os.path.join(self.dir, 'libvirtd.log')
+        self.proc = None
+        self.ns = ns
+
+    @staticmethod
+    def conf_path(it):
+        r = it.run([os.path.join(it.BUILD, 'hook', 'ila-libvirt-hook'), '--help'], timeout=10)
+        for line in r.stdout.splitlines():
+            if line.startswith('Settings: '):
+                return line.split()[1].rstrip(',')
+        raise it.Failed('the hook does not name its settings file: %r' % r.stdout)
+
+    def write_conf(self, control):
+        """The hook's settings file (libvirt clears its hooks' environment)."""
+        d = os.path.dirname(self.hook_conf)
+        anc = d
+        while not os.path.isdir(anc):
+            anc = os.path.dirname(anc)
+        if anc in ('/', '/etc', '/usr', '/var', '/run', '/tmp'):
+            raise self.it.Failed('will not hide %s for the hook\'s settings file %s'
+                                 % (anc, self.hook_conf))
+        self.conf_mount = anc
+        rel = os.path.relpath(d, anc)
+        os.makedirs(os.path.join(self.confdir, rel), exist_ok=True)
+        with open(os.path.join(self.confdir, rel, os.path.basename(self.hook_conf)), 'w') as f:
+            f.write('# written by tests/integration libvirtd\ncontrol %s\ntimeout-ms 5000\n'
+                    % control)
+
+    def start(self):
+        setup = ' && '.join([
+            'mount --bind %s /etc/libvirt' % self.etc,
+            'mount --bind %s %s' % (self.confdir, self.conf_mount),
+            'mount -t tmpfs tmpfs /run',
+            'mount -t tmpfs tmpfs /var/lib/libvirt',
+            'mount -t tmpfs tmpfs /var/cache/libvirt',
+            'mount -t tmpfs tmpfs /var/log/libvirt',
+            'exec %s' % LIBVIRTD,
+        ])
+        logf = open(self.log, 'a')
+        self.proc = self.it.spawn(['ip', 'netns', 'exec', self.ns, 'unshare', '-m',
+                                   '--propagation', 'private', 'sh', '-c', setup],
+                                  stdout=logf, stderr=logf)
+        logf.close()
+        ok = self.it.until(lambda: self.proc.poll() is None and
+                           self.virsh('version', check=False).returncode == 0, 20)
+        if not ok:
+            raise self.it.Failed('libvirtd not answering after 20 s: %s' % self.tail())
+
+    def virsh(self, *args, check=True, timeout=60):
+        r = self.it.run(['nsenter', '-t', str(self.proc.pid), '-m', '-n', VIRSH, '-c',
+                         'qemu:///system'] + list(args), timeout=timeout)
+        if check and r.returncode != 0:
+            raise self.it.Failed('virsh %s: exit %d: %s' % (' '.join(args), r.returncode,
+                                                           r.stderr.strip()[-400:]))
+        return r
+
+    def tail(self, n=12):
+        try:
+            with open(self.log) as f:
+                return ' | '.join(f.read().splitlines()[-n:])
+        except OSError:
+            return '(no log)'
+
+    def close(self):
+        if self.proc and self.proc.poll() is None:
+            self.virsh('destroy', 'ilahk-vm', check=False, timeout=20)
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def start_stamped(it, n):
+    """Starts ilad n with each line of its log stamped (UTC) as it comes; returns the
+    list the lines go to."""
+    import threading
+    lines = []
+    n.proc = it.spawn([it.ILAD, '-d', '-f', n.conf], stdout=subprocess.DEVNULL,
+                      stderr=subprocess.PIPE, universal_newlines=True)
+
+    def read():
+        with open(n.log, 'a') as logf:
+            for line in n.proc.stderr:
+                t = time.time()
+                line = '%s.%06dZ %s' % (time.strftime('%Y-%m-%dT%H:%M:%S', time.gmtime(t)),
+                                        int(t % 1 * 1e6), line.rstrip('\n'))
+                lines.append(line)
+                logf.write(line + '\n')
+    threading.Thread(target=read, daemon=True).start()
+    if not it.until(lambda: n.proc.poll() is None and os.path.exists(n.sock) and
+                    n.ctl('show', 'mapper').get('state') == 'up', 10):
+        raise it.Failed('ilad %s: no mapper session after 10 s' % n.name)
+    return lines
+
+
+def libvirtd_body(it, root, res, lv, kernel):
+    import threading
+    env = it.Env(root, 'libvirtd-ila', ['n1'],
+                 [dict(name='blue', id=1, prefix=it.PREFIX, serve=['n1'], subscribe=['n1'])],
+                 extra='vn blue ipv4-prefix %s\n' % PREFIX4)
+    env.start()
+    n1 = it.Node(env, 'n1', '2001:db8:0:1', 'vn blue ipv4-prefix %s\n' % PREFIX4)
+    with open(n1.conf) as f:
+        conf = f.read().replace('mode control-plane', 'mode host-route')
+    with open(n1.conf, 'w') as f:
+        f.write(conf)
+    stamped = start_stamped(it, n1)
+    lv.write_conf(n1.sock)
+    lv.start()
+    initrd = os.path.join(lv.dir, 'initramfs.cpio.gz')
+    make_initramfs(it, initrd, lv.dir)
+    console = os.path.join(lv.dir, 'console.log')
+    xml = os.path.join(lv.dir, 'domain.xml')
+    with open(xml, 'w') as f:
+        f.write(libvirt_domain(kernel, initrd, console, 'ilahk0'))
+    # ilad's view as it happens: its events, and its log of the control commands
+    events = []
+    mon = it.spawn([it.ILACTL, '-s', n1.sock, 'monitor'], stdout=subprocess.PIPE,
+                   universal_newlines=True)
+
+    def read_mon():
+        for line in mon.stdout:
+            events.append(line.rstrip('\n'))
+    threading.Thread(target=read_mon, daemon=True).start()
+    log_start = len(stamped)
+    lv.virsh('define', xml)
+    t0 = time.time()
+    lv.virsh('start', 'ilahk-vm')
+    t_started = time.time()
+    up = it.until(lambda: all((n1.local(a) or {}).get('state') == 'attached' for a in
+                              (ADDR6, ADDR4)), 10)
+    loc = {a: n1.local(a) for a in (ADDR6, ADDR4)}
+    res.check('libvirtd: virsh start: the hook attached both addresses on the tap ilahk0',
+              up and all(l and l['dev'] == 'ilahk0' and l['registered'] for l in loc.values()),
+              'local %s; libvirtd: %s' % (loc, lv.tail(4)))
+    m = env.ctl('show', 'mappings', ADDR6)['mappings']
+    res.check('libvirtd: the mapper has the workload at n1', m and m[0]['node'] == 'n1' and
+              m[0]['state'] == 'up', '%s' % m)
+    running = lv.virsh('domstate', 'ilahk-vm', check=False).stdout.strip()
+    res.check('libvirtd: the domain runs', running == 'running', running)
+    booted = it.until(lambda: os.path.exists(console) and
+                      'ila-guest-up' in open(console, errors='replace').read(), 30)
+    print('  libvirtd: guest console %s' % ('reached init' if booted else 'did not reach init '
+                                             'within 30 s (TCG); the hook does not need it'),
+          flush=True)
+    t_stop = time.time()
+    lv.virsh('destroy', 'ilahk-vm')
+    t_stopped = time.time()
+    gone = it.until(lambda: all(n1.local(a) is None for a in (ADDR6, ADDR4)), 10)
+    m = env.ctl('show', 'mappings', ADDR6)['mappings']
+    res.check('libvirtd: virsh destroy: the hook detached them down',
+              gone and m and m[0]['node'] == 'n1' and m[0]['state'] == 'down',
+              'local %s, mapper %s' % ({a: n1.local(a) for a in (ADDR6, ADDR4)}, m))
+    lv.virsh('undefine', 'ilahk-vm')
+    time.sleep(0.3)  # the last monitor lines
+    mon.terminate()
+    cmds = [l for l in stamped[log_start:] if 'control:' in l]
+    print('  libvirtd: virsh start at %s, returned %.2f s later; destroy at +%.2f s, returned '
+          '+%.2f s' % (time.strftime('%H:%M:%S', time.gmtime(t0)), t_started - t0,
+                       t_stop - t0, t_stopped - t0), flush=True)
+    print('  libvirtd: control commands ilad ran (its log, stamped as read):', flush=True)
+    for l in cmds:
+        print('    ' + l, flush=True)
+    print('  libvirtd: ilad events (ilactl monitor):', flush=True)
+    for e in events:
+        print('    ' + e, flush=True)
+    # one hook process per phase: its pid groups the commands
+    runs = []
+    for l in cmds:
+        pid = l.rsplit(' pid ', 1)[-1]
+        verb = l.split("control: '", 1)[-1].split("'", 1)[0]
+        verb = ' '.join(w for w in verb.split() if w not in (ADDR6, ADDR4))
+        if not runs or runs[-1][0] != pid:
+            runs.append((pid, []))
+        runs[-1][1].append(verb)
+    want = [('prepare begin', ['expect', 'expect']), ('start begin', ['expect', 'expect']),
+            ('started begin', ['attach dev ilahk0', 'attach dev ilahk0']),
+            ('stopped end', ['detach down', 'detach down'])]
+    for (ph, verbs), (pid, got) in zip(want, runs):
+        print('  libvirtd: hook pid %s: %-14s -> %s' % (pid, ph, ', '.join(got)), flush=True)
+    res.check('libvirtd: ilad saw one hook run per phase, in libvirt\'s order: prepare, '
+              'start, started, stopped (release and the show commands change nothing)',
+              [v for _, v in want] == [g for _, g in runs],
+              '%s' % [g for _, g in runs])
+    n1.proc.send_signal(15)
+    n1.proc.wait(10)
