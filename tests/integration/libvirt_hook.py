@@ -499,6 +499,24 @@ class Libvirtd:
         if not ok:
             raise self.it.Failed('libvirtd not answering after 20 s: %s' % self.tail())
 
+    def restart(self):
+        """libvirtd stops (the domain's QEMU goes on) and a new one starts in the same
+        mount namespace, held by QEMU: it finds the domain running (reconnect)."""
+        r = self.it.run(['nsenter', '-t', str(self.proc.pid), '-m', 'cat',
+                         '/run/libvirt/qemu/ilahk-vm.pid'], timeout=10)
+        qemu = r.stdout.strip()
+        if not qemu.isdigit():
+            raise self.it.Failed('no QEMU pid file: %r %r' % (r.stdout, r.stderr))
+        self.proc.terminate()
+        self.proc.wait(10)
+        logf = open(self.log, 'a')
+        self.proc = self.it.spawn(['nsenter', '-t', qemu, '-m', '-n', LIBVIRTD],
+                                  stdout=logf, stderr=logf)
+        logf.close()
+        if not self.it.until(lambda: self.proc.poll() is None and
+                             self.virsh('version', check=False).returncode == 0, 20):
+            raise self.it.Failed('libvirtd not answering after its restart: %s' % self.tail())
+
     def virsh(self, *args, check=True, timeout=60):
         r = self.it.run(['nsenter', '-t', str(self.proc.pid), '-m', '-n', VIRSH, '-c',
                          'qemu:///system'] + list(args), timeout=timeout)
@@ -593,7 +611,21 @@ def libvirtd_body(it, root, res, lv, kernel):
               m[0]['state'] == 'up', '%s' % m)
     running = lv.virsh('domstate', 'ilahk-vm', check=False).stdout.strip()
     res.check('libvirtd: the domain runs', running == 'running', running)
-    time.sleep(1)   # the guest runs a while (its boot is not needed by the hook)
+    # libvirtd restarts while the domain runs: reconnect attaches again, nothing moves
+    seq = {a: (n1.local(a) or {}).get('seq') for a in (ADDR6, ADDR4)}
+    n_before = len(stamped)
+    lv.restart()
+    again = it.until(lambda: sum("attach" in l for l in stamped[n_before:]) >= 2, 10)
+    after = {a: n1.local(a) or {} for a in (ADDR6, ADDR4)}
+    res.check('libvirtd: libvirtd restarted: its reconnect hook attached both again, same seq',
+              again and all(after[a].get('state') == 'attached' and after[a].get('seq') == seq[a]
+                            and after[a].get('dev') == 'ilahk0' for a in after),
+              'seq %s, local %s, ilad log %s' % (seq, after,
+                                                 [l for l in stamped[n_before:] if 'control' in l]))
+    reconnect_log = [l for l in stamped[n_before:] if 'control:' in l]
+    running = lv.virsh('domstate', 'ilahk-vm', check=False).stdout.strip()
+    res.check('libvirtd: the domain still runs under the new libvirtd', running == 'running',
+              running)
     t_stop = time.time()
     lv.virsh('destroy', 'ilahk-vm')
     t_stopped = time.time()
@@ -603,7 +635,8 @@ def libvirtd_body(it, root, res, lv, kernel):
               gone and m and m[0]['node'] == 'n1' and m[0]['state'] == 'down',
               'local %s, mapper %s' % ({a: n1.local(a) for a in (ADDR6, ADDR4)}, m))
     time.sleep(0.3)  # the last monitor lines
-    first_log, first_events = list(stamped[log_start:]), list(events)
+    first_log = [l for l in stamped[log_start:] if l not in reconnect_log]
+    first_events = list(events)
     # the metadata as an operator sets it on a defined domain
     other = '2001:db8:1::43'
     lv.virsh('metadata', 'ilahk-vm', '--uri', 'urn:ila:libvirt:1', '--key', 'ila', '--config',
@@ -648,6 +681,9 @@ def libvirtd_body(it, root, res, lv, kernel):
             ('stopped end', ['detach down', 'detach down'])]
     for (ph, verbs), (pid, got) in zip(want, runs):
         print('  libvirtd: hook pid %s: %-14s -> %s' % (pid, ph, ', '.join(got)), flush=True)
+    print('  libvirtd: after the restart of libvirtd (reconnect begin):', flush=True)
+    for l in reconnect_log:
+        print('    ' + l, flush=True)
     res.check('libvirtd: ilad saw one hook run per phase, in libvirt\'s order: prepare, '
               'start, started, stopped (release and the show commands change nothing)',
               [v for _, v in want] == [g for _, g in runs],
