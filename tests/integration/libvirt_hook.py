@@ -313,16 +313,23 @@ stdio_handler = "file"
 BOOT_SECONDS = 60   # libvirtd up, the domain defined, started, running
 
 
-def guest_kernel():
-    cache = os.environ.get('ILA_VM_CACHE', '/var/cache/ila-test-kernel')
-    for d in (os.path.join(cache, 'current', 'boot'), '/boot'):
-        try:
-            ks = sorted(f for f in os.listdir(d) if f.startswith('vmlinuz-'))
-        except OSError:
-            continue
-        if ks:
-            return os.path.join(d, ks[-1])
-    return None
+def guest_kernel(it):
+    """The kernel of the tests/vm cache (fetched by its vm_kernel when the cache is
+    empty), else the newest in /boot; None if neither."""
+    r = subprocess.run(['bash', '-c', '. "$1/tests/vm/lib.sh" && vm_kernel >&2 && '
+                        'echo "$VM_VMLINUZ"', 'vm_kernel', it.TOP],
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       universal_newlines=True, timeout=600)
+    k = r.stdout.strip()
+    if r.returncode == 0 and os.path.isfile(k):
+        return k
+    print('  libvirtd: no kernel from the tests/vm cache: %s' % r.stderr.strip()[-200:],
+          flush=True)
+    try:
+        ks = sorted(f for f in os.listdir('/boot') if f.startswith('vmlinuz-'))
+    except OSError:
+        ks = []
+    return os.path.join('/boot', ks[-1]) if ks else None
 
 
 def make_initramfs(it, path, work):
@@ -394,11 +401,10 @@ def suite_libvirtd(it, root, res):
             print('SKIP: libvirtd: libvirt-daemon-system is neither installed nor installable',
                   flush=True)
         return
-    kernel = guest_kernel()
+    kernel = guest_kernel(it)
     if not kernel:
         res.check('libvirtd: a kernel to boot', False,
-                  'no vmlinuz in the tests/vm kernel cache nor in /boot '
-                  '(tests/vm/run fetches one)')
+                  'no kernel: the tests/vm cache could not fetch one and /boot has none')
         return
     tag = os.environ.get('ILA_NETNS_TAG', '') + str(os.getpid())
     ns = 'ila-hklv-' + tag
