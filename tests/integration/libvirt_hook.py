@@ -508,11 +508,10 @@ class Libvirtd:
     def restart(self):
         """libvirtd stops (the domain's QEMU goes on) and a new one starts in the same
         mount namespace, held by QEMU: it finds the domain running (reconnect)."""
-        r = self.it.run(['nsenter', '-t', str(self.proc.pid), '-m', 'cat',
-                         '/run/libvirt/qemu/ilahk-vm.pid'], timeout=10)
-        qemu = r.stdout.strip()
-        if not qemu.isdigit():
-            raise self.it.Failed('no QEMU pid file: %r %r' % (r.stdout, r.stderr))
+        qemu = self.qemu_pid()
+        if not qemu:
+            raise self.it.Failed('no QEMU pid file in libvirtd\'s /run/libvirt/qemu')
+        qemu = str(qemu)
         self.proc.terminate()
         self.proc.wait(10)
         logf = open(self.log, 'a')
@@ -538,8 +537,16 @@ class Libvirtd:
         except OSError:
             return '(no log)'
 
+    def qemu_pid(self):
+        r = subprocess.run(['nsenter', '-t', str(self.proc.pid), '-m', 'cat',
+                            '/run/libvirt/qemu/ilahk-vm.pid'], stdout=subprocess.PIPE,
+                           stderr=subprocess.DEVNULL, universal_newlines=True, timeout=10)
+        return int(r.stdout) if r.stdout.strip().isdigit() else None
+
     def close(self):
+        qemu = None
         if self.proc and self.proc.poll() is None:
+            qemu = self.qemu_pid()
             self.virsh('destroy', 'ilahk-vm', check=False, timeout=20)
             self.proc.terminate()
             try:
@@ -547,6 +554,13 @@ class Libvirtd:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        # the domain's QEMU, if libvirtd could not end it
+        try:
+            with open('/proc/%d/cmdline' % qemu, 'rb') as f:
+                if b'ilahk-vm' in f.read():
+                    os.kill(qemu, 9)
+        except (TypeError, OSError):
+            pass
 
 
 def start_stamped(it, n):
