@@ -426,12 +426,13 @@ static void forget(struct ctl *c, const struct hook_domain *d)
 }
 
 /*
- * migrate, prepare, start (begin): expect every address, and for an
- * incoming migration also prepare it (this node becomes the standby the
- * mapper names to the source). Returns EXIT_REFUSE when ilad refuses an
+ * migrate, prepare, start (begin): expect every address; at migrate also
+ * prepare it (this node becomes the standby the mapper names to the
+ * source), and at start prepare again, on the tap that now exists, what is
+ * prepared here on another device. Returns EXIT_REFUSE when ilad refuses an
  * address or places it in another vn: this node cannot serve the workload.
  */
-static int phase_expect(struct ctl *c, const struct hook_domain *d, bool prepare)
+static int phase_expect(struct ctl *c, const struct hook_domain *d, enum phase ph)
 {
 	bool refused = false;
 	json_object *local = show_local(c, d->name);
@@ -459,16 +460,23 @@ static int phase_expect(struct ctl *c, const struct hook_domain *d, bool prepare
 		forget(c, d);
 		return EXIT_REFUSE;
 	}
-	for (size_t i = 0; prepare && i < d->nifaces; i++) {
+	for (size_t i = 0; i < d->nifaces; i++) {
 		const struct hook_iface *f = &d->ifaces[i];
-		/* the tap does not exist yet on an incoming migration: then ilad
-		 * delivers on the vn's interface if the mapper promotes it */
+		/* at migrate begin the tap does not exist yet (libvirt 9.0 creates
+		 * it before start begin): until then ilad would deliver on the vn's
+		 * interface if the mapper promoted this node */
 		const char *dev = *f->target && if_nametoindex(f->target) ? f->target : NULL;
 
-		for (size_t j = 0; j < f->naddrs; j++)
-			if (strcmp(entry_str(local_entry(local, f->addrs[j].text), "state"),
-				   "attached") != 0)
+		for (size_t j = 0; j < f->naddrs; j++) {
+			json_object *e = local_entry(local, f->addrs[j].text);
+
+			if (ph == PH_MIGRATE && strcmp(entry_str(e, "state"), "attached") != 0)
 				ctl_cmd(c, d->name, "prepare", f->addrs[j].text, dev, NULL);
+			/* start begin of an incoming migration: the standby learns its tap */
+			else if (ph == PH_START && dev && !strcmp(entry_str(e, "state"), "prepared") &&
+				 strcmp(entry_str(e, "dev"), dev) != 0)
+				ctl_cmd(c, d->name, "prepare", f->addrs[j].text, dev, NULL);
+		}
 	}
 	json_object_put(local);
 	return EXIT_OK;
@@ -601,11 +609,11 @@ int main(int argc, char **argv)
 	log_info("domain %s: %s %s", d.name, argv[2], argv[3]);
 	switch (ph) {
 	case PH_MIGRATE:
-		rc = phase_expect(&c, &d, true);
+		rc = phase_expect(&c, &d, ph);
 		break;
 	case PH_PREPARE:
 	case PH_START:
-		rc = phase_expect(&c, &d, false);
+		rc = phase_expect(&c, &d, ph);
 		break;
 	case PH_STARTED:
 		phase_attach(&c, &d, false);
