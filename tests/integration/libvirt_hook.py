@@ -294,6 +294,36 @@ def body(it, root, res):
                       'exit %d after %.0f ms, stderr %r' % (rc, dt * 1000, err.strip()[-200:]))
     finally:
         srv.close()
+    # an ilad whose listen backlog is full: connect() itself blocks; the hook's timer ends it
+    full = env.path('full.sock')
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(full)
+    srv.listen(0)
+    filler = []
+    try:
+        for _ in range(4):   # fill the backlog; a blocking connect would hang the test
+            c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            c.setblocking(False)
+            try:
+                c.connect(full)
+            except (BlockingIOError, OSError):
+                c.close()
+                break
+            filler.append(c)
+        rc, out, err, dt = hook(full, 'started', 'begin', domain_xml('hkb0'),
+                                env={'ILA_HOOK_TIMEOUT_MS': str(TIMEOUT_MS)},
+                                timeout=TIMEOUT_MS / 1000 * 10)
+        print('  libvirt-hook: full backlog, started begin: exit %d after %.0f ms (bound %d ms '
+              '+ 250)' % (rc, dt * 1000, TIMEOUT_MS), flush=True)
+        res.check('libvirt-hook: connect() blocked on a full backlog: the timer ends the hook '
+                  'after its bound, exit 0', rc == 0 and 'time bound reached' in err and
+                  dt * 1000 >= TIMEOUT_MS + 250,
+                  'exit %d after %.0f ms, %d connections filled the backlog, stderr %r'
+                  % (rc, dt * 1000, len(filler), err.strip()[-200:]))
+    finally:
+        for c in filler:
+            c.close()
+        srv.close()
     runs = [dt for ph, dt in hook.ran if dt < TIMEOUT_MS / 1000]
     print('  libvirt-hook: %d hook runs against a live ilad, %.1f ms median, %.1f ms max'
           % (len(runs), sorted(runs)[len(runs) // 2] * 1000, max(runs) * 1000), flush=True)
