@@ -267,6 +267,38 @@ def body(it, root, res):
     res.check('libvirt-hook: other operations: exit 0, nothing read into ilad',
               rc == 0 and out == '' and not local(n2), 'exit %d, stdout %r' % (rc, out))
 
+    # syslog: the hook in a mount namespace whose /dev/log is a socket of the test
+    logsock = env.path('syslog.sock')
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(logsock)
+    rx.settimeout(0.2)
+    try:
+        p = subprocess.run(
+            ['unshare', '-m', '--propagation', 'private', 'sh', '-c',
+             'mount -t tmpfs tmpfs /dev && : > /dev/log && mount --bind "$0" /dev/log && '
+             'exec "$@"', logsock, hook.bin, 'ila-vm1', 'started', 'begin', '-'],
+            input=domain_xml('hkb0'), env={'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
+                                           'ILA_CONTROL': n2.sock, 'ILA_HOOK_CONF': '/nonexistent'},
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True, timeout=30)
+        got = []
+        while True:
+            try:
+                got.append(rx.recv(4096).decode(errors='replace'))
+            except socket.timeout:
+                break
+    finally:
+        rx.close()
+    # <30>: facility daemon (3 << 3) | info (6); <28>: daemon | warning
+    ok = [g for g in got if g.startswith('<30>') and 'ila-libvirt-hook[' in g and
+          'attach %s dev hkb0' % ADDR6 in g]
+    res.check('libvirt-hook: syslog: facility daemon, ident ila-libvirt-hook with the pid, one '
+              'message per command; nothing on stderr without ILA_HOOK_STDERR',
+              p.returncode == 0 and ok and p.stderr == '',
+              'exit %d, stderr %r, %d messages, e.g. %r' % (p.returncode, p.stderr, len(got),
+                                                           got[:3]))
+    hook(n2.sock, 'stopped', 'end', domain_xml('hkb0'))
+    hook(n2.sock, 'release', 'end', domain_xml('hkb0'))
+
     # no ilad: the VM starts all the same
     missing = env.path('no-ilad.sock')
     for op, subop in (('migrate', 'begin'), ('prepare', 'begin'), ('started', 'begin')):
