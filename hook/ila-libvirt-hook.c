@@ -86,8 +86,11 @@ static void on_alarm(int sig)
 	static const char msg[] = IDENT ": time bound reached: giving up, exit 0\n";
 
 	(void)sig;
-	if (log_stderr && write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(EXIT_OK);
+	if (log_stderr) {
+		ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+		(void)w; /* nothing more to do about it */
+	}
 	_exit(EXIT_OK);
 }
 
@@ -122,14 +125,14 @@ static bool parse_bool(const char *s, bool *out)
  * variables ILA_CONTROL, ILA_HOOK_TIMEOUT_MS, ILA_HOOK_STDERR override it.
  * A missing file is no error; a wrong line is logged and skipped.
  */
-static void read_conf(const char *path, struct settings *s)
+static void read_conf(const char *path, struct settings *s, bool quiet)
 {
 	FILE *f = fopen(path, "re");
 	char line[PATH_MAX + 64];
 	unsigned lineno = 0;
 
 	if (!f) {
-		if (errno != ENOENT)
+		if (errno != ENOENT && !quiet)
 			log_warn("%s: %s", path, strerror(errno));
 		return;
 	}
@@ -144,18 +147,19 @@ static void read_conf(const char *path, struct settings *s)
 		val = strtok_r(NULL, " \t", &save);
 		extra = strtok_r(NULL, " \t", &save);
 		if (!val || extra) {
-			log_warn("%s:%u: expected KEY VALUE: line ignored", path, lineno);
+			if (!quiet)
+				log_warn("%s:%u: expected KEY VALUE: line ignored", path, lineno);
 		} else if (strcmp(key, "control") == 0) {
 			snprintf(s->control, sizeof(s->control), "%s", val);
 		} else if (strcmp(key, "timeout-ms") == 0) {
-			if (parse_timeout(val, &s->timeout_ms) < 0)
+			if (parse_timeout(val, &s->timeout_ms) < 0 && !quiet)
 				log_warn("%s:%u: timeout-ms '%s' not in 100-%d: ignored", path,
 					 lineno, val, TIMEOUT_MS_MAX);
 		} else if (strcmp(key, "stderr") == 0) {
-			if (!parse_bool(val, &s->to_stderr))
+			if (!parse_bool(val, &s->to_stderr) && !quiet)
 				log_warn("%s:%u: stderr '%s' is not yes or no: ignored", path,
 					 lineno, val);
-		} else {
+		} else if (!quiet) {
 			log_warn("%s:%u: unknown setting '%s': ignored", path, lineno, key);
 		}
 	}
@@ -164,15 +168,18 @@ static void read_conf(const char *path, struct settings *s)
 
 static void load_settings(struct settings *s)
 {
-	const char *v;
+	const char *v = getenv("ILA_HOOK_CONF");
+	const char *path = v && *v ? v : HOOK_CONF;
 
 	snprintf(s->control, sizeof(s->control), "%s", ILAD_SOCK);
 	s->timeout_ms = TIMEOUT_MS_DEFAULT;
 	s->to_stderr = false;
+	/* a quiet first reading learns where the file's own errors go */
+	read_conf(path, s, true);
+	log_stderr = s->to_stderr;
 	if ((v = getenv("ILA_HOOK_STDERR")) && *v)
-		(void)parse_bool(v, &log_stderr); /* so that the file's errors show too */
-	v = getenv("ILA_HOOK_CONF");
-	read_conf(v && *v ? v : HOOK_CONF, s);
+		(void)parse_bool(v, &log_stderr);
+	read_conf(path, s, false);
 	if ((v = getenv("ILA_CONTROL")) && *v)
 		snprintf(s->control, sizeof(s->control), "%s", v);
 	if ((v = getenv("ILA_HOOK_TIMEOUT_MS")) && *v && parse_timeout(v, &s->timeout_ms) < 0)

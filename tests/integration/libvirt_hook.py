@@ -267,6 +267,25 @@ def body(it, root, res):
     res.check('libvirt-hook: other operations: exit 0, nothing read into ilad',
               rc == 0 and out == '' and not local(n2), 'exit %d, stdout %r' % (rc, out))
 
+    # the settings file, as under libvirt (which clears the environment)
+    conf = env.path('libvirt-hook.conf')
+    with open(conf, 'w') as f:
+        f.write('# the hook\'s settings\ncontrol %s   # n2\ntimeout-ms 3000\nstderr yes\n'
+                'colour blue\ntimeout-ms 5\nstderr maybe\n\n' % n2.sock)
+    p = subprocess.run([hook.bin, 'ila-vm1', 'started', 'begin', '-'], input=domain_xml('hkb0'),
+                       env={'PATH': os.environ.get('PATH', '/usr/bin:/bin'),
+                            'ILA_HOOK_CONF': conf}, stdout=subprocess.PIPE,
+                       stderr=subprocess.PIPE, universal_newlines=True, timeout=30)
+    st = states(n2)
+    res.check('libvirt-hook: the settings file alone (control, stderr) drives the hook; its '
+              'wrong lines are named and ignored',
+              p.returncode == 0 and all(st[a] == ('attached', 'hkb0') for a in addrs) and
+              "unknown setting 'colour'" in p.stderr and "timeout-ms '5' not in" in p.stderr
+              and "stderr 'maybe' is not yes or no" in p.stderr,
+              'exit %d, local %s, stderr %r' % (p.returncode, st, p.stderr[-400:]))
+    hook(n2.sock, 'stopped', 'end', domain_xml('hkb0'))
+    hook(n2.sock, 'release', 'end', domain_xml('hkb0'))
+
     # syslog: the hook in a mount namespace whose /dev/log is a socket of the test
     logsock = env.path('syslog.sock')
     rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
