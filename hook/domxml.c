@@ -27,6 +27,15 @@ static bool is_ila(const xmlNode *n, const char *name)
 	       xmlStrcmp(n->ns->href, BAD_CAST HOOK_NS) == 0;
 }
 
+/* Inside ila:workload, an element of our namespace or of none: `virsh
+ * metadata --set` puts only the top element and its children in the
+ * namespace, and leaves the elements below them in none. */
+static bool is_ours(const xmlNode *n, const char *name)
+{
+	return is_elem(n, name) && (!n->ns || (n->ns->href &&
+		xmlStrcmp(n->ns->href, BAD_CAST HOOK_NS) == 0));
+}
+
 /* An element of no namespace (libvirt's own) named name. */
 static bool is_plain(const xmlNode *n, const char *name)
 {
@@ -142,7 +151,7 @@ static int parse_iface(const xmlNode *n, struct hook_domain *d, char *err, size_
 	for (const xmlNode *c = n->children; c; c = c->next) {
 		struct hook_addr a;
 
-		if (!is_ila(c, "address"))
+		if (!is_ours(c, "address"))
 			continue;
 		if (!text(c, buf, sizeof(buf)) || !parse_addr(buf, &a)) {
 			snprintf(err, errlen, "ila:interface %s: ila:address '%.45s' is neither "
@@ -235,7 +244,7 @@ static int parse_root(const xmlNode *root, struct hook_domain *d, char *err, siz
 	if (!wl)
 		return 0;
 	for (const xmlNode *c = wl->children; c; c = c->next) {
-		if (!is_ila(c, "interface"))
+		if (!is_ours(c, "interface"))
 			continue;
 		if (d->nifaces == HOOK_MAX_IFACES) {
 			snprintf(err, errlen, "more than %d ila:interface elements",

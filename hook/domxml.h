@@ -4,8 +4,10 @@
  * interfaces and addresses from <metadata><ila:workload
  * xmlns:ila="urn:ila:libvirt:1">, and for each the device libvirt gave it
  * (<devices><interface> with the same <mac address>, its <target dev>).
- * Parsed by libxml2, without network access, DTD loading or entity
- * expansion.
+ * Inside ila:workload, ila:interface and ila:address may also be in no
+ * namespace (as `virsh metadata --set` leaves the elements below the top
+ * one's children). Parsed by libxml2, without network access, DTD loading
+ * or entity expansion.
  */
 #ifndef ILA_HOOK_DOMXML_H
 #define ILA_HOOK_DOMXML_H

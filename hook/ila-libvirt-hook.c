@@ -89,8 +89,11 @@ static void on_alarm(int sig)
 	static const char msg[] = IDENT ": time bound reached: giving up, exit 0\n";
 
 	(void)sig;
-	if (log_stderr && write(STDERR_FILENO, msg, sizeof(msg) - 1) < 0)
-		_exit(EXIT_OK);
+	if (log_stderr) {
+		ssize_t w = write(STDERR_FILENO, msg, sizeof(msg) - 1);
+
+		(void)w; /* nothing more to do about it */
+	}
 	_exit(EXIT_OK);
 }
 
@@ -125,14 +128,14 @@ static bool parse_bool(const char *s, bool *out)
  * variables ILA_CONTROL, ILA_HOOK_TIMEOUT_MS, ILA_HOOK_STDERR override it.
  * A missing file is no error; a wrong line is logged and skipped.
  */
-static void read_conf(const char *path, struct settings *s)
+static void read_conf(const char *path, struct settings *s, bool quiet)
 {
 	FILE *f = fopen(path, "re");
 	char line[PATH_MAX + 64];
 	unsigned lineno = 0;
 
 	if (!f) {
-		if (errno != ENOENT)
+		if (errno != ENOENT && !quiet)
 			log_warn("%s: %s", path, strerror(errno));
 		return;
 	}
@@ -147,18 +150,19 @@ static void read_conf(const char *path, struct settings *s)
 		val = strtok_r(NULL, " \t", &save);
 		extra = strtok_r(NULL, " \t", &save);
 		if (!val || extra) {
-			log_warn("%s:%u: expected KEY VALUE: line ignored", path, lineno);
+			if (!quiet)
+				log_warn("%s:%u: expected KEY VALUE: line ignored", path, lineno);
 		} else if (strcmp(key, "control") == 0) {
 			snprintf(s->control, sizeof(s->control), "%s", val);
 		} else if (strcmp(key, "timeout-ms") == 0) {
-			if (parse_timeout(val, &s->timeout_ms) < 0)
+			if (parse_timeout(val, &s->timeout_ms) < 0 && !quiet)
 				log_warn("%s:%u: timeout-ms '%s' not in 100-%d: ignored", path,
 					 lineno, val, TIMEOUT_MS_MAX);
 		} else if (strcmp(key, "stderr") == 0) {
-			if (!parse_bool(val, &s->to_stderr))
+			if (!parse_bool(val, &s->to_stderr) && !quiet)
 				log_warn("%s:%u: stderr '%s' is not yes or no: ignored", path,
 					 lineno, val);
-		} else {
+		} else if (!quiet) {
 			log_warn("%s:%u: unknown setting '%s': ignored", path, lineno, key);
 		}
 	}
@@ -167,15 +171,18 @@ static void read_conf(const char *path, struct settings *s)
 
 static void load_settings(struct settings *s)
 {
-	const char *v;
+	const char *v = getenv("ILA_HOOK_CONF");
+	const char *path = v && *v ? v : HOOK_CONF;
 
 	snprintf(s->control, sizeof(s->control), "%s", ILAD_SOCK);
 	s->timeout_ms = TIMEOUT_MS_DEFAULT;
 	s->to_stderr = false;
+	/* a quiet first reading learns where the file's own errors go */
+	read_conf(path, s, true);
+	log_stderr = s->to_stderr;
 	if ((v = getenv("ILA_HOOK_STDERR")) && *v)
-		(void)parse_bool(v, &log_stderr); /* so that the file's errors show too */
-	v = getenv("ILA_HOOK_CONF");
-	read_conf(v && *v ? v : HOOK_CONF, s);
+		(void)parse_bool(v, &log_stderr);
+	read_conf(path, s, false);
 	if ((v = getenv("ILA_CONTROL")) && *v)
 		snprintf(s->control, sizeof(s->control), "%s", v);
 	if ((v = getenv("ILA_HOOK_TIMEOUT_MS")) && *v && parse_timeout(v, &s->timeout_ms) < 0)
@@ -430,12 +437,13 @@ static void forget(struct ctl *c, const struct hook_domain *d)
 }
 
 /*
- * migrate, prepare, start (begin): expect every address, and for an
- * incoming migration also prepare it (this node becomes the standby the
- * mapper names to the source). Returns EXIT_REFUSE when ilad refuses an
+ * migrate, prepare, start (begin): expect every address; at migrate also
+ * prepare it (this node becomes the standby the mapper names to the
+ * source), and at start prepare again, on the tap that now exists, what is
+ * prepared here on another device. Returns EXIT_REFUSE when ilad refuses an
  * address or places it in another vn: this node cannot serve the workload.
  */
-static int phase_expect(struct ctl *c, const struct hook_domain *d, bool prepare)
+static int phase_expect(struct ctl *c, const struct hook_domain *d, enum phase ph)
 {
 	bool refused = false;
 	json_object *local = show_local(c, d->name);
@@ -463,16 +471,23 @@ static int phase_expect(struct ctl *c, const struct hook_domain *d, bool prepare
 		forget(c, d);
 		return EXIT_REFUSE;
 	}
-	for (size_t i = 0; prepare && i < d->nifaces; i++) {
+	for (size_t i = 0; i < d->nifaces; i++) {
 		const struct hook_iface *f = &d->ifaces[i];
-		/* the tap does not exist yet on an incoming migration: then ilad
-		 * delivers on the vn's interface if the mapper promotes it */
+		/* at migrate begin the tap does not exist yet (libvirt 9.0 creates
+		 * it before start begin): until then ilad would deliver on the vn's
+		 * interface if the mapper promoted this node */
 		const char *dev = *f->target && if_nametoindex(f->target) ? f->target : NULL;
 
-		for (size_t j = 0; j < f->naddrs; j++)
-			if (strcmp(entry_str(local_entry(local, f->addrs[j].text), "state"),
-				   "attached") != 0)
+		for (size_t j = 0; j < f->naddrs; j++) {
+			json_object *e = local_entry(local, f->addrs[j].text);
+
+			if (ph == PH_MIGRATE && strcmp(entry_str(e, "state"), "attached") != 0)
 				ctl_cmd(c, d->name, "prepare", f->addrs[j].text, dev, NULL);
+			/* start begin of an incoming migration: the standby learns its tap */
+			else if (ph == PH_START && dev && !strcmp(entry_str(e, "state"), "prepared") &&
+				 strcmp(entry_str(e, "dev"), dev) != 0)
+				ctl_cmd(c, d->name, "prepare", f->addrs[j].text, dev, NULL);
+		}
 	}
 	json_object_put(local);
 	return EXIT_OK;
@@ -644,11 +659,11 @@ int main(int argc, char **argv)
 	log_info("domain %s: %s %s", d.name, argv[2], argv[3]);
 	switch (ph) {
 	case PH_MIGRATE:
-		rc = phase_expect(&c, &d, true);
+		rc = phase_expect(&c, &d, ph);
 		break;
 	case PH_PREPARE:
 	case PH_START:
-		rc = phase_expect(&c, &d, false);
+		rc = phase_expect(&c, &d, ph);
 		if (ph == PH_START && rc == EXIT_OK)
 			phase_incoming(&c, &d);
 		break;

@@ -120,12 +120,32 @@ static void test_unknown_ignored(void **state)
 	(void)state;
 	assert_int_equal(parse(WL_OPEN "<ila:comment>hi</ila:comment>"
 			       "<ila:interface mac='52:54:00:12:34:56' vn='blue' colour='red'>"
-			       "<ila:note>x</ila:note><address>not ours</address>"
+			       "<ila:note>x</ila:note><o:address xmlns:o='urn:o'>not ours</o:address>"
 			       "<ila:address>2001:db8:1::1</ila:address></ila:interface>"
 			       "<ila:future/></ila:workload>", DEV1, &d, err), 0);
 	assert_int_equal(d.nifaces, 1);
 	assert_int_equal(d.ifaces[0].naddrs, 1);
 	assert_string_equal(d.ifaces[0].target, "vnet7");
+}
+
+/* as `virsh metadata --uri urn:ila:libvirt:1 --key ila --set` stores it */
+static void test_virsh_metadata_shape(void **state)
+{
+	struct hook_domain d;
+	char err[256];
+
+	(void)state;
+	assert_int_equal(parse("<ila:workload xmlns:ila=\"urn:ila:libvirt:1\">"
+			       "<ila:interface mac='52:54:00:12:34:56' vn='blue'>"
+			       "<address>2001:db8:1::7</address></ila:interface></ila:workload>",
+			       DEV1, &d, err), 0);
+	assert_int_equal(d.nifaces, 1);
+	assert_string_equal(d.ifaces[0].addrs[0].text, "2001:db8:1::7");
+	/* another namespace is not ours */
+	assert_int_equal(parse(WL_OPEN "<ila:interface mac='52:54:00:12:34:56' vn='blue'>"
+			       "<x:address xmlns:x='urn:x'>2001:db8:1::7</x:address>"
+			       "</ila:interface></ila:workload>", DEV1, &d, err), -EINVAL);
+	assert_non_null(strstr(err, "has no ila:address"));
 }
 
 static void test_no_target(void **state)
@@ -302,6 +322,7 @@ int main(void)
 		cmocka_unit_test(test_no_metadata),
 		cmocka_unit_test(test_canonical_and_case),
 		cmocka_unit_test(test_unknown_ignored),
+		cmocka_unit_test(test_virsh_metadata_shape),
 		cmocka_unit_test(test_no_target),
 		cmocka_unit_test(test_two_interfaces),
 		cmocka_unit_test(test_bad_metadata),
