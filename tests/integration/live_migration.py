@@ -95,6 +95,8 @@ ip link set eth0 up
 ip -6 addr add %(addr)s/128 dev eth0
 ip -6 route add default via %(gw)s dev eth0
 nc -ll -p %(tcp)d -e /bin/cat &
+# the end of the boot (deferred work under emulation) out of the first move
+sleep 5
 echo MIG-READY
 for run in 1 2 3; do
 	/bin/flood recv -p %(udp)d -n %(count)d -t 300 -w 3000 -i $run 2>&1 |
