@@ -45,19 +45,20 @@ def zmsg(cmd, body=b''):
     return struct.pack('>HBBIH', 10 + len(body), 254, 6, 0, cmd) + body
 
 
-def other_client(path):
-    """A babel client of zebra 8.4.4 (8.x numbering) adding OTHER with tag 7."""
+def other_client(rel, path):
+    """A babel client of zebra adding OTHER with tag 7, numbered as the
+    release rel does (8.x: HELLO 18, ROUTE_ADD 8, babel 22; 10.x: 19, 9, 23)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(5)
     s.connect(path)
-    # HELLO (18): babel (22), instance 0, session 0, receive_notify, not synchronous
-    s.sendall(zmsg(18, struct.pack('>BHIBB', 22, 0, 0, 1, 0)))
+    # HELLO: babel, instance 0, session 0, (8.x: receive_notify,) not synchronous
+    s.sendall(zmsg(rel.cmd_hello, rel.hello(rel.rt_babel)))
     prefix = socket.inet_pton(socket.AF_INET6, OTHER.split('/')[0])[:8]
-    # ROUTE_ADD (8): babel, flags 0, message NEXTHOP|METRIC|TAG, unicast,
+    # ROUTE_ADD: babel, flags 0, message NEXTHOP|METRIC|TAG, unicast,
     # AF_INET6 /64, one blackhole next hop (type 6, flags 0, null), metric, tag
-    body = (struct.pack('>BHII', 22, 0, 0, 0x01 | 0x04 | 0x08) + bytes([1, 10, 64]) + prefix +
-            struct.pack('>HIBBB', 1, 0, 6, 0, 1) + struct.pack('>II', 0, OTHER_TAG))
-    s.sendall(zmsg(8, body))
+    body = (struct.pack('>BHII', rel.rt_babel, 0, 0, 0x01 | 0x04 | 0x08) + bytes([1, 10, 64]) +
+            prefix + struct.pack('>HIBBB', 1, 0, 6, 0, 1) + struct.pack('>II', 0, OTHER_TAG))
+    s.sendall(zmsg(rel.cmd_route_add, body))
     return s
 
 
@@ -75,7 +76,7 @@ def run_suite(h, res, root, timings):
     r2 = h.Router(d, tag + 'r2', 'r2', 65002, 65001, (LINK4[1], LINK6[1]),
                   (LINK4[0], LINK6[0]))
     with open(os.path.join(r1.dir, 'bgpd.conf'), 'w') as f:
-        f.write(example_conf(h, 'r1', r1.dir))
+        f.write(example_conf(h, 'r1', r1.cdir))
     for r in (r1, r2):
         h.run(['ip', 'netns', 'add', r.ns], check=True)
         h.NETNS.append(r.ns)
@@ -127,7 +128,7 @@ def run_suite(h, res, root, timings):
     st, _ = h.wait(ilad_routes, 15, step=0.05)
     res.require('face: ilad up, its locator /64 installed by zebra', st is not None,
                 'ilad exited %s' % p.poll() if p.poll() is not None else '')
-    oc = other_client(r1.zsock)
+    oc = other_client(h.REL, r1.zsock)
     try:
         ok, _ = h.wait(lambda: 'babel' in r1.rib('ipv6').get(OTHER, set()), 10, step=0.05)
         res.require('face: a second babel client\'s /64 with tag 7 in R1\'s RIB', ok)
