@@ -39,6 +39,8 @@ if [ -f "$root.complete" ] && [ -x "$root/usr/lib/frr/zebra" ]; then
 	exit 0
 fi
 
+# What an interrupted build left (under the lock, no build runs now).
+rm -rf "$cache"/.build.*
 t0=$(date +%s)
 say "building $root (debootstrap trixie from $mirror, then frr)"
 tmp=$(mktemp -d "$cache/.build.XXXXXX")
