@@ -964,8 +964,8 @@ def stale_kept_for_good(h, res, w, wl6, t0, rc, held):
     while time.monotonic() < end:
         time.sleep(0.1)
     kept = wl6 in babel_rib(w.r1) and has_route(fib(w.r1, 6).get(wl6), 'babel')
-    res.check('stale time: zebra keeps the /128 of the stopped ilad1 (RIB and kernel) and, '
-              'as %s does, still %d s after its %d s are over' % (h.REL.name, 2, STALE_S),
+    res.check('stale time: zebra keeps the /128 of the stopped ilad1 (RIB and kernel), and '
+              'still %d s after its %d s are over' % (2, STALE_S),
               rc == 0 and held and kept,
               'exit %s; held right after the exit %s; %.1f s later %s' % (
                   rc, held, time.monotonic() - t0, kept))
@@ -976,8 +976,8 @@ def stale_kept_for_good(h, res, w, wl6, t0, rc, held):
     n1.stop()
     gone, dt = h.wait(lambda: wl6 not in babel_rib(w.r1) and not fib(w.r1, 6).get(wl6), 10,
                       step=0.05)
-    res.check('stale, %s: the next ilad1 adopts the /128 left behind and, stopped with '
-              '--flush-on-exit, removes it from R1 (RIB and kernel)' % h.REL.name,
+    res.check('stale: the next ilad1 adopts the /128 left behind and, stopped with '
+              '--flush-on-exit, removes it from R1 (RIB and kernel)',
               ok and gone, 'adopted %s; gone %s after %s' % (st.get('adopted'), gone, ms(dt)))
 
 
