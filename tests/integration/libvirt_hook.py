@@ -251,6 +251,7 @@ def body(it, root, res):
             # started attached what ilad accepted: the guest runs; let it go
             hook(n2.sock, 'stopped', 'end', domain_xml('hkb0', **kw))
             hook(n2.sock, 'release', 'end', domain_xml('hkb0', **kw))
+    it.until(lambda: not local(n2))   # the deregistrations above answered
     rc, out, err, dt = hook(n2.sock, 'started', 'begin', domain_xml('hkb0', metadata=False))
     res.check('libvirt-hook: a domain without ila metadata: exit 0, silent, nothing done',
               rc == 0 and out == '' and err == '' and not local(n2),
@@ -263,6 +264,7 @@ def body(it, root, res):
     rc, out, err, dt = hook(n2.sock, 'migrate', 'begin', '<domain><name>x</name>')
     res.check('libvirt-hook: XML that does not parse refuses a migration, with the reason',
               rc == 1 and 'domain XML' in err, 'exit %d, stderr %r' % (rc, err.strip()))
+    it.until(lambda: not local(n2))
     rc, out, err, dt = hook(n2.sock, 'restore', 'begin', 'anything')
     res.check('libvirt-hook: other operations: exit 0, nothing read into ilad',
               rc == 0 and out == '' and not local(n2), 'exit %d, stdout %r' % (rc, out))
