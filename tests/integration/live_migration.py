@@ -28,7 +28,9 @@ busy through all:
      dev TAP` once the tap exists, at `start begin`) delivers them into the
      tap, whose queue (TAP_QLEN) holds them until the guest runs there.
      The losses must stay within the guest's own pause (lost <= RATE x
-     downtime) and the destination's tap drops nothing.
+     the time from QMP's STOP at the source to RESUME at the destination;
+     QEMU's `downtime` counts only the source's side) and the destination's
+     tap drops nothing.
   2. B -> A without it: W's packets go on into the stopped guest's tap at
      the source until the destination attaches and the mapper's push
      re-points C (the losses printed).
@@ -625,18 +627,24 @@ class Suite:
                      line is not None, g_dst.console()[-600:])
         r = N.parse_kv(line)
         down_ms = info.get('downtime', 0)
+        # the guest's own pause: from STOP at the source to RESUME at the
+        # destination, as QMP reports them (QEMU's downtime counts the
+        # source's side only, not the destination's load and start)
         t_stop = g_src.qmp.event_time('STOP')
+        t_resume = g_dst.qmp.event_time('RESUME')
+        pause_ms = int((t_resume - t_stop) * 1000) if t_stop and t_resume else down_ms
         st1 = {n: net.stats(n) for n in (src, dst)}
         lost = r.get('lost', -1)
         label = {'connection': 'with the handover at STOP', None: 'without handover (the push)',
                  'hook': 'with the handover at STOP through ila-libvirt-hook'}[early]
         self.info('%s -> %s %s: %d UDP packets at %d/s, sent %s, received %s, lost %d, '
-                  'duplicated %s; QEMU downtime %s ms (%d packets at %d/s); stop to C '
-                  're-pointed %.0f ms; migration %.1f s, stream %.1f s' % (
+                  'duplicated %s; QEMU downtime %s ms, the guest paused %d ms (STOP to '
+                  'RESUME; %d packets at %d/s); STOP to C re-pointed %.0f ms; migration '
+                  '%.1f s, stream %.1f s' % (
                       src.upper(), dst.upper(), label, COUNT, RATE, sent.get('sent'),
-                      r.get('unique'), lost, r.get('dup'), down_ms, down_ms * RATE // 1000,
-                      RATE, (t_c - t_stop) * 1000 if t_stop else -1, t_done - t_mig,
-                      t_end - t_stream))
+                      r.get('unique'), lost, r.get('dup'), down_ms, pause_ms,
+                      pause_ms * RATE // 1000, RATE, (t_c - t_stop) * 1000 if t_stop else -1,
+                      t_done - t_mig, t_end - t_stream))
         self.info('%s -> %s: into the taps: %s; the guest: %s' % (
             src.upper(), dst.upper(), ', '.join(
                 '%s +%d (dropped +%d)' % (n.upper(), tap1[n][0] - tap0[n][0],
@@ -663,32 +671,34 @@ class Suite:
             gap = r.get('last_lost', -1) - r.get('first_lost', 0) + 1 if lost else 0
             if early == 'connection':
                 self.check('%s -> %s: packets lost (%d) within the guest\'s own pause: <= %d, '
-                           'the packets of QEMU\'s downtime %s ms at %d/s' % (
-                               src.upper(), dst.upper(), lost, down_ms * RATE // 1000,
-                               down_ms, RATE),
-                           0 <= lost <= down_ms * RATE // 1000 and r.get('dup') == 0, line)
+                           'the packets of its %d ms from STOP to RESUME at %d/s (QEMU\'s '
+                           'downtime %s ms)' % (
+                               src.upper(), dst.upper(), lost, pause_ms * RATE // 1000,
+                               pause_ms, RATE, down_ms),
+                           0 <= lost <= pause_ms * RATE // 1000 and r.get('dup') == 0, line)
             else:
                 # the hook's own run (a process, the XML, show local) adds to
                 # the pause: what reaches the source meanwhile is lost
-                most = int((down_ms + handed.get('after_stop_ms', 0)) * RATE // 1000)
+                most = int((pause_ms + handed.get('after_stop_ms', 0)) * RATE // 1000)
                 self.check('%s -> %s: packets lost (%d, one run of %d) within the pause and '
-                           'the hook\'s run: <= %d, the packets of %s ms + %.0f ms at %d/s' % (
-                               src.upper(), dst.upper(), lost, gap, most, down_ms,
+                           'the hook\'s run: <= %d, the packets of %d ms + %.0f ms at %d/s' % (
+                               src.upper(), dst.upper(), lost, gap, most, pause_ms,
                                handed.get('after_stop_ms', 0), RATE),
                            0 <= lost <= most and gap == lost and r.get('dup') == 0, line)
             self.check('%s -> %s: the destination\'s tap held what reached it before the '
-                       'guest ran there: %d packets into it by the push, %d dropped (queue %d, pause '
-                       '%s ms x %d/s)' % (
+                       'guest ran there: %d packets into it by the push, %d dropped (queue %d, '
+                       'pause %d ms x %d/s)' % (
                            src.upper(), dst.upper(), tap1[dst][0] - tap0[dst][0],
-                           tap1[dst][1] - tap0[dst][1], TAP_QLEN, down_ms, RATE),
+                           tap1[dst][1] - tap0[dst][1], TAP_QLEN, pause_ms, RATE),
                        tap1[dst][0] > tap0[dst][0] and tap1[dst][1] == tap0[dst][1],
                        (tap0, tap1))
         else:
-            self.check('%s -> %s: packets lost without the handover: %d (QEMU downtime %s ms, '
-                       '%d packets at %d/s)' % (src.upper(), dst.upper(), lost, down_ms,
-                                                down_ms * RATE // 1000, RATE),
+            self.check('%s -> %s: packets lost without the handover: %d (the guest paused %d '
+                       'ms, %d packets at %d/s; QEMU downtime %s ms)' % (
+                           src.upper(), dst.upper(), lost, pause_ms, pause_ms * RATE // 1000,
+                           RATE, down_ms),
                        lost >= 0 and r.get('dup') == 0, line)
-        self.results[early] = (lost, down_ms)
+        self.results[early] = (lost, down_ms, pause_ms)
         return lost, down_ms
 
     def run(self):
@@ -703,12 +713,13 @@ class Suite:
                    'longest wait %.0f ms, no reset' % (len(self.results), self.tcp.rounds,
                                                        self.tcp.max_wait * 1000),
                    self.tcp.error is None and self.tcp.rounds > 0, self.tcp.error or '')
-        (l1, d1), (l0, d0) = self.results['connection'], self.results[None]
-        self.info('live migration: with the handover %d packets lost (downtime %s ms); '
-                  'without, %d lost (downtime %s ms)%s; %d packets/s' % (
-                      l1, d1, l0, d0, '; with the handover through ila-libvirt-hook %d lost '
-                      '(downtime %s ms)' % self.results['hook'] if 'hook' in self.results
-                      else '', RATE))
+        (l1, d1, p1), (l0, d0, p0) = self.results['connection'], self.results[None]
+        self.info('live migration: with the handover %d packets lost (QEMU downtime %s ms, '
+                  'paused %d ms); without, %d lost (downtime %s ms, paused %d ms)%s; %d '
+                  'packets/s' % (
+                      l1, d1, p1, l0, d0, p0, '; with the handover through ila-libvirt-hook '
+                      '%d lost (downtime %s ms, paused %d ms)' % self.results['hook']
+                      if 'hook' in self.results else '', RATE))
         ph = ' '.join('%s:%s@%.2f' % (n.upper(), p.replace(' ', '-'), t - self.phases[0][0])
                       for t, n, p in self.phases)
         self.info('%s phases (s from the first): %s' % (
