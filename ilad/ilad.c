@@ -184,6 +184,8 @@ int main(int argc, char **argv)
 	}
 	if (local_init(&d, err, sizeof(err)) < 0)
 		ila_fatal("neighbour events: %s", err);
+	if (gateway_init(&d, err, sizeof(err)) < 0)
+		ila_fatal("gateway: %s", err);
 	if (zebra_init(&d, err, sizeof(err)) < 0)
 		ila_fatal("zebra: %s", err);
 	ila_daemon_make_parent(d.conf->control);
@@ -232,6 +234,7 @@ int main(int argc, char **argv)
 	bpfpath_close(&d, d.opts.flush_on_exit);
 	zebra_stop(&d, d.opts.flush_on_exit);
 	local_free(&d);
+	gateway_free(&d);
 	ilad_events_free(&d);
 	metrics_close(&d);
 	show_close(&d);

@@ -238,6 +238,8 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 			 "'vn %s interface IFNAME'", addr, ilad_vn(d, k.vn)->name);
 		return -ENODEV;
 	}
+	if (dev)
+		gateway_dev(d, k.vn, ifname);
 	int64_t xid = do_attach(d, &k, ifindex, ifname);
 	if (xid < 0) {
 		snprintf(err, errlen, "%s: %s", addr, strerror((int)-xid));
@@ -310,6 +312,8 @@ int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, 
 		snprintf(err, errlen, "%s already runs here", addr);
 		return -EEXIST;
 	}
+	if (dev)
+		gateway_dev(d, k.vn, ifname);
 	/* where it will be delivered if the mapper promotes this node */
 	l->ifindex = ifindex;
 	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
