@@ -503,32 +503,38 @@ def main():
         else:
             mappings(net, 'before: W runs on A')
 
+        # W never learns that it moves: its routes and its neighbour entry for
+        # the anycast gateway, read now, are compared after the moves
+        view0 = net.w_view()
+
         def hot():
-            net.w_via('b')
+            # the hypervisor re-plugs W's link at B; B attaches it at once
             t = time.monotonic()
-            net.ilactl('b', 'attach', W_SIR, 'dev', dev('b', 'w'))
+            net.move_w('b', lambda: net.ilactl('b', 'attach', W_SIR, 'dev', dev('b', 'w')))
             return t, 'ila ' + LOC['b']
 
         def hot_failover():
-            nonlocal resume
-            net.w_via('b')
-            # instance 1, which every node is on, dies before B attaches W
-            p = net.procs['mapper1']
-            p.send_signal(signal.SIGKILL)
-            tk = time.monotonic()
-            kill_wall[0] = time.time()
-            resume = Resume(net, INSTANCE_PORTS[1], tk)
-            resume.start()
-            t = time.monotonic()
-            net.ilactl('b', 'attach', W_SIR, 'dev', dev('b', 'w'))
+            def kill_attach():
+                nonlocal resume
+                # instance 1, which every node is on, dies before B attaches W
+                p = net.procs['mapper1']
+                p.send_signal(signal.SIGKILL)
+                tk = time.monotonic()
+                kill_wall[0] = time.time()
+                resume = Resume(net, INSTANCE_PORTS[1], tk)
+                resume.start()
+                t = time.monotonic()
+                net.ilactl('b', 'attach', W_SIR, 'dev', dev('b', 'w'))
+                return t
+            # W's link re-plugged at B first
+            _, t = net.move_w('b', kill_attach)
             return t, 'ila ' + LOC['b']
 
         def cold():
             net.ilactl('b', 'detach', W_SIR, 'down')
             time.sleep(0.5)         # the workload is in transit
-            net.w_via('a')
             t = time.monotonic()
-            net.ilactl('a', 'attach', W_SIR, 'dev', dev('a', 'w'))
+            net.move_w('a', lambda: net.ilactl('a', 'attach', W_SIR, 'dev', dev('a', 'w')))
             return t, 'ila ' + LOC['a']
 
         moved = True
@@ -537,7 +543,7 @@ def main():
             snaps = {n: net.stats(n).get('snapshots', 0) for n in ('a', 'b', 'c')}
             mon = start_monitor(net, 'b')
             say('\n== hot move A -> B under %d packets/s from X; instance 1 SIGKILLed in '
-                'the middle (W already sends by B, B has not attached it yet)' % RATE)
+                'the middle (W\'s link already at B, B has not attached it yet)' % RATE)
             rows = [move(net, 1, 'hot A->B', hot_failover, settle=30)]
             net.procs['mapper1'].wait(10)
             resume.join(max(0.0, resume.t0 + resume.limit - time.monotonic()) + 1)
@@ -563,6 +569,12 @@ def main():
             say('\n== C\'s mappings with their BPF counters (packets and bytes ila_out '
                 'translated): ilactl show mappings')
             say(net.ilactl('c', 'show', 'mappings')[1].rstrip())
+        view1 = net.w_view()
+        say('\n== W after the moves: `ip -j route` and `ip -j neigh` for the gateway %s '
+            '(lladdr %s) in W %s' % (
+                ilad_net.GW6, (view1.get('gw6') or [{}])[0].get('lladdr'),
+                'unchanged: W never learned that it moved' if view1 == view0
+                else 'CHANGED: before %s after %s' % (view0, view1)))
         say('\n== report')
         say('%-10s %8s %9s %6s %5s %13s  %s' % ('move', 'sent', 'received', 'lost', 'dup',
                                              'icmp-unreach', 'convergence at C'))
@@ -571,6 +583,8 @@ def main():
         say('(convergence: from `ilactl attach` at the new node until the correspondent\'s '
             'node has %s;' % ('W at its new locator in its BPF map' if net.bpf
                                    else 'the new route'))
+        say(' a hot move loses what reaches the old node while W\'s link is unplugged, '
+            'before that node learns the move;')
         say(' a cold move loses what is sent while the workload is '
             'away, and those senders get ICMPv6 unreachable,\n which the kernel rate-limits: '
             'icmp-unreach counts the errors the sender received)')
