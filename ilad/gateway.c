@@ -231,6 +231,15 @@ static void link_event(void *arg, const struct klink *l)
 	 * the same state: only an appearance or a link coming up applies */
 	if (appeared || came_up)
 		gw_apply(d, g, l);
+	if (l->up && (appeared || came_up)) {
+		/* local.c delivers on it the workloads waiting for it (the
+		 * kernel takes no route through a link that is down) */
+		struct ilad_ev ev = { .type = ILAD_EV_DEV_APPEARED, .vn = g->vn,
+				      .ifindex = l->ifindex };
+
+		snprintf(ev.name, sizeof(ev.name), "%s", l->name);
+		ilad_post(d, &ev);
+	}
 }
 
 static void link_io_cb(struct ev_loop *loop, ev_io *w, int revents)

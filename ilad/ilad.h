@@ -249,6 +249,7 @@ enum ilad_ev_type {
 	ILAD_EV_ANSWERED,	/* a REPLY: keys asked, recs found */
 	ILAD_EV_QUERY_WAITING,	/* session up: ask about what waits */
 	ILAD_EV_OD_PUSHED,	/* cache on-demand: a pushed record (rec) */
+	ILAD_EV_DEV_APPEARED,	/* a workload interface of vn appeared, up: ifindex, name */
 };
 
 struct ilad_ev {
@@ -393,6 +394,9 @@ struct lh_table *cache_table_new(int size, lh_entry_free_fn *free_fn);
 void cache_touch(struct ilad *d, const struct ilad_key *k);
 /* Writes every queued change to the kernel in one netlink batch. */
 void cache_flush(struct ilad *d);
+/* k's routes are written again at the next flush, whatever ilad believes is
+ * installed (the kernel removes a link's routes when it leaves). */
+void cache_rewrite(struct ilad *d, const struct ilad_key *k);
 /* Reads the routes of our protocol (before the first snapshot). */
 int cache_load_kernel(struct ilad *d);
 /* Removes every route and translation entry ilad installed. */
@@ -445,6 +449,9 @@ int local_wait(struct ilad *d, const struct ilad_key *k, uint32_t xid, char *msg
 void local_waits_free(struct ilad *d);
 /* A push made this node the owner of k (the standby was promoted). */
 void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
+/* A workload interface of vn appeared (gateway.c): its workloads without one,
+ * or on one of that name, are delivered on it. */
+void local_dev_appeared(struct ilad *d, uint32_t vn, int ifindex, const char *ifname);
 /* A push moved k away from this node. */
 void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
 /* A push says this node's own mapping of k went down or was removed

@@ -660,6 +660,34 @@ void local_lapsed(struct ilad *d, const struct ilad_key *k, const struct ila_rec
 	mc_register(d, &l, 1, ILA_MSG_REGISTER);
 }
 
+/* A workload interface appeared here, or came back, and is up (gateway.c's
+ * link events): the vn's attached workloads with no interface yet (promoted
+ * before their link was plugged in), and those that were on an interface
+ * of that name, are delivered on it (their routes written again). */
+void local_dev_appeared(struct ilad *d, uint32_t vn, int ifindex, const char *ifname)
+{
+	struct lh_entry *le;
+	bool any = false;
+
+	lh_foreach(d->locals, le) {
+		struct local *l = lh_entry_v(le);
+		char a[INET6_ADDRSTRLEN];
+
+		/* the same ifindex too: the kernel removed the route with the link */
+		if (l->key.vn != vn || l->state != LOCAL_ATTACHED ||
+		    (l->ifindex > 0 && strcmp(l->ifname, ifname) != 0))
+			continue;
+		l->ifindex = ifindex;
+		snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+		cache_rewrite(d, &l->key);
+		any = true;
+		log_info("%s: delivered on %s (ifindex %d), which appeared",
+			 ilad_key_addr(&l->key, a, sizeof(a)), ifname, ifindex);
+	}
+	if (any)
+		cache_flush(d);
+}
+
 /* ---- neighbour events ---- */
 
 static const struct ila_conf_vn *vn_of_ifindex(struct ilad *d, int ifindex)

@@ -182,10 +182,25 @@ def suite(h, root, res):
         res.check('gateway: vm0 down (the kernel drops its IPv6 addresses: %s left) and up: '
                   'set again, %s' % (down, got or addrs('vm0')),
                   down == [] and got == want0, addrs('vm0'))
+        # a workload on vm1: its local route goes with the link and comes back with it
+        def route7():
+            return [r.get('dev') for r in ipj(nns, '-6', 'route', 'show', '2001:db8:1::7/128')]
+        r = ctl('attach', '2001:db8:1::7', 'dev', 'vm1')
+        before = h.until(route7, 5)
         sh('ip', '-n', nns, 'link', 'set', 'vm1', 'netns', ons)
         gone = h.until(lambda: vn_devs().get('vm1', {}).get('state') == 'absent', 5)
         res.check('gateway: vm1 moved to another namespace: state absent', bool(gone),
                   vn_devs().get('vm1'))
+        during = route7()
+        sh('ip', '-n', ons, 'link', 'set', 'vm1', 'netns', nns)
+        sh('ip', '-n', nns, 'link', 'set', 'vm1', 'up')
+        back = h.until(lambda: route7() == ['vm1'] and addrs('vm1') == want0, 5)
+        res.check('gateway: a workload attached on vm1 (route dev %s) loses its route with the '
+                  'link (%s) and gets it back when vm1 returns (%s), with the gateway' % (
+                      before, during, route7()),
+                  before == ['vm1'] and during == [] and bool(back),
+                  '%s %s %s' % (r.stdout, addrs('vm1'), log_text()[-300:]))
+        sh('ip', '-n', nns, 'link', 'set', 'vm1', 'netns', ons)
         # named by attach only
         sh('ip', 'link', 'add', 'tap9', 'netns', nns, 'type', 'veth', 'peer', 'name', 'tap9p',
            'netns', nns)
