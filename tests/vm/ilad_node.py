@@ -531,7 +531,7 @@ class Suite:
         node) delayed: C keeps sending to the old locator after the old node
         switched, as a correspondent with a stale cache does, and the old
         node must forward every one of those packets."""
-        self.move_under_stream('inflight', HOT_RATE, HOT_RATE * 2, push_delay_ms=PUSH_DELAY_MS)
+        self.move_under_stream('inflight', HOT_RATE, HOT_RATE * 4, push_delay_ms=PUSH_DELAY_MS)
 
     def move_under_stream(self, tag, rate, count, tcp_port=None, push_delay_ms=0):
         net = self.net
