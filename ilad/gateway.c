@@ -58,7 +58,6 @@ void gateway_link_local(const struct ila_conf_vn *vn, union kaddr *a)
 
 struct ll_sweep {
 	struct ilad *d;
-	struct gw_dev *g;
 	union kaddr keep;
 	int err;
 };
@@ -93,7 +92,7 @@ static void gw_fail(struct ilad *d, struct gw_dev *g, const char *what, int rc)
 static void gw_apply(struct ilad *d, struct gw_dev *g, const struct klink *l)
 {
 	const struct ila_conf_vn *vn = ilad_vn(d, g->vn);
-	struct ll_sweep s = { .d = d, .g = g };
+	struct ll_sweep s = { .d = d };
 	struct kaddr_entry a = { .family = AF_INET6, .ifindex = l->ifindex };
 	const char *what;
 	int rc = 0;
