@@ -55,6 +55,23 @@ static void reload(void *arg)
 		nc->route_protocol = d->conf->route_protocol;
 		nc->csum_mode = d->conf->csum_mode;
 	}
+	/* the gateways on the interfaces change at restart too (man ilad.conf.5) */
+	for (unsigned i = 0; i < nc->n_vns; i++) {
+		struct ila_conf_vn *nv = &nc->vns[i];
+		const struct ila_conf_vn *ov = &d->conf->vns[i];
+
+		if (nv->gateway == ov->gateway &&
+		    (!nv->gateway || (!memcmp(&nv->gw6, &ov->gw6, sizeof(nv->gw6)) &&
+				      nv->gw4.s_addr == ov->gw4.s_addr &&
+				      !memcmp(nv->gw_mac, ov->gw_mac, sizeof(nv->gw_mac)))))
+			continue;
+		log_warn("reload: vn %s gateway changes at restart; keeping the one in use",
+			 nv->name);
+		nv->gateway = ov->gateway;
+		nv->gw6 = ov->gw6;
+		nv->gw4 = ov->gw4;
+		memcpy(nv->gw_mac, ov->gw_mac, sizeof(nv->gw_mac));
+	}
 	memcpy(nc->control, d->conf->control, sizeof(nc->control));
 	/* the metrics socket is bound before privileges are dropped */
 	if (nc->metrics != d->conf->metrics ||

@@ -15,6 +15,7 @@ is checked is the node's own interfaces).
   - a step the kernel refuses (IPv6 disabled on the interface): show vn
     says error and why, gateway_errors counts it, the log names it;
   - an interface named only by `ilactl attach ... dev IF` gets it too;
+  - a reload with another gateway keeps the one in use (a warning);
   - ilad restarted: no gateway address deleted (ip monitor); stopped: the
     gateway stays.
 
@@ -212,6 +213,24 @@ def suite(h, root, res):
                   got == want0 and link('tap9').get('address') == MAC and
                   vn_devs().get('tap9', {}).get('from') == 'attach',
                   '%s %s' % (r.stdout, r.stderr))
+        # reload: a changed gateway waits for a restart
+        with open(conf) as f:
+            text = f.read()
+        with open(conf, 'w') as f:
+            f.write(text.replace('mac %s interface vm0' % MAC,
+                                 'mac 02:00:5e:00:53:09 interface vm0'))
+        p.send_signal(signal.SIGHUP)
+        warned = h.until(lambda: 'reload: vn b gateway changes at restart' in log_text(), 5)
+        r = ctl('-j', 'show', 'vn')
+        macs = [v.get('gateway', {}).get('mac') for v in json.loads(r.stdout or '[]')
+                if v.get('vn') == 'b']
+        res.check('gateway: a reload with another gateway MAC keeps the one in use until a '
+                  'restart, with a warning (show vn: %s; vm0 %s)' % (
+                      macs, link('vm0').get('address')),
+                  bool(warned) and macs == [MAC] and link('vm0').get('address') == MAC,
+                  log_text()[-300:])
+        with open(conf, 'w') as f:
+            f.write(text)
         # restart: nothing deleted; stop: the gateway stays
         mon = h.spawn(['ip', '-n', nns, 'monitor', 'address'], stdout=subprocess.PIPE,
                       stderr=subprocess.STDOUT, text=True)
