@@ -19,6 +19,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "ctlclient.h"
+
 #define ILAD_SOCK ILA_RUNDIR "/ilad.sock"
 #define MAPPER_SOCK ILA_RUNDIR "/ila-mapper.sock"
 #define CMD_MAX 4096
@@ -70,84 +72,6 @@ static int build_command(char *buf, size_t cap, int argc, char **argv, bool json
 		len += (size_t)n;
 	}
 	return (int)len;
-}
-
-static int connect_unix(const char *path)
-{
-	struct sockaddr_un sun = { .sun_family = AF_UNIX };
-	int fd;
-
-	if (strlen(path) >= sizeof(sun.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sun.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) < 0) {
-		int e = errno;
-
-		close(fd);
-		return -e;
-	}
-	return fd;
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-/*
- * Copies the answer to out, holding back the last 4 bytes until the end
- * marker is seen. Returns the status byte, or -errno / -ETIMEDOUT / -EPROTO.
- */
-static int read_answer(int fd, int timeout_ms, FILE *out)
-{
-	char buf[8192];
-	char tail[4];
-	size_t ntail = 0;
-
-	for (;;) {
-		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		int pr = poll(&pfd, 1, timeout_ms);
-
-		if (pr < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (pr == 0)
-			return -ETIMEDOUT;
-		ssize_t r = read(fd, buf, sizeof(buf));
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (r == 0)
-			return -EPROTO; /* closed before the end marker */
-		for (ssize_t i = 0; i < r; i++) {
-			if (ntail == sizeof(tail)) {
-				fputc(tail[0], out);
-				memmove(tail, tail + 1, sizeof(tail) - 1);
-				ntail--;
-			}
-			tail[ntail++] = buf[i];
-			if (ntail == sizeof(tail) && !tail[0] && !tail[1] && !tail[2])
-				return (unsigned char)tail[3];
-		}
-	}
 }
 
 /*
@@ -265,7 +189,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ilactl: command longer than %d bytes\n", CMD_MAX - 1);
 		return 2;
 	}
-	fd = connect_unix(sock);
+	fd = ila_ctl_connect(sock);
 	if (fd == -EACCES || fd == -EPERM) {
 		/* not in the socket's group: the daemon's read-only socket next to
 		 * it serves show, monitor and help to anyone */
@@ -276,7 +200,7 @@ int main(int argc, char **argv)
 			snprintf(ro, sizeof(ro), "%.*s.ro.sock", (int)(n - 5), sock);
 		else
 			snprintf(ro, sizeof(ro), "%s.ro", sock);
-		int rofd = connect_unix(ro);
+		int rofd = ila_ctl_connect(ro);
 
 		if (rofd >= 0) {
 			fd = rofd;
@@ -288,7 +212,7 @@ int main(int argc, char **argv)
 			strerror(-fd), mapper ? "ila-mapper" : "ilad");
 		return 1;
 	}
-	rc = write_all(fd, cmd, (size_t)len + 1); /* with the NUL */
+	rc = ila_ctl_write_all(fd, cmd, (size_t)len + 1); /* with the NUL */
 	if (rc == 0 && strcmp(argv[optind], "monitor") == 0) {
 		rc = read_stream(fd, timeout_given ? (int)timeout_s * 1000 : 0, count);
 		close(fd);
@@ -299,7 +223,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (rc == 0)
-		rc = read_answer(fd, (int)timeout_s * 1000, stdout);
+		rc = ila_ctl_read_answer(fd, (int)timeout_s * 1000, stdout);
 	close(fd);
 	fflush(stdout);
 	if (rc < 0) {

@@ -145,13 +145,13 @@ if ! skipped sanitizers; then
 	fi
 fi
 
-say "fuzz smoke (${fuzz_seconds} s per target)"
+say "fuzz smoke (${fuzz_seconds} s per target, $jobs at a time)"
 if ! skipped fuzz; then
 	if command -v clang >/dev/null 2>&1; then
 		mkdir -p "$build/fuzz"
 		if (cd "$build/fuzz" && CC=clang "$top/configure" -q --enable-fuzzing >/dev/null &&
 			make -j"$jobs" >"$build/fuzz-make.log" 2>&1); then
-			if (cd "$build/fuzz" && make fuzz-smoke FUZZ_SECONDS="$fuzz_seconds" \
+			if (cd "$build/fuzz" && make -j"$jobs" fuzz-smoke FUZZ_SECONDS="$fuzz_seconds" \
 				>"$build/fuzz.log" 2>&1); then
 				grep '^fuzz-smoke' "$build/fuzz.log"
 				pass "fuzz smoke" "$(grep -c '^fuzz-smoke: .* ok$' "$build/fuzz.log")"

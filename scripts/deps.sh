@@ -9,9 +9,10 @@ autoconf automake libtool pkg-config make gcc clang libclang-rt-14-dev
 libev-dev libmnl-dev libnl-3-dev libnl-genl-3-dev libcmocka-dev liblmdb-dev
 libssl-dev libjson-c-dev libsodium-dev libcap-ng-dev uthash-dev openssl libbpf-dev bpftool
 python3 iproute2 mandoc groff-base qemu-system-x86 busybox-static cpio ethtool
-redis-server redis-tools frr strace procps universal-ctags
+redis-server redis-tools frr strace procps universal-ctags debootstrap
 etcd-server etcd-client libcurl4-openssl-dev
 libmicrohttpd-dev
+libxml2-dev libvirt-daemon-system libvirt-daemon-driver-qemu libvirt-clients
 prometheus
 "
 

@@ -14,10 +14,12 @@ babel route when it goes).
 
 Checks: `show ipv6 route tag 4242` lists ilad's /64 and not the tag-7 one,
 `show ipv6 route tag 7` the other way round; `show zebra client` shows
-ilad's session (babel, graceful restart); bgpd redistributes ilad's /64 to
+ilad's session (babel, graceful restart, the ERRORs answering its probes:
+3 on 8.4.4, 2 on 10.3); bgpd redistributes ilad's /64 to
 R2 (R2's BGP table and FIB) through the route map of the example and not
-the tag-7 route, which is in R1's RIB as babel all along; R1's zebra log
-holds no "unknown command" line.
+the tag-7 route, which is in R1's RIB as babel all along; a second ilad
+with route-type table gets the release's distance for it (150 on 8.4.4, 15
+on 10.3); R1's zebra log holds no "unknown command" line.
 """
 import os
 import socket
@@ -29,6 +31,8 @@ LINK6 = ('2001:db8:ff::1', '2001:db8:ff::2')
 LOC = '2001:db8:0:a1'
 LOCP = '2001:db8:0:a1::/64'
 OTHER = '2001:db8:21::/64'
+TABLE_LOC = '2001:db8:0:b1'
+TABLE_LOCP = '2001:db8:0:b1::/64'
 TAG, OTHER_TAG = 4242, 7
 
 
@@ -45,20 +49,58 @@ def zmsg(cmd, body=b''):
     return struct.pack('>HBBIH', 10 + len(body), 254, 6, 0, cmd) + body
 
 
-def other_client(path):
-    """A babel client of zebra 8.4.4 (8.x numbering) adding OTHER with tag 7."""
+def other_client(rel, path):
+    """A babel client of zebra adding OTHER with tag 7, numbered as the
+    release rel does (8.x: HELLO 18, ROUTE_ADD 8, babel 22; 10.x: 19, 9, 23)."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     s.settimeout(5)
     s.connect(path)
-    # HELLO (18): babel (22), instance 0, session 0, receive_notify, not synchronous
-    s.sendall(zmsg(18, struct.pack('>BHIBB', 22, 0, 0, 1, 0)))
+    # HELLO: babel, instance 0, session 0, (8.x: receive_notify,) not synchronous
+    s.sendall(zmsg(rel.cmd_hello, rel.hello(rel.rt_babel)))
     prefix = socket.inet_pton(socket.AF_INET6, OTHER.split('/')[0])[:8]
-    # ROUTE_ADD (8): babel, flags 0, message NEXTHOP|METRIC|TAG, unicast,
+    # ROUTE_ADD: babel, flags 0, message NEXTHOP|METRIC|TAG, unicast,
     # AF_INET6 /64, one blackhole next hop (type 6, flags 0, null), metric, tag
-    body = (struct.pack('>BHII', 22, 0, 0, 0x01 | 0x04 | 0x08) + bytes([1, 10, 64]) + prefix +
-            struct.pack('>HIBBB', 1, 0, 6, 0, 1) + struct.pack('>II', 0, OTHER_TAG))
-    s.sendall(zmsg(8, body))
+    body = (struct.pack('>BHII', rel.rt_babel, 0, 0, 0x01 | 0x04 | 0x08) + bytes([1, 10, 64]) +
+            prefix + struct.pack('>HIBBB', 1, 0, 6, 0, 1) + struct.pack('>II', 0, OTHER_TAG))
+    s.sendall(zmsg(rel.cmd_route_add, body))
     return s
+
+
+def start_ilad(h, d, r, name, loc, zebra_extra):
+    """An ilad with zebra on beside r's zebra, no mapper, files d/name.*."""
+    conf = os.path.join(d, name + '.conf')
+    with open(conf, 'w') as f:
+        f.write('\n'.join(['node-name r1', 'mode host-route',
+                           'control %s' % os.path.join(d, name + '.sock'),
+                           'pidfile %s' % os.path.join(d, name + '.pid'), 'plaintext',
+                           'mapper ::1 port 7799', 'locator %s' % loc,
+                           'zebra on socket %s%s' % (r.zsock, zebra_extra),
+                           'vn blue id 1 sir-prefix 2001:db8:1::/64']) + '\n')
+    with open(os.path.join(d, name + '.log'), 'a') as logf:
+        p = h.subprocess.Popen(['ip', 'netns', 'exec', r.ns,
+                                os.path.join(h.BUILD, 'ilad', 'ilad'), '-d', '-f', conf],
+                               stdout=logf, stderr=logf)
+    h.PROCS.append(p)
+    return p
+
+
+def installed(h, d, name, prefix, p):
+    """Waits until the ilad d/name says zebra INSTALLED prefix."""
+    sock = os.path.join(d, name + '.sock')
+    ilactl = os.path.join(h.BUILD, 'ilactl', 'ilactl')
+
+    def cond():
+        if p.poll() is not None or not os.path.exists(sock):
+            return None
+        r = h.run([ilactl, '-s', sock, '-t', '5', '-j', 'show', 'routing'], timeout=10)
+        try:
+            j = h.json.loads(r.stdout)
+        except ValueError:
+            return None
+        return any(e['prefix'] == prefix and e['state'] == 'installed'
+                   for e in j.get('routes', []))
+    ok, _ = h.wait(cond, 15, step=0.05)
+    return bool(ok)
 
 
 def run_suite(h, res, root, timings):
@@ -75,7 +117,7 @@ def run_suite(h, res, root, timings):
     r2 = h.Router(d, tag + 'r2', 'r2', 65002, 65001, (LINK4[1], LINK6[1]),
                   (LINK4[0], LINK6[0]))
     with open(os.path.join(r1.dir, 'bgpd.conf'), 'w') as f:
-        f.write(example_conf(h, 'r1', r1.dir))
+        f.write(example_conf(h, 'r1', r1.cdir))
     for r in (r1, r2):
         h.run(['ip', 'netns', 'add', r.ns], check=True)
         h.NETNS.append(r.ns)
@@ -101,33 +143,11 @@ def run_suite(h, res, root, timings):
     res.require('face: R1 (doc/frr.conf.example) and R2: eBGP sessions established', ok,
                 'after %.0f ms' % ((time.monotonic() - t0) * 1000))
 
-    sock = os.path.join(d, 'ilad.sock')
-    conf = os.path.join(d, 'ilad.conf')
-    with open(conf, 'w') as f:
-        f.write('\n'.join(['node-name r1', 'mode host-route', 'control %s' % sock,
-                           'pidfile %s' % os.path.join(d, 'ilad.pid'), 'plaintext',
-                           'mapper ::1 port 7799', 'locator %s' % LOC,
-                           'zebra on socket %s' % r1.zsock,
-                           'vn blue id 1 sir-prefix 2001:db8:1::/64']) + '\n')
-    with open(os.path.join(d, 'ilad.log'), 'a') as logf:
-        p = h.subprocess.Popen(['ip', 'netns', 'exec', r1.ns, ilad, '-d', '-f', conf],
-                               stdout=logf, stderr=logf)
-    h.PROCS.append(p)
-
-    def ilad_routes():
-        if not os.path.exists(sock):
-            return None
-        r = h.run([ilactl, '-s', sock, '-t', '5', '-j', 'show', 'routing'], timeout=10)
-        try:
-            j = h.json.loads(r.stdout)
-        except ValueError:
-            return None
-        st = {e['prefix']: e['state'] for e in j.get('routes', [])}
-        return st if st.get(LOCP) == 'installed' else None
-    st, _ = h.wait(ilad_routes, 15, step=0.05)
-    res.require('face: ilad up, its locator /64 installed by zebra', st is not None,
+    p = start_ilad(h, d, r1, 'ilad', LOC, '')
+    res.require('face: ilad up, its locator /64 installed by zebra',
+                installed(h, d, 'ilad', LOCP, p),
                 'ilad exited %s' % p.poll() if p.poll() is not None else '')
-    oc = other_client(r1.zsock)
+    oc = other_client(h.REL, r1.zsock)
     try:
         ok, _ = h.wait(lambda: 'babel' in r1.rib('ipv6').get(OTHER, set()), 10, step=0.05)
         res.require('face: a second babel client\'s /64 with tag 7 in R1\'s RIB', ok)
@@ -148,8 +168,12 @@ def run_suite(h, res, root, timings):
         babel = [b for b in cl.split('Client: ')[1:] if b.startswith('babel')]
         ilad_c = [b for b in babel if 'Graceful Restart(60 seconds)' in b]
         errs = [l.strip() for b in ilad_c for l in b.splitlines() if l.startswith('Errors:')]
-        res.check('face: show zebra client shows ilad (babel, graceful restart)',
-                  len(babel) == 2 and len(ilad_c) == 1,
+        # ila(7): the ERRORs answering ilad's probes, on its one connection:
+        # 3 where the probe's answer needs the 8.x HELLO (8.2-9.0, 10.0-10.1)
+        want = 2 if h.REL.profile in (901, 1002) else 3
+        res.check('face: show zebra client shows ilad (babel, graceful restart, Errors: %d on %s)'
+                  % (want, h.REL.name),
+                  len(babel) == 2 and len(ilad_c) == 1 and errs == ['Errors: %d' % want],
                   '%d babel clients (ilad, the tag-7 one); ilad\'s: %s (probes answered)'
                   % (len(babel), errs))
         ok, dt = h.wait(lambda: LOCP in r2.bgp_prefixes('ipv6') and
@@ -164,6 +188,16 @@ def run_suite(h, res, root, timings):
                   'R1 bgp %s, R2 bgp %s' % (sorted(b1), sorted(b2)))
     finally:
         oc.close()
+    # route-type table: zebra's distance for it is the release's own
+    p = start_ilad(h, d, r1, 'ilad-table', TABLE_LOC, ' route-type table')
+    up = installed(h, d, 'ilad-table', TABLE_LOCP, p)
+    j = r1.vjson('show ipv6 route %s json' % TABLE_LOCP).get(TABLE_LOCP, [{}])[0]
+    res.check('face: an ilad with route-type table: its /64 in R1\'s RIB as table, distance %d '
+              '(%s; 150 up to 8.5, 15 from 9.0)' % (h.REL.table_distance, h.REL.name),
+              up and j.get('protocol') == 'table' and j.get('distance') == h.REL.table_distance,
+              str(j)[:300])
+    p.terminate()
+    p.wait(timeout=10)
     with open(os.path.join(r1.dir, 'zebra.log')) as f:
         unknown = [l.strip() for l in f if 'unknown command' in l]
     res.check('face: R1\'s zebra log has no "unknown command" (release probe, dump end)',

@@ -54,14 +54,15 @@ static void check_kind(enum ila_conf_kind kind, const uint8_t *data, size_t size
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct ila_conf *a = malloc(sizeof(*a));
-	struct ila_conf *b = malloc(sizeof(*b));
+	/* struct ila_conf is several MiB of fixed tables: allocated once, so
+	 * that each input costs a parse, not fresh pages from the kernel. */
+	static struct ila_conf *a, *b;
 
-	if (!a || !b)
+	if (!a && !(a = malloc(sizeof(*a))))
+		abort();
+	if (!b && !(b = malloc(sizeof(*b))))
 		abort();
 	check_kind(ILA_CONF_MAPPER, data, size, a, b);
 	check_kind(ILA_CONF_NODE, data, size, a, b);
-	free(a);
-	free(b);
 	return 0;
 }

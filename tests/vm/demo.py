@@ -61,6 +61,8 @@ if DATAPLANE not in ('auto', 'bpf', 'ila-module'):
 for _k in NS:
     NS[_k] = 'ilademo%s-%s' % (TAG, _k)
 RATE = int(os.environ.get('DEMO_RATE', '2000'))
+# `metrics listen ::1 port ...` of every daemon, each on its namespace's loopback
+METRICS_PORT = 9470
 SECONDS = float(os.environ.get('DEMO_SECONDS', '4'))
 ETCD_MODE = '--etcd' in sys.argv[1:]
 ETCD = os.environ.get('ETCD', 'etcd')
@@ -198,6 +200,7 @@ def instance_conf(net, k, nodes):
         lines.append(own.get(word, line))
         if word == 'store':
             lines += ['etcd endpoint %s' % ' '.join(eps), 'etcd prefix %s' % ETCD_PREFIX]
+    lines.append('metrics listen ::1 port %d' % (METRICS_PORT + k))
     return '\n'.join(lines) + '\n'
 
 
@@ -351,7 +354,44 @@ def stop_etcd_demo(net):
 
 def node_extra():
     """The ilad.conf lines every node gets beyond the suites' own."""
-    return 'dataplane %s\n' % DATAPLANE
+    return 'dataplane %s\nmetrics listen ::1 port %d\n' % (DATAPLANE, METRICS_PORT)
+
+
+# What the report quotes of a Prometheus scrape: the families an operator
+# graphs for moves (convergence, pushes, in-flight forwarding, refusals).
+SCRAPE_FAMILIES = ('ilad_move_convergence_seconds', 'ilad_pushes_total',
+                   'ilad_registrations_acked_total', 'ilad_forwarded_moves_total',
+                   'ilad_bpf_program_events_total', 'ila_mapper_registrations_total',
+                   'ila_mapper_moves_total', 'ila_mapper_push_latency_seconds',
+                   'ila_mapper_registrations_refused_total')
+
+
+def scrape(ns, port):
+    """GET /metrics on the loopback of namespace ns, as Prometheus would."""
+    rc, out = run(['ip', 'netns', 'exec', ns, 'curl', '-sS', '--max-time', '5', '-g',
+                   'http://[::1]:%d/metrics' % port], check=False)
+    return out if rc == 0 else ''
+
+
+def scrape_excerpt(text):
+    """The samples of SCRAPE_FAMILIES in a scrape, without the histograms'
+    buckets below the first one that holds every observation, nor samples
+    at 0 of labelled families (refusal reasons that never happened)."""
+    keep = []
+    for line in text.splitlines():
+        if line.startswith('#'):
+            continue
+        name = line.split('{')[0].split(' ')[0]
+        fam = next((f for f in SCRAPE_FAMILIES if name == f or name.startswith(f + '_')), None)
+        if fam is None:
+            continue
+        if '{' in line and line.rsplit(' ', 1)[-1] in ('0', '0.0') and \
+                not name.endswith('_bucket'):
+            continue
+        if name.endswith('_bucket'):
+            continue
+        keep.append(line)
+    return keep
 
 
 class MapWatch(threading.Thread):
@@ -492,7 +532,7 @@ def main():
                              % (INSTANCE_PORTS[0], where))
             say('nodes A B C up and in sync on instance 1 (port %d)' % INSTANCE_PORTS[0])
         else:
-            net.start_mapper(['a', 'b', 'c'])
+            net.start_mapper(['a', 'b', 'c'], extra='metrics listen ::1 port %d\n' % METRICS_PORT)
             for n in ('a', 'b', 'c'):
                 net.start_ilad(n, extra=node_extra())
         net.bpf = uses_bpf(net)
@@ -623,6 +663,14 @@ def main():
                     st1.get('bpf_batches', 0) - st0.get('bpf_batches', 0)))
         else:
             say('data path: the kernel\'s ILA module (one ILA route per mapping)')
+        say('\n== Prometheus: what a scrape of C\'s ilad and of the mapper says after the moves '
+            '(curl http://[::1]:%d/metrics in each namespace; counters, histogram sums and '
+            'counts)' % METRICS_PORT)
+        for who, ns, port in (('C', NS['c'], METRICS_PORT),
+                              ('mapper instance 2', NS['m'], METRICS_PORT + 2) if ETCD_MODE
+                              else ('mapper', NS['m'], METRICS_PORT)):
+            lines = scrape_excerpt(scrape(ns, port))
+            say('%s:\n  %s' % (who, '\n  '.join(lines) if lines else '(no scrape)'))
         st = net.stats('a')
         say('node A: %d pushes, %d routes replaced, %d moves forwarded' % (
             st.get('pushes', 0), st.get('routes_replaced', 0), st.get('forwarded_moves', 0)))
