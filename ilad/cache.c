@@ -106,6 +106,18 @@ void cache_touch(struct ilad *d, const struct ilad_key *k)
 		mark_dirty(d, e);
 }
 
+void cache_rewrite(struct ilad *d, const struct ilad_key *k)
+{
+	struct centry *e = cache_get(d, k, true);
+
+	if (!e)
+		return;
+	/* the kernel took them out with their link: a replace puts back */
+	e->installed = false;
+	e->aux_installed = false;
+	mark_dirty(d, e);
+}
+
 void cache_apply(struct ilad *d, const struct ila_record *r)
 {
 	struct ilad_key k;

@@ -51,6 +51,9 @@ void ilad_run_event(struct ilad *d, const struct ilad_ev *ev)
 	case ILAD_EV_OD_PUSHED:
 		ondemand_pushed(d, r);
 		break;
+	case ILAD_EV_DEV_APPEARED:
+		local_dev_appeared(d, ev->vn, ev->ifindex, ev->name);
+		break;
 	}
 	/* whatever the workloads' changes did to the routes, in one batch */
 	cache_flush(d);

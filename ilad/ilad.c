@@ -55,6 +55,23 @@ static void reload(void *arg)
 		nc->route_protocol = d->conf->route_protocol;
 		nc->csum_mode = d->conf->csum_mode;
 	}
+	/* the gateways on the interfaces change at restart too (man ilad.conf.5) */
+	for (unsigned i = 0; i < nc->n_vns; i++) {
+		struct ila_conf_vn *nv = &nc->vns[i];
+		const struct ila_conf_vn *ov = &d->conf->vns[i];
+
+		if (nv->gateway == ov->gateway &&
+		    (!nv->gateway || (!memcmp(&nv->gw6, &ov->gw6, sizeof(nv->gw6)) &&
+				      nv->gw4.s_addr == ov->gw4.s_addr &&
+				      !memcmp(nv->gw_mac, ov->gw_mac, sizeof(nv->gw_mac)))))
+			continue;
+		log_warn("reload: vn %s gateway changes at restart; keeping the one in use",
+			 nv->name);
+		nv->gateway = ov->gateway;
+		nv->gw6 = ov->gw6;
+		nv->gw4 = ov->gw4;
+		memcpy(nv->gw_mac, ov->gw_mac, sizeof(nv->gw_mac));
+	}
 	memcpy(nc->control, d->conf->control, sizeof(nc->control));
 	/* the metrics socket is bound before privileges are dropped */
 	if (nc->metrics != d->conf->metrics ||
@@ -184,6 +201,8 @@ int main(int argc, char **argv)
 	}
 	if (local_init(&d, err, sizeof(err)) < 0)
 		ila_fatal("neighbour events: %s", err);
+	if (gateway_init(&d, err, sizeof(err)) < 0)
+		ila_fatal("gateway: %s", err);
 	if (zebra_init(&d, err, sizeof(err)) < 0)
 		ila_fatal("zebra: %s", err);
 	ila_daemon_make_parent(d.conf->control);
@@ -232,6 +251,7 @@ int main(int argc, char **argv)
 	bpfpath_close(&d, d.opts.flush_on_exit);
 	zebra_stop(&d, d.opts.flush_on_exit);
 	local_free(&d);
+	gateway_free(&d);
 	ilad_events_free(&d);
 	metrics_close(&d);
 	show_close(&d);

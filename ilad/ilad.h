@@ -16,12 +16,14 @@
  *   zebra.c    routes announced through FRR's zebra
  *   event.c    the event queue, and the lines of `ilactl monitor`
  *   state.c    lookups: vns, locators, keys, local workloads; the clock
+ *   gateway.c  the vns' anycast gateway on the workload interfaces
  */
 #ifndef ILA_ILAD_H
 #define ILA_ILAD_H
 
 #include <ev.h>
 #include <json-c/linkhash.h>
+#include <net/if.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -193,6 +195,22 @@ struct ilad_stats {
 	uint64_t od_released;		/* ... released at the mapper */
 	uint64_t od_pushed;		/* watched changes pushed by the mapper */
 	uint64_t od_full;		/* misses not followed: on-demand-max reached */
+	/* the anycast gateway (gateway.c) */
+	uint64_t gateway_applied;	/* interfaces given the gateway MAC and addresses */
+	uint64_t gateway_errors;	/* ... that the kernel refused (logged, show vn) */
+};
+
+/* An interface given a vn's anycast gateway (gateway.c). */
+struct gw_dev {
+	char name[IF_NAMESIZE];
+	uint32_t vn;		/* vn id */
+	int ifindex;		/* 0: not in this namespace now */
+	bool up;
+	bool attach;		/* named by an attach or prepare, not by `interface` */
+	int err;		/* of the last try, 0: set */
+	char errmsg[160];
+	uint64_t applied;	/* times set */
+	uint64_t applied_ms;	/* last time set */
 };
 
 /* cache on-demand: what this node knows of an address that missed */
@@ -240,6 +258,7 @@ enum ilad_ev_type {
 	ILAD_EV_ANSWERED,	/* a REPLY: keys asked, recs found */
 	ILAD_EV_QUERY_WAITING,	/* session up: ask about what waits */
 	ILAD_EV_OD_PUSHED,	/* cache on-demand: a pushed record (rec) */
+	ILAD_EV_DEV_APPEARED,	/* a workload interface of vn appeared, up: ifindex, name */
 };
 
 struct ilad_ev {
@@ -331,6 +350,10 @@ struct ilad {
 	struct ctl_wait *waits;	/* control commands waiting for an ACK */
 	size_t n_waits, cap_waits;
 	ev_timer wait_timer;
+	struct gw_dev *gw;	/* interfaces with a gateway (gateway.c) */
+	size_t n_gw, cap_gw;
+	int link_fd;		/* link events, -1 without a gateway */
+	ev_io link_io;
 
 	struct ila_daemon_signals signals;
 	struct ilad_stats stats;
@@ -380,6 +403,9 @@ struct lh_table *cache_table_new(int size, lh_entry_free_fn *free_fn);
 void cache_touch(struct ilad *d, const struct ilad_key *k);
 /* Writes every queued change to the kernel in one netlink batch. */
 void cache_flush(struct ilad *d);
+/* k's routes are written again at the next flush, whatever ilad believes is
+ * installed (the kernel removes a link's routes when it leaves). */
+void cache_rewrite(struct ilad *d, const struct ilad_key *k);
 /* Reads the routes of our protocol (before the first snapshot). */
 int cache_load_kernel(struct ilad *d);
 /* Removes every route and translation entry ilad installed. */
@@ -395,6 +421,13 @@ void cache_decap_counters(struct ilad *d, uint64_t *packets, uint64_t *bytes);
 
 /* local.c */
 /* Opens the neighbour socket and asks for both neighbour tables. */
+/* gateway.c: the anycast gateway on the vn interfaces, and on those attach
+ * or prepare names (gateway_dev); nothing without a vn gateway. */
+int gateway_init(struct ilad *d, char *err, size_t errlen);
+void gateway_dev(struct ilad *d, uint32_t vn, const char *ifname);
+void gateway_free(struct ilad *d); /* leaves the gateway on the interfaces */
+void gateway_link_local(const struct ila_conf_vn *vn, union kaddr *a);
+
 int local_init(struct ilad *d, char *err, size_t errlen);
 void local_free(struct ilad *d);
 /* A local delivery route found in the kernel at start: the workload runs here. */
@@ -427,6 +460,9 @@ int local_wait(struct ilad *d, const struct ilad_key *k, uint32_t xid, char *msg
 void local_waits_free(struct ilad *d);
 /* A push made this node the owner of k (the standby was promoted). */
 void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
+/* A workload interface of vn appeared (gateway.c): its workloads without one,
+ * or on one of that name, are delivered on it. */
+void local_dev_appeared(struct ilad *d, uint32_t vn, int ifindex, const char *ifname);
 /* A push moved k away from this node. */
 void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
 /* A push says this node's own mapping of k went down or was removed

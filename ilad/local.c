@@ -240,6 +240,8 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 			 "'vn %s interface IFNAME'", addr, ilad_vn(d, k.vn)->name);
 		return -ENODEV;
 	}
+	if (dev)
+		gateway_dev(d, k.vn, ifname);
 	int64_t xid = do_attach(d, &k, ifindex, ifname);
 	if (xid < 0) {
 		snprintf(err, errlen, "%s: %s", addr, strerror((int)-xid));
@@ -312,6 +314,8 @@ int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, 
 		snprintf(err, errlen, "%s already runs here", addr);
 		return -EEXIST;
 	}
+	if (dev)
+		gateway_dev(d, k.vn, ifname);
 	/* where it will be delivered if the mapper promotes this node */
 	l->ifindex = ifindex;
 	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
@@ -744,6 +748,34 @@ void local_lapsed(struct ilad *d, const struct ilad_key *k, const struct ila_rec
 		 (unsigned long long)l->seq);
 	ilad_event(d, "lapsed", k, r ? "down" : "removed");
 	mc_register(d, &l, 1, ILA_MSG_REGISTER);
+}
+
+/* A workload interface appeared here, or came back, and is up (gateway.c's
+ * link events): the vn's attached workloads with no interface yet (promoted
+ * before their link was plugged in), and those that were on an interface
+ * of that name, are delivered on it (their routes written again). */
+void local_dev_appeared(struct ilad *d, uint32_t vn, int ifindex, const char *ifname)
+{
+	struct lh_entry *le;
+	bool any = false;
+
+	lh_foreach(d->locals, le) {
+		struct local *l = lh_entry_v(le);
+		char a[INET6_ADDRSTRLEN];
+
+		/* the same ifindex too: the kernel removed the route with the link */
+		if (l->key.vn != vn || l->state != LOCAL_ATTACHED ||
+		    (l->ifindex > 0 && strcmp(l->ifname, ifname) != 0))
+			continue;
+		l->ifindex = ifindex;
+		snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
+		cache_rewrite(d, &l->key);
+		any = true;
+		log_info("%s: delivered on %s (ifindex %d), which appeared",
+			 ilad_key_addr(&l->key, a, sizeof(a)), ifname, ifindex);
+	}
+	if (any)
+		cache_flush(d);
 }
 
 /* ---- neighbour events ---- */

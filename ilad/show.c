@@ -455,6 +455,10 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows)
 		  "Control socket commands that failed."),
 		R("control_readonly_refused", cs->readonly_refused, "control_readonly_refused_total",
 		  NULL, "Commands refused on the read-only control socket."),
+		R("gateway_applied", s->gateway_applied, "gateway_applied_total", NULL,
+		  "Workload interfaces given their vn's gateway MAC and addresses."),
+		R("gateway_errors", s->gateway_errors, "gateway_errors_total", NULL,
+		  "Workload interfaces the gateway could not be given (show vn says why)."),
 	};
 
 	_Static_assert(ILA_ARRAY_SIZE(t) <= SHOW_STATS_ROWS, "SHOW_STATS_ROWS too small");
@@ -674,6 +678,127 @@ static int cmd_show_misses(void *ctx, const struct ila_cli_args *a, struct ila_b
 	return ILA_CLI_SUCCESS;
 }
 
+/* show vn [NAME]: each vn's prefixes, interfaces and gateway, and the state of
+ * the gateway on each interface. */
+static void gw_text(const struct ila_conf_vn *vn, char *a6, char *a4, char *mac)
+{
+	const uint8_t *m = vn->gw_mac;
+
+	inet_ntop(AF_INET6, &vn->gw6, a6, INET6_ADDRSTRLEN);
+	*a4 = '\0';
+	if (vn->gw4.s_addr)
+		inet_ntop(AF_INET, &vn->gw4, a4, INET_ADDRSTRLEN);
+	snprintf(mac, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
+}
+
+static const char *gw_state(const struct gw_dev *g)
+{
+	return g->err ? "error" : !g->ifindex ? "absent" : g->applied ? "set" : "pending";
+}
+
+static int cmd_show_vn(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
+{
+	struct ilad *d = ctx;
+	json_object *arr = a->json ? json_object_new_array() : NULL;
+	int only = -1;
+
+	if (a->argc == 1 && (only = ila_conf_vn_find(d->conf, a->argv[0])) < 0) {
+		json_object_put(arr);
+		ila_buf_printf(out, "%% no vn %s\n", a->argv[0]);
+		return ILA_CLI_WARNING;
+	}
+	for (unsigned i = 0; i < d->conf->n_vns; i++) {
+		const struct ila_conf_vn *vn = &d->conf->vns[i];
+		char sir[ILA_SIR_PREFIX_STRLEN], v4[INET_ADDRSTRLEN] = "", a6[INET6_ADDRSTRLEN];
+		char a4[INET_ADDRSTRLEN], mac[18], ll[INET6_ADDRSTRLEN];
+		union kaddr lla;
+
+		if (only >= 0 && (unsigned)only != i)
+			continue;
+		ila_sir_prefix_format(&vn->sir_prefix, sir, sizeof(sir));
+		if (vn->ipv4_prefix.family)
+			inet_ntop(AF_INET, &vn->ipv4_prefix.addr.v4, v4, sizeof(v4));
+		if (vn->gateway) {
+			gw_text(vn, a6, a4, mac);
+			gateway_link_local(vn, &lla);
+			inet_ntop(AF_INET6, &lla.v6, ll, sizeof(ll));
+		}
+		if (arr) {
+			json_object *o = json_object_new_object(), *ifs = json_object_new_array();
+
+			json_object_object_add(o, "vn", json_object_new_string(vn->name));
+			json_object_object_add(o, "id", json_object_new_int64(vn->id));
+			json_object_object_add(o, "sir_prefix", json_object_new_string(sir));
+			if (*v4) {
+				char p[INET_ADDRSTRLEN + 4];
+
+				snprintf(p, sizeof(p), "%s/%u", v4, vn->ipv4_prefix.len);
+				json_object_object_add(o, "ipv4_prefix", json_object_new_string(p));
+			}
+			for (unsigned j = 0; j < vn->n_interfaces; j++)
+				json_object_array_add(ifs, json_object_new_string(vn->interfaces[j]));
+			json_object_object_add(o, "interfaces", ifs);
+			if (vn->gateway) {
+				json_object *g = json_object_new_object(), *devs = json_object_new_array();
+
+				json_object_object_add(g, "address", json_object_new_string(a6));
+				if (*a4)
+					json_object_object_add(g, "address4", json_object_new_string(a4));
+				json_object_object_add(g, "mac", json_object_new_string(mac));
+				json_object_object_add(g, "link_local", json_object_new_string(ll));
+				for (size_t k = 0; k < d->n_gw; k++) {
+					const struct gw_dev *gd = &d->gw[k];
+					json_object *e;
+
+					if (gd->vn != vn->id)
+						continue;
+					e = json_object_new_object();
+					json_object_object_add(e, "dev", json_object_new_string(gd->name));
+					json_object_object_add(e, "state",
+							       json_object_new_string(gw_state(gd)));
+					json_object_object_add(e, "ifindex",
+							       json_object_new_int(gd->ifindex));
+					json_object_object_add(e, "from", json_object_new_string(
+							       gd->attach ? "attach" : "interface"));
+					json_object_object_add(e, "applied",
+							       json_object_new_uint64(gd->applied));
+					if (gd->err)
+						json_object_object_add(e, "error",
+								       json_object_new_string(gd->errmsg));
+					json_object_array_add(devs, e);
+				}
+				json_object_object_add(g, "devices", devs);
+				json_object_object_add(o, "gateway", g);
+			}
+			json_object_array_add(arr, o);
+			continue;
+		}
+		ila_buf_printf(out, "vn %s id %u sir-prefix %s", vn->name, vn->id, sir);
+		if (*v4)
+			ila_buf_printf(out, " ipv4-prefix %s/%u", v4, vn->ipv4_prefix.len);
+		ila_buf_printf(out, "\n  interfaces:");
+		for (unsigned j = 0; j < vn->n_interfaces; j++)
+			ila_buf_printf(out, " %s", vn->interfaces[j]);
+		ila_buf_printf(out, "%s\n", vn->n_interfaces ? "" : " -");
+		if (!vn->gateway) {
+			ila_buf_printf(out, "  gateway: none\n");
+			continue;
+		}
+		ila_buf_printf(out, "  gateway: %s%s%s mac %s, link-local %s\n", a6, *a4 ? " " : "",
+			       a4, mac, ll);
+		for (size_t k = 0; k < d->n_gw; k++) {
+			const struct gw_dev *gd = &d->gw[k];
+
+			if (gd->vn != vn->id)
+				continue;
+			ila_buf_printf(out, "    %-15s %-7s %s%s%s\n", gd->name, gw_state(gd),
+				       gd->attach ? "(named by attach/prepare)" : "",
+				       gd->err && gd->attach ? " " : "", gd->err ? gd->errmsg : "");
+		}
+	}
+	return arr ? ila_ctl_print_json(out, arr) : ILA_CLI_SUCCESS;
+}
+
 static int cmd_show_running(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	struct ilad *d = ctx;
@@ -832,7 +957,7 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 	return ILA_CLI_SUCCESS;
 }
 
-#define NCOMMANDS 20
+#define NCOMMANDS 21
 static const struct ila_cli_cmd commands[NCOMMANDS];
 
 static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -856,6 +981,8 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	{ "show dataplane", "the data path in use (ila-module or bpf), its uplinks and counters",
 	  cmd_show_dataplane },
 	{ "show running-config", "the configuration in force", cmd_show_running },
+	{ "show vn [NAME]", "vns: prefixes, interfaces, the gateway and its state on each interface",
+	  cmd_show_vn },
 	{ "attach ADDR", "a workload runs here (planned move): local delivery, then register",
 	  cmd_attach },
 	{ "attach ADDR dev IFNAME", "the same, on that interface", cmd_attach },

@@ -338,6 +338,10 @@ static int check_node_vns(struct parser *p)
 				return conf_err_at(p, vl->allow[k], "vn %s allow: %s is outside %s",
 						   vn->name, s, q);
 		}
+		if (vn->gateway && vn->gw4.s_addr && !vn->ipv4_prefix.family)
+			return conf_err_at(p, vl->gateway,
+					   "vn %s gateway: IPv4 address but the vn has no "
+					   "ipv4-prefix", vn->name);
 		for (unsigned int k = 0; k < vn->n_interfaces; k++) {
 			for (unsigned int j = 0; j < i; j++) {
 				const struct ila_conf_vn *o = &c->vns[j];
@@ -641,7 +645,12 @@ static bool vn_equal(const struct ila_conf_vn *a, const struct ila_conf_vn *b)
 	    !conf_prefix_equal(&a->ipv4_prefix, &b->ipv4_prefix) ||
 	    memcmp(a->serve, b->serve, sizeof(a->serve)) != 0 ||
 	    memcmp(a->subscribe, b->subscribe, sizeof(a->subscribe)) != 0 ||
-	    a->n_interfaces != b->n_interfaces || a->n_allow != b->n_allow)
+	    a->n_interfaces != b->n_interfaces || a->n_allow != b->n_allow ||
+	    a->gateway != b->gateway)
+		return false;
+	if (a->gateway && (memcmp(&a->gw6, &b->gw6, sizeof(a->gw6)) != 0 ||
+			   a->gw4.s_addr != b->gw4.s_addr ||
+			   memcmp(a->gw_mac, b->gw_mac, sizeof(a->gw_mac)) != 0))
 		return false;
 	for (unsigned int i = 0; i < a->n_interfaces; i++) {
 		if (strcmp(a->interfaces[i], b->interfaces[i]) != 0)

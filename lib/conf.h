@@ -91,6 +91,13 @@ struct ila_conf_vn {
 	unsigned int n_interfaces;
 	struct ila_conf_prefix allow[ILA_CONF_MAX_VN_ALLOW];
 	unsigned int n_allow;
+	/* node: the anycast gateway every workload interface of the vn is given
+	 * (vn NAME gateway ADDRESS [ADDRESS4] mac MAC); gw4 is 0.0.0.0 when
+	 * not configured */
+	bool gateway;
+	struct in6_addr gw6;
+	struct in_addr gw4;
+	uint8_t gw_mac[6];
 };
 
 /* A node known to the mapper; identity is the name in its certificate. */

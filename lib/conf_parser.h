@@ -26,7 +26,7 @@ struct node_ref {
 
 /* Lines on which the parts of a vn were set (0: not set). */
 struct vn_lines {
-	unsigned int first, id, sir, ipv4;
+	unsigned int first, id, sir, ipv4, gateway;
 	unsigned int iface[ILA_CONF_MAX_VN_IFACES];
 	unsigned int allow[ILA_CONF_MAX_VN_ALLOW];
 };

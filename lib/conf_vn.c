@@ -2,7 +2,9 @@
 /* Config keyword vn: a virtual network's id, prefixes and per-daemon lists. */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -123,6 +125,74 @@ static int vn_list(struct parser *p, unsigned int idx, size_t i, const char *att
 	return rc;
 }
 
+/* ---- gateway ADDRESS [ADDRESS4] mac MAC ---- */
+
+static int parse_mac(struct parser *p, const char *what, const char *v, uint8_t mac[6])
+{
+	unsigned int b[6];
+	char end;
+
+	if (strlen(v) != 17 ||
+	    sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+		   &end) != 6)
+		return conf_perr(p, "%s: '%s' is not a MAC address (six hex octets separated "
+				 "by ':', as 02:00:00:00:00:01)", what, v);
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)b[i];
+	if (mac[0] & 1)
+		return conf_perr(p, "%s: %s is a multicast MAC address", what, v);
+	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return conf_perr(p, "%s: %s is the all-zero MAC address", what, v);
+	if (!(mac[0] & 2))
+		conf_pwarn(p, "%s: %s is not locally administered (02:...): every node answers "
+			   "with it, so it should be no card's own", what, v);
+	return 0;
+}
+
+/* Parses what follows `gateway` at p->tok[i]; returns the number of tokens
+ * taken or a negative errno. */
+static int vn_gateway(struct parser *p, struct ila_conf_vn *vn, size_t i)
+{
+	char what[ILA_CONF_NAME_MAX + 32];
+	const struct in6_addr *a6 = &vn->gw6;
+	uint32_t a4;
+	size_t j = i;
+	int rc;
+
+	snprintf(what, sizeof(what), "vn %s gateway", vn->name);
+	if (j >= p->ntok)
+		return conf_perr(p, "%s: missing value (gateway ADDRESS [ADDRESS4] mac MAC)", what);
+	if (inet_pton(AF_INET6, p->tok[j], &vn->gw6) != 1)
+		return conf_perr(p, "%s: '%s' is not an IPv6 address (gateway ADDRESS "
+				 "[ADDRESS4] mac MAC)", what, p->tok[j]);
+	if (IN6_IS_ADDR_UNSPECIFIED(a6) || IN6_IS_ADDR_LOOPBACK(a6) || IN6_IS_ADDR_MULTICAST(a6) ||
+	    IN6_IS_ADDR_V4MAPPED(a6) || IN6_IS_ADDR_V4COMPAT(a6))
+		return conf_perr(p, "%s: %s is not a unicast address an interface can hold", what,
+				 p->tok[j]);
+	j++;
+	vn->gw4.s_addr = 0;
+	if (j < p->ntok && strcmp(p->tok[j], "mac") != 0) {
+		if (inet_pton(AF_INET, p->tok[j], &vn->gw4) != 1)
+			return conf_perr(p, "%s: '%s' is neither an IPv4 address nor 'mac' "
+					 "(gateway ADDRESS [ADDRESS4] mac MAC)", what, p->tok[j]);
+		a4 = ntohl(vn->gw4.s_addr);
+		if (a4 == 0 || a4 >> 24 == 127 || a4 >> 28 == 0xe || a4 >> 28 == 0xf)
+			return conf_perr(p, "%s: %s is not a unicast address an interface can hold",
+					 what, p->tok[j]);
+		j++;
+	}
+	if (j >= p->ntok || strcmp(p->tok[j], "mac") != 0)
+		return conf_perr(p, "%s: missing 'mac MAC' (gateway ADDRESS [ADDRESS4] mac MAC)",
+				 what);
+	if (j + 1 >= p->ntok)
+		return conf_perr(p, "%s mac: missing value", what);
+	rc = parse_mac(p, what, p->tok[j + 1], vn->gw_mac);
+	if (rc)
+		return rc;
+	vn->gateway = true;
+	return (int)(j + 2 - i);
+}
+
 int conf_kw_vn(struct parser *p)
 {
 	struct ila_conf *c = p->c;
@@ -145,15 +215,25 @@ int conf_kw_vn(struct parser *p)
 		const char *a = p->tok[i];
 		bool mapper_only = strcmp(a, "serve") == 0 || strcmp(a, "subscribe") == 0;
 		bool node_only = strcmp(a, "interface") == 0 || strcmp(a, "allow") == 0;
+		bool gateway = strcmp(a, "gateway") == 0;
 
 		if ((mapper_only && c->kind != ILA_CONF_MAPPER) ||
-		    (node_only && c->kind != ILA_CONF_NODE))
+		    ((node_only || gateway) && c->kind != ILA_CONF_NODE))
 			return conf_perr(p, "vn %s: '%s' is for %s, not %s", vn->name, a,
 					 ila_conf_kind_name(mapper_only ? ILA_CONF_MAPPER
 									: ILA_CONF_NODE),
 					 ila_conf_kind_name(c->kind));
 		if (mapper_only || node_only)
 			return vn_list(p, idx, i + 1, a);
+		if (gateway) {
+			rc = vn_once(p, vn, &vl->gateway, a);
+			if (!rc)
+				rc = vn_gateway(p, vn, i + 1);
+			if (rc < 0)
+				return rc;
+			i += 1 + (size_t)rc;
+			continue;
+		}
 
 		unsigned int *line;
 
@@ -168,7 +248,7 @@ int conf_kw_vn(struct parser *p)
 					 "vn %s: unknown attribute '%s' (id, sir-prefix, ipv4-prefix, %s)",
 					 vn->name, a,
 					 c->kind == ILA_CONF_MAPPER ? "serve, subscribe"
-								    : "interface, allow");
+								    : "interface, allow, gateway");
 		if (i + 1 >= p->ntok)
 			return conf_perr(p, "vn %s %s: missing value", vn->name, a);
 		const char *v = p->tok[i + 1];

@@ -348,6 +348,18 @@ static void print_vn(const struct ila_conf *c, const struct ila_conf_vn *vn, FIL
 		pl_add(&pl, NULL, s);
 	}
 	pl_flush(&pl);
+	if (vn->gateway) {
+		/* one line, however long: the parser takes the gateway from one */
+		char name[QUOTED_MAX], a6[INET6_ADDRSTRLEN], a4[INET_ADDRSTRLEN] = "";
+		const uint8_t *m = vn->gw_mac;
+
+		quote(vn->name, name);
+		inet_ntop(AF_INET6, &vn->gw6, a6, sizeof(a6));
+		if (vn->gw4.s_addr)
+			inet_ntop(AF_INET, &vn->gw4, a4, sizeof(a4));
+		fprintf(out, "vn %s gateway %s%s%s mac %02x:%02x:%02x:%02x:%02x:%02x\n", name, a6,
+			*a4 ? " " : "", a4, m[0], m[1], m[2], m[3], m[4], m[5]);
+	}
 }
 
 int ila_conf_print(const struct ila_conf *c, FILE *out)

@@ -302,4 +302,48 @@ int kernel_neigh_probe(int fd, int family, int ifindex, const union kaddr *addr)
 typedef void (*kernel_neigh_fn)(void *arg, const struct kneigh *n);
 int kernel_neigh_read(int fd, kernel_neigh_fn cb, void *arg);
 
+/* ---- links and their addresses (klink.c: ilad's anycast gateway) ---- */
+
+/* A link event (RTM_NEWLINK / RTM_DELLINK) or the answer of kernel_link_get(). */
+struct klink {
+	int ifindex;
+	bool deleted;		/* RTM_DELLINK: gone, or moved to another namespace */
+	bool up;		/* IFF_UP */
+	char name[16];
+	uint8_t mac[32];
+	uint8_t mac_len;
+	int addr_gen_mode;	/* IN6_ADDR_GEN_MODE_*, -1 when not given */
+};
+
+/* An address of an interface (RTM_NEWADDR / RTM_DELADDR). */
+struct kaddr_entry {
+	uint8_t family;		/* AF_INET6 or AF_INET */
+	uint8_t plen;
+	uint8_t scope;		/* RT_SCOPE_* */
+	int ifindex;
+	union kaddr addr;
+};
+
+/* A non-blocking rtnetlink socket subscribed to RTNLGRP_LINK; the fd or -errno. */
+int kernel_link_open(char *err, size_t errlen);
+/* Reads every pending link message; cb for each. Returns the number read,
+ * -ENOBUFS when the kernel dropped events, or another -errno. */
+typedef void (*kernel_link_fn)(void *arg, const struct klink *l);
+int kernel_link_read(int fd, kernel_link_fn cb, void *arg);
+/* The link's state now; 0, -ENODEV or -errno. */
+int kernel_link_get(struct kernel *k, int ifindex, struct klink *l);
+/* Sets the link's MAC address (the kernel refuses with EBUSY a link that
+ * is up and cannot change it live). */
+int kernel_link_set_mac(struct kernel *k, int ifindex, const uint8_t mac[6]);
+/* IPv6 addrgenmode none: the kernel adds no link-local address of its own. */
+int kernel_link_addr_gen_none(struct kernel *k, int ifindex);
+/* Adds (or replaces) an address, permanent and without duplicate address
+ * detection (IFA_F_NODAD); deletes one. */
+int kernel_addr_add(struct kernel *k, const struct kaddr_entry *a);
+int kernel_addr_del(struct kernel *k, const struct kaddr_entry *a);
+/* The addresses of family on ifindex, read whole before cb is called (cb
+ * may talk to the kernel). */
+typedef void (*kernel_addr_fn)(void *arg, const struct kaddr_entry *a);
+int kernel_addr_dump(struct kernel *k, int family, int ifindex, kernel_addr_fn cb, void *arg);
+
 #endif

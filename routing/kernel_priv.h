@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* What the files of ilad's netlink layer share: struct kernel, the ILA attributes, helpers. */
-/* The layer: nl.c (sockets), kroute.c, kbatch.c, kxlat.c, kneigh.c; kernel.h is its contract. */
+/* The layer: nl.c (sockets), kroute.c, kbatch.c, kxlat.c, kneigh.c, klink.c; kernel.h is its contract. */
 #ifndef ILA_ROUTING_KERNEL_PRIV_H
 #define ILA_ROUTING_KERNEL_PRIV_H
 
@@ -84,6 +84,10 @@ typedef int (*msg_fn)(const struct nlmsghdr *nlh, void *arg);
 int nl_vec_push(struct vec *v, const void *item);
 void nl_vec_free(struct vec *v);
 void nl_set_bufsize(int fd, int force_opt, int opt, int size);
+/* Reads every pending datagram of an event socket without blocking (at most
+ * KERNEL_NEIGH_READS); cb for each message. The number of messages cb
+ * returned 1 for, or -errno (-ENOBUFS: events were lost). */
+int nl_read_events(int fd, msg_fn cb, void *arg);
 int nl_parse_ack(const struct nlmsghdr *nlh, char msg[KERNEL_ERRMSG_LEN]);
 int nl_talk(struct kernel *k, struct mnl_socket *s, const struct nlmsghdr *req, msg_fn cb,
 	    void *arg);

@@ -130,32 +130,25 @@ static int neigh_parse(const struct nlmsghdr *nlh, struct kneigh *n)
 	return have_dst ? 1 : 0;
 }
 
+struct neigh_read {
+	kernel_neigh_fn cb;
+	void *arg;
+};
+
+static int neigh_msg(const struct nlmsghdr *nlh, void *arg)
+{
+	struct neigh_read *r = arg;
+	struct kneigh ev;
+
+	if (neigh_parse(nlh, &ev) != 1)
+		return 0;
+	r->cb(r->arg, &ev);
+	return 1;
+}
+
 int kernel_neigh_read(int fd, kernel_neigh_fn cb, void *arg)
 {
-	uint8_t buf[KERNEL_RCVBUF_LEN];
-	int events = 0, reads;
+	struct neigh_read r = { cb, arg };
 
-	for (reads = 0; reads < KERNEL_NEIGH_READS; reads++) {
-		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
-		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
-		int len;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			if (errno == EAGAIN || errno == EWOULDBLOCK)
-				break;
-			return -errno;
-		}
-		len = (int)n;
-		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len)) {
-			struct kneigh ev;
-
-			if (neigh_parse(nlh, &ev) == 1) {
-				events++;
-				cb(arg, &ev);
-			}
-		}
-	}
-	return events;
+	return nl_read_events(fd, neigh_msg, &r);
 }

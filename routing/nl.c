@@ -121,6 +121,30 @@ int nl_parse_ack(const struct nlmsghdr *nlh, char msg[KERNEL_ERRMSG_LEN])
  * request's seq, or at NLMSG_DONE for a dump. -EINTR when the kernel marked
  * the dump inconsistent.
  */
+int nl_read_events(int fd, msg_fn cb, void *arg)
+{
+	uint8_t buf[KERNEL_RCVBUF_LEN];
+	int events = 0, reads;
+
+	for (reads = 0; reads < KERNEL_NEIGH_READS; reads++) {
+		const struct nlmsghdr *nlh = (const struct nlmsghdr *)buf;
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		int len;
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				break;
+			return -errno;
+		}
+		len = (int)n;
+		for (; mnl_nlmsg_ok(nlh, len); nlh = mnl_nlmsg_next(nlh, &len))
+			events += cb(nlh, arg) == 1;
+	}
+	return events;
+}
+
 int nl_talk(struct kernel *k, struct mnl_socket *s, const struct nlmsghdr *req, msg_fn cb,
 	    void *arg)
 {

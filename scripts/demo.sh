@@ -54,7 +54,7 @@ if [ $etcd = 1 ]; then
 fi
 
 # the probes' namespace and ilad, removed on any exit
-probe_ns=ilademo-probe
+probe_ns=ilademo${ILA_NETNS_TAG:-}-probe
 probe_dir=
 probe_pid=
 cleanup_probe() {

@@ -10,12 +10,18 @@ the mapper in M; W moves between A and B, X is C's correspondent. Checked:
     (encap bpf xmit ila_out) plus its local delivery routes, no per-mapping
     route; ila_in on tc ingress of its link to R; R has no route to the SIR
     prefix, so whatever reaches W was translated;
-  - hot move A -> B (ilactl attach at B) under a 10,000 packets/s UDP stream
-    X -> W (ILA_BPF_HOT_COUNT packets, 50,000 by default) and a busy TCP
-    connection: packets lost and duplicated counted (the goal is 0), the
-    connection survives, packets reach W through A before and through B
-    after, C's per-mapping counter of W (ilactl show mappings -j) grew by at
-    least the stream, C's map follows the move;
+  - hot move A -> B under a 10,000 packets/s UDP stream X -> W
+    (ILA_BPF_HOT_COUNT packets, 50,000 by default) and a busy TCP
+    connection: W's link is re-plugged at B (ilad_net.Net.move_w: the node's
+    end of its veth pair moves to B's namespace, where ilad gives it the
+    anycast gateway), then ilactl attach at B; packets lost (those that
+    reached A while the link was unplugged, one run of sequence numbers)
+    and duplicated (none) counted, the connection survives, packets reach W
+    through A before and through B after (the port's tx counters), W's
+    routes and its neighbour entries for the gateway are the same before
+    and after (nothing in W is written after the build), C's per-mapping
+    counter of W (ilactl show mappings -j) grew by at least the stream, C's
+    map follows the move;
   - packets still addressed to W's ILA address at A after the move are
     translated back by A's ila_in and sent on to B by A's ila_out;
   - IPv4 over the fabric (vn blue has ipv4-prefix 192.0.2.0/24): each node
@@ -24,7 +30,9 @@ the mapper in M; W moves between A and B, X is C's correspondent. Checked:
     address to A's locator + W4); W's IPv4 address W4
     hot-moved A -> B under a 10,000 packets/s UDP stream X4 -> W4
     (ILA_BPF_HOT4_COUNT packets, 30,000 by default) and a busy TCP
-    connection: losses and duplicates counted (the goal is 0), the
+    connection, W re-plugged as above (W's IPv4 default route via the
+    gateway 192.0.2.1, set at build, the same after): losses (one run, the
+    unplugged link's) and duplicates (none) counted, the
     connection survives, C's per-mapping counter of W4 grew by at least the
     stream; IPv4 packets still reaching A inside IPv6 (IPIP, and behind an
     SRH with no segment left) are taken out by A's ila_in and put in again
@@ -151,6 +159,8 @@ class BpfSuite(ilad_node.Suite):
         for n in ('a', 'b', 'c'):
             self.node_extra[n] += 'vn blue ipv4-prefix %s\n' % PREFIX4
         self.mapper_extra = 'vn blue ipv4-prefix %s\n' % PREFIX4
+        self.net.w4 = W4     # on W's interface from the build, with its default route
+        self.net.x4 = X4     # X's, with its neighbour entries toward C, from the build
 
     def expected_routes(self, w_at):
         """One route per SIR prefix toward R (routes() shows it as 'PREFIX
@@ -164,6 +174,25 @@ class BpfSuite(ilad_node.Suite):
                     r.append('%s dev %s' % (sir, link))
             want[n] = sorted(r)
         return want
+
+    def check_loss(self, what, count, sent, r, via_a, via_b):
+        """The stream across a re-plug: every packet sent, none twice, and
+        those lost one run of sequence numbers (the packets that reached A
+        while W's link was unplugged, before A learned the move), not the
+        tail; through A before and through B after."""
+        lost, first, last = r['lost'], r.get('first_lost', -1), r.get('last_lost', -1)
+        one_run = lost == 0 or (first >= 0 and last - first + 1 == lost and last < count - 1)
+        self.check('%s: %d UDP packets at %d/s across the move A -> B: sent %d, %d arrived, %d '
+                   'lost in one run (seq %d..%d: %.1f ms of the stream, W\'s link unplugged), '
+                   '%d duplicated (%d reordered; %d through A, %d through B)' %
+                   (what, count, RATE, sent.get('sent', 0), r['unique'], lost, first, last,
+                    lost * 1000.0 / RATE, r['dup'], r['reordered'], via_a, via_b),
+                   one_run and r['dup'] == 0 and sent.get('sent') == count and
+                   sent.get('errors', 0) == 0, '%s | %s' % (sent['line'], r['line']))
+        self.info('%s: sender %s' % (what, sent['line']))
+        self.check('%s: the stream reached W through A before the move and through B after '
+                   '(tx of the node end of W\'s link)' % what, via_a > 0 and via_b > 0,
+                   (via_a, via_b))
 
     def mapping_at(self, node, addr):
         for m in self.net.ctls[node].json('show mappings %s' % addr).get('mappings', []):
@@ -248,11 +277,13 @@ class BpfSuite(ilad_node.Suite):
         rx = FloodRecv(net, 'w', PORT, COUNT, rid, timeout_s=90, idle_ms=3000, log=log)
         tx = N.flood_send(net, 'x', W_SIR, PORT, RATE, COUNT, rid, src=X_SIR,
                           background=True, timeout_s=60)
+        tx0 = net.port_tx()
+        view0 = net.w_view()
         time.sleep(min(2.0, COUNT / RATE / 3))
         t_attach = time.monotonic()
-        rc, out = net.ilactl('b', 'attach', W_SIR, 'dev', 'b-w')
-        t_done = time.monotonic()
-        net.w_via('b')
+        tx_move, (rc, out, t_done) = net.move_w(
+            'b', lambda: net.ilactl('b', 'attach', W_SIR, 'dev', 'b-w') + (time.monotonic(),))
+        t_plug = time.monotonic()
         # C's map follows: polled (bounded), the push's arrival within ~20 ms
         moved = until(lambda: self.mapping_at('c', W_SIR).get('locator') == LOC['b'], 10, 0.02)
         t_c = time.monotonic()
@@ -260,21 +291,14 @@ class BpfSuite(ilad_node.Suite):
         r = rx.result(60)
         time.sleep(0.3)
         tcp.stop()
-        per_if = FloodRecv.per_if(r)
-        via_a = per_if.get(net.ifindex['w-a'], (0,))[0]
-        via_b = per_if.get(net.ifindex['w-b'], (0,))[0]
+        via_a, via_b = tx_move - tx0, net.port_tx() - tx_move
         self.where = 'b'
-        self.check('hot: ilactl attach W dev b-w at B (%.0f ms)' % ((t_done - t_attach) * 1000),
+        self.check('hot: W\'s link re-plugged at B and ilactl attach W dev b-w there (%.0f ms), '
+                   'the gateway given by ilad at B (%.0f ms)' % ((t_done - t_attach) * 1000,
+                                                                  (t_plug - t_attach) * 1000),
                    rc == 0, out.strip())
-        self.check('hot: %d UDP packets at %d/s X -> W across the move A -> B: sent %d, %d '
-                   'arrived, %d lost, %d duplicated (%d reordered; %d through A, %d through B)' %
-                   (COUNT, RATE, sent.get('sent', 0), r['unique'], r['lost'], r['dup'],
-                    r['reordered'], via_a, via_b),
-                   r['lost'] == 0 and r['dup'] == 0 and sent.get('sent') == COUNT and
-                   sent.get('errors', 0) == 0, '%s | %s' % (sent['line'], r['line']))
-        self.info('hot: sender %s' % sent['line'])
-        self.check('hot: the stream reached W through A before the move and through B after',
-                   via_a > 0 and via_b > 0, per_if)
+        self.check_view('hot', view0)
+        self.check_loss('hot', COUNT, sent, r, via_a, via_b)
         self.check('hot: TCP connection X -> W open across the move: %d round trips, longest '
                    'wait %.0f ms, no reset' % (tcp.rounds, tcp.max_wait * 1000),
                    tcp.error is None and tcp.rounds > 0, tcp.error or '')
@@ -300,7 +324,7 @@ class BpfSuite(ilad_node.Suite):
         rx = FloodRecv(net, 'w', PORT, n, rid, timeout_s=10, idle_ms=1500)
         N.flood_send(net, 'x', self.w_ila, PORT, 200, n, rid, src=X_SIR)
         r = rx.result(15)
-        via_b = FloodRecv.per_if(r).get(net.ifindex['w-b'], (0,))[0]
+        via_b = r['unique']     # W's link is at B
         sa1 = net.stats('a')
         self.check('hot: %d packets sent to W\'s old ILA address %s: A translates them back '
                    '(in_translated +%d) and on to B (out_translated +%d); %d reach W through B'
@@ -313,22 +337,25 @@ class BpfSuite(ilad_node.Suite):
     # ------------------------------------------------------------ IPv4
 
     def v4_setup(self):
-        """IPv4 on the workload links only (R and the fabric stay IPv6):
-        W4 and X4 on the workloads' loopbacks, permanent neighbour entries
-        both ways, forwarding on the nodes; X4 attached at C, W4 at A."""
+        """IPv4 on the workload links only (R and the fabric stay IPv6): W4
+        is on W's interface since the build (default route via the gateway
+        192.0.2.1), X4 on X's loopback with permanent neighbour entries
+        between X and C, also from the build; forwarding on the nodes; W
+        back at A (a move, W unchanged), X4 attached at C, W4 at A."""
         net = self.net
         for n in ('a', 'b', 'c'):
             run(['ip', 'netns', 'exec', NS[n], 'sh', '-c',
                  'echo 1 >/proc/sys/net/ipv4/conf/all/forwarding'])
-        ip('addr', 'add', W4 + '/32', 'dev', 'lo', ns=NS['w'])
-        ip('addr', 'add', X4 + '/32', 'dev', 'lo', ns=NS['x'])
-        ip('-4', 'route', 'add', 'default', 'dev', 'w-a', ns=NS['w'])
-        ip('-4', 'route', 'add', 'default', 'dev', 'x-c', ns=NS['x'])
-        for ns, addr, d, peer in (('w', X4, 'w-a', 'a-w'), ('w', X4, 'w-b', 'b-w'),
-                                  ('x', W4, 'x-c', 'c-x'), ('a', W4, 'a-w', 'w-a'),
-                                  ('b', W4, 'b-w', 'w-b'), ('c', X4, 'c-x', 'x-c')):
-            ip('-4', 'neigh', 'replace', addr, 'lladdr', net.mac[peer], 'dev', d, 'nud',
-               'permanent', ns=NS[ns])
+        if net.w_at != 'a':
+            view0 = net.w_view()
+            _, (rc, out) = net.move_w('a', lambda: net.ilactl('a', 'attach', W_SIR, 'dev',
+                                                             'a-w'))
+            back = until(lambda: self.mapping_at('c', W_SIR).get('locator') == LOC['a'], 10,
+                         0.02)
+            self.require('v4: W moved back to A (re-plugged, attached)', rc == 0 and back,
+                         out.strip())
+            self.where = 'a'
+            self.check_view('v4: back to A', view0)
         rc1, out1 = net.ilactl('c', 'attach', X4, 'dev', 'c-x')
         rc2, out2 = net.ilactl('a', 'attach', W4, 'dev', 'a-w')
         self.require('v4: ilactl attach X4 %s at C and W4 %s at A' % (X4, W4),
@@ -408,31 +435,28 @@ class BpfSuite(ilad_node.Suite):
         rx = FloodRecv(net, 'w', PORT, COUNT4, rid, timeout_s=60, idle_ms=3000, log=log)
         tx = N.flood_send(net, 'x', W4, PORT, RATE, COUNT4, rid, src=X4, background=True,
                           timeout_s=60)
+        tx0 = net.port_tx()
+        view0 = net.w_view()
         time.sleep(min(1.0, COUNT4 / RATE / 3))
         t_attach = time.monotonic()
-        rc, out = net.ilactl('b', 'attach', W4, 'dev', 'b-w')
-        t_done = time.monotonic()
-        ip('-4', 'route', 'replace', 'default', 'dev', 'w-b', ns=NS['w'])
+        tx_move, (rc, out, rc6, out6, t_done) = net.move_w(
+            'b', lambda: net.ilactl('b', 'attach', W4, 'dev', 'b-w') +
+            net.ilactl('b', 'attach', W_SIR, 'dev', 'b-w') + (time.monotonic(),))
+        t_plug = time.monotonic()
         moved = until(lambda: self.mapping_at('c', W4).get('locator') == LOC['b'], 10, 0.02)
         t_c = time.monotonic()
         sent = N.flood_send_result(tx, 60)
         r = rx.result(60)
         time.sleep(0.3)
         tcp.stop()
-        per_if = FloodRecv.per_if(r)
-        via_a = per_if.get(net.ifindex['w-a'], (0,))[0]
-        via_b = per_if.get(net.ifindex['w-b'], (0,))[0]
-        self.check('v4: ilactl attach W4 dev b-w at B (%.0f ms)' % ((t_done - t_attach) * 1000),
-                   rc == 0, out.strip())
-        self.check('v4: %d IPv4 UDP packets at %d/s X4 -> W4 across the move A -> B: sent %d, '
-                   '%d arrived, %d lost, %d duplicated (%d reordered; %d through A, %d through '
-                   'B)' % (COUNT4, RATE, sent.get('sent', 0), r['unique'], r['lost'], r['dup'],
-                           r['reordered'], via_a, via_b),
-                   r['lost'] == 0 and r['dup'] == 0 and sent.get('sent') == COUNT4 and
-                   sent.get('errors', 0) == 0, '%s | %s' % (sent['line'], r['line']))
-        self.info('v4: sender %s' % sent['line'])
-        self.check('v4: the stream reached W4 through A before the move and through B after',
-                   via_a > 0 and via_b > 0, per_if)
+        via_a, via_b = tx_move - tx0, net.port_tx() - tx_move
+        self.where = 'b'
+        self.check('v4: W\'s link re-plugged at B and ilactl attach W4 and W dev b-w there '
+                   '(%.0f ms), the gateway given by ilad at B (%.0f ms)' % (
+                       (t_done - t_attach) * 1000, (t_plug - t_attach) * 1000),
+                   rc == 0 and rc6 == 0, (out + out6).strip())
+        self.check_view('v4', view0)
+        self.check_loss('v4', COUNT4, sent, r, via_a, via_b)
         self.check('v4: IPv4 TCP connection X4 -> W4 open across the move: %d round trips, '
                    'longest wait %.0f ms, no reset' % (tcp.rounds, tcp.max_wait * 1000),
                    tcp.error is None and tcp.rounds > 0, tcp.error or '')
@@ -452,9 +476,9 @@ class BpfSuite(ilad_node.Suite):
                       d('a', 'in4_decapsulated'), d('a', 'out4_encapsulated'),
                       d('b', 'in4_decapsulated')))
         fm = st1['a'].get('forwarded_moves', 0) - st0['a'].get('forwarded_moves', 0)
-        self.check('v4: A took the move of W4 as one to forward for (forwarded_moves +%d) and '
-                   'sent on %d IPv4 packets that still reached it (out4_encapsulated)' %
-                   (fm, d('a', 'out4_encapsulated')), fm == 1)
+        self.check('v4: A took the moves of W4 and W as ones to forward for (forwarded_moves '
+                   '+%d) and sent on %d IPv4 packets that still reached it (out4_encapsulated)' %
+                   (fm, d('a', 'out4_encapsulated')), fm == 2)
         self.check('v4: every packet of the stream came out of IPv6 at A or B '
                    '(in4_decapsulated A +%d, B +%d, >= %d)' % (
                        d('a', 'in4_decapsulated'), d('b', 'in4_decapsulated'), COUNT4),
@@ -567,7 +591,7 @@ class BpfSuite(ilad_node.Suite):
         finally:
             s.close()
         r = rx.result(15)
-        via_b = FloodRecv.per_if(r).get(net.ifindex['w-b'], (0,))[0]
+        via_b = r['unique']     # W's link is at B
         sa1 = net.stats('a')
         dec = sa1.get('bpf_in4_decapsulated', 0) - sa0.get('bpf_in4_decapsulated', 0)
         enc = sa1.get('bpf_out4_encapsulated', 0) - sa0.get('bpf_out4_encapsulated', 0)
@@ -603,9 +627,10 @@ class BpfSuite(ilad_node.Suite):
         self.check('cold: %d packets during the gap: %d ICMPv6 unreachable back to X, %d reached '
                    'W' % (gap, s['icmp'], r['unique']),
                    s['icmp'] == gap and s['icmp_type'] == 1 and r['unique'] == 0, s['line'])
+        view0 = net.w_view()
         t0 = time.monotonic()
-        rc, out = net.ilactl(dst, 'attach', W_SIR, 'dev', '%s-w' % dst)
-        net.w_via(dst)
+        _, (rc, out) = net.move_w(dst, lambda: net.ilactl(dst, 'attach', W_SIR, 'dev',
+                                                          '%s-w' % dst))
         back = until(lambda: self.mapping_at('c', W_SIR).get('locator') == LOC[dst] and
                      'unreachable %s' % W_SIR not in N.routes(NS['c']), 10, 0.02)
         t1 = time.monotonic()
@@ -614,7 +639,8 @@ class BpfSuite(ilad_node.Suite):
         rx = FloodRecv(net, 'w', PORT, gap, rid, timeout_s=10, idle_ms=1500)
         s = N.flood_send(net, 'x', W_SIR, PORT, 50, gap, rid, src=X_SIR)
         r = rx.result(15)
-        via = FloodRecv.per_if(r).get(net.ifindex['w-%s' % dst], (0,))[0]
+        via = r['unique']       # W's link is at dst
+        self.check_view('cold', view0)
         self.check('cold: attach at %s: C maps W to %s %.0f ms later, %d of %d packets reach W '
                    'through %s, no ICMP' % (dst.upper(), LOC[dst], (t1 - t0) * 1000, via, gap,
                                             dst.upper()),

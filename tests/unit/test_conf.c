@@ -1323,6 +1323,84 @@ static void test_golden(void **state)
 	}
 }
 
+/* vn NAME gateway ADDRESS [ADDRESS4] mac MAC: forms, checks, printing, equality. */
+static void test_gateway(void **state)
+{
+	static const uint8_t mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01 };
+	struct ila_conf *c, *d;
+	struct in6_addr a6;
+	char *text;
+
+	c = must_parse(ILA_CONF_NODE, NODE_BASE
+		       "vn b id 1 sir-prefix 2001:db8:1::/64 ipv4-prefix 192.0.2.0/24\n"
+		       "vn b gateway fe80::1 192.0.2.1 mac 02:00:5E:00:53:01 interface vm0\n");
+	assert_true(c->vns[0].gateway);
+	inet_pton(AF_INET6, "fe80::1", &a6);
+	assert_memory_equal(&c->vns[0].gw6, &a6, sizeof(a6));
+	assert_int_equal(ntohl(c->vns[0].gw4.s_addr), 0xc0000201);
+	assert_memory_equal(c->vns[0].gw_mac, mac, 6);
+	assert_string_equal(c->vns[0].interfaces[0], "vm0");
+	assert_int_equal(c->n_warnings, 0);
+	text = ila_conf_print_str(c);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\nvn b gateway fe80::1 192.0.2.1 mac 02:00:5e:00:53:01\n"));
+	free(text);
+	assert_round_trip(c);
+	/* IPv6 only, a global address; another MAC is another config */
+	d = must_parse(ILA_CONF_NODE, NODE_BASE "vn b id 1 sir-prefix 2001:db8:1::/64 "
+		       "gateway 2001:db8:1::1 mac 02:00:5e:00:53:01\n");
+	assert_true(d->vns[0].gateway);
+	assert_int_equal(d->vns[0].gw4.s_addr, 0);
+	assert_round_trip(d);
+	assert_false(ila_conf_equal(c, d));
+	free(d);
+	d = must_parse(ILA_CONF_NODE, NODE_BASE
+		       "vn b id 1 sir-prefix 2001:db8:1::/64 ipv4-prefix 192.0.2.0/24\n"
+		       "vn b gateway fe80::1 192.0.2.1 mac 02:00:5e:00:53:02 interface vm0\n");
+	assert_false(ila_conf_equal(c, d));
+	free(d);
+	free(c);
+	/* a universally administered MAC is legal, with a warning */
+	c = must_parse(ILA_CONF_NODE, NODE_BASE "vn b id 1 sir-prefix 2001:db8:1::/64 "
+		       "gateway fe80::1 mac 00:00:5e:00:53:01\n");
+	assert_int_equal(c->n_warnings, 1);
+	assert_non_null(strstr(c->warnings[0], "t.conf:5: vn b gateway: 00:00:5e:00:53:01 is "
+			       "not locally administered"));
+	free(c);
+
+#define VN "vn b id 1 sir-prefix 2001:db8:1::/64 "
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway\n", 5, "vn b gateway: missing value");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway 192.0.2.1 mac 02:00:00:00:00:01\n", 5,
+		     "'192.0.2.1' is not an IPv6 address");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway ff02::1 mac 02:00:00:00:00:01\n", 5,
+		     "ff02::1 is not a unicast address");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway :: mac 02:00:00:00:00:01\n", 5,
+		     "not a unicast address");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway fe80::1\n", 5, "missing 'mac MAC'");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway fe80::1 mac\n", 5,
+		     "vn b gateway mac: missing value");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway fe80::1 x mac 02:00:00:00:00:01\n", 5,
+		     "'x' is neither an IPv4 address nor 'mac'");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway fe80::1 224.0.0.1 mac 02:00:00:00:00:01\n",
+		     5, "224.0.0.1 is not a unicast address");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway fe80::1 mac 02:00:00:00:00\n", 5,
+		     "'02:00:00:00:00' is not a MAC address");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway fe80::1 mac 02:00:00:00:00:0g\n", 5,
+		     "is not a MAC address");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway fe80::1 mac 03:00:00:00:00:01\n", 5,
+		     "03:00:00:00:00:01 is a multicast MAC address");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway fe80::1 mac 00:00:00:00:00:00\n", 5,
+		     "all-zero MAC address");
+	expect_error(ILA_CONF_NODE, NODE_BASE VN "gateway fe80::1 192.0.2.1 mac 02:00:00:00:00:01\n",
+		     5, "vn b gateway: IPv4 address but the vn has no ipv4-prefix");
+	expect_error(ILA_CONF_NODE,
+		     NODE_BASE VN "gateway fe80::1 mac 02:00:00:00:00:01\nvn b gateway fe80::2 mac "
+		     "02:00:00:00:00:01\n", 6, "vn b: duplicate 'gateway' (first on line 5)");
+	expect_error(ILA_CONF_MAPPER, MAPPER_BASE "vn b id 1 sir-prefix 2001:db8:1::/64 gateway "
+		     "fe80::1 mac 02:00:00:00:00:01\n", 2, "'gateway' is for ilad, not ila-mapper");
+#undef VN
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1363,6 +1441,7 @@ int main(void)
 		cmocka_unit_test(test_examples),
 		cmocka_unit_test(test_golden),
 		cmocka_unit_test(test_metrics),
+		cmocka_unit_test(test_gateway),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

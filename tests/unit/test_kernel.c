@@ -31,7 +31,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/if_link.h>
 #include <linux/neighbour.h>
+#include <linux/rtnetlink.h>
 
 #include "routing/kernel.h"
 #include "util.h"
@@ -1030,6 +1032,127 @@ static void test_neigh_events(void **state)
 	close(fd);
 }
 
+/* ---- links and addresses (the anycast gateway) ---- */
+
+struct addrs {
+	struct kaddr_entry a[16];
+	int n;
+};
+
+static void on_addr(void *arg, const struct kaddr_entry *a)
+{
+	struct addrs *s = arg;
+
+	if (s->n < 16)
+		s->a[s->n++] = *a;
+}
+
+static bool has_addr(const struct addrs *s, int family, const char *text, uint8_t plen)
+{
+	union kaddr want = { 0 };
+
+	inet_pton(family, text, want.b);
+	for (int i = 0; i < s->n; i++)
+		if (s->a[i].family == family && s->a[i].plen == plen &&
+		    memcmp(&s->a[i].addr, &want, sizeof(want)) == 0)
+			return true;
+	return false;
+}
+
+struct link_seen {
+	int ifindex;
+	int news, dels;
+	bool up;
+};
+
+static void on_link(void *arg, const struct klink *l)
+{
+	struct link_seen *s = arg;
+
+	if (strcmp(l->name, "gw0") != 0)
+		return;
+	s->ifindex = l->ifindex;
+	s->up = l->up;
+	if (l->deleted)
+		s->dels++;
+	else
+		s->news++;
+}
+
+static void link_wait(int fd, struct link_seen *s, const int *count, int target)
+{
+	for (int tries = 0; tries < 20 && *count < target; tries++) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		(void)poll(&p, 1, 50);
+		assert_true(kernel_link_read(fd, on_link, s) >= 0);
+	}
+	assert_true(*count >= target);
+}
+
+/* MAC (of a veth, as the workload links of the suites), addrgenmode none, addresses without DAD, their dump and deletion,
+ * and link events for a link that appears, comes up and goes; iproute2 is
+ * the oracle. */
+static void test_link_and_addrs(void **state)
+{
+	static const uint8_t mac[6] = { 0x02, 0x00, 0x5e, 0x00, 0x53, 0x01 };
+	struct env *e = *state;
+	struct link_seen ls = { 0 };
+	struct addrs as = { 0 };
+	struct klink l;
+	struct kaddr_entry a = { .family = AF_INET6, .plen = 64, .scope = RT_SCOPE_LINK };
+	char err[256];
+	int fd = kernel_link_open(err, sizeof(err)), ifindex;
+
+	assert_true(fd >= 0);
+	assert_int_equal(run("ip link add gw0 type veth peer name gw1"), 0);
+	link_wait(fd, &ls, &ls.news, 1);
+	ifindex = (int)if_nametoindex("gw0");
+	assert_int_equal(ls.ifindex, ifindex);
+	assert_false(ls.up);
+	assert_int_equal(kernel_link_get(e->k, ifindex, &l), 0);
+	assert_string_equal(l.name, "gw0");
+	assert_int_equal(l.addr_gen_mode, IN6_ADDR_GEN_MODE_EUI64);
+	assert_int_equal(kernel_link_set_mac(e->k, ifindex, mac), 0);
+	assert_int_equal(kernel_link_addr_gen_none(e->k, ifindex), 0);
+	assert_int_equal(kernel_link_get(e->k, ifindex, &l), 0);
+	assert_int_equal(l.mac_len, 6);
+	assert_memory_equal(l.mac, mac, 6);
+	assert_int_equal(l.addr_gen_mode, IN6_ADDR_GEN_MODE_NONE);
+	assert_int_equal(count_lines("ip link show gw0 | grep -F 'link/ether 02:00:5e:00:53:01'"),
+			 1);
+	assert_int_equal(run("ip link set gw0 up"), 0);
+	link_wait(fd, &ls, &ls.news, 2);
+	assert_true(ls.up);
+	/* addrgenmode none: the kernel added no link-local address of its own */
+	assert_int_equal(kernel_addr_dump(e->k, AF_INET6, ifindex, on_addr, &as), 0);
+	assert_int_equal(as.n, 0);
+	a.ifindex = ifindex;
+	inet_pton(AF_INET6, "fe80::1", a.addr.b);
+	assert_int_equal(kernel_addr_add(e->k, &a), 0);
+	assert_int_equal(kernel_addr_add(e->k, &a), 0); /* a replace: no EEXIST */
+	memset(&a.addr, 0, sizeof(a.addr));
+	a.family = AF_INET;
+	a.plen = 32;
+	inet_pton(AF_INET, "192.0.2.1", a.addr.b);
+	assert_int_equal(kernel_addr_add(e->k, &a), 0);
+	assert_int_equal(count_lines("ip -6 addr show dev gw0 | grep -F 'inet6 fe80::1/64 scope link "
+				     "nodad'"), 1);
+	assert_int_equal(count_lines("ip -4 addr show dev gw0 | grep -F 'inet 192.0.2.1/32 scope "
+				     "link'"), 1);
+	as.n = 0;
+	assert_int_equal(kernel_addr_dump(e->k, AF_UNSPEC, ifindex, on_addr, &as), 0);
+	assert_int_equal(as.n, 2);
+	assert_true(has_addr(&as, AF_INET6, "fe80::1", 64));
+	assert_true(has_addr(&as, AF_INET, "192.0.2.1", 32));
+	assert_int_equal(kernel_addr_del(e->k, &a), 0);
+	assert_int_equal(count_lines("ip -4 addr show dev gw0 | grep inet || true"), 0);
+	assert_int_equal(run("ip link del gw0"), 0);
+	link_wait(fd, &ls, &ls.dels, 1);
+	assert_int_equal(kernel_link_get(e->k, ifindex, &l), -ENODEV);
+	close(fd);
+}
+
 /*
  * SRv6 routes, as ilad uses them to carry IPv4 packets still in flight to a
  * workload's new node: encap seg6 (IPv4 and IPv6 destinations) and the
@@ -1164,6 +1287,7 @@ int main(void)
 		NS_TEST(test_xlat),
 		NS_TEST(test_neigh_events),
 		NS_TEST(test_seg6_routes),
+		NS_TEST(test_link_and_addrs),
 	};
 #undef NS_TEST
 

@@ -10,12 +10,20 @@
 
 R routes only locators: each node's locator /64 via its fabric link, and the
 mapper's link. A, B and C run ilad (mode ila, TLS to the mapper in il-m).
-W, the workload that moves, is a namespace of its own joined to A and to B by
-veth pairs; its SIR address sits on its loopback, so either link can deliver
-to it and its sockets survive a move (make before break). X, the
-correspondent, is a workload of C. A, B and C hold permanent neighbour
-entries for the SIR addresses behind them, so no packet waits for neighbour
-discovery. Addresses are documentation prefixes (2001:db8::/32).
+W, the workload that moves, is a namespace of its own with ONE interface,
+w0, holding its SIR address (and, in the suites with IPv4, its IPv4
+address), and a default route via the vn's anycast gateway (fe80::1, and
+192.0.2.1 with IPv4: `vn blue gateway` in A's and B's ilad.conf), set once
+when the network is built. The node's end of w0's veth pair is a-w while W
+runs at A; a move (move_w) re-plugs it at the other node as a hypervisor
+does: that end moves into B's namespace, is renamed b-w and comes up, ilad
+at B gives it the gateway (MAC, addresses) and the suite attaches W there.
+W never learns that it moved: nothing in its namespace is written after the
+build, and w_view() reads its routes and its neighbour entries for the
+gateway so that the suites can check they are the same before and after
+every move. Nodes and W find each other by neighbour discovery and ARP.
+X, the correspondent, is a workload of C, with a permanent neighbour entry
+at C. Addresses are documentation prefixes (2001:db8::/32).
 
 The data path is the kernel's ILA module (`ila-module`, the default: the
 suites' home is the test VM) or ilad's BPF programs (`bpf`: `dataplane bpf`
@@ -60,8 +68,13 @@ FABRIC = {'a': '2001:db8:f:a::', 'b': '2001:db8:f:b::', 'c': '2001:db8:f:c::',
           'm': '2001:db8:f:d::'}
 MAPPER_ADDR = '2001:db8:f:d::2'
 MAPPER_PORT = 7787
-# workload links: node side ::1, workload side ::2
-WLINK = {('a', 'w'): '2001:db8:e:a::', ('b', 'w'): '2001:db8:e:b::', ('c', 'x'): '2001:db8:e:c::'}
+# X's link to C: node side ::1, X's side ::2
+WLINK = {('c', 'x'): '2001:db8:e:c::'}
+# the anycast gateway of vn blue at A and B (the IPv4 one with an ipv4-prefix)
+GW6 = 'fe80::1'
+GW4 = '192.0.2.1'
+GW_MAC = '02:00:5e:00:53:01'
+W_DEV = 'w0'                           # W's one interface
 KEEPALIVE_MS = 500
 DEAD_MS = 2000
 DATAPLANES = ('ila-module', 'bpf')
@@ -178,6 +191,8 @@ class Net:
         self.procs = {}         # name -> Popen
         self.ctls = {}
         self.mac = {}           # device name -> MAC
+        self.w4 = None          # W's IPv4 address, set before build() by suites with IPv4
+        self.x4 = None          # X's, likewise
         self.ifindex = {}       # device name -> ifindex in its namespace
         self.flood = None
 
@@ -217,14 +232,33 @@ class Net:
         for n in ('r', 'a', 'b', 'c'):
             run(['ip', 'netns', 'exec', NS[n], 'sh', '-c',
                  'echo 1 >/proc/sys/net/ipv6/conf/all/forwarding'])
-        # the workloads: SIR address on loopback, default route via their node
-        ip('addr', 'add', W_SIR + '/128', 'dev', 'lo', ns=NS['w'])
+        # W: one interface, its SIR address on it, its default route via the
+        # anycast gateway; the node's end, a-w, has nothing until ilad at A
+        # gives it the gateway
+        ip('link', 'add', dev('a', 'w'), 'netns', NS['a'], 'type', 'veth', 'peer', 'name',
+           W_DEV, 'netns', NS['w'])
+        ip_batch(['addr add %s/128 dev %s nodad' % (W_SIR, W_DEV), 'link set %s up' % W_DEV,
+                  'route add default via %s dev %s' % (GW6, W_DEV)], ns=NS['w'])
+        ip('link', 'set', dev('a', 'w'), 'up', ns=NS['a'])
+        _, out = ip('-o', 'link', 'show', W_DEV, ns=NS['w'])
+        self.ifindex[W_DEV] = int(out.split(':')[0])
+        self.w_at = 'a'
+        if self.w4:
+            self.w_v4(self.w4)
+        if self.x4:
+            # X: its IPv4 address on loopback, IPv4 to C's link, permanent
+            # neighbour entries between X and C (X does not move)
+            ip('addr', 'add', self.x4 + '/32', 'dev', 'lo', ns=NS['x'])
+            ip('-4', 'route', 'add', 'default', 'dev', dev('x', 'c'), ns=NS['x'])
+            ip('-4', 'neigh', 'replace', self.w4, 'lladdr', self.mac[dev('c', 'x')], 'dev',
+               dev('x', 'c'), 'nud', 'permanent', ns=NS['x'])
+            ip('-4', 'neigh', 'replace', self.x4, 'lladdr', self.mac[dev('x', 'c')], 'dev',
+               dev('c', 'x'), 'nud', 'permanent', ns=NS['c'])
+        # X: SIR address on loopback, default route via C
         ip('addr', 'add', X_SIR + '/128', 'dev', 'lo', ns=NS['x'])
-        ip('-6', 'route', 'add', 'default', 'via', WLINK[('a', 'w')] + '1', ns=NS['w'])
         ip('-6', 'route', 'add', 'default', 'via', WLINK[('c', 'x')] + '1', ns=NS['x'])
-        for n, wl, sir in (('a', 'w', W_SIR), ('b', 'w', W_SIR), ('c', 'x', X_SIR)):
-            ip('-6', 'neigh', 'replace', sir, 'lladdr', self.mac[dev(wl, n)], 'dev', dev(n, wl),
-               'nud', 'permanent', ns=NS[n])
+        ip('-6', 'neigh', 'replace', X_SIR, 'lladdr', self.mac[dev('x', 'c')], 'dev',
+           dev('c', 'x'), 'nud', 'permanent', ns=NS['c'])
         # iproute2 prints ilad's protocol by its name, as installed; only in
         # the test VM, whose root is a RAM overlay (nothing reaches the host)
         if os.environ.get('ILA_VM') == '1':
@@ -234,9 +268,92 @@ class Net:
             except OSError:
                 pass    # the suites then name it by number
 
-    def w_via(self, node):
-        """W's own traffic leaves by node's link (what a moved VM does)."""
-        ip('-6', 'route', 'replace', 'default', 'via', WLINK[(node, 'w')] + '1', ns=NS['w'])
+    def w_v4(self, addr):
+        """IPv4 for W, at build time (Net.w4): addr on w0 and a default route
+        via the IPv4 gateway (the nodes' vn needs an ipv4-prefix)."""
+        ip_batch(['addr add %s/32 dev %s' % (addr, W_DEV),
+                  'route add default via %s dev %s onlink' % (GW4, W_DEV)], ns=NS['w'])
+
+    def port_tx(self):
+        """Packets sent to W by the node end of its link, wherever it is
+        (the counters move with the device)."""
+        d = dev(self.w_at, 'w')
+        _, out = ip('-j', '-s', 'link', 'show', d, ns=NS[self.w_at])
+        return json.loads(out)[0]['stats64']['tx']['packets']
+
+    def move_w(self, dst, then=None):
+        """Re-plugs W's link at node dst, as a hypervisor moves a VM: the
+        node's end of the veth pair leaves the current node's namespace for
+        dst's, is renamed dst-w and comes up; then() runs (the attach at dst,
+        as soon as the link is there); ilad at dst, when it runs, gives the
+        link the gateway (waited for, bounded). Nothing in W changes.
+        Returns the port's tx packets just before the move and then()'s
+        result."""
+        src = self.w_at
+        if dst == src:
+            raise Failed('W is at %s already' % dst.upper())
+        ctl = self.ctls.get(dst)
+        p = self.procs.get(dst)
+        before = self.gw_applied(dst) if ctl and p and p.poll() is None else None
+        tx = self.port_tx()
+        ip('link', 'set', dev(src, 'w'), 'netns', NS[dst], ns=NS[src])
+        ip_batch(['link set %s name %s' % (dev(src, 'w'), dev(dst, 'w')),
+                  'link set %s up' % dev(dst, 'w')], ns=NS[dst])
+        self.w_at = dst
+        res = then() if then else None
+        if before is not None and not until(lambda: self.gw_applied(dst) > before, 10, 0.01):
+            raise Failed('ilad at %s did not give %s the gateway within 10 s: %s' % (
+                dst.upper(), dev(dst, 'w'), self.log_tail(dst)))
+        return tx, res
+
+    def gw_applied(self, node):
+        """How often ilad at node gave dev(node, 'w') the gateway (show vn)."""
+        for v in self.ctls[node].json('show vn'):
+            for d in v.get('gateway', {}).get('devices', []):
+                if d.get('dev') == dev(node, 'w'):
+                    return d.get('applied', 0) if d.get('state') == 'set' else -1
+        return -1
+
+    def w_view(self):
+        """What W knows of its network: its routes (both families) and its
+        neighbour entries for the gateway addresses, as `ip -j` prints them
+        but for the entries' NUD state and router flag. Those are the
+        kernel's neighbour discovery bookkeeping, not the entry: W's kernel
+        drops its neighbour entries when its link's carrier comes back (a
+        veth peer moved; a VM's virtio link keeps its carrier through a
+        migration) and learns the gateway again by neighbour discovery, with
+        the router flag when an advertisement set it. The entry itself
+        (address, device, MAC) is what must not change.
+        A datagram to each gateway address first, so that W has the entries."""
+        v4 = GW4 in ip('-4', 'route', 'show', ns=NS['w'])[1]
+        with NetNS(NS['w']):
+            s6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            s4 = socket.socket(socket.AF_INET, socket.SOCK_DGRAM) if v4 else None
+        try:
+            s6.sendto(b'gw', (GW6, 9, 0, self.ifindex[W_DEV]))
+            if s4:
+                s4.sendto(b'gw', (GW4, 9))
+        except OSError:
+            pass
+        finally:
+            s6.close()
+            if s4:
+                s4.close()
+
+        def neigh(fam, addr):
+            ok = until(lambda: [n for n in json.loads(ip('-j', fam, 'neigh', 'show', addr,
+                                                           ns=NS['w'])[1] or '[]')
+                                if 'lladdr' in n], 3, 0.02)
+            for n in ok or []:
+                n.pop('state', None)
+                n.pop('router', None)
+            return ok
+        return {
+            'routes6': json.loads(ip('-j', '-6', 'route', 'show', ns=NS['w'])[1]),
+            'routes4': json.loads(ip('-j', '-4', 'route', 'show', ns=NS['w'])[1]),
+            'gw6': neigh('-6', GW6),
+            'gw4': neigh('-4', GW4) if v4 else None,
+        }
 
     # ---- daemons ----
 
@@ -310,6 +427,9 @@ class Net:
         wl = {'a': 'w', 'b': 'w', 'c': 'x'}.get(node)
         if wl:
             lines.append('vn blue interface %s' % dev(node, wl))
+        if wl == 'w':
+            v4 = self.w4 is not None
+            lines.append('vn blue gateway %s%s mac %s' % (GW6, ' ' + GW4 if v4 else '', GW_MAC))
         if self.dataplane == 'bpf' and not extra.startswith('dataplane ') and \
                 '\ndataplane ' not in extra:
             lines.append('dataplane bpf')

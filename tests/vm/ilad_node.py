@@ -20,21 +20,29 @@ default):
   restart    ilad on C restarted (SIGTERM, start) under a stream X -> W: no
              packet lost and no route of ilad's protocol touched (ip monitor);
              with BPF, once more with SIGKILL
-  hot        W moves A -> B (ilactl attach at B) under a 10,000 packets/s
-             stream of 50,000 numbered packets and a busy TCP connection:
-             no loss, no duplicate, no reset; convergence time at C and the
-             packets A forwarded are printed; packets sent to W's old ILA
-             address afterwards are re-translated by A to B
+  hot        W moves A -> B under a 10,000 packets/s stream of 50,000
+             numbered packets and a busy TCP connection: its link is
+             re-plugged at B (ilad_net.Net.move_w) and attached there at
+             once; the packets that reach A while the link is unplugged,
+             before A learns the move, are lost (one run of sequence
+             numbers, counted and printed), none other; no duplicate, no
+             reset; W's routes and neighbour entries for the gateway the
+             same before and after; convergence time at C and the packets A
+             forwarded are printed; packets sent to W's old ILA address
+             afterwards are re-translated by A to B
   inflight   W moves back B -> A under the stream while the mapper's
              messages to C are delayed (a correspondent with a stale cache):
-             C keeps sending to B's locator after B switched, B forwards every
-             such packet (counted), none is lost
+             C keeps sending to B's locator after B switched, B forwards
+             such packets (counted); losses as in hot, one run
   cold       detach W down where it runs: senders get ICMPv6 unreachable for
-             every packet of the gap; after attach at the other node delivery
-             resumes
+             every packet of the gap; after W's link is re-plugged and
+             attached at the other node delivery resumes
   failover   the other node prepared as standby; W's node dies (link cut,
-             ilad SIGKILLed): after the mapper's dead timer the traffic
-             reaches W through the standby
+             ilad SIGKILLed) and W's link is re-plugged at the standby: after
+             the mapper's dead timer the traffic reaches W through the
+             standby
+Every move leaves W's routes and its neighbour entries for the gateway as
+they were (checked; nothing in W is written after the build).
 Each phase starts from where the previous one left W (A at first).
 
 The data path is the module (the test VM) or, with ILA_DATAPLANE=bpf,
@@ -141,6 +149,16 @@ class Suite:
         self.info('setup: 7 namespaces, mapper and 3 ilad up (data path %s), W at A, X at C '
                   'in %.1f s' % (self.net.dataplane, time.monotonic() - t0))
 
+    def check_view(self, what, view0):
+        """W's routes and its neighbour entries for the gateway are what they
+        were before the move (ilad_net.Net.w_view), and it has them."""
+        view1 = self.net.w_view()
+        self.check('%s: W\'s routes and its neighbour entries for the gateway are the same '
+                   'before and after the move (%s lladdr %s)' % (
+                       what, N.GW6, (view0.get('gw6') or [{}])[0].get('lladdr')),
+                   view1 == view0 and view0['gw6'] and view0['routes6'] and
+                   (view0['gw4'] is None or view0['gw4']), 'before %s after %s' % (view0, view1))
+
     def dp(self, node):
         """node's routes of ilad's protocol and, with BPF, its ila_map."""
         return sorted(N.routes(NS[node]) + self.net.bpf_mappings(node))
@@ -231,13 +249,13 @@ class Suite:
 
     def phase_checksums(self):
         net = self.net
-        for d, ns in (('x-c', 'x'), ('w-a', 'w'), ('w-b', 'w')):
+        for d, ns in (('x-c', 'x'), (N.W_DEV, 'w')):
             tx_csum_off(d, NS[ns])
         with NetNS(NS['r']):
             cap_r = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
         with NetNS(NS['a']):
             cap_a = socket.socket(socket.AF_PACKET, socket.SOCK_DGRAM, socket.htons(ETH_P_ALL))
-        cap_a.bind(('a-w', ETH_P_ALL))
+        cap_a.bind((N.dev(net.w_at, 'w'), ETH_P_ALL))    # W's link, at A
         for s in (cap_r, cap_a):
             s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         with NetNS(NS['w']):
@@ -393,7 +411,7 @@ class Suite:
         rx = FloodRecv(net, 'w', STREAM_PORT, 20, rid, timeout_s=10, idle_ms=2000)
         N.flood_send(net, 'x', W_SIR, STREAM_PORT, 100, 20, rid, src=X_SIR)
         r = rx.result(15)
-        via_a = FloodRecv.per_if(r).get(net.ifindex['w-a'], (0,))[0]
+        via_a = r['unique']     # W's link is at A
         d = s1.get('spoof_refused', 0) - s0.get('spoof_refused', 0)
         self.check('spoof: an NA for W\'s address on C\'s link (neighbour entry: %s) is refused: '
                    'spoof_refused +%d, W stays at A (mapper %s seq %s), C still routes it to A, '
@@ -513,7 +531,7 @@ class Suite:
         node) delayed: C keeps sending to the old locator after the old node
         switched, as a correspondent with a stale cache does, and the old
         node must forward every one of those packets."""
-        self.move_under_stream('inflight', HOT_RATE, HOT_RATE * 2, push_delay_ms=PUSH_DELAY_MS)
+        self.move_under_stream('inflight', HOT_RATE, HOT_RATE * 4, push_delay_ms=PUSH_DELAY_MS)
 
     def move_under_stream(self, tag, rate, count, tcp_port=None, push_delay_ms=0):
         net = self.net
@@ -539,6 +557,8 @@ class Suite:
         rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=90, idle_ms=3000, log=log)
         tx = N.flood_send(net, 'x', W_SIR, STREAM_PORT, rate, count, rid, src=X_SIR,
                           background=True, timeout_s=60)
+        tx0 = net.port_tx()
+        view0 = net.w_view()
         # the move, a third into the stream
         time.sleep(min(2.0, count / rate / 3))
         if push_delay_ms:
@@ -549,9 +569,9 @@ class Suite:
             net.procs['c'].send_signal(signal.SIGSTOP)
         try:
             t_attach = time.monotonic()
-            rc, out = net.ilactl(new, 'attach', W_SIR, 'dev', '%s-w' % new)
-            t_done = time.monotonic()
-            net.w_via(new)
+            # W's link re-plugged at the new node, attached there at once
+            tx_move, (rc, out, t_done) = net.move_w(new, lambda: net.ilactl(
+                new, 'attach', W_SIR, 'dev', '%s-w' % new) + (time.monotonic(),))
             if push_delay_ms:
                 time.sleep(max(0.0, t_attach + push_delay_ms / 1000.0 - time.monotonic()))
         finally:
@@ -567,27 +587,26 @@ class Suite:
         self.where = new
         t_c = watch_c.first(t_attach, 'new', 'ila ' + LOC[new])
         t_o = watch_o.first(t_attach, 'new', 'ila ' + LOC[new])
-        per_if = FloodRecv.per_if(r)
+        via_old, via_new = tx_move - tx0, net.port_tx() - tx_move
         fwd = fwd_cap.count()
-        via_old_after = 0
-        try:
-            with open(log) as f:
-                for line in f:
-                    _, ifx, t_us = line.split()
-                    if int(ifx) == net.ifindex['w-%s' % old] and int(t_us) / 1e6 >= t_attach:
-                        via_old_after += 1
-        except (OSError, ValueError):
-            via_old_after = -1
-        self.check('%s: ilactl attach W dev %s-w at %s (%.0f ms)' % (
-            tag, new, NW, (t_done - t_attach) * 1000), rc == 0, out.strip())
+        self.check('%s: W\'s link re-plugged at %s and ilactl attach W dev %s-w there (%.0f ms)'
+                   % (tag, NW, new, (t_done - t_attach) * 1000), rc == 0, out.strip())
+        self.check_view(tag, view0)
+        # the packets that reach the old node while W's link is unplugged,
+        # before it learns the move, are lost: one run of sequence numbers
+        lost, first, last = r['lost'], r.get('first_lost', -1), r.get('last_lost', -1)
+        one_run = lost == 0 or (first >= 0 and last - first + 1 == lost and last < count - 1)
         self.check('%s: %d packets at %d/s X -> W across the move %s -> %s%s: %d arrived, %d '
-                   'lost, %d duplicated (%d reordered; %d through %s, %d through %s)' % (
+                   'lost in one run (seq %d..%d, %.1f ms of the stream: W\'s link unplugged), '
+                   '%d duplicated (%d reordered; %d through %s, %d through %s)' % (
                        tag, count, rate, O, NW, ', C\'s ilad held stopped %d ms at the move' %
-                       push_delay_ms if push_delay_ms else '', r['unique'], r['lost'], r['dup'],
-                       r['reordered'], per_if.get(net.ifindex['w-%s' % old], (0,))[0], O,
-                       per_if.get(net.ifindex['w-%s' % new], (0,))[0], NW),
-                   r['lost'] == 0 and r['dup'] == 0 and sent['sent'] == count and
+                       push_delay_ms if push_delay_ms else '', r['unique'], lost, first, last,
+                       lost * 1000.0 / rate, r['dup'], r['reordered'], via_old, O, via_new, NW),
+                   one_run and r['dup'] == 0 and sent['sent'] == count and
                    sent.get('errors', 0) == 0, '%s | %s' % (sent['line'], r['line']))
+        self.check('%s: the stream reached W through %s before the move and through %s after '
+                   '(tx of the node end of W\'s link)' % (tag, O, NW),
+                   via_old > 0 and via_new > 0, (via_old, via_new))
         self.info('%s: sender %s' % (tag, sent['line']))
         if tcp:
             self.check('%s: TCP connection X -> W open across the move: %d round trips, longest '
@@ -607,8 +626,7 @@ class Suite:
         # with C's pushes late, the old node switches first and C's packets in
         # between must all be forwarded; without, C may switch first
         self.check('%s: %s forwarded %d packets of the stream to %s\'s locator (captured on '
-                   'its link to R); %d more reached W through %s after the attach; '
-                   'forwarded_moves +%d' % (tag, O, fwd, NW, via_old_after, O, fm),
+                   'its link to R); forwarded_moves +%d' % (tag, O, fwd, NW, fm),
                    fm == 1 and (fwd > 0 or not push_delay_ms))
         if tag == 'hot' and self.w_ila:
             # packets still addressed to W at A's locator, as in-flight ones are
@@ -618,7 +636,7 @@ class Suite:
             rx = FloodRecv(net, 'w', STREAM_PORT, n, rid, timeout_s=10, idle_ms=1500)
             N.flood_send(net, 'x', self.w_ila, STREAM_PORT, 200, n, rid, src=X_SIR)
             r = rx.result(15)
-            via_new = FloodRecv.per_if(r).get(net.ifindex['w-%s' % new], (0,))[0]
+            via_new = r['unique']       # W's link is at the new node
             f = fwd_cap.count()
             self.check('%s: %d packets sent to W\'s old ILA address %s after the move: %s '
                        're-translates %d of them to %s\'s locator, %d reach W through %s' % (
@@ -661,9 +679,10 @@ class Suite:
                        gap, s['icmp'], s['icmp_type'], s['icmp_code'], s['icmp_from'],
                        s['errors'], r['unique']),
                    s['icmp'] == gap and s['icmp_type'] == 1 and r['unique'] == 0, s['line'])
+        view0 = net.w_view()
         t0 = time.monotonic()
-        rc, out = net.ilactl(dst, 'attach', W_SIR, 'dev', '%s-w' % dst)
-        net.w_via(dst)
+        _, (rc, out) = net.move_w(dst, lambda: net.ilactl(dst, 'attach', W_SIR, 'dev',
+                                                          '%s-w' % dst))
         back = until(lambda: self.to_loc(W_SIR, LOC[dst]) in self.dp('c') and
                      'unreachable %s' % W_SIR not in N.routes(NS['c']), 10, 0.02)
         t1 = time.monotonic()
@@ -672,7 +691,8 @@ class Suite:
         rx = FloodRecv(net, 'w', STREAM_PORT, gap, rid, timeout_s=10, idle_ms=1500)
         s = N.flood_send(net, 'x', W_SIR, STREAM_PORT, 50, gap, rid, src=X_SIR)
         r = rx.result(15)
-        via = FloodRecv.per_if(r).get(net.ifindex['w-%s' % dst], (0,))[0]
+        via = r['unique']       # W's link is at dst
+        self.check_view('cold', view0)
         self.check('cold: attach at %s: C routes W to %s %.0f ms later, %d of %d packets reach '
                    'W through %s, no ICMP' % (dst.upper(), LOC[dst], (t1 - t0) * 1000, via, gap,
                                               dst.upper()),
@@ -685,9 +705,9 @@ class Suite:
         net = self.net
         owner = self.where
         standby = 'b' if owner == 'a' else 'a'
-        rc, out = net.ilactl(standby, 'prepare', W_SIR, 'dev', '%s-w' % standby)
-        if rc != 0 and 'dev' in out:
-            rc, out = net.ilactl(standby, 'prepare', W_SIR)
+        # W's link is not at the standby yet: delivered there, if promoted, on
+        # the vn's interface (b-w), which the link becomes when plugged in
+        rc, out = net.ilactl(standby, 'prepare', W_SIR)
         ok = until(lambda: (net.mapping(W_SIR) or {}).get('standby') == LOC[standby], 10)
         self.check('failover: ilactl prepare W at %s: the mapper holds %s as standby' % (
             standby.upper(), LOC[standby]), rc == 0 and ok, '%s; %s' % (
@@ -702,14 +722,17 @@ class Suite:
         rx = FloodRecv(net, 'w', STREAM_PORT, count, rid, timeout_s=secs + 20, log=log)
         tx = N.flood_send(net, 'x', W_SIR, STREAM_PORT, rate, count, rid, src=X_SIR,
                           background=True)
+        view0 = net.w_view()
         time.sleep(1.0)
         # node A dies: its link goes (the session to the mapper with it, and
         # nothing it sends leaves any more), then its ilad is killed
         t_kill = time.monotonic()
         ip('link', 'set', '%s-r' % owner, 'down', ns=NS[owner])
         net.stop(owner, signal.SIGKILL)
-        net.w_via(standby)
-        got_b = until(lambda: first_via(log, net.ifindex['w-%s' % standby], t_kill), 15, 0.1)
+        # the VM restarts at the standby: its link plugged in there
+        net.move_w(standby)
+        t_plug = time.monotonic()
+        got_b = until(lambda: first_via(log, net.ifindex[N.W_DEV], t_plug), 15, 0.1)
         sent = N.flood_send_result(tx, 30)
         time.sleep(0.5)
         rx.p.send_signal(signal.SIGTERM)
@@ -717,6 +740,7 @@ class Suite:
         watch_c.stop()
         t_route = watch_c.first(t_kill, 'new', 'ila ' + LOC[standby])
         fo1 = flatten_mapper(net).get('failovers', 0)
+        self.check_view('failover', view0)
         m = net.mapping(W_SIR) or {}
         loc_sb = net.local(standby, W_SIR)
         routes_sb = self.dp(standby)

@@ -16,9 +16,11 @@ Phases, in the order given (all, by default):
               sent while no node could deliver (one run, between C's
               unreachable route and its route back)
   lapse-kill  the same with SIGKILL
-  moved       W moves to B while ilad on A is down; A started again lets it
-              go (its local route gives way to the route to B) and does not
-              take it back
+  moved       W moves to B while ilad on A is down (its link re-plugged at B:
+              A's local route to W goes with the link); A started again finds
+              nothing of W to resume (released 0; the release of a workload
+              still routed locally is test_ilad_local's), routes it to B and
+              does not take it back
   refused     an attach the mapper refuses as not-authorised (vn red, which
               A may subscribe to but not serve) and one refused as frozen
               (the mapper's damping tightened by SIGHUP): ilactl attach exits
@@ -39,7 +41,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from vmlib import Failed
+from vmlib import Failed, ip
 import ilad_net as N
 from ilad_net import LOC, NS, W_SIR, X_SIR, DataWatch, FloodRecv, until
 from ilad_node import STREAM_PORT, Suite
@@ -212,9 +214,11 @@ class RestartSuite(Suite):
     def phase_moved(self):
         net = self.net
         net.stop('a', signal.SIGTERM)
-        rc, out = net.ilactl('b', 'attach', W_SIR, 'dev', 'b-w')
-        net.w_via('b')
+        view0 = net.w_view()
+        # W moves while A's ilad is down: its link re-plugged at B, attached there
+        _, (rc, out) = net.move_w('b', lambda: net.ilactl('b', 'attach', W_SIR, 'dev', 'b-w'))
         self.where = 'b'
+        self.check_view('moved', view0)
         m0 = net.mapping(W_SIR) or {}
         self.check('moved: ilad on A down, W attached at B (%s, seq %s)' % (
             out.strip() or 'exit %d' % rc, m0.get('seq')),
@@ -226,12 +230,13 @@ class RestartSuite(Suite):
         time.sleep(REFRESH + 0.5)   # a refresh of A's would take it back now
         m1 = net.mapping(W_SIR) or {}
         st = net.stats('a')
-        self.check('moved: A started again lets W go (released %s, local %s): its %s %s, the '
+        self.check('moved: A started again has nothing of W to resume (its local route went '
+                   'with the link: released %s, local %s): its %s %s, the '
                    'mapping stays at B (seq %s -> %s) after a refresh interval' % (
                        st.get('released'), net.local('a', W_SIR),
                        'ila_map sends W to' if self.bpf else 'route to W is ila', LOC['b'],
                        m0.get('seq'), m1.get('seq')),
-                   bool(gone) and bool(ok) and st.get('released') == 1 and
+                   bool(gone) and bool(ok) and st.get('released') == 0 and
                    m1.get('node') == 'b' and m1.get('seq') == m0.get('seq') and
                    self.routes_now() == self.expected_routes('b'),
                    'routes %s; mapping %s; A log %s' % (self.routes_now(), m1,
@@ -241,7 +246,7 @@ class RestartSuite(Suite):
         rx = FloodRecv(net, 'w', STREAM_PORT, n, rid, timeout_s=10, idle_ms=1500)
         N.flood_send(net, 'x', W_SIR, STREAM_PORT, 200, n, rid, src=X_SIR)
         r = rx.result(15)
-        via_b = FloodRecv.per_if(r).get(net.ifindex['w-b'], (0,))[0]
+        via_b = r['unique']     # W's link is at B
         self.check('moved: %d of %d packets X -> W reach W through B' % (via_b, n),
                    via_b == n, r['line'])
 
@@ -266,9 +271,13 @@ class RestartSuite(Suite):
 
     def phase_refused(self):
         net = self.net
+        # the attaches refused below name a spare port of A's (W's link is
+        # at B): what is refused is the mapper's, not the device's
+        ip('link', 'add', 'a-s', 'type', 'veth', 'peer', 'name', 'a-s2', ns=NS['a'])
+        ip('link', 'set', 'a-s', 'up', ns=NS['a'])
         # not-authorised: A follows vn red but may not serve it
         before = N.routes(NS['a'])
-        rc, out = net.ilactl('a', 'attach', RED_ADDR, 'dev', 'a-w')
+        rc, out = net.ilactl('a', 'attach', RED_ADDR, 'dev', 'a-s')
         self.check('refused: ilactl attach %s (vn red, not served by A) exits %d: %s' % (
             RED_ADDR, rc, out.strip()), rc != 0 and 'not-authorised' in out, out.strip())
         self.refused_checks('refused', RED_ADDR, 'not-authorised', before)
@@ -294,7 +303,7 @@ class RestartSuite(Suite):
               5, 0.05)
         m0 = net.mapping(W_SIR) or {}
         before = N.routes(NS['a'])
-        rc, out = net.ilactl('a', 'attach', W_SIR, 'dev', 'a-w')
+        rc, out = net.ilactl('a', 'attach', W_SIR, 'dev', 'a-s')
         m1 = net.mapping(W_SIR) or {}
         self.check('refused: ilactl attach W at A, a move damped by the mapper, exits %d: %s; '
                    'the mapping stays at %s (%s)' % (rc, out.strip(), m1.get('node'),
@@ -307,7 +316,7 @@ class RestartSuite(Suite):
         rx = FloodRecv(net, 'w', STREAM_PORT, n, rid, timeout_s=10, idle_ms=1500)
         N.flood_send(net, 'x', W_SIR, STREAM_PORT, 200, n, rid, src=X_SIR)
         r = rx.result(15)
-        via_b = FloodRecv.per_if(r).get(net.ifindex['w-b'], (0,))[0]
+        via_b = r['unique']     # W's link is at B
         self.check('refused: W still served by B: %d of %d packets X -> W through B' % (
             via_b, n), via_b == n, r['line'])
 

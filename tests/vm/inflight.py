@@ -45,7 +45,7 @@ from vmlib import Failed, NetNS, Results, find_tool, ip, ip_batch, run  # noqa: 
 
 W_V4 = '192.0.2.42'
 V4_PREFIX = '192.0.2.0/24'
-R_A4, A_R4 = '192.0.2.1', '192.0.2.2'    # R <-> A, a /30
+R_A4, A_R4 = '192.0.2.253', '192.0.2.254'  # R <-> A, a /30 (192.0.2.1: the gateway)
 B_V4 = '192.0.2.66'                       # B's own, on its loopback
 HOLD_S = 10
 PACKETS = 50
@@ -206,6 +206,7 @@ class Suite:
     def setup(self):
         net = self.net
         t0 = time.monotonic()
+        net.w4 = W_V4    # on W's interface, default route via the gateway 192.0.2.1
         net.build()
         t_build = time.monotonic() - t0
         # IPv4: R <-> A, W's address behind A and B, forwarding on R, A
@@ -219,13 +220,9 @@ class Suite:
             'a': ['addr add %s/30 dev %s' % (A_R4, dev('a', 'r'))],
             # B's own packets to W (IPv4 over ILA) need a source address
             'b': ['addr add %s/32 dev lo' % B_V4],
-            'w': ['addr add %s/32 dev lo' % W_V4],
         }
         if self.mode == 'host-route':
             cmds['r'].append('route add %s/128 via %s' % (W_SIR, FABRIC['a'] + '2'))
-        for n in ('a', 'b'):
-            cmds[n].append('neigh replace %s lladdr %s dev %s nud permanent' % (
-                W_V4, net.mac[dev('w', n)], dev(n, 'w')))
         for n, lines in cmds.items():
             ip_batch(lines, ns=NS[n])
         fwd = 'echo 1 >/proc/sys/net/ipv4/conf/all/forwarding'
@@ -262,9 +259,15 @@ class Suite:
         self.require('W (%s, %s) attached at A' % (W_SIR, W_V4), ok, out)
         if self.mode == 'ila':
             self.ipv4_over_ila()
-        net.w_via('b')
-        ok, out = self.attach('b')
-        self.require('W moved to B (ilactl attach at B; the mapper has it at B)', ok, out)
+        view0 = net.w_view()
+        _, (ok, out) = net.move_w('b', lambda: self.attach('b'))
+        self.require('W moved to B (its link re-plugged at B, ilactl attach there; the mapper '
+                     'has it at B)', ok, out)
+        view1 = net.w_view()
+        self.check('W\'s routes and its neighbour entries for the gateway (%s, %s) are the same '
+                   'before and after the move' % (N.GW6, N.GW4),
+                   view1 == view0 and view0['gw6'] and view0['gw4'],
+                   'before %s after %s' % (view0, view1))
 
         # A: what it does with what still arrives
         want6 = (seg6_route(W_SIR, SEG6['v6']) if self.mode == 'host-route'
@@ -301,11 +304,9 @@ class Suite:
                 tag = b'inflight-' + fam.encode()
                 send(dst, af, tag, PACKETS)
                 got = rx.drain(tag)
-                via_b = got.get(net.ifindex[dev('w', 'b')], 0)
-                via_a = got.get(net.ifindex[dev('w', 'a')], 0)
+                via_b = got.get(net.ifindex[N.W_DEV], 0)    # W's link is at B
                 self.check('%s: %d datagrams sent to %s along the old path (R -> A); %d reach W '
-                           'through B, %d through A' % (fam, PACKETS, dst, via_b, via_a),
-                           via_b == PACKETS and via_a == 0, got)
+                           'through B' % (fam, PACKETS, dst, via_b), via_b == PACKETS, got)
                 if fam in dx:
                     n = (dx_packets('b', dx[fam]) or 0) - before[fam]
                     self.check('%s: B\'s End.DX route at %s counted them (%d)' % (
@@ -350,7 +351,7 @@ class Suite:
             got = rx.drain(b'ordinary-v4')
         finally:
             rx.close()
-        via_a = got.get(net.ifindex[dev('w', 'a')], 0)
+        via_a = got.get(net.ifindex[N.W_DEV], 0)    # W's link is at A
         self.check('IPv4 over ILA: 20 datagrams from B to %s reach W through A (%d), '
                    'decapsulated by A\'s End.DX4 route at %s' % (W_V4, via_a, DX4_ILA),
                    via_a == 20, got)
