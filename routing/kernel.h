@@ -301,6 +301,18 @@ int kernel_neigh_probe(int fd, int family, int ifindex, const union kaddr *addr)
  */
 typedef void (*kernel_neigh_fn)(void *arg, const struct kneigh *n);
 int kernel_neigh_read(int fd, kernel_neigh_fn cb, void *arg);
+/*
+ * Writes the neighbour entry n->addr on n->ifindex (family n->family) with
+ * n->lladdr (n->lladdr_len bytes) in state n->state (NUD_*), creating or
+ * replacing it, as `ip neigh replace` does. 0 or -errno.
+ */
+int kernel_neigh_set(struct kernel *k, const struct kneigh *n);
+/*
+ * Deletes the neighbour entry n->addr on n->ifindex, only while it still
+ * has n->lladdr (any lladdr when n->lladdr_len is 0). Returns 1 when it
+ * went, 0 when there was none or it has another lladdr, or -errno.
+ */
+int kernel_neigh_del(struct kernel *k, const struct kneigh *n);
 
 /* ---- links and their addresses (klink.c: ilad's anycast gateway) ---- */
 

@@ -152,3 +152,71 @@ int kernel_neigh_read(int fd, kernel_neigh_fn cb, void *arg)
 
 	return nl_read_events(fd, neigh_msg, &r);
 }
+
+/* An RTM_*NEIGH request for n's address on its interface. */
+static struct nlmsghdr *neigh_msg_begin(struct kernel *k, uint8_t *buf, uint16_t type,
+					uint16_t flags, const struct kneigh *n)
+{
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	struct ndmsg *nd;
+
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | flags;
+	nlh->nlmsg_seq = ++k->seq;
+	nd = mnl_nlmsg_put_extra_header(nlh, sizeof(*nd));
+	nd->ndm_family = n->family;
+	nd->ndm_ifindex = n->ifindex;
+	nd->ndm_state = n->state;
+	mnl_attr_put(nlh, NDA_DST, addr_len(n->family), n->addr.b);
+	return nlh;
+}
+
+int kernel_neigh_set(struct kernel *k, const struct kneigh *n)
+{
+	uint8_t buf[128];
+	struct nlmsghdr *nlh;
+
+	if (n->family != AF_INET && n->family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if (!n->lladdr_len || n->lladdr_len > sizeof(n->lladdr) || n->ifindex <= 0)
+		return -EINVAL;
+	nlh = neigh_msg_begin(k, buf, RTM_NEWNEIGH, NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE, n);
+	mnl_attr_put(nlh, NDA_LLADDR, n->lladdr_len, n->lladdr);
+	return nl_talk(k, k->rt, nlh, NULL, NULL);
+}
+
+static int neigh_get_cb(const struct nlmsghdr *nlh, void *arg)
+{
+	struct kneigh *n = arg;
+
+	if (neigh_parse(nlh, n) != 1)
+		memset(n, 0, sizeof(*n));
+	return 0;
+}
+
+int kernel_neigh_del(struct kernel *k, const struct kneigh *n)
+{
+	struct kneigh key = *n, cur = { 0 };
+	uint8_t buf[128];
+	int err;
+
+	if (n->family != AF_INET && n->family != AF_INET6)
+		return -EAFNOSUPPORT;
+	key.state = 0;
+	if (n->lladdr_len) {
+		/* the ACK ends the answer (a get has no NLMSG_DONE) */
+		err = nl_talk(k, k->rt, neigh_msg_begin(k, buf, RTM_GETNEIGH, NLM_F_ACK, &key),
+			      neigh_get_cb, &cur);
+		if (err == -ENOENT)
+			return 0;
+		if (err)
+			return err;
+		if (cur.ifindex != n->ifindex || cur.lladdr_len != n->lladdr_len ||
+		    memcmp(cur.lladdr, n->lladdr, n->lladdr_len) != 0)
+			return 0;
+	}
+	err = nl_talk(k, k->rt, neigh_msg_begin(k, buf, RTM_DELNEIGH, NLM_F_ACK, &key), NULL, NULL);
+	if (err == -ENOENT)
+		return 0;
+	return err ? err : 1;
+}

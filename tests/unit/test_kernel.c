@@ -1032,6 +1032,52 @@ static void test_neigh_events(void **state)
 	close(fd);
 }
 
+/*
+ * The neighbour entry ilad writes for an incoming live-migrated VM: STALE
+ * with the VM's MAC (IPv6 and IPv4), replaced in place, and deleted only
+ * while it still has that MAC; iproute2 is the oracle.
+ */
+static void test_neigh_set_and_del(void **state)
+{
+	struct env *e = *state;
+	struct kneigh n = { .family = AF_INET6, .ifindex = e->v0, .state = NUD_STALE,
+			    .lladdr_len = 6, .lladdr = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 } };
+	struct kneigh other = n, v4 = n;
+
+	inet_pton(AF_INET6, "2001:db8:901::5", n.addr.b);
+	other = n;
+	other.lladdr[5] = 0x57;
+	assert_int_equal(kernel_neigh_set(e->k, &n), 0);
+	assert_int_equal(count_lines("ip -6 neigh show dev v0 | grep -F '2001:db8:901::5 lladdr "
+				     "52:54:00:12:34:56 STALE'"), 1);
+	assert_int_equal(kernel_neigh_set(e->k, &n), 0); /* a replace: no EEXIST */
+	/* another MAC there now (the VM's real entry, say): not deleted */
+	assert_int_equal(kernel_neigh_set(e->k, &other), 0);
+	assert_int_equal(kernel_neigh_del(e->k, &n), 0);
+	assert_int_equal(count_lines("ip -6 neigh show dev v0 | grep -F '2001:db8:901::5 lladdr "
+				     "52:54:00:12:34:57'"), 1);
+	/* its own MAC: deleted; gone: nothing to do */
+	assert_int_equal(kernel_neigh_del(e->k, &other), 1);
+	assert_int_equal(count_lines("ip -6 neigh show dev v0 | grep -F '2001:db8:901::5' || true"),
+			 0);
+	assert_int_equal(kernel_neigh_del(e->k, &other), 0);
+	/* IPv4 */
+	v4.family = AF_INET;
+	memset(&v4.addr, 0, sizeof(v4.addr));
+	inet_pton(AF_INET, "192.0.2.77", v4.addr.b);
+	assert_int_equal(kernel_neigh_set(e->k, &v4), 0);
+	assert_int_equal(count_lines("ip -4 neigh show dev v0 | grep -F '192.0.2.77 lladdr "
+				     "52:54:00:12:34:56 STALE'"), 1);
+	assert_int_equal(kernel_neigh_del(e->k, &v4), 1);
+	assert_int_equal(count_lines("ip -4 neigh show dev v0 | grep -F '192.0.2.77' || true"), 0);
+	/* refusals: no such interface, no MAC */
+	v4.ifindex = 999999;
+	assert_int_equal(kernel_neigh_set(e->k, &v4), -ENODEV);
+	v4.ifindex = e->v0;
+	v4.lladdr_len = 0;
+	assert_int_equal(kernel_neigh_set(e->k, &v4), -EINVAL);
+}
+
 /* ---- links and addresses (the anycast gateway) ---- */
 
 struct addrs {
@@ -1286,6 +1332,7 @@ int main(void)
 		NS_TEST(test_ila_routes),
 		NS_TEST(test_xlat),
 		NS_TEST(test_neigh_events),
+		NS_TEST(test_neigh_set_and_del),
 		NS_TEST(test_seg6_routes),
 		NS_TEST(test_link_and_addrs),
 	};
