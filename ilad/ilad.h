@@ -92,6 +92,10 @@ struct local {
 	struct ila_locator handover_loc; /* the standby locator at the handover */
 	bool incoming;		/* live migration, destination: prepared, and its
 				 * packets are delivered on ifindex already */
+	bool nb_set;		/* incoming ... lladdr: ilad wrote the neighbour entry of
+				 * the address on ifindex, with nb_mac, until it attaches */
+	uint8_t nb_mac[6];
+	int nb_ifindex;
 	enum local_resync {
 		RESYNC_NONE,
 		RESYNC_ADOPTED,	/* found in the kernel at start */
@@ -174,7 +178,9 @@ struct ilad_stats {
 	uint64_t handovers;	/* ilactl handover: sent to the standby before the move */
 	uint64_t handovers_refused; /* ... refused: not attached, no standby, no bpf */
 	uint64_t incoming;	/* ilactl incoming: a prepared workload delivered here */
-	uint64_t incoming_refused; /* ... refused: not prepared here */
+	uint64_t incoming_refused; /* ... refused: not prepared here, bad MAC, ... */
+	uint64_t incoming_neigh_failed; /* its neighbour entry: the kernel refused to write
+					 * or remove it */
 	uint64_t subscriptions_refused;
 	uint64_t mapper_identity_refused; /* mapper certificate of the wrong name or role */
 	/* records from PUSH or REPLY dropped before the cache: */
@@ -436,7 +442,8 @@ void local_adopt(struct ilad *d, const struct ilad_key *k, int ifindex);
 int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
 int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t errlen);
 int local_handover(struct ilad *d, const char *addr, char *err, size_t errlen);
-int local_incoming(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
+int local_incoming(struct ilad *d, const char *addr, const char *dev, const char *lladdr,
+		   char *err, size_t errlen);
 int local_prepare(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen);
 int local_expect(struct ilad *d, const char *addr, char *err, size_t errlen);
 /* The mapper acknowledged (status 0) or refused a registration of k,

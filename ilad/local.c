@@ -22,6 +22,33 @@ static void local_remove(struct ilad *d, struct local *l)
 	cache_touch(d, &k);
 }
 
+/*
+ * The neighbour entry ilad wrote for an incoming address (incoming ...
+ * lladdr) goes when that incoming is abandoned, and only while it still has
+ * the MAC ilad gave it: another one is someone else's word.
+ */
+static void incoming_neigh_drop(struct ilad *d, struct local *l)
+{
+	struct kneigh n = { .family = l->key.family, .ifindex = l->nb_ifindex,
+			    .addr = l->key.addr, .lladdr_len = 6 };
+	char a[INET6_ADDRSTRLEN];
+	int rc;
+
+	if (!l->nb_set)
+		return;
+	l->nb_set = false;
+	memcpy(n.lladdr, l->nb_mac, sizeof(l->nb_mac));
+	rc = d->kernel ? kernel_neigh_del(d->kernel, &n) : 0;
+	if (rc < 0) {
+		d->stats.incoming_neigh_failed++;
+		log_warn("%s: removing its neighbour entry: %s", ilad_key_addr(&l->key, a, sizeof(a)),
+			 strerror(-rc));
+	} else if (rc > 0) {
+		log_info("%s: its neighbour entry written by incoming removed",
+			 ilad_key_addr(&l->key, a, sizeof(a)));
+	}
+}
+
 /* Parses an address of a vn this node serves. */
 static int parse_key(struct ilad *d, const char *s, struct ilad_key *k, char *err, size_t errlen)
 {
@@ -117,6 +144,10 @@ static int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, 
 	l->failed_since_ms = 0;
 	l->handover = false; /* a migration that failed: delivered here again */
 	l->incoming = false;
+	/* the VM runs: its own neighbour entry takes over from incoming's */
+	if (l->nb_ifindex != ifindex)
+		incoming_neigh_drop(d, l);
+	l->nb_set = false;
 	l->resync = mc_vn_synced(d, k->vn) ? RESYNC_NONE : RESYNC_ATTACH;
 	/* make before break: local delivery first, then tell the mapper */
 	cache_touch(d, k);
@@ -282,6 +313,7 @@ int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t 
 		snprintf(err, errlen, "%s is not attached here", addr);
 		return -ENOENT;
 	}
+	incoming_neigh_drop(d, l); /* an incoming abandoned before it attached */
 	l->down = down;
 	l->standby = l->state == LOCAL_PREPARED;
 	own_seq(d, l);
@@ -391,9 +423,11 @@ int local_handover(struct ilad *d, const char *addr, char *err, size_t errlen)
  * rather than sent back to the owner. The registration stays a standby's
  * until attach.
  */
-int local_incoming(struct ilad *d, const char *addr, const char *dev, char *err, size_t errlen)
+int local_incoming(struct ilad *d, const char *addr, const char *dev, const char *lladdr,
+		   char *err, size_t errlen)
 {
 	char ifname[IF_NAMESIZE] = "";
+	struct kneigh n = { .state = NUD_STALE, .lladdr_len = 6 };
 	struct ilad_key k;
 	struct local *l;
 	int ifindex, rc;
@@ -410,13 +444,48 @@ int local_incoming(struct ilad *d, const char *addr, const char *dev, char *err,
 		d->stats.incoming_refused++;
 		return -ENOENT;
 	}
+	if (lladdr && ila_mac_parse(lladdr, n.lladdr) < 0) {
+		snprintf(err, errlen, "lladdr '%s' is not a MAC address (six hex octets separated "
+			 "by ':', as 52:54:00:12:34:56)", lladdr);
+		d->stats.incoming_refused++;
+		return -EINVAL;
+	}
+	if (lladdr && !d->kernel) {
+		snprintf(err, errlen, "%s: lladdr needs the kernel (no neighbour table here)", addr);
+		d->stats.incoming_refused++;
+		return -EOPNOTSUPP;
+	}
+	if (l->nb_set && l->nb_ifindex != ifindex)
+		incoming_neigh_drop(d, l); /* an earlier incoming on another device */
+	if (lladdr) {
+		/* STALE, not permanent: the kernel sends at once what comes for
+		 * it (into the device, where it waits while the VM is paused)
+		 * and verifies the entry by a unicast probe once the VM runs;
+		 * the neighbour events it makes do not attach an incoming
+		 * address (neigh_event) */
+		n.family = k.family;
+		n.ifindex = ifindex;
+		n.addr = k.addr;
+		rc = kernel_neigh_set(d->kernel, &n);
+		if (rc < 0) {
+			snprintf(err, errlen, "%s: neighbour entry lladdr %s on %s: %s", addr, lladdr,
+				 ifname, strerror(-rc));
+			d->stats.incoming_neigh_failed++;
+			d->stats.incoming_refused++;
+			return rc;
+		}
+		l->nb_set = true;
+		l->nb_ifindex = ifindex;
+		memcpy(l->nb_mac, n.lladdr, sizeof(l->nb_mac));
+	}
 	l->ifindex = ifindex;
 	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
 	l->incoming = true;
 	d->stats.incoming++;
 	cache_touch(d, &k);
 	cache_flush(d);
-	log_info("incoming %s dev %s: delivered here until it attaches", addr, ifname);
+	log_info("incoming %s dev %s%s%s: delivered here until it attaches", addr, ifname,
+		 lladdr ? " lladdr " : "", lladdr ? lladdr : "");
 	ilad_event(d, "incoming", &k, ifname);
 	return 0;
 }

@@ -405,7 +405,9 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows)
 		R("incoming", s->incoming, "incoming_total", NULL,
 		  "Prepared workloads delivered here before attach (live migration, destination)."),
 		R("incoming_refused", s->incoming_refused, "incoming_refused_total", NULL,
-		  "Incoming refused: not prepared here, no such interface."),
+		  "Incoming refused: not prepared here, no such interface, bad MAC, neighbour entry."),
+		R("incoming_neigh_failed", s->incoming_neigh_failed, "incoming_neigh_failed_total",
+		  NULL, "Neighbour entries of incoming workloads the kernel refused to write or remove."),
 		R("subscriptions_refused", s->subscriptions_refused, "subscriptions_refused_total",
 		  NULL, "Subscriptions the mapper refused."),
 		R("mapper_identity_refused", s->mapper_identity_refused,
@@ -866,7 +868,8 @@ static int cmd_incoming(void *ctx, const struct ila_cli_args *a, struct ila_buf 
 {
 	char err[256] = "";
 
-	return result(local_incoming(ctx, a->argv[0], a->argv[1], err, sizeof(err)), err, out);
+	return result(local_incoming(ctx, a->argv[0], a->argv[1], a->argc > 2 ? a->argv[2] : NULL,
+				     err, sizeof(err)), err, out);
 }
 
 static int cmd_expect(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -957,7 +960,7 @@ static int cmd_show_routing(void *ctx, const struct ila_cli_args *a, struct ila_
 	return ILA_CLI_SUCCESS;
 }
 
-#define NCOMMANDS 21
+#define NCOMMANDS 22
 static const struct ila_cli_cmd commands[NCOMMANDS];
 
 static int cmd_help(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
@@ -996,6 +999,8 @@ static const struct ila_cli_cmd commands[NCOMMANDS] = {
 	  "packets to its standby now", cmd_handover },
 	{ "incoming ADDR dev IFNAME", "live migration, destination: deliver the prepared "
 	  "workload's packets on IFNAME now", cmd_incoming },
+	{ "incoming ADDR dev IFNAME lladdr MAC", "the same, with a neighbour entry for ADDR on "
+	  "IFNAME (the VM's MAC, STALE) until it attaches", cmd_incoming },
 	{ "expect ADDR", "let the workload attach by itself when its neighbour entry appears",
 	  cmd_expect },
 	{ "help", "this list", cmd_help },

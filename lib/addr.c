@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "addr.h"
@@ -527,4 +528,16 @@ uint16_t ila_l4_csum(const struct in6_addr *src, const struct in6_addr *dst, uin
 	sum = ila_csum_partial(tail, sizeof(tail), sum);
 	sum = ila_csum_partial(payload, len, sum);
 	return (uint16_t)~ila_csum_fold(sum);
+}
+
+int ila_mac_parse(const char *s, uint8_t mac[6])
+{
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 17; i++)
+		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
+			return -EINVAL;
+	for (int i = 0; i < 6; i++)
+		mac[i] = (uint8_t)strtoul((char[3]){ s[3 * i], s[3 * i + 1], '\0' }, NULL, 16);
+	return 0;
 }

@@ -86,6 +86,10 @@ bool ila_sir_prefix_contains(const struct ila_sir_prefix *p, const struct in6_ad
 int ila_addr6_parse(const char *s, struct in6_addr *out, char *err, size_t errlen);
 char *ila_addr6_format(const struct in6_addr *a, char *buf, size_t len);
 
+/* An Ethernet MAC address, six hex octets separated by ':' (any case, as
+ * 52:54:00:12:34:56). 0, or -EINVAL. */
+int ila_mac_parse(const char *s, uint8_t mac[6]);
+
 /* Names as iproute2 spells them in lower case: "iid", "luid", "virt-v4",
  * "virt-uni-v6", "virt-multi-v6", "nonlocal-addr", "use-format". */
 int ila_ident_type_parse(const char *s, enum ila_ident_type *out, char *err, size_t errlen);

@@ -129,16 +129,9 @@ static int vn_list(struct parser *p, unsigned int idx, size_t i, const char *att
 
 static int parse_mac(struct parser *p, const char *what, const char *v, uint8_t mac[6])
 {
-	unsigned int b[6];
-	char end;
-
-	if (strlen(v) != 17 ||
-	    sscanf(v, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6)
+	if (ila_mac_parse(v, mac) < 0)
 		return conf_perr(p, "%s: '%s' is not a MAC address (six hex octets separated "
 				 "by ':', as 02:00:00:00:00:01)", what, v);
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)b[i];
 	if (mac[0] & 1)
 		return conf_perr(p, "%s: %s is a multicast MAC address", what, v);
 	if (!(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))

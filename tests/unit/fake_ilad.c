@@ -316,6 +316,64 @@ int __wrap_kernel_neigh_probe(int fd, int family, int ifindex, const union kaddr
 	return 0;
 }
 
+static struct kneigh *written(const struct kneigh *n)
+{
+	for (size_t i = 0; i < fake_kernel.n_written; i++) {
+		struct kneigh *w = &fake_kernel.written[i];
+
+		if (w->family == n->family && w->ifindex == n->ifindex &&
+		    memcmp(&w->addr, &n->addr, sizeof(w->addr)) == 0)
+			return w;
+	}
+	return NULL;
+}
+
+struct kneigh *fake_kernel_written(const char *addr, int ifindex)
+{
+	struct kneigh n = { .family = AF_INET6, .ifindex = ifindex };
+
+	if (inet_pton(AF_INET6, addr, n.addr.b) != 1) {
+		n.family = AF_INET;
+		assert_int_equal(inet_pton(AF_INET, addr, n.addr.b), 1);
+	}
+	return written(&n);
+}
+
+int __wrap_kernel_neigh_set(struct kernel *k, const struct kneigh *n);
+int __wrap_kernel_neigh_set(struct kernel *k, const struct kneigh *n)
+{
+	struct kneigh *w;
+
+	assert_ptr_equal(k, &kernel_obj);
+	fake_kernel.neigh_sets++;
+	if (fake_kernel.neigh_set_rc < 0)
+		return fake_kernel.neigh_set_rc;
+	w = written(n);
+	if (!w) {
+		assert_true(fake_kernel.n_written < ILA_ARRAY_SIZE(fake_kernel.written));
+		w = &fake_kernel.written[fake_kernel.n_written++];
+	}
+	*w = *n;
+	return 0;
+}
+
+int __wrap_kernel_neigh_del(struct kernel *k, const struct kneigh *n);
+int __wrap_kernel_neigh_del(struct kernel *k, const struct kneigh *n)
+{
+	struct kneigh *w;
+
+	assert_ptr_equal(k, &kernel_obj);
+	fake_kernel.neigh_dels++;
+	if (fake_kernel.neigh_del_rc < 0)
+		return fake_kernel.neigh_del_rc;
+	w = written(n);
+	if (!w || (n->lladdr_len && (w->lladdr_len != n->lladdr_len ||
+				     memcmp(w->lladdr, n->lladdr, n->lladdr_len) != 0)))
+		return 0;
+	*w = fake_kernel.written[--fake_kernel.n_written];
+	return 1;
+}
+
 int __wrap_kernel_neigh_read(int fd, kernel_neigh_fn cb, void *arg);
 int __wrap_kernel_neigh_read(int fd, kernel_neigh_fn cb, void *arg)
 {

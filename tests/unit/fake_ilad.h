@@ -58,6 +58,12 @@ struct fake_kernel {
 	unsigned neigh_dumps;	 /* kernel_neigh_request_dump calls */
 	unsigned neigh_probes;	 /* kernel_neigh_probe calls */
 	struct kneigh probed;	 /* the last one probed (family, ifindex, addr) */
+	/* kernel_neigh_set / kernel_neigh_del: the entries written, by
+	 * (family, ifindex, addr); a del with lladdr removes only a match */
+	struct kneigh written[8];
+	size_t n_written;
+	unsigned neigh_sets, neigh_dels; /* calls */
+	int neigh_set_rc, neigh_del_rc;	 /* < 0: the call fails so */
 };
 extern struct fake_kernel fake_kernel;
 
@@ -66,6 +72,8 @@ size_t fake_kernel_count(enum fake_kop op);
 const struct fake_kcall *fake_kernel_last(enum fake_kop op, const union kaddr *dst);
 /* Forgets the calls recorded so far (the settings stay). */
 void fake_kernel_clear(void);
+/* The entry written for addr (either family) on ifindex, or NULL. */
+struct kneigh *fake_kernel_written(const char *addr, int ifindex);
 
 /* ---- zebra (zapi_route_set / zapi_route_unset) ---- */
 struct fake_zcall {

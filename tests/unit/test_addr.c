@@ -285,6 +285,20 @@ static void test_sir_prefix_reject(void **state)
 	assert_int_equal(ila_sir_prefix_parse(NULL, &p, err, sizeof(err)), -EINVAL);
 }
 
+static void test_mac(void **state)
+{
+	static const char *const bad[] = { "", "52:54:00:12:34", "52:54:00:12:34:567",
+					   "52-54-00-12-34-56", "52:54:00:12:34:5g", " 2:54:00:12:34:56",
+					   "52:54:00:12:34:56 ", "525:4:00:12:34:56" };
+	uint8_t mac[6];
+
+	(void)state;
+	assert_int_equal(ila_mac_parse("52:54:00:Ab:cD:ef", mac), 0);
+	assert_memory_equal(mac, "\x52\x54\x00\xab\xcd\xef", 6);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(ila_mac_parse(bad[i], mac), -EINVAL);
+}
+
 static void test_addr6(void **state)
 {
 	static const char *const bad[] = { "", "2001:db8::1/128", "2001:db8:::1", "1.2.3.4",
@@ -695,6 +709,7 @@ int main(void)
 		cmocka_unit_test(test_sir_prefix),
 		cmocka_unit_test(test_sir_prefix_reject),
 		cmocka_unit_test(test_addr6),
+		cmocka_unit_test(test_mac),
 		cmocka_unit_test(test_ident_type_names),
 		cmocka_unit_test(test_csum_mode_names),
 		cmocka_unit_test(test_split_join),

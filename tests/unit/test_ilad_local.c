@@ -653,12 +653,22 @@ static int handover(struct ilad *d, const char *addr)
 	return rc;
 }
 
+static int incoming_mac(struct ilad *d, const char *addr, const char *dev, const char *lladdr)
+{
+	int rc;
+
+	err[0] = '\0';
+	rc = local_incoming(d, addr, dev, lladdr, err, sizeof(err));
+	ilad_events_run(d);
+	return rc;
+}
+
 static int incoming(struct ilad *d, const char *addr, const char *dev)
 {
 	int rc;
 
 	err[0] = '\0';
-	rc = local_incoming(d, addr, dev, err, sizeof(err));
+	rc = local_incoming(d, addr, dev, NULL, err, sizeof(err));
 	ilad_events_run(d);
 	return rc;
 }
@@ -747,6 +757,123 @@ static void test_incoming_delivers_a_prepared_workload_on_its_device(void **stat
 	assert_int_equal(l->state, LOCAL_ATTACHED);
 	assert_false(l->incoming);
 	assert_int_equal(installed(d, VN_BLUE, A1)->oif, FAKE_IF_TAP1);
+}
+
+#define VM_MAC "52:54:00:12:34:56"
+
+/* incoming ... lladdr: the arriving VM's neighbour entry, STALE with its
+ * MAC, written by ilad; its events do not attach the address; after attach
+ * the VM's own entry takes over (nothing removed). */
+static void test_incoming_lladdr_writes_a_stale_neighbour_entry(void **state)
+{
+	static const uint8_t mac[6] = { 0x52, 0x54, 0x00, 0x12, 0x34, 0x56 };
+	struct ilad *d = *state;
+	struct kneigh *n;
+
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 4, ILA_STATE_UP));
+	prepare(d, A1, NULL);
+	/* a bad MAC: refused, nothing written, not incoming */
+	assert_int_equal(incoming_mac(d, A1, "tap1", "52:54:00:12:34"), -EINVAL);
+	assert_non_null(strstr(err, "not a MAC address"));
+	assert_int_equal(incoming_mac(d, A1, "tap1", "52:54:00:12:34:5g"), -EINVAL);
+	assert_int_equal(d->stats.incoming_refused, 2);
+	assert_int_equal(fake_kernel.neigh_sets, 0);
+	assert_false(local_of(d, VN_BLUE, A1)->incoming);
+	assert_int_equal(incoming_mac(d, A1, "tap1", VM_MAC), 0);
+	assert_int_equal(fake_kernel.neigh_sets, 1);
+	n = fake_kernel_written(A1, FAKE_IF_TAP1);
+	assert_non_null(n);
+	assert_int_equal(n->family, AF_INET6);
+	assert_int_equal(n->state, NUD_STALE);
+	assert_int_equal(n->lladdr_len, 6);
+	assert_memory_equal(n->lladdr, mac, 6);
+	assert_true(local_of(d, VN_BLUE, A1)->incoming);
+	assert_int_equal(installed(d, VN_BLUE, A1)->oif, FAKE_IF_TAP1);
+	assert_true(fake_log_has("incoming", A1, "lladdr " VM_MAC, NULL));
+	/* the events of the entry ilad wrote: no attach */
+	neighbour(d, A1, FAKE_IF_TAP1, NUD_STALE, false);
+	neighbour(d, A1, FAKE_IF_TAP1, NUD_DELAY, false);
+	assert_int_equal(local_of(d, VN_BLUE, A1)->state, LOCAL_PREPARED);
+	assert_int_equal(d->stats.auto_attached, 0);
+	/* the VM runs: attach; the entry stays, now the VM's */
+	attach(d, A1, "tap1");
+	assert_int_equal(local_of(d, VN_BLUE, A1)->state, LOCAL_ATTACHED);
+	assert_false(local_of(d, VN_BLUE, A1)->nb_set);
+	assert_int_equal(fake_kernel.neigh_dels, 0);
+	/* a later detach removes nothing ilad wrote */
+	detach(d, A1, false);
+	assert_int_equal(fake_kernel.neigh_dels, 0);
+	assert_non_null(fake_kernel_written(A1, FAKE_IF_TAP1));
+	assert_int_equal(d->stats.incoming_neigh_failed, 0);
+}
+
+/* An IPv4 address gets an IPv4 entry. */
+static void test_incoming_lladdr_ipv4(void **state)
+{
+	struct ilad *d = *state;
+	struct kneigh *n;
+
+	prepare(d, V4, NULL);
+	assert_int_equal(incoming_mac(d, V4, "tap1", "52:54:00:AB:cd:01"), 0);
+	n = fake_kernel_written(V4, FAKE_IF_TAP1);
+	assert_non_null(n);
+	assert_int_equal(n->family, AF_INET);
+	assert_int_equal(n->state, NUD_STALE);
+	assert_memory_equal(n->lladdr, "\x52\x54\x00\xab\xcd\x01", 6);
+}
+
+/* Abandoned before attach (detach, as the hook's release does): the entry
+ * goes if it still has the MAC incoming gave it, and stays if not. */
+static void test_incoming_abandoned_removes_its_neighbour_entry(void **state)
+{
+	struct ilad *d = *state;
+
+	prepare(d, A1, NULL);
+	assert_int_equal(incoming_mac(d, A1, "tap1", VM_MAC), 0);
+	assert_non_null(fake_kernel_written(A1, FAKE_IF_TAP1));
+	detach(d, A1, false);
+	assert_int_equal(fake_kernel.neigh_dels, 1);
+	assert_null(fake_kernel_written(A1, FAKE_IF_TAP1));
+	assert_true(fake_log_has(A1, "neighbour entry written by incoming removed", NULL));
+	/* again, and the entry now has another MAC: left alone */
+	prepare(d, A1, NULL);
+	assert_int_equal(incoming_mac(d, A1, "tap1", VM_MAC), 0);
+	fake_kernel_written(A1, FAKE_IF_TAP1)->lladdr[5] = 0x57;
+	detach(d, A1, false);
+	assert_int_equal(fake_kernel.neigh_dels, 2);
+	assert_non_null(fake_kernel_written(A1, FAKE_IF_TAP1));
+	/* a second incoming on another device moves the entry there */
+	fake_kernel.n_written = 0;
+	prepare(d, A1, NULL);
+	assert_int_equal(incoming_mac(d, A1, "tap0", VM_MAC), 0);
+	assert_int_equal(incoming_mac(d, A1, "tap1", VM_MAC), 0);
+	assert_null(fake_kernel_written(A1, FAKE_IF_TAP0));
+	assert_non_null(fake_kernel_written(A1, FAKE_IF_TAP1));
+}
+
+/* The kernel refuses the entry: incoming refused as a whole (not
+ * delivered here), with the reason and both counters; a failed removal is
+ * counted too. */
+static void test_incoming_lladdr_kernel_failure(void **state)
+{
+	struct ilad *d = *state;
+
+	push(d, fake_rec(VN_BLUE, A1, LOC_H2, "h2", 4, ILA_STATE_UP));
+	prepare(d, A1, NULL);
+	fake_kernel.neigh_set_rc = -EPERM;
+	assert_int_equal(incoming_mac(d, A1, "tap1", VM_MAC), -EPERM);
+	assert_non_null(strstr(err, "neighbour entry lladdr " VM_MAC " on tap1"));
+	assert_int_equal(d->stats.incoming_neigh_failed, 1);
+	assert_int_equal(d->stats.incoming_refused, 1);
+	assert_int_equal(d->stats.incoming, 0);
+	assert_false(local_of(d, VN_BLUE, A1)->incoming);
+	assert_int_equal(installed(d, VN_BLUE, A1)->kind, KROUTE_ILA);
+	fake_kernel.neigh_set_rc = 0;
+	assert_int_equal(incoming_mac(d, A1, "tap1", VM_MAC), 0);
+	fake_kernel.neigh_del_rc = -EPERM;
+	detach(d, A1, false);
+	assert_int_equal(d->stats.incoming_neigh_failed, 2);
+	assert_true(fake_log_has(A1, "removing its neighbour entry", NULL));
 }
 
 /* ---- refusals ---- */
@@ -1474,6 +1601,10 @@ int main(void)
 		T(test_prepare_of_attached_workload_is_refused),
 		T(test_handover_sends_to_the_standby_at_once),
 		T(test_incoming_delivers_a_prepared_workload_on_its_device),
+		T(test_incoming_lladdr_writes_a_stale_neighbour_entry),
+		T(test_incoming_lladdr_ipv4),
+		T(test_incoming_abandoned_removes_its_neighbour_entry),
+		T(test_incoming_lladdr_kernel_failure),
 		T(test_promoted_standby_delivers_locally_with_pushed_seq),
 		T(test_own_record_without_standby_creates_no_workload),
 		T(test_refused_attach_removes_local_route),
