@@ -527,20 +527,25 @@ static void phase_attach(struct ctl *c, const struct hook_domain *d, bool reconn
 /* start (begin): the VM's tap exists now. An address prepared here (an
  * incoming migration) is delivered on it from now on (ilad's "incoming"):
  * what the source hands over when the VM pauses there waits in the tap
- * until the VM runs here, instead of going back to the source. */
+ * until the VM runs here, instead of going back to the source. The
+ * interface's <mac address> goes with it (lladdr): ilad writes the
+ * address's neighbour entry on the tap, so those packets are not held
+ * for a neighbour discovery that the paused VM cannot answer. */
 static void phase_incoming(struct ctl *c, const struct hook_domain *d)
 {
 	json_object *local = show_local(c, d->name);
 
 	for (size_t i = 0; local && i < d->nifaces; i++) {
 		const struct hook_iface *f = &d->ifaces[i];
+		char lladdr[8 + sizeof(f->mac)];
 
 		if (!*f->target || !if_nametoindex(f->target))
 			continue;
+		snprintf(lladdr, sizeof(lladdr), "lladdr %s", f->mac);
 		for (size_t j = 0; j < f->naddrs; j++)
 			if (strcmp(entry_str(local_entry(local, f->addrs[j].text), "state"),
 				   "prepared") == 0)
-				ctl_cmd(c, d->name, "incoming", f->addrs[j].text, f->target, NULL);
+				ctl_cmd(c, d->name, "incoming", f->addrs[j].text, f->target, lladdr);
 	}
 	json_object_put(local);
 }

@@ -450,14 +450,9 @@ int local_incoming(struct ilad *d, const char *addr, const char *dev, const char
 		d->stats.incoming_refused++;
 		return -EINVAL;
 	}
-	if (lladdr && !d->kernel) {
-		snprintf(err, errlen, "%s: lladdr needs the kernel (no neighbour table here)", addr);
-		d->stats.incoming_refused++;
-		return -EOPNOTSUPP;
-	}
 	if (l->nb_set && l->nb_ifindex != ifindex)
 		incoming_neigh_drop(d, l); /* an earlier incoming on another device */
-	if (lladdr) {
+	if (lladdr && d->kernel) { /* mode control-plane writes nothing */
 		/* STALE, not permanent: the kernel sends at once what comes for
 		 * it (into the device, where it waits while the VM is paused)
 		 * and verifies the entry by a unicast probe once the VM runs;

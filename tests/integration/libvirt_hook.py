@@ -143,6 +143,10 @@ def body(it, root, res):
         fam = '-6' if ':' in a else '-4'
         return it.sh('ip', fam, 'route', 'show', a, 'dev', 'hka0').strip()
 
+    def neigh(a):
+        fam = '-6' if ':' in a else '-4'
+        return it.sh('ip', fam, 'neigh', 'show', a, 'dev', 'hka0').strip()
+
     def phase(n, op, subop, target, want, what, settle=False, **kw):
         rc, out, err, dt = hook(n.sock, op, subop, domain_xml(target, **kw))
         if settle:  # a standby's deregistration ends with the mapper's answer
@@ -187,6 +191,11 @@ def body(it, root, res):
     phase(n1, 'start', 'begin', 'hka0', {a: ('prepared', 'hka0') for a in addrs},
           'prepared again on the tap that now exists, not attached while the guest runs '
           'at n2')
+    res.check('libvirt-hook: n1: start begin: incoming wrote each address\'s neighbour '
+              'entry on hka0, the interface\'s MAC, not permanent',
+              all(neigh(a).startswith('%s lladdr %s ' % (a, MAC)) and
+                  neigh(a).split()[-1] in ('STALE', 'DELAY', 'PROBE', 'REACHABLE')
+                  for a in addrs), '%s' % {a: neigh(a) for a in addrs})
     res.check('libvirt-hook: n2 still owns both before started',
               all((owner(a) or ('',))[0] == 'n2' for a in addrs),
               '%s' % {a: owner(a) for a in addrs})
