@@ -181,6 +181,8 @@ struct ilad_stats {
 	uint64_t incoming_refused; /* ... refused: not prepared here, bad MAC, ... */
 	uint64_t incoming_neigh_failed; /* its neighbour entry: the kernel refused to write
 					 * or remove it */
+	uint64_t incoming_neigh_restored; /* ... written again: the kernel removed it, or it
+					   * failed, before the attach */
 	uint64_t subscriptions_refused;
 	uint64_t mapper_identity_refused; /* mapper certificate of the wrong name or role */
 	/* records from PUSH or REPLY dropped before the cache: */

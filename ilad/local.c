@@ -49,6 +49,32 @@ static void incoming_neigh_drop(struct ilad *d, struct local *l)
 	}
 }
 
+/* Writes the neighbour entry of l's address on nb_ifindex with nb_mac,
+ * STALE; 0 or -errno. */
+static int incoming_neigh_set(struct ilad *d, const struct local *l)
+{
+	struct kneigh n = { .family = l->key.family, .ifindex = l->nb_ifindex,
+			    .addr = l->key.addr, .state = NUD_STALE, .lladdr_len = 6 };
+
+	memcpy(n.lladdr, l->nb_mac, sizeof(l->nb_mac));
+	return d->kernel ? kernel_neigh_set(d->kernel, &n) : 0;
+}
+
+/* The entry incoming wrote went, or failed, before the attach: again. */
+static void incoming_neigh_restore(struct ilad *d, struct local *l)
+{
+	char a[INET6_ADDRSTRLEN];
+	int rc = incoming_neigh_set(d, l);
+
+	if (rc < 0) {
+		d->stats.incoming_neigh_failed++;
+		log_warn("%s: writing its neighbour entry again: %s",
+			 ilad_key_addr(&l->key, a, sizeof(a)), strerror(-rc));
+		return;
+	}
+	d->stats.incoming_neigh_restored++;
+}
+
 /* Parses an address of a vn this node serves. */
 static int parse_key(struct ilad *d, const char *s, struct ilad_key *k, char *err, size_t errlen)
 {
@@ -427,7 +453,7 @@ int local_incoming(struct ilad *d, const char *addr, const char *dev, const char
 		   char *err, size_t errlen)
 {
 	char ifname[IF_NAMESIZE] = "";
-	struct kneigh n = { .state = NUD_STALE, .lladdr_len = 6 };
+	uint8_t mac[6];
 	struct ilad_key k;
 	struct local *l;
 	int ifindex, rc;
@@ -444,12 +470,14 @@ int local_incoming(struct ilad *d, const char *addr, const char *dev, const char
 		d->stats.incoming_refused++;
 		return -ENOENT;
 	}
-	if (lladdr && ila_mac_parse(lladdr, n.lladdr) < 0) {
+	if (lladdr && ila_mac_parse(lladdr, mac) < 0) {
 		snprintf(err, errlen, "lladdr '%s' is not a MAC address (six hex octets separated "
 			 "by ':', as 52:54:00:12:34:56)", lladdr);
 		d->stats.incoming_refused++;
 		return -EINVAL;
 	}
+	if (dev)
+		gateway_dev(d, k.vn, ifname); /* the VM runs here before its attach */
 	if (l->nb_set && l->nb_ifindex != ifindex)
 		incoming_neigh_drop(d, l); /* an earlier incoming on another device */
 	if (lladdr && d->kernel) { /* mode control-plane writes nothing */
@@ -458,10 +486,10 @@ int local_incoming(struct ilad *d, const char *addr, const char *dev, const char
 		 * and verifies the entry by a unicast probe once the VM runs;
 		 * the neighbour events it makes do not attach an incoming
 		 * address (neigh_event) */
-		n.family = k.family;
-		n.ifindex = ifindex;
-		n.addr = k.addr;
-		rc = kernel_neigh_set(d->kernel, &n);
+		l->nb_ifindex = ifindex;
+		memcpy(l->nb_mac, mac, sizeof(l->nb_mac));
+		rc = incoming_neigh_set(d, l);
+		l->nb_set = rc == 0;
 		if (rc < 0) {
 			snprintf(err, errlen, "%s: neighbour entry lladdr %s on %s: %s", addr, lladdr,
 				 ifname, strerror(-rc));
@@ -469,9 +497,6 @@ int local_incoming(struct ilad *d, const char *addr, const char *dev, const char
 			d->stats.incoming_refused++;
 			return rc;
 		}
-		l->nb_set = true;
-		l->nb_ifindex = ifindex;
-		memcpy(l->nb_mac, n.lladdr, sizeof(l->nb_mac));
 	}
 	l->ifindex = ifindex;
 	snprintf(l->ifname, sizeof(l->ifname), "%s", ifname);
@@ -943,6 +968,14 @@ static void neigh_event(void *arg, const struct kneigh *n)
 	if (n->family == AF_INET6 && !ila_sir_prefix_contains(&vn->sir_prefix, &n->addr.v6))
 		return;
 	l = local_get(d, &k);
+	if (l && l->incoming && l->nb_set && l->nb_ifindex == n->ifindex &&
+	    (n->deleted || (n->state & NUD_FAILED))) {
+		/* the entry incoming wrote went: the kernel flushes a device's
+		 * entries when its carrier changes (QEMU opening a tap), and the
+		 * paused VM answers no probe; written again until it attaches */
+		incoming_neigh_restore(d, l);
+		return;
+	}
 	if (n->deleted || (n->state & NUD_FAILED)) {
 		/* a VM handed over is stopped here on purpose: not a loss */
 		if (l && l->state == LOCAL_ATTACHED && !l->handover && l->ifindex == n->ifindex)

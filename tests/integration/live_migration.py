@@ -9,9 +9,14 @@ The network and daemons are the VM suites' (tests/vm/ilad_net.py), with the
 workload W a QEMU guest instead of a namespace: R routes only locators, A,
 B and C run ilad in mode ila with `dataplane bpf` and TLS to the mapper in
 M, X is C's correspondent. A and B each have a tap device TAP (the same
-name, and the same gateway MAC and fe80::1 on both, as an anycast gateway
-would give them) in their own namespace; the guest's NIC (virtio, one MAC
-wherever it runs) is that tap. The guest (the test kernel of tests/vm, a
+name on both, the vn's interface) in their own namespace, to which ilad's
+anycast gateway (`vn blue gateway fe80::1 mac ...`) gives the same gateway
+MAC and fe80::1 on both; the guest's NIC (virtio, one MAC wherever it
+runs) is that tap. Nothing but ilad writes the guest's neighbour entry on
+a tap: neighbour discovery after attach at the first start, and on a
+destination the `incoming W dev TAP lladdr MAC` of the hook's `start
+begin`, STALE with the guest's MAC, so that what reaches the destination
+while the guest is paused goes into the tap at once. The guest (the test kernel of tests/vm, a
 busybox initramfs built here, no 9p: a 9p export blocks migration) holds
 W's SIR address, a default route via fe80::1 that nothing changes after a
 move (its neighbour entry, the gateway MAC, stays right), a TCP echo server
@@ -25,8 +30,8 @@ busy through all:
      QMP (the guest paused for the last copy; libvirt's lifecycle event
      suspended/migrated), `handover W` on a connection to A's ilad held
      open sends W's packets to B's standby locator at once; B (`incoming W
-     dev TAP` once the tap exists, at `start begin`) delivers them into the
-     tap, whose queue (TAP_QLEN) holds them until the guest runs there.
+     dev TAP lladdr MAC` once the tap exists, at `start begin`) delivers
+     them into the tap, whose queue (TAP_QLEN) holds them until the guest runs there.
      The losses must stay within the guest's own pause (lost <= RATE x
      the time from QMP's STOP at the source to RESUME at the destination;
      QEMU's `downtime` counts only the source's side) and the destination's
@@ -77,8 +82,8 @@ TCP_PORT = 5003
 TAP = 'tapmig'
 TAP_QLEN = 5000            # packets a tap holds while the guest is paused: 5 s at RATE
 GUEST_MAC = '52:54:00:12:34:56'
-GW_MAC = '02:00:00:00:00:01'   # the taps' MAC on both nodes
-GW = 'fe80::1'
+GW_MAC = N.GW_MAC           # the taps' MAC on both nodes: ilad's anycast gateway
+GW = N.GW6                  # fe80::1, the guest's default router
 DOMAIN = 'ila-mig'
 GUEST_MODULES = ('virtio_pci', 'virtio_net')
 MIGRATE_S = 60             # one migration, at most
@@ -226,20 +231,23 @@ class Qmp:
         self.cmd('qmp_capabilities')
 
     def _read(self):
-        for line in self.f:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                continue
-            if 'event' in msg:
-                msg['t'] = time.monotonic()
-                self.events.append(msg)
-                if self.on_event:
-                    self.on_event(msg)
-                continue
-            with self.cv:
-                self.answers.append(msg)
-                self.cv.notify_all()
+        try:
+            for line in self.f:
+                try:
+                    msg = json.loads(line)
+                except ValueError:
+                    continue
+                if 'event' in msg:
+                    msg['t'] = time.monotonic()
+                    self.events.append(msg)
+                    if self.on_event:
+                        self.on_event(msg)
+                    continue
+                with self.cv:
+                    self.answers.append(msg)
+                    self.cv.notify_all()
+        except OSError:
+            pass  # QEMU quit: its socket reset
         with self.cv:
             self.answers.append({'error': {'desc': 'QMP connection closed'}})
             self.cv.notify_all()
@@ -317,6 +325,23 @@ class TcpEcho(threading.Thread):
         self.cli.close()
 
 
+def tap_gateway(node):
+    """(the tap's MAC, whether it holds GW) in node's namespace."""
+    _, out = ip('-j', 'addr', 'show', 'dev', TAP, ns=NS[node])
+    link = json.loads(out)[0]
+    return link.get('address'), any(a.get('local') == GW for a in link.get('addr_info', []))
+
+
+def tap_neigh(node):
+    """The guest's neighbour entry on the tap in node's namespace: (lladdr,
+    its states), or None."""
+    _, out = ip('-6', '-j', 'neigh', 'show', W_SIR, 'dev', TAP, ns=NS[node])
+    for e in json.loads(out or '[]'):
+        if e.get('dst') == W_SIR:
+            return e.get('lladdr'), e.get('state', [])
+    return None
+
+
 def tap_stats(node):
     """(packets handed to the tap, packets it dropped) in node's namespace."""
     _, out = ip('-s', '-j', 'link', 'show', TAP, ns=NS[node])
@@ -347,16 +372,18 @@ class MigNet(N.Net):
         ip('-6', 'route', 'add', 'default', 'via', N.WLINK[('c', 'x')] + '1', ns=NS['x'])
         ip('-6', 'neigh', 'replace', X_SIR, 'lladdr', self.mac['x-c'], 'dev', 'c-x',
            'nud', 'permanent', ns=NS['c'])
-        # the taps, as libvirt makes them before it starts QEMU; what the
-        # fabric brings for the guest reaches it without neighbour discovery
+        # the taps, as libvirt makes them before it starts QEMU: nothing
+        # more; their MAC and fe80::1 come from ilad's anycast gateway, the
+        # guest's neighbour entry from attach (neighbour discovery) at the
+        # first start and from incoming's lladdr on a destination
         for n in ('a', 'b'):
             N.ip_batch(['tuntap add dev %s mode tap' % TAP,
-                        'link set %s address %s txqueuelen %d up' % (TAP, GW_MAC, TAP_QLEN),
-                        'addr add %s/64 dev %s nodad' % (GW, TAP),
-                        'neigh replace %s lladdr %s dev %s nud permanent' % (
-                            W_SIR, GUEST_MAC, TAP)], ns=NS[n])
+                        'link set %s txqueuelen %d up' % (TAP, TAP_QLEN)], ns=NS[n])
 
     def ilad_conf(self, node, extra=''):
+        # ilad_net's conf of A and B has the anycast gateway already (`vn
+        # blue gateway GW mac GW_MAC`), applied by ilad to the vn's
+        # interface, here the tap
         text = super().ilad_conf(node, extra)
         return text.replace('vn blue interface %s-w\n' % node, 'vn blue interface %s\n' % TAP)
 
@@ -488,7 +515,7 @@ class Suite:
             self.ilactl(node, 'expect', W_SIR)
             self.ilactl(node, 'prepare', W_SIR, 'dev', TAP)
         elif (op, sub) == ('start', 'begin'):
-            self.ilactl(node, 'incoming', W_SIR, 'dev', TAP)
+            self.ilactl(node, 'incoming', W_SIR, 'dev', TAP, 'lladdr', GUEST_MAC)
         elif (op, sub) == ('started', 'begin'):
             self.ilactl(node, 'attach', W_SIR, 'dev', TAP)
         elif (op, sub) == ('stopped', 'end'):
@@ -511,6 +538,11 @@ class Suite:
         for n in ('a', 'b', 'c'):
             net.wait_synced(n)
         self.ilactl('c', 'attach', X_SIR, 'dev', 'c-x')
+        gw = {}
+        ok = until(lambda: all(gw.update({n: tap_gateway(n)}) or gw[n] == (GW_MAC, True)
+                               for n in ('a', 'b')), 10, 0.1)
+        self.require('ilad\'s anycast gateway gave %s its MAC %s and %s at A and B' % (
+            TAP, GW_MAC, GW), bool(ok), gw)
         self.initrd = build_initramfs(net.dir, moddir, flood_static)
         self.kernel = kernel
         g = Guest(net, 'a', kernel, self.initrd, 'qemu-a1')
@@ -559,6 +591,12 @@ class Suite:
         self.hook_phase(dst, 'migrate', 'begin')
         self.hook_phase(dst, 'prepare', 'begin')
         self.hook_phase(dst, 'start', 'begin')
+        nb = tap_neigh(dst)
+        self.check('%s -> %s: start begin: the guest\'s neighbour entry on %s\'s tap is '
+                   'incoming\'s, %s, not permanent (%s)' % (
+                       src.upper(), dst.upper(), dst.upper(), GUEST_MAC, nb),
+                   nb is not None and nb[0] == GUEST_MAC and 'PERMANENT' not in nb[1] and
+                   any(x in nb[1] for x in ('STALE', 'DELAY', 'PROBE', 'REACHABLE')), nb)
         sock = net.path('mig-%d.sock' % run_id)
         g_dst = Guest(net, dst, self.kernel, self.initrd, 'qemu-%s%d' % (dst, run_id + 1),
                       incoming=sock)
@@ -610,6 +648,7 @@ class Suite:
         t_c = time.monotonic()
         hctl.close()
         tap1 = {n: tap_stats(n) for n in (src, dst)}
+        nb_after = tap_neigh(dst)
         g_src.quit()
         self.hook_phase(src, 'stopped', 'end')
         self.hook_phase(src, 'release', 'end')
@@ -645,6 +684,16 @@ class Suite:
                       r.get('unique'), lost, r.get('dup'), down_ms, pause_ms,
                       pause_ms * RATE // 1000, RATE, (t_c - t_stop) * 1000 if t_stop else -1,
                       t_done - t_mig, t_end - t_stream))
+        restored = st1[dst].get('incoming_neigh_restored', 0) - \
+            st0[dst].get('incoming_neigh_restored', 0)
+        self.info('%s -> %s: the guest\'s neighbour entry at %s: %s at start begin, %s after '
+                  'the attach; written again by ilad %d times before the attach (the kernel '
+                  'flushes it when QEMU opens the tap)' % (
+                      src.upper(), dst.upper(), dst.upper(), nb, nb_after, restored))
+        self.check('%s -> %s: the kernel refused none of the neighbour entries incoming wrote '
+                   'at %s' % (src.upper(), dst.upper(), dst.upper()),
+                   st1[dst].get('incoming_neigh_failed', 0) ==
+                   st0[dst].get('incoming_neigh_failed', 0), (st0[dst], st1[dst]))
         self.info('%s -> %s: into the taps: %s; the guest: %s' % (
             src.upper(), dst.upper(), ', '.join(
                 '%s +%d (dropped +%d)' % (n.upper(), tap1[n][0] - tap0[n][0],

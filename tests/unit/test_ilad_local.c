@@ -795,11 +795,32 @@ static void test_incoming_lladdr_writes_a_stale_neighbour_entry(void **state)
 	neighbour(d, A1, FAKE_IF_TAP1, NUD_DELAY, false);
 	assert_int_equal(local_of(d, VN_BLUE, A1)->state, LOCAL_PREPARED);
 	assert_int_equal(d->stats.auto_attached, 0);
+	assert_int_equal(fake_kernel.neigh_sets, 1);
+	/* the kernel flushes it (the tap's carrier came up as QEMU opened
+	 * it), or it fails (the paused VM answers no probe): written again */
+	fake_kernel.n_written = 0;
+	neighbour(d, A1, FAKE_IF_TAP1, 0, true);
+	assert_int_equal(fake_kernel.neigh_sets, 2);
+	n = fake_kernel_written(A1, FAKE_IF_TAP1);
+	assert_non_null(n);
+	assert_int_equal(n->state, NUD_STALE);
+	assert_memory_equal(n->lladdr, mac, 6);
+	neighbour(d, A1, FAKE_IF_TAP1, NUD_FAILED, false);
+	assert_int_equal(fake_kernel.neigh_sets, 3);
+	assert_int_equal(d->stats.incoming_neigh_restored, 2);
+	/* on another device: not its entry */
+	neighbour(d, A1, FAKE_IF_TAP0, 0, true);
+	assert_int_equal(fake_kernel.neigh_sets, 3);
+	assert_int_equal(local_of(d, VN_BLUE, A1)->state, LOCAL_PREPARED);
 	/* the VM runs: attach; the entry stays, now the VM's */
 	attach(d, A1, "tap1");
 	assert_int_equal(local_of(d, VN_BLUE, A1)->state, LOCAL_ATTACHED);
 	assert_false(local_of(d, VN_BLUE, A1)->nb_set);
 	assert_int_equal(fake_kernel.neigh_dels, 0);
+	/* the VM's entry going now is a loss to follow, not rewritten */
+	neighbour(d, A1, FAKE_IF_TAP1, 0, true);
+	assert_int_equal(fake_kernel.neigh_sets, 3);
+	assert_int_equal(fake_kernel.neigh_probes, 1);
 	/* a later detach removes nothing ilad wrote */
 	detach(d, A1, false);
 	assert_int_equal(fake_kernel.neigh_dels, 0);
