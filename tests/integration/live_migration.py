@@ -569,6 +569,12 @@ class Suite:
                     raise N.Failed('TCP connection X -> W: %s' % e)
                 time.sleep(0.5)
         self.tcp.start()
+        # the first start: the guest's entry at A is neighbour discovery's
+        # (ilad's attach), no one wrote it
+        nb = tap_neigh('a')
+        self.check('the guest\'s neighbour entry on A\'s tap comes from neighbour discovery: '
+                   '%s, not permanent (%s)' % (GUEST_MAC, nb),
+                   nb is not None and nb[0] == GUEST_MAC and 'PERMANENT' not in nb[1], nb)
 
     def mapping_at(self, node, addr):
         for m in self.net.ctls[node].json('show mappings %s' % addr).get('mappings', []):
@@ -687,7 +693,7 @@ class Suite:
         restored = st1[dst].get('incoming_neigh_restored', 0) - \
             st0[dst].get('incoming_neigh_restored', 0)
         self.info('%s -> %s: the guest\'s neighbour entry at %s: %s at start begin, %s after '
-                  'the attach; written again by ilad %d times before the attach (the kernel '
+                  'the attach; written again by ilad before the attach: %d (the kernel '
                   'flushes it when QEMU opens the tap)' % (
                       src.upper(), dst.upper(), dst.upper(), nb, nb_after, restored))
         self.check('%s -> %s: the kernel refused none of the neighbour entries incoming wrote '

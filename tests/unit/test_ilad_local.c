@@ -872,6 +872,24 @@ static void test_incoming_abandoned_removes_its_neighbour_entry(void **state)
 	assert_non_null(fake_kernel_written(A1, FAKE_IF_TAP1));
 }
 
+/* Mode control-plane (no kernel): lladdr is checked, nothing written. */
+static void test_incoming_lladdr_without_kernel_writes_nothing(void **state)
+{
+	struct ilad *d = *state;
+	struct kernel *k = d->kernel;
+
+	prepare(d, A1, NULL);
+	d->kernel = NULL;
+	assert_int_equal(incoming_mac(d, A1, "tap1", "52:54:00:12:34"), -EINVAL);
+	assert_int_equal(incoming_mac(d, A1, "tap1", VM_MAC), 0);
+	assert_true(local_of(d, VN_BLUE, A1)->incoming);
+	assert_false(local_of(d, VN_BLUE, A1)->nb_set);
+	detach(d, A1, false);
+	d->kernel = k;
+	assert_int_equal(fake_kernel.neigh_sets, 0);
+	assert_int_equal(fake_kernel.neigh_dels, 0);
+}
+
 /* The kernel refuses the entry: incoming refused as a whole (not
  * delivered here), with the reason and both counters; a failed removal is
  * counted too. */
@@ -1626,6 +1644,7 @@ int main(void)
 		T(test_incoming_lladdr_ipv4),
 		T(test_incoming_abandoned_removes_its_neighbour_entry),
 		T(test_incoming_lladdr_kernel_failure),
+		T(test_incoming_lladdr_without_kernel_writes_nothing),
 		T(test_promoted_standby_delivers_locally_with_pushed_seq),
 		T(test_own_record_without_standby_creates_no_workload),
 		T(test_refused_attach_removes_local_route),
