@@ -332,6 +332,7 @@ int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t 
 	l = local_get(d, &k);
 	if (!l || (l->state != LOCAL_ATTACHED && l->state != LOCAL_PREPARED)) {
 		if (l && (l->state == LOCAL_EXPECTED || l->state == LOCAL_REFUSED)) {
+			incoming_neigh_drop(d, l); /* refused after its incoming */
 			local_remove(d, l);
 			cache_flush(d);
 			return 0;
@@ -968,7 +969,8 @@ static void neigh_event(void *arg, const struct kneigh *n)
 	if (n->family == AF_INET6 && !ila_sir_prefix_contains(&vn->sir_prefix, &n->addr.v6))
 		return;
 	l = local_get(d, &k);
-	if (l && l->incoming && l->nb_set && l->nb_ifindex == n->ifindex &&
+	if (l && l->state == LOCAL_PREPARED && l->incoming && l->nb_set &&
+	    l->nb_ifindex == n->ifindex &&
 	    (n->deleted || (n->state & NUD_FAILED))) {
 		/* the entry incoming wrote went: the kernel flushes a device's
 		 * entries when its carrier changes (QEMU opening a tap), and the

@@ -872,6 +872,25 @@ static void test_incoming_abandoned_removes_its_neighbour_entry(void **state)
 	assert_non_null(fake_kernel_written(A1, FAKE_IF_TAP1));
 }
 
+/* The mapper refuses the standby after its incoming: the entry is not
+ * written again, and the detach that follows removes it. */
+static void test_refused_incoming_neighbour_entry_is_not_kept(void **state)
+{
+	struct ilad *d = *state;
+
+	prepare(d, A1, NULL);
+	assert_int_equal(incoming_mac(d, A1, "tap1", VM_MAC), 0);
+	ack(d, VN_BLUE, A1, ILA_MSG_REGISTER, ILA_PERR_FROZEN);
+	assert_int_equal(local_of(d, VN_BLUE, A1)->state, LOCAL_REFUSED);
+	neighbour(d, A1, FAKE_IF_TAP1, 0, true);
+	assert_int_equal(fake_kernel.neigh_sets, 1);
+	assert_int_equal(d->stats.incoming_neigh_restored, 0);
+	assert_non_null(fake_kernel_written(A1, FAKE_IF_TAP1));
+	detach(d, A1, false);
+	assert_int_equal(fake_kernel.neigh_dels, 1);
+	assert_null(fake_kernel_written(A1, FAKE_IF_TAP1));
+}
+
 /* Mode control-plane (no kernel): lladdr is checked, nothing written. */
 static void test_incoming_lladdr_without_kernel_writes_nothing(void **state)
 {
@@ -1645,6 +1664,7 @@ int main(void)
 		T(test_incoming_abandoned_removes_its_neighbour_entry),
 		T(test_incoming_lladdr_kernel_failure),
 		T(test_incoming_lladdr_without_kernel_writes_nothing),
+		T(test_refused_incoming_neighbour_entry_is_not_kept),
 		T(test_promoted_standby_delivers_locally_with_pushed_seq),
 		T(test_own_record_without_standby_creates_no_workload),
 		T(test_refused_attach_removes_local_route),
