@@ -247,8 +247,7 @@ static bool desired_route(struct ilad *d, const struct centry *e, struct kroute 
 	r->hook_type = KROUTE_HOOK_UNSET;
 	if (l && l->state == LOCAL_ATTACHED && l->handover)
 		return false; /* handed over: the prefix route, ila_map to the standby */
-	if (l && (l->state == LOCAL_ATTACHED || (l->state == LOCAL_PREPARED && l->incoming)) &&
-	    l->ifindex > 0) {
+	if (local_delivered_here(l)) {
 		/* a host route announced through zebra is installed by zebra: a
 		 * kernel route of ours would shadow it (zebra takes main-table
 		 * routes of other protocols as its own kernel routes, distance 0,

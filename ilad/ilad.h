@@ -110,6 +110,16 @@ struct local {
 	uint64_t probed_ms;	/* the last time the kernel was asked to resolve it */
 };
 
+/* Whether the workload's packets are delivered on its device here: attached
+ * and not handed over, or prepared and incoming (live migration). The
+ * kernel route (cache.c) and zebra's host route (zebra.c) follow it. */
+static inline bool local_delivered_here(const struct local *l)
+{
+	return l && l->ifindex > 0 &&
+	       ((l->state == LOCAL_ATTACHED && !l->handover) ||
+		(l->state == LOCAL_PREPARED && l->incoming));
+}
+
 /* A REGISTER or DEREGISTER waiting for its ACK. */
 struct txn {
 	struct txn *next;

@@ -156,10 +156,7 @@ void zebra_sync(struct ilad *d, const struct ilad_key *k)
 	if (!zebra_announces(d, k))
 		return;
 	l = local_get(d, k);
-	/* delivered here as cache.c's desired_route() says: attached and not
-	 * handed over, or prepared and incoming (live migration) */
-	if (l && ((l->state == LOCAL_ATTACHED && !l->handover) ||
-		  (l->state == LOCAL_PREPARED && l->incoming)) && l->ifindex > 0) {
+	if (local_delivered_here(l)) {
 		struct zroute r;
 
 		host_route(k, l->ifindex, &r);
