@@ -184,6 +184,19 @@ static int parse_iface(const xmlNode *n, struct hook_domain *d, char *err, size_
 	return 0;
 }
 
+/* A Linux interface name, as the kernel takes one (dev_valid_name): 1 to
+ * 15 bytes, not "." nor "..", no '/' nor white space; also printable, as it
+ * becomes one word of a command on ilad's control socket. */
+static bool ifname_ok(const char *s)
+{
+	if (!*s || strlen(s) >= HOOK_IFNAME_MAX || !strcmp(s, ".") || !strcmp(s, ".."))
+		return false;
+	for (; *s; s++)
+		if (*s == '/' || !isgraph((unsigned char)*s))
+			return false;
+	return true;
+}
+
 /* The <target dev> of each ila:interface, from <devices><interface>. */
 static int find_devices(const xmlNode *root, struct hook_domain *d, char *err, size_t errlen)
 {
@@ -202,9 +215,11 @@ static int find_devices(const xmlNode *root, struct hook_domain *d, char *err, s
 				continue;
 			found[i] = true;
 			t = child(c, "target");
-			if (t && !attr(t, "dev", d->ifaces[i].target, sizeof(d->ifaces[i].target))) {
-				snprintf(err, errlen, "interface %s: target dev missing or longer "
-					 "than %d bytes", norm, HOOK_IFNAME_MAX - 1);
+			if (t && (!attr(t, "dev", d->ifaces[i].target, sizeof(d->ifaces[i].target)) ||
+				  !ifname_ok(d->ifaces[i].target))) {
+				snprintf(err, errlen, "interface %s: target dev missing, longer "
+					 "than %d bytes or not an interface name", norm,
+					 HOOK_IFNAME_MAX - 1);
 				return -EINVAL;
 			}
 		}

@@ -37,6 +37,8 @@ static void check_iface(const struct hook_domain *d, size_t i)
 		      !isupper((unsigned char)f->mac[k]));
 	CHECK(f->vn[0] && strlen(f->vn) < HOOK_NAME_MAX);
 	CHECK(strlen(f->target) < HOOK_IFNAME_MAX);
+	for (const char *t = f->target; *t; t++)
+		CHECK(isgraph((unsigned char)*t) && *t != '/');
 	CHECK(f->naddrs >= 1 && f->naddrs <= HOOK_MAX_ADDRS);
 	for (size_t j = 0; j < f->naddrs; j++) {
 		const struct hook_addr *a = &f->addrs[j];

@@ -238,6 +238,19 @@ static void test_bad_metadata(void **state)
 	    "</ila:address></ila:interface></ila:workload>", "<interface type='ethernet'>"
 	    "<mac address='52:54:00:12:34:56'/><target dev='a-very-long-device-name'/>"
 	    "</interface>", "target dev");
+	/* a target dev is one word of a control command: no second word slips in */
+	bad(WL_OPEN "<ila:interface mac='52:54:00:12:34:56' vn='blue'><ila:address>2001:db8::1"
+	    "</ila:address></ila:interface></ila:workload>", "<interface type='ethernet'>"
+	    "<mac address='52:54:00:12:34:56'/><target dev='tap0 down'/>"
+	    "</interface>", "not an interface name");
+	bad(WL_OPEN "<ila:interface mac='52:54:00:12:34:56' vn='blue'><ila:address>2001:db8::1"
+	    "</ila:address></ila:interface></ila:workload>", "<interface type='ethernet'>"
+	    "<mac address='52:54:00:12:34:56'/><target dev='..'/>"
+	    "</interface>", "not an interface name");
+	bad(WL_OPEN "<ila:interface mac='52:54:00:12:34:56' vn='blue'><ila:address>2001:db8::1"
+	    "</ila:address></ila:interface></ila:workload>", "<interface type='ethernet'>"
+	    "<mac address='52:54:00:12:34:56'/><target dev=''/>"
+	    "</interface>", "not an interface name");
 }
 
 static void test_limits(void **state)
