@@ -13,6 +13,7 @@
 #include <libxml/tree.h>
 #include <libxml/xmlerror.h>
 
+#include "addr.h"
 #include "domxml.h"
 
 static bool is_elem(const xmlNode *n, const char *name)
@@ -86,17 +87,14 @@ static bool text(const xmlNode *n, char *buf, size_t len)
 	return ok;
 }
 
-/* aa:bb:cc:dd:ee:ff, any case; writes the lower-case form. */
+/* aa:bb:cc:dd:ee:ff, any case (ila_mac_parse); writes the lower-case form. */
 static bool parse_mac(const char *s, char out[18])
 {
-	if (strlen(s) != 17)
+	uint8_t m[6];
+
+	if (ila_mac_parse(s, m) < 0)
 		return false;
-	for (int i = 0; i < 17; i++) {
-		if (i % 3 == 2 ? s[i] != ':' : !isxdigit((unsigned char)s[i]))
-			return false;
-		out[i] = (char)tolower((unsigned char)s[i]);
-	}
-	out[17] = '\0';
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 	return true;
 }
 
