@@ -298,26 +298,7 @@ class TcpEcho(threading.Thread):
         self.stopped = False
 
     def run(self):
-        n = 0
-        try:
-            while not self.stopped:
-                n += 1
-                t0 = time.monotonic()
-                msg = n.to_bytes(8, 'big')
-                self.cli.sendall(msg)
-                got = b''
-                while len(got) < 8:
-                    chunk = self.cli.recv(8 - len(got))
-                    if not chunk:
-                        raise OSError('connection closed by the guest')
-                    got += chunk
-                if got != msg:
-                    raise OSError('echo %r for %d' % (got, n))
-                self.max_wait = max(self.max_wait, time.monotonic() - t0)
-                self.rounds += 1
-                time.sleep(self.interval)
-        except OSError as e:
-            self.error = '%s: %s' % (type(e).__name__, e)
+        N.tcp_rounds(self, 'the guest')
 
     def stop(self):
         self.stopped = True

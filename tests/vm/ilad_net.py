@@ -726,6 +726,32 @@ class DataWatch(RouteWatch):
 
 # ---- a TCP connection kept busy across a move ----
 
+def tcp_rounds(t, peer):
+    """The loop of a thread t holding a TCP connection t.cli to an echo
+    server (peer names it): an 8-byte counter every t.interval seconds until
+    t.stopped, counting t.rounds and t.max_wait, the error that ended it in
+    t.error (a reset, a timeout, a wrong echo)."""
+    n = 0
+    try:
+        while not t.stopped:
+            n += 1
+            t0 = time.monotonic()
+            t.cli.sendall(struct.pack('!Q', n))
+            got = b''
+            while len(got) < 8:
+                chunk = t.cli.recv(8 - len(got))
+                if not chunk:
+                    raise OSError('connection closed by %s' % peer)
+                got += chunk
+            if struct.unpack('!Q', got)[0] != n:
+                raise OSError('echo %r for %d' % (got, n))
+            t.max_wait = max(t.max_wait, time.monotonic() - t0)
+            t.rounds += 1
+            time.sleep(t.interval)
+    except OSError as e:
+        t.error = '%s: %s' % (type(e).__name__, e)
+
+
 class TcpPing(threading.Thread):
     """A TCP connection from X to W's SIR address (or from x to w, both IPv4
     or both IPv6), echoing an 8-byte counter every interval seconds until
@@ -769,25 +795,7 @@ class TcpPing(threading.Thread):
             return
 
     def run(self):
-        n = 0
-        try:
-            while not self.stopped:
-                n += 1
-                t0 = time.monotonic()
-                self.cli.sendall(struct.pack('!Q', n))
-                got = b''
-                while len(got) < 8:
-                    chunk = self.cli.recv(8 - len(got))
-                    if not chunk:
-                        raise OSError('connection closed by W')
-                    got += chunk
-                if struct.unpack('!Q', got)[0] != n:
-                    raise OSError('echo %r for %d' % (got, n))
-                self.max_wait = max(self.max_wait, time.monotonic() - t0)
-                self.rounds += 1
-                time.sleep(self.interval)
-        except OSError as e:
-            self.error = '%s: %s' % (type(e).__name__, e)
+        tcp_rounds(self, 'W')
 
     def stop(self):
         self.stopped = True
