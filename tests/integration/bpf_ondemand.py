@@ -211,6 +211,10 @@ class OnDemandSuite(ilad_node.Suite):
         t0 = time.monotonic()
         gone = until(lambda: not self.miss_of(W_SIR), IDLE_S + 10, 0.1)
         t1 = time.monotonic()
+        # C forgets W first and then tells the mapper: its release may still
+        # be on the way when C's table no longer has W
+        until(lambda: N.flatten(net.ctls['mapper'].json('show stats')).get(
+            'watch_released', 0) > mm0.get('watch_released', 0), 5, 0.05)
         mm1 = N.flatten(net.ctls['mapper'].json('show stats'))
         st = net.stats('c')
         m = self.mapping_at('c', W_SIR)
