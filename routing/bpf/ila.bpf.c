@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-or-later
+// SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause
 /*
  * The ILA data path in BPF (doc/bpf.md):
  *   ila_out (lwt_xmit, on each SIR prefix's route): SIR -> ILA. The packet's
@@ -439,4 +439,4 @@ int ila_in(struct __sk_buff *skb)
 	return TC_ACT_OK;
 }
 
-char LICENSE[] SEC("license") = "GPL";
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

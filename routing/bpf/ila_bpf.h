@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* SPDX-License-Identifier: GPL-2.0-only OR BSD-2-Clause */
 /*
  * What the BPF data path (ila.bpf.c) and its loader (routing/kbpf.c) share:
  * the layout of every map's keys and values, and the global counters. Only
