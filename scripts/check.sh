@@ -8,7 +8,7 @@
 #
 # Environment: BUILD_DIR (default ./build), FUZZ_SECONDS (default 30),
 # CHECK_SKIP (space-separated step names to skip: integration vm frr
-# conformance etcd sanitizers fuzz distcheck manlint callgraph spdx; etcd
+# conformance etcd sanitizers fuzz distcheck manlint callgraph spdx lines; etcd
 # also skips the etcd client's tests under the sanitizers).
 set -u
 
@@ -194,6 +194,15 @@ if ! skipped spdx; then
 		pass "SPDX lines"
 	else
 		fail "source files without an SPDX line"
+	fi
+fi
+
+say "file length: no source file of the daemons over 1,000 lines"
+if ! skipped lines; then
+	if "$top/scripts/lines.sh" 1000; then
+		pass "file length"
+	else
+		fail "source files over 1,000 lines"
 	fi
 fi
 
