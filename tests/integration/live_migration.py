@@ -87,7 +87,7 @@ GW = N.GW6                  # fe80::1, the guest's default router
 DOMAIN = 'ila-mig'
 GUEST_MODULES = ('virtio_pci', 'virtio_net')
 MIGRATE_S = 60             # one migration, at most
-BOOT_S = 60                # the guest up, at most
+BOOT_S = 120               # the guest up and settled, at most
 
 
 def guest_init():
@@ -107,9 +107,25 @@ ip link set eth0 up
 ip -6 addr add %(addr)s/128 dev eth0
 ip -6 route add default via %(gw)s dev eth0
 nc -ll -p %(tcp)d -e /bin/cat &
-# the end of the boot (deferred work under emulation) out of the first move
+# the end of the boot (deferred work under emulation) out of the first move:
+# at least 5 s, then until the CPU was 90 %% idle for 3 s in a row (a loaded
+# host stretches the boot), at most 60 s
 sleep 5
-echo MIG-READY
+quiet=0 n=0
+while [ $quiet -lt 3 ] && [ $n -lt 60 ]; do
+	set -- $(head -n 1 /proc/stat)
+	t0=$(($2 + $3 + $4 + $5 + $6 + $7 + $8)) i0=$5
+	sleep 1
+	set -- $(head -n 1 /proc/stat)
+	t1=$(($2 + $3 + $4 + $5 + $6 + $7 + $8)) i1=$5
+	if [ $(((i1 - i0) * 100)) -ge $(((t1 - t0) * 90)) ]; then
+		quiet=$((quiet + 1))
+	else
+		quiet=0
+	fi
+	n=$((n + 1))
+done
+echo MIG-READY idle after $((n + 5)) s
 for run in 1 2 3; do
 	/bin/flood recv -p %(udp)d -n %(count)d -t 300 -w 3000 -i $run 2>&1 |
 		while read -r line; do echo "MIG-RESULT $run $line"; done
@@ -568,12 +584,14 @@ class Suite:
     def migrate(self, src, dst, run_id, early):
         net = self.net
         g_src = self.guests[-1]
+        # the guest's receiver of this run listens (the previous one ends
+        # 3 s after its last packet; a loaded host makes that later)
+        ready = 'MIG-RESULT %d READY' % run_id
+        self.require('%s -> %s: the guest\'s receiver of run %d listens' % (
+            src.upper(), dst.upper(), run_id),
+            until(lambda: ready in g_src.console(), 60, 0.1), g_src.console()[-600:])
         st0 = {n: net.stats(n) for n in (src, dst)}
         tap0 = {n: tap_stats(n) for n in (src, dst)}
-        sent_proc = N.flood_send(net, 'x', W_SIR, UDP_PORT, RATE, COUNT, run_id, src=X_SIR,
-                                 background=True, timeout_s=COUNT // RATE + 30)
-        t_stream = time.monotonic()
-        time.sleep(1.5)
         # the destination, as libvirt prepares it
         self.hook_phase(dst, 'migrate', 'begin')
         self.hook_phase(dst, 'prepare', 'begin')
@@ -597,6 +615,12 @@ class Suite:
         # pause: the handover is one command on it
         hctl = N.Ctl(net.path(src + '.sock'))
         hctl.cmd('show stats')
+        # the stream, from when the destination waits for the guest: a
+        # loaded host slows QEMU's start, not the migration the stream covers
+        sent_proc = N.flood_send(net, 'x', W_SIR, UDP_PORT, RATE, COUNT, run_id, src=X_SIR,
+                                 background=True, timeout_s=COUNT // RATE + 30)
+        t_stream = time.monotonic()
+        time.sleep(1.5)
 
         def on_event(ev):
             if ev.get('event') != 'STOP' or not early or handed:
@@ -799,19 +823,51 @@ def flood_static(workdir):
     return out
 
 
-def suite(it, root, res):
-    why = usable(it)
-    if why:
-        print('SKIP: live-migration: %s' % why, flush=True)
-        return
-    kt = kernel_tree()
-    if isinstance(kt, str):
-        res.check('live-migration: the guest\'s kernel', False, kt)
-        return
-    N.OUT = root
-    kernel, moddir = kt
+class Held:
+    """The checks of one attempt, kept until it is known whether the guest's
+    kernel survived it (see suite())."""
+
+    def __init__(self, it):
+        self.it = it
+        self.items = []
+
+    def check(self, name, ok, detail=''):
+        self.items.append((name, ok, detail))
+        return ok
+
+    def require(self, name, ok, detail=''):
+        if not self.check(name, ok, detail):
+            raise self.it.Failed(name)
+
+    def failed(self):
+        return sum(1 for _, ok, _ in self.items if not ok)
+
+    def replay(self, res):
+        for name, ok, detail in self.items:
+            res.check(name, ok, detail)
+
+
+PANIC_MARKS = ('Kernel panic', 'BUG: kernel', 'Oops:', 'general protection fault')
+
+
+def guest_crash(guests):
+    """The first line of a guest kernel's crash on a console, or None.
+
+    TCG guests of QEMU 7.2 have been seen to crash in the scheduler's idle
+    loop right after an incoming migration (a NULL current task read through
+    %gs), more often on a loaded machine: a fault of the emulated machine,
+    not of what the suite tests."""
+    for g in guests:
+        for line in g.console().splitlines():
+            if any(m in line for m in PANIC_MARKS):
+                return '%s: %s' % (g.name, line.strip())
+    return None
+
+
+def attempt(it, kernel, moddir, res):
+    """One run of the suite; the guests' crash line, if one crashed."""
     s = Suite(it, res)
-    t0 = time.monotonic()
+    crash = None
     try:
         s.setup(kernel, moddir, flood_static(s.net.dir))
         s.run()
@@ -823,5 +879,37 @@ def suite(it, root, res):
         for n in ('a', 'b', 'c'):
             Results.info('ilad %s: %s' % (n, s.net.log_tail(n, 6)))
     finally:
+        crash = guest_crash(s.guests)
         s.close()
+    return crash
+
+
+def suite(it, root, res):
+    why = usable(it)
+    if why:
+        print('SKIP: live-migration: %s' % why, flush=True)
+        return
+    kt = kernel_tree()
+    if isinstance(kt, str):
+        res.check('live-migration: the guest\'s kernel', False, kt)
+        return
+    N.OUT = root
+    kernel, moddir = kt
+    t0 = time.monotonic()
+    # A guest whose own kernel crashed after a migration says nothing about
+    # ila: that attempt's checks are set aside (and counted here) and the
+    # suite runs once more, with new guests. A second crash fails the suite.
+    held = Held(it)
+    crash = attempt(it, kernel, moddir, held)
+    if crash:
+        Results.info('live-migration: the guest\'s kernel crashed (%s); the %d checks of '
+                     'that attempt (%d failed) are set aside and the suite runs again' % (
+                         crash, len(held.items), held.failed()))
+        held = Held(it)
+        crash = attempt(it, kernel, moddir, held)
+        held.replay(res)
+        res.check('live-migration: the guests\' kernels survived the second attempt', not crash,
+                  crash or '')
+    else:
+        held.replay(res)
     print('  (live-migration: %.1f s)' % (time.monotonic() - t0), flush=True)
