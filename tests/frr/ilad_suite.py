@@ -1033,6 +1033,9 @@ def run_suite(h, res, root, timings, bench_rows=None, fake=True):
     w.start_mapper()
     n1 = w.start_ilad('r1', w.r1)
     n2 = w.start_ilad('r2', w.r2)
+    # start() waits for the mapper session; the zebra session may come later
+    h.wait(lambda: n1.routing()['zebra'] == 'up' and n2.routing()['zebra'] == 'up', 30,
+           step=0.1)
     st1, st2 = n1.routing(), n2.routing()
     res.require('ilad1 and ilad2: mapper session up over TLS across the link, zebra up',
                 st1['zebra'] == 'up' and st2['zebra'] == 'up',
