@@ -181,6 +181,22 @@ static int apply_standby(struct mapper *m, MDB_txn *txn, const char *name,
 	return 0;
 }
 
+/* The damping window the mapping's value holds is still open at now (9.3).
+ * With several instances on one etcd prefix the value may come from an
+ * instance whose clock reads a little ahead of this one's (each counts its
+ * seconds from the second it started): a window that starts less than
+ * `damping interval` seconds ahead of now is open, it began with a move
+ * already made; one further ahead (a clock set back while the mapper was
+ * down) is not. */
+static bool damping_window_open(const struct ila_conf *c, const struct mapping *mp, uint64_t now)
+{
+	if (mp->moves == 0)
+		return false;
+	if (now < mp->window_start)
+		return mp->window_start - now < c->damping_interval_s;
+	return now - mp->window_start < c->damping_interval_s;
+}
+
 static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
 			  uint64_t now, struct mapper_changes *cs)
 {
@@ -292,8 +308,7 @@ static int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct
 	}
 	/* damping counts moves, owner changes, in fixed windows of `damping
 	 * interval` seconds: a move when no window is open opens one (9.3) */
-	if (!owner && (nm.moves == 0 || now < nm.window_start ||
-		       now - nm.window_start >= c->damping_interval_s)) {
+	if (!owner && !damping_window_open(c, &nm, now)) {
 		nm.window_start = now;
 		nm.moves = 0;
 	}

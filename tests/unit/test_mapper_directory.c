@@ -1220,6 +1220,42 @@ static void test_wall_clock_step_neither_resets_damping_nor_ends_a_freeze(void *
 	assert_string_equal(get(FX_BLUE, A1).rec.node, "n1");
 }
 
+/* Several instances on one etcd prefix share the damping state in the
+ * mapping's value (doc/etcd.md), each deciding on its own clock, which
+ * counts seconds from the second it started: a window opened by an instance
+ * whose clock reads a second ahead is still open here, and its moves count;
+ * a window further ahead than the interval (a clock set back while the
+ * mapper was down) is not. */
+static void test_window_opened_on_a_clock_ahead_counts_its_moves(void **state)
+{
+	struct fx_node *n1 = fx_connect("n1"), *n2 = fx_connect("n2");
+
+	(void)state;
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 1), 0);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 2), 0); /* opens at T0 */
+	assert_int_equal(get(FX_BLUE, A1).window_start, FX_T0);
+	/* the next moves are decided on a clock one second behind */
+	fx_wall_s = FX_T0 - 1;
+	mapper_clock_init(fx_mapper());
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 3), 0);
+	assert_int_equal(fx_register1(n2, FX_BLUE, A1, FX_LOC_B, 4), 0);
+	assert_int_equal(get(FX_BLUE, A1).moves, 3);
+	assert_int_equal(get(FX_BLUE, A1).window_start, FX_T0);
+	assert_int_equal(fx_register1(n1, FX_BLUE, A1, FX_LOC_A, 5), ILA_PERR_FROZEN);
+	assert_int_equal(get(FX_BLUE, A1).rec.state, ILA_STATE_FROZEN);
+	/* A2's window opened 100 s (the interval) ahead of this clock: a new one */
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_A, 1), 0);
+	fx_wall_s = FX_T0 + 99;
+	mapper_clock_init(fx_mapper());
+	assert_int_equal(fx_register1(n2, FX_BLUE, A2, FX_LOC_B, 2), 0);
+	assert_int_equal(get(FX_BLUE, A2).window_start, FX_T0 + 99);
+	fx_wall_s = FX_T0 - 1;
+	mapper_clock_init(fx_mapper());
+	assert_int_equal(fx_register1(n1, FX_BLUE, A2, FX_LOC_A, 3), 0);
+	assert_int_equal(get(FX_BLUE, A2).moves, 1);
+	assert_int_equal(get(FX_BLUE, A2).window_start, FX_T0 - 1);
+}
+
 /* 9.3: "When the freeze ends the state returns to up (pushed, number +
  * 1)": the expiry tick does it, nobody has to register; the damping then
  * counts afresh. */
@@ -2003,6 +2039,7 @@ int main(void)
 		T(test_owner_brings_expired_tombstone_back_with_the_number_it_refreshed_with),
 		T(test_taken_down_mapping_refreshed_by_owner_comes_up_with_a_higher_number),
 		T(test_damping_freezes_after_n_moves),
+		T(test_window_opened_on_a_clock_ahead_counts_its_moves),
 		T(test_frozen_mapping_refuses_moves_from_other_nodes),
 		T(test_frozen_mapping_accepts_refresh_by_owner),
 		T(test_move_after_the_freeze_ends_is_accepted),
