@@ -1,8 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* etcd client: reading the gateway's answers (ranges, transactions, leases, status, watch messages, errors), every field validated. */
+/* etcd client: reading the gateway's answers, every field checked (test_etcd_parse, fuzz_etcd). */
 #include "config.h"
 
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +111,7 @@ void etcd_range_result_clear(struct etcd_range_result *r)
 }
 
 bool etcd_parse_range_body(struct json_object *o, struct etcd_range_result *r,
-				  struct etcd_error *err, const char *path)
+			   struct etcd_error *err, const char *path)
 {
 	memset(r, 0, sizeof(*r));
 	if (!etcd_parse_header(o, &r->header, err, path) ||
@@ -208,8 +207,8 @@ static bool etcd_parse_op_result(struct json_object *o, struct etcd_op_result *o
 
 /* types: the op types sent in the branch taken (NULL: not checked). */
 bool etcd_parse_txn_body(struct json_object *o, struct etcd_txn_result *t,
-				enum etcd_op_type *const types[2], const size_t ntypes[2],
-				struct etcd_error *err)
+			 enum etcd_op_type *const types[2], const size_t ntypes[2],
+			 struct etcd_error *err)
 {
 	struct json_object *a;
 	size_t n;
@@ -294,7 +293,7 @@ static enum etcd_err etcd_parse_stream_error(struct json_object *eo, struct etcd
 }
 
 enum etcd_err etcd_parse_error_body(const char *body, size_t len, long http,
-					   struct etcd_error *err)
+				    struct etcd_error *err)
 {
 	struct json_object *o = etcd_json_parse(body, len, err), *eo;
 	int64_t code;
@@ -354,7 +353,7 @@ static struct json_object *etcd_stream_result(struct json_object *o, enum etcd_e
 }
 
 enum etcd_err etcd_parse_lease(enum etcd_answer kind, const char *body, size_t len,
-				      struct etcd_lease_result *res, struct etcd_error *err)
+			       struct etcd_lease_result *res, struct etcd_error *err)
 {
 	struct json_object *o = etcd_json_parse(body, len, err), *r = o;
 	enum etcd_err ek = ETCD_OK;
@@ -409,7 +408,7 @@ void etcd_status_result_clear(struct etcd_status_result *s)
 }
 
 enum etcd_err etcd_parse_status(const char *body, size_t len,
-				       struct etcd_status_result *s, struct etcd_error *err)
+				struct etcd_status_result *s, struct etcd_error *err)
 {
 	struct json_object *o = etcd_json_parse(body, len, err), *a;
 	const char *version;
@@ -536,7 +535,7 @@ static bool etcd_parse_event(struct json_object *o, struct etcd_event *ev,
  * ETCD_ERR_MALFORMED. Events must come in revision order.
  */
 enum etcd_err etcd_parse_watch_msg(const char *line, size_t len, struct etcd_watch_msg *m,
-					  struct etcd_error *err)
+				   struct etcd_error *err)
 {
 	struct json_object *o = etcd_json_parse(line, len, err), *r, *a;
 	enum etcd_err kind = ETCD_ERR_MALFORMED;

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* etcd client: the client itself, its transfers and endpoints, over libcurl's multi interface on libev. */
+/* etcd client: the client, its transfers and endpoints, over libcurl's multi interface on libev. */
 #include "config.h"
 
 #include <assert.h>
@@ -205,7 +205,7 @@ void etcd_xfer_free(struct etcd *e, struct etcd_xfer *x)
 
 /* Sets the handle up for endpoint ep and path, and hands it to the multi. */
 int etcd_xfer_start(struct etcd *e, struct etcd_xfer *x, size_t ep, const char *path,
-			   bool stream)
+		    bool stream)
 {
 	char url[512];
 	CURL *h;

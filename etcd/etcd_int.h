@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* etcd client: what its files share (limits, gRPC codes, the client's state, shared functions); not for its users. */
+/* etcd client: what its files share (limits, gRPC codes, state, functions); not for its users. */
 #ifndef ILA_ETCD_INT_H
 #define ILA_ETCD_INT_H
 
@@ -176,7 +176,7 @@ struct etcd_watch_msg {
 
 /* json.c */
 enum etcd_err etcd_set_err(struct etcd_error *err, enum etcd_err kind, int code,
-				  const char *fmt, ...) ILA_PRINTF(4, 5);
+			   const char *fmt, ...) ILA_PRINTF(4, 5);
 #define etcd_bad(err, ...) etcd_set_err((err), ETCD_ERR_MALFORMED, 0, __VA_ARGS__)
 
 int etcd_b64_add(struct json_object *o, const char *k, const uint8_t *p, size_t n);
@@ -186,44 +186,44 @@ int etcd_json_add_bool(struct json_object *o, const char *k, bool v);
 char *etcd_json_finish(struct json_object *o, size_t *len);
 struct json_object *etcd_json_parse(const char *body, size_t len, struct etcd_error *err);
 bool etcd_get_i64(struct json_object *o, const char *k, int64_t min, int64_t *out,
-			 struct etcd_error *err, const char *path);
+		  struct etcd_error *err, const char *path);
 bool etcd_get_u64(struct json_object *o, const char *k, uint64_t *out,
-			 struct etcd_error *err, const char *path);
+		  struct etcd_error *err, const char *path);
 bool etcd_get_bool(struct json_object *o, const char *k, bool *out,
-			  struct etcd_error *err, const char *path);
+		   struct etcd_error *err, const char *path);
 bool etcd_get_obj(struct json_object *o, const char *k, struct json_object **out,
-			 struct etcd_error *err, const char *path);
+		  struct etcd_error *err, const char *path);
 bool etcd_get_array(struct json_object *o, const char *k, struct json_object **out,
-			   size_t *n, struct etcd_error *err, const char *path);
+		    size_t *n, struct etcd_error *err, const char *path);
 bool etcd_get_str(struct json_object *o, const char *k, const char **out,
-			 struct etcd_error *err, const char *path);
+		  struct etcd_error *err, const char *path);
 bool etcd_get_bytes(struct json_object *o, const char *k, uint8_t **out, size_t *len,
-			   struct etcd_error *err, const char *path);
+		    struct etcd_error *err, const char *path);
 
 /* answer.c */
 void etcd_range_result_clear(struct etcd_range_result *r);
 bool etcd_parse_range_body(struct json_object *o, struct etcd_range_result *r,
-				  struct etcd_error *err, const char *path);
+			   struct etcd_error *err, const char *path);
 void etcd_txn_result_clear(struct etcd_txn_result *t);
 bool etcd_parse_txn_body(struct json_object *o, struct etcd_txn_result *t,
-				enum etcd_op_type *const types[2], const size_t ntypes[2],
-				struct etcd_error *err);
+			 enum etcd_op_type *const types[2], const size_t ntypes[2],
+			 struct etcd_error *err);
 enum etcd_err etcd_parse_error_body(const char *body, size_t len, long http,
-					   struct etcd_error *err);
+				    struct etcd_error *err);
 enum etcd_err etcd_parse_lease(enum etcd_answer kind, const char *body, size_t len,
-				      struct etcd_lease_result *res, struct etcd_error *err);
+			       struct etcd_lease_result *res, struct etcd_error *err);
 void etcd_status_result_clear(struct etcd_status_result *s);
 enum etcd_err etcd_parse_status(const char *body, size_t len,
-				       struct etcd_status_result *s, struct etcd_error *err);
+				struct etcd_status_result *s, struct etcd_error *err);
 void etcd_watch_msg_clear(struct etcd_watch_msg *m);
 enum etcd_err etcd_parse_watch_msg(const char *line, size_t len, struct etcd_watch_msg *m,
-					  struct etcd_error *err);
+				   struct etcd_error *err);
 
 /* etcd.c */
 void etcd_xfer_stop(struct etcd *e, struct etcd_xfer *x);
 void etcd_xfer_free(struct etcd *e, struct etcd_xfer *x);
 int etcd_xfer_start(struct etcd *e, struct etcd_xfer *x, size_t ep, const char *path,
-			   bool stream);
+		    bool stream);
 void etcd_endpoint_failed(struct etcd *e, size_t ep, const char *why);
 
 /* kv.c */

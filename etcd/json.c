@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* etcd client: error records, base64, building JSON request bodies and reading their fields with checks. */
+/* etcd client: error records, base64, JSON request bodies, and the checked readers of fields. */
 #include "config.h"
 
 #include <errno.h>
@@ -35,7 +35,7 @@ const char *etcd_err_name(enum etcd_err kind)
 }
 
 enum etcd_err etcd_set_err(struct etcd_error *err, enum etcd_err kind, int code,
-				  const char *fmt, ...)
+			   const char *fmt, ...)
 {
 	va_list ap;
 
@@ -218,7 +218,7 @@ static bool etcd_json_int_text(struct json_object *v, const char **s, size_t *n)
 
 /* An int64 field within [min, INT64_MAX]; absent means 0 (missing if min > 0). */
 bool etcd_get_i64(struct json_object *o, const char *k, int64_t min, int64_t *out,
-			 struct etcd_error *err, const char *path)
+		  struct etcd_error *err, const char *path)
 {
 	struct json_object *v;
 	const char *s;
@@ -253,7 +253,7 @@ bool etcd_get_i64(struct json_object *o, const char *k, int64_t min, int64_t *ou
 }
 
 bool etcd_get_u64(struct json_object *o, const char *k, uint64_t *out,
-			 struct etcd_error *err, const char *path)
+		  struct etcd_error *err, const char *path)
 {
 	struct json_object *v;
 	const char *s;
@@ -270,7 +270,7 @@ bool etcd_get_u64(struct json_object *o, const char *k, uint64_t *out,
 }
 
 bool etcd_get_bool(struct json_object *o, const char *k, bool *out,
-			  struct etcd_error *err, const char *path)
+		   struct etcd_error *err, const char *path)
 {
 	struct json_object *v;
 
@@ -287,7 +287,7 @@ bool etcd_get_bool(struct json_object *o, const char *k, bool *out,
 
 /* Optional object field: *out NULL when absent. */
 bool etcd_get_obj(struct json_object *o, const char *k, struct json_object **out,
-			 struct etcd_error *err, const char *path)
+		  struct etcd_error *err, const char *path)
 {
 	struct json_object *v;
 
@@ -304,7 +304,7 @@ bool etcd_get_obj(struct json_object *o, const char *k, struct json_object **out
 
 /* Optional array field: *out NULL when absent. */
 bool etcd_get_array(struct json_object *o, const char *k, struct json_object **out,
-			   size_t *n, struct etcd_error *err, const char *path)
+		    size_t *n, struct etcd_error *err, const char *path)
 {
 	struct json_object *v;
 
@@ -323,7 +323,7 @@ bool etcd_get_array(struct json_object *o, const char *k, struct json_object **o
 
 /* Optional string field: *out "" when absent. */
 bool etcd_get_str(struct json_object *o, const char *k, const char **out,
-			 struct etcd_error *err, const char *path)
+		  struct etcd_error *err, const char *path)
 {
 	struct json_object *v;
 
@@ -340,7 +340,7 @@ bool etcd_get_str(struct json_object *o, const char *k, const char **out,
 
 /* Optional bytes field (base64): a new NUL-terminated buffer, empty when absent. */
 bool etcd_get_bytes(struct json_object *o, const char *k, uint8_t **out, size_t *len,
-			   struct etcd_error *err, const char *path)
+		    struct etcd_error *err, const char *path)
 {
 	struct json_object *v;
 

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* etcd client: unary requests (range, txn, lease grant, keepalive and revoke, status), their retries and delivery. */
+/* etcd client: unary requests (range, txn, leases, status), their failover and delivery. */
 #include "config.h"
 
 #include <errno.h>
@@ -8,10 +8,8 @@
 #include <string.h>
 
 #include <curl/curl.h>
-#include <ev.h>
 #include <json-c/json.h>
 
-#include "clock.h"
 #include "etcd_int.h"
 #include "log.h"
 
