@@ -18,7 +18,6 @@
  *   state.c      lookups: vns, record addresses; the clock
  *   store.c      the LMDB store: mappings and tombstones, journal, expiry
  *                and owner indexes (with etcd: the local copy)
- *   etcd.c       the etcd client (JSON gateway, libcurl on libev)
  */
 #ifndef ILA_MAPPER_H
 #define ILA_MAPPER_H

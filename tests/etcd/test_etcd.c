@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ila-mapper's etcd client (ila-mapper/etcd.c) against real etcd members that tests/etcd/run starts. */
+/* ila-mapper's etcd client (etcd/) against real etcd members that tests/etcd/run starts. */
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Fuzz target for ila-mapper's etcd client: the parsing and validation of
- * what etcd's gateway answers (ila-mapper/etcd.c). The first byte picks the
+ * what etcd's gateway answers (etcd/answer.c). The first byte picks the
  * kind of answer, the rest is the body. Whatever the bytes, the parser must
  * return one of its classes, and a failure must say why.
  */

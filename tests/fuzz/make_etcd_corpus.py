@@ -3,7 +3,7 @@
 """Writes the seed corpus of the etcd fuzz target (tests/fuzz/corpus/etcd/).
 
 Each input is one byte naming the kind of answer (enum etcd_answer in
-ila-mapper/etcd.h) followed by the body as etcd 3.4's gateway sent it: the
+etcd/etcd.h) followed by the body as etcd 3.4's gateway sent it: the
 valid answers below were captured from etcd 3.4.23 (Debian 12), the malformed
 ones are edits of them. Run it from anywhere:
 

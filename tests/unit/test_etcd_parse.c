@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The etcd client's reading of gateway answers (ila-mapper/etcd.c), without a member. */
+/* The etcd client's reading of gateway answers (etcd/answer.c), without a member. */
 #include "config.h"
 
 #include <stdarg.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* etcd v3 client: etcd's JSON gateway over HTTP/1.1, libcurl's multi interface on libev. */
-#ifndef ILA_MAPPER_ETCD_H
-#define ILA_MAPPER_ETCD_H
+#ifndef ILA_ETCD_H
+#define ILA_ETCD_H
 
 /*
  * Every operation is asynchronous: it returns 0 once started and calls its
