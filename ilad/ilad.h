@@ -487,6 +487,13 @@ void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila
 /* A push says this node's own mapping of k went down or was removed
  * without a move (it lapsed: not refreshed in time). */
 void local_lapsed(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
+/* local.c, for local_neigh.c and local_resync.c */
+int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, const char *ifname);
+void own_seq(struct ilad *d, struct local *l);
+uint64_t next_seq(struct ilad *d, const struct local *l);
+void incoming_neigh_restore(struct ilad *d, struct local *l);
+/* local_neigh.c, for local_resync.c */
+void neigh_dump(struct ilad *d);
 
 /* mclient.c */
 void mc_init(struct ilad *d);
@@ -596,6 +603,9 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows);
  * (none without BPF): fills rows[SHOW_BPF_ROWS]. */
 #define SHOW_BPF_ROWS (4 + BPFPATH_COUNTERS)
 size_t show_bpf_rows(struct ilad *d, struct ila_stat_row *rows);
+/* show_stats.c, for show.c */
+int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out);
+void bpf_rows(struct ilad *d, json_object *o, struct ila_buf *out);
 
 /* metrics.c: the metrics listen endpoint (before privileges are dropped) */
 int metrics_open(struct ilad *d, char *err, size_t errlen);
