@@ -61,7 +61,7 @@ static int incoming_neigh_set(struct ilad *d, const struct local *l)
 }
 
 /* The entry incoming wrote went, or failed, before the attach: again. */
-void incoming_neigh_restore(struct ilad *d, struct local *l)
+void local_incoming_neigh_restore(struct ilad *d, struct local *l)
 {
 	char a[INET6_ADDRSTRLEN];
 	int rc = incoming_neigh_set(d, l);
@@ -99,7 +99,7 @@ static int parse_key(struct ilad *d, const char *s, struct ilad_key *k, char *er
 }
 
 /* The sequence number a move to this node takes: above every one seen. */
-uint64_t next_seq(struct ilad *d, const struct local *l)
+uint64_t local_next_seq(struct ilad *d, const struct local *l)
 {
 	struct centry *e = cache_get(d, &l->key, false);
 	uint64_t seq = l->seq;
@@ -151,7 +151,8 @@ static int resolve_dev(struct ilad *d, uint32_t vn, const char *dev, char *ifnam
  * for the vn to be in sync: the sequence number of a move is only right
  * once the mapper's current view of the address is known.
  */
-int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, const char *ifname)
+int64_t local_attach_on(struct ilad *d, const struct ilad_key *k, int ifindex,
+			const char *ifname)
 {
 	struct local *l = local_new(d, k);
 	char a[INET6_ADDRSTRLEN];
@@ -179,7 +180,7 @@ int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, const c
 	cache_touch(d, k);
 	cache_flush(d);
 	if (l->resync == RESYNC_NONE) {
-		l->seq = next_seq(d, l);
+		l->seq = local_next_seq(d, l);
 		xid = mc_register(d, &l, 1, ILA_MSG_REGISTER);
 	} else {
 		/* the mapper's answer, or the vn's snapshot, decides the number */
@@ -299,7 +300,7 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 	}
 	if (dev)
 		gateway_dev(d, k.vn, ifname);
-	int64_t xid = do_attach(d, &k, ifindex, ifname);
+	int64_t xid = local_attach_on(d, &k, ifindex, ifname);
 	if (xid < 0) {
 		snprintf(err, errlen, "%s: %s", addr, strerror((int)-xid));
 		return (int)xid;
@@ -310,7 +311,7 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 /* A workload still waiting for the mapper's view has no number yet: its
  * deregistration takes the number of our own record when the cache has it
  * (0 would be refused as stale). */
-void own_seq(struct ilad *d, struct local *l)
+void local_own_seq(struct ilad *d, struct local *l)
 {
 	struct centry *e;
 
@@ -343,7 +344,7 @@ int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t 
 	incoming_neigh_drop(d, l); /* an incoming abandoned before it attached */
 	l->down = down;
 	l->standby = l->state == LOCAL_PREPARED;
-	own_seq(d, l);
+	local_own_seq(d, l);
 	l->state = LOCAL_DETACHED;
 	l->registered = false;
 	l->resync = RESYNC_NONE;

@@ -6,9 +6,8 @@
 #include <errno.h>
 #include <linux/neighbour.h>
 #include <net/if.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "ilad.h"
@@ -49,7 +48,7 @@ static bool allowed(const struct ila_conf_vn *vn, const struct kneigh *n)
 
 /* Reads both neighbour tables (one AF_UNSPEC dump); one dump at a time, a
  * request made meanwhile runs once the current one ends. */
-void neigh_dump(struct ilad *d)
+void local_neigh_dump(struct ilad *d)
 {
 	uint64_t now = ilad_now_ms();
 
@@ -99,7 +98,7 @@ static void neigh_event(void *arg, const struct kneigh *n)
 	if (n->dump_end) {
 		d->neigh_dumping = false;
 		if (d->neigh_dump_again)
-			neigh_dump(d);
+			local_neigh_dump(d);
 		return;
 	}
 	d->stats.neigh_events++;
@@ -118,7 +117,7 @@ static void neigh_event(void *arg, const struct kneigh *n)
 		/* the entry incoming wrote went: the kernel flushes a device's
 		 * entries when its carrier changes (QEMU opening a tap), and the
 		 * paused VM answers no probe; written again until it attaches */
-		incoming_neigh_restore(d, l);
+		local_incoming_neigh_restore(d, l);
 		return;
 	}
 	if (n->deleted || (n->state & NUD_FAILED)) {
@@ -160,7 +159,7 @@ static void neigh_event(void *arg, const struct kneigh *n)
 	}
 	if_indextoname((unsigned)n->ifindex, ifname);
 	d->stats.auto_attached++;
-	(void)do_attach(d, &k, n->ifindex, ifname);
+	(void)local_attach_on(d, &k, n->ifindex, ifname);
 }
 
 static void neigh_io_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -176,7 +175,7 @@ static void neigh_io_cb(struct ev_loop *loop, ev_io *w, int revents)
 		 * the dump under way, if any, whose entries may predate the loss) */
 		d->stats.neigh_overflows++;
 		log_warn("neighbour events lost (socket overflow): reading the tables again");
-		neigh_dump(d);
+		local_neigh_dump(d);
 	}
 }
 
@@ -189,7 +188,7 @@ static void neigh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)loop;
 	(void)revents;
 	if (d->neigh_dump_again || (d->neigh_dumping && now - d->neigh_dump_ms >= DUMP_LOST_MS))
-		neigh_dump(d);
+		local_neigh_dump(d);
 	lh_foreach_safe(d->locals, le, tmp) {
 		struct local *l = lh_entry_v(le);
 		char a[INET6_ADDRSTRLEN];
@@ -203,7 +202,7 @@ static void neigh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		d->stats.auto_detached++;
 		log_info("%s: neighbour unresolved for %u s: detaching",
 			 ilad_key_addr(&l->key, a, sizeof(a)), d->conf->attach_grace_s);
-		own_seq(d, l);
+		local_own_seq(d, l);
 		l->state = LOCAL_DETACHED;
 		l->down = false;
 		l->standby = false;
@@ -230,7 +229,7 @@ int local_init(struct ilad *d, char *err, size_t errlen)
 	ev_timer_start(d->loop, &d->neigh_timer);
 	/* both tables: workloads already there, and the state of those found
 	 * attached from before the start */
-	neigh_dump(d);
+	local_neigh_dump(d);
 	return 0;
 }
 

@@ -3,10 +3,6 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
-#include <linux/neighbour.h>
-#include <net/if.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,7 +26,7 @@ static bool resync_one(struct ilad *d, struct local *l, const struct ila_record 
 	ilad_key_addr(&l->key, a, sizeof(a));
 	if (l->resync == RESYNC_ATTACH) {
 		/* an attach: a move here, above whatever the mapper holds */
-		l->seq = next_seq(d, l);
+		l->seq = local_next_seq(d, l);
 		if (view && view->seq >= l->seq)
 			l->seq = view->seq + 1;
 	} else if (other_up) {
@@ -82,7 +78,7 @@ static bool query_out(const struct ilad *d, const struct local *l)
 void local_resync(struct ilad *d, uint32_t vn)
 {
 	/* neighbours seen while the vn was not in sync are decided now */
-	neigh_dump(d);
+	local_neigh_dump(d);
 	local_resync_vn(d, vn);
 }
 

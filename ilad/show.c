@@ -351,11 +351,11 @@ static int cmd_show_dataplane(void *ctx, const struct ila_cli_args *a, struct il
 	if (o) {
 		json_object_object_add(o, "uplinks", ups);
 		if (d->bpf_ops)
-			bpf_rows(d, o, out);
+			show_bpf_print(d, o, out);
 		return ila_ctl_print_json(out, o);
 	}
 	if (d->bpf_ops)
-		bpf_rows(d, NULL, out);
+		show_bpf_print(d, NULL, out);
 	return ILA_CLI_SUCCESS;
 }
 

@@ -2,16 +2,11 @@
 /* ilad/show_stats.c: the counters of show stats and of the metrics, one table for both. */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <json-c/json.h>
-#include <net/if.h>
-#include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 
-#include "log.h"
 #include "ilad.h"
-#include "../routing/zapi.h"
 
 /*
  * The counters of show stats, and their Prometheus names (metrics.c): one
@@ -168,8 +163,6 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows)
 #undef R
 #undef REJECTED
 
-void bpf_rows(struct ilad *d, json_object *o, struct ila_buf *out);
-
 int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 {
 	struct ilad *d = ctx;
@@ -184,7 +177,7 @@ int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out)
 			ila_buf_printf(out, "%-24s %llu\n", rows[i].name, (unsigned long long)rows[i].v);
 	}
 	if (d->bpf_ops)
-		bpf_rows(d, o, out);
+		show_bpf_print(d, o, out);
 	return o ? ila_ctl_print_json(out, o) : ILA_CLI_SUCCESS;
 }
 
@@ -249,7 +242,7 @@ size_t show_bpf_rows(struct ilad *d, struct ila_stat_row *rows)
 #undef BR
 
 /* dataplane bpf: ilad's updates of ila_map and the programs' own counters. */
-void bpf_rows(struct ilad *d, json_object *o, struct ila_buf *out)
+void show_bpf_print(struct ilad *d, json_object *o, struct ila_buf *out)
 {
 	struct ila_stat_row rows[SHOW_BPF_ROWS];
 	size_t n = show_bpf_rows(d, rows);
