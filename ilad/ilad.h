@@ -441,7 +441,8 @@ void cache_hold(struct ilad *d, const struct ilad_key *k);
  * (0 without a kernel, or a kernel without seg6local counters). */
 void cache_decap_counters(struct ilad *d, uint64_t *packets, uint64_t *bytes);
 
-/* local.c */
+/* local.c; local_init and local_free are local_neigh.c's, local_resync,
+ * local_answered and local_query_waiting local_resync.c's */
 /* Opens the neighbour socket and asks for both neighbour tables. */
 /* gateway.c: the anycast gateway on the vn interfaces, and on those attach
  * or prepare names (gateway_dev); nothing without a vn gateway. */
@@ -606,6 +607,8 @@ void zebra_stop(struct ilad *d, bool withdraw);
 /* The control sockets, given to owner:group ((uid_t)-1, (gid_t)-1: unchanged). */
 int show_open(struct ilad *d, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct ilad *d);
+
+/* show_stats.c */
 /* The rows of show stats, with their metric names: fills rows[SHOW_STATS_ROWS]. */
 #define SHOW_STATS_ROWS 80
 struct ila_stat_row;
@@ -614,8 +617,8 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows);
  * (none without BPF): fills rows[SHOW_BPF_ROWS]. */
 #define SHOW_BPF_ROWS (4 + BPFPATH_COUNTERS)
 size_t show_bpf_rows(struct ilad *d, struct ila_stat_row *rows);
-/* show_stats.c, for show.c: the command show stats; the BPF rows added to
- * o (JSON) or printed to out. */
+/* For show.c: the command show stats; the BPF rows added to o (JSON) or
+ * printed to out. */
 int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out);
 void show_bpf_print(struct ilad *d, json_object *o, struct ila_buf *out);
 
