@@ -5,8 +5,12 @@
  *   ilad.c     startup, signals, reload, shutdown
  *   dispatch.c the queued events, each to the module that handles it
  *   show.c     the control socket's commands
- *   local.c    local workloads: attach, detach, prepare, expect, neighbours,
- *              refusals, what a restart found
+ *   show_stats.c the counters of show stats and of the metrics
+ *   local_resync.c workloads waiting for the mapper's view: what a restart
+ *              found, attaches before the vn is in sync
+ *   local_neigh.c neighbour events: auto-attach, detach when a neighbour goes
+ *   local.c    local workloads: attach, detach, prepare, expect, handover,
+ *              incoming, refusals
  *   mclient.c  the session to the mapper: failover between mappers, OPEN,
  *              keepalive, registrations and their ACKs, queries,
  *              subscriptions, pushes
@@ -437,7 +441,8 @@ void cache_hold(struct ilad *d, const struct ilad_key *k);
  * (0 without a kernel, or a kernel without seg6local counters). */
 void cache_decap_counters(struct ilad *d, uint64_t *packets, uint64_t *bytes);
 
-/* local.c */
+/* local.c; local_init and local_free are local_neigh.c's, local_resync,
+ * local_answered and local_query_waiting local_resync.c's */
 /* Opens the neighbour socket and asks for both neighbour tables. */
 /* gateway.c: the anycast gateway on the vn interfaces, and on those attach
  * or prepare names (gateway_dev); nothing without a vn gateway. */
@@ -487,6 +492,20 @@ void local_moved_away(struct ilad *d, const struct ilad_key *k, const struct ila
 /* A push says this node's own mapping of k went down or was removed
  * without a move (it lapsed: not refreshed in time). */
 void local_lapsed(struct ilad *d, const struct ilad_key *k, const struct ila_record *r);
+/* local.c, for local_neigh.c and local_resync.c */
+/* Attaches k on ifindex (an attach, or a neighbour's): the xid of the
+ * REGISTER sent, 0 when it waits for the vn's sync, or -errno. */
+int64_t local_attach_on(struct ilad *d, const struct ilad_key *k, int ifindex,
+			const char *ifname);
+/* The number a deregistration of l takes while l waits for the mapper's view. */
+void local_own_seq(struct ilad *d, struct local *l);
+/* The sequence number a move to this node takes: above every one seen. */
+uint64_t local_next_seq(struct ilad *d, const struct local *l);
+/* Writes again the neighbour entry incoming wrote for l (it went or failed). */
+void local_incoming_neigh_restore(struct ilad *d, struct local *l);
+/* local_neigh.c, for local_resync.c: reads both neighbour tables (one dump
+ * at a time; one asked for meanwhile runs after it). */
+void local_neigh_dump(struct ilad *d);
 
 /* mclient.c */
 void mc_init(struct ilad *d);
@@ -546,7 +565,7 @@ struct bpfpath_op {
 	bool down;
 	bool del;
 };
-/* What cache.c and show.c call, through d->bpf_ops: they neither link
+/* What cache.c, show.c and show_stats.c call, through d->bpf_ops: they neither link
  * libbpf nor know whether it was built (the unit tests link them alone). */
 struct bpfpath_ops {
 	/* Writes ila_map: the sets, then the deletes, each in one batch. */
@@ -588,6 +607,8 @@ void zebra_stop(struct ilad *d, bool withdraw);
 /* The control sockets, given to owner:group ((uid_t)-1, (gid_t)-1: unchanged). */
 int show_open(struct ilad *d, uid_t owner, gid_t group, char *err, size_t errlen);
 void show_close(struct ilad *d);
+
+/* show_stats.c */
 /* The rows of show stats, with their metric names: fills rows[SHOW_STATS_ROWS]. */
 #define SHOW_STATS_ROWS 80
 struct ila_stat_row;
@@ -596,6 +617,10 @@ size_t show_stats_rows(struct ilad *d, struct ila_stat_row *rows);
  * (none without BPF): fills rows[SHOW_BPF_ROWS]. */
 #define SHOW_BPF_ROWS (4 + BPFPATH_COUNTERS)
 size_t show_bpf_rows(struct ilad *d, struct ila_stat_row *rows);
+/* For show.c: the command show stats; the BPF rows added to o (JSON) or
+ * printed to out. */
+int cmd_show_stats(void *ctx, const struct ila_cli_args *a, struct ila_buf *out);
+void show_bpf_print(struct ilad *d, json_object *o, struct ila_buf *out);
 
 /* metrics.c: the metrics listen endpoint (before privileges are dropped) */
 int metrics_open(struct ilad *d, char *err, size_t errlen);

@@ -61,7 +61,7 @@ static int incoming_neigh_set(struct ilad *d, const struct local *l)
 }
 
 /* The entry incoming wrote went, or failed, before the attach: again. */
-static void incoming_neigh_restore(struct ilad *d, struct local *l)
+void local_incoming_neigh_restore(struct ilad *d, struct local *l)
 {
 	char a[INET6_ADDRSTRLEN];
 	int rc = incoming_neigh_set(d, l);
@@ -99,7 +99,7 @@ static int parse_key(struct ilad *d, const char *s, struct ilad_key *k, char *er
 }
 
 /* The sequence number a move to this node takes: above every one seen. */
-static uint64_t next_seq(struct ilad *d, const struct local *l)
+uint64_t local_next_seq(struct ilad *d, const struct local *l)
 {
 	struct centry *e = cache_get(d, &l->key, false);
 	uint64_t seq = l->seq;
@@ -151,7 +151,8 @@ static int resolve_dev(struct ilad *d, uint32_t vn, const char *dev, char *ifnam
  * for the vn to be in sync: the sequence number of a move is only right
  * once the mapper's current view of the address is known.
  */
-static int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, const char *ifname)
+int64_t local_attach_on(struct ilad *d, const struct ilad_key *k, int ifindex,
+			const char *ifname)
 {
 	struct local *l = local_new(d, k);
 	char a[INET6_ADDRSTRLEN];
@@ -179,7 +180,7 @@ static int64_t do_attach(struct ilad *d, const struct ilad_key *k, int ifindex, 
 	cache_touch(d, k);
 	cache_flush(d);
 	if (l->resync == RESYNC_NONE) {
-		l->seq = next_seq(d, l);
+		l->seq = local_next_seq(d, l);
 		xid = mc_register(d, &l, 1, ILA_MSG_REGISTER);
 	} else {
 		/* the mapper's answer, or the vn's snapshot, decides the number */
@@ -299,7 +300,7 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 	}
 	if (dev)
 		gateway_dev(d, k.vn, ifname);
-	int64_t xid = do_attach(d, &k, ifindex, ifname);
+	int64_t xid = local_attach_on(d, &k, ifindex, ifname);
 	if (xid < 0) {
 		snprintf(err, errlen, "%s: %s", addr, strerror((int)-xid));
 		return (int)xid;
@@ -310,7 +311,7 @@ int local_attach(struct ilad *d, const char *addr, const char *dev, char *err, s
 /* A workload still waiting for the mapper's view has no number yet: its
  * deregistration takes the number of our own record when the cache has it
  * (0 would be refused as stale). */
-static void own_seq(struct ilad *d, struct local *l)
+void local_own_seq(struct ilad *d, struct local *l)
 {
 	struct centry *e;
 
@@ -343,7 +344,7 @@ int local_detach(struct ilad *d, const char *addr, bool down, char *err, size_t 
 	incoming_neigh_drop(d, l); /* an incoming abandoned before it attached */
 	l->down = down;
 	l->standby = l->state == LOCAL_PREPARED;
-	own_seq(d, l);
+	local_own_seq(d, l);
 	l->state = LOCAL_DETACHED;
 	l->registered = false;
 	l->resync = RESYNC_NONE;
@@ -602,175 +603,6 @@ void local_unanswered(struct ilad *d, const struct ilad_key *k, uint32_t xid, ui
 		l->registered = false;
 }
 
-/*
- * Decides for a workload that waited for the mapper's view of it (view:
- * the mapper's record, NULL when it has none). Returns true when it is to
- * be registered (l->seq set), false when it was let go (l is freed). The
- * rules are in ilad(8) (RESTART) and doc/protocol.md (8.3, "Restart").
- */
-static bool resync_one(struct ilad *d, struct local *l, const struct ila_record *view)
-{
-	char a[INET6_ADDRSTRLEN];
-	/* a removed record (a tombstone in a REPLY) only gives the number to beat */
-	bool live = view && view->state != ILA_STATE_REMOVED;
-	bool mine = live && strcmp(view->node, d->conf->node_name) == 0;
-	bool other_up = live && !mine && view->state != ILA_STATE_DOWN;
-
-	ilad_key_addr(&l->key, a, sizeof(a));
-	if (l->resync == RESYNC_ATTACH) {
-		/* an attach: a move here, above whatever the mapper holds */
-		l->seq = next_seq(d, l);
-		if (view && view->seq >= l->seq)
-			l->seq = view->seq + 1;
-	} else if (other_up) {
-		/* it moved while ilad was down: the other node has it */
-		d->stats.released++;
-		log_notice("%s: runs at node %s (seq %llu) since before this start: let go", a,
-			   view->node, (unsigned long long)view->seq);
-		l->resync = RESYNC_NONE;
-		local_moved_away(d, &l->key, view);
-		return false;
-	} else if (mine && view->state != ILA_STATE_DOWN) {
-		/* still ours and up: a refresh, nothing moves */
-		l->seq = view->seq;
-		d->stats.resumed++;
-		log_info("%s: resumed at seq %llu", a, (unsigned long long)l->seq);
-	} else {
-		/* down (it lapsed, or was taken down) or gone: registered above it */
-		l->seq = (view && view->seq > l->seq ? view->seq : l->seq) + 1;
-		d->stats.resumed++;
-		log_notice("%s: mapping %s: registering it again, seq %llu", a,
-			   live ? "down" : "gone", (unsigned long long)l->seq);
-	}
-	l->resync = RESYNC_NONE;
-	l->registered = false;
-	return true;
-}
-
-/* Registers what resync_one kept; attaches waiting for the view now wait
- * for their ACK. */
-static void resync_register(struct ilad *d, struct local **reg, size_t nreg)
-{
-	mc_register(d, reg, nreg, ILA_MSG_REGISTER);
-	for (size_t i = 0; i < d->n_waits; i++) {
-		struct local *l = d->waits[i].xid ? NULL : local_get(d, &d->waits[i].key);
-
-		if (l && !l->resync && l->reg_xid)
-			d->waits[i].xid = l->reg_xid;
-	}
-	cache_flush(d);
-}
-
-static void local_resync_vn(struct ilad *d, uint32_t vn);
-static void neigh_dump(struct ilad *d);
-
-static bool query_out(const struct ilad *d, const struct local *l)
-{
-	return mc_up(d) && l->queried_in == d->stats.mapper_connects;
-}
-
-void local_resync(struct ilad *d, uint32_t vn)
-{
-	/* neighbours seen while the vn was not in sync are decided now */
-	neigh_dump(d);
-	local_resync_vn(d, vn);
-}
-
-static void local_resync_vn(struct ilad *d, uint32_t vn)
-{
-	size_t n = (size_t)lh_table_length(d->locals), nreg = 0;
-	struct local **reg = calloc(n ? n : 1, sizeof(*reg));
-	struct lh_entry *le, *tmp;
-
-	if (!reg)
-		return; /* they stay waiting: the next sync tries again */
-	lh_foreach_safe(d->locals, le, tmp) {
-		struct local *l = lh_entry_v(le);
-		struct centry *e;
-
-		if (l->key.vn != vn || !l->resync)
-			continue;
-		e = cache_get(d, &l->key, false);
-		/* a snapshot leaves removed mappings out: the REPLY, which gives
-		 * a tombstone's number, decides those */
-		if (!(e && e->known) && query_out(d, l))
-			continue;
-		if (resync_one(d, l, e && e->known ? &e->rec : NULL))
-			reg[nreg++] = l;
-	}
-	resync_register(d, reg, nreg);
-	free(reg);
-}
-
-void local_answered(struct ilad *d, const struct ilad_key *keys, size_t n,
-		    const struct ila_record *recs, size_t nrec, uint16_t error)
-{
-	struct local **reg = calloc(n ? n : 1, sizeof(*reg));
-	size_t nreg = 0;
-
-	if (!reg)
-		return;
-	for (size_t i = 0; i < n; i++) {
-		struct local *l = local_get(d, &keys[i]);
-		const struct ila_record *view = NULL;
-
-		if (!l || !l->resync)
-			continue; /* decided meanwhile (the snapshot came first) */
-		l->queried_in = 0;
-		if (error) {
-			/* no answer: the vn's snapshot decides, or decided already */
-			struct centry *e = cache_get(d, &l->key, false);
-
-			if (!mc_vn_synced(d, l->key.vn))
-				continue;
-			view = e && e->known ? &e->rec : NULL;
-		}
-		for (size_t j = 0; j < nrec && !view; j++) {
-			struct ilad_key k;
-
-			ilad_key_of_record(&recs[j], &k);
-			if (memcmp(&k, &keys[i], sizeof(k)) == 0)
-				view = &recs[j];
-		}
-		if (resync_one(d, l, view))
-			reg[nreg++] = l;
-	}
-	resync_register(d, reg, nreg);
-	free(reg);
-}
-
-void local_query_waiting(struct ilad *d)
-{
-	size_t n = (size_t)lh_table_length(d->locals);
-	struct ilad_key *keys = calloc(n ? n : 1, sizeof(*keys));
-	struct lh_entry *le;
-
-	if (!keys)
-		return; /* they wait for the subscription's snapshot */
-	for (unsigned v = 0; v < d->conf->n_vns; v++) {
-		uint32_t vn = d->conf->vns[v].id;
-		size_t k = 0;
-
-		lh_foreach(d->locals, le) {
-			struct local *l = lh_entry_v(le);
-
-			if (l->resync && l->key.vn == vn) {
-				keys[k++] = l->key;
-				l->queried_in = d->stats.mapper_connects;
-			}
-		}
-		if (k && mc_query(d, vn, keys, k) <= 0) {
-			lh_foreach(d->locals, le) {
-				struct local *l = lh_entry_v(le);
-
-				if (l->key.vn == vn)
-					l->queried_in = 0;
-			}
-		}
-	}
-	free(keys);
-}
-
 void local_promoted(struct ilad *d, const struct ilad_key *k, const struct ila_record *r)
 {
 	struct local *l = local_get(d, k);
@@ -866,238 +698,4 @@ void local_dev_appeared(struct ilad *d, uint32_t vn, int ifindex, const char *if
 	}
 	if (any)
 		cache_flush(d);
-}
-
-/* ---- neighbour events ---- */
-
-static const struct ila_conf_vn *vn_of_ifindex(struct ilad *d, int ifindex)
-{
-	char name[IF_NAMESIZE];
-
-	if (!if_indextoname((unsigned)ifindex, name))
-		return NULL;
-	for (unsigned i = 0; i < d->conf->n_vns; i++)
-		for (unsigned j = 0; j < d->conf->vns[i].n_interfaces; j++)
-			if (strcmp(d->conf->vns[i].interfaces[j], name) == 0)
-				return &d->conf->vns[i];
-	return NULL;
-}
-
-static bool allowed(const struct ila_conf_vn *vn, const struct kneigh *n)
-{
-	for (unsigned i = 0; i < vn->n_allow; i++) {
-		const struct ila_conf_prefix *p = &vn->allow[i];
-		const uint8_t *a = n->addr.b, *b = (const uint8_t *)&p->addr;
-		unsigned bits = p->len, full = bits / 8;
-
-		if (p->family != n->family)
-			continue;
-		if (memcmp(a, b, full) != 0)
-			continue;
-		if (bits % 8 && ((a[full] ^ b[full]) & (0xff << (8 - bits % 8)) & 0xff))
-			continue;
-		return true;
-	}
-	return false;
-}
-
-#define PROBE_EVERY_MS 1000 /* an entry that went is resolved again at most this often */
-#define DUMP_LOST_MS 10000 /* a dump not ended by then is taken as lost */
-
-/* Reads both neighbour tables (one AF_UNSPEC dump); one dump at a time, a
- * request made meanwhile runs once the current one ends. */
-static void neigh_dump(struct ilad *d)
-{
-	uint64_t now = ilad_now_ms();
-
-	if (d->neigh_fd < 0)
-		return;
-	if (d->neigh_dumping && now - d->neigh_dump_ms < DUMP_LOST_MS) {
-		d->neigh_dump_again = true;
-		return;
-	}
-	d->neigh_dump_again = false;
-	if (kernel_neigh_request_dump(d->neigh_fd, AF_UNSPEC) < 0) {
-		d->neigh_dumping = false;
-		d->neigh_dump_again = true; /* the timer tries again */
-		return;
-	}
-	d->stats.neigh_dumps++;
-	d->neigh_dumping = true;
-	d->neigh_dump_ms = now;
-}
-
-/* The workload's neighbour entry failed or went (the kernel's garbage
- * collection removes entries of quiet neighbours): the kernel is asked to
- * resolve it again, and only a neighbour that stays unresolved for
- * attach-grace detaches it. */
-static void neigh_lost(struct ilad *d, struct local *l)
-{
-	uint64_t now = ilad_now_ms();
-
-	if (!l->failed_since_ms)
-		l->failed_since_ms = now;
-	if (l->probed_ms && now - l->probed_ms < PROBE_EVERY_MS)
-		return;
-	l->probed_ms = now;
-	if (kernel_neigh_probe(d->neigh_fd, l->key.family, l->ifindex, &l->key.addr) == 0)
-		d->stats.neigh_probes++;
-}
-
-static void neigh_event(void *arg, const struct kneigh *n)
-{
-	struct ilad *d = arg;
-	const struct ila_conf_vn *vn;
-	struct ilad_key k = { 0 };
-	struct local *l;
-	struct centry *e;
-	char a[INET6_ADDRSTRLEN], ifname[IF_NAMESIZE] = "";
-
-	if (n->dump_end) {
-		d->neigh_dumping = false;
-		if (d->neigh_dump_again)
-			neigh_dump(d);
-		return;
-	}
-	d->stats.neigh_events++;
-	vn = vn_of_ifindex(d, n->ifindex);
-	if (!vn)
-		return;
-	k.vn = vn->id;
-	k.family = n->family;
-	k.addr = n->addr;
-	if (n->family == AF_INET6 && !ila_sir_prefix_contains(&vn->sir_prefix, &n->addr.v6))
-		return;
-	l = local_get(d, &k);
-	if (l && l->state == LOCAL_PREPARED && l->incoming && l->nb_set &&
-	    l->nb_ifindex == n->ifindex &&
-	    (n->deleted || (n->state & NUD_FAILED))) {
-		/* the entry incoming wrote went: the kernel flushes a device's
-		 * entries when its carrier changes (QEMU opening a tap), and the
-		 * paused VM answers no probe; written again until it attaches */
-		incoming_neigh_restore(d, l);
-		return;
-	}
-	if (n->deleted || (n->state & NUD_FAILED)) {
-		/* a VM handed over is stopped here on purpose: not a loss */
-		if (l && l->state == LOCAL_ATTACHED && !l->handover && l->ifindex == n->ifindex)
-			neigh_lost(d, l);
-		return;
-	}
-	if (!(n->state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE | NUD_PERMANENT)))
-		return;
-	if (l && l->state == LOCAL_ATTACHED) {
-		l->failed_since_ms = 0;
-		l->probed_ms = 0;
-		return;
-	}
-	if (l && l->state == LOCAL_REFUSED)
-		return; /* the mapper said no: the operator decides, not a neighbour */
-	if (l && l->incoming)
-		return; /* a VM arriving, not running yet: its attach comes when it runs */
-	bool expected = l && (l->state == LOCAL_EXPECTED || l->state == LOCAL_PREPARED);
-	if (!expected && !allowed(vn, n))
-		return;
-	if (!mc_vn_synced(d, vn->id)) {
-		/* who owns it is not known yet: the tables are read again once the
-		 * vn is in sync (local_resync), and the neighbour decided then */
-		d->stats.neigh_unsynced++;
-		return;
-	}
-	e = cache_get(d, &k, false);
-	if (!expected && e && e->known && e->rec.state != ILA_STATE_DOWN &&
-	    strcmp(e->rec.node, d->conf->node_name) != 0) {
-		/* it runs on another node and no move was announced: a spoof, or a
-		 * duplicate address; either way it does not move the workload */
-		d->stats.spoof_refused++;
-		ilad_event(d, "spoof-refused", &k, e->rec.node);
-		log_warn("neighbour %s on %s: attached at node %s and not expected here: refused",
-			 ilad_key_addr(&k, a, sizeof(a)), vn->name, e->rec.node);
-		return;
-	}
-	if_indextoname((unsigned)n->ifindex, ifname);
-	d->stats.auto_attached++;
-	(void)do_attach(d, &k, n->ifindex, ifname);
-}
-
-static void neigh_io_cb(struct ev_loop *loop, ev_io *w, int revents)
-{
-	struct ilad *d = w->data;
-	int rc;
-
-	(void)loop;
-	(void)revents;
-	rc = kernel_neigh_read(d->neigh_fd, neigh_event, d);
-	if (rc == -ENOBUFS) {
-		/* events were lost, of either family: read both tables again (after
-		 * the dump under way, if any, whose entries may predate the loss) */
-		d->stats.neigh_overflows++;
-		log_warn("neighbour events lost (socket overflow): reading the tables again");
-		neigh_dump(d);
-	}
-}
-
-static void neigh_timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct ilad *d = w->data;
-	uint64_t now = ilad_now_ms(), grace = (uint64_t)d->conf->attach_grace_s * 1000;
-	struct lh_entry *le, *tmp;
-
-	(void)loop;
-	(void)revents;
-	if (d->neigh_dump_again || (d->neigh_dumping && now - d->neigh_dump_ms >= DUMP_LOST_MS))
-		neigh_dump(d);
-	lh_foreach_safe(d->locals, le, tmp) {
-		struct local *l = lh_entry_v(le);
-		char a[INET6_ADDRSTRLEN];
-
-		if (l->state != LOCAL_ATTACHED || l->handover || !l->failed_since_ms)
-			continue;
-		if (now - l->failed_since_ms < grace) {
-			neigh_lost(d, l); /* resolved again while it may still answer */
-			continue;
-		}
-		d->stats.auto_detached++;
-		log_info("%s: neighbour unresolved for %u s: detaching",
-			 ilad_key_addr(&l->key, a, sizeof(a)), d->conf->attach_grace_s);
-		own_seq(d, l);
-		l->state = LOCAL_DETACHED;
-		l->down = false;
-		l->standby = false;
-		l->resync = RESYNC_NONE;
-		cache_touch(d, &l->key);
-		mc_register(d, &l, 1, ILA_MSG_DEREGISTER);
-	}
-	cache_flush(d);
-}
-
-int local_init(struct ilad *d, char *err, size_t errlen)
-{
-	d->neigh_fd = -1;
-	if (!d->kernel)
-		return 0;
-	d->neigh_fd = kernel_neigh_open(err, errlen);
-	if (d->neigh_fd < 0)
-		return d->neigh_fd;
-	ev_io_init(&d->neigh_io, neigh_io_cb, d->neigh_fd, EV_READ);
-	d->neigh_io.data = d;
-	ev_io_start(d->loop, &d->neigh_io);
-	ev_timer_init(&d->neigh_timer, neigh_timer_cb, 1.0, 1.0);
-	d->neigh_timer.data = d;
-	ev_timer_start(d->loop, &d->neigh_timer);
-	/* both tables: workloads already there, and the state of those found
-	 * attached from before the start */
-	neigh_dump(d);
-	return 0;
-}
-
-void local_free(struct ilad *d)
-{
-	local_waits_free(d);
-	if (d->neigh_fd >= 0) {
-		ev_io_stop(d->loop, &d->neigh_io);
-		ev_timer_stop(d->loop, &d->neigh_timer);
-		close(d->neigh_fd);
-		d->neigh_fd = -1;
-	}
 }

@@ -407,7 +407,7 @@ static void watch_own(struct ilad *d)
 		lh_foreach(d->locals, le) {
 			const struct local *l = lh_entry_v(le);
 
-			/* those waiting for their view are asked by local.c */
+			/* those waiting for their view are asked by local_resync.c */
 			if (l->key.vn == d->conf->vns[v].id && !l->resync &&
 			    (l->state == LOCAL_ATTACHED || l->state == LOCAL_PREPARED))
 				keys[k++] = l->key;

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * ilad's Prometheus metrics (metrics listen): the rows of show stats
- * and of the BPF data path (show.c), the mapper session's state, and the move
- * convergence histogram.
+ * and of the BPF data path (show_stats.c), the mapper session's state, and
+ * the move convergence histogram.
  */
 #include "config.h"
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * tests/unit/fake_ilad.h: the outside of ilad for its unit tests. The real
- * cache.c, local.c, mclient.c, state.c, event.c and zebra.c are linked; what
+ * cache.c, local.c (with local_resync.c and local_neigh.c), mclient.c,
+ * state.c, event.c and zebra.c are linked; what
  * they call beyond the daemon is replaced with -Wl,--wrap=symbol (the list
  * is ILAD_TEST_WRAPS in tests/subdir.am) and recorded here: the clock, the
  * kernel's routes and neighbour socket, zebra, the control socket, the

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * ilad's local workloads (ilad/local.c): attach, detach, expect, prepare,
- * the mapper's answers (acknowledged, refused, unanswered), the workloads
- * found at start and the rules that register them again, lapsed and moved
- * mappings, and neighbour events. The real local.c, cache.c, state.c,
+ * ilad's local workloads (ilad/local.c, local_resync.c, local_neigh.c):
+ * attach, detach, expect, prepare, the mapper's answers (acknowledged,
+ * refused, unanswered), the workloads found at start and the rules that
+ * register them again, lapsed and moved mappings, and neighbour events.
+ * The real local.c, local_resync.c, local_neigh.c, cache.c, state.c,
  * event.c and zebra.c with the event dispatcher of ilad.c; the mapper
  * session is a fake that records requests (fake_mclient.c), the kernel,
  * the clock, the control socket and the interfaces are fakes too

@@ -4,7 +4,8 @@
  * holds the other end of the session's socket (a socketpair handed out by
  * the wrapped socket(); connect() succeeds at once) and speaks the real
  * protocol codec, so what is checked is what goes on the wire. The real
- * mclient.c, local.c, cache.c, state.c, event.c and zebra.c run with the
+ * mclient.c, local.c (with local_resync.c and local_neigh.c), cache.c,
+ * state.c, event.c and zebra.c run with the
  * event dispatcher of ilad.c; the kernel, the clock, the control socket
  * and the interfaces are fakes (fake_ilad.c).
  */

@@ -4,8 +4,8 @@
  * answers installed in the cache and ila_map, negative entries, idle
  * eviction by the counters with a RELEASE, refreshes of entries in use,
  * the bound, pushes, and the session coming back. The real cache.c,
- * local.c and dispatch.c; the mapper session (fake_mclient.c), the clock
- * and the BPF maps are fakes.
+ * local.c (with local_resync.c and local_neigh.c) and dispatch.c; the
+ * mapper session (fake_mclient.c), the clock and the BPF maps are fakes.
  */
 #include "config.h"
 
