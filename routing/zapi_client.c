@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The session with zebra: connection, profile finding, the desired set and its replay, the API. */
+/* The session with zebra: connect, profile finding, GR and the replay, reading zebra's messages, close. */
 /*
  * ilad's zebra API client. See zapi.h for the contract.
  *
@@ -39,7 +39,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,8 +50,15 @@
 #include <json-c/linkhash.h>
 
 #include "clock.h"
-#include "util.h"
 #include "zapi_client_priv.h"
+
+#define ZAPI_PROBE_TIMEOUT_S 5.0   /* connect to UP */
+/* Graceful restart: update-complete waits for zebra's answer to every route
+ * of the replay (zebra queues route messages but handles update-complete at
+ * once: sent earlier, it would drop the old copies of routes whose new ones
+ * are still queued, and the kernel would lose them for a moment); at most
+ * this long. */
+#define ZAPI_COMPLETE_WAIT_S 10.0
 
 static void go_up(struct zapi *z, int profile)
 {
@@ -63,11 +69,11 @@ static void go_up(struct zapi *z, int profile)
 	z->profile = profile;
 	z->st.version = profile;
 	if (!zapi_profile_cmds(profile)->hello_notify &&
-	    queue(z, m, zapi_encode_notify_request(m, sizeof(m), profile)) < 0)
+	    zconn_queue(z, m, zapi_encode_notify_request(m, sizeof(m), profile)) < 0)
 		return;
 	/* Graceful restart: from now on zebra keeps our routes for the stale
 	 * time when the connection closes. */
-	if (z->gr_stale_s && queue_cap(z, ZAPI_CAP_GR, z->gr_stale_s) < 0)
+	if (z->gr_stale_s && zconn_queue_cap(z, ZAPI_CAP_GR, z->gr_stale_s) < 0)
 		return;
 	/*
 	 * Zebra may hold routes of our type that we no longer want: a zebra
@@ -76,8 +82,8 @@ static void go_up(struct zapi *z, int profile)
 	 * them). Asking for the redistribution of our own type dumps them;
 	 * the probe's ERROR after the dump says it is complete.
 	 */
-	if (queue_redist(z, true, ZAPI_AFI_IP) < 0 || queue_redist(z, true, ZAPI_AFI_IP6) < 0 ||
-	    queue_probe(z) < 0)
+	if (zconn_queue_redist(z, true, ZAPI_AFI_IP) < 0 ||
+	    zconn_queue_redist(z, true, ZAPI_AFI_IP6) < 0 || zconn_queue_probe(z) < 0)
 		return;
 	z->reconciling = true;
 	ev_timer_stop(z->loop, &z->tm);
@@ -88,7 +94,7 @@ static void go_up(struct zapi *z, int profile)
 		struct zentry *e = lh_entry_v(le);
 
 		e->st = ZR_PENDING;
-		if (queue_route(z, true, &e->r) < 0 || z->gen != gen)
+		if (zconn_queue_route(z, true, &e->r) < 0 || z->gen != gen)
 			return;
 	}
 	if (z->cb)
@@ -113,16 +119,16 @@ static void start_session(struct zapi *z, int fd)
 	ev_io_set(&z->rio, fd, EV_READ);
 	ev_io_set(&z->wio, fd, EV_WRITE);
 	ev_io_start(z->loop, &z->rio);
-	schedule(z, ZAPI_PROBE_TIMEOUT_S);
+	zconn_schedule(z, ZAPI_PROBE_TIMEOUT_S);
 	/* Auto: the probe alone first (see the top of this file). */
 	if (!z->conf_version) {
-		queue_probe(z);
+		zconn_queue_probe(z);
 		return;
 	}
 	z->hello_sent = true;
-	if (queue_hello(z, z->fam == 10 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_8_2) < 0)
+	if (zconn_queue_hello(z, z->fam == 10 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_8_2) < 0)
 		return;
-	queue_probe(z);
+	zconn_queue_probe(z);
 }
 
 static void try_connect(struct zapi *z)
@@ -133,16 +139,16 @@ static void try_connect(struct zapi *z)
 	memcpy(sa.sun_path, z->path, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_err(z, "socket: %s", strerror(errno));
-		zdrop(z);
+		zconn_set_err(z, "socket: %s", strerror(errno));
+		zconn_drop(z);
 		return;
 	}
 	/* A unix stream connect completes at once or fails (EAGAIN: the
 	 * listener's backlog is full); either way nothing waits. */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		set_err(z, "connect %s: %s", z->path, strerror(errno));
+		zconn_set_err(z, "connect %s: %s", z->path, strerror(errno));
 		close(fd);
-		zdrop(z);
+		zconn_drop(z);
 		return;
 	}
 	start_session(z, fd);
@@ -192,18 +198,18 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 		z->hello_sent = true;
 		if (p) {
 			z->fam = p == ZAPI_PROFILE_9_1 ? 8 : 10;
-			if (queue_hello(z, p) == 0)
+			if (zconn_queue_hello(z, p) == 0)
 				go_up(z, p);
 			return;
 		}
 		z->probe_sent = false; /* another goes out after CAPABILITIES */
-		queue_hello(z, ZAPI_PROFILE_8_2);
+		zconn_queue_hello(z, ZAPI_PROFILE_8_2);
 		return;
 	}
 	if (cmd == f->capabilities) {
 		z->caps_seen = true;
 		if (!z->probe_sent)
-			queue_probe(z);
+			zconn_queue_probe(z);
 		return;
 	}
 	if (!z->caps_seen) {
@@ -215,14 +221,14 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 			int p = cmd == e10_0 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2;
 
 			z->fam = 10;
-			if (queue_hello(z, p) == 0)
+			if (zconn_queue_hello(z, p) == 0)
 				go_up(z, p);
 			return;
 		}
 		z->st.errors++;
-		set_err(z, "zebra refused the HELLO of FRR %d.x (ERROR as command %u)",
+		zconn_set_err(z, "zebra refused the HELLO of FRR %d.x (ERROR as command %u)",
 			z->fam, (unsigned)cmd);
-		zdrop(z);
+		zconn_drop(z);
 		return;
 	}
 	if (z->fam == 8 && is_probe_error(cmd, body, n, e8_2, e9_1))
@@ -249,7 +255,7 @@ static void handle_notify(struct zapi *z, const uint8_t *body, size_t n)
 		z->st.installed++;
 	else if (nt.note == ZAPI_NOTE_FAIL_INSTALL || nt.note == ZAPI_NOTE_REMOVE_FAIL)
 		z->st.failed++;
-	if (make_key(&k, nt.family, &nt.prefix, nt.plen) == 0 &&
+	if (ztable_key(&k, nt.family, &nt.prefix, nt.plen) == 0 &&
 	    lh_table_lookup_ex(z->routes, &k, &v))
 		e = v;
 	if (!e)
@@ -270,7 +276,7 @@ static void handle_notify(struct zapi *z, const uint8_t *body, size_t n)
 	default:
 		break;
 	}
-	maybe_complete(z, false);
+	zconn_maybe_complete(z, false);
 }
 
 /* A route of the dump (see go_up): deleted unless it is one we want, or
@@ -287,7 +293,7 @@ static void handle_dumped(struct zapi *z, const uint8_t *body, size_t n)
 		return;
 	}
 	if (rh.type != z->type || rh.instance != z->instance ||
-	    make_key(&k, rh.family, &rh.prefix, rh.plen) < 0 ||
+	    ztable_key(&k, rh.family, &rh.prefix, rh.plen) < 0 ||
 	    lh_table_lookup_ex(z->routes, &k, &v))
 		return;
 	memset(&r, 0, sizeof(r));
@@ -305,7 +311,7 @@ static void handle_dumped(struct zapi *z, const uint8_t *body, size_t n)
 	r.nh = ZNH_BLACKHOLE;
 	r.ifindex = 0;
 	z->st.stale++;
-	queue_route(z, false, &r);
+	zconn_queue_route(z, false, &r);
 }
 
 static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t n)
@@ -324,8 +330,8 @@ static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t 
 		} else if (z->reconciling && code == ZAPI_ERR_NO_VRF) {
 			z->reconciling = false; /* the dump is complete */
 			z->st.dumps++;
-			if (queue_redist(z, false, ZAPI_AFI_IP) < 0 ||
-			    queue_redist(z, false, ZAPI_AFI_IP6) < 0)
+			if (zconn_queue_redist(z, false, ZAPI_AFI_IP) < 0 ||
+			    zconn_queue_redist(z, false, ZAPI_AFI_IP6) < 0)
 				return;
 			/* Everything is sent again, what was adopted from the
 			 * dump too: once zebra has it, the routes of the
@@ -333,12 +339,12 @@ static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t 
 			 * than at the end of the stale time. */
 			if (z->gr_stale_s) {
 				z->complete_due = true;
-				schedule(z, ZAPI_COMPLETE_WAIT_S);
-				maybe_complete(z, false);
+				zconn_schedule(z, ZAPI_COMPLETE_WAIT_S);
+				zconn_maybe_complete(z, false);
 			}
 		} else {
 			z->st.errors++;
-			set_err(z, "zebra sent ERROR %u", (unsigned)code);
+			zconn_set_err(z, "zebra sent ERROR %u", (unsigned)code);
 		}
 	} else if (cmd != p->capabilities && cmd != p->vrf_add && cmd != p->vrf_delete &&
 		   cmd != p->redist_route_del) {
@@ -362,9 +368,9 @@ static int consume(struct zapi *z)
 		}
 		if (rc < 0) {
 			z->st.malformed++;
-			set_err(z, "bad header from zebra (marker %u, version %u, length %u)",
+			zconn_set_err(z, "bad header from zebra (marker %u, version %u, length %u)",
 				h.marker, h.version, h.length);
-			zdrop(z);
+			zconn_drop(z);
 			return -EBADMSG;
 		}
 		if (z->in_len - at < h.length)
@@ -427,12 +433,12 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		z->st.errors++;
 	if (z->in_len) {
 		z->st.malformed++;
-		set_err(z, "zebra closed the connection within a message");
+		zconn_set_err(z, "zebra closed the connection within a message");
 	} else {
-		set_err(z, "zebra closed the connection%s%s", n < 0 ? ": " : "",
+		zconn_set_err(z, "zebra closed the connection%s%s", n < 0 ? ": " : "",
 			n < 0 ? strerror(e) : "");
 	}
-	zdrop(z);
+	zconn_drop(z);
 }
 
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -445,8 +451,8 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	if (n < 0) {
 		z->st.errors++;
-		set_err(z, "write: %s", strerror(errno));
-		zdrop(z);
+		zconn_set_err(z, "write: %s", strerror(errno));
+		zconn_drop(z);
 		return;
 	}
 	z->out_head += (size_t)n;
@@ -464,10 +470,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		try_connect(z);
 	} else if (z->state == ZS_PROBE) {
 		z->st.errors++;
-		set_err(z, "no answer to HELLO within %.0f s", ZAPI_PROBE_TIMEOUT_S);
-		zdrop(z);
+		zconn_set_err(z, "no answer to HELLO within %.0f s", ZAPI_PROBE_TIMEOUT_S);
+		zconn_drop(z);
 	} else if (z->state == ZS_UP) {
-		maybe_complete(z, true); /* routes still unanswered: complete anyway */
+		zconn_maybe_complete(z, true); /* routes still unanswered: complete anyway */
 	}
 }
 
@@ -499,7 +505,7 @@ int zapi_open(struct zapi **zp, struct ev_loop *loop, const struct zapi_conf *c,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	z->routes = lh_table_new(ZAPI_TABLE_SIZE, entry_free, key_hash, key_equal);
+	z->routes = ztable_new();
 	if (!z->routes) {
 		free(z);
 		snprintf(err, errlen, "out of memory");
@@ -533,8 +539,8 @@ int zapi_adopt_fd(struct zapi *z, int fd)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -EBADF;
 	if (z->fd >= 0) {
-		set_err(z, "replaced by another socket");
-		zdrop(z);
+		zconn_set_err(z, "replaced by another socket");
+		zconn_drop(z);
 	}
 	ev_timer_stop(z->loop, &z->tm);
 	start_session(z, fd);
@@ -617,7 +623,7 @@ static void gr_close_wait(struct zapi *z)
 		if (((struct zentry *)lh_entry_v(le))->st == ZR_PENDING) {
 			uint64_t end = ila_clock_mono_ms() + ZAPI_CLOSE_WAIT_MS;
 
-			queue_probe(z);
+			zconn_queue_probe(z);
 			flush_blocking(z, end);
 			wait_probe_answer(z, end);
 			last = ila_clock_mono_ms();
@@ -646,17 +652,17 @@ void zapi_close(struct zapi *z, bool withdraw_all)
 		 * configured without GR, what an earlier ilad asked it to
 		 * keep): GR off first. Zebra ignores it from a client that
 		 * never asked for GR. */
-		queue_cap(z, ZAPI_CAP_GR_DISABLE, 0);
+		zconn_queue_cap(z, ZAPI_CAP_GR_DISABLE, 0);
 		lh_foreach(z->routes, le) {
 			struct zentry *e = lh_entry_v(le);
 
-			if (queue_route(z, false, &e->r) < 0 || z->gen != gen)
+			if (zconn_queue_route(z, false, &e->r) < 0 || z->gen != gen)
 				break;
 		}
 		/* zebra drops what it has read but not handled when the
 		 * connection closes: the answer to a probe says it handled
 		 * GR_DISABLE (it handles messages in order) */
-		queue_probe(z);
+		zconn_queue_probe(z);
 		flush_blocking(z, end);
 		wait_probe_answer(z, end);
 	} else if (z->state == ZS_UP && z->gr_stale_s) {

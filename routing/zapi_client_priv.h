@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What the zebra client's files share: struct zapi, zapi_conn.c's output queue, zapi_table.c's keys. */
-/* The client: zapi_client.c (the session), zapi_conn.c (drop, output), zapi_table.c (the desired set). */
+/* What the zebra client's files share: struct zapi, and the calls between them. */
+/* zapi_client.c the session, zapi_conn.c drop and output, zapi_table.c the desired set. */
+/* Calls run one way: zapi_client.c -> zapi_table.c -> zapi_conn.c, zapi_client.c -> zapi_conn.c. */
 #ifndef ILA_ROUTING_ZAPI_CLIENT_PRIV_H
 #define ILA_ROUTING_ZAPI_CLIENT_PRIV_H
 
@@ -13,21 +14,11 @@
 #include <ev.h>
 #include <json-c/linkhash.h>
 
-#include "util.h"
+#include "util.h" /* ILA_PRINTF */
 #include "zapi_priv.h"
 
-#define ZAPI_PROBE_TIMEOUT_S 5.0   /* connect to UP */
 #define ZAPI_BACKOFF_MIN_MS 100
 #define ZAPI_BACKOFF_MAX_MS 5000
-#define ZAPI_OUT_LIMIT (64u * 1024 * 1024) /* zebra not reading at all */
-#define ZAPI_OUT_KEEP (1024u * 1024)
-#define ZAPI_TABLE_SIZE 256
-/* Graceful restart: update-complete waits for zebra's answer to every route
- * of the replay (zebra queues route messages but handles update-complete at
- * once: sent earlier, it would drop the old copies of routes whose new ones
- * are still queued, and the kernel would lose them for a moment); at most
- * this long. */
-#define ZAPI_COMPLETE_WAIT_S 10.0
 
 enum zstate {
 	ZS_IDLE,  /* no connection; the timer brings the next attempt */
@@ -89,21 +80,21 @@ struct zapi {
 };
 
 /* zapi_table.c */
-unsigned long key_hash(const void *k);
-int key_equal(const void *a, const void *b);
-void entry_free(struct lh_entry *e);
-int make_key(struct zkey *k, int family, const void *prefix, uint8_t plen);
+/* A new, empty desired set (NULL: out of memory). */
+struct lh_table *ztable_new(void);
+/* Fills k from a prefix, clearing host bits. -EINVAL for a bad one. */
+int ztable_key(struct zkey *k, int family, const void *prefix, uint8_t plen);
 
 /* zapi_conn.c */
-void set_err(struct zapi *z, const char *fmt, ...) ILA_PRINTF(2, 3);
-void schedule(struct zapi *z, double after_s);
-void zdrop(struct zapi *z);
-int queue(struct zapi *z, const uint8_t *msg, ssize_t len);
-int queue_route(struct zapi *z, bool add, const struct zroute *r);
-int queue_hello(struct zapi *z, int version);
-int queue_probe(struct zapi *z);
-int queue_cap(struct zapi *z, enum zapi_client_cap what, uint32_t arg);
-void maybe_complete(struct zapi *z, bool force);
-int queue_redist(struct zapi *z, bool add, uint8_t afi);
+void zconn_set_err(struct zapi *z, const char *fmt, ...) ILA_PRINTF(2, 3);
+void zconn_schedule(struct zapi *z, double after_s);
+void zconn_drop(struct zapi *z);
+int zconn_queue(struct zapi *z, const uint8_t *msg, ssize_t len);
+int zconn_queue_route(struct zapi *z, bool add, const struct zroute *r);
+int zconn_queue_hello(struct zapi *z, int version);
+int zconn_queue_probe(struct zapi *z);
+int zconn_queue_cap(struct zapi *z, enum zapi_client_cap what, uint32_t arg);
+void zconn_maybe_complete(struct zapi *z, bool force);
+int zconn_queue_redist(struct zapi *z, bool add, uint8_t afi);
 
 #endif

@@ -13,12 +13,14 @@
 #include <json-c/linkhash.h>
 
 #include "clock.h"
-#include "util.h"
 #include "zapi_client_priv.h"
+
+#define ZAPI_OUT_LIMIT (64u * 1024 * 1024) /* zebra not reading at all */
+#define ZAPI_OUT_KEEP (1024u * 1024)
 
 /* ---- connection ---- */
 
-void set_err(struct zapi *z, const char *fmt, ...)
+void zconn_set_err(struct zapi *z, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -27,7 +29,7 @@ void set_err(struct zapi *z, const char *fmt, ...)
 	va_end(ap);
 }
 
-void schedule(struct zapi *z, double after_s)
+void zconn_schedule(struct zapi *z, double after_s)
 {
 	ev_timer_stop(z->loop, &z->tm);
 	ev_timer_set(&z->tm, after_s, 0.);
@@ -35,7 +37,7 @@ void schedule(struct zapi *z, double after_s)
 }
 
 /* Drops the connection (if any) and schedules the next attempt. */
-void zdrop(struct zapi *z)
+void zconn_drop(struct zapi *z)
 {
 	bool was_up = z->state == ZS_UP;
 	struct lh_entry *le;
@@ -70,7 +72,7 @@ void zdrop(struct zapi *z)
 	delay = z->backoff_ms * (0.75 + ila_random_below(501) / 1000.0) / 1000.0;
 	z->backoff_ms = z->backoff_ms * 2 > ZAPI_BACKOFF_MAX_MS ? ZAPI_BACKOFF_MAX_MS
 								  : z->backoff_ms * 2;
-	schedule(z, delay);
+	zconn_schedule(z, delay);
 	if (was_up && z->cb)
 		z->cb(z->arg, ZAPI_EV_DOWN);
 }
@@ -105,7 +107,7 @@ static int out_reserve(struct zapi *z, size_t n)
 }
 
 /* Queues one encoded message (len < 0: an encoder's error). */
-int queue(struct zapi *z, const uint8_t *msg, ssize_t len)
+int zconn_queue(struct zapi *z, const uint8_t *msg, ssize_t len)
 {
 	int rc;
 
@@ -116,8 +118,8 @@ int queue(struct zapi *z, const uint8_t *msg, ssize_t len)
 	rc = out_reserve(z, (size_t)len);
 	if (rc < 0) {
 		z->st.errors++;
-		set_err(z, "output queue: %s", strerror(-rc));
-		zdrop(z);
+		zconn_set_err(z, "output queue: %s", strerror(-rc));
+		zconn_drop(z);
 		return rc;
 	}
 	memcpy(z->out + z->out_len, msg, (size_t)len);
@@ -128,50 +130,50 @@ int queue(struct zapi *z, const uint8_t *msg, ssize_t len)
 	return 0;
 }
 
-int queue_route(struct zapi *z, bool add, const struct zroute *r)
+int zconn_queue_route(struct zapi *z, bool add, const struct zroute *r)
 {
 	uint8_t m[ZAPI_ROUTE_MSG_MAX];
 	struct zroute t = *r;
 
 	t.tag = z->tag;
-	return queue(z, m, zapi_encode_route(m, sizeof(m), z->profile, add, z->type,
-					     z->instance, &t));
+	return zconn_queue(z, m, zapi_encode_route(m, sizeof(m), z->profile, add, z->type,
+						   z->instance, &t));
 }
 
-int queue_hello(struct zapi *z, int version)
+int zconn_queue_hello(struct zapi *z, int version)
 {
 	uint8_t m[32];
 	int t = zapi_route_type(version, z->rtype_name, z->rtype_num);
 
 	if (t < 0) {
 		z->st.errors++;
-		set_err(z, "route type %u is not a dynamic type in FRR %s", z->rtype_num,
+		zconn_set_err(z, "route type %u is not a dynamic type in FRR %s", z->rtype_num,
 			zapi_profile_name(version));
-		zdrop(z);
+		zconn_drop(z);
 		return t;
 	}
 	z->type = (uint8_t)t;
-	return queue(z, m, zapi_encode_hello(m, sizeof(m), version, z->type, z->instance));
+	return zconn_queue(z, m, zapi_encode_hello(m, sizeof(m), version, z->type, z->instance));
 }
 
-int queue_probe(struct zapi *z)
+int zconn_queue_probe(struct zapi *z)
 {
 	uint8_t m[ZAPI_HEADER_SIZE];
 
 	z->probe_sent = true;
-	return queue(z, m, zapi_encode_probe(m, sizeof(m)));
+	return zconn_queue(z, m, zapi_encode_probe(m, sizeof(m)));
 }
 
-int queue_cap(struct zapi *z, enum zapi_client_cap what, uint32_t arg)
+int zconn_queue_cap(struct zapi *z, enum zapi_client_cap what, uint32_t arg)
 {
 	uint8_t m[ZAPI_HEADER_SIZE + 16];
 
-	return queue(z, m, zapi_encode_client_cap(m, sizeof(m), z->profile, what, arg));
+	return zconn_queue(z, m, zapi_encode_client_cap(m, sizeof(m), z->profile, what, arg));
 }
 
 /* GR: update-complete, once zebra answered every route of the replay (or
  * the wait ran out, force). */
-void maybe_complete(struct zapi *z, bool force)
+void zconn_maybe_complete(struct zapi *z, bool force)
 {
 	struct lh_entry *le;
 
@@ -185,15 +187,15 @@ void maybe_complete(struct zapi *z, bool force)
 	}
 	z->complete_due = false;
 	ev_timer_stop(z->loop, &z->tm);
-	if (queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP) == 0 &&
-	    queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP6) == 0)
+	if (zconn_queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP) == 0 &&
+	    zconn_queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP6) == 0)
 		z->st.update_complete++;
 }
 
-int queue_redist(struct zapi *z, bool add, uint8_t afi)
+int zconn_queue_redist(struct zapi *z, bool add, uint8_t afi)
 {
 	uint8_t m[16];
 
-	return queue(z, m, zapi_encode_redistribute(m, sizeof(m), z->profile, add, afi, z->type,
-						    z->instance));
+	return zconn_queue(z, m, zapi_encode_redistribute(m, sizeof(m), z->profile, add, afi,
+							  z->type, z->instance));
 }

@@ -10,14 +10,14 @@
 
 #include "zapi_client_priv.h"
 
+#define ZAPI_TABLE_SIZE 256
+
 static bool nh_has_ifindex(enum zroute_nh nh)
 {
 	return nh == ZNH_IFINDEX || nh == ZNH_IPV6_IFINDEX || nh == ZNH_IPV4_IFINDEX;
 }
 
-/* ---- the desired set ---- */
-
-unsigned long key_hash(const void *k)
+static unsigned long key_hash(const void *k)
 {
 	const uint8_t *p = k;
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */
@@ -29,18 +29,18 @@ unsigned long key_hash(const void *k)
 	return (unsigned long)h;
 }
 
-int key_equal(const void *a, const void *b)
+static int key_equal(const void *a, const void *b)
 {
 	return memcmp(a, b, sizeof(struct zkey)) == 0;
 }
 
-void entry_free(struct lh_entry *e)
+static void entry_free(struct lh_entry *e)
 {
 	free(lh_entry_v(e));
 }
 
 /* Fills k from a prefix, clearing host bits. -EINVAL for a bad one. */
-int make_key(struct zkey *k, int family, const void *prefix, uint8_t plen)
+int ztable_key(struct zkey *k, int family, const void *prefix, uint8_t plen)
 {
 	size_t alen = addr_len(family);
 
@@ -57,6 +57,11 @@ int make_key(struct zkey *k, int family, const void *prefix, uint8_t plen)
 			k->addr[i] &= (uint8_t)(0xff << (8 - (plen - i * 8)));
 	}
 	return 0;
+}
+
+struct lh_table *ztable_new(void)
+{
+	return lh_table_new(ZAPI_TABLE_SIZE, entry_free, key_hash, key_equal);
 }
 
 static bool zroute_equal(const struct zroute *a, const struct zroute *b)
@@ -78,7 +83,7 @@ int zapi_route_set(struct zapi *z, const struct zroute *r)
 	if (r->nh < ZNH_BLACKHOLE || r->nh > ZNH_IPV4_IFINDEX ||
 	    (nh_has_ifindex(r->nh) && r->ifindex <= 0))
 		return -EINVAL;
-	rc = make_key(&k, r->family, &r->prefix, r->plen);
+	rc = ztable_key(&k, r->family, &r->prefix, r->plen);
 	if (rc < 0)
 		return rc;
 	/* The canonical form: what the next hop type does not use is zero,
@@ -113,7 +118,7 @@ int zapi_route_set(struct zapi *z, const struct zroute *r)
 	e->r = c;
 	e->st = ZR_PENDING;
 	if (z->state == ZS_UP)
-		queue_route(z, true, &e->r);
+		zconn_queue_route(z, true, &e->r);
 	return 0;
 }
 
@@ -122,7 +127,7 @@ int zapi_route_unset(struct zapi *z, int family, const void *prefix, uint8_t ple
 	struct zentry *e;
 	struct zkey k;
 	void *v;
-	int rc = make_key(&k, family, prefix, plen);
+	int rc = ztable_key(&k, family, prefix, plen);
 
 	if (rc < 0)
 		return rc;
@@ -130,7 +135,7 @@ int zapi_route_unset(struct zapi *z, int family, const void *prefix, uint8_t ple
 		return -ENOENT;
 	e = v;
 	if (z->state == ZS_UP)
-		queue_route(z, false, &e->r);
+		zconn_queue_route(z, false, &e->r);
 	lh_table_delete(z->routes, &k);
 	return 0;
 }
