@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The session with zebra: connection, profile finding, the desired set and its replay, the API. */
+/* The session with zebra: connect, profile finding, GR and the replay, reading zebra's messages, close. */
 /*
  * ilad's zebra API client. See zapi.h for the contract.
  *
@@ -39,7 +39,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,320 +50,15 @@
 #include <json-c/linkhash.h>
 
 #include "clock.h"
-#include "util.h"
-#include "zapi_priv.h"
+#include "zapi_client_priv.h"
 
 #define ZAPI_PROBE_TIMEOUT_S 5.0   /* connect to UP */
-#define ZAPI_BACKOFF_MIN_MS 100
-#define ZAPI_BACKOFF_MAX_MS 5000
-#define ZAPI_OUT_LIMIT (64u * 1024 * 1024) /* zebra not reading at all */
-#define ZAPI_OUT_KEEP (1024u * 1024)
-#define ZAPI_TABLE_SIZE 256
 /* Graceful restart: update-complete waits for zebra's answer to every route
  * of the replay (zebra queues route messages but handles update-complete at
  * once: sent earlier, it would drop the old copies of routes whose new ones
  * are still queued, and the kernel would lose them for a moment); at most
  * this long. */
 #define ZAPI_COMPLETE_WAIT_S 10.0
-
-enum zstate {
-	ZS_IDLE,  /* no connection; the timer brings the next attempt */
-	ZS_PROBE, /* connected, HELLO sent, the profile not known yet */
-	ZS_UP,
-};
-
-/* The hash key: a canonical prefix (host bits clear). */
-struct zkey {
-	uint8_t family;
-	uint8_t plen;
-	uint8_t addr[16];
-};
-
-struct zentry {
-	struct zkey key;
-	struct zroute r;
-	enum zroute_state st;
-};
-
-struct zapi {
-	struct ev_loop *loop;
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	int conf_version;
-	int rtype_name;
-	uint8_t rtype_num;
-	uint16_t instance;
-	uint32_t gr_stale_s;
-	uint64_t answer_ms; /* monotonic ms of the last route notification */
-	uint32_t tag;
-	zapi_event_fn cb;
-	void *arg;
-	zapi_adopt_fn adopt;
-	void *adopt_arg;
-	struct lh_table *routes;
-
-	int fd;
-	enum zstate state;
-	unsigned gen;     /* bumped by every drop: handlers stop at a change */
-	int fam;          /* 8 or 10 while probing */
-	bool caps_seen;
-	bool probe_sent;
-	bool hello_sent;  /* auto sends the probe alone first */
-	bool reconciling; /* UP, zebra's routes of our type being read */
-	bool complete_due; /* GR: update-complete to send once the replay is answered */
-	int profile;      /* enum zapi_profile once UP */
-	uint8_t type;     /* zebra's route type number for the profile */
-	unsigned backoff_ms;
-	ev_io rio, wio;
-	ev_timer tm;      /* reconnect delay, or the probe's deadline */
-
-	uint8_t *out;     /* queued output: [out_head, out_len) not written yet */
-	size_t out_head, out_len, out_cap;
-	size_t in_len;
-	uint8_t in[2 * ZAPI_MAX_PACKET]; /* at most one partial frame stays */
-
-	struct zapi_stats st;
-	char last_err[160];
-};
-
-static bool nh_has_ifindex(enum zroute_nh nh)
-{
-	return nh == ZNH_IFINDEX || nh == ZNH_IPV6_IFINDEX || nh == ZNH_IPV4_IFINDEX;
-}
-
-/* ---- the desired set ---- */
-
-static unsigned long key_hash(const void *k)
-{
-	const uint8_t *p = k;
-	uint64_t h = 1469598103934665603ull; /* FNV-1a */
-
-	for (size_t i = 0; i < sizeof(struct zkey); i++) {
-		h ^= p[i];
-		h *= 1099511628211ull;
-	}
-	return (unsigned long)h;
-}
-
-static int key_equal(const void *a, const void *b)
-{
-	return memcmp(a, b, sizeof(struct zkey)) == 0;
-}
-
-static void entry_free(struct lh_entry *e)
-{
-	free(lh_entry_v(e));
-}
-
-/* Fills k from a prefix, clearing host bits. -EINVAL for a bad one. */
-static int make_key(struct zkey *k, int family, const void *prefix, uint8_t plen)
-{
-	size_t alen = addr_len(family);
-
-	memset(k, 0, sizeof(*k));
-	if (!alen || plen > alen * 8)
-		return -EINVAL;
-	k->family = (uint8_t)family;
-	k->plen = plen;
-	memcpy(k->addr, prefix, alen);
-	for (size_t i = 0; i < alen; i++) {
-		if (i * 8 >= plen)
-			k->addr[i] = 0;
-		else if (i * 8 + 8 > plen)
-			k->addr[i] &= (uint8_t)(0xff << (8 - (plen - i * 8)));
-	}
-	return 0;
-}
-
-static bool zroute_equal(const struct zroute *a, const struct zroute *b)
-{
-	return a->family == b->family && a->plen == b->plen && a->nh == b->nh &&
-	       memcmp(&a->prefix, &b->prefix, sizeof(a->prefix)) == 0 &&
-	       memcmp(&a->gate, &b->gate, sizeof(a->gate)) == 0 &&
-	       a->ifindex == b->ifindex && a->distance == b->distance && a->metric == b->metric;
-}
-
-/* ---- connection ---- */
-
-static void set_err(struct zapi *z, const char *fmt, ...) ILA_PRINTF(2, 3);
-static void set_err(struct zapi *z, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(z->last_err, sizeof(z->last_err), fmt, ap);
-	va_end(ap);
-}
-
-static void schedule(struct zapi *z, double after_s)
-{
-	ev_timer_stop(z->loop, &z->tm);
-	ev_timer_set(&z->tm, after_s, 0.);
-	ev_timer_start(z->loop, &z->tm);
-}
-
-/* Drops the connection (if any) and schedules the next attempt. */
-static void zdrop(struct zapi *z)
-{
-	bool was_up = z->state == ZS_UP;
-	struct lh_entry *le;
-	double delay;
-
-	if (z->fd >= 0) {
-		ev_io_stop(z->loop, &z->rio);
-		ev_io_stop(z->loop, &z->wio);
-		close(z->fd);
-		z->fd = -1;
-		z->st.disconnects++;
-	}
-	z->gen++;
-	z->state = ZS_IDLE;
-	z->reconciling = false;
-	z->complete_due = false;
-	z->st.up = false;
-	z->out_head = z->out_len = 0;
-	if (z->out_cap > ZAPI_OUT_KEEP) { /* a big replay's buffer is not kept */
-		free(z->out);
-		z->out = NULL;
-		z->out_cap = 0;
-	}
-	z->in_len = 0;
-	lh_foreach(z->routes, le) {
-		struct zentry *e = lh_entry_v(le);
-
-		e->st = ZR_PENDING; /* dropped with the session, or kept stale (GR) */
-	}
-	/* Backoff with +-25% jitter, so that many nodes do not reconnect to
-	 * a restarted zebra in step. */
-	delay = z->backoff_ms * (0.75 + ila_random_below(501) / 1000.0) / 1000.0;
-	z->backoff_ms = z->backoff_ms * 2 > ZAPI_BACKOFF_MAX_MS ? ZAPI_BACKOFF_MAX_MS
-								  : z->backoff_ms * 2;
-	schedule(z, delay);
-	if (was_up && z->cb)
-		z->cb(z->arg, ZAPI_EV_DOWN);
-}
-
-static int out_reserve(struct zapi *z, size_t n)
-{
-	uint8_t *p;
-	size_t cap;
-
-	if (z->out_head && z->out_head == z->out_len)
-		z->out_head = z->out_len = 0;
-	if (z->out_len + n <= z->out_cap)
-		return 0;
-	if (z->out_head > z->out_len / 2) { /* compact rather than grow */
-		memmove(z->out, z->out + z->out_head, z->out_len - z->out_head);
-		z->out_len -= z->out_head;
-		z->out_head = 0;
-		if (z->out_len + n <= z->out_cap)
-			return 0;
-	}
-	if (z->out_len + n > ZAPI_OUT_LIMIT)
-		return -ENOBUFS;
-	cap = z->out_cap ? z->out_cap : 4096;
-	while (cap < z->out_len + n)
-		cap *= 2;
-	p = realloc(z->out, cap);
-	if (!p)
-		return -ENOMEM;
-	z->out = p;
-	z->out_cap = cap;
-	return 0;
-}
-
-/* Queues one encoded message (len < 0: an encoder's error). */
-static int queue(struct zapi *z, const uint8_t *msg, ssize_t len)
-{
-	int rc;
-
-	if (len < 0)
-		return (int)len;
-	if (z->fd < 0)
-		return 0;
-	rc = out_reserve(z, (size_t)len);
-	if (rc < 0) {
-		z->st.errors++;
-		set_err(z, "output queue: %s", strerror(-rc));
-		zdrop(z);
-		return rc;
-	}
-	memcpy(z->out + z->out_len, msg, (size_t)len);
-	z->out_len += (size_t)len;
-	z->st.sent++;
-	if (!ev_is_active(&z->wio))
-		ev_io_start(z->loop, &z->wio);
-	return 0;
-}
-
-static int queue_route(struct zapi *z, bool add, const struct zroute *r)
-{
-	uint8_t m[ZAPI_ROUTE_MSG_MAX];
-	struct zroute t = *r;
-
-	t.tag = z->tag;
-	return queue(z, m, zapi_encode_route(m, sizeof(m), z->profile, add, z->type,
-					     z->instance, &t));
-}
-
-static int queue_hello(struct zapi *z, int version)
-{
-	uint8_t m[32];
-	int t = zapi_route_type(version, z->rtype_name, z->rtype_num);
-
-	if (t < 0) {
-		z->st.errors++;
-		set_err(z, "route type %u is not a dynamic type in FRR %s", z->rtype_num,
-			zapi_profile_name(version));
-		zdrop(z);
-		return t;
-	}
-	z->type = (uint8_t)t;
-	return queue(z, m, zapi_encode_hello(m, sizeof(m), version, z->type, z->instance));
-}
-
-static int queue_probe(struct zapi *z)
-{
-	uint8_t m[ZAPI_HEADER_SIZE];
-
-	z->probe_sent = true;
-	return queue(z, m, zapi_encode_probe(m, sizeof(m)));
-}
-
-static int queue_cap(struct zapi *z, enum zapi_client_cap what, uint32_t arg)
-{
-	uint8_t m[ZAPI_HEADER_SIZE + 16];
-
-	return queue(z, m, zapi_encode_client_cap(m, sizeof(m), z->profile, what, arg));
-}
-
-/* GR: update-complete, once zebra answered every route of the replay (or
- * the wait ran out, force). */
-static void maybe_complete(struct zapi *z, bool force)
-{
-	struct lh_entry *le;
-
-	if (!z->complete_due || z->reconciling)
-		return;
-	if (!force) {
-		lh_foreach(z->routes, le) {
-			if (((struct zentry *)lh_entry_v(le))->st == ZR_PENDING)
-				return;
-		}
-	}
-	z->complete_due = false;
-	ev_timer_stop(z->loop, &z->tm);
-	if (queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP) == 0 &&
-	    queue_cap(z, ZAPI_CAP_UPDATE_COMPLETE, ZAPI_AFI_IP6) == 0)
-		z->st.update_complete++;
-}
-
-static int queue_redist(struct zapi *z, bool add, uint8_t afi)
-{
-	uint8_t m[16];
-
-	return queue(z, m, zapi_encode_redistribute(m, sizeof(m), z->profile, add, afi, z->type,
-						    z->instance));
-}
 
 static void go_up(struct zapi *z, int profile)
 {
@@ -375,11 +69,11 @@ static void go_up(struct zapi *z, int profile)
 	z->profile = profile;
 	z->st.version = profile;
 	if (!zapi_profile_cmds(profile)->hello_notify &&
-	    queue(z, m, zapi_encode_notify_request(m, sizeof(m), profile)) < 0)
+	    zconn_queue(z, m, zapi_encode_notify_request(m, sizeof(m), profile)) < 0)
 		return;
 	/* Graceful restart: from now on zebra keeps our routes for the stale
 	 * time when the connection closes. */
-	if (z->gr_stale_s && queue_cap(z, ZAPI_CAP_GR, z->gr_stale_s) < 0)
+	if (z->gr_stale_s && zconn_queue_cap(z, ZAPI_CAP_GR, z->gr_stale_s) < 0)
 		return;
 	/*
 	 * Zebra may hold routes of our type that we no longer want: a zebra
@@ -388,8 +82,8 @@ static void go_up(struct zapi *z, int profile)
 	 * them). Asking for the redistribution of our own type dumps them;
 	 * the probe's ERROR after the dump says it is complete.
 	 */
-	if (queue_redist(z, true, ZAPI_AFI_IP) < 0 || queue_redist(z, true, ZAPI_AFI_IP6) < 0 ||
-	    queue_probe(z) < 0)
+	if (zconn_queue_redist(z, true, ZAPI_AFI_IP) < 0 ||
+	    zconn_queue_redist(z, true, ZAPI_AFI_IP6) < 0 || zconn_queue_probe(z) < 0)
 		return;
 	z->reconciling = true;
 	ev_timer_stop(z->loop, &z->tm);
@@ -400,7 +94,7 @@ static void go_up(struct zapi *z, int profile)
 		struct zentry *e = lh_entry_v(le);
 
 		e->st = ZR_PENDING;
-		if (queue_route(z, true, &e->r) < 0 || z->gen != gen)
+		if (zconn_queue_route(z, true, &e->r) < 0 || z->gen != gen)
 			return;
 	}
 	if (z->cb)
@@ -425,16 +119,16 @@ static void start_session(struct zapi *z, int fd)
 	ev_io_set(&z->rio, fd, EV_READ);
 	ev_io_set(&z->wio, fd, EV_WRITE);
 	ev_io_start(z->loop, &z->rio);
-	schedule(z, ZAPI_PROBE_TIMEOUT_S);
+	zconn_schedule(z, ZAPI_PROBE_TIMEOUT_S);
 	/* Auto: the probe alone first (see the top of this file). */
 	if (!z->conf_version) {
-		queue_probe(z);
+		zconn_queue_probe(z);
 		return;
 	}
 	z->hello_sent = true;
-	if (queue_hello(z, z->fam == 10 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_8_2) < 0)
+	if (zconn_queue_hello(z, z->fam == 10 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_8_2) < 0)
 		return;
-	queue_probe(z);
+	zconn_queue_probe(z);
 }
 
 static void try_connect(struct zapi *z)
@@ -445,16 +139,16 @@ static void try_connect(struct zapi *z)
 	memcpy(sa.sun_path, z->path, sizeof(sa.sun_path));
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
-		set_err(z, "socket: %s", strerror(errno));
-		zdrop(z);
+		zconn_set_err(z, "socket: %s", strerror(errno));
+		zconn_drop(z);
 		return;
 	}
 	/* A unix stream connect completes at once or fails (EAGAIN: the
 	 * listener's backlog is full); either way nothing waits. */
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		set_err(z, "connect %s: %s", z->path, strerror(errno));
+		zconn_set_err(z, "connect %s: %s", z->path, strerror(errno));
 		close(fd);
-		zdrop(z);
+		zconn_drop(z);
 		return;
 	}
 	start_session(z, fd);
@@ -504,18 +198,18 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 		z->hello_sent = true;
 		if (p) {
 			z->fam = p == ZAPI_PROFILE_9_1 ? 8 : 10;
-			if (queue_hello(z, p) == 0)
+			if (zconn_queue_hello(z, p) == 0)
 				go_up(z, p);
 			return;
 		}
 		z->probe_sent = false; /* another goes out after CAPABILITIES */
-		queue_hello(z, ZAPI_PROFILE_8_2);
+		zconn_queue_hello(z, ZAPI_PROFILE_8_2);
 		return;
 	}
 	if (cmd == f->capabilities) {
 		z->caps_seen = true;
 		if (!z->probe_sent)
-			queue_probe(z);
+			zconn_queue_probe(z);
 		return;
 	}
 	if (!z->caps_seen) {
@@ -527,14 +221,14 @@ static void handle_probe(struct zapi *z, uint16_t cmd, const uint8_t *body, size
 			int p = cmd == e10_0 ? ZAPI_PROFILE_10_0 : ZAPI_PROFILE_10_2;
 
 			z->fam = 10;
-			if (queue_hello(z, p) == 0)
+			if (zconn_queue_hello(z, p) == 0)
 				go_up(z, p);
 			return;
 		}
 		z->st.errors++;
-		set_err(z, "zebra refused the HELLO of FRR %d.x (ERROR as command %u)",
+		zconn_set_err(z, "zebra refused the HELLO of FRR %d.x (ERROR as command %u)",
 			z->fam, (unsigned)cmd);
-		zdrop(z);
+		zconn_drop(z);
 		return;
 	}
 	if (z->fam == 8 && is_probe_error(cmd, body, n, e8_2, e9_1))
@@ -561,7 +255,7 @@ static void handle_notify(struct zapi *z, const uint8_t *body, size_t n)
 		z->st.installed++;
 	else if (nt.note == ZAPI_NOTE_FAIL_INSTALL || nt.note == ZAPI_NOTE_REMOVE_FAIL)
 		z->st.failed++;
-	if (make_key(&k, nt.family, &nt.prefix, nt.plen) == 0 &&
+	if (ztable_key(&k, nt.family, &nt.prefix, nt.plen) == 0 &&
 	    lh_table_lookup_ex(z->routes, &k, &v))
 		e = v;
 	if (!e)
@@ -582,7 +276,7 @@ static void handle_notify(struct zapi *z, const uint8_t *body, size_t n)
 	default:
 		break;
 	}
-	maybe_complete(z, false);
+	zconn_maybe_complete(z, false);
 }
 
 /* A route of the dump (see go_up): deleted unless it is one we want, or
@@ -599,7 +293,7 @@ static void handle_dumped(struct zapi *z, const uint8_t *body, size_t n)
 		return;
 	}
 	if (rh.type != z->type || rh.instance != z->instance ||
-	    make_key(&k, rh.family, &rh.prefix, rh.plen) < 0 ||
+	    ztable_key(&k, rh.family, &rh.prefix, rh.plen) < 0 ||
 	    lh_table_lookup_ex(z->routes, &k, &v))
 		return;
 	memset(&r, 0, sizeof(r));
@@ -617,7 +311,7 @@ static void handle_dumped(struct zapi *z, const uint8_t *body, size_t n)
 	r.nh = ZNH_BLACKHOLE;
 	r.ifindex = 0;
 	z->st.stale++;
-	queue_route(z, false, &r);
+	zconn_queue_route(z, false, &r);
 }
 
 static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t n)
@@ -636,8 +330,8 @@ static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t 
 		} else if (z->reconciling && code == ZAPI_ERR_NO_VRF) {
 			z->reconciling = false; /* the dump is complete */
 			z->st.dumps++;
-			if (queue_redist(z, false, ZAPI_AFI_IP) < 0 ||
-			    queue_redist(z, false, ZAPI_AFI_IP6) < 0)
+			if (zconn_queue_redist(z, false, ZAPI_AFI_IP) < 0 ||
+			    zconn_queue_redist(z, false, ZAPI_AFI_IP6) < 0)
 				return;
 			/* Everything is sent again, what was adopted from the
 			 * dump too: once zebra has it, the routes of the
@@ -645,12 +339,12 @@ static void handle_up(struct zapi *z, uint16_t cmd, const uint8_t *body, size_t 
 			 * than at the end of the stale time. */
 			if (z->gr_stale_s) {
 				z->complete_due = true;
-				schedule(z, ZAPI_COMPLETE_WAIT_S);
-				maybe_complete(z, false);
+				zconn_schedule(z, ZAPI_COMPLETE_WAIT_S);
+				zconn_maybe_complete(z, false);
 			}
 		} else {
 			z->st.errors++;
-			set_err(z, "zebra sent ERROR %u", (unsigned)code);
+			zconn_set_err(z, "zebra sent ERROR %u", (unsigned)code);
 		}
 	} else if (cmd != p->capabilities && cmd != p->vrf_add && cmd != p->vrf_delete &&
 		   cmd != p->redist_route_del) {
@@ -674,9 +368,9 @@ static int consume(struct zapi *z)
 		}
 		if (rc < 0) {
 			z->st.malformed++;
-			set_err(z, "bad header from zebra (marker %u, version %u, length %u)",
+			zconn_set_err(z, "bad header from zebra (marker %u, version %u, length %u)",
 				h.marker, h.version, h.length);
-			zdrop(z);
+			zconn_drop(z);
 			return -EBADMSG;
 		}
 		if (z->in_len - at < h.length)
@@ -739,12 +433,12 @@ static void read_cb(struct ev_loop *loop, ev_io *w, int revents)
 		z->st.errors++;
 	if (z->in_len) {
 		z->st.malformed++;
-		set_err(z, "zebra closed the connection within a message");
+		zconn_set_err(z, "zebra closed the connection within a message");
 	} else {
-		set_err(z, "zebra closed the connection%s%s", n < 0 ? ": " : "",
+		zconn_set_err(z, "zebra closed the connection%s%s", n < 0 ? ": " : "",
 			n < 0 ? strerror(e) : "");
 	}
-	zdrop(z);
+	zconn_drop(z);
 }
 
 static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
@@ -757,8 +451,8 @@ static void write_cb(struct ev_loop *loop, ev_io *w, int revents)
 		return;
 	if (n < 0) {
 		z->st.errors++;
-		set_err(z, "write: %s", strerror(errno));
-		zdrop(z);
+		zconn_set_err(z, "write: %s", strerror(errno));
+		zconn_drop(z);
 		return;
 	}
 	z->out_head += (size_t)n;
@@ -776,10 +470,10 @@ static void timer_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		try_connect(z);
 	} else if (z->state == ZS_PROBE) {
 		z->st.errors++;
-		set_err(z, "no answer to HELLO within %.0f s", ZAPI_PROBE_TIMEOUT_S);
-		zdrop(z);
+		zconn_set_err(z, "no answer to HELLO within %.0f s", ZAPI_PROBE_TIMEOUT_S);
+		zconn_drop(z);
 	} else if (z->state == ZS_UP) {
-		maybe_complete(z, true); /* routes still unanswered: complete anyway */
+		zconn_maybe_complete(z, true); /* routes still unanswered: complete anyway */
 	}
 }
 
@@ -811,7 +505,7 @@ int zapi_open(struct zapi **zp, struct ev_loop *loop, const struct zapi_conf *c,
 		snprintf(err, errlen, "out of memory");
 		return -ENOMEM;
 	}
-	z->routes = lh_table_new(ZAPI_TABLE_SIZE, entry_free, key_hash, key_equal);
+	z->routes = ztable_new();
 	if (!z->routes) {
 		free(z);
 		snprintf(err, errlen, "out of memory");
@@ -845,8 +539,8 @@ int zapi_adopt_fd(struct zapi *z, int fd)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
 		return -EBADF;
 	if (z->fd >= 0) {
-		set_err(z, "replaced by another socket");
-		zdrop(z);
+		zconn_set_err(z, "replaced by another socket");
+		zconn_drop(z);
 	}
 	ev_timer_stop(z->loop, &z->tm);
 	start_session(z, fd);
@@ -929,7 +623,7 @@ static void gr_close_wait(struct zapi *z)
 		if (((struct zentry *)lh_entry_v(le))->st == ZR_PENDING) {
 			uint64_t end = ila_clock_mono_ms() + ZAPI_CLOSE_WAIT_MS;
 
-			queue_probe(z);
+			zconn_queue_probe(z);
 			flush_blocking(z, end);
 			wait_probe_answer(z, end);
 			last = ila_clock_mono_ms();
@@ -958,17 +652,17 @@ void zapi_close(struct zapi *z, bool withdraw_all)
 		 * configured without GR, what an earlier ilad asked it to
 		 * keep): GR off first. Zebra ignores it from a client that
 		 * never asked for GR. */
-		queue_cap(z, ZAPI_CAP_GR_DISABLE, 0);
+		zconn_queue_cap(z, ZAPI_CAP_GR_DISABLE, 0);
 		lh_foreach(z->routes, le) {
 			struct zentry *e = lh_entry_v(le);
 
-			if (queue_route(z, false, &e->r) < 0 || z->gen != gen)
+			if (zconn_queue_route(z, false, &e->r) < 0 || z->gen != gen)
 				break;
 		}
 		/* zebra drops what it has read but not handled when the
 		 * connection closes: the answer to a probe says it handled
 		 * GR_DISABLE (it handles messages in order) */
-		queue_probe(z);
+		zconn_queue_probe(z);
 		flush_blocking(z, end);
 		wait_probe_answer(z, end);
 	} else if (z->state == ZS_UP && z->gr_stale_s) {
@@ -982,96 +676,6 @@ void zapi_close(struct zapi *z, bool withdraw_all)
 	lh_table_free(z->routes);
 	free(z->out);
 	free(z);
-}
-
-int zapi_route_set(struct zapi *z, const struct zroute *r)
-{
-	struct zroute c;
-	struct zentry *e;
-	struct zkey k;
-	void *v;
-	int rc;
-
-	if (r->nh < ZNH_BLACKHOLE || r->nh > ZNH_IPV4_IFINDEX ||
-	    (nh_has_ifindex(r->nh) && r->ifindex <= 0))
-		return -EINVAL;
-	rc = make_key(&k, r->family, &r->prefix, r->plen);
-	if (rc < 0)
-		return rc;
-	/* The canonical form: what the next hop type does not use is zero,
-	 * so that equal routes compare equal. */
-	memset(&c, 0, sizeof(c));
-	c.family = r->family;
-	memcpy(&c.prefix, k.addr, addr_len(r->family));
-	c.plen = r->plen;
-	c.nh = r->nh;
-	if (r->nh == ZNH_IPV6 || r->nh == ZNH_IPV6_IFINDEX)
-		c.gate.v6 = r->gate.v6;
-	else if (r->nh == ZNH_IPV4 || r->nh == ZNH_IPV4_IFINDEX)
-		c.gate.v4 = r->gate.v4;
-	c.ifindex = nh_has_ifindex(r->nh) ? r->ifindex : 0;
-	c.distance = r->distance;
-	c.metric = r->metric;
-
-	if (lh_table_lookup_ex(z->routes, &k, &v)) {
-		e = v;
-		if (zroute_equal(&e->r, &c))
-			return 0;
-	} else {
-		e = calloc(1, sizeof(*e));
-		if (!e)
-			return -ENOMEM;
-		e->key = k;
-		if (lh_table_insert(z->routes, &e->key, e) < 0) {
-			free(e);
-			return -ENOMEM;
-		}
-	}
-	e->r = c;
-	e->st = ZR_PENDING;
-	if (z->state == ZS_UP)
-		queue_route(z, true, &e->r);
-	return 0;
-}
-
-int zapi_route_unset(struct zapi *z, int family, const void *prefix, uint8_t plen)
-{
-	struct zentry *e;
-	struct zkey k;
-	void *v;
-	int rc = make_key(&k, family, prefix, plen);
-
-	if (rc < 0)
-		return rc;
-	if (!lh_table_lookup_ex(z->routes, &k, &v))
-		return -ENOENT;
-	e = v;
-	if (z->state == ZS_UP)
-		queue_route(z, false, &e->r);
-	lh_table_delete(z->routes, &k);
-	return 0;
-}
-
-void zapi_set_adopt(struct zapi *z, zapi_adopt_fn fn, void *arg)
-{
-	z->adopt = fn;
-	z->adopt_arg = arg;
-}
-
-void zapi_routes(struct zapi *z, zapi_route_fn fn, void *arg)
-{
-	struct lh_entry *le;
-
-	lh_foreach(z->routes, le) {
-		struct zentry *e = lh_entry_v(le);
-
-		fn(arg, &e->r, e->st);
-	}
-}
-
-size_t zapi_route_count(const struct zapi *z)
-{
-	return (size_t)lh_table_length(z->routes);
 }
 
 const struct zapi_stats *zapi_stats(const struct zapi *z)

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What zapi_codec.c and zapi_client.c share: the ZAPI wire constants and addr_len(). */
+/* What zapi_codec.c and the client (zapi_client_priv.h) share: the ZAPI wire constants and addr_len(). */
 #ifndef ILA_ROUTING_ZAPI_PRIV_H
 #define ILA_ROUTING_ZAPI_PRIV_H
 
