@@ -1,12 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Registrations queued and decided in one group commit (LMDB, or the etcd copy); failover. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "log.h"
 #include "mapper.h"
 #include "directory_priv.h"
@@ -69,8 +68,8 @@ void directory_commit(struct mapper *m)
 			for (size_t i = 0; i < op->msg.nrec; i++) {
 				const struct ila_record *r = &op->msg.rec[i];
 				int st = op->msg.type == ILA_MSG_REGISTER
-						 ? apply_register(m, txn, op->node, r, now, &cs)
-						 : apply_deregister(m, txn, op->node, r, now, &cs);
+						 ? dir_apply_register(m, txn, op->node, r, now, &cs)
+						 : dir_apply_deregister(m, txn, op->node, r, now, &cs);
 
 				op->status[i] = (uint16_t)st;
 				if (st == 0)
@@ -94,8 +93,8 @@ void directory_commit(struct mapper *m)
 	}
 	while ((op = ops)) {
 		ops = op->next;
-		send_ack(m, op, rc == 0);
-		op_free(op);
+		dir_send_ack(m, op, rc == 0);
+		dir_op_free(op);
 	}
 	mapper_changes_post(m, &cs);
 }
@@ -146,8 +145,8 @@ static void etcd_commit(struct mapper *m)
 		while ((op = ops)) {
 			ops = op->next;
 			m->stats.unavailable++;
-			op_error(op, ILA_PERR_UNAVAILABLE, m->estore.why);
-			op_free(op);
+			dir_op_error(op, ILA_PERR_UNAVAILABLE, m->estore.why);
+			dir_op_free(op);
 		}
 		return;
 	}
@@ -165,7 +164,7 @@ static void etcd_commit(struct mapper *m)
 	w = calloc(1, sizeof(*w));
 	if (w)
 		w->rec_op = malloc((nrec ? nrec : 1) * sizeof(long));
-	if (!w || !w->rec_op || etcd_begin(m, &txn) < 0) {
+	if (!w || !w->rec_op || dir_etcd_begin(m, &txn) < 0) {
 		if (w)
 			free(w->rec_op);
 		free(w);
@@ -191,8 +190,8 @@ static void etcd_commit(struct mapper *m)
 			}
 			m->store.last_op = -1;
 			int st = op->msg.type == ILA_MSG_REGISTER
-					 ? apply_register(m, txn, op->node, r, now, &cs)
-					 : apply_deregister(m, txn, op->node, r, now, &cs);
+					 ? dir_apply_register(m, txn, op->node, r, now, &cs)
+					 : dir_apply_deregister(m, txn, op->node, r, now, &cs);
 
 			op->status[i] = (uint16_t)st;
 			w->rec_op[k] = st == 0 ? m->store.last_op : -1;
@@ -205,7 +204,7 @@ static void etcd_commit(struct mapper *m)
 	}
 	free(cs.moved); /* pushed when the watch brings the changes back */
 	m->batches_out++;
-	etcd_send(m, txn, w);
+	dir_etcd_send(m, txn, w);
 }
 
 struct failover_scan {
@@ -272,7 +271,8 @@ void directory_node_failed(struct mapper *m, int node)
 		free(f.keys);
 		return;
 	}
-	if ((m->conf->store_etcd ? etcd_begin(m, &txn) : store_begin(&m->store, true, &txn)) < 0) {
+	if ((m->conf->store_etcd ? dir_etcd_begin(m, &txn)
+				  : store_begin(&m->store, true, &txn)) < 0) {
 		free(f.keys);
 		return;
 	}
@@ -308,7 +308,7 @@ void directory_node_failed(struct mapper *m, int node)
 		nm.rec.has_standby = false;
 		memset(&nm.rec.standby, 0, sizeof(nm.rec.standby));
 		nm.standby_node[0] = '\0';
-		nm.rec.seq = seq_next(old.rec.seq);
+		nm.rec.seq = dir_seq_next(old.rec.seq);
 		nm.rec.flags |= ILA_REC_F_PROMOTED;
 		nm.rec.state = ILA_STATE_UP;
 		if (store_put(&m->store, txn, &nm, &old, true) == 0) {
@@ -331,7 +331,7 @@ void directory_node_failed(struct mapper *m, int node)
 		}
 		w->kind = W_FAILOVER;
 		w->node = node;
-		etcd_send(m, txn, w);
+		dir_etcd_send(m, txn, w);
 	} else if (store_commit(&m->store, txn) < 0) {
 		m->stats.commit_failures++;
 		log_err("failover of node %s: store commit failed", m->conf->nodes[node].name);
@@ -388,10 +388,10 @@ void directory_init(struct mapper *m)
 	ev_prepare_start(m->loop, &m->commit_w);
 	ev_timer_init(&m->commit_delay_w, commit_delay_cb, m->conf->commit_delay_ms / 1000.0, 0.);
 	m->commit_delay_w.data = m;
-	ev_timer_init(&m->expiry_w, expiry_cb, 1.0, 1.0);
+	ev_timer_init(&m->expiry_w, dir_expiry_cb, 1.0, 1.0);
 	m->expiry_w.data = m;
 	ev_timer_start(m->loop, &m->expiry_w);
-	ev_timer_init(&m->trim_w, trim_cb, 10.0, 10.0);
+	ev_timer_init(&m->trim_w, dir_trim_cb, 10.0, 10.0);
 	m->trim_w.data = m;
 	ev_timer_start(m->loop, &m->trim_w);
 }

@@ -2,17 +2,12 @@
 /* A request's answer once its commit ended (ACK, STATUS or ERROR); the request freed. */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "clock.h"
-#include "log.h"
 #include "mapper.h"
 #include "directory_priv.h"
 
-void op_free(struct pending_op *op)
+void dir_op_free(struct pending_op *op)
 {
 	ila_msg_free(&op->msg);
 	free(op->status);
@@ -21,7 +16,7 @@ void op_free(struct pending_op *op)
 }
 
 /* The answer to a REGISTER or DEREGISTER once its commit ended (6.10, 8.3). */
-void send_ack(struct mapper *m, struct pending_op *op, bool committed)
+void dir_send_ack(struct mapper *m, struct pending_op *op, bool committed)
 {
 	struct ila_msg ack = { .type = ILA_MSG_ACK, .xid = op->msg.xid };
 
@@ -50,7 +45,7 @@ void send_ack(struct mapper *m, struct pending_op *op, bool committed)
 		session_kick(op->s);
 }
 
-void op_error(struct pending_op *op, int code, const char *text)
+void dir_op_error(struct pending_op *op, int code, const char *text)
 {
 	if (op->s && session_open(op->s)) {
 		session_send_error(op->s, op->msg.xid, code, "%s", text);

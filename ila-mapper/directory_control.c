@@ -2,13 +2,9 @@
 /* The operator's changes to one mapping: ilactl -M unfreeze and delete. */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "clock.h"
-#include "log.h"
 #include "mapper.h"
 #include "directory_priv.h"
 
@@ -24,7 +20,8 @@ static int single_change(struct mapper *m, const struct ila_record *key, bool de
 	store_key_of(key, &k);
 	if (m->conf->store_etcd && !m->estore.ready)
 		return -EAGAIN;
-	if ((rc = m->conf->store_etcd ? etcd_begin(m, &txn) : store_begin(&m->store, true, &txn)) < 0)
+	if ((rc = m->conf->store_etcd ? dir_etcd_begin(m, &txn)
+				       : store_begin(&m->store, true, &txn)) < 0)
 		return rc;
 	if ((rc = store_get(&m->store, txn, &k, &old)) == 0 && old.rec.state == ILA_STATE_REMOVED)
 		rc = -ENOENT; /* a tombstone is no mapping to act on */
@@ -36,13 +33,13 @@ static int single_change(struct mapper *m, const struct ila_record *key, bool de
 	nm = old;
 	if (del) {
 		/* deleted by the operator: a tombstone, like any removal */
-		make_tombstone(m, &nm, seq_next(old.rec.seq), mapper_now_s(m));
+		dir_make_tombstone(m, &nm, dir_seq_next(old.rec.seq), mapper_now_s(m));
 		rc = store_put(&m->store, txn, &nm, &old, true);
 		m->stats.deletes++;
 	} else {
 		nm.frozen_until = 0;
 		nm.moves = 0; /* no damping window open */
-		nm.rec.seq = seq_next(old.rec.seq);
+		nm.rec.seq = dir_seq_next(old.rec.seq);
 		if (nm.rec.state == ILA_STATE_FROZEN)
 			nm.rec.state = ILA_STATE_UP;
 		rc = store_put(&m->store, txn, &nm, &old, true);
@@ -63,7 +60,7 @@ static int single_change(struct mapper *m, const struct ila_record *key, bool de
 			return -ENOMEM;
 		}
 		w->kind = W_CONTROL;
-		etcd_send(m, txn, w);
+		dir_etcd_send(m, txn, w);
 		return 0;
 	}
 	if ((rc = store_commit(&m->store, txn)) < 0)

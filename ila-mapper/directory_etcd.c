@@ -2,18 +2,15 @@
 /* store etcd: the directory's writes sent as transactions, and what they came to. */
 #include "config.h"
 
-#include <arpa/inet.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "log.h"
 #include "mapper.h"
 #include "directory_priv.h"
 
 /* Opens a write that records its changes instead of committing them. */
-int etcd_begin(struct mapper *m, MDB_txn **txn)
+int dir_etcd_begin(struct mapper *m, MDB_txn **txn)
 {
 	store_record(&m->store, true);
 	int rc = store_begin(&m->store, true, txn);
@@ -25,7 +22,7 @@ int etcd_begin(struct mapper *m, MDB_txn **txn)
 
 /* Sends what the write recorded; the copy is left as it was (the changes
  * come back through the watch). */
-void etcd_send(struct mapper *m, MDB_txn *txn, struct dir_write *w)
+void dir_etcd_send(struct mapper *m, MDB_txn *txn, struct dir_write *w)
 {
 	store_abort(&m->store, txn);
 	if (estore_commit(m, m->store.ops, m->store.nops, w) < 0) {
@@ -73,22 +70,22 @@ static void batch_committed(struct mapper *m, struct dir_write *w, const struct 
 		}
 		if (failed) {
 			m->stats.unavailable++;
-			op_error(op, ILA_PERR_UNAVAILABLE,
-				 m->estore.why[0] ? m->estore.why : "etcd did not take the change");
-			op_free(op);
+			dir_op_error(op, ILA_PERR_UNAVAILABLE,
+				     m->estore.why[0] ? m->estore.why : "etcd did not take the change");
+			dir_op_free(op);
 		} else if (conflict && ++op->tries < ETCD_TRIES) {
 			*again_tail = op;
 			again_tail = &op->next;
 			m->pending_records += (unsigned)op->msg.nrec;
 		} else if (conflict) {
 			m->stats.commit_failures++;
-			op_error(op, ILA_PERR_INTERNAL, "changed by other mappers too often");
-			op_free(op);
+			dir_op_error(op, ILA_PERR_INTERNAL, "changed by other mappers too often");
+			dir_op_free(op);
 		} else {
 			m->stats.commits++;
 			m->stats.commit_records += op->msg.nrec;
-			send_ack(m, op, true);
-			op_free(op);
+			dir_send_ack(m, op, true);
+			dir_op_free(op);
 		}
 	}
 	if (again) {

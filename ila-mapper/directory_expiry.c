@@ -3,11 +3,8 @@
 #include "config.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "clock.h"
 #include "log.h"
 #include "mapper.h"
 #include "directory_priv.h"
@@ -17,7 +14,7 @@
 static bool freeze_ended(const struct mapping *mp, uint64_t now)
 {
 	return mp->rec.state == ILA_STATE_FROZEN && mp->frozen_until &&
-	       !frozen_now(mp, now) && now < mp->expires;
+	       !dir_frozen_now(mp, now) && now < mp->expires;
 }
 
 /* The freeze is over: the mapping is up again at its locator, with the next
@@ -29,7 +26,7 @@ static void freeze_end(struct mapper *m, MDB_txn *txn, const struct mapping *old
 	char a[INET6_ADDRSTRLEN];
 
 	nm.rec.state = ILA_STATE_UP;
-	nm.rec.seq = seq_next(old->rec.seq);
+	nm.rec.seq = dir_seq_next(old->rec.seq);
 	nm.frozen_until = 0;
 	nm.moves = 0; /* no damping window open */
 	if (store_put(&m->store, txn, &nm, old, true) < 0)
@@ -42,7 +39,7 @@ static void freeze_end(struct mapper *m, MDB_txn *txn, const struct mapping *old
 		 (unsigned long long)nm.rec.seq);
 }
 
-void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
+void dir_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mapper *m = w->data;
 	struct store_key keys[64];
@@ -56,7 +53,8 @@ void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	(void)revents;
 	if (m->conf->store_etcd && (m->expiry_out || !m->estore.ready))
 		return;
-	if ((m->conf->store_etcd ? etcd_begin(m, &txn) : store_begin(&m->store, true, &txn)) < 0)
+	if ((m->conf->store_etcd ? dir_etcd_begin(m, &txn)
+				  : store_begin(&m->store, true, &txn)) < 0)
 		return;
 	for (unsigned round = 0; round < MAPPER_EXPIRE_BATCH / ILA_ARRAY_SIZE(keys); round++) {
 		n = store_expired(&m->store, txn, now, keys, ILA_ARRAY_SIZE(keys));
@@ -86,12 +84,12 @@ void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 			nm = old;
 			if (old.rec.state == ILA_STATE_DOWN) {
 				/* down for a lifetime: removed, a tombstone with the next number */
-				make_tombstone(m, &nm, seq_next(old.rec.seq), now);
+				dir_make_tombstone(m, &nm, dir_seq_next(old.rec.seq), now);
 			} else {
 				/* soft state: not refreshed in time, the mapping goes down
 				 * (next number) and stays known for another lifetime */
 				nm.rec.state = ILA_STATE_DOWN;
-				nm.rec.seq = seq_next(old.rec.seq);
+				nm.rec.seq = dir_seq_next(old.rec.seq);
 				nm.lapsed = true;
 				nm.expires = now + (old.rec.lifetime ? old.rec.lifetime : 1);
 			}
@@ -114,7 +112,7 @@ void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		}
 		dw->kind = W_EXPIRY;
 		m->expiry_out = true;
-		etcd_send(m, txn, dw);
+		dir_etcd_send(m, txn, dw);
 		return;
 	}
 	if (store_commit(&m->store, txn) < 0) {
@@ -124,7 +122,7 @@ void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 	mapper_changes_post(m, &cs);
 }
 
-void trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
+void dir_trim_cb(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mapper *m = w->data;
 	MDB_txn *txn;

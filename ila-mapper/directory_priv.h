@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* What the directory's files share (directory*.c): its etcd writes, the rules on one record, the answers. */
+/* What the directory's files share (directory*.c): etcd writes, rules on one record, answers. */
 #ifndef ILA_MAPPER_DIRECTORY_PRIV_H
 #define ILA_MAPPER_DIRECTORY_PRIV_H
 
@@ -25,25 +25,25 @@ struct dir_write {
 #define ETCD_BATCHES_OUT 4 /* batches of requests whose transactions are out, at most */
 
 /* directory_rules.c */
-bool frozen_now(const struct mapping *mp, uint64_t now);
-uint64_t seq_next(uint64_t s);
-int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
-		   uint64_t now, struct mapper_changes *cs);
-void make_tombstone(const struct mapper *m, struct mapping *nm, uint64_t seq, uint64_t now);
-int apply_deregister(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
-		     uint64_t now, struct mapper_changes *cs);
+bool dir_frozen_now(const struct mapping *mp, uint64_t now);
+uint64_t dir_seq_next(uint64_t s);
+int dir_apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
+		       uint64_t now, struct mapper_changes *cs);
+void dir_make_tombstone(const struct mapper *m, struct mapping *nm, uint64_t seq, uint64_t now);
+int dir_apply_deregister(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
+			 uint64_t now, struct mapper_changes *cs);
 
 /* directory_ack.c */
-void op_free(struct pending_op *op);
-void send_ack(struct mapper *m, struct pending_op *op, bool committed);
-void op_error(struct pending_op *op, int code, const char *text);
+void dir_op_free(struct pending_op *op);
+void dir_send_ack(struct mapper *m, struct pending_op *op, bool committed);
+void dir_op_error(struct pending_op *op, int code, const char *text);
 
 /* directory_etcd.c */
-int etcd_begin(struct mapper *m, MDB_txn **txn);
-void etcd_send(struct mapper *m, MDB_txn *txn, struct dir_write *w);
+int dir_etcd_begin(struct mapper *m, MDB_txn **txn);
+void dir_etcd_send(struct mapper *m, MDB_txn *txn, struct dir_write *w);
 
 /* directory_expiry.c */
-void expiry_cb(struct ev_loop *loop, ev_timer *w, int revents);
-void trim_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void dir_expiry_cb(struct ev_loop *loop, ev_timer *w, int revents);
+void dir_trim_cb(struct ev_loop *loop, ev_timer *w, int revents);
 
 #endif

@@ -2,13 +2,10 @@
 /* QUERY, with its flags WATCH and RELEASE (protocol.md 8.9). */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
-#include "log.h"
 #include "mapper.h"
 #include "directory_priv.h"
 

@@ -7,12 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "clock.h"
 #include "log.h"
 #include "mapper.h"
 #include "directory_priv.h"
 
-/* What one commit changed, for the pushes that follow it. */
 static bool v4_in_prefix(const struct ila_conf_prefix *p, const struct in_addr *a)
 {
 	uint32_t mask = p->len ? htonl(~0u << (32 - p->len)) : 0;
@@ -58,14 +56,14 @@ static int check_record(struct mapper *m, int node, const struct ila_record *r, 
 	return 0;
 }
 
-bool frozen_now(const struct mapping *mp, uint64_t now)
+bool dir_frozen_now(const struct mapping *mp, uint64_t now)
 {
 	return mp->frozen_until == STORE_FROZEN_PERMANENT || now < mp->frozen_until;
 }
 
 /* The number after s for the mapper's own changes (expiry, freeze, promotion,
  * deletion): they may use the numbers above ILA_SEQ_LIMIT; none wraps. */
-uint64_t seq_next(uint64_t s)
+uint64_t dir_seq_next(uint64_t s)
 {
 	return s == UINT64_MAX ? s : s + 1;
 }
@@ -123,7 +121,8 @@ static int quota_check(struct mapper *m, MDB_txn *txn, const char *node, uint32_
 	return 0;
 }
 
-static int stale(struct mapper *m, const char *name, const struct ila_record *r, uint64_t seq)
+static int refuse_stale(struct mapper *m, const char *name, const struct ila_record *r,
+			uint64_t seq)
 {
 	char a[INET6_ADDRSTRLEN];
 
@@ -183,8 +182,8 @@ static int apply_standby(struct mapper *m, MDB_txn *txn, const char *name,
 	return 0;
 }
 
-int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
-			  uint64_t now, struct mapper_changes *cs)
+int dir_apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
+		       uint64_t now, struct mapper_changes *cs)
 {
 	const struct ila_conf *c = m->conf;
 	const char *name = c->nodes[node].name;
@@ -219,7 +218,7 @@ int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_re
 		 * an equal one is ordered after it (its owner's lapsed mapping may
 		 * come back with the number it refreshed with) */
 		if (tomb && seq < old.rec.seq && !lapsed_return(&old, owner, r, seq))
-			return stale(m, name, r, old.rec.seq);
+			return refuse_stale(m, name, r, old.rec.seq);
 		if (tomb && seq <= old.rec.seq) {
 			seq = old.rec.seq + 1;
 			if ((rc = seq_check(m, seq)))
@@ -253,7 +252,7 @@ int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_re
 
 	if (r->seq < old.rec.seq && !owner_refresh &&
 	    !(old.rec.state == ILA_STATE_DOWN && lapsed_return(&old, owner, r, r->seq)))
-		return stale(m, name, r, old.rec.seq);
+		return refuse_stale(m, name, r, old.rec.seq);
 	nm = old;
 	nm.rec.lifetime = lifetime;
 	nm.expires = now + lifetime;
@@ -272,7 +271,7 @@ int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_re
 		}
 		nm.rec.flags = r->flags;
 		if (old.rec.state == ILA_STATE_DOWN)
-			nm.rec.state = frozen_now(&old, now) ? ILA_STATE_FROZEN : ILA_STATE_UP;
+			nm.rec.state = dir_frozen_now(&old, now) ? ILA_STATE_FROZEN : ILA_STATE_UP;
 		if (store_put(&m->store, txn, &nm, &old, visible) < 0)
 			return ILA_PERR_INTERNAL;
 		m->stats.refreshes++;
@@ -285,7 +284,7 @@ int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_re
 	/* a move, or the owner changing its locator: a frozen mapping stays
 	 * where it is for both */
 	if (old.frozen_until) {
-		if (frozen_now(&old, now)) {
+		if (dir_frozen_now(&old, now)) {
 			m->stats.frozen_refused++;
 			return ILA_PERR_FROZEN;
 		}
@@ -304,7 +303,7 @@ int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_re
 					  ? STORE_FROZEN_PERMANENT
 					  : now + c->damping_freeze_s;
 		nm.rec.state = ILA_STATE_FROZEN;
-		nm.rec.seq = seq_next(old.rec.seq);
+		nm.rec.seq = dir_seq_next(old.rec.seq);
 		nm.expires = old.expires;
 		nm.rec.lifetime = old.rec.lifetime;
 		if (store_put(&m->store, txn, &nm, &old, true) < 0)
@@ -352,7 +351,7 @@ int apply_register(struct mapper *m, MDB_txn *txn, int node, const struct ila_re
 
 /* The mapping becomes a tombstone: removed, with a number above the last
  * one, kept for the maximum lifetime so that only a higher number beats it. */
-void make_tombstone(const struct mapper *m, struct mapping *nm, uint64_t seq, uint64_t now)
+void dir_make_tombstone(const struct mapper *m, struct mapping *nm, uint64_t seq, uint64_t now)
 {
 	nm->rec.state = ILA_STATE_REMOVED;
 	nm->rec.seq = seq;
@@ -366,8 +365,8 @@ void make_tombstone(const struct mapper *m, struct mapping *nm, uint64_t seq, ui
 	nm->expires = now + m->conf->lifetime_max_s;
 }
 
-int apply_deregister(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
-			    uint64_t now, struct mapper_changes *cs)
+int dir_apply_deregister(struct mapper *m, MDB_txn *txn, int node, const struct ila_record *r,
+			 uint64_t now, struct mapper_changes *cs)
 {
 	const char *name = m->conf->nodes[node].name;
 	struct store_key k;
@@ -425,7 +424,7 @@ int apply_deregister(struct mapper *m, MDB_txn *txn, int node, const struct ila_
 		nm.rec.state = ILA_STATE_DOWN;
 		nm.rec.seq = seq;
 	} else {
-		make_tombstone(m, &nm, seq, now);
+		dir_make_tombstone(m, &nm, seq, now);
 	}
 	return store_put(&m->store, txn, &nm, &old, true) < 0 ? ILA_PERR_INTERNAL : 0;
 }

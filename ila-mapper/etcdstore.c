@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ila-mapper/etcdstore.c: the etcd store (doc/etcd.md): the local copy read
- * at a revision and followed by a watch, conditional transactions for what
- * the directory decided, the instance's lease and the nodes' presence keys. */
+/* store etcd (doc/etcd.md): the local copy read at a revision, followed by a watch; start, stop. */
 #include "config.h"
 
 #include <ctype.h>
@@ -76,7 +74,7 @@ static int apply_events(struct mapper *m, const struct etcd_event *evs, size_t n
 			continue;
 		}
 		if (kind != ESTORE_KEY_MAPPING) {
-			if (!is_id_key(e, ev->kv.key, ev->kv.key_len))
+			if (!estore_is_id_key(e, ev->kv.key, ev->kv.key_len))
 				e->stats.bad_values++;
 			continue;
 		}
@@ -89,7 +87,7 @@ static int apply_events(struct mapper *m, const struct etcd_event *evs, size_t n
 				mapper_changes_vn(c, old.rec.vn);
 			continue;
 		}
-		if (!value_ok(m, &k, ev->kv.value, ev->kv.value_len, &nm)) {
+		if (!estore_value_ok(m, &k, ev->kv.value, ev->kv.value_len, &nm)) {
 			e->stats.bad_values++;
 			log_warn("etcd: a value under %s at revision %lld does not decode: ignored",
 				 e->prefix, (long long)rev);
@@ -129,8 +127,8 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_event *e
 	}
 	if (revision > e->rev)
 		e->rev = revision;
-	landing_release(e);
-	set_reachable(m, true, NULL);
+	estore_landing_release(e);
+	estore_set_reachable(m, true, NULL);
 	if (c.nvns || c.nmoved)
 		mapper_changes_post(m, &c);
 	else
@@ -159,13 +157,13 @@ static void watch_state(void *arg, enum etcd_watch_state st, const struct etcd_e
 	switch (st) {
 	case ETCD_WATCH_CREATED:
 	case ETCD_WATCH_RESUMED:
-		set_reachable(m, true, NULL);
+		estore_set_reachable(m, true, NULL);
 		break;
 	case ETCD_WATCH_LOST:
-		set_reachable(m, false, "watch lost: %s", err ? err->msg : "?");
+		estore_set_reachable(m, false, "watch lost: %s", err ? err->msg : "?");
 		break;
 	case ETCD_WATCH_FAILED:
-		set_reachable(m, false, "watch refused: %s", err ? err->msg : "?");
+		estore_set_reachable(m, false, "watch refused: %s", err ? err->msg : "?");
 		start_load(m); /* frees the watch, which is over */
 		break;
 	}
@@ -187,7 +185,7 @@ static void start_watch(struct mapper *m)
 
 	e->watch = etcd_watch(e->etcd, &req, err, sizeof(err));
 	if (!e->watch) {
-		set_reachable(m, false, "watch: %s", err);
+		estore_set_reachable(m, false, "watch: %s", err);
 		ev_timer_again(m->loop, &e->retry_w);
 	}
 }
@@ -204,13 +202,13 @@ static void load_cb(void *arg, const struct etcd_error *err, const struct etcd_r
 	int rc;
 
 	if (err->kind != ETCD_OK) {
-		set_reachable(m, false, "reading %s: %s: %s", e->prefix, etcd_err_name(err->kind),
-			      err->msg);
+		estore_set_reachable(m, false, "reading %s: %s: %s", e->prefix,
+				     etcd_err_name(err->kind), err->msg);
 		e->loading = false;
 		ev_timer_again(m->loop, &e->retry_w); /* start over, at a new revision */
 		return;
 	}
-	set_reachable(m, true, NULL);
+	estore_set_reachable(m, true, NULL);
 	if (!e->load_rev) {
 		e->load_rev = res->header.revision;
 		e->cluster_id = (int64_t)res->header.cluster_id;
@@ -228,8 +226,9 @@ static void load_cb(void *arg, const struct etcd_error *err, const struct etcd_r
 			presence(m, name, true, kv);
 			continue;
 		}
-		if (kind != ESTORE_KEY_MAPPING || !value_ok(m, &k, kv->value, kv->value_len, &mp)) {
-			if (!is_id_key(e, kv->key, kv->key_len))
+		if (kind != ESTORE_KEY_MAPPING ||
+		    !estore_value_ok(m, &k, kv->value, kv->value_len, &mp)) {
+			if (!estore_is_id_key(e, kv->key, kv->key_len))
 				e->stats.bad_values++;
 			continue;
 		}
@@ -263,7 +262,7 @@ static void load_cb(void *arg, const struct etcd_error *err, const struct etcd_r
 	    (rc = store_commit(&m->store, txn)) < 0)
 		goto fail;
 	e->rev = e->load_rev;
-	landing_release(e);
+	estore_landing_release(e);
 	e->loading = false;
 	e->ready = true;
 	e->why[0] = '\0';
@@ -313,8 +312,8 @@ static void id_cb(void *arg, const struct etcd_error *err, const struct etcd_txn
 	uint8_t b[8];
 
 	if (err->kind != ETCD_OK) {
-		set_reachable(m, false, "reading %sid: %s: %s", e->prefix,
-			      etcd_err_name(err->kind), err->msg);
+		estore_set_reachable(m, false, "reading %sid: %s: %s", e->prefix,
+				     etcd_err_name(err->kind), err->msg);
 		e->loading = false;
 		ev_timer_again(m->loop, &e->retry_w);
 		return;
@@ -324,10 +323,10 @@ static void id_cb(void *arg, const struct etcd_error *err, const struct etcd_txn
 		kv = &res->responses[0].range.kvs[0];
 	if (res->succeeded) {
 		e->directory = e->new_directory;
-	} else if (kv && kv->value_len == 16 && hex_bytes(kv->value, 8, b)) {
+	} else if (kv && kv->value_len == 16 && estore_hex_bytes(kv->value, 8, b)) {
 		e->directory = ila_get_be64(b);
 	} else {
-		set_reachable(m, false, "%sid: not 16 hexadecimal digits", e->prefix);
+		estore_set_reachable(m, false, "%sid: not 16 hexadecimal digits", e->prefix);
 		e->loading = false;
 		ev_timer_again(m->loop, &e->retry_w);
 		return;
@@ -435,12 +434,12 @@ int estore_start(struct mapper *m, char *err, size_t errlen)
 		return -EINVAL;
 	ev_timer_init(&e->retry_w, retry_cb, 0., 1.);
 	e->retry_w.data = m;
-	ev_timer_init(&e->pres_w, presence_flush, 0., 0.);
+	ev_timer_init(&e->pres_w, estore_presence_flush, 0., 0.);
 	e->pres_w.data = m;
-	ev_timer_init(&e->lease_w, lease_tick, 0., cf->etcd_lease_s / 3.);
+	ev_timer_init(&e->lease_w, estore_lease_tick, 0., cf->etcd_lease_s / 3.);
 	e->lease_w.data = m;
 	ev_timer_again(m->loop, &e->lease_w);
-	lease_tick(m->loop, &e->lease_w, 0);
+	estore_lease_tick(m->loop, &e->lease_w, 0);
 	start_load(m);
 	return 0;
 }
@@ -459,5 +458,5 @@ void estore_stop(struct mapper *m)
 	e->watch = NULL;
 	etcd_free(e->etcd); /* pending commits end as failed, their outcome posted */
 	e->etcd = NULL;
-	landing_free(e);
+	estore_landing_free(e);
 }

@@ -54,7 +54,7 @@ static int hexval(uint8_t c)
 	return -1;
 }
 
-bool hex_bytes(const uint8_t *s, size_t nbytes, uint8_t *out)
+bool estore_hex_bytes(const uint8_t *s, size_t nbytes, uint8_t *out)
 {
 	for (size_t i = 0; i < nbytes; i++) {
 		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
@@ -93,7 +93,7 @@ int estore_parse_key(const struct estore *e, const uint8_t *key, size_t len, str
 	    key[12] != '-')
 		return ESTORE_KEY_OTHER;
 	memset(k, 0, sizeof(*k));
-	if (!hex_bytes(key + 2, 4, k->b))
+	if (!estore_hex_bytes(key + 2, 4, k->b))
 		return ESTORE_KEY_OTHER;
 	if (key[11] == '6' && len == 13 + 32)
 		k->b[4] = 6;
@@ -101,20 +101,20 @@ int estore_parse_key(const struct estore *e, const uint8_t *key, size_t len, str
 		k->b[4] = 4;
 	else
 		return ESTORE_KEY_OTHER;
-	if (!hex_bytes(key + 13, k->b[4] == 4 ? 4 : 16, k->b + 5))
+	if (!estore_hex_bytes(key + 13, k->b[4] == 4 ? 4 : 16, k->b + 5))
 		return ESTORE_KEY_OTHER;
 	return ESTORE_KEY_MAPPING;
 }
 
 /* PREFIX "id": the directory's id, read apart (not a value that failed). */
-bool is_id_key(const struct estore *e, const uint8_t *key, size_t len)
+bool estore_is_id_key(const struct estore *e, const uint8_t *key, size_t len)
 {
 	return len == e->plen + 2 && memcmp(key, e->prefix, e->plen) == 0 &&
 	       memcmp(key + e->plen, "id", 2) == 0;
 }
 
 /* A value from etcd crosses a trust boundary: checked like a record. */
-bool value_ok(const struct mapper *m, const struct store_key *k, const void *v,
+bool estore_value_ok(const struct mapper *m, const struct store_key *k, const void *v,
 		     size_t len, struct mapping *mp)
 {
 	memset(mp, 0, sizeof(*mp));

@@ -22,7 +22,8 @@ static void lease_cb(void *arg, const struct etcd_error *err, const struct etcd_
 
 	e->lease_pending = false;
 	if (err->kind == ETCD_OK || err->kind == ETCD_ERR_LEASE_GONE)
-		set_reachable(m, true, NULL); /* a member answered: the keepalive is the heartbeat */
+		/* a member answered: the keepalive is the heartbeat */
+		estore_set_reachable(m, true, NULL);
 	if (err->kind == ETCD_ERR_LEASE_GONE) {
 		/* expired while unreachable: the other instances have failed
 		 * our nodes over; they keep their sessions and are announced
@@ -32,7 +33,7 @@ static void lease_cb(void *arg, const struct etcd_error *err, const struct etcd_
 		e->stats.lease_lost++;
 		e->lease = 0;
 	} else if (err->kind != ETCD_OK) {
-		set_reachable(m, false, "lease: %s: %s", etcd_err_name(err->kind), err->msg);
+		estore_set_reachable(m, false, "lease: %s: %s", etcd_err_name(err->kind), err->msg);
 		return;
 	} else if (!e->lease) {
 		e->lease = res->id;
@@ -44,7 +45,7 @@ static void lease_cb(void *arg, const struct etcd_error *err, const struct etcd_
 	}
 }
 
-void lease_tick(struct ev_loop *loop, ev_timer *w, int revents)
+void estore_lease_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mapper *m = w->data;
 	struct estore *e = &m->estore;
@@ -78,7 +79,8 @@ static void presence_cb(void *arg, const struct etcd_error *err,
 
 	(void)res;
 	if (err->kind != ETCD_OK)
-		set_reachable(m, false, "presence: %s: %s", etcd_err_name(err->kind), err->msg);
+		estore_set_reachable(m, false, "presence: %s: %s", etcd_err_name(err->kind),
+				     err->msg);
 }
 
 /*
@@ -226,7 +228,7 @@ static void presence_add(struct pres_txn *t, struct mapper *m, int node, uint8_t
 	t->fail[i] = (struct etcd_op){ .type = ETCD_OP_RANGE, .key = key, .key_len = (size_t)n };
 }
 
-void presence_flush(struct ev_loop *loop, ev_timer *w, int revents)
+void estore_presence_flush(struct ev_loop *loop, ev_timer *w, int revents)
 {
 	struct mapper *m = w->data;
 	struct estore *e = &m->estore;

@@ -10,7 +10,7 @@
 #include "mapper.h"
 #include "etcdstore_priv.h"
 
-void set_reachable(struct mapper *m, bool ok, const char *fmt, ...)
+void estore_set_reachable(struct mapper *m, bool ok, const char *fmt, ...)
 {
 	struct estore *e = &m->estore;
 	char why[sizeof(e->why)] = "";

@@ -80,7 +80,7 @@ bool estore_busy(const struct mapper *m, const struct store_key *k)
 }
 
 /* Lets go of the keys of the answered transactions the copy has reached. */
-void landing_release(struct estore *e)
+void estore_landing_release(struct estore *e)
 {
 	struct estore_landing **pp = &e->landing, *l;
 
@@ -115,7 +115,7 @@ static void landing_add(struct estore *e, const struct store_key *keys, size_t n
 	e->landing_tail = &l->next;
 }
 
-void landing_free(struct estore *e)
+void estore_landing_free(struct estore *e)
 {
 	struct estore_landing *l;
 
@@ -178,7 +178,7 @@ static void txn_cb(void *arg, const struct etcd_error *err, const struct etcd_tx
 		o = ESTORE_COMMITTED;
 		if (res->header.revision > c->rev)
 			c->rev = res->header.revision;
-		set_reachable(c->m, true, NULL);
+		estore_set_reachable(c->m, true, NULL);
 	} else if (err->kind == ETCD_OK) {
 		o = ESTORE_CONFLICT;
 		e->stats.txn_conflicts++;
@@ -189,8 +189,8 @@ static void txn_cb(void *arg, const struct etcd_error *err, const struct etcd_tx
 		if (err->kind == ETCD_ERR_OUTCOME_UNKNOWN)
 			e->stats.txn_unknown++;
 		e->stats.txn_failures++;
-		set_reachable(c->m, err->kind == ETCD_ERR_ETCD, "commit: %s: %s",
-			      etcd_err_name(err->kind), err->msg);
+		estore_set_reachable(c->m, err->kind == ETCD_ERR_ETCD, "commit: %s: %s",
+				     etcd_err_name(err->kind), err->msg);
 	}
 	memset(c->outcome + t->first, o, t->n);
 	/* committed or not, the keys are decided again only on a copy that
