@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* ila-mapper/etcdstore.c: the etcd store (doc/etcd.md): the local copy read
- * at a revision and followed by a watch, conditional transactions for what
- * the directory decided, the instance's lease and the nodes' presence keys. */
+/* store etcd (doc/etcd.md): the local copy read at a revision, followed by a watch; start, stop. */
 #include "config.h"
 
 #include <ctype.h>
@@ -18,169 +16,9 @@
 #include "log.h"
 #include "mapper.h"
 #include "util.h"
+#include "etcdstore_priv.h"
 
-/* a table that cannot grow stays as it was; the add says it failed */
-static bool hash_oom;
-#define HASH_NONFATAL_OOM 1
-#define uthash_nonfatal_oom(obj) (hash_oom = true)
-#include <uthash.h>
-
-#define POS_SHIFT 16 /* a journal position: revision << 16 | index in the revision */
 #define LOAD_PAGE 2048
-#define PRESENCE_LEFT "left"
-
-static const char hexd[] = "0123456789abcdef";
-
-uint64_t estore_pos(int64_t rev, unsigned idx)
-{
-	return ((uint64_t)rev << POS_SHIFT) | (idx & 0xffff);
-}
-
-int64_t estore_pos_rev(uint64_t pos)
-{
-	return (int64_t)(pos >> POS_SHIFT);
-}
-
-/* PREFIX m/VVVVVVVV/6-AAAA... (32 hex) or /4-AAAAAAAA */
-size_t estore_key(const struct estore *e, const struct store_key *k, char *buf)
-{
-	size_t n = e->plen, alen = k->b[4] == 4 ? 4 : 16;
-
-	memcpy(buf, e->prefix, n);
-	buf[n++] = 'm';
-	buf[n++] = '/';
-	for (int i = 0; i < 4; i++) {
-		buf[n++] = hexd[k->b[i] >> 4];
-		buf[n++] = hexd[k->b[i] & 15];
-	}
-	buf[n++] = '/';
-	buf[n++] = k->b[4] == 4 ? '4' : '6';
-	buf[n++] = '-';
-	for (size_t i = 0; i < alen; i++) {
-		buf[n++] = hexd[k->b[5 + i] >> 4];
-		buf[n++] = hexd[k->b[5 + i] & 15];
-	}
-	buf[n] = '\0';
-	return n;
-}
-
-static int hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-static bool hex_bytes(const uint8_t *s, size_t nbytes, uint8_t *out)
-{
-	for (size_t i = 0; i < nbytes; i++) {
-		int hi = hexval(s[2 * i]), lo = hexval(s[2 * i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return false;
-		out[i] = (uint8_t)(hi << 4 | lo);
-	}
-	return true;
-}
-
-/*
- * A key under the prefix: ESTORE_KEY_MAPPING (k filled), ESTORE_KEY_NODE
- * (name filled, a configured node's name is not checked here), or
- * ESTORE_KEY_OTHER for anything else.
- */
-int estore_parse_key(const struct estore *e, const uint8_t *key, size_t len, struct store_key *k,
-		     char *name, size_t namelen)
-{
-	if (len < e->plen + 2 || memcmp(key, e->prefix, e->plen) != 0)
-		return ESTORE_KEY_OTHER;
-	key += e->plen;
-	len -= e->plen;
-	if (key[0] == 'n' && key[1] == '/') {
-		if (len - 2 == 0 || len - 2 >= namelen)
-			return ESTORE_KEY_OTHER;
-		for (size_t i = 2; i < len; i++) {
-			if (!isgraph(key[i]))
-				return ESTORE_KEY_OTHER;
-		}
-		memcpy(name, key + 2, len - 2);
-		name[len - 2] = '\0';
-		return ESTORE_KEY_NODE;
-	}
-	if (key[0] != 'm' || key[1] != '/' || len < 2 + 8 + 1 + 2 || key[10] != '/' ||
-	    key[12] != '-')
-		return ESTORE_KEY_OTHER;
-	memset(k, 0, sizeof(*k));
-	if (!hex_bytes(key + 2, 4, k->b))
-		return ESTORE_KEY_OTHER;
-	if (key[11] == '6' && len == 13 + 32)
-		k->b[4] = 6;
-	else if (key[11] == '4' && len == 13 + 8)
-		k->b[4] = 4;
-	else
-		return ESTORE_KEY_OTHER;
-	if (!hex_bytes(key + 13, k->b[4] == 4 ? 4 : 16, k->b + 5))
-		return ESTORE_KEY_OTHER;
-	return ESTORE_KEY_MAPPING;
-}
-
-/* PREFIX "id": the directory's id, read apart (not a value that failed). */
-static bool is_id_key(const struct estore *e, const uint8_t *key, size_t len)
-{
-	return len == e->plen + 2 && memcmp(key, e->prefix, e->plen) == 0 &&
-	       memcmp(key + e->plen, "id", 2) == 0;
-}
-
-/* A value from etcd crosses a trust boundary: checked like a record. */
-static bool value_ok(const struct mapper *m, const struct store_key *k, const void *v,
-		     size_t len, struct mapping *mp)
-{
-	memset(mp, 0, sizeof(*mp));
-	if (store_value_decode(v, len, mp) < 0)
-		return false;
-	store_key_to_record(k, &mp->rec);
-	if (mp->rec.state > ILA_STATE_MAX || !mapper_vn(m, mp->rec.vn))
-		return false;
-	for (const char *c = mp->rec.node; *c; c++) {
-		if (!isgraph((unsigned char)*c))
-			return false;
-	}
-	for (const char *c = mp->standby_node; *c; c++) {
-		if (!isgraph((unsigned char)*c))
-			return false;
-	}
-	return true;
-}
-
-static void set_reachable(struct mapper *m, bool ok, const char *fmt, ...) ILA_PRINTF(3, 4);
-
-static void set_reachable(struct mapper *m, bool ok, const char *fmt, ...)
-{
-	struct estore *e = &m->estore;
-	char why[sizeof(e->why)] = "";
-
-	if (fmt) {
-		va_list ap;
-
-		va_start(ap, fmt);
-		vsnprintf(why, sizeof(why), fmt, ap);
-		va_end(ap);
-	}
-	if (ok && !e->reachable)
-		log_notice("etcd: reachable again");
-	else if (!ok && (e->reachable || strcmp(why, e->why) != 0))
-		log_err("etcd: %s", why);
-	if (!ok && e->reachable)
-		e->unreachable_since_ms = mapper_now_ms();
-	if (ok)
-		e->cut = false;
-	e->reachable = ok;
-	if (!ok)
-		snprintf(e->why, sizeof(e->why), "%s", why);
-	else if (e->ready)
-		e->why[0] = '\0';
-}
 
 /* ---- the copy: applying what the watch brings ---- */
 
@@ -236,7 +74,7 @@ static int apply_events(struct mapper *m, const struct etcd_event *evs, size_t n
 			continue;
 		}
 		if (kind != ESTORE_KEY_MAPPING) {
-			if (!is_id_key(e, ev->kv.key, ev->kv.key_len))
+			if (!estore_is_id_key(e, ev->kv.key, ev->kv.key_len))
 				e->stats.bad_values++;
 			continue;
 		}
@@ -249,7 +87,7 @@ static int apply_events(struct mapper *m, const struct etcd_event *evs, size_t n
 				mapper_changes_vn(c, old.rec.vn);
 			continue;
 		}
-		if (!value_ok(m, &k, ev->kv.value, ev->kv.value_len, &nm)) {
+		if (!estore_value_ok(m, &k, ev->kv.value, ev->kv.value_len, &nm)) {
 			e->stats.bad_values++;
 			log_warn("etcd: a value under %s at revision %lld does not decode: ignored",
 				 e->prefix, (long long)rev);
@@ -271,7 +109,6 @@ fail:
 }
 
 static void start_load(struct mapper *m);
-static void landing_release(struct estore *e);
 
 static void watch_events(void *arg, int64_t revision, const struct etcd_event *evs, size_t n)
 {
@@ -290,8 +127,8 @@ static void watch_events(void *arg, int64_t revision, const struct etcd_event *e
 	}
 	if (revision > e->rev)
 		e->rev = revision;
-	landing_release(e);
-	set_reachable(m, true, NULL);
+	estore_landing_release(e);
+	estore_set_reachable(m, true, NULL);
 	if (c.nvns || c.nmoved)
 		mapper_changes_post(m, &c);
 	else
@@ -320,13 +157,13 @@ static void watch_state(void *arg, enum etcd_watch_state st, const struct etcd_e
 	switch (st) {
 	case ETCD_WATCH_CREATED:
 	case ETCD_WATCH_RESUMED:
-		set_reachable(m, true, NULL);
+		estore_set_reachable(m, true, NULL);
 		break;
 	case ETCD_WATCH_LOST:
-		set_reachable(m, false, "watch lost: %s", err ? err->msg : "?");
+		estore_set_reachable(m, false, "watch lost: %s", err ? err->msg : "?");
 		break;
 	case ETCD_WATCH_FAILED:
-		set_reachable(m, false, "watch refused: %s", err ? err->msg : "?");
+		estore_set_reachable(m, false, "watch refused: %s", err ? err->msg : "?");
 		start_load(m); /* frees the watch, which is over */
 		break;
 	}
@@ -348,7 +185,7 @@ static void start_watch(struct mapper *m)
 
 	e->watch = etcd_watch(e->etcd, &req, err, sizeof(err));
 	if (!e->watch) {
-		set_reachable(m, false, "watch: %s", err);
+		estore_set_reachable(m, false, "watch: %s", err);
 		ev_timer_again(m->loop, &e->retry_w);
 	}
 }
@@ -365,13 +202,13 @@ static void load_cb(void *arg, const struct etcd_error *err, const struct etcd_r
 	int rc;
 
 	if (err->kind != ETCD_OK) {
-		set_reachable(m, false, "reading %s: %s: %s", e->prefix, etcd_err_name(err->kind),
-			      err->msg);
+		estore_set_reachable(m, false, "reading %s: %s: %s", e->prefix,
+				     etcd_err_name(err->kind), err->msg);
 		e->loading = false;
 		ev_timer_again(m->loop, &e->retry_w); /* start over, at a new revision */
 		return;
 	}
-	set_reachable(m, true, NULL);
+	estore_set_reachable(m, true, NULL);
 	if (!e->load_rev) {
 		e->load_rev = res->header.revision;
 		e->cluster_id = (int64_t)res->header.cluster_id;
@@ -389,8 +226,9 @@ static void load_cb(void *arg, const struct etcd_error *err, const struct etcd_r
 			presence(m, name, true, kv);
 			continue;
 		}
-		if (kind != ESTORE_KEY_MAPPING || !value_ok(m, &k, kv->value, kv->value_len, &mp)) {
-			if (!is_id_key(e, kv->key, kv->key_len))
+		if (kind != ESTORE_KEY_MAPPING ||
+		    !estore_value_ok(m, &k, kv->value, kv->value_len, &mp)) {
+			if (!estore_is_id_key(e, kv->key, kv->key_len))
 				e->stats.bad_values++;
 			continue;
 		}
@@ -424,7 +262,7 @@ static void load_cb(void *arg, const struct etcd_error *err, const struct etcd_r
 	    (rc = store_commit(&m->store, txn)) < 0)
 		goto fail;
 	e->rev = e->load_rev;
-	landing_release(e);
+	estore_landing_release(e);
 	e->loading = false;
 	e->ready = true;
 	e->why[0] = '\0';
@@ -474,8 +312,8 @@ static void id_cb(void *arg, const struct etcd_error *err, const struct etcd_txn
 	uint8_t b[8];
 
 	if (err->kind != ETCD_OK) {
-		set_reachable(m, false, "reading %sid: %s: %s", e->prefix,
-			      etcd_err_name(err->kind), err->msg);
+		estore_set_reachable(m, false, "reading %sid: %s: %s", e->prefix,
+				     etcd_err_name(err->kind), err->msg);
 		e->loading = false;
 		ev_timer_again(m->loop, &e->retry_w);
 		return;
@@ -485,10 +323,10 @@ static void id_cb(void *arg, const struct etcd_error *err, const struct etcd_txn
 		kv = &res->responses[0].range.kvs[0];
 	if (res->succeeded) {
 		e->directory = e->new_directory;
-	} else if (kv && kv->value_len == 16 && hex_bytes(kv->value, 8, b)) {
+	} else if (kv && kv->value_len == 16 && estore_hex_bytes(kv->value, 8, b)) {
 		e->directory = ila_get_be64(b);
 	} else {
-		set_reachable(m, false, "%sid: not 16 hexadecimal digits", e->prefix);
+		estore_set_reachable(m, false, "%sid: not 16 hexadecimal digits", e->prefix);
 		e->loading = false;
 		ev_timer_again(m->loop, &e->retry_w);
 		return;
@@ -563,553 +401,6 @@ static void retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
 		start_watch(m);
 }
 
-/* ---- the lease and the nodes' presence keys ---- */
-
-static void presence_put(struct mapper *m, int node, bool left);
-
-static void lease_cb(void *arg, const struct etcd_error *err, const struct etcd_lease_result *res)
-{
-	struct mapper *m = arg;
-	struct estore *e = &m->estore;
-
-	e->lease_pending = false;
-	if (err->kind == ETCD_OK || err->kind == ETCD_ERR_LEASE_GONE)
-		set_reachable(m, true, NULL); /* a member answered: the keepalive is the heartbeat */
-	if (err->kind == ETCD_ERR_LEASE_GONE) {
-		/* expired while unreachable: the other instances have failed
-		 * our nodes over; they keep their sessions and are announced
-		 * again under a new lease */
-		log_err("etcd: lease %llx lost: taking a new one",
-			(unsigned long long)e->lease);
-		e->stats.lease_lost++;
-		e->lease = 0;
-	} else if (err->kind != ETCD_OK) {
-		set_reachable(m, false, "lease: %s: %s", etcd_err_name(err->kind), err->msg);
-		return;
-	} else if (!e->lease) {
-		e->lease = res->id;
-		e->stats.lease_grants++;
-		for (unsigned i = 0; i < m->conf->n_nodes; i++) {
-			if (e->mine[i])
-				presence_put(m, (int)i, false);
-		}
-	}
-}
-
-static void lease_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mapper *m = w->data;
-	struct estore *e = &m->estore;
-	int rc;
-
-	(void)loop, (void)revents;
-	/* cut off for a lease's time: the other instances have failed this
-	 * one's nodes over; they are told to go where etcd is reachable */
-	if (!e->reachable && !e->cut &&
-	    mapper_now_ms() - e->unreachable_since_ms >= m->conf->etcd_lease_s * 1000ull) {
-		struct mapper_ev ev = { .type = MAPPER_EV_STORE_LOST };
-
-		e->cut = true;
-		log_err("etcd: unreachable for %u s (%s): sending the nodes to other mappers",
-			m->conf->etcd_lease_s, e->why);
-		mapper_post(m, &ev);
-	}
-	if (e->lease_pending)
-		return;
-	if (e->lease)
-		rc = etcd_lease_keepalive(e->etcd, e->lease, lease_cb, m);
-	else
-		rc = etcd_lease_grant(e->etcd, m->conf->etcd_lease_s, 0, lease_cb, m);
-	e->lease_pending = rc == 0;
-}
-
-static void presence_cb(void *arg, const struct etcd_error *err,
-			const struct etcd_txn_result *res)
-{
-	struct mapper *m = arg;
-
-	(void)res;
-	if (err->kind != ETCD_OK)
-		set_reachable(m, false, "presence: %s: %s", etcd_err_name(err->kind), err->msg);
-}
-
-/*
- * Presence keys are written in batches, once per loop iteration: nodes that
- * connect or leave together (an instance's restart, a rack's reboot) cost a
- * transaction per 64 keys instead of one each, and stay well below the
- * client's requests in flight. pres_todo holds the last wish per node.
- */
-enum { PRES_NONE, PRES_PUT, PRES_LEFT, PRES_DEL };
-
-struct pres_txn {
-	struct mapper *m;
-	size_t n;
-	bool again;	/* deletes: the keys found under this lease after a failed compare */
-	int nodes[ESTORE_OPS_PER_TXN];
-	struct etcd_compare cmp[ESTORE_OPS_PER_TXN];
-	struct etcd_op ops[ESTORE_OPS_PER_TXN];
-	struct etcd_op fail[ESTORE_OPS_PER_TXN]; /* deletes: read the keys back */
-	char keys[ESTORE_OPS_PER_TXN][ESTORE_KEY_MAX + ILA_CONF_NAME_MAX];
-};
-
-static void presence_schedule(struct mapper *m, double delay)
-{
-	struct estore *e = &m->estore;
-
-	if (!ev_is_active(&e->pres_w)) {
-		ev_timer_set(&e->pres_w, delay, 0.);
-		ev_timer_start(m->loop, &e->pres_w);
-	}
-}
-
-/* n/NODE deleted only while under this instance's lease: the node may be
- * elsewhere now. */
-static void presence_del_one(struct mapper *m, int node)
-{
-	struct estore *e = &m->estore;
-	char key[ESTORE_KEY_MAX + ILA_CONF_NAME_MAX];
-	int n = snprintf(key, sizeof(key), "%sn/%s", e->prefix, m->conf->nodes[node].name);
-	struct etcd_compare cmp = { .target = ETCD_CMP_LEASE, .result = ETCD_CMP_EQUAL,
-				    .key = (const uint8_t *)key, .key_len = (size_t)n,
-				    .number = e->lease };
-	struct etcd_op del = { .type = ETCD_OP_DELETE_RANGE, .key = (const uint8_t *)key,
-			       .key_len = (size_t)n };
-	struct etcd_txn_req req = { .compare = &cmp, .n_compare = 1, .success = &del,
-				    .n_success = 1 };
-
-	if (etcd_txn(e->etcd, &req, presence_cb, m) < 0 && e->pres_todo[node] == PRES_NONE) {
-		e->pres_todo[node] = PRES_DEL; /* the client is full: later */
-		presence_schedule(m, 0.05);
-	}
-}
-
-static void presence_add(struct pres_txn *t, struct mapper *m, int node, uint8_t todo);
-static void presence_send(struct mapper *m, struct pres_txn *t, bool del);
-
-static void presence_del_cb(void *arg, const struct etcd_error *err,
-			    const struct etcd_txn_result *res)
-{
-	struct pres_txn *t = arg, *t2;
-	struct mapper *m = t->m;
-
-	if (err->kind != ETCD_OK || res->succeeded) {
-		presence_cb(m, err, res);
-		free(t);
-		return;
-	}
-	/* some key is absent or under another lease (the node is elsewhere
-	 * now): the keys read back under this lease, in one more transaction */
-	if (!t->again && res->n_responses == t->n && (t2 = calloc(1, sizeof(*t2)))) {
-		t2->again = true;
-		for (size_t i = 0; i < t->n; i++) {
-			const struct etcd_op_result *r = &res->responses[i];
-
-			if (r->type == ETCD_OP_RANGE && r->range.n_kvs == 1 &&
-			    r->range.kvs[0].lease == m->estore.lease)
-				presence_add(t2, m, t->nodes[i], PRES_DEL);
-		}
-		if (t2->n)
-			presence_send(m, t2, true);
-		else
-			free(t2);
-	} else {
-		for (size_t i = 0; i < t->n; i++)
-			presence_del_one(m, t->nodes[i]);
-	}
-	free(t);
-}
-
-static void presence_put_cb(void *arg, const struct etcd_error *err,
-			    const struct etcd_txn_result *res)
-{
-	struct pres_txn *t = arg;
-
-	presence_cb(t->m, err, res);
-	free(t);
-}
-
-static void presence_send(struct mapper *m, struct pres_txn *t, bool del)
-{
-	struct estore *e = &m->estore;
-	struct etcd_txn_req req = { .compare = del ? t->cmp : NULL, .n_compare = del ? t->n : 0,
-				    .success = t->ops, .n_success = t->n,
-				    .failure = del ? t->fail : NULL, .n_failure = del ? t->n : 0 };
-
-	if (etcd_txn(e->etcd, &req, del ? presence_del_cb : presence_put_cb, t) == 0) {
-		if (del)
-			e->stats.presence_dels += t->n;
-		else
-			e->stats.presence_puts += t->n;
-		return;
-	}
-	/* the client is full: again shortly, unless a newer wish came */
-	for (size_t i = 0; i < t->n; i++) {
-		int node = t->nodes[i];
-
-		if (e->pres_todo[node] == PRES_NONE)
-			e->pres_todo[node] = del ? PRES_DEL : t->ops[i].lease ? PRES_PUT : PRES_LEFT;
-	}
-	free(t);
-	presence_schedule(m, 0.05);
-}
-
-/* One more key in the batch t. */
-static void presence_add(struct pres_txn *t, struct mapper *m, int node, uint8_t todo)
-{
-	struct estore *e = &m->estore;
-	bool del = todo == PRES_DEL;
-	const char *val = todo == PRES_LEFT ? PRESENCE_LEFT : e->instance;
-	size_t i = t->n++;
-	int n = snprintf(t->keys[i], sizeof(t->keys[0]), "%sn/%s", e->prefix,
-			 m->conf->nodes[node].name);
-	const uint8_t *key = (const uint8_t *)t->keys[i];
-
-	t->m = m;
-	t->nodes[i] = node;
-	t->ops[i] = (struct etcd_op){
-		.type = del ? ETCD_OP_DELETE_RANGE : ETCD_OP_PUT, .key = key, .key_len = (size_t)n,
-		.value = del ? NULL : (const uint8_t *)val, .value_len = del ? 0 : strlen(val),
-		.lease = todo == PRES_PUT ? e->lease : 0,
-	};
-	if (!del)
-		return;
-	t->cmp[i] = (struct etcd_compare){ .target = ETCD_CMP_LEASE, .result = ETCD_CMP_EQUAL,
-					   .key = key, .key_len = (size_t)n, .number = e->lease };
-	t->fail[i] = (struct etcd_op){ .type = ETCD_OP_RANGE, .key = key, .key_len = (size_t)n };
-}
-
-static void presence_flush(struct ev_loop *loop, ev_timer *w, int revents)
-{
-	struct mapper *m = w->data;
-	struct estore *e = &m->estore;
-	struct pres_txn *put = NULL, *del = NULL;
-
-	(void)loop, (void)revents;
-	for (unsigned i = 0; i < m->conf->n_nodes; i++) {
-		uint8_t todo = e->pres_todo[i];
-		bool is_del = todo == PRES_DEL;
-		struct pres_txn **tp = is_del ? &del : &put;
-
-		if (todo == PRES_NONE || (todo == PRES_PUT && !e->lease))
-			continue; /* a put without lease: written when the lease comes */
-		if (!*tp && !(*tp = calloc(1, sizeof(**tp)))) {
-			presence_schedule(m, 0.05);
-			continue;
-		}
-		e->pres_todo[i] = PRES_NONE;
-		presence_add(*tp, m, (int)i, todo);
-		if ((*tp)->n == ESTORE_OPS_PER_TXN) {
-			presence_send(m, *tp, is_del);
-			*tp = NULL;
-		}
-	}
-	if (put)
-		presence_send(m, put, false);
-	if (del)
-		presence_send(m, del, true);
-}
-
-/* n/NODE under this instance's lease (left: no lease, no failover). */
-static void presence_put(struct mapper *m, int node, bool left)
-{
-	struct estore *e = &m->estore;
-
-	if (!left && !e->lease)
-		return; /* written when the lease comes */
-	e->pres_todo[node] = left ? PRES_LEFT : PRES_PUT;
-	presence_schedule(m, 0.);
-}
-
-void estore_node_up(struct mapper *m, int node)
-{
-	if (node < 0 || (unsigned)node >= m->conf->n_nodes)
-		return;
-	m->estore.mine[node] = true;
-	presence_put(m, node, false);
-}
-
-/* The node's last session here closed: failed deletes its key (the
- * instances fail it over), otherwise it is marked as gone on purpose. */
-void estore_node_down(struct mapper *m, int node, bool failed)
-{
-	struct estore *e = &m->estore;
-
-	if (node < 0 || (unsigned)node >= m->conf->n_nodes || !e->mine[node])
-		return;
-	e->mine[node] = false;
-	if (!failed) {
-		presence_put(m, node, true);
-		return;
-	}
-	e->pres_todo[node] = PRES_DEL;
-	presence_schedule(m, 0.);
-}
-
-bool estore_usable(const struct mapper *m)
-{
-	return m->estore.ready && !m->estore.cut;
-}
-
-bool estore_present(const struct mapper *m, int node)
-{
-	return node >= 0 && (unsigned)node < m->conf->n_nodes && m->estore.present[node];
-}
-
-/* ---- keys in flight: written, not yet back in the copy ---- */
-
-struct estore_busy_key {
-	struct store_key k;
-	uint32_t count; /* transactions holding the key */
-	UT_hash_handle hh;
-};
-
-/* The keys of one answered transaction, held until the copy reaches rev. */
-struct estore_landing {
-	struct estore_landing *next;
-	int64_t rev;
-	size_t n;
-	struct store_key keys[ESTORE_OPS_PER_TXN];
-};
-
-static struct estore_busy_key *busy_find(const struct estore_keyset *s, const struct store_key *k)
-{
-	struct estore_busy_key *b = NULL;
-
-	HASH_FIND(hh, s->keys, k->b, STORE_KEY_LEN, b);
-	return b;
-}
-
-/* Without memory the key is not held: a decision on it then meets a
- * conflict at worst, the compare keeps it right. */
-static void busy_add(struct estore_keyset *s, const struct store_key *k)
-{
-	struct estore_busy_key *b = busy_find(s, k);
-
-	if (b) {
-		b->count++;
-		return;
-	}
-	if (!(b = calloc(1, sizeof(*b))))
-		return;
-	b->k = *k;
-	b->count = 1;
-	hash_oom = false;
-	HASH_ADD(hh, s->keys, k.b, STORE_KEY_LEN, b);
-	if (hash_oom) {
-		free(b);
-		return;
-	}
-	s->n++;
-}
-
-static void busy_del(struct estore_keyset *s, const struct store_key *k)
-{
-	struct estore_busy_key *b = busy_find(s, k);
-
-	if (!b || --b->count)
-		return;
-	HASH_DEL(s->keys, b);
-	free(b);
-	s->n--;
-}
-
-bool estore_busy(const struct mapper *m, const struct store_key *k)
-{
-	return busy_find(&m->estore.busy, k) != NULL;
-}
-
-/* Lets go of the keys of the answered transactions the copy has reached. */
-static void landing_release(struct estore *e)
-{
-	struct estore_landing **pp = &e->landing, *l;
-
-	while ((l = *pp)) {
-		if (l->rev > e->rev) {
-			pp = &l->next;
-			continue;
-		}
-		*pp = l->next;
-		for (size_t i = 0; i < l->n; i++)
-			busy_del(&e->busy, &l->keys[i]);
-		free(l);
-	}
-	e->landing_tail = pp;
-}
-
-/* An answered transaction's keys stay busy until the copy has rev. */
-static void landing_add(struct estore *e, const struct store_key *keys, size_t n, int64_t rev)
-{
-	struct estore_landing *l = rev > e->rev ? malloc(sizeof(*l)) : NULL;
-
-	if (!l) {
-		for (size_t i = 0; i < n; i++)
-			busy_del(&e->busy, &keys[i]);
-		return;
-	}
-	l->next = NULL;
-	l->rev = rev;
-	l->n = n;
-	memcpy(l->keys, keys, n * sizeof(*keys));
-	*e->landing_tail = l;
-	e->landing_tail = &l->next;
-}
-
-static void landing_free(struct estore *e)
-{
-	struct estore_landing *l;
-
-	while ((l = e->landing)) {
-		e->landing = l->next;
-		free(l);
-	}
-	e->landing_tail = &e->landing;
-	struct estore_busy_key *b, *tmp;
-
-	HASH_ITER(hh, e->busy.keys, b, tmp) {
-		HASH_DEL(e->busy.keys, b);
-		free(b);
-	}
-	memset(&e->busy, 0, sizeof(e->busy));
-}
-
-/* ---- commits ---- */
-
-struct ecommit {
-	struct mapper *m;
-	void *token;
-	uint8_t *outcome;	/* per recorded change */
-	size_t nops;
-	unsigned txns_left;
-	int64_t rev;		/* highest revision committed */
-};
-
-struct etx {
-	struct ecommit *c;
-	size_t first, n;
-	struct etcd_compare cmp[ESTORE_OPS_PER_TXN];
-	struct etcd_op ops[ESTORE_OPS_PER_TXN];
-	struct store_key skeys[ESTORE_OPS_PER_TXN];
-	char keys[ESTORE_OPS_PER_TXN][ESTORE_KEY_MAX];
-	uint8_t vals[ESTORE_OPS_PER_TXN][STORE_VALUE_MAX];
-};
-
-static void commit_done(struct ecommit *c)
-{
-	struct mapper_ev ev = { .type = MAPPER_EV_COMMITTED, .token = c->token,
-				.outcome = c->outcome, .noutcome = c->nops, .rev = c->rev };
-
-	mapper_post(c->m, &ev); /* takes the outcomes */
-	free(c);
-}
-
-static void txn_cb(void *arg, const struct etcd_error *err, const struct etcd_txn_result *res)
-{
-	struct etx *t = arg;
-	struct ecommit *c = t->c;
-	struct estore *e = &c->m->estore;
-	uint8_t o;
-	int64_t rev = e->seen_rev;
-
-	e->inflight--;
-	if (err->kind == ETCD_OK && res->header.revision > e->seen_rev)
-		e->seen_rev = rev = res->header.revision;
-	if (err->kind == ETCD_OK && res->succeeded) {
-		o = ESTORE_COMMITTED;
-		if (res->header.revision > c->rev)
-			c->rev = res->header.revision;
-		set_reachable(c->m, true, NULL);
-	} else if (err->kind == ETCD_OK) {
-		o = ESTORE_CONFLICT;
-		e->stats.txn_conflicts++;
-		if (res->header.revision > c->rev)
-			c->rev = res->header.revision; /* the copy must get there first */
-	} else {
-		o = ESTORE_FAILED;
-		if (err->kind == ETCD_ERR_OUTCOME_UNKNOWN)
-			e->stats.txn_unknown++;
-		e->stats.txn_failures++;
-		set_reachable(c->m, err->kind == ETCD_ERR_ETCD, "commit: %s: %s",
-			      etcd_err_name(err->kind), err->msg);
-	}
-	memset(c->outcome + t->first, o, t->n);
-	/* committed or not, the keys are decided again only on a copy that
-	 * holds the answer's revision (a failed one: the last seen) */
-	landing_add(e, t->skeys, t->n, err->kind == ETCD_OK ? res->header.revision : rev);
-	free(t);
-	if (--c->txns_left == 0)
-		commit_done(c);
-}
-
-int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, void *token)
-{
-	struct estore *e = &m->estore;
-	struct ecommit *c = calloc(1, sizeof(*c));
-
-	if (!c || !(c->outcome = malloc(nops ? nops : 1))) {
-		free(c);
-		return -ENOMEM;
-	}
-	c->m = m;
-	c->token = token;
-	c->nops = nops;
-	memset(c->outcome, ESTORE_FAILED, nops);
-	c->txns_left = 1; /* held while sending */
-	for (size_t first = 0; first < nops; first += ESTORE_OPS_PER_TXN) {
-		struct etx *t = calloc(1, sizeof(*t));
-		size_t n = nops - first < ESTORE_OPS_PER_TXN ? nops - first : ESTORE_OPS_PER_TXN;
-
-		if (!t)
-			break; /* what is left stays failed */
-		t->c = c;
-		t->first = first;
-		t->n = n;
-		for (size_t i = 0; i < n; i++) {
-			const struct store_op *op = &ops[first + i];
-			size_t kl = estore_key(e, &op->key, t->keys[i]);
-
-			t->skeys[i] = op->key;
-			t->cmp[i] = (struct etcd_compare){
-				.target = op->expect_rev ? ETCD_CMP_MOD : ETCD_CMP_CREATE,
-				.result = ETCD_CMP_EQUAL,
-				.key = (const uint8_t *)t->keys[i], .key_len = kl,
-				.number = op->expect_rev ? estore_pos_rev(op->expect_rev) : 0,
-			};
-			t->ops[i] = (struct etcd_op){
-				.type = op->del ? ETCD_OP_DELETE_RANGE : ETCD_OP_PUT,
-				.key = (const uint8_t *)t->keys[i], .key_len = kl,
-			};
-			if (!op->del) {
-				t->ops[i].value = t->vals[i];
-				t->ops[i].value_len = store_value_encode(&op->m, t->vals[i]);
-			}
-		}
-		struct etcd_txn_req req = { .compare = t->cmp, .n_compare = n,
-					    .success = t->ops, .n_success = n };
-
-		c->txns_left++;
-		e->stats.txns++;
-		for (size_t i = 0; i < n; i++)
-			busy_add(&e->busy, &t->skeys[i]);
-		if (etcd_txn(e->etcd, &req, txn_cb, t) < 0) {
-			for (size_t i = 0; i < n; i++)
-				busy_del(&e->busy, &t->skeys[i]);
-			c->txns_left--;
-			e->stats.txn_failures++;
-			free(t);
-			continue;
-		}
-		e->inflight++;
-	}
-	if (--c->txns_left == 0)
-		commit_done(c);
-	return 0;
-}
-
-bool estore_caught_up(const struct mapper *m, int64_t rev)
-{
-	return m->estore.ready && m->estore.rev >= rev;
-}
-
 /* ---- start and stop ---- */
 
 int estore_start(struct mapper *m, char *err, size_t errlen)
@@ -1143,12 +434,12 @@ int estore_start(struct mapper *m, char *err, size_t errlen)
 		return -EINVAL;
 	ev_timer_init(&e->retry_w, retry_cb, 0., 1.);
 	e->retry_w.data = m;
-	ev_timer_init(&e->pres_w, presence_flush, 0., 0.);
+	ev_timer_init(&e->pres_w, estore_presence_flush, 0., 0.);
 	e->pres_w.data = m;
-	ev_timer_init(&e->lease_w, lease_tick, 0., cf->etcd_lease_s / 3.);
+	ev_timer_init(&e->lease_w, estore_lease_tick, 0., cf->etcd_lease_s / 3.);
 	e->lease_w.data = m;
 	ev_timer_again(m->loop, &e->lease_w);
-	lease_tick(m->loop, &e->lease_w, 0);
+	estore_lease_tick(m->loop, &e->lease_w, 0);
 	start_load(m);
 	return 0;
 }
@@ -1167,5 +458,5 @@ void estore_stop(struct mapper *m)
 	e->watch = NULL;
 	etcd_free(e->etcd); /* pending commits end as failed, their outcome posted */
 	e->etcd = NULL;
-	landing_free(e);
+	estore_landing_free(e);
 }

@@ -8,12 +8,22 @@
  *   show.c       the control socket's commands
  *   server.c     listeners, TLS handshake, reading frames, OPEN, keepalive
  *                and dead timers, dispatching the nodes' requests
- *   directory.c  registrations: ordering, damping, failover, expiry, group commit
+ *   directory_control.c  the operator's unfreeze and delete
+ *   directory.c  registrations queued, the group commit (LMDB, or decided
+ *                on the etcd copy), failover, the loop's commit hooks
+ *   directory_query.c    QUERY, with WATCH and RELEASE
+ *   directory_expiry.c   lifetimes and tombstones running out, freezes ending
+ *   directory_etcd.c     store etcd: writes sent as transactions, their outcomes
+ *   directory_ack.c      a request's answer: ACK, STATUS, ERROR
+ *   directory_rules.c    one record decided: rights, quotas, ordering, damping
  *   push.c       subscriptions: snapshot, journal replay, directed pushes
  *   watch.c      interests of on-demand nodes (QUERY WATCH), their pushes
  *   session.c    a session's state and output: queueing, writing, closing
- *   etcdstore.c  store etcd: the local copy followed by a watch, conditional
- *                transactions, the instance's lease and the nodes' presence
+ *   etcdstore.c  store etcd: the local copy read and followed by a watch
+ *   etcdstore_lease.c    the instance's lease and the nodes' presence keys
+ *   etcdstore_txn.c      conditional transactions, keys in flight
+ *   etcdstore_codec.c    keys, journal positions and values
+ *   etcdstore_reach.c    etcd reachable or not, and why
  *   event.c      the event queue, and the lines of `ilactl -M monitor`
  *   state.c      lookups: vns, record addresses; the clock
  *   store.c      the LMDB store: mappings and tombstones, journal, expiry
@@ -225,7 +235,7 @@ struct mapper {
 	bool push_memo_on;
 	ev_timer expiry_w;
 	ev_timer trim_w;
-	/* store etcd (directory.c): batches whose transactions are out, the
+	/* store etcd (directory*.c): batches whose transactions are out, the
 	 * revision the copy must reach after a conflict before the next batch
 	 * is decided, an expiry out, nodes whose failover must be tried again */
 	unsigned batches_out;
@@ -302,16 +312,19 @@ void directory_stop(struct mapper *m);
 /* Takes ownership of msg's records. */
 void directory_enqueue(struct mapper *m, struct session *s, struct ila_msg *msg);
 void directory_commit(struct mapper *m);
-void directory_query(struct mapper *m, struct session *s, const struct ila_msg *msg);
 /* A node's last session died without a goodbye: promote its standbys. */
 void directory_node_failed(struct mapper *m, int node);
 void directory_session_gone(struct mapper *m, struct session *s);
-/* store etcd: what the transactions of a write came to (MAPPER_EV_COMMITTED). */
+/* directory_query.c */
+void directory_query(struct mapper *m, struct session *s, const struct ila_msg *msg);
+/* directory_etcd.c: store etcd: what the transactions of a write came to
+ * (MAPPER_EV_COMMITTED). */
 void directory_committed(struct mapper *m, const struct mapper_ev *ev);
-/* Control: 0, -ENOENT, or -errno. */
+/* directory_control.c: 0, -ENOENT, or -errno. */
 int directory_unfreeze(struct mapper *m, const struct ila_record *key);
 int directory_delete(struct mapper *m, const struct ila_record *key);
-/* Finds the vn of a bare address (first vn whose prefix holds it). */
+/* directory_rules.c: finds the vn of a bare address (first vn whose prefix
+ * holds it). */
 int directory_vn_of(const struct mapper *m, const struct ila_record *r, uint32_t *vn);
 
 /* push.c */
@@ -373,23 +386,25 @@ bool watch_has(const struct mapper *m, int node, const struct ila_record *r);
 enum { ESTORE_KEY_OTHER, ESTORE_KEY_MAPPING, ESTORE_KEY_NODE };
 int estore_start(struct mapper *m, char *err, size_t errlen);
 void estore_stop(struct mapper *m);
-/* Sends the recorded changes as conditional transactions; when all are
- * answered, MAPPER_EV_COMMITTED comes with token. 0 or -ENOMEM. */
-int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, void *token);
-/* The copy is loaded and holds revision rev or later. */
-bool estore_caught_up(const struct mapper *m, int64_t rev);
-bool estore_busy(const struct mapper *m, const struct store_key *k);
-void estore_node_up(struct mapper *m, int node);
-void estore_node_down(struct mapper *m, int node, bool failed);
-/* Ready and not cut off: sessions may open. */
-bool estore_usable(const struct mapper *m);
-/* The node has a session on some instance. */
-bool estore_present(const struct mapper *m, int node);
 /* What a watch message brings, applied to the copy (the fuzz target calls it
  * with events made of its input). */
 struct etcd_event;
 void estore_watch_events(struct mapper *m, int64_t revision, const struct etcd_event *evs,
 			 size_t n);
+/* etcdstore_txn.c: sends the recorded changes as conditional transactions; when all are
+ * answered, MAPPER_EV_COMMITTED comes with token. 0 or -ENOMEM. */
+int estore_commit(struct mapper *m, const struct store_op *ops, size_t nops, void *token);
+/* The copy is loaded and holds revision rev or later. */
+bool estore_caught_up(const struct mapper *m, int64_t rev);
+bool estore_busy(const struct mapper *m, const struct store_key *k);
+/* etcdstore_lease.c */
+void estore_node_up(struct mapper *m, int node);
+void estore_node_down(struct mapper *m, int node, bool failed);
+/* The node has a session on some instance. */
+bool estore_present(const struct mapper *m, int node);
+/* etcdstore_reach.c: ready and not cut off: sessions may open. */
+bool estore_usable(const struct mapper *m);
+/* etcdstore_codec.c */
 uint64_t estore_pos(int64_t rev, unsigned idx);
 int64_t estore_pos_rev(uint64_t pos);
 size_t estore_key(const struct estore *e, const struct store_key *k, char *buf);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The etcd store's keys and journal positions (ila-mapper/etcdstore.c). */
+/* The etcd store's keys and journal positions (ila-mapper/etcdstore_codec.c). */
 #include "config.h"
 
 #include <setjmp.h>

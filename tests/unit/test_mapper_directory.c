@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * ila-mapper's directory (directory.c) through real sessions: the rules of
+ * ila-mapper's directory (directory*.c) through real sessions: the rules of
  * doc/protocol.md 8.3 (registration, deregistration, standby, failover,
  * lifetimes, group commit), 9.1 and 9.3 (sequence numbers, damping) and
  * 9.2 (journal positions),
