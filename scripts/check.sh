@@ -83,10 +83,10 @@ run_suite() { # name path [args]
 			[ "$f" -gt 0 ] || f=1
 			fail "$1 (see $log)" "$f"
 			# The failing checks themselves, wherever they are in the log.
-			grep -E '^(FAIL|ERROR)[: ]' "$log" | head -n 20 |
-				sed 's/^/    /'
+			failing=$(grep -E '^(FAIL|ERROR)[: ]' "$log" | head -n 20)
+			printf '%s\n' "$failing" | sed 's/^/    /'
 			failures="$failures
-$(grep -E '^(FAIL|ERROR)[: ]' "$log" | head -n 5 | cut -c1-300 | sed 's/^/    /')"
+$(printf '%s\n' "$failing" | head -n 5 | cut -c1-300 | sed 's/^/    /')"
 		fi
 	elif [ $rc -eq 0 ]; then
 		pass "$1"

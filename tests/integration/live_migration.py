@@ -867,7 +867,6 @@ def guest_crash(guests):
 def attempt(it, kernel, moddir, res):
     """One run of the suite; the guests' crash line, if one crashed."""
     s = Suite(it, res)
-    crash = None
     try:
         s.setup(kernel, moddir, flood_static(s.net.dir))
         s.run()
